@@ -1,0 +1,3 @@
+import Testing
+@testable import HeraldCore
+@Test func placeholder() { #expect(true) }

@@ -1,0 +1,3 @@
+import Testing
+@testable import HeraldStore
+@Test func placeholder() { #expect(true) }

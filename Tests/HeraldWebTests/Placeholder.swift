@@ -1,0 +1,3 @@
+import Testing
+@testable import HeraldWeb
+@Test func placeholder() { #expect(true) }

@@ -1,0 +1,3 @@
+import Testing
+@testable import Mail
+@Test func placeholder() { #expect(true) }

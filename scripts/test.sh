@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Runs every Herald test: installs what is missing (apt-get, pip), starts a private
+# PostgreSQL, builds once, runs `swift test` and the browser tests, stops what it started.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+work=$(mktemp -d /tmp/herald-test.XXXXXX)
+chmod 755 "$work"
+failed=0
+pg_started=""
+
+log() { printf '\n== %s\n' "$*"; }
+
+cleanup() {
+  if [ -n "$pg_started" ]; then
+    runuser -u postgres -- "$pg_bin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# --- what the tests need from the machine -------------------------------------------
+need_apt=()
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] || need_apt+=(postgresql)
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+command -v smtp-sink >/dev/null || [ -x /usr/sbin/smtp-sink ] || need_apt+=(postfix)
+command -v sqlite3 >/dev/null || need_apt+=(sqlite3)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  log "installing ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null || { echo "apt-get install failed"; exit 1; }
+  # Debian's postfix package starts a daemon on port 25; the tests never want one.
+  if printf '%s\n' "${need_apt[@]}" | grep -qx postfix; then
+    (postfix stop || service postfix stop) >/dev/null 2>&1 || true
+  fi
+  pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+fi
+need_pip=()
+python3 -c 'import selenium' 2>/dev/null || need_pip+=(selenium)
+python3 -c 'import aiosmtpd' 2>/dev/null || need_pip+=(aiosmtpd)
+python3 -c 'import dkim' 2>/dev/null || need_pip+=(dkimpy)
+python3 -c 'import pytest' 2>/dev/null || need_pip+=(pytest)
+if [ ${#need_pip[@]} -gt 0 ]; then
+  log "installing ${need_pip[*]} (pip)"
+  python3 -m pip install -q "${need_pip[@]}" || { echo "pip install failed"; exit 1; }
+fi
+export PATH="$PATH:/usr/sbin"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# --- a private PostgreSQL ------------------------------------------------------------
+log "starting PostgreSQL"
+pg_port=$(free_port)
+mkdir -p "$work/pg" && chown postgres "$work/pg"
+runuser -u postgres -- "$pg_bin/initdb" -D "$work/pg" -U herald -A trust >/dev/null || { echo "initdb failed"; exit 1; }
+runuser -u postgres -- "$pg_bin/pg_ctl" -D "$work/pg" -l "$work/pg/server.log" -w \
+  -o "-p $pg_port -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null \
+  || { cat "$work/pg/server.log"; echo "PostgreSQL did not start"; exit 1; }
+pg_started=yes
+export HERALD_TEST_POSTGRES_URL="postgres://herald@127.0.0.1:$pg_port/postgres"
+# Tests that need a real peer fail instead of skipping when it is missing.
+export HERALD_REQUIRE_PEERS=1
+
+# --- build once, then test -----------------------------------------------------------
+log "building"
+swift build --build-tests 2>&1 | grep -E "error|warning: unre|Compiling|Build complete" | grep -v "^\[" | tail -n 40
+[ "${PIPESTATUS[0]}" -eq 0 ] || { echo "build failed"; exit 1; }
+
+log "swift test"
+swift test --skip-build 2>&1 | tee "$work/swift-test.log" | grep -E "✘|error:|failed|passed after|Executed|Test run with" 
+[ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+
+if [ -d tests ]; then
+  log "browser and end-to-end tests (pytest)"
+  HERALD_BIN="$(swift build --show-bin-path)/herald" python3 -m pytest -q tests
+  rc=$?
+  [ $rc -eq 0 ] || [ $rc -eq 5 ] || failed=1
+fi
+
+if [ $failed -ne 0 ]; then
+  log "FAILED"
+  exit 1
+fi
+log "all tests passed"
