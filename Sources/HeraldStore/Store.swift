@@ -1,1 +1,44 @@
 import HeraldCore
+import Logging
+
+/// Herald's persistence, one repository per kind of thing:
+/// `store.records.list(in: contacts, query, scope: user.scope)`.
+public struct Store: Sendable {
+    public let database: any HeraldDatabase
+    public let modules: ModuleStore
+    public let records: RecordStore
+    public let views: ViewStore
+    public let lists: ListStore
+    public let users: UserStore
+    public let tokens: TokenStore
+    public let settings: SettingsStore
+    public let keyValues: KeyValueStore
+    public let importer: Importer
+
+    public init(database: any HeraldDatabase) {
+        self.database = database
+        self.settings = SettingsStore(database: database)
+        self.modules = ModuleStore(database: database)
+        self.records = RecordStore(database: database, settings: settings)
+        self.views = ViewStore(database: database)
+        self.lists = ListStore(database: database)
+        self.users = UserStore(database: database)
+        self.tokens = TokenStore(database: database)
+        self.keyValues = KeyValueStore(database: database)
+        self.importer = Importer(database: database, records: records)
+    }
+
+    /// Opens the database at `location` and brings its schema up to date.
+    public static func open(_ location: DatabaseLocation, logger: Logger) async throws -> Store {
+        let database = try await location.open(logger: logger)
+        do {
+            try await Migrator(database: database, logger: logger).migrate()
+        } catch {
+            await database.close()
+            throw error
+        }
+        return Store(database: database)
+    }
+
+    public func close() async { await database.close() }
+}

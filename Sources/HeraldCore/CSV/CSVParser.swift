@@ -1,0 +1,149 @@
+import Foundation
+
+/// A streaming RFC 4180 CSV reader: feed it bytes as they arrive, take complete rows out.
+///
+/// It never holds more than one row, so a file of any size is read in constant memory.
+/// Quoted fields may contain commas, quotes (doubled) and line breaks; rows end in CRLF or LF;
+/// a UTF-8 byte order mark at the start is skipped.
+///
+/// ```swift
+/// var parser = CSVParser()
+/// for try chunk in file { for row in try parser.feed(chunk) { … } }
+/// for row in try parser.finish() { … }
+/// ```
+public struct CSVParser: Sendable {
+    /// A row and the 1-based line of the file it started on.
+    public struct Row: Sendable, Hashable {
+        public var line: Int
+        public var fields: [String]
+    }
+
+    public struct Error: Swift.Error, Sendable, Hashable, CustomStringConvertible {
+        public var line: Int
+        public var reason: String
+        public var description: String { "line \(line): \(reason)" }
+    }
+
+    /// The longest field, in bytes, and the most fields in a row.
+    public var maxFieldBytes = 65_536
+    public var maxFields = 500
+
+    private var field: [UInt8] = []
+    private var fields: [String] = []
+    private var inQuotes = false
+    private var quoteSeen = false  // the previous byte closed a quote, or doubles one
+    private var fieldStarted = false
+    private var line = 1
+    private var rowLine = 1
+    private var atStart = true
+    private var bomBytes = 0
+    private var pendingCR = false
+
+    public init() {}
+
+    /// Reads `bytes`, returning the rows they complete.
+    public mutating func feed(_ bytes: some Sequence<UInt8>) throws(Error) -> [Row] {
+        var rows: [Row] = []
+        for byte in bytes {
+            if atStart {
+                // Skip a UTF-8 BOM (EF BB BF) at the very start of the file.
+                let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+                if byte == bom[bomBytes] {
+                    bomBytes += 1
+                    if bomBytes == 3 { atStart = false }
+                    continue
+                }
+                atStart = false
+                if bomBytes > 0 { field.append(contentsOf: bom[0..<bomBytes]); fieldStarted = true }
+            }
+            if pendingCR {
+                pendingCR = false
+                if byte == UInt8(ascii: "\n") { continue }
+            }
+            if inQuotes {
+                if byte == UInt8(ascii: "\"") {
+                    inQuotes = false
+                    quoteSeen = true
+                } else {
+                    if byte == UInt8(ascii: "\n") { line += 1 }
+                    try append(byte)
+                }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""):
+                if quoteSeen {
+                    // A doubled quote inside a quoted field.
+                    try append(byte)
+                    inQuotes = true
+                    quoteSeen = false
+                } else if !fieldStarted {
+                    inQuotes = true
+                    fieldStarted = true
+                } else {
+                    throw Error(line: line, reason: "a quote in the middle of an unquoted field (quote the whole field and double the quote)")
+                }
+            case UInt8(ascii: ","):
+                try endField()
+            case UInt8(ascii: "\r"), UInt8(ascii: "\n"):
+                try endField()
+                rows.append(Row(line: rowLine, fields: fields))
+                fields = []
+                if byte == UInt8(ascii: "\r") { pendingCR = true }
+                line += 1
+                rowLine = line
+            default:
+                if quoteSeen { throw Error(line: line, reason: "text after a closing quote") }
+                try append(byte)
+                fieldStarted = true
+            }
+        }
+        return rows.filter { !($0.fields.count == 1 && $0.fields[0].isEmpty) }
+    }
+
+    /// Ends the input, returning the last row if the file did not end with a line break.
+    public mutating func finish() throws(Error) -> [Row] {
+        if inQuotes { throw Error(line: rowLine, reason: "a quoted field is never closed") }
+        guard fieldStarted || !fields.isEmpty || !field.isEmpty else { return [] }
+        try endField()
+        let row = Row(line: rowLine, fields: fields)
+        fields = []
+        return row.fields.count == 1 && row.fields[0].isEmpty ? [] : [row]
+    }
+
+    private mutating func append(_ byte: UInt8) throws(Error) {
+        guard field.count < maxFieldBytes else {
+            throw Error(line: line, reason: "a field is longer than \(maxFieldBytes) bytes")
+        }
+        field.append(byte)
+    }
+
+    private mutating func endField() throws(Error) {
+        guard let text = String(validating: field, as: UTF8.self) else {
+            throw Error(line: line, reason: "is not valid UTF-8 (save the file as UTF-8)")
+        }
+        guard fields.count < maxFields else { throw Error(line: line, reason: "has more than \(maxFields) columns") }
+        fields.append(text)
+        field.removeAll(keepingCapacity: true)
+        fieldStarted = false
+        quoteSeen = false
+    }
+}
+
+/// Writes CSV rows (RFC 4180), quoting only where needed.
+public enum CSVWriter {
+    public static func line(_ fields: [String]) -> String {
+        fields.map(escape).joined(separator: ",") + "\r\n"
+    }
+
+    public static func escape(_ field: String) -> String {
+        // A leading = + - @ makes spreadsheets run the cell as a formula (CSV injection);
+        // prefixing a quote keeps the text as text.
+        var value = field
+        if let first = value.first, "=+-@".contains(first), Double(value) == nil { value = "'" + value }
+        if value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return value
+    }
+}

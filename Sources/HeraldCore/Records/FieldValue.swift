@@ -1,0 +1,215 @@
+import Foundation
+
+/// A typed value of a field. An empty field is `nil`, never an empty string.
+public enum FieldValue: Sendable, Hashable {
+    /// Text, long text, email, phone and picklist values.
+    case text(String)
+    case number(Double)
+    /// A currency amount in hundredths (cents), so that sums are exact.
+    case currency(Int64)
+    case bool(Bool)
+    case date(LocalDate)
+    /// An instant, in seconds since 1970 UTC.
+    case datetime(Int64)
+    /// The id of a record (lookup) or of a user (user fields, the owner).
+    case reference(Int64)
+
+    /// The value as the JSON API returns it.
+    public var json: JSONValue {
+        switch self {
+        case .text(let s): .string(s)
+        case .number(let d): .number(d)
+        case .currency(let c): .number(Double(c) / 100)
+        case .bool(let b): .bool(b)
+        case .date(let d): .string(d.description)
+        case .datetime(let s): .string(ISODateTime.format(epochSeconds: s))
+        case .reference(let id): .number(Double(id))
+        }
+    }
+
+    /// The value as a user types it into a form or a CSV cell; parsing it back gives the same value.
+    public var text: String {
+        switch self {
+        case .text(let s): s
+        case .number(let d): FieldValue.format(number: d)
+        case .currency(let c): FieldValue.format(cents: c)
+        case .bool(let b): b ? "true" : "false"
+        case .date(let d): d.description
+        case .datetime(let s): ISODateTime.format(epochSeconds: s)
+        case .reference(let id): String(id)
+        }
+    }
+
+    static func format(number d: Double) -> String {
+        if d.rounded() == d, abs(d) < 1e15 { return String(Int64(d)) }
+        return String(d)
+    }
+
+    static func format(cents c: Int64) -> String {
+        let sign = c < 0 ? "-" : ""
+        let m = c.magnitude
+        let frac = m % 100
+        return "\(sign)\(m / 100).\(frac < 10 ? "0" : "")\(frac)"
+    }
+}
+
+/// What a user sent for one field: JSON from the API, or text from a form or a CSV cell.
+public enum FieldInput: Sendable, Hashable {
+    case json(JSONValue)
+    case text(String)
+}
+
+/// Turns user input into typed field values, with a reason when it cannot.
+public enum FieldValueParser {
+    /// The largest magnitude a number field holds exactly enough to be useful.
+    public static let numberLimit = 1e15
+    /// The largest currency amount, in whole units.
+    public static let currencyLimit: Int64 = 10_000_000_000_000
+
+    /// Parses `input` for `field`. Returns `.success(nil)` for an empty value (null or blank text).
+    public static func parse(_ input: FieldInput, for field: Field) -> Result<FieldValue?, Problem> {
+        func fail(_ reason: String) -> Result<FieldValue?, Problem> { .failure(Problem(field: field.apiName, reason: reason)) }
+        let text: String
+        switch input {
+        case .json(.null): return .success(nil)
+        case .json(.string(let s)): text = s
+        case .text(let s): text = s
+        case .json(.number(let d)):
+            switch field.type {
+            case .number:
+                guard d.isFinite, abs(d) < numberLimit else { return fail("must be a number between -10^15 and 10^15") }
+                return .success(.number(d))
+            case .currency: return currency(fromText: String(d), field: field)
+            case .lookup, .user:
+                guard d.rounded() == d, d > 0, d < 9e15 else { return fail("must be the id of a \(field.type == .user ? "user" : "record")") }
+                return .success(.reference(Int64(d)))
+            default: return fail("must be \(expectation(field)), not a number")
+            }
+        case .json(.bool(let b)):
+            guard field.type == .boolean else { return fail("must be \(expectation(field)), not a boolean") }
+            return .success(.bool(b))
+        case .json(let other):
+            return fail("must be \(expectation(field)), not \(other.typeName)")
+        }
+        return parse(text: text, for: field)
+    }
+
+    static func parse(text raw: String, for field: Field) -> Result<FieldValue?, Problem> {
+        func fail(_ reason: String) -> Result<FieldValue?, Problem> { .failure(Problem(field: field.apiName, reason: reason)) }
+        // Long text keeps its inner line breaks and spaces; everything else is trimmed.
+        let text = field.type == .longText ? raw : raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return .success(nil) }
+        if let max = field.type.maxLength, text.count > max {
+            return fail("is \(text.count) characters long; the limit is \(max)")
+        }
+        if text.unicodeScalars.contains(where: { $0.value == 0 }) { return fail("must not contain NUL characters") }
+        switch field.type {
+        case .text, .longText:
+            if field.type == .text, text.contains(where: \.isNewline) { return fail("must be a single line") }
+            return .success(.text(text))
+        case .email:
+            guard EmailAddress.isValid(text) else { return fail("'\(text)' is not a valid email address") }
+            return .success(.text(text))
+        case .phone:
+            let allowed = CharacterSet(charactersIn: "0123456789+-() ./x#*")
+            guard text.unicodeScalars.allSatisfy(allowed.contains), text.contains(where: \.isNumber) else {
+                return fail("'\(text)' is not a phone number (digits, spaces and + - ( ) . / x # * only)")
+            }
+            return .success(.text(text))
+        case .number:
+            guard let d = Double(text), d.isFinite, !text.lowercased().contains("n") else {
+                return fail("'\(text)' is not a number")
+            }
+            guard abs(d) < numberLimit else { return fail("must be between -10^15 and 10^15") }
+            return .success(.number(d))
+        case .currency:
+            return currency(fromText: text, field: field)
+        case .boolean:
+            switch text.lowercased() {
+            case "true", "yes", "1", "on", "y": return .success(.bool(true))
+            case "false", "no", "0", "off", "n": return .success(.bool(false))
+            default: return fail("'\(text)' is not a boolean (true or false)")
+            }
+        case .date:
+            guard let d = LocalDate(iso: text) else { return fail("'\(text)' is not a date (YYYY-MM-DD)") }
+            return .success(.date(d))
+        case .datetime:
+            guard let d = ISODateTime.parse(text) else {
+                return fail("'\(text)' is not a date and time (ISO 8601 with a zone, e.g. 2026-11-27T09:30:00Z)")
+            }
+            return .success(.datetime(Int64(d.timeIntervalSince1970.rounded(.down))))
+        case .picklist:
+            guard let canonical = field.picklistValues.first(where: { $0.caseInsensitiveCompare(text) == .orderedSame }) else {
+                return fail("'\(text)' is not one of: \(field.picklistValues.joined(separator: ", "))")
+            }
+            return .success(.text(canonical))
+        case .lookup, .user:
+            guard let id = Int64(text), id > 0 else {
+                return fail("'\(text)' is not the id of a \(field.type == .user ? "user" : "record")")
+            }
+            return .success(.reference(id))
+        }
+    }
+
+    static func currency(fromText text: String, field: Field) -> Result<FieldValue?, Problem> {
+        let fail = Result<FieldValue?, Problem>.failure(
+            Problem(field: field.apiName, reason: "'\(text)' is not an amount (digits with at most two decimals)"))
+        var s = Substring(text)
+        var negative = false
+        if s.hasPrefix("-") { negative = true; s = s.dropFirst() }
+        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), !parts[0].isEmpty, parts[0].allSatisfy({ $0.isASCII && $0.isNumber }) else { return fail }
+        var fraction = parts.count == 2 ? String(parts[1]) : ""
+        // Doubles printed by JSON may carry a trailing ".0"; extra zeros are harmless, other digits are not.
+        while fraction.count > 2, fraction.hasSuffix("0") { fraction.removeLast() }
+        guard fraction.count <= 2, fraction.allSatisfy({ $0.isASCII && $0.isNumber }) else { return fail }
+        guard parts[0].count <= 14, let whole = Int64(parts[0]), whole < currencyLimit else {
+            return .failure(Problem(field: field.apiName, reason: "must be less than 10^13"))
+        }
+        let cents = whole * 100 + Int64(fraction.padding(toLength: 2, withPad: "0", startingAt: 0))!
+        return .success(.currency(negative ? -cents : cents))
+    }
+
+    static func expectation(_ field: Field) -> String {
+        switch field.type {
+        case .text, .longText: "text"
+        case .email: "an email address"
+        case .phone: "a phone number"
+        case .number: "a number"
+        case .currency: "an amount"
+        case .boolean: "true or false"
+        case .date: "a date (YYYY-MM-DD)"
+        case .datetime: "a date and time (ISO 8601)"
+        case .picklist: "one of: \(field.picklistValues.joined(separator: ", "))"
+        case .lookup: "the id of a record"
+        case .user: "the id of a user"
+        }
+    }
+}
+
+/// Email address syntax, checked the way a mail server would accept it.
+public enum EmailAddress {
+    /// Whether `text` is an address like `local@example.com` (RFC 5321 dot-atom form).
+    public static func isValid(_ text: String) -> Bool {
+        guard text.utf8.count <= 254, let at = text.lastIndex(of: "@") else { return false }
+        let local = text[..<at]
+        let domain = text[text.index(after: at)...]
+        guard !local.isEmpty, local.utf8.count <= 64, !domain.isEmpty else { return false }
+        let atext = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-/=?^_`{|}~.")
+        guard local.unicodeScalars.allSatisfy(atext.contains), !local.hasPrefix("."), !local.hasSuffix("."),
+              !local.contains("..") else { return false }
+        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 2 else { return false }
+        let ldh = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+        for label in labels {
+            guard !label.isEmpty, label.count <= 63, label.unicodeScalars.allSatisfy(ldh.contains),
+                  !label.hasPrefix("-"), !label.hasSuffix("-") else { return false }
+        }
+        return labels.last!.contains(where: \.isLetter)
+    }
+
+    /// The form Herald compares addresses in: trimmed and lowercased.
+    public static func normalized(_ text: String) -> String {
+        text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+    }
+}

@@ -1,0 +1,75 @@
+/// A record of a module: its id and the values of its fields (owner and times included).
+public struct Record: Sendable, Hashable {
+    public var id: Int64
+    /// Values by field API name; a field that is empty is absent.
+    public var values: [String: FieldValue]
+
+    public init(id: Int64, values: [String: FieldValue]) {
+        self.id = id
+        self.values = values
+    }
+
+    public subscript(_ field: String) -> FieldValue? { values[field] }
+
+    public var ownerID: Int64? {
+        if case .reference(let id)? = values[BuiltinFields.owner] { id } else { nil }
+    }
+
+    /// The record as the JSON API returns it: `id` and every field, null where empty.
+    public func json(in module: Module) -> [String: JSONValue] {
+        var out: [String: JSONValue] = ["id": .number(Double(id))]
+        for field in module.fields { out[field.apiName] = values[field.apiName]?.json ?? .null }
+        return out
+    }
+
+    /// A short human name for the record, made from its title fields.
+    public func title(in module: Module) -> String {
+        let parts = module.titleFields.compactMap { values[$0.apiName]?.text }
+        let joined = parts.joined(separator: " ")
+        return joined.isEmpty ? "\(module.singularLabel) #\(id)" : joined
+    }
+}
+
+/// What a create or an update asks to set: checked values by field, `nil` meaning "clear".
+public struct RecordChanges: Sendable, Hashable {
+    public var values: [String: FieldValue?]
+    public init(_ values: [String: FieldValue?] = [:]) { self.values = values }
+
+    /// Checks raw inputs against `module`: unknown and system fields, types, required fields.
+    ///
+    /// On create every required field must have a value; on update only the fields sent are
+    /// checked, and clearing a required one is refused. Every problem is reported, not the first.
+    public static func validate(
+        _ inputs: [String: FieldInput], module: Module, creating: Bool
+    ) -> Result<RecordChanges, HeraldError> {
+        var problems = ProblemList()
+        var values: [String: FieldValue?] = [:]
+        for (name, input) in inputs.sorted(by: { $0.key < $1.key }) {
+            guard let field = module.field(name) else {
+                problems.add(name, "no field '\(name)' in module \(module.pluralLabel)")
+                continue
+            }
+            if field.isSystem {
+                problems.add(name, "is set by Herald and cannot be changed")
+                continue
+            }
+            switch FieldValueParser.parse(input, for: field) {
+            case .success(let value):
+                if value == nil, field.isRequired {
+                    problems.add(name, "is required")
+                } else {
+                    values[name] = .some(value)
+                }
+            case .failure(let problem): problems.add(problem)
+            }
+        }
+        if creating {
+            for field in module.fields where field.isRequired && !field.isSystem && inputs[field.apiName] == nil
+                && field.apiName != BuiltinFields.owner {
+                problems.add(field.apiName, "is required")
+            }
+        }
+        if !problems.isEmpty { return .failure(.invalid(problems.problems)) }
+        return .success(RecordChanges(values))
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import HeraldCore
+import SQLKit
+
+/// Which SQL database Herald runs on. The schema is one; a few statements differ.
+public enum DatabaseKind: String, Sendable {
+    case sqlite
+    case postgres
+}
+
+/// Access to Herald's database: reads on a pooled connection, writes in a transaction.
+///
+/// SQLite allows one writer at a time; its storage serialises writers so that
+/// transactions never fail with `SQLITE_BUSY`. PostgreSQL takes them as they come.
+public protocol HeraldDatabase: Sendable {
+    var kind: DatabaseKind { get }
+    /// Runs `body` with a connection for reading.
+    func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+    /// Closes every connection.
+    func close() async
+}
+
+/// Where the database is, parsed from `--database`.
+public enum DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
+    /// An SQLite file.
+    case sqlite(path: String)
+    /// A PostgreSQL server, by URL (`postgres://user:pass@host:port/db`).
+    case postgres(url: String)
+
+    /// Reads `sqlite:///abs/path`, `sqlite://relative/path`, a bare path, or `postgres://…`.
+    public init(parsing text: String) throws {
+        if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+            self = .postgres(url: text)
+        } else if text.hasPrefix("sqlite://") {
+            let path = String(text.dropFirst("sqlite://".count))
+            guard !path.isEmpty else { throw HeraldError.invalid(field: "database", "sqlite:// needs a file path, e.g. sqlite:///var/lib/herald.sqlite") }
+            self = .sqlite(path: path)
+        } else if text.contains("://") {
+            throw HeraldError.invalid(field: "database", "unknown database URL scheme in '\(DatabaseLocation.redacted(text))'; use sqlite:///path or postgres://user:pass@host:port/db")
+        } else {
+            guard !text.isEmpty else { throw HeraldError.invalid(field: "database", "must not be empty") }
+            self = .sqlite(path: text)
+        }
+    }
+
+    /// The location with any password replaced, for logs and messages.
+    public var description: String {
+        switch self {
+        case .sqlite(let path): "sqlite://\(path)"
+        case .postgres(let url): DatabaseLocation.redacted(url)
+        }
+    }
+
+    static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.password != nil else { return url }
+        components.password = "***"
+        return components.string ?? "(url)"
+    }
+}
+
+extension DatabaseLocation {
+    /// Opens the database.
+    public func open(logger: Logging.Logger) async throws -> any HeraldDatabase {
+        switch self {
+        case .sqlite(let path): try await SQLiteStorage(path: path, logger: logger)
+        case .postgres(let url): try PostgresStorage(url: url, logger: logger)
+        }
+    }
+}
+
+import Logging

@@ -1,0 +1,63 @@
+import Foundation
+import HeraldCore
+import Logging
+import PostgresKit
+import PostgresNIO
+import SQLKit
+
+/// Herald on PostgreSQL, through PostgresNIO's `PostgresClient` pool, for several
+/// `herald` processes sharing one database.
+public final class PostgresStorage: HeraldDatabase {
+    public let kind = DatabaseKind.postgres
+    private let client: PostgresClient
+    // The pool must run for as long as the storage is used, by CLI commands too, which have
+    // no ServiceGroup; so the storage owns the task that runs it and ends it in `close()`.
+    private let runTask: Task<Void, Never>
+
+    public init(url: String, maxConnections: Int = 20, logger: Logger) throws {
+        guard let sqlConfiguration = try? SQLPostgresConfiguration(url: url) else {
+            throw HeraldError.invalid(field: "database", "cannot read PostgreSQL URL \(DatabaseLocation.redacted(url)); expected postgres://user:pass@host:port/db")
+        }
+        let core = sqlConfiguration.coreConfiguration
+        guard let host = core.host, let port = core.port else {
+            throw HeraldError.invalid(field: "database", "PostgreSQL URL needs a host and port")
+        }
+        let tls: PostgresClient.Configuration.TLS = switch (core.tls.isEnforced, core.tls.isAllowed) {
+        case (true, _): .require(core.tls.sslContext!.configuration)
+        case (_, true): .prefer(core.tls.sslContext!.configuration)
+        default: .disable
+        }
+        var configuration = PostgresClient.Configuration(
+            host: host, port: port, username: core.username, password: core.password, database: core.database, tls: tls)
+        configuration.options.maximumConnections = maxConnections
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        self.runTask = Task { await client.run() }
+    }
+
+    public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await client.withConnection { connection in
+            try await body(connection.sql(queryLogLevel: .trace))
+        }
+    }
+
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await client.withConnection { connection in
+            let db = connection.sql(queryLogLevel: .trace)
+            try await db.raw("BEGIN").run()
+            do {
+                let result = try await body(db)
+                try await db.raw("COMMIT").run()
+                return result
+            } catch {
+                try? await db.raw("ROLLBACK").run()
+                throw error
+            }
+        }
+    }
+
+    public func close() async {
+        runTask.cancel()
+        await runTask.value
+    }
+}

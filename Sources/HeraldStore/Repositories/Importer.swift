@@ -1,0 +1,339 @@
+import Foundation
+import HeraldCore
+import SQLKit
+
+/// Bytes of a file as they arrive, pulled one chunk at a time (so a large file is never whole in memory).
+public typealias ByteChunks = AsyncThrowingStream<[UInt8], any Error>
+
+/// How a CSV import runs.
+public struct ImportOptions: Sendable {
+    /// What to do with a row whose email already belongs to a record (or to an earlier row).
+    public enum Duplicates: String, Sendable, CaseIterable {
+        /// Import it anyway.
+        case allow
+        /// Leave the existing record alone and count the row as skipped.
+        case skip
+        /// Update the existing record with the row's values.
+        case update
+    }
+
+    /// CSV header → field API name. Headers not named are ignored. Empty: match headers to
+    /// fields by API name or label, and refuse headers that match none.
+    public var mapping: [String: String] = [:]
+    public var duplicates: Duplicates = .skip
+    /// Check every row and report, writing nothing.
+    public var dryRun = false
+    /// All rows in one transaction (any bad row: nothing is written), or committed in
+    /// batches where bad rows are skipped and reported.
+    public var atomic = true
+    public var batchSize = 500
+    /// The owner of new records when the file has no owner column.
+    public var owner: Int64
+
+    public init(owner: Int64) { self.owner = owner }
+}
+
+/// What an import did, row by row where it failed.
+public struct ImportReport: Sendable, Codable {
+    public struct RowError: Sendable, Codable, Hashable {
+        /// The line of the file the row starts on (the header is line 1).
+        public var line: Int
+        public var field: String
+        public var reason: String
+    }
+
+    public var rowsRead = 0
+    public var created = 0
+    public var updated = 0
+    public var skipped = 0
+    public var failed = 0
+    public var dryRun = false
+    /// Whether the rows counted as created or updated are stored.
+    public var committed = false
+    /// The first errors (at most ``maxErrors``), in file order.
+    public var errors: [RowError] = []
+    public static let maxErrors = 1000
+
+    mutating func fail(line: Int, field: String, reason: String) {
+        if errors.count < ImportReport.maxErrors { errors.append(RowError(line: line, field: field, reason: reason)) }
+    }
+}
+
+/// CSV import into a module: maps columns to fields, checks each row, dedupes by email.
+public struct Importer: Sendable {
+    let database: any HeraldDatabase
+    let records: RecordStore
+
+    /// Imports `input` into `module`. A header that cannot be used fails the whole import
+    /// (nothing is read further); row problems are reported by line and field.
+    public func run(into module: Module, options: ImportOptions, input: ByteChunks) async throws -> ImportReport {
+        let job = ImportJob(module: module, options: options)
+        if options.dryRun {
+            return try await database.read { db in try await job.run(input: input, db: db, commit: { _ in }) }
+        }
+        if options.atomic {
+            do {
+                return try await database.transaction { db in
+                    let report = try await job.run(input: input, db: db, commit: { _ in })
+                    // Any bad row rolls the whole import back; the report still lists every problem.
+                    if report.failed > 0 { throw RolledBack(report: report) }
+                    var done = report
+                    done.committed = true
+                    return done
+                }
+            } catch let rolledBack as RolledBack {
+                var report = rolledBack.report
+                report.created = 0
+                report.updated = 0
+                report.committed = false
+                return report
+            }
+        }
+        // Batches: each batch of rows is its own transaction.
+        let database = self.database
+        var report = try await job.runBatched(input: input, database: database)
+        report.committed = true
+        return report
+    }
+
+    struct RolledBack: Error { var report: ImportReport }
+}
+
+/// One import's state: the column plan and the running report.
+struct ImportJob: Sendable {
+    let module: Module
+    let options: ImportOptions
+
+    /// Column index → field, worked out from the header.
+    func plan(header: [String]) throws -> [(Int, Field)] {
+        var problems = ProblemList()
+        var seenHeaders = Set<String>()
+        for h in header where !seenHeaders.insert(h.trimmingCharacters(in: .whitespaces).lowercased()).inserted {
+            problems.add("header", "column '\(h)' appears twice")
+        }
+        var plan: [(Int, Field)] = []
+        if options.mapping.isEmpty {
+            for (i, raw) in header.enumerated() {
+                let h = raw.trimmingCharacters(in: .whitespaces)
+                if let f = module.fields.first(where: { $0.apiName == h || $0.label.caseInsensitiveCompare(h) == .orderedSame }) {
+                    if f.isSystem { problems.add("header", "column '\(h)' is set by Herald and cannot be imported") } else { plan.append((i, f)) }
+                } else {
+                    problems.add("header", "column '\(h)' matches no field of \(module.pluralLabel); map it to a field or leave it out of the mapping")
+                }
+            }
+        } else {
+            let trimmed = header.map { $0.trimmingCharacters(in: .whitespaces) }
+            for (column, fieldName) in options.mapping.sorted(by: { $0.key < $1.key }) {
+                guard let i = trimmed.firstIndex(of: column.trimmingCharacters(in: .whitespaces)) else {
+                    problems.add("mapping.\(column)", "the file has no column '\(column)'")
+                    continue
+                }
+                guard let f = module.field(fieldName) else {
+                    problems.add("mapping.\(column)", "no field '\(fieldName)' in \(module.pluralLabel)")
+                    continue
+                }
+                if f.isSystem { problems.add("mapping.\(column)", "'\(fieldName)' is set by Herald and cannot be imported") }
+                else { plan.append((i, f)) }
+            }
+        }
+        var mapped = Set<String>()
+        for (_, f) in plan where !mapped.insert(f.apiName).inserted {
+            problems.add("mapping", "field '\(f.apiName)' is mapped from more than one column")
+        }
+        for f in module.fields where f.isRequired && !f.isSystem && f.apiName != BuiltinFields.owner && !mapped.contains(f.apiName) {
+            problems.add("mapping", "required field '\(f.apiName)' is not mapped from any column")
+        }
+        if options.duplicates != .allow, module.emailField.map({ mapped.contains($0.apiName) }) != true {
+            problems.add("duplicates", "finding duplicates needs the email column mapped; choose 'allow' to import without")
+        }
+        try problems.check()
+        return plan.sorted { $0.0 < $1.0 }
+    }
+
+    /// A checked row, ready to write.
+    struct ReadyRow: Sendable {
+        var line: Int
+        var changes: RecordChanges
+        var email: String?
+    }
+
+    /// Reads rows and hands checked ones to `sink` in batches.
+    func read(input: ByteChunks, report: inout ImportReport,
+              sink: ([ReadyRow], inout ImportReport) async throws -> Void) async throws {
+        var parser = CSVParser()
+        var plan: [(Int, Field)]? = nil
+        var headerCount = 0
+        var batch: [ReadyRow] = []
+        func take(_ rows: [CSVParser.Row], report: inout ImportReport) async throws {
+            for row in rows {
+                guard let p = plan else {
+                    plan = try self.plan(header: row.fields)
+                    headerCount = row.fields.count
+                    continue
+                }
+                report.rowsRead += 1
+                if row.fields.count != headerCount {
+                    report.failed += 1
+                    report.fail(line: row.line, field: "", reason: "has \(row.fields.count) columns; the header has \(headerCount)")
+                    continue
+                }
+                var inputs: [String: FieldInput] = [:]
+                for (i, f) in p { inputs[f.apiName] = .text(row.fields[i]) }
+                switch RecordChanges.validate(inputs, module: module, creating: true) {
+                case .failure(let error):
+                    report.failed += 1
+                    for problem in error.problems { report.fail(line: row.line, field: problem.field, reason: problem.reason) }
+                case .success(let changes):
+                    var email: String? = nil
+                    if let emailField = module.emailField, case .text(let e)?? = changes.values[emailField.apiName] {
+                        email = EmailAddress.normalized(e)
+                    }
+                    batch.append(ReadyRow(line: row.line, changes: changes, email: email))
+                    if batch.count >= options.batchSize {
+                        try await sink(batch, &report)
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                }
+            }
+        }
+        do {
+            for try await chunk in input {
+                try await take(try parser.feed(chunk), report: &report)
+            }
+            try await take(try parser.finish(), report: &report)
+        } catch let error as CSVParser.Error {
+            if plan == nil { throw HeraldError.invalid(field: "file", error.description) }
+            report.failed += 1
+            report.fail(line: error.line, field: "", reason: error.reason)
+        }
+        if plan == nil { throw HeraldError.invalid(field: "file", "the file is empty; the first line must name the columns") }
+        if !batch.isEmpty { try await sink(batch, &report) }
+    }
+
+    func run(input: ByteChunks, db: any SQLDatabase, commit: ([ReadyRow]) async throws -> Void) async throws -> ImportReport {
+        var report = ImportReport()
+        report.dryRun = options.dryRun
+        var seen = Set<String>()
+        try await read(input: input, report: &report) { batch, report in
+            try await write(batch, db: db, seen: &seen, report: &report)
+        }
+        return report
+    }
+
+    func runBatched(input: ByteChunks, database: any HeraldDatabase) async throws -> ImportReport {
+        var report = ImportReport()
+        var seen = Set<String>()
+        try await read(input: input, report: &report) { batch, report in
+            let before = (report, seen)
+            let (after, afterSeen) = try await database.transaction { [before] db in
+                var (r, s) = before
+                try await write(batch, db: db, seen: &s, report: &r)
+                return (r, s)
+            }
+            report = after
+            seen = afterSeen
+        }
+        return report
+    }
+
+    /// Writes one batch: dedupes by email against the database and earlier rows, then inserts
+    /// the new records with one multi-row INSERT per chunk.
+    func write(_ batch: [ReadyRow], db: any SQLDatabase, seen: inout Set<String>, report: inout ImportReport) async throws {
+        var existing: [String: Int64] = [:]
+        if options.duplicates != .allow, let emailField = module.emailField {
+            let emails = Array(Set(batch.compactMap(\.email)))
+            if !emails.isEmpty {
+                for row in try await db.raw("""
+                    SELECT id, lower(\(ident: emailField.column)) AS e FROM \(ident: module.table)
+                    WHERE lower(\(ident: emailField.column)) IN (\(binds: emails))
+                    """).all() {
+                    existing[try row.decode(column: "e", as: String.self)] = try row.decode(column: "id", as: Int64.self)
+                }
+            }
+        }
+        var inserts: [ReadyRow] = []
+        for row in batch {
+            if options.duplicates != .allow, let email = row.email {
+                if let id = existing[email] {
+                    if options.duplicates == .skip { report.skipped += 1; continue }
+                    if !options.dryRun {
+                        try await RecordStore.checkReferences(row.changes.values, in: module, db: db)
+                        var values = row.changes.values
+                        values[BuiltinFields.modifiedAt] = .some(.datetime(Clock.epochSeconds()))
+                        let assignments = values.keys.sorted().map { name -> SQLQueryString in
+                            if let v = values[name]! { "\(ident: "f_" + name) = \(bind: v.sqlValue)" } else { "\(ident: "f_" + name) = NULL" }
+                        }.joined(separator: ", ")
+                        try await db.raw("UPDATE \(ident: module.table) SET \(assignments) WHERE id = \(bind: id)").run()
+                    }
+                    report.updated += 1
+                    continue
+                }
+                if !seen.insert(email).inserted {
+                    // A second row with the same email in the file: with 'update' it would
+                    // overwrite a record this import just made; both cases skip it, and say so.
+                    report.skipped += 1
+                    report.fail(line: row.line, field: "email", reason: "duplicate of an earlier row in the file; skipped")
+                    continue
+                }
+            }
+            inserts.append(row)
+        }
+        let broken = try await brokenReferences(inserts, db: db)
+        if !broken.isEmpty {
+            for error in broken { report.fail(line: error.line, field: error.field, reason: error.reason) }
+            let badLines = Set(broken.map(\.line))
+            report.failed += badLines.count
+            inserts.removeAll { badLines.contains($0.line) }
+        }
+        if !options.dryRun, !inserts.isEmpty { try await insert(inserts, db: db) }
+        report.created += inserts.count
+    }
+
+    /// Rows whose lookups or owner name nothing; checked once per distinct id, not per row.
+    func brokenReferences(_ rows: [ReadyRow], db: any SQLDatabase) async throws -> [ImportReport.RowError] {
+        var broken: [ImportReport.RowError] = []
+        for field in module.fields where field.type == .lookup || field.type == .user {
+            let ids = Set(rows.compactMap { row -> Int64? in
+                if case .reference(let id)?? = row.changes.values[field.apiName] { id } else { nil }
+            })
+            guard !ids.isEmpty else { continue }
+            let table = field.type == .user ? "users" : "rec_" + (field.lookupModule ?? module.apiName)
+            let found = Set(try await db.raw("SELECT id FROM \(ident: table) WHERE id IN (\(binds: Array(ids)))").all()
+                .map { try $0.decode(column: "id", as: Int64.self) })
+            for row in rows {
+                if case .reference(let id)?? = row.changes.values[field.apiName], !found.contains(id) {
+                    broken.append(ImportReport.RowError(
+                        line: row.line, field: field.apiName,
+                        reason: field.type == .user ? "no user \(id)" : "no record \(id) in module '\(field.lookupModule ?? "")'"))
+                }
+            }
+        }
+        return broken
+    }
+
+    func insert(_ rows: [ReadyRow], db: any SQLDatabase) async throws {
+        let now = Clock.epochSeconds()
+        let fields = module.fields
+        // Stay well under SQLite's and PostgreSQL's limits on bound parameters per statement.
+        let perStatement = max(1, 30_000 / max(1, fields.count))
+        for start in stride(from: 0, to: rows.count, by: perStatement) {
+            let chunk = rows[start..<min(start + perStatement, rows.count)]
+            let columns = fields.map { SQLQueryString("\(ident: $0.column)") }.joined(separator: ", ")
+            let tuples = chunk.map { row -> SQLQueryString in
+                "(" + fields.map { field -> SQLQueryString in
+                    switch field.apiName {
+                    case BuiltinFields.createdAt, BuiltinFields.modifiedAt: return "\(bind: now)"
+                    case BuiltinFields.owner:
+                        if case .reference(let id)?? = row.changes.values[field.apiName] { return "\(bind: id)" }
+                        return "\(bind: options.owner)"
+                    default:
+                        if let value = row.changes.values[field.apiName] ?? nil { return "\(bind: value.sqlValue)" }
+                        return "NULL"
+                    }
+                }.joined(separator: ", ") + ")"
+            }.joined(separator: ", ")
+            try await db.raw("INSERT INTO \(ident: module.table) (\(columns)) VALUES \(tuples)").run()
+        }
+    }
+}
+

@@ -1,0 +1,115 @@
+import Foundation
+import HeraldCore
+import SQLKit
+
+/// A hand-picked set of records of one module.
+public struct StaticList: Sendable, Hashable {
+    public var id: Int64
+    public var module: String
+    public var name: String
+    public var memberCount: Int
+    public var createdAt: Int64
+}
+
+/// Static lists and their members.
+public struct ListStore: Sendable {
+    let database: any HeraldDatabase
+
+    public func all(in module: Module) async throws -> [StaticList] {
+        try await database.read { db in
+            try await db.raw("""
+                SELECT l.id, l.name, l.created_at, (SELECT COUNT(*) FROM static_list_members m WHERE m.list_id = l.id) AS n
+                FROM static_lists l WHERE l.module_id = \(bind: module.id) ORDER BY l.name
+                """).all().map { try ListStore.list(from: $0, module: module.apiName) }
+        }
+    }
+
+    public func find(_ id: Int64, in module: Module) async throws -> StaticList {
+        let row = try await database.read { db in
+            try await db.raw("""
+                SELECT l.id, l.name, l.created_at, (SELECT COUNT(*) FROM static_list_members m WHERE m.list_id = l.id) AS n
+                FROM static_lists l WHERE l.id = \(bind: id) AND l.module_id = \(bind: module.id)
+                """).first()
+        }
+        guard let row else { throw HeraldError.notFound("no list \(id) in module \(module.pluralLabel)") }
+        return try ListStore.list(from: row, module: module.apiName)
+    }
+
+    public func create(in module: Module, name: String, by user: Int64?) async throws -> StaticList {
+        let trimmed = name.trimmingCharacters(in: .whitespaces)
+        var problems = ProblemList()
+        if trimmed.isEmpty { problems.add("name", "is required") }
+        if trimmed.count > ViewStore.maxNameLength { problems.add("name", "must be at most \(ViewStore.maxNameLength) characters") }
+        try problems.check()
+        let now = Clock.epochSeconds()
+        return try await database.transaction { db in
+            let clash = try await db.raw("SELECT id FROM static_lists WHERE module_id = \(bind: module.id) AND lower(name) = lower(\(bind: trimmed))").first()
+            if clash != nil { throw HeraldError.conflict("a list named '\(trimmed)' already exists in \(module.pluralLabel)", problems: [Problem(field: "name", reason: "already exists")]) }
+            let row = try await db.raw("""
+                INSERT INTO static_lists (module_id, name, created_by, created_at)
+                VALUES (\(bind: module.id), \(bind: trimmed), \(bind: user), \(bind: now)) RETURNING id
+                """).first()
+            return StaticList(id: try row!.decode(column: "id", as: Int64.self), module: module.apiName, name: trimmed, memberCount: 0, createdAt: now)
+        }
+    }
+
+    /// Adds records to a list; ids that name no record of the module are refused, all of them listed.
+    public func add(_ recordIDs: [Int64], to listID: Int64, in module: Module) async throws -> StaticList {
+        let ids = Array(Set(recordIDs)).sorted()
+        try await database.transaction { db in
+            let list = try await db.raw("SELECT id FROM static_lists WHERE id = \(bind: listID) AND module_id = \(bind: module.id)").first()
+            if list == nil { throw HeraldError.notFound("no list \(listID) in module \(module.pluralLabel)") }
+            var found = Set<Int64>()
+            for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+                for row in try await db.raw("SELECT id FROM \(ident: module.table) WHERE id IN (\(binds: chunk))").all() {
+                    found.insert(try row.decode(column: "id", as: Int64.self))
+                }
+            }
+            let missing = ids.filter { !found.contains($0) }
+            if !missing.isEmpty {
+                throw HeraldError.invalid(missing.prefix(20).map { Problem(field: "record_ids", reason: "no record \($0) in \(module.pluralLabel)") })
+            }
+            let now = Clock.epochSeconds()
+            for id in ids {
+                try await db.raw("""
+                    INSERT INTO static_list_members (list_id, record_id, added_at) VALUES (\(bind: listID), \(bind: id), \(bind: now))
+                    ON CONFLICT (list_id, record_id) DO NOTHING
+                    """).run()
+            }
+        }
+        return try await find(listID, in: module)
+    }
+
+    public func remove(_ recordIDs: [Int64], from listID: Int64, in module: Module) async throws -> StaticList {
+        _ = try await find(listID, in: module)
+        try await database.transaction { db in
+            for id in recordIDs {
+                try await db.raw("DELETE FROM static_list_members WHERE list_id = \(bind: listID) AND record_id = \(bind: id)").run()
+            }
+        }
+        return try await find(listID, in: module)
+    }
+
+    /// The ids of the list's members, in id order.
+    public func memberIDs(_ listID: Int64) async throws -> [Int64] {
+        try await database.read { db in
+            try await db.raw("SELECT record_id FROM static_list_members WHERE list_id = \(bind: listID) ORDER BY record_id").all()
+                .map { try $0.decode(column: "record_id", as: Int64.self) }
+        }
+    }
+
+    public func delete(_ id: Int64, in module: Module) async throws {
+        try await database.transaction { db in
+            try await db.raw("DELETE FROM static_list_members WHERE list_id = \(bind: id)").run()
+            let deleted = try await db.raw("DELETE FROM static_lists WHERE id = \(bind: id) AND module_id = \(bind: module.id) RETURNING id").first()
+            if deleted == nil { throw HeraldError.notFound("no list \(id) in module \(module.pluralLabel)") }
+        }
+    }
+
+    static func list(from row: any SQLRow, module: String) throws -> StaticList {
+        StaticList(id: try row.decode(column: "id", as: Int64.self), module: module,
+                   name: try row.decode(column: "name", as: String.self),
+                   memberCount: try row.decode(column: "n", as: Int.self),
+                   createdAt: try row.decode(column: "created_at", as: Int64.self))
+    }
+}

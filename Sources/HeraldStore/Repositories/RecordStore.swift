@@ -1,0 +1,265 @@
+import Foundation
+import HeraldCore
+import SQLKit
+
+/// Which records a caller may see and change.
+public enum AccessScope: Sendable, Hashable {
+    /// Every record (admins).
+    case all
+    /// Only the records the user owns.
+    case ownedBy(Int64)
+}
+
+/// How to list a module's records.
+public struct RecordQuery: Sendable {
+    public var criteria: ResolvedCriteria = .all([])
+    /// Free text matched against every text field.
+    public var search: String?
+    /// The field to sort by; `nil` sorts by id.
+    public var sort: String?
+    public var descending = false
+    public var limit = 50
+    public var offset = 0
+
+    public init(criteria: ResolvedCriteria = .all([]), search: String? = nil, sort: String? = nil,
+                descending: Bool = false, limit: Int = 50, offset: Int = 0) {
+        self.criteria = criteria
+        self.search = search
+        self.sort = sort
+        self.descending = descending
+        self.limit = limit
+        self.offset = offset
+    }
+}
+
+/// A page of records and how many match in all.
+public struct RecordPage: Sendable {
+    public var records: [Record]
+    public var total: Int
+
+    public init(records: [Record], total: Int) {
+        self.records = records
+        self.total = total
+    }
+}
+
+/// Records of every module.
+public struct RecordStore: Sendable {
+    let database: any HeraldDatabase
+    let settings: SettingsStore
+
+    /// Creates a record from checked changes. Lookups and users must exist.
+    public func create(in module: Module, _ changes: RecordChanges, owner: Int64, now: Date = Date()) async throws -> Record {
+        var values = changes.values
+        if values[BuiltinFields.owner] == nil { values[BuiltinFields.owner] = .some(.reference(owner)) }
+        let stamp = Clock.epochSeconds(now)
+        values[BuiltinFields.createdAt] = .some(.datetime(stamp))
+        values[BuiltinFields.modifiedAt] = .some(.datetime(stamp))
+        let set = values
+        return try await database.transaction { db in
+            try await RecordStore.checkReferences(set, in: module, db: db)
+            let names = module.fields.map(\.apiName).filter { set[$0] != nil }
+            let columns = names.map { SQLQueryString("\(ident: "f_" + $0)") }.joined(separator: ", ")
+            let binds = names.map { name -> SQLQueryString in
+                if let value = set[name]! { "\(bind: value.sqlValue)" } else { "NULL" }
+            }.joined(separator: ", ")
+            let row = try await db.raw("INSERT INTO \(ident: module.table) (\(columns)) VALUES (\(binds)) RETURNING id").first()
+            let id = try row!.decode(column: "id", as: Int64.self)
+            return Record(id: id, values: set.compactMapValues { $0 })
+        }
+    }
+
+    /// Applies checked changes to a record the caller may change.
+    public func update(in module: Module, id: Int64, _ changes: RecordChanges, scope: AccessScope, now: Date = Date()) async throws -> Record {
+        var values = changes.values
+        values[BuiltinFields.modifiedAt] = .some(.datetime(Clock.epochSeconds(now)))
+        let set = values
+        return try await database.transaction { db in
+            guard try await RecordStore.fetch(module, id: id, scope: scope, db: db) != nil else {
+                throw HeraldError.notFound("no \(module.singularLabel.lowercased()) \(id) in \(module.pluralLabel)")
+            }
+            try await RecordStore.checkReferences(set, in: module, db: db)
+            let assignments = set.keys.sorted().map { name -> SQLQueryString in
+                if let value = set[name]! { "\(ident: "f_" + name) = \(bind: value.sqlValue)" } else { "\(ident: "f_" + name) = NULL" }
+            }.joined(separator: ", ")
+            try await db.raw("UPDATE \(ident: module.table) SET \(assignments) WHERE id = \(bind: id)").run()
+            return try await RecordStore.fetch(module, id: id, scope: .all, db: db)!
+        }
+    }
+
+    /// Deletes a record the caller may change, and takes it off every static list.
+    public func delete(in module: Module, id: Int64, scope: AccessScope) async throws {
+        try await database.transaction { db in
+            guard try await RecordStore.fetch(module, id: id, scope: scope, db: db) != nil else {
+                throw HeraldError.notFound("no \(module.singularLabel.lowercased()) \(id) in \(module.pluralLabel)")
+            }
+            try await db.raw("""
+                DELETE FROM static_list_members WHERE record_id = \(bind: id)
+                AND list_id IN (SELECT id FROM static_lists WHERE module_id = \(bind: module.id))
+                """).run()
+            try await db.raw("DELETE FROM \(ident: module.table) WHERE id = \(bind: id)").run()
+        }
+    }
+
+    /// The record, if it exists and the caller may see it.
+    public func find(in module: Module, id: Int64, scope: AccessScope) async throws -> Record? {
+        try await database.read { try await RecordStore.fetch(module, id: id, scope: scope, db: $0) }
+    }
+
+    static func fetch(_ module: Module, id: Int64, scope: AccessScope, db: any SQLDatabase) async throws -> Record? {
+        let row = try await db.raw("""
+            SELECT \(columns(module)) FROM \(ident: module.table) WHERE id = \(bind: id) AND \(scopeSQL(scope))
+            """).first()
+        return try row.map { try record(from: $0, module: module) }
+    }
+
+    /// A page of records matching the query, with the total count.
+    public func list(in module: Module, _ query: RecordQuery, scope: AccessScope) async throws -> RecordPage {
+        let filter = try await whereClause(module, criteria: query.criteria, search: query.search, scope: scope)
+        let direction = query.descending ? "DESC" : "ASC"
+        let order: SQLQueryString = if let sort = query.sort, let field = module.field(sort) {
+            // Empty values last in both directions, the same on SQLite and PostgreSQL.
+            "(\(ident: field.column) IS NULL), \(ident: field.column) \(unsafeRaw: direction), id \(unsafeRaw: direction)"
+        } else {
+            "id \(unsafeRaw: direction)"
+        }
+        let limit = max(0, min(query.limit, 1000))
+        let offset = max(0, query.offset)
+        return try await database.read { db in
+            let rows = try await db.raw("""
+                SELECT \(RecordStore.columns(module)) FROM \(ident: module.table) WHERE \(filter)
+                ORDER BY \(order) LIMIT \(literal: limit) OFFSET \(literal: offset)
+                """).all()
+            let total = try await db.raw("SELECT COUNT(*) AS n FROM \(ident: module.table) WHERE \(filter)").first()!
+                .decode(column: "n", as: Int.self)
+            return RecordPage(records: try rows.map { try RecordStore.record(from: $0, module: module) }, total: total)
+        }
+    }
+
+    /// How many records match.
+    public func count(in module: Module, criteria: ResolvedCriteria, scope: AccessScope) async throws -> Int {
+        let filter = try await whereClause(module, criteria: criteria, search: nil, scope: scope)
+        return try await database.read { db in
+            try await db.raw("SELECT COUNT(*) AS n FROM \(ident: module.table) WHERE \(filter)").first()!
+                .decode(column: "n", as: Int.self)
+        }
+    }
+
+    /// Streams the ids of matching records in id order, without holding them in memory.
+    public func forEachID(in module: Module, criteria: ResolvedCriteria, scope: AccessScope,
+                          _ body: @escaping @Sendable (Int64) -> Void) async throws {
+        let filter = try await whereClause(module, criteria: criteria, search: nil, scope: scope)
+        try await database.read { db in
+            try await db.execute(sql: SQLQueryString("SELECT id FROM \(ident: module.table) WHERE \(filter) ORDER BY id")) { row in
+                if let id = try? row.decode(column: "id", as: Int64.self) { body(id) }
+            }
+        }
+    }
+
+    /// Streams matching records in id order, for export.
+    public func forEach(in module: Module, criteria: ResolvedCriteria, scope: AccessScope,
+                        _ body: @escaping @Sendable (Record) -> Void) async throws {
+        let filter = try await whereClause(module, criteria: criteria, search: nil, scope: scope)
+        try await database.read { db in
+            try await db.execute(sql: SQLQueryString("""
+                SELECT \(RecordStore.columns(module)) FROM \(ident: module.table) WHERE \(filter) ORDER BY id
+                """)) { row in
+                if let record = try? RecordStore.record(from: row, module: module) { body(record) }
+            }
+        }
+    }
+
+    /// The next `limit` matching records after id `after`, in id order: walking a module in
+    /// chunks like this (keyset pagination) streams it in constant memory.
+    public func chunk(in module: Module, criteria: ResolvedCriteria, scope: AccessScope, after: Int64, limit: Int) async throws -> [Record] {
+        let filter = try await whereClause(module, criteria: criteria, search: nil, scope: scope)
+        return try await database.read { db in
+            try await db.raw("""
+                SELECT \(RecordStore.columns(module)) FROM \(ident: module.table) WHERE id > \(bind: after) AND \(filter)
+                ORDER BY id LIMIT \(literal: limit)
+                """).all().map { try RecordStore.record(from: $0, module: module) }
+        }
+    }
+
+    /// Writes matching records as CSV (a header of API names, then one line a record), a chunk
+    /// at a time, so that any number of records is exported in constant memory.
+    public func exportCSV(in module: Module, criteria: ResolvedCriteria, scope: AccessScope,
+                          _ write: (String) async throws -> Void) async throws {
+        try await write(CSVWriter.line(["id"] + module.fields.map(\.apiName)))
+        var last: Int64 = 0
+        while true {
+            let records = try await chunk(in: module, criteria: criteria, scope: scope, after: last, limit: 1000)
+            guard let tail = records.last else { return }
+            var text = ""
+            for record in records {
+                text += CSVWriter.line([String(record.id)] + module.fields.map { record[$0.apiName]?.text ?? "" })
+            }
+            try await write(text)
+            last = tail.id
+        }
+    }
+
+    /// The records with these ids that the caller may see, in id order.
+    public func find(in module: Module, ids: [Int64], scope: AccessScope) async throws -> [Record] {
+        guard !ids.isEmpty else { return [] }
+        var out: [Record] = []
+        for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+            let rows = try await database.read { db in
+                try await db.raw("""
+                    SELECT \(RecordStore.columns(module)) FROM \(ident: module.table)
+                    WHERE id IN (\(binds: chunk)) AND \(RecordStore.scopeSQL(scope)) ORDER BY id
+                    """).all()
+            }
+            out += try rows.map { try RecordStore.record(from: $0, module: module) }
+        }
+        return out
+    }
+
+    func whereClause(_ module: Module, criteria: ResolvedCriteria, search: String?, scope: AccessScope) async throws -> SQLQueryString {
+        let compiler = CriteriaSQL(kind: database.kind, now: Date(), zone: try await settings.timeZone())
+        var clause = RecordStore.scopeSQL(scope) + " AND " + compiler.compile(criteria)
+        if let search, !search.trimmingCharacters(in: .whitespaces).isEmpty {
+            clause = clause + " AND " + compiler.search(search.trimmingCharacters(in: .whitespaces), in: module)
+        }
+        return clause
+    }
+
+    static func scopeSQL(_ scope: AccessScope) -> SQLQueryString {
+        switch scope {
+        case .all: "1=1"
+        case .ownedBy(let user): "\(ident: "f_" + BuiltinFields.owner) = \(bind: user)"
+        }
+    }
+
+    static func columns(_ module: Module) -> SQLQueryString {
+        (["id"] + module.fields.map { SQLQueryString("\(ident: $0.column)") }).joined(separator: ", ")
+    }
+
+    static func record(from row: any SQLRow, module: Module) throws -> Record {
+        var values: [String: FieldValue] = [:]
+        for field in module.fields {
+            if let value = try FieldValue.decode(field, from: row) { values[field.apiName] = value }
+        }
+        return Record(id: try row.decode(column: "id", as: Int64.self), values: values)
+    }
+
+    /// Refuses lookups to records that do not exist and user fields naming no user.
+    static func checkReferences(_ values: [String: FieldValue?], in module: Module, db: any SQLDatabase) async throws {
+        var problems = ProblemList()
+        for field in module.fields {
+            guard case .reference(let id)?? = values[field.apiName] else { continue }
+            switch field.type {
+            case .user:
+                let found = try await db.raw("SELECT id FROM users WHERE id = \(bind: id)").first()
+                if found == nil { problems.add(field.apiName, "no user \(id)") }
+            case .lookup:
+                guard let target = field.lookupModule else { continue }
+                let found = try await db.raw("SELECT id FROM \(ident: "rec_" + target) WHERE id = \(bind: id)").first()
+                if found == nil { problems.add(field.apiName, "no record \(id) in module '\(target)'") }
+            default:
+                continue
+            }
+        }
+        try problems.check()
+    }
+}

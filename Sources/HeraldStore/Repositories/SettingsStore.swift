@@ -1,0 +1,77 @@
+import Foundation
+import HeraldCore
+import SQLKit
+
+/// Organisation-wide settings: its name and time zone, and Herald's own secrets.
+public struct SettingsStore: Sendable {
+    let database: any HeraldDatabase
+
+    public static let organisationName = "organisation.name"
+    public static let organisationTimeZone = "organisation.time_zone"
+
+    public func value(_ key: String) async throws -> String? {
+        try await database.read { db in
+            try await db.raw("SELECT value FROM settings WHERE key = \(bind: key)").first()?.decode(column: "value", as: String.self)
+        }
+    }
+
+    public func set(_ key: String, to value: String) async throws {
+        try await database.transaction { db in
+            try await db.raw("""
+                INSERT INTO settings (key, value) VALUES (\(bind: key), \(bind: value))
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                """).run()
+        }
+    }
+
+    /// The organisation's time zone: where dates begin and end, and quotas reset.
+    public func timeZone() async throws -> TimeZone {
+        if let name = try await value(SettingsStore.organisationTimeZone), let zone = TimeZone(identifier: name) { return zone }
+        return TimeZone(identifier: "UTC")!
+    }
+}
+
+/// Small expiring values by key: the web sessions.
+public struct KeyValueStore: Sendable {
+    let database: any HeraldDatabase
+
+    /// Stores `value` under `key`; with `onlyIfAbsent`, fails (returns false) when the key exists.
+    @discardableResult
+    public func put(_ key: String, value: String, expiresAt: Int64?, onlyIfAbsent: Bool = false) async throws -> Bool {
+        try await database.transaction { db in
+            if onlyIfAbsent {
+                let row = try await db.raw("""
+                    INSERT INTO kv_store (key, value, expires_at) VALUES (\(bind: key), \(bind: value), \(bind: expiresAt))
+                    ON CONFLICT (key) DO NOTHING RETURNING key
+                    """).first()
+                return row != nil
+            }
+            try await db.raw("""
+                INSERT INTO kv_store (key, value, expires_at) VALUES (\(bind: key), \(bind: value), \(bind: expiresAt))
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at
+                """).run()
+            return true
+        }
+    }
+
+    /// The value and its expiry, unless it has expired.
+    public func get(_ key: String, now: Int64 = Clock.epochSeconds()) async throws -> (value: String, expiresAt: Int64?)? {
+        try await database.read { db in
+            guard let row = try await db.raw("SELECT value, expires_at FROM kv_store WHERE key = \(bind: key)").first() else { return nil }
+            let expires = try row.decode(column: "expires_at", as: Int64?.self)
+            if let expires, expires <= now { return nil }
+            return (try row.decode(column: "value", as: String.self), expires)
+        }
+    }
+
+    public func remove(_ key: String) async throws {
+        try await database.transaction { db in try await db.raw("DELETE FROM kv_store WHERE key = \(bind: key)").run() }
+    }
+
+    /// Deletes expired values.
+    public func purgeExpired(now: Int64 = Clock.epochSeconds()) async throws {
+        try await database.transaction { db in
+            try await db.raw("DELETE FROM kv_store WHERE expires_at IS NOT NULL AND expires_at <= \(bind: now)").run()
+        }
+    }
+}

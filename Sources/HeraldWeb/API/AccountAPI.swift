@@ -1,0 +1,46 @@
+import Hummingbird
+import HeraldCore
+import HeraldStore
+
+/// `/api/v1/me`, `/api/v1/tokens` and, for admins, `/api/v1/users`.
+struct AccountAPI {
+    let store: Store
+    let accounts: Accounts
+
+    func register(on api: RouterGroup<AppRequestContext>) {
+        api.get("me") { _, context in JSONResponse.make(Present.user(try context.user())) }
+        api.get("tokens") { _, context in
+            JSONResponse.make(JSONValue.object(["tokens": .array(try await store.tokens.all(for: try context.user().id).map(Present.token))]))
+        }
+        api.post("tokens") { request, context in
+            var body = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))
+            let name = body.string("name", required: true, maxLength: 100)
+            try body.finish()
+            let (token, secret) = try await store.tokens.create(for: try context.user().id, name: name!)
+            guard case .object(var o) = Present.token(token) else { return Response(status: .internalServerError) }
+            o["token"] = .string(secret)
+            return JSONResponse.make(JSONValue.object(o), status: .created)
+        }
+        api.delete("tokens/:id") { _, context in
+            try await store.tokens.revoke(try context.parameters.require("id", as: Int64.self), for: try context.user().id)
+            return Response(status: .noContent)
+        }
+        let admin = api.group().add(middleware: RequireAdminMiddleware())
+        admin.get("users") { _, _ in
+            JSONResponse.make(JSONValue.object(["users": .array(try await store.users.all().map(Present.user))]))
+        }
+        admin.post("users") { request, context in
+            var body = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))
+            let email = body.string("email", required: true, maxLength: 254)
+            let name = body.string("name", required: true, maxLength: 100)
+            let password = body.string("password", required: true, maxLength: 200)
+            let roleName = body.string("role") ?? "user"
+            let zone = body.string("time_zone") ?? "UTC"
+            let role = User.Role(rawValue: roleName)
+            if role == nil { body.add("role", "'\(roleName)' is not a role; use admin or user") }
+            try body.finish()
+            let user = try await accounts.createUser(email: email!, name: name!, role: role!, password: password!, timeZone: zone)
+            return JSONResponse.make(Present.user(user), status: .created)
+        }
+    }
+}

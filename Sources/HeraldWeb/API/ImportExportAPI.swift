@@ -1,0 +1,29 @@
+import Foundation
+import Hummingbird
+import HeraldCore
+import HeraldStore
+
+/// `/api/v1/modules/:module/import` (CSV body) and `/export` (CSV out).
+struct ImportExportAPI {
+    let store: Store
+
+    func register(on api: RouterGroup<AppRequestContext>) {
+        api.post("modules/:module/import") { request, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let query = request.uri.queryParameters
+            let options = try CSVTransfer.options({ query[Substring($0)].map(String.init) }, owner: try context.user().id)
+            let report = try await store.importer.run(into: module, options: options, input: CSVTransfer.chunks(request.body))
+            let status: HTTPResponse.Status = report.failed > 0 && !options.dryRun && options.atomic ? .unprocessableContent : .ok
+            return JSONResponse.make(Present.importReport(report), status: status)
+        }
+        api.get("modules/:module/export") { request, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            var criteria = ResolvedCriteria.all([])
+            if let raw = request.uri.queryParameters["view"] {
+                guard let id = Int64(raw) else { throw HeraldError.invalid(field: "view", "must be a view id") }
+                criteria = try await store.views.find(id, in: module).criteria.resolve(in: module).get()
+            }
+            return CSVTransfer.export(module: module, criteria: criteria, scope: try context.user().scope, store: store, filename: module.apiName)
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import Hummingbird
+import HummingbirdAuth
+import HeraldStore
+
+/// What a browser session remembers: who is logged in, and the token that every form post must echo.
+public struct WebSession: Codable, Sendable {
+    public var userID: Int64
+    public var csrf: String
+}
+
+/// The request context of every Herald route: the authenticated user, if any, and the session.
+public struct AppRequestContext: AuthRequestContext, SessionRequestContext, RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The logged-in user, set by ``AuthenticationMiddleware``.
+    public var identity: User?
+    public let sessions: SessionContext<WebSession>
+    /// True when the user came with an API token rather than a session cookie.
+    public var viaToken = false
+
+    public init(source: Source) {
+        self.coreContext = .init(source: source)
+        self.identity = nil
+        self.sessions = .init()
+    }
+
+    /// CSV uploads can be large; everything else is small.
+    public var maxUploadSize: Int { 64 * 1024 * 1024 }
+
+    /// The authenticated user; routes behind ``RequireUserMiddleware`` always have one.
+    public func user() throws -> User {
+        guard let identity else { throw HTTPError(.unauthorized) }
+        return identity
+    }
+
+    /// The session's CSRF token, for forms.
+    public var csrf: String { sessions.session?.csrf ?? "" }
+}

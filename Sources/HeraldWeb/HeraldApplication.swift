@@ -1,0 +1,119 @@
+import Foundation
+import Hummingbird
+import HummingbirdAuth
+import HeraldCore
+import HeraldStore
+import Logging
+import Prometheus
+import ServiceLifecycle
+
+/// How the web application runs.
+public struct WebConfiguration: Sendable {
+    public var host: String
+    /// 0 picks a free port (tests).
+    public var port: Int
+    /// Set the `Secure` flag on the session cookie (behind HTTPS).
+    public var secureCookies: Bool
+    /// The bcrypt cost for new password hashes; lower only in tests.
+    public var bcryptCost: UInt8
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, secureCookies: Bool = false, bcryptCost: UInt8 = 12) {
+        self.host = host
+        self.port = port
+        self.secureCookies = secureCookies
+        self.bcryptCost = bcryptCost
+    }
+}
+
+/// Builds Herald's web application: pages, the JSON API, health and metrics.
+///
+/// ```swift
+/// let app = try await buildApplication(configuration: .init(port: 0), store: store, metrics: registry, logger: logger)
+/// try await app.runService()
+/// ```
+public func buildApplication(
+    configuration: WebConfiguration, store: Store, metrics: PrometheusCollectorRegistry,
+    logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) async throws -> some ApplicationProtocol {
+    let router = try await buildRouter(configuration: configuration, store: store, metrics: metrics, logger: logger)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Herald"),
+        services: [SessionSweeper(store: store.keyValues)],
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger
+    )
+}
+
+/// The router alone, for tests that call routes without a server (`app.test(.router)`).
+public func buildRouter(configuration: WebConfiguration, store: Store, metrics: PrometheusCollectorRegistry,
+                        logger: Logger) async throws -> Router<AppRequestContext> {
+    let pages = try await PageRenderer.load()
+    let accounts = Accounts(store: store, bcryptCost: configuration.bcryptCost)
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: LogRequestsMiddleware(.debug))
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: ErrorMiddleware(pages: pages))
+
+    router.get("/healthz") { _, _ in
+        try await store.database.read { db in try await db.raw("SELECT 1 AS ok").run() }
+        return JSONResponse.make(["status": "ok"])
+    }
+    router.get("/metrics") { _, _ in
+        var buffer: [UInt8] = []
+        metrics.emit(into: &buffer)
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
+    }
+    router.get("/api/openapi.json") { _, _ in
+        guard let url = Bundle.module.url(forResource: "Resources", withExtension: nil),
+              let data = FileManager.default.contents(atPath: url.appendingPathComponent("openapi.json").path) else {
+            throw HeraldError.notFound("the API description is missing from the build")
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+    if let publicFolder = Bundle.module.url(forResource: "Resources", withExtension: nil)?.appendingPathComponent("public").path {
+        router.add(middleware: FileMiddleware(publicFolder, urlBasePath: "/static", logger: logger))
+    }
+
+    let sessionMiddleware = SessionMiddleware<AppRequestContext>(
+        storage: SessionPersistDriver(store: store.keyValues),
+        configuration: .init(
+            sessionCookieParameters: .init(name: "herald_session", path: "/", secure: configuration.secureCookies, sameSite: .lax),
+            keyPrefix: "session.", defaultSessionExpiration: .seconds(60 * 60 * 12)))
+    let app = router.group()
+        .add(middleware: sessionMiddleware)
+        .add(middleware: AuthenticationMiddleware(store: store))
+    AuthPages(store: store, accounts: accounts, pages: pages).register(on: app)
+
+    let authenticated = app.group()
+        .add(middleware: RequireUserMiddleware())
+        .add(middleware: CSRFMiddleware())
+    let api = authenticated.group("api/v1")
+    ModulesAPI(store: store).register(on: api)
+    RecordsAPI(store: store).register(on: api)
+    ViewsAPI(store: store).register(on: api)
+    ListsAPI(store: store).register(on: api)
+    ImportExportAPI(store: store).register(on: api)
+    AccountAPI(store: store, accounts: accounts).register(on: api)
+
+    RecordPages(store: store, pages: pages).register(on: authenticated)
+    ViewPages(store: store, pages: pages).register(on: authenticated)
+    ImportPages(store: store, pages: pages).register(on: authenticated)
+    AdminPages(store: store, pages: pages).register(on: authenticated)
+    AccountPages(store: store, accounts: accounts, pages: pages).register(on: authenticated)
+    return router
+}
+
+/// Deletes expired sessions every hour.
+struct SessionSweeper: Service {
+    let store: KeyValueStore
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await store.purgeExpired()
+                try await Task.sleep(for: .seconds(3600))
+            }
+        }
+    }
+}

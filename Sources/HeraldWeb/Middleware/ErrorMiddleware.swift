@@ -1,0 +1,63 @@
+import Foundation
+import Hummingbird
+import HeraldCore
+
+/// Turns errors into answers a user can act on: JSON for the API, a page for the browser.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let pages: PageRenderer
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HeraldError {
+            return respond(error, request: request, context: context)
+        } catch let error as HTTPError {
+            let kind: HeraldError.Kind = switch error.status {
+            case .notFound: .notFound
+            case .unauthorized: .unauthorized
+            case .forbidden: .forbidden
+            case .contentTooLarge: .malformed
+            default: error.status.code < 500 ? .malformed : .invalid
+            }
+            if error.status.code >= 500 { throw error }
+            var herald = HeraldError(kind, error.body ?? error.status.reasonPhrase)
+            if error.status == .contentTooLarge { herald.message = "the request body is larger than \(context.maxUploadSize / 1024 / 1024) MB" }
+            return respond(herald, request: request, context: context, status: error.status)
+        }
+    }
+
+    func respond(_ error: HeraldError, request: Request, context: Context, status: HTTPResponse.Status? = nil) -> Response {
+        let status = status ?? ErrorMiddleware.status(for: error.kind)
+        if request.uri.path.hasPrefix("/api/") || request.headers[.accept]?.contains("application/json") == true {
+            return JSONResponse.make(ErrorBody(error: .init(code: error.kind.rawValue, message: error.message, problems: error.problems)),
+                                     status: status)
+        }
+        let html = pages.render("error", title: "Error", context: context, data: [
+            "status": status.code, "reason": status.reasonPhrase, "message": error.message,
+            "problems": error.problems.map { ["field": $0.field, "reason": $0.reason] },
+        ])
+        return HTMLResponse(html: html, status: status).response
+    }
+
+    static func status(for kind: HeraldError.Kind) -> HTTPResponse.Status {
+        switch kind {
+        case .invalid: .unprocessableContent
+        case .malformed: .badRequest
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .forbidden: .forbidden
+        case .unauthorized: .unauthorized
+        }
+    }
+}
+
+/// The JSON shape of every API error: `{"error": {"code", "message", "problems": [{"field", "reason"}]}}`.
+struct ErrorBody: Encodable {
+    struct Detail: Encodable {
+        var code: String
+        var message: String
+        var problems: [Problem]
+    }
+    var error: Detail
+}

@@ -1,0 +1,314 @@
+import Foundation
+import Hummingbird
+import HeraldCore
+import HeraldStore
+
+/// A module's list view, record pages and record forms.
+struct RecordPages {
+    let store: Store
+    let pages: PageRenderer
+
+    func register(on app: RouterGroup<AppRequestContext>) {
+        app.get("/m/:module") { request, context in try await list(request, context) }
+        app.get("/m/:module/new") { _, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            return try await form(module: module, record: nil, inputs: [:], problems: [], context: context)
+        }
+        app.post("/m/:module") { request, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let user = try context.user()
+            let form = try await FormData.read(request, context: context)
+            let inputs = try await RecordPages.inputs(from: form, module: module, user: user)
+            do {
+                var changes = try RecordChanges.validate(inputs.mapValues(FieldInput.text), module: module, creating: true).get()
+                try RecordsAPI.checkOwner(&changes, user: user)
+                let record = try await store.records.create(in: module, changes, owner: user.id)
+                return Response.redirect(to: "/m/\(module.apiName)/\(record.id)", type: .found)
+            } catch let error as HeraldError where error.kind == .invalid {
+                return try await self.form(module: module, record: nil, inputs: inputs, problems: error.problems, context: context)
+            }
+        }
+        app.get("/m/:module/export.csv") { request, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            var criteria = ResolvedCriteria.all([])
+            if let raw = request.uri.queryParameters["view"], !raw.isEmpty {
+                guard let id = Int64(raw) else { throw HeraldError.invalid(field: "view", "must be a view id") }
+                criteria = try await store.views.find(id, in: module).criteria.resolve(in: module).get()
+            }
+            return CSVTransfer.export(module: module, criteria: criteria, scope: try context.user().scope, store: store, filename: module.apiName)
+        }
+        app.post("/m/:module/selection") { request, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let form = try await FormData.read(request, context: context)
+            let ids = form.all("ids").compactMap { Int64($0) }
+            guard !ids.isEmpty else { throw HeraldError.invalid(field: "ids", "select at least one record") }
+            switch form["action"] {
+            case "add_to_list"?:
+                guard let listID = form["list"].flatMap({ Int64($0) }) else { throw HeraldError.invalid(field: "list", "choose a list") }
+                _ = try await store.lists.add(ids, to: listID, in: module)
+                return Response.redirect(to: "/m/\(module.apiName)?list=\(listID)", type: .found)
+            case "new_list"?:
+                let list = try await store.lists.create(in: module, name: form["list_name"] ?? "", by: try context.user().id)
+                _ = try await store.lists.add(ids, to: list.id, in: module)
+                return Response.redirect(to: "/m/\(module.apiName)?list=\(list.id)", type: .found)
+            case "delete"?:
+                for id in ids { try await store.records.delete(in: module, id: id, scope: try context.user().scope) }
+                return Response.redirect(to: "/m/\(module.apiName)", type: .found)
+            default:
+                throw HeraldError.invalid(field: "action", "choose what to do with the selected records")
+            }
+        }
+        app.get("/m/:module/:id") { _, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let record = try await find(module, context)
+            let modules = try await store.modules.all()
+            let users = try await store.users.all()
+            let zone = TimeZone(identifier: try context.user().timeZone) ?? .gmt
+            let rows: [[String: Any]] = module.fields.map { field in
+                var row: [String: Any] = ["label": field.label, "value": RecordPages.display(record[field.apiName], field: field, users: users, zone: zone)]
+                if field.type == .lookup, case .reference(let id)? = record[field.apiName], let target = field.lookupModule {
+                    row["link"] = "/m/\(target)/\(id)"
+                }
+                if field.type == .email, case .text(let e)? = record[field.apiName] { row["mailto"] = e }
+                return row
+            }
+            return HTMLResponse(html: pages.render("record", title: record.title(in: module), context: context, data: [
+                "module": ["api_name": module.apiName, "label": module.pluralLabel, "singular": module.singularLabel],
+                "id": record.id, "title": record.title(in: module), "fields": rows, "csrf": context.csrf,
+            ], modules: modules, current: module.apiName)).response
+        }
+        app.get("/m/:module/:id/edit") { _, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let record = try await find(module, context)
+            let zone = TimeZone(identifier: try context.user().timeZone) ?? .gmt
+            let inputs = record.values.mapValues { RecordPages.formValue($0, zone: zone) }
+            return try await form(module: module, record: record, inputs: inputs, problems: [], context: context)
+        }
+        app.post("/m/:module/:id") { request, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let record = try await find(module, context)
+            let user = try context.user()
+            let form = try await FormData.read(request, context: context)
+            let inputs = try await RecordPages.inputs(from: form, module: module, user: user)
+            do {
+                var changes = try RecordChanges.validate(inputs.mapValues(FieldInput.text), module: module, creating: false).get()
+                try RecordsAPI.checkOwner(&changes, user: user)
+                _ = try await store.records.update(in: module, id: record.id, changes, scope: user.scope)
+                return Response.redirect(to: "/m/\(module.apiName)/\(record.id)", type: .found)
+            } catch let error as HeraldError where error.kind == .invalid {
+                return try await self.form(module: module, record: record, inputs: inputs, problems: error.problems, context: context)
+            }
+        }
+        app.post("/m/:module/:id/delete") { _, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            try await store.records.delete(in: module, id: try context.parameters.require("id", as: Int64.self), scope: try context.user().scope)
+            return Response.redirect(to: "/m/\(module.apiName)", type: .found)
+        }
+    }
+
+    func find(_ module: Module, _ context: AppRequestContext) async throws -> Record {
+        let id = try context.parameters.require("id", as: Int64.self)
+        guard let record = try await store.records.find(in: module, id: id, scope: try context.user().scope) else {
+            throw HeraldError.notFound("no \(module.singularLabel.lowercased()) \(id) in \(module.pluralLabel)")
+        }
+        return record
+    }
+
+    /// The list view: a view or list chosen from the drop-down, search, sort, chosen columns, pages.
+    func list(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+        let module = try await store.modules.named(context.parameters.require("module"))
+        let user = try context.user()
+        let query = request.uri.queryParameters
+        let listing = try RecordListing(query: query, module: module)
+        let result = try await listing.run(module: module, store: store, user: user)
+        let views = try await store.views.all(in: module)
+        let lists = try await store.lists.all(in: module)
+        let users = try await store.users.all()
+        let zone = TimeZone(identifier: user.timeZone) ?? .gmt
+        let requested = (query["columns"].map { $0.split(separator: ",").map(String.init) } ?? [])
+            .filter { module.field($0) != nil }
+        let columns = requested.isEmpty ? RecordPages.defaultColumns(module) : requested.compactMap { module.field($0) }
+        let totalPages = max(1, (result.page.total + listing.perPage - 1) / listing.perPage)
+
+        func link(page: Int? = nil, sort: String? = nil, order: String? = nil) -> String {
+            var items: [(String, String)] = []
+            if let v = listing.viewID { items.append(("view", String(v))) }
+            if let l = listing.listID { items.append(("list", String(l))) }
+            if let q = listing.search { items.append(("q", q)) }
+            if !requested.isEmpty { items.append(("columns", requested.joined(separator: ","))) }
+            if let s = sort ?? listing.sort { items.append(("sort", s)); items.append(("order", order ?? (listing.descending ? "desc" : "asc"))) }
+            items.append(("page", String(page ?? listing.page)))
+            return "/m/\(module.apiName)?" + items.map { "\($0)=\($1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
+        }
+
+        let data: [String: Any] = [
+            "module": ["api_name": module.apiName, "label": module.pluralLabel, "singular": module.singularLabel,
+                       "has_people": module.emailField != nil],
+            "columns": columns.map { field -> [String: Any] in
+                let active = listing.sort == field.apiName
+                let nextOrder = active && !listing.descending ? "desc" : "asc"
+                return ["label": field.label, "api_name": field.apiName, "sort_link": link(page: 1, sort: field.apiName, order: nextOrder),
+                        "sorted": active, "arrow": active ? (listing.descending ? "▼" : "▲") : ""]
+            },
+            "all_columns": module.fields.map { ["api_name": $0.apiName, "label": $0.label, "checked": columns.contains($0)] },
+            "rows": result.page.records.map { record -> [String: Any] in
+                [
+                    "id": record.id,
+                    "link": "/m/\(module.apiName)/\(record.id)",
+                    "cells": columns.enumerated().map { i, field in
+                        ["value": RecordPages.display(record[field.apiName], field: field, users: users, zone: zone), "first": i == 0]
+                    },
+                ]
+            },
+            "views": views.map { ["id": $0.id, "name": $0.name, "selected": $0.id == listing.viewID] },
+            "lists": lists.map { ["id": $0.id, "name": $0.name, "selected": $0.id == listing.listID, "count": $0.memberCount] },
+            "current_view": result.view.map { ["id": $0.id, "name": $0.name, "summary": $0.criteria.summary(in: module)] } as Any,
+            "current_list": result.list.map { ["id": $0.id, "name": $0.name] } as Any,
+            "search": listing.search ?? "",
+            "sort": listing.sort ?? "",
+            "order": listing.descending ? "desc" : "asc",
+            "columns_param": requested.joined(separator: ","),
+            "total": result.page.total,
+            "page": listing.page,
+            "pages": totalPages,
+            "prev": listing.page > 1 ? link(page: listing.page - 1) : "",
+            "next": listing.page < totalPages ? link(page: listing.page + 1) : "",
+            "export_link": "/m/\(module.apiName)/export.csv" + (listing.viewID.map { "?view=\($0)" } ?? ""),
+            "empty": result.page.records.isEmpty,
+            "csrf": context.csrf,
+        ]
+        let modules = try await store.modules.all()
+        return HTMLResponse(html: pages.render("records", title: module.pluralLabel, context: context, data: data,
+                                               modules: modules, current: module.apiName)).response
+    }
+
+    /// The create and edit form, with each field's error beside it.
+    func form(module: Module, record: Record?, inputs: [String: String], problems: [Problem],
+              context: AppRequestContext) async throws -> Response {
+        let users = try await store.users.all()
+        let user = try context.user()
+        var lookups: [String: [Record]] = [:]
+        for field in module.fields where field.type == .lookup {
+            if let target = field.lookupModule, let targetModule = try? await store.modules.named(target) {
+                lookups[field.apiName] = try await store.records.list(in: targetModule, RecordQuery(limit: 500), scope: user.scope).records
+                    .map { var r = $0; r.values["__title"] = .text($0.title(in: targetModule)); return r }
+            }
+        }
+        let errors = Dictionary(problems.map { ($0.field, $0.reason) }, uniquingKeysWith: { "\($0); \($1)" })
+        let fields: [[String: Any]] = module.editableFields.map { field in
+            let value = inputs[field.apiName] ?? (field.apiName == BuiltinFields.owner && record == nil ? String(user.id) : "")
+            var f: [String: Any] = [
+                "api_name": field.apiName, "label": field.label, "value": value, "required": field.isRequired,
+                "error": errors[field.apiName] as Any, "input_type": RecordPages.inputType(field.type),
+                "step": field.type == .currency ? "0.01" : (field.type == .number ? "any" : ""),
+                "max": field.type.maxLength as Any,
+            ]
+            switch field.type {
+            case .longText: f["is_textarea"] = true
+            case .boolean: f["is_checkbox"] = true; f["checked"] = value == "true"
+            case .picklist:
+                f["is_select"] = true
+                let blank: [[String: Any]] = [["value": "", "label": "—", "selected": value.isEmpty]]
+                let choices: [[String: Any]] = field.picklistValues.map { ["value": $0, "label": $0, "selected": $0 == value] }
+                f["options"] = blank + choices
+            case .user:
+                f["is_select"] = true
+                let blank: [[String: Any]] = field.isRequired ? [] : [["value": "", "label": "—", "selected": value.isEmpty]]
+                let choices: [[String: Any]] = users.map { ["value": String($0.id), "label": $0.name, "selected": String($0.id) == value] }
+                f["options"] = blank + choices
+            case .lookup:
+                f["is_select"] = true
+                let blank: [[String: Any]] = [["value": "", "label": "—", "selected": value.isEmpty]]
+                let choices: [[String: Any]] = (lookups[field.apiName] ?? []).map { r -> [String: Any] in
+                    ["value": String(r.id), "label": r.values["__title"]?.text ?? "#\(r.id)", "selected": String(r.id) == value]
+                }
+                f["options"] = blank + choices
+            default: f["is_input"] = true
+            }
+            return f
+        }
+        let general = problems.filter { module.field($0.field) == nil || module.field($0.field)?.isSystem == true }.map(\.description)
+        let title = record.map { "Edit \($0.title(in: module))" } ?? "New \(module.singularLabel)"
+        let html = pages.render("record_form", title: title, context: context, data: [
+            "module": ["api_name": module.apiName, "label": module.pluralLabel, "singular": module.singularLabel],
+            "title": title,
+            "action": record.map { "/m/\(module.apiName)/\($0.id)" } ?? "/m/\(module.apiName)",
+            "cancel": record.map { "/m/\(module.apiName)/\($0.id)" } ?? "/m/\(module.apiName)",
+            "fields": fields, "csrf": context.csrf, "has_errors": !problems.isEmpty, "general_errors": general,
+        ], modules: try await store.modules.all(), current: module.apiName)
+        return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response
+    }
+
+    /// Form fields as text inputs for validation. Checkboxes send "false" from a hidden input
+    /// and "true" when ticked (the last value wins); date-times typed in the user's zone
+    /// become instants.
+    static func inputs(from form: FormData, module: Module, user: User) async throws -> [String: String] {
+        let zone = TimeZone(identifier: user.timeZone) ?? .gmt
+        var inputs: [String: String] = [:]
+        for field in module.editableFields {
+            let values = form.all(field.apiName)
+            guard var value = values.last else { continue }
+            if field.type == .datetime, !value.isEmpty, ISODateTime.parse(value) == nil, let local = RecordPages.parseLocal(value, zone: zone) {
+                value = ISODateTime.format(local)
+            }
+            inputs[field.apiName] = value
+        }
+        return inputs
+    }
+
+    /// Reads the `YYYY-MM-DDTHH:MM` of a datetime-local input as a time in `zone`.
+    static func parseLocal(_ text: String, zone: TimeZone) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = zone
+        for format in ["yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd HH:mm"] {
+            formatter.dateFormat = format
+            if let d = formatter.date(from: text) { return d }
+        }
+        return nil
+    }
+
+    /// A value as a form input holds it.
+    static func formValue(_ value: FieldValue, zone: TimeZone) -> String {
+        if case .datetime(let s) = value {
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = zone
+            formatter.dateFormat = "yyyy-MM-dd'T'HH:mm"
+            return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(s)))
+        }
+        return value.text
+    }
+
+    /// A value as a person reads it: users by name, times in their zone, amounts with two decimals.
+    static func display(_ value: FieldValue?, field: Field, users: [User], zone: TimeZone) -> String {
+        guard let value else { return "" }
+        switch value {
+        case .reference(let id) where field.type == .user: return users.first { $0.id == id }?.name ?? "user \(id)"
+        case .reference(let id): return "#\(id)"
+        case .datetime(let s):
+            let formatter = DateFormatter()
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            formatter.timeZone = zone
+            formatter.dateFormat = "yyyy-MM-dd HH:mm"
+            return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(s)))
+        case .bool(let b): return b ? "Yes" : "No"
+        default: return value.text
+        }
+    }
+
+    static func inputType(_ type: FieldType) -> String {
+        switch type {
+        case .email: "email"
+        case .phone: "tel"
+        case .number, .currency: "number"
+        case .date: "date"
+        case .datetime: "datetime-local"
+        default: "text"
+        }
+    }
+
+    static func defaultColumns(_ module: Module) -> [Field] {
+        Array(module.fields.filter { !$0.isSystem && $0.type != .longText && $0.apiName != BuiltinFields.emailOptOut }.prefix(6))
+    }
+}

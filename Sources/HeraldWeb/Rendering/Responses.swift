@@ -1,0 +1,99 @@
+import Foundation
+import Hummingbird
+import HeraldCore
+
+/// An HTML page as a response.
+struct HTMLResponse: ResponseGenerator {
+    var html: String
+    var status: HTTPResponse.Status = .ok
+
+    var response: Response {
+        Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                 body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response { response }
+}
+
+/// JSON responses with Herald's encoder settings (sorted keys, ISO dates, snake_case names in the types).
+enum JSONResponse {
+    static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Fields of an `application/x-www-form-urlencoded` body or query string, in order, repeats kept.
+struct FormData: Sendable {
+    var pairs: [(String, String)]
+
+    init(_ text: String) {
+        pairs = text.split(separator: "&", omittingEmptySubsequences: true).map { part in
+            let kv = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ s: Substring) -> String {
+                s.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(s)
+            }
+            return (decode(kv[0]), kv.count > 1 ? decode(kv[1]) : "")
+        }
+    }
+
+    /// The first value of `key`.
+    subscript(_ key: String) -> String? { pairs.first { $0.0 == key }?.1 }
+
+    /// Every value of `key`, for repeated fields such as checkboxes.
+    func all(_ key: String) -> [String] { pairs.filter { $0.0 == key }.map(\.1) }
+
+    /// Reads a request's form body.
+    static func read(_ request: Request, context: AppRequestContext) async throws -> FormData {
+        var request = request
+        let body = try await request.collectBody(upTo: context.maxUploadSize)
+        return FormData(String(buffer: body))
+    }
+}
+
+/// Reads JSON bodies with errors that say where the JSON is wrong.
+enum JSONBody {
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: AppRequestContext) async throws -> T {
+        var request = request
+        let body = try await request.collectBody(upTo: context.maxUploadSize)
+        guard body.readableBytes > 0 else { throw HeraldError(.malformed, "the request body is empty; send JSON") }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer: body))
+        } catch let error as HeraldError {
+            throw error
+        } catch let DecodingError.dataCorrupted(context) where context.codingPath.isEmpty {
+            throw HeraldError(.malformed, "the body is not valid JSON: \(context.debugDescription)")
+        } catch let error as DecodingError {
+            throw HeraldError.invalid([JSONBody.problem(error)])
+        }
+    }
+
+    static func problem(_ error: DecodingError) -> Problem {
+        func path(_ keys: [any CodingKey]) -> String {
+            keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().trimmingCharacters(in: CharacterSet(charactersIn: "."))
+        }
+        switch error {
+        case .keyNotFound(let key, let c): return Problem(field: path(c.codingPath + [key]), reason: "is required")
+        case .typeMismatch(let type, let c): return Problem(field: path(c.codingPath), reason: "must be \(JSONBody.describe(type))")
+        case .valueNotFound(let type, let c): return Problem(field: path(c.codingPath), reason: "must be \(JSONBody.describe(type)), not null")
+        case .dataCorrupted(let c): return Problem(field: path(c.codingPath), reason: c.debugDescription)
+        @unknown default: return Problem(field: "", reason: "\(error)")
+        }
+    }
+
+    static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Bool.Type: "a boolean"
+        case is Int.Type, is Int64.Type, is Double.Type: "a number"
+        case is [Any].Type: "a list"
+        default: "\(type)"
+        }
+    }
+}
+
+import NIOCore
+import NIOFoundationCompat

@@ -1,0 +1,73 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import Hummingbird
+
+/// CSV in and out of a module, shared by the API and the pages.
+enum CSVTransfer {
+    /// A response that streams the module's records (those of `criteria`) as CSV, a chunk of
+    /// records at a time, so that exporting a million records holds only one chunk in memory.
+    static func export(module: Module, criteria: ResolvedCriteria, scope: AccessScope, store: Store, filename: String) -> Response {
+        let body = ResponseBody { writer in
+            try await store.records.exportCSV(in: module, criteria: criteria, scope: scope) { text in
+                try await writer.write(ByteBuffer(string: text))
+            }
+            try await writer.finish(nil)
+        }
+        let safeName = filename.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }
+        return Response(status: .ok, headers: [
+            .contentType: "text/csv; charset=utf-8",
+            .contentDisposition: "attachment; filename=\"\(safeName.isEmpty ? "export" : safeName).csv\"",
+        ], body: body)
+    }
+
+    /// The bytes of `buffers`, pulled one chunk at a time as the importer asks for them.
+    static func chunks<S: AsyncSequence & Sendable>(_ buffers: S) -> ByteChunks where S.Element == ByteBuffer {
+        let reader = ChunkReader(buffers.makeAsyncIterator())
+        return ByteChunks(unfolding: { try await reader.next() })
+    }
+
+    /// Import options from query parameters (API) or form fields (pages).
+    static func options(_ value: (String) -> String?, owner: Int64) throws -> ImportOptions {
+        var options = ImportOptions(owner: owner)
+        var problems = ProblemList()
+        if let d = value("duplicates"), !d.isEmpty {
+            if let v = ImportOptions.Duplicates(rawValue: d) { options.duplicates = v } else {
+                problems.add("duplicates", "'\(d)' is not one of allow, skip, update")
+            }
+        }
+        func flag(_ key: String) -> Bool? {
+            guard let v = value(key), !v.isEmpty else { return nil }
+            switch v.lowercased() {
+            case "true", "1", "yes", "on": return true
+            case "false", "0", "no", "off": return false
+            default: problems.add(key, "'\(v)' is neither true nor false"); return nil
+            }
+        }
+        options.dryRun = flag("dry_run") ?? false
+        options.atomic = flag("atomic") ?? true
+        if let m = value("mapping"), !m.isEmpty {
+            if let object = try? JSONDecoder().decode([String: String].self, from: Data(m.utf8)) {
+                options.mapping = object
+            } else {
+                problems.add("mapping", "must be a JSON object of column names to field names")
+            }
+        }
+        try problems.check()
+        return options
+    }
+}
+
+/// Hands out a body's chunks one at a time.
+///
+/// `@unchecked Sendable` is sound here: the only caller is `AsyncThrowingStream(unfolding:)`,
+/// which has one consumer (the importer) and calls `next()` again only after the previous
+/// call returned, so the mutable iterator is never touched by two tasks at once.
+private final class ChunkReader<Iterator: AsyncIteratorProtocol>: @unchecked Sendable where Iterator.Element == ByteBuffer {
+    var iterator: Iterator
+    init(_ iterator: Iterator) { self.iterator = iterator }
+    func next() async throws -> [UInt8]? {
+        guard let buffer = try await iterator.next() else { return nil }
+        return Array(buffer.readableBytesView)
+    }
+}

@@ -1,0 +1,129 @@
+import HeraldCore
+
+/// Reads a JSON object field by field, collecting every problem (wrong types, missing and
+/// unknown keys) so that the API answers all of them at once, each with its path.
+struct JSONObjectReader {
+    let object: [String: JSONValue]
+    let path: String
+    private(set) var problems = ProblemList()
+    private var used = Set<String>()
+
+    init(_ value: JSONValue, path: String = "") throws {
+        guard let object = value.objectValue else {
+            throw HeraldError.invalid(field: path, "must be a JSON object, not \(value.typeName)")
+        }
+        self.object = object
+        self.path = path
+    }
+
+    private func name(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    mutating func has(_ key: String) -> Bool {
+        used.insert(key)
+        return object[key] != nil
+    }
+
+    mutating func raw(_ key: String) -> JSONValue? {
+        used.insert(key)
+        return object[key]
+    }
+
+    mutating func string(_ key: String, required: Bool = false, maxLength: Int = 10_000) -> String? {
+        used.insert(key)
+        switch object[key] {
+        case nil, .null?:
+            if required { problems.add(name(key), "is required") }
+            return nil
+        case .string(let s)?:
+            if s.count > maxLength { problems.add(name(key), "must be at most \(maxLength) characters") }
+            return s
+        case let other?:
+            problems.add(name(key), "must be a string, not \(other.typeName)")
+            return nil
+        }
+    }
+
+    mutating func bool(_ key: String) -> Bool? {
+        used.insert(key)
+        switch object[key] {
+        case nil, .null?: return nil
+        case .bool(let b)?: return b
+        case let other?:
+            problems.add(name(key), "must be true or false, not \(other.typeName)")
+            return nil
+        }
+    }
+
+    mutating func int(_ key: String, required: Bool = false, range: ClosedRange<Int64> = 1...Int64.max) -> Int64? {
+        used.insert(key)
+        switch object[key] {
+        case nil, .null?:
+            if required { problems.add(name(key), "is required") }
+            return nil
+        case .number(let d)? where d.rounded() == d && d >= Double(range.lowerBound) && d <= Double(min(range.upperBound, 1 << 53)):
+            return Int64(d)
+        case let other?:
+            problems.add(name(key), "must be a whole number from \(range.lowerBound), not \(other.typeName == "a number" ? "\(other)" : other.typeName)")
+            return nil
+        }
+    }
+
+    mutating func strings(_ key: String, maxCount: Int = 1000) -> [String]? {
+        used.insert(key)
+        switch object[key] {
+        case nil, .null?: return nil
+        case .array(let items)?:
+            if items.count > maxCount { problems.add(name(key), "has more than \(maxCount) items") }
+            var out: [String] = []
+            for (i, item) in items.enumerated() {
+                if case .string(let s) = item { out.append(s) } else { problems.add("\(name(key))[\(i)]", "must be a string") }
+            }
+            return out
+        case let other?:
+            problems.add(name(key), "must be a list, not \(other.typeName)")
+            return nil
+        }
+    }
+
+    mutating func ids(_ key: String, required: Bool = false, maxCount: Int = 100_000) -> [Int64]? {
+        used.insert(key)
+        switch object[key] {
+        case nil, .null?:
+            if required { problems.add(name(key), "is required") }
+            return nil
+        case .array(let items)?:
+            if items.count > maxCount { problems.add(name(key), "has more than \(maxCount) items") }
+            var out: [Int64] = []
+            for (i, item) in items.enumerated() {
+                if case .number(let d) = item, d.rounded() == d, d > 0, d < 9e15 { out.append(Int64(d)) }
+                else { problems.add("\(name(key))[\(i)]", "must be a record id") }
+            }
+            return out
+        case let other?:
+            problems.add(name(key), "must be a list of ids, not \(other.typeName)")
+            return nil
+        }
+    }
+
+    mutating func object(_ key: String) -> [String: JSONValue]? {
+        used.insert(key)
+        switch object[key] {
+        case nil, .null?: return nil
+        case .object(let o)?: return o
+        case let other?:
+            problems.add(name(key), "must be an object, not \(other.typeName)")
+            return nil
+        }
+    }
+
+    mutating func add(_ field: String, _ reason: String) { problems.add(name(field), reason) }
+
+    /// Reports keys that were never asked for, then throws if anything was wrong.
+    func finish() throws {
+        var all = problems
+        for key in object.keys.sorted() where !used.contains(key) {
+            all.add(name(key), "unknown field")
+        }
+        try all.check()
+    }
+}

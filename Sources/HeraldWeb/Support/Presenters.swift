@@ -1,0 +1,68 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+
+/// The JSON shapes of the API's resources, in one place.
+enum Present {
+    static func module(_ m: Module) -> JSONValue {
+        .object([
+            "api_name": .string(m.apiName),
+            "singular_label": .string(m.singularLabel),
+            "plural_label": .string(m.pluralLabel),
+            "is_builtin": .bool(m.isBuiltin),
+            "has_people": .bool(m.emailField != nil),
+            "fields": .array(m.fields.map(field)),
+        ])
+    }
+
+    static func field(_ f: Field) -> JSONValue {
+        .object([
+            "api_name": .string(f.apiName),
+            "label": .string(f.label),
+            "type": .string(f.type.rawValue),
+            "required": .bool(f.isRequired),
+            "is_builtin": .bool(f.isBuiltin),
+            "is_system": .bool(f.isSystem),
+            "picklist_values": .array(f.picklistValues.map(JSONValue.string)),
+            "lookup_module": f.lookupModule.map(JSONValue.string) ?? .null,
+        ])
+    }
+
+    static func record(_ r: Record, in m: Module) -> JSONValue { .object(r.json(in: m)) }
+
+    static func view(_ v: View, count: Int? = nil) -> JSONValue {
+        var o: [String: JSONValue] = [
+            "id": .number(Double(v.id)), "module": .string(v.module), "name": .string(v.name), "criteria": v.criteria.json,
+            "created_at": .string(ISODateTime.format(epochSeconds: v.createdAt)),
+            "modified_at": .string(ISODateTime.format(epochSeconds: v.modifiedAt)),
+        ]
+        if let count { o["count"] = .number(Double(count)) }
+        return .object(o)
+    }
+
+    static func list(_ l: StaticList) -> JSONValue {
+        .object(["id": .number(Double(l.id)), "module": .string(l.module), "name": .string(l.name),
+                 "member_count": .number(Double(l.memberCount)), "created_at": .string(ISODateTime.format(epochSeconds: l.createdAt))])
+    }
+
+    static func user(_ u: User) -> JSONValue {
+        .object(["id": .number(Double(u.id)), "email": .string(u.email), "name": .string(u.name), "role": .string(u.role.rawValue),
+                 "time_zone": .string(u.timeZone), "is_active": .bool(u.isActive)])
+    }
+
+    static func token(_ t: APIToken) -> JSONValue {
+        .object(["id": .number(Double(t.id)), "name": .string(t.name), "prefix": .string(t.prefix),
+                 "created_at": .string(ISODateTime.format(epochSeconds: t.createdAt)),
+                 "last_used_at": t.lastUsedAt.map { .string(ISODateTime.format(epochSeconds: $0)) } ?? .null,
+                 "revoked_at": t.revokedAt.map { .string(ISODateTime.format(epochSeconds: $0)) } ?? .null])
+    }
+
+    static func importReport(_ r: ImportReport) -> JSONValue {
+        .object([
+            "rows_read": .number(Double(r.rowsRead)), "created": .number(Double(r.created)), "updated": .number(Double(r.updated)),
+            "skipped": .number(Double(r.skipped)), "failed": .number(Double(r.failed)), "dry_run": .bool(r.dryRun),
+            "committed": .bool(r.committed),
+            "errors": .array(r.errors.map { .object(["line": .number(Double($0.line)), "field": .string($0.field), "reason": .string($0.reason)]) }),
+        ])
+    }
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import HeraldCore
+import HeraldStore
+import HeraldWeb
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run Herald: the web UI, the JSON API and the background services, in one process.",
+        discussion: """
+            On an empty database Herald creates an admin and prints its one-time password. \
+            With --demo it also loads a demo organisation (leads, contacts, deals, views).
+            """)
+
+    @OptionGroup var db: DatabaseOptions
+
+    @Option(name: .long, help: "The address to listen on. Env: HERALD_HOST.")
+    var host: String = ProcessInfo.processInfo.environment["HERALD_HOST"] ?? "127.0.0.1"
+
+    @Option(name: .long, help: "The port to listen on (0 picks a free one). Env: HERALD_PORT.")
+    var port: Int = Int(ProcessInfo.processInfo.environment["HERALD_PORT"] ?? "") ?? 8080
+
+    @Flag(name: .long, help: "Load the demo organisation's data into an empty database.")
+    var demo = false
+
+    @Flag(name: .long, help: "Mark the session cookie Secure (when Herald is served over HTTPS). Env: HERALD_SECURE_COOKIES=1.")
+    var secureCookies = ProcessInfo.processInfo.environment["HERALD_SECURE_COOKIES"] == "1"
+
+    @Option(name: .long, help: ArgumentHelp("bcrypt cost for password hashes (4–16).", visibility: .hidden))
+    var bcryptCost: UInt8 = 12
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port: \(port) is not a port (0–65535)") }
+        guard (4...16).contains(bcryptCost) else { throw ValidationError("--bcrypt-cost must be from 4 to 16") }
+    }
+
+    func run() async throws {
+        let logger = try db.logger("herald")
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = logger.logLevel
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        let store = try await db.openStore(logger: logger)
+        let accounts = Accounts(store: store, bcryptCost: bcryptCost)
+        if let (admin, password) = try await accounts.bootstrapAdmin() {
+            say("""
+                Created the first admin. Log in with
+                  email:    \(admin.email)
+                  password: \(password)
+                This password is shown once; change it after logging in.
+                """)
+        }
+        if demo {
+            let owners = try await store.users.all().map(\.id)
+            if try await DemoData.load(into: store, owners: owners) {
+                say("Loaded the demo organisation: 300 leads, 300 contacts, 150 deals, 3 views and a static list.")
+            }
+        }
+        let host = self.host
+        let app = try await buildApplication(
+            configuration: WebConfiguration(host: host, port: port, secureCookies: secureCookies, bcryptCost: bcryptCost),
+            store: store, metrics: registry, logger: logger,
+            onServerRunning: { port in say("Herald is running at http://\(host):\(port)/") })
+        let group = ServiceGroup(configuration: .init(
+            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+    }
+}
+
+/// Prints at once (standard output is block-buffered when piped), so the login and the URL
+/// show up as soon as they are known.
+func say(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}
