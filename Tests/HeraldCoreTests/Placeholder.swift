@@ -1,3 +1,0 @@
-import Testing
-@testable import HeraldCore
-@Test func placeholder() { #expect(true) }

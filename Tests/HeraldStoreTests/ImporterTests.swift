@@ -1,0 +1,100 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import Testing
+
+@Suite struct ImporterTests {
+    static func chunks(_ text: String, size: Int = 7) -> ByteChunks {
+        // Small chunks, so that rows and multi-byte characters straddle chunk borders.
+        chunks(Array(text.utf8), size: size)
+    }
+
+    static func chunks(_ bytes: [UInt8], size: Int = 7) -> ByteChunks {
+        ByteChunks { continuation in
+            for start in stride(from: 0, to: bytes.count, by: size) {
+                continuation.yield(Array(bytes[start..<min(start + size, bytes.count)]))
+            }
+            continuation.finish()
+        }
+    }
+
+    static let good = """
+        First Name,Last Name,Email,Mailing Country
+        Zoë,Ångström,zoe@example.com,Sweden
+        "Smith, Jr.","O""Hara",ohara@example.com,"Ireland"
+        Ann,Lee,ANN@example.com,
+        """
+
+    @Test(arguments: TestDatabase.kinds)
+    func importsByLabelAndDedupes(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let contacts = try await store.modules.named("contacts")
+            let admin = try await store.testAdmin()
+            var options = ImportOptions(owner: admin.id)
+            let report = try await store.importer.run(into: contacts, options: options, input: ImporterTests.chunks(ImporterTests.good))
+            #expect(report.created == 3 && report.failed == 0 && report.committed)
+            let all = try await store.records.list(in: contacts, RecordQuery(sort: "last_name"), scope: .all).records
+            #expect(all.map { $0["last_name"]!.text } == ["Lee", "O\"Hara", "Ångström"])
+            #expect(all[1]["first_name"] == .text("Smith, Jr."))
+            // Again, with one existing address in another case: skipped, or updated.
+            let again = "Last Name,Email,Title\nLee,ann@EXAMPLE.com,CEO\nNew,new@example.com,CTO\n"
+            options.mapping = ["Last Name": "last_name", "Email": "email", "Title": "title"]
+            let skip = try await store.importer.run(into: contacts, options: options, input: ImporterTests.chunks(again))
+            #expect(skip.skipped == 1 && skip.created == 1)
+            options.duplicates = .update
+            let update = try await store.importer.run(into: contacts, options: options, input: ImporterTests.chunks(again))
+            #expect(update.updated == 2 && update.created == 0)
+            let lee = try await store.records.list(in: contacts, RecordQuery(search: "ann@"), scope: .all).records
+            #expect(lee.first?["title"] == .text("CEO"))
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
+    func badRowsAreReportedAndNothingIsHalfWritten(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let contacts = try await store.modules.named("contacts")
+            let admin = try await store.testAdmin()
+            let csv = "Last Name,Email,Email Opt Out\nGood,good@example.com,no\n,bad-email,maybe\nRagged,r@example.com\nFine,fine@example.com,yes\n"
+            var options = ImportOptions(owner: admin.id)
+            options.dryRun = true
+            let dry = try await store.importer.run(into: contacts, options: options, input: ImporterTests.chunks(csv))
+            #expect(dry.failed == 2 && dry.created == 2 && !dry.committed)
+            #expect(dry.errors.map(\.line) == [3, 3, 3, 4])
+            #expect(dry.errors.map(\.field) == ["email", "email_opt_out", "last_name", ""])
+            #expect(try await store.records.count(in: contacts, criteria: .all([]), scope: .all) == 0)
+            options.dryRun = false
+            let atomic = try await store.importer.run(into: contacts, options: options, input: ImporterTests.chunks(csv))
+            #expect(!atomic.committed && atomic.created == 0)
+            #expect(try await store.records.count(in: contacts, criteria: .all([]), scope: .all) == 0)
+            options.atomic = false
+            options.batchSize = 1
+            let batched = try await store.importer.run(into: contacts, options: options, input: ImporterTests.chunks(csv))
+            #expect(batched.committed && batched.created == 2 && batched.failed == 2)
+            #expect(try await store.records.count(in: contacts, criteria: .all([]), scope: .all) == 2)
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
+    func wrongHeaderAndEncodingAreRefused(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let contacts = try await store.modules.named("contacts")
+            let admin = try await store.testAdmin()
+            let options = ImportOptions(owner: admin.id)
+            do {
+                _ = try await store.importer.run(into: contacts, options: options, input: ImporterTests.chunks("Surname,Email,Email\nx,y,z\n"))
+                Issue.record("expected a refusal")
+            } catch let error as HeraldError {
+                #expect(error.problems.contains { $0.reason.contains("'Surname' matches no field") })
+                #expect(error.problems.contains { $0.reason.contains("appears twice") })
+                #expect(error.problems.contains { $0.reason.contains("required field 'last_name'") })
+            }
+            var latin1 = Array("Last Name,Email\nM".utf8)
+            latin1 += [0xFC] + Array("ller,m@example.com\n".utf8)  // "Müller" in Latin-1
+            let report = try await store.importer.run(into: contacts, options: options, input: ImporterTests.chunks(latin1))
+            #expect(report.failed == 1 && report.errors.first?.reason.contains("UTF-8") == true)
+            await #expect(throws: HeraldError.self) {
+                _ = try await store.importer.run(into: contacts, options: options, input: ImporterTests.chunks(""))
+            }
+        }
+    }
+}

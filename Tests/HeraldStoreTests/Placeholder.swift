@@ -1,3 +1,0 @@
-import Testing
-@testable import HeraldStore
-@Test func placeholder() { #expect(true) }

@@ -1,3 +1,0 @@
-import Testing
-@testable import HeraldWeb
-@Test func placeholder() { #expect(true) }
