@@ -1,0 +1,136 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@Suite struct APITests {
+    @Test func authenticationIsRequired() async throws {
+        try await WebFixture.with { f, client in
+            #expect(try await client.api(.get, "/healthz", token: nil).status == .ok)
+            #expect(try await client.api(.get, "/metrics", token: nil).status == .ok)
+            #expect(try await client.api(.get, "/api/v1/modules", token: nil).status == .unauthorized)
+            #expect(try await client.api(.get, "/api/v1/modules", token: "hrd_wrong").status == .unauthorized)
+            #expect(try await client.api(.get, "/api/v1/modules", token: f.userToken).status == .ok)
+            let forbidden = try await client.api(.post, "/api/v1/modules", token: f.userToken, json: ["singular_label": "X", "plural_label": "Xs"])
+            #expect(forbidden.status == .forbidden)
+            let page = try await client.execute(uri: "/m/contacts", method: .get)
+            #expect(page.status == .found && page.headers[.location]?.hasPrefix("/login") == true)
+        }
+    }
+
+    @Test func recordValidationListsEveryBadField() async throws {
+        try await WebFixture.with { f, client in
+            let bad = try await client.api(.post, "/api/v1/modules/contacts/records", token: f.adminToken, json: [
+                "email": "not-an-email", "email_opt_out": "perhaps", "nickname": "x", "id": 5, "created_at": "2020-01-01T00:00:00Z",
+            ])
+            #expect(bad.status == .unprocessableContent)
+            #expect(Set(bad.problemFields) == ["email", "email_opt_out", "nickname", "id", "created_at", "last_name"])
+            let malformed = try await client.api(.post, "/api/v1/modules/contacts/records", token: f.adminToken, raw: "{\"last_name\": ")
+            #expect(malformed.status == .badRequest)
+            #expect(malformed.json?.objectValue?["error"]?.objectValue?["code"] == "malformed")
+            let notObject = try await client.api(.post, "/api/v1/modules/contacts/records", token: f.adminToken, json: ["a", "b"])
+            #expect(notObject.status == .unprocessableContent)
+            let tooLong = try await client.api(.post, "/api/v1/modules/contacts/records", token: f.adminToken,
+                                               json: ["last_name": .string(String(repeating: "x", count: 300))])
+            #expect(tooLong.status == .unprocessableContent && tooLong.text.contains("the limit is 255"))
+            #expect(try await f.store.records.count(in: try await f.store.modules.named("contacts"), criteria: .all([]), scope: .all) == 0)
+        }
+    }
+
+    @Test func recordLifecycleAndOwnership() async throws {
+        try await WebFixture.with { f, client in
+            let created = try await client.api(.post, "/api/v1/modules/contacts/records", token: f.userToken,
+                                               json: ["last_name": "Quote'\"; DROP TABLE users; --", "email": "q@example.com"])
+            #expect(created.status == .created)
+            guard case .number(let rawID)? = created.json?.objectValue?["id"] else { Issue.record("no id"); return }
+            let id = Int64(rawID)
+            #expect(created.json?.objectValue?["owner"] == .number(Double(f.user.id)))
+            let giveAway = try await client.api(.patch, "/api/v1/modules/contacts/records/\(id)", token: f.userToken, json: ["owner": .number(Double(f.admin.id))])
+            #expect(giveAway.status == .forbidden)
+            let patched = try await client.api(.patch, "/api/v1/modules/contacts/records/\(id)", token: f.userToken, json: ["title": "CEO", "email": nil])
+            #expect(patched.status == .ok && patched.json?.objectValue?["email"] == .null && patched.json?.objectValue?["title"] == "CEO")
+            let listed = try await client.api(.get, "/api/v1/modules/contacts/records?q=drop%20table&sort=last_name&order=desc", token: f.userToken)
+            #expect(listed.json?.objectValue?["total"] == 1)
+            let badSort = try await client.api(.get, "/api/v1/modules/contacts/records?sort=nope&order=sideways&per_page=1000", token: f.userToken)
+            #expect(Set(badSort.problemFields) == ["sort", "order", "per_page"])
+            let otherUsersView = try await client.api(.get, "/api/v1/modules/contacts/records/\(id)", token: f.adminToken)
+            #expect(otherUsersView.status == .ok, "admins see everything")
+            #expect(try await client.api(.delete, "/api/v1/modules/contacts/records/\(id)", token: f.userToken).status == .noContent)
+            #expect(try await client.api(.get, "/api/v1/modules/contacts/records/\(id)", token: f.userToken).status == .notFound)
+            #expect(try await client.api(.get, "/api/v1/modules/nothing/records", token: f.userToken).status == .notFound)
+        }
+    }
+
+    @Test func modulesFieldsViewsAndLists() async throws {
+        try await WebFixture.with { f, client in
+            let module = try await client.api(.post, "/api/v1/modules", token: f.adminToken, json: [
+                "singular_label": "Partner", "plural_label": "Partners", "has_people": true,
+                "fields": [["label": "Tier", "type": "picklist", "picklist_values": ["Gold", "Silver"]], ["label": "Since", "type": "date"]],
+            ])
+            #expect(module.status == .created)
+            let duplicate = try await client.api(.post, "/api/v1/modules", token: f.adminToken, json: ["singular_label": "Partner", "plural_label": "Partners"])
+            #expect(duplicate.status == .unprocessableContent)
+            let unknownKey = try await client.api(.post, "/api/v1/modules/partners/fields", token: f.adminToken, json: ["label": "X", "type": "colour", "size": 3])
+            #expect(Set(unknownKey.problemFields) == ["type", "size"])
+            for (name, tier) in [("a@example.com", "Gold"), ("b@example.com", "Silver")] {
+                #expect(try await client.api(.post, "/api/v1/modules/partners/records", token: f.adminToken, json: ["email": .string(name), "tier": .string(tier)]).status == .created)
+            }
+            let view = try await client.api(.post, "/api/v1/modules/partners/views", token: f.adminToken, json: [
+                "name": "Gold partners", "criteria": ["all": [["field": "tier", "op": "equals", "value": "gold"]]],
+            ])
+            #expect(view.status == .created)
+            let viewID = view.json?.objectValue?["id"] ?? .null
+            guard case .number(let v) = viewID else { Issue.record("no view id"); return }
+            let records = try await client.api(.get, "/api/v1/modules/partners/records?view=\(Int(v))", token: f.adminToken)
+            #expect(records.json?.objectValue?["total"] == 1)
+            let badView = try await client.api(.post, "/api/v1/modules/partners/views", token: f.adminToken, json: [
+                "name": "Bad", "criteria": ["all": [["field": "tier", "op": "greater_than", "value": 3], ["field": "since", "op": "before", "value": "soon"]]],
+            ])
+            #expect(badView.problemFields == ["criteria.all[0].op", "criteria.all[1].value"])
+            let count = try await client.api(.post, "/api/v1/modules/partners/views/count", token: f.adminToken, json: ["criteria": ["any": []]])
+            #expect(count.json?.objectValue?["count"] == 0)
+            let inUse = try await client.api(.delete, "/api/v1/modules/partners/fields/tier", token: f.adminToken)
+            #expect(inUse.status == .conflict && inUse.text.contains("Gold partners"))
+            let list = try await client.api(.post, "/api/v1/modules/partners/lists", token: f.adminToken, json: ["name": "Picked", "record_ids": [1, 99]])
+            #expect(list.status == .unprocessableContent)
+            #expect(try await client.api(.get, "/api/v1/modules/partners/lists", token: f.adminToken).json?.objectValue?["lists"]?.arrayValue?.count == 1)
+        }
+    }
+
+    @Test func csvImportAndExport() async throws {
+        try await WebFixture.with { f, client in
+            let csv = "Last Name,Email,Mailing Country\nAdams,a@example.com,Germany\nBad,not-email,France\n"
+            let dry = try await client.api(.post, "/api/v1/modules/contacts/import?dry_run=true", token: f.adminToken, raw: csv, contentType: "text/csv")
+            #expect(dry.status == .ok)
+            #expect(dry.json?.objectValue?["failed"] == 1 && dry.json?.objectValue?["created"] == 1)
+            let atomic = try await client.api(.post, "/api/v1/modules/contacts/import", token: f.adminToken, raw: csv, contentType: "text/csv")
+            #expect(atomic.status == .unprocessableContent && atomic.json?.objectValue?["committed"] == false)
+            let batches = try await client.api(.post, "/api/v1/modules/contacts/import?atomic=false", token: f.adminToken, raw: csv, contentType: "text/csv")
+            #expect(batches.json?.objectValue?["created"] == 1)
+            let wrongHeader = try await client.api(.post, "/api/v1/modules/contacts/import", token: f.adminToken, raw: "Nom\nx\n", contentType: "text/csv")
+            #expect(wrongHeader.status == .unprocessableContent && wrongHeader.text.contains("'Nom'"))
+            let badOption = try await client.api(.post, "/api/v1/modules/contacts/import?duplicates=merge", token: f.adminToken, raw: csv, contentType: "text/csv")
+            #expect(badOption.problemFields == ["duplicates"])
+            let export = try await client.api(.get, "/api/v1/modules/contacts/export", token: f.adminToken)
+            #expect(export.headers[.contentType]?.hasPrefix("text/csv") == true)
+            #expect(export.text.contains("Adams") && export.text.hasPrefix("id,"))
+        }
+    }
+
+    @Test func tokensAndUsers() async throws {
+        try await WebFixture.with { f, client in
+            let made = try await client.api(.post, "/api/v1/tokens", token: f.userToken, json: ["name": "script"])
+            guard case .string(let secret)? = made.json?.objectValue?["token"] else { Issue.record("no secret"); return }
+            #expect(try await client.api(.get, "/api/v1/me", token: secret).json?.objectValue?["email"] == "user@example.com")
+            let listed = try await client.api(.get, "/api/v1/tokens", token: f.userToken)
+            #expect(!listed.text.contains(secret), "secrets are shown once")
+            let weak = try await client.api(.post, "/api/v1/users", token: f.adminToken, json: ["email": "x@example.com", "name": "X", "password": "short", "role": "boss"])
+            #expect(Set(weak.problemFields) == ["role"])
+            let short = try await client.api(.post, "/api/v1/users", token: f.adminToken, json: ["email": "x@example.com", "name": "X", "password": "short"])
+            #expect(short.problemFields == ["password"])
+            #expect(try await client.api(.get, "/api/v1/users", token: f.userToken).status == .forbidden)
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+@testable import HeraldWeb
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Prometheus
+import Testing
+
+/// A Herald app on a fresh SQLite file, with an admin, a plain user and a token for each.
+struct WebFixture {
+    var store: Store
+    var admin: User
+    var adminPassword: String
+    var adminToken: String
+    var user: User
+    var userToken: String
+
+    static func with(_ body: @escaping @Sendable (WebFixture, any TestClientProtocol) async throws -> Void) async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("herald-web-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let store = try await Store.open(.sqlite(path: dir.appendingPathComponent("h.sqlite").path), logger: logger)
+        let accounts = Accounts(store: store, bcryptCost: 4)
+        let (admin, password) = try await accounts.bootstrapAdmin()!
+        let user = try await accounts.createUser(email: "user@example.com", name: "Plain User", role: .user, password: "user-password-1", timeZone: "Europe/Berlin")
+        let fixture = WebFixture(
+            store: store, admin: admin, adminPassword: password,
+            adminToken: try await store.tokens.create(for: admin.id, name: "test").secret,
+            user: user, userToken: try await store.tokens.create(for: user.id, name: "test").secret)
+        let router = try await buildRouter(configuration: .init(port: 0, bcryptCost: 4), store: store,
+                                           metrics: PrometheusCollectorRegistry(), logger: logger)
+        let app = Application(router: router, logger: logger)
+        do {
+            try await app.test(.router) { client in try await body(fixture, client) }
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+    }
+}
+
+extension TestResponse {
+    var text: String { String(buffer: body) }
+    var json: JSONValue? { try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: body)) }
+    /// The problems' field names of an error answer.
+    var problemFields: [String] {
+        guard case .object(let o)? = json, case .object(let e)? = o["error"], case .array(let ps)? = e["problems"] else { return [] }
+        return ps.compactMap { $0.objectValue?["field"]?.stringValue }
+    }
+}
+
+extension TestClientProtocol {
+    func api(_ method: HTTPRequest.Method, _ uri: String, token: String?, json: JSONValue? = nil, raw: String? = nil,
+             contentType: String = "application/json") async throws -> TestResponse {
+        var headers = HTTPFields()
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        var body: ByteBuffer? = nil
+        if let json { body = ByteBuffer(bytes: try JSONEncoder().encode(json)) }
+        if let raw { body = ByteBuffer(string: raw) }
+        if body != nil { headers[.contentType] = contentType }
+        return try await execute(uri: uri, method: method, headers: headers, body: body)
+    }
+}
+
+import NIOFoundationCompat
