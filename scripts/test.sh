@@ -47,6 +47,8 @@ if [ ${#need_pip[@]} -gt 0 ]; then
   python3 -m pip install -q "${need_pip[@]}" || { echo "pip install failed"; exit 1; }
 fi
 export PATH="$PATH:/usr/sbin"
+# Selenium must use Debian's chromedriver and never reach for the network.
+export SE_OFFLINE=true SE_AVOID_STATS=true
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 

@@ -34,6 +34,7 @@ import Testing
     }
 
     @Test func writerQuotesAndDefusesFormulas() {
-        #expect(CSVWriter.line(["a", "b,c", "d\"e", "=SUM(A1)", "-5"]) == "a,\"b,c\",\"d\"\"e\",'=SUM(A1),-5\r\n")
+        #expect(CSVWriter.line(["a", "b,c", "d\"e", "=SUM(A1)", "-5", "+44 20 7946 0000", "+SUM(A1)", "@x"])
+                == "a,\"b,c\",\"d\"\"e\",'=SUM(A1),-5,+44 20 7946 0000,'+SUM(A1),'@x\r\n")
     }
 }

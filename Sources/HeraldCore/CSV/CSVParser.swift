@@ -136,11 +136,16 @@ public enum CSVWriter {
         fields.map(escape).joined(separator: ",") + "\r\n"
     }
 
+    /// Numbers and phone numbers (`-5`, `+44 20 7946 0000`) start with a sign but run no formula.
+    static func looksNumeric(_ value: String) -> Bool {
+        value.dropFirst().allSatisfy { $0.isASCII && ($0.isNumber || " ()./-".contains($0)) }
+    }
+
     public static func escape(_ field: String) -> String {
         // A leading = + - @ makes spreadsheets run the cell as a formula (CSV injection);
         // prefixing a quote keeps the text as text.
         var value = field
-        if let first = value.first, "=+-@".contains(first), Double(value) == nil { value = "'" + value }
+        if let first = value.first, "=+-@\t\r".contains(first), !CSVWriter.looksNumeric(value) { value = "'" + value }
         if value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
             return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }

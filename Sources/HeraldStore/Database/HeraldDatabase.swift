@@ -64,10 +64,35 @@ extension DatabaseLocation {
     /// Opens the database.
     public func open(logger: Logging.Logger) async throws -> any HeraldDatabase {
         switch self {
-        case .sqlite(let path): try await SQLiteStorage(path: path, logger: logger)
-        case .postgres(let url): try PostgresStorage(url: url, logger: logger)
+        case .sqlite(let path):
+            return try await SQLiteStorage(path: path, logger: logger)
+        case .postgres(let url):
+            let storage = try PostgresStorage(url: url, logger: logger)
+            do {
+                try await storage.probe()
+            } catch {
+                await storage.close()
+                throw error
+            }
+            return storage
         }
     }
 }
 
 import Logging
+
+extension SQLDatabase {
+    /// Runs `body` between `begin` and COMMIT, rolling back when it throws. The two storages
+    /// differ only in how they begin (SQLite takes the write lock at once).
+    func inTransaction<T: Sendable>(begin: SQLQueryString, _ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await raw(begin).run()
+        do {
+            let result = try await body(self)
+            try await raw("COMMIT").run()
+            return result
+        } catch {
+            try? await raw("ROLLBACK").run()
+            throw error
+        }
+    }
+}

@@ -13,6 +13,8 @@ public final class PostgresStorage: HeraldDatabase {
     // The pool must run for as long as the storage is used, by CLI commands too, which have
     // no ServiceGroup; so the storage owns the task that runs it and ends it in `close()`.
     private let runTask: Task<Void, Never>
+    /// host:port, for messages (never the password).
+    private let location: String
 
     public init(url: String, maxConnections: Int = 20, logger: Logger) throws {
         guard let sqlConfiguration = try? SQLPostgresConfiguration(url: url) else {
@@ -32,7 +34,31 @@ public final class PostgresStorage: HeraldDatabase {
         configuration.options.maximumConnections = maxConnections
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
+        self.location = "\(host):\(port)"
         self.runTask = Task { await client.run() }
+    }
+
+    /// Answers within `timeout` whether the server can be reached, so that a wrong URL fails
+    /// at start with a plain message instead of retrying in the background.
+    func probe(timeout: Duration = .seconds(10)) async throws {
+        let where_ = location
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do {
+                    try await self.read { db in try await db.raw("SELECT 1 AS ok").run() }
+                } catch let error as PSQLError where error.code == .server {
+                    throw HeraldError.invalid(field: "database", "PostgreSQL at \(where_) refused: \(error.serverInfo?[.message] ?? "an error")")
+                } catch {
+                    throw HeraldError.invalid(field: "database", "cannot connect to PostgreSQL at \(where_)")
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw HeraldError.invalid(field: "database", "PostgreSQL at \(where_) did not answer within \(timeout.components.seconds) s")
+            }
+            try await group.next()
+            group.cancelAll()
+        }
     }
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
@@ -43,16 +69,7 @@ public final class PostgresStorage: HeraldDatabase {
 
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await client.withConnection { connection in
-            let db = connection.sql(queryLogLevel: .trace)
-            try await db.raw("BEGIN").run()
-            do {
-                let result = try await body(db)
-                try await db.raw("COMMIT").run()
-                return result
-            } catch {
-                try? await db.raw("ROLLBACK").run()
-                throw error
-            }
+            try await connection.sql(queryLogLevel: .trace).inTransaction(begin: "BEGIN", body)
         }
     }
 

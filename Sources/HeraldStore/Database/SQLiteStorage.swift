@@ -46,18 +46,9 @@ public final class SQLiteStorage: HeraldDatabase {
 
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await writer.with { connection in
-            let db = connection.sql(queryLogLevel: .trace)
             // IMMEDIATE takes the write lock at once, so another process's writer makes us
             // wait (busy_timeout) here rather than fail in the middle of the transaction.
-            try await db.raw("BEGIN IMMEDIATE").run()
-            do {
-                let result = try await body(db)
-                try await db.raw("COMMIT").run()
-                return result
-            } catch {
-                try? await db.raw("ROLLBACK").run()
-                throw error
-            }
+            try await connection.sql(queryLogLevel: .trace).inTransaction(begin: "BEGIN IMMEDIATE", body)
         }
     }
 

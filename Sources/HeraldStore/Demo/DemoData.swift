@@ -27,7 +27,7 @@ public enum DemoData {
 
         func pick<T>(_ items: [T]) -> T { items[random.next(items.count)] }
         func email(_ f: String, _ l: String, _ i: Int) -> String {
-            let clean = { (s: String) in s.folding(options: .diacriticInsensitive, locale: nil).lowercased().filter { $0.isLetter } }
+            let clean = { (s: String) in s.folding(options: .diacriticInsensitive, locale: nil).lowercased().filter { $0.isASCII && $0.isLetter } }
             return "\(clean(f)).\(clean(l))\(i)@example.com"
         }
         func created(_ i: Int) -> Date { now.addingTimeInterval(-Double(random.next(200)) * 86_400 - Double(i)) }

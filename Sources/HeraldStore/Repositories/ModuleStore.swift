@@ -16,10 +16,21 @@ public struct ModuleStore: Sendable {
 
     /// The module with API name `apiName`, or a not-found error that names it.
     public func named(_ apiName: String) async throws -> Module {
-        guard let module = try await all().first(where: { $0.apiName == apiName }) else {
+        try ModuleStore.find(apiName, in: try await all())
+    }
+
+    static func find(_ apiName: String, in modules: [Module]) throws -> Module {
+        guard let module = modules.first(where: { $0.apiName == apiName }) else {
             throw HeraldError.notFound("no module '\(apiName)'")
         }
         return module
+    }
+
+    static func find(field name: String, in module: Module) throws -> Field {
+        guard let field = module.field(name) else {
+            throw HeraldError.notFound("no field '\(name)' in module \(module.pluralLabel)")
+        }
+        return field
     }
 
     static func load(from db: any SQLDatabase) async throws -> [Module] {
@@ -132,9 +143,7 @@ public struct ModuleStore: Sendable {
     public func addField(_ field: Field, to moduleName: String) async throws -> Field {
         try await database.transaction { db in
             let modules = try await ModuleStore.load(from: db)
-            guard let module = modules.first(where: { $0.apiName == moduleName }) else {
-                throw HeraldError.notFound("no module '\(moduleName)'")
-            }
+            let module = try ModuleStore.find(moduleName, in: modules)
             var field = field
             field.isBuiltin = false
             field.isSystem = false
@@ -155,12 +164,8 @@ public struct ModuleStore: Sendable {
                             picklistValues: [String]?) async throws -> Field {
         try await database.transaction { db in
             let modules = try await ModuleStore.load(from: db)
-            guard let module = modules.first(where: { $0.apiName == moduleName }) else {
-                throw HeraldError.notFound("no module '\(moduleName)'")
-            }
-            guard var field = module.field(fieldName) else {
-                throw HeraldError.notFound("no field '\(fieldName)' in module \(module.pluralLabel)")
-            }
+            let module = try ModuleStore.find(moduleName, in: modules)
+            var field = try ModuleStore.find(field: fieldName, in: module)
             var problems = ProblemList()
             if let label {
                 let trimmed = label.trimmingCharacters(in: .whitespaces)
@@ -193,12 +198,8 @@ public struct ModuleStore: Sendable {
     public func deleteField(_ fieldName: String, from moduleName: String) async throws {
         try await database.transaction { db in
             let modules = try await ModuleStore.load(from: db)
-            guard let module = modules.first(where: { $0.apiName == moduleName }) else {
-                throw HeraldError.notFound("no module '\(moduleName)'")
-            }
-            guard let field = module.field(fieldName) else {
-                throw HeraldError.notFound("no field '\(fieldName)' in module \(module.pluralLabel)")
-            }
+            let module = try ModuleStore.find(moduleName, in: modules)
+            let field = try ModuleStore.find(field: fieldName, in: module)
             if field.isBuiltin { throw HeraldError.conflict("'\(field.label)' is a built-in field and cannot be deleted") }
             let users = try await FieldUsage.users(of: field, in: module, db: db)
             if !users.isEmpty {
@@ -215,9 +216,7 @@ public struct ModuleStore: Sendable {
     public func rename(_ moduleName: String, singularLabel: String, pluralLabel: String) async throws -> Module {
         try await database.transaction { db in
             let modules = try await ModuleStore.load(from: db)
-            guard var module = modules.first(where: { $0.apiName == moduleName }) else {
-                throw HeraldError.notFound("no module '\(moduleName)'")
-            }
+            var module = try ModuleStore.find(moduleName, in: modules)
             var problems = ProblemList()
             if let r = ModuleRules.labelProblem(singularLabel) { problems.add("singular_label", r) }
             if let r = ModuleRules.labelProblem(pluralLabel) { problems.add("plural_label", r) }
@@ -240,9 +239,7 @@ public struct ModuleStore: Sendable {
     public func delete(_ moduleName: String) async throws {
         try await database.transaction { db in
             let modules = try await ModuleStore.load(from: db)
-            guard let module = modules.first(where: { $0.apiName == moduleName }) else {
-                throw HeraldError.notFound("no module '\(moduleName)'")
-            }
+            let module = try ModuleStore.find(moduleName, in: modules)
             if module.isBuiltin { throw HeraldError.conflict("\(module.pluralLabel) is a built-in module and cannot be deleted") }
             let pointing = modules.flatMap { m in
                 m.fields.filter { $0.type == .lookup && $0.lookupModule == moduleName && m.apiName != moduleName }

@@ -161,6 +161,7 @@ struct RecordPages {
                 ]
             },
             "views": views.map { ["id": $0.id, "name": $0.name, "selected": $0.id == listing.viewID] },
+            "has_lists": !lists.isEmpty,
             "lists": lists.map { ["id": $0.id, "name": $0.name, "selected": $0.id == listing.listID, "count": $0.memberCount] },
             "current_view": result.view.map { ["id": $0.id, "name": $0.name, "summary": $0.criteria.summary(in: module)] } as Any,
             "current_list": result.list.map { ["id": $0.id, "name": $0.name] } as Any,

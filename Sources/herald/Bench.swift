@@ -1,0 +1,182 @@
+import ArgumentParser
+import Foundation
+import HeraldCore
+import HeraldStore
+import Logging
+import SQLKit
+
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmark views at scale against the sqlite3 command-line tool.",
+        discussion: """
+            Loads N contacts into a new SQLite file through Herald's CSV importer (reporting \
+            rows/s), then resolves a three-condition view (country, lead source in a list, \
+            created within 90 days): the count, and every matching id streamed. The same \
+            queries, written by hand, run through sqlite3 on the same file; the ratio \
+            Herald / sqlite3 is printed. Needs the sqlite3 command (Debian: sqlite3).
+            """)
+
+    @Option(help: "How many contacts to load.") var records = 1_000_000
+    @Option(help: "The SQLite file to create (must not exist).") var file = "herald-bench.sqlite"
+    @Option(help: "Runs of each query; the best is reported.") var runs = 5
+
+    func validate() throws {
+        guard (1_000...50_000_000).contains(records) else { throw ValidationError("--records must be from 1000 to 50000000") }
+        guard (1...100).contains(runs) else { throw ValidationError("--runs must be from 1 to 100") }
+        guard !FileManager.default.fileExists(atPath: file) else { throw ValidationError("--file: \(file) exists; give a new path") }
+    }
+
+    func run() async throws {
+        guard let sqlite3 = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3"].first(where: FileManager.default.isExecutableFile) else {
+            throw CLIError("sqlite3 is not installed (apt-get install sqlite3)")
+        }
+        var logger = Logger(label: "herald.bench")
+        logger.logLevel = .warning
+        let store = try await Store.open(.sqlite(path: file), logger: logger)
+        let owner = try await store.users.create(email: "bench@example.com", name: "Bench", role: .admin, passwordHash: "-", timeZone: "UTC")
+        let contacts = try await store.modules.named("contacts")
+
+        // 1. Import, from a CSV generated on the fly (never whole in memory).
+        let countries = ["Germany", "France", "Spain", "Italy", "Poland", "Denmark", "Austria", "Belgium", "Ireland", "Portugal"]
+        let sources = contacts.field("lead_source")!.picklistValues
+        let total = records
+        let rowsPerChunk = 2_000
+        let chunkCount = (total + rowsPerChunk - 1) / rowsPerChunk
+        var options = ImportOptions(owner: owner.id)
+        options.atomic = false
+        options.batchSize = 2_000
+        let header = Array("First Name,Last Name,Email,Mailing Country,Lead Source\n".utf8)
+        let generated = ByteChunks(unfolding: GeneratedCSV(header: header, chunks: chunkCount, rowsPerChunk: rowsPerChunk, total: total,
+                                                             countries: countries, sources: sources).next)
+        let importStart = ContinuousClock.now
+        let report = try await store.importer.run(into: contacts, options: options, input: generated)
+        let importSeconds = (ContinuousClock.now - importStart).seconds
+        guard report.created == total else { throw CLIError("import created \(report.created) of \(total): \(report.errors.prefix(3))") }
+
+        // Spread creation times over a year, so "created within 90 days" selects about a quarter.
+        let now = Clock.epochSeconds()
+        try await store.database.transaction { db in
+            try await db.raw("UPDATE rec_contacts SET f_created_at = \(bind: now) - (id * 7919 % 365) * 86400").run()
+        }
+
+        // 2. The view, resolved by Herald.
+        let criteria: Criteria = .all([
+            .condition(field: "mailing_country", op: .equals, value: "Germany"),
+            .condition(field: "lead_source", op: .inList, value: ["Partner", "Seminar"]),
+            .condition(field: "created_at", op: .withinLastDays, value: 90),
+        ])
+        let resolved = try criteria.resolve(in: contacts).get()
+        var heraldCount = 0
+        let countTime = try await best(runs) { heraldCount = try await store.records.count(in: contacts, criteria: resolved, scope: .all) }
+        let streamed = Counter()
+        let streamTime = try await best(runs) {
+            streamed.reset()
+            try await store.records.forEachID(in: contacts, criteria: resolved, scope: .all) { _ in streamed.add() }
+        }
+        await store.close()
+
+        // 3. The same by hand through sqlite3. Bounds as Herald computes them: from the start of
+        // the day 90 days ago (UTC, the organisation's zone here) to now.
+        let from = Clock.epochSeconds(LocalDate(Date(), in: .gmt).adding(days: -90).startOfDay(in: .gmt))
+        let condition = "f_mailing_country = 'Germany' AND f_lead_source IN ('Partner','Seminar') AND f_created_at >= \(from) AND f_created_at <= \(now)"
+        var sqliteCount = ""
+        let sqliteCountTime = try best(runs) { sqliteCount = try shell(sqlite3, [file, "SELECT count(*) FROM rec_contacts WHERE \(condition)"]) }
+        let sqliteStreamTime = try best(runs) { _ = try shell(sqlite3, [file, "SELECT id FROM rec_contacts WHERE \(condition) ORDER BY id"]) }
+        guard Int(sqliteCount.trimmingCharacters(in: .whitespacesAndNewlines)) == heraldCount, streamed.value == heraldCount else {
+            throw CLIError("results differ: Herald counted \(heraldCount) and streamed \(streamed.value), sqlite3 counted \(sqliteCount)")
+        }
+
+        print("""
+            Herald bench: \(total) contacts in \(file)
+            import (CSV, batches of 2000, dedupe by email): \(format(importSeconds)) s, \(Int(Double(total) / importSeconds)) records/s
+            view: country = Germany AND lead source in (Partner, Seminar) AND created within 90 days -> \(heraldCount) records
+                                 Herald      sqlite3     ratio
+            count              \(pad(countTime))  \(pad(sqliteCountTime))  \(format(countTime / sqliteCountTime))x
+            stream all ids     \(pad(streamTime))  \(pad(sqliteStreamTime))  \(format(streamTime / sqliteStreamTime))x
+            (best of \(runs) runs, in ms; sqlite3 times include starting the sqlite3 process)
+            """)
+    }
+
+    func best(_ runs: Int, _ body: () async throws -> Void) async throws -> Double {
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let start = ContinuousClock.now
+            try await body()
+            times.append((ContinuousClock.now - start).seconds)
+        }
+        return times.min()!
+    }
+
+    func best(_ runs: Int, _ body: () throws -> Void) throws -> Double {
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let start = ContinuousClock.now
+            try body()
+            times.append((ContinuousClock.now - start).seconds)
+        }
+        return times.min()!
+    }
+
+    func shell(_ tool: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw CLIError("\(tool) failed") }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func format(_ x: Double) -> String { String(format: "%.2f", x) }
+    func pad(_ seconds: Double) -> String { String(format: "%9.1f", seconds * 1000) }
+}
+
+/// The bench's CSV rows, made chunk by chunk as the importer pulls them.
+final class GeneratedCSV: @unchecked Sendable {
+    // Only `AsyncThrowingStream(unfolding:)` calls `next`, one call at a time: no concurrent access.
+    let header: [UInt8]
+    let chunks: Int
+    let rowsPerChunk: Int
+    let total: Int
+    let countries: [String]
+    let sources: [String]
+    var produced = -1
+
+    init(header: [UInt8], chunks: Int, rowsPerChunk: Int, total: Int, countries: [String], sources: [String]) {
+        self.header = header
+        self.chunks = chunks
+        self.rowsPerChunk = rowsPerChunk
+        self.total = total
+        self.countries = countries
+        self.sources = sources
+    }
+
+    func next() async throws -> [UInt8]? {
+        defer { produced += 1 }
+        if produced < 0 { return header }
+        guard produced < chunks else { return nil }
+        var text = ""
+        text.reserveCapacity(rowsPerChunk * 64)
+        let first = produced * rowsPerChunk
+        for i in first..<min(first + rowsPerChunk, total) {
+            text += "Person\(i % 997),Bench\(i),person\(i)@example.com,\(countries[i % countries.count]),\(sources[(i / 7) % sources.count])\n"
+        }
+        return Array(text.utf8)
+    }
+}
+
+final class Counter: @unchecked Sendable {
+    // Incremented from the database's row callback, which runs on one thread at a time.
+    private let lock = NSLock()
+    private var count = 0
+    func add() { lock.lock(); count += 1; lock.unlock() }
+    func reset() { lock.lock(); count = 0; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
