@@ -1,0 +1,162 @@
+"""Herald in a real browser: the flows a new user goes through first."""
+import re
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from conftest import login
+
+
+def wait(driver, seconds=10):
+    return WebDriverWait(driver, seconds)
+
+
+def column_values(driver, header):
+    headers = [th.text.strip() for th in driver.find_elements(By.CSS_SELECTOR, "table.records thead th")]
+    index = next(i for i, h in enumerate(headers) if h.startswith(header))
+    return [row.find_elements(By.CSS_SELECTOR, "td")[index].text.strip()
+            for row in driver.find_elements(By.CSS_SELECTOR, "table.records tbody tr")]
+
+
+def test_login_and_open_contacts(admin, herald):
+    admin.get(herald.url + "/")
+    wait(admin).until(EC.url_contains("/m/contacts"))
+    assert admin.find_element(By.CSS_SELECTOR, "h1").text == "Contacts"
+    assert len(admin.find_elements(By.CSS_SELECTOR, "table.records tbody tr")) > 0
+
+
+def test_wrong_password_is_refused(driver_factory, herald):
+    driver = driver_factory()
+    driver.get(herald.url + "/login")
+    driver.find_element(By.NAME, "email").send_keys(herald.email)
+    driver.find_element(By.NAME, "password").send_keys("not the password")
+    driver.find_element(By.CSS_SELECTOR, "form[action='/login'] button[type=submit]").click()
+    assert "Wrong email or password" in wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.error"))).text
+
+
+def test_view_drop_down_filters_contacts(admin, herald):
+    admin.get(herald.url + "/m/contacts?columns=first_name,last_name,mailing_country")
+    Select(admin.find_element(By.ID, "view-select")).select_by_visible_text("Contacts in Germany")
+    wait(admin).until(EC.url_contains("view="))
+    assert "Contacts in Germany" in admin.find_element(By.CSS_SELECTOR, "p.muted strong").text
+    countries = column_values(admin, "Mailing Country")
+    assert countries, "the view should hold some contacts"
+    assert set(countries) == {"Germany"}
+
+
+def test_bad_email_is_shown_on_the_form(admin, herald):
+    admin.get(herald.url + "/m/contacts/new")
+    admin.find_element(By.ID, "f-last_name").send_keys("Mustermann")
+    admin.find_element(By.ID, "f-email").send_keys("not-an-email")
+    admin.find_element(By.CSS_SELECTOR, "form.form-grid button[type=submit]").click()
+    error = wait(admin).until(EC.presence_of_element_located((By.ID, "e-email")))
+    assert "not a valid email address" in error.text
+    assert admin.find_element(By.ID, "f-email").get_attribute("value") == "not-an-email"
+    assert admin.find_element(By.ID, "f-last_name").get_attribute("value") == "Mustermann"
+
+
+def test_custom_module_with_a_field_and_a_record(admin, herald):
+    admin.get(herald.url + "/admin/modules")
+    admin.find_element(By.ID, "m-singular").send_keys("Project")
+    admin.find_element(By.ID, "m-plural").send_keys("Projects")
+    admin.find_element(By.NAME, "field_label").send_keys("Name")
+    admin.find_element(By.CSS_SELECTOR, "#module-form button[type=submit]").click()
+    wait(admin).until(EC.url_contains("/admin/modules/projects"))
+
+    admin.find_element(By.ID, "f-label").send_keys("Budget")
+    Select(admin.find_element(By.ID, "f-type")).select_by_value("currency")
+    admin.find_element(By.CSS_SELECTOR, "#field-form button[type=submit]").click()
+    wait(admin).until(EC.presence_of_element_located((By.CSS_SELECTOR, "tr[data-field=budget]")))
+    assert "Currency" in admin.find_element(By.CSS_SELECTOR, "tr[data-field=budget]").text
+
+    # The new module is in the navigation; add a record and find it in the list.
+    admin.find_element(By.CSS_SELECTOR, "#mainnav a[href='/m/projects']")
+    admin.get(herald.url + "/m/projects/new")
+    admin.find_element(By.ID, "f-name").send_keys("Apollo")
+    admin.find_element(By.ID, "f-budget").send_keys("1250.50")
+    admin.find_element(By.CSS_SELECTOR, "form.form-grid button[type=submit]").click()
+    wait(admin).until(EC.url_matches(r"/m/projects/\d+$"))
+    admin.get(herald.url + "/m/projects")
+    assert "Apollo" in column_values(admin, "Name")
+    assert "1250.50" in column_values(admin, "Budget")
+
+
+def test_field_used_by_a_view_cannot_be_deleted(admin, herald):
+    admin.get(herald.url + "/admin/modules/contacts")
+    admin.find_element(By.ID, "f-label").send_keys("Segment")
+    admin.find_element(By.CSS_SELECTOR, "#field-form button[type=submit]").click()
+    wait(admin).until(EC.presence_of_element_located((By.CSS_SELECTOR, "tr[data-field=segment]")))
+    # A view that uses the field, written as JSON in the editor's fallback field.
+    admin.get(herald.url + "/m/contacts/views/new")
+    admin.find_element(By.ID, "view-name").send_keys("Segment A")
+    admin.execute_script("""
+        const t = document.getElementById('criteria-text');
+        t.value = JSON.stringify({all: [{field: 'segment', op: 'equals', value: 'A'}]});
+        t.dispatchEvent(new Event('change'));""")
+    admin.find_element(By.CSS_SELECTOR, "#view-form button[type=submit]").click()
+    wait(admin).until(EC.url_contains("/m/contacts?view="))
+    admin.get(herald.url + "/admin/modules/contacts")
+    row = admin.find_element(By.CSS_SELECTOR, "tr[data-field=segment]")
+    admin.execute_script("window.confirm = () => true;")
+    row.find_element(By.CSS_SELECTOR, "button.danger").click()
+    message = wait(admin).until(EC.presence_of_element_located((By.ID, "module-message")))
+    assert "used by view 'Segment A'" in message.text
+
+
+def test_view_editor_counts_and_saves(admin, herald):
+    admin.get(herald.url + "/m/contacts/views/new")
+    preview = admin.find_element(By.ID, "criteria-preview")
+    # No conditions: every contact matches.
+    wait(admin).until(lambda d: preview.get_attribute("data-pending") is None and preview.get_attribute("data-count"))
+    everyone = int(preview.get_attribute("data-count"))
+    assert everyone > 0
+
+    admin.find_element(By.ID, "view-name").send_keys("German or French contacts")
+    admin.find_element(By.CSS_SELECTOR, "#criteria-builder > .group > .group-actions button[data-add=condition]").click()
+    row = admin.find_element(By.CSS_SELECTOR, "#criteria-builder .condition")
+    Select(row.find_element(By.CSS_SELECTOR, "select[aria-label=Field]")).select_by_value("mailing_country")
+    row = admin.find_element(By.CSS_SELECTOR, "#criteria-builder .condition")
+    Select(row.find_element(By.CSS_SELECTOR, "select[aria-label=Operator]")).select_by_value("in")
+    row = admin.find_element(By.CSS_SELECTOR, "#criteria-builder .condition")
+    row.find_element(By.CSS_SELECTOR, "input[aria-label^=Values]").send_keys("Germany, France")
+    wait(admin).until(lambda d: preview.get_attribute("data-pending") is None and preview.get_attribute("data-count"))
+    expected = int(preview.get_attribute("data-count"))
+    assert 0 < expected < everyone
+    assert re.match(r"\d+ records? match", preview.text)
+
+    admin.find_element(By.CSS_SELECTOR, "#view-form button[type=submit]").click()
+    wait(admin).until(EC.url_contains("/m/contacts?view="))
+    assert f"· {expected} Contacts" in admin.find_element(By.CSS_SELECTOR, "#selection .toolbar .muted").text
+
+
+def test_view_editor_shows_server_errors(admin, herald):
+    admin.get(herald.url + "/m/contacts/views/new")
+    admin.find_element(By.ID, "view-name").send_keys("Broken")
+    admin.execute_script("""
+        const t = document.getElementById('criteria-text');
+        t.value = JSON.stringify({all: [{field: 'mailing_country', op: 'equals', value: 'X'}, {field: 'nope', op: 'equals', value: 1}]});
+        t.dispatchEvent(new Event('change'));""")
+    admin.find_element(By.CSS_SELECTOR, "#view-form button[type=submit]").click()
+    box = wait(admin).until(EC.presence_of_element_located((By.ID, "view-errors")))
+    assert "criteria.all[1].field" in box.text and "no field 'nope'" in box.text
+    # The builder marks the condition that is wrong.
+    wait(admin).until(EC.presence_of_element_located((By.CSS_SELECTOR, ".condition.has-error[data-path='criteria.all[1]']")))
+
+
+def test_phone_width_has_no_horizontal_overflow(driver_factory, herald):
+    phone = driver_factory(width=390, height=844)
+    phone.get(herald.url + "/login")
+    assert page_overflow(phone) <= 0
+    login(phone, herald)
+    phone.get(herald.url + "/m/contacts")
+    assert phone.find_elements(By.CSS_SELECTOR, "table.records tbody tr")
+    assert page_overflow(phone) <= 0
+    phone.get(herald.url + "/m/contacts/views/new")
+    wait(phone).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#criteria-builder .group")))
+    assert page_overflow(phone) <= 0
+
+
+def page_overflow(driver):
+    return driver.execute_script(
+        "return Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - window.innerWidth;")
