@@ -160,3 +160,54 @@ def test_phone_width_has_no_horizontal_overflow(driver_factory, herald):
 def page_overflow(driver):
     return driver.execute_script(
         "return Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - window.innerWidth;")
+
+
+def test_custom_module_rename_and_delete(admin, herald):
+    admin.get(herald.url + "/admin/modules")
+    admin.find_element(By.ID, "m-singular").send_keys("Venue")
+    admin.find_element(By.ID, "m-plural").send_keys("Venues")
+    admin.find_element(By.ID, "m-people").click()
+    admin.find_element(By.CSS_SELECTOR, "#module-form button[type=submit]").click()
+    wait(admin).until(EC.url_contains("/admin/modules/venues"))
+    # "Has people" adds the email field and the opt-out flag.
+    assert admin.find_elements(By.CSS_SELECTOR, "tr[data-field=email]")
+    assert admin.find_elements(By.CSS_SELECTOR, "tr[data-field=email_opt_out]")
+
+    # A duplicate module name is refused on the form.
+    admin.get(herald.url + "/admin/modules")
+    admin.find_element(By.ID, "m-singular").send_keys("Venue")
+    admin.find_element(By.ID, "m-plural").send_keys("Venues")
+    admin.find_element(By.CSS_SELECTOR, "#module-form button[type=submit]").click()
+    assert "already exists" in wait(admin).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#module-form .field-error"))).text
+
+    admin.get(herald.url + "/admin/modules/venues")
+    plural = admin.find_element(By.ID, "r-plural")
+    plural.clear()
+    plural.send_keys("Places")
+    admin.find_element(By.CSS_SELECTOR, "#rename-form button[type=submit]").click()
+    wait(admin).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "h1"), "Places"))
+    admin.execute_script("window.confirm = () => true;")
+    admin.find_element(By.CSS_SELECTOR, "#delete-module-form button").click()
+    wait(admin).until(EC.url_matches(r"/admin/modules$"))
+    assert "Places" not in admin.find_element(By.ID, "modules-table").text
+
+
+def test_module_admin_is_for_admins_only(driver_factory, herald, admin):
+    admin.get(herald.url + "/account")
+    admin.find_element(By.ID, "u-name").send_keys("Sam User")
+    admin.find_element(By.ID, "u-email").send_keys("sam@example.org")
+    admin.find_element(By.ID, "u-password").send_keys("sam-password-123")
+    admin.find_element(By.CSS_SELECTOR, "#user-form button[type=submit]").click()
+    wait(admin).until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.flash")))
+
+    other = driver_factory()
+    other.get(herald.url + "/login")
+    other.find_element(By.NAME, "email").send_keys("sam@example.org")
+    other.find_element(By.NAME, "password").send_keys("sam-password-123")
+    other.find_element(By.CSS_SELECTOR, "form[action='/login'] button[type=submit]").click()
+    wait(other).until(EC.presence_of_element_located((By.CSS_SELECTOR, "a[href='/account']")))
+    assert not other.find_elements(By.CSS_SELECTOR, "#mainnav a[href='/admin/modules']")
+    other.get(herald.url + "/admin/modules")
+    assert "403" in other.find_element(By.CSS_SELECTOR, "h1").text
+    other.get(herald.url + "/account")
+    assert not other.find_elements(By.ID, "user-form")

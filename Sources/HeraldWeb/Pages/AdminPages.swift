@@ -193,7 +193,6 @@ struct AdminPages {
                     status: HTTPResponse.Status? = nil, context: AppRequestContext) async throws -> Response {
         let modules = try await store.modules.all()
         let fieldErrors = AdminPages.errorMap(fieldProblems)
-        let renameErrors = AdminPages.errorMap(renameProblems)
         let fieldKnown: Set<String> = ["label", "api_name", "type", "lookup_module", "picklist_values"]
         let html = pages.render("admin_module", title: "Module \(module.pluralLabel)", context: context, data: [
             "module": ["api_name": module.apiName, "singular": module.singularLabel, "plural": module.pluralLabel,

@@ -122,7 +122,7 @@ struct ViewPages {
             "action": view.map { "/m/\(module.apiName)/views/\($0.id)" } ?? "/m/\(module.apiName)/views",
             "cancel": view.map { "/m/\(module.apiName)?view=\($0.id)" } ?? "/m/\(module.apiName)",
             "has_errors": !problems.isEmpty,
-            "name_error": nameErrors.isEmpty ? nil : nameErrors.joined(separator: "; ") as Any?,
+            "name_error": (nameErrors.isEmpty ? nil : nameErrors.joined(separator: "; ")) as Any,
             "problems": criteriaProblems.map { ["field": $0.field, "reason": $0.reason] },
             "fields_json": ViewPages.scriptJSON(ViewPages.editorFields(module, users: users)),
             "problems_json": ViewPages.scriptJSON(.array(criteriaProblems.map {
