@@ -57,7 +57,7 @@ def herald():
     shutil.rmtree(workdir, ignore_errors=True)
 
 
-def make_driver(width=1280, height=900):
+def make_driver(width=1280, height=900, javascript=True):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -65,6 +65,8 @@ def make_driver(width=1280, height=900):
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                 f"--window-size={width},{height}", "--proxy-server=direct://", "--proxy-bypass-list=*"):
         options.add_argument(arg)
+    if not javascript:
+        options.add_experimental_option("prefs", {"profile.managed_default_content_settings.javascript": 2})
     binary = shutil.which("chromium") or "/usr/bin/chromium"
     options.binary_location = binary
     service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")

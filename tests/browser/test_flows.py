@@ -155,6 +155,29 @@ def test_phone_width_has_no_horizontal_overflow(driver_factory, herald):
     phone.get(herald.url + "/m/contacts/views/new")
     wait(phone).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#criteria-builder .group")))
     assert page_overflow(phone) <= 0
+    for path in ("/m/contacts/new", "/admin/modules", "/admin/modules/contacts", "/m/contacts/import", "/account"):
+        phone.get(herald.url + path)
+        assert page_overflow(phone) <= 0, path
+
+
+def test_view_form_works_without_javascript(driver_factory, herald):
+    plain = driver_factory(javascript=False)
+    login(plain, herald)
+    plain.get(herald.url + "/m/leads/views/new")
+    assert plain.find_element(By.ID, "criteria-builder").get_attribute("hidden") is not None
+    plain.find_element(By.ID, "view-name").send_keys("Partner leads (no JS)")
+    text = plain.find_element(By.ID, "criteria-text")
+    text.clear()
+    text.send_keys('{"all": [{"field": "lead_source", "op": "equals", "value": "Nope"}]}')
+    plain.find_element(By.CSS_SELECTOR, "#view-form button[type=submit]").click()
+    box = wait(plain).until(EC.presence_of_element_located((By.ID, "view-errors")))
+    assert "criteria.all[0].value" in box.text
+    text = plain.find_element(By.ID, "criteria-text")
+    text.clear()
+    text.send_keys('{"all": [{"field": "lead_source", "op": "in", "value": ["Partner", "Seminar"]}]}')
+    plain.find_element(By.CSS_SELECTOR, "#view-form button[type=submit]").click()
+    wait(plain).until(EC.url_contains("/m/leads?view="))
+    assert "Partner leads (no JS)" in plain.find_element(By.CSS_SELECTOR, "p.muted strong").text
 
 
 def page_overflow(driver):
