@@ -234,3 +234,28 @@ def test_module_admin_is_for_admins_only(driver_factory, herald, admin):
     assert "403" in other.find_element(By.CSS_SELECTOR, "h1").text
     other.get(herald.url + "/account")
     assert not other.find_elements(By.ID, "user-form")
+
+
+def test_view_editor_ticks_picklist_values_and_edits_a_view(admin, herald):
+    admin.get(herald.url + "/m/leads/views/new")
+    preview = admin.find_element(By.ID, "criteria-preview")
+    admin.find_element(By.ID, "view-name").send_keys("Partner or seminar leads")
+    admin.find_element(By.CSS_SELECTOR, "#criteria-builder button[data-add=condition]").click()
+    row = admin.find_element(By.CSS_SELECTOR, "#criteria-builder .condition")
+    Select(row.find_element(By.CSS_SELECTOR, "select[aria-label=Field]")).select_by_value("lead_source")
+    row = admin.find_element(By.CSS_SELECTOR, "#criteria-builder .condition")
+    Select(row.find_element(By.CSS_SELECTOR, "select[aria-label=Operator]")).select_by_value("in")
+    for value in ("Partner", "Seminar"):
+        admin.find_element(By.CSS_SELECTOR, f"#criteria-builder .choices input[value='{value}']").click()
+    wait(admin).until(lambda d: preview.get_attribute("data-pending") is None and preview.get_attribute("data-count"))
+    expected = int(preview.get_attribute("data-count"))
+    admin.find_element(By.CSS_SELECTOR, "#view-form button[type=submit]").click()
+    wait(admin).until(EC.url_contains("/m/leads?view="))
+    assert f"· {expected} Leads" in admin.find_element(By.CSS_SELECTOR, "#selection .toolbar .muted").text
+
+    # Editing shows the saved condition ticked; the same count comes back.
+    admin.find_element(By.LINK_TEXT, "Edit view").click()
+    wait(admin).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#criteria-builder .choices input[value=Partner]:checked")))
+    preview = admin.find_element(By.ID, "criteria-preview")
+    wait(admin).until(lambda d: preview.get_attribute("data-pending") is None and preview.get_attribute("data-count"))
+    assert int(preview.get_attribute("data-count")) == expected

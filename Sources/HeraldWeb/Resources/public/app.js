@@ -123,6 +123,20 @@ document.addEventListener("DOMContentLoaded", () => {
       box.appendChild(plain(cond.value[0], "From", (v) => { cond.value[0] = v; }));
       box.appendChild(el("span", { class: "muted", text: "and" }));
       box.appendChild(plain(cond.value[1], "To", (v) => { cond.value[1] = v; }));
+    } else if (op === "in" && field && field.choices) {
+      // A picklist or a user field: tick the values instead of typing them.
+      if (!Array.isArray(cond.value)) cond.value = cond.value == null || cond.value === "" ? [] : [String(cond.value)];
+      const list = el("span", { class: "choices", role: "group", "aria-label": "Values" });
+      field.choices.forEach((c) => {
+        const tick = el("input", { type: "checkbox", value: c.value });
+        tick.checked = cond.value.map(String).includes(c.value);
+        tick.addEventListener("change", () => {
+          cond.value = Array.from(list.querySelectorAll("input:checked")).map((b) => b.value);
+          changed(false);
+        });
+        list.appendChild(el("label", { class: "check" }, [tick, document.createTextNode(" " + c.label)]));
+      });
+      box.appendChild(list);
     } else if (op === "in") {
       if (!Array.isArray(cond.value)) cond.value = cond.value == null || cond.value === "" ? [] : [String(cond.value)];
       const i = plain(cond.value.join(", "), "Values, separated by commas", (v) => {
