@@ -259,3 +259,42 @@ def test_view_editor_ticks_picklist_values_and_edits_a_view(admin, herald):
     preview = admin.find_element(By.ID, "criteria-preview")
     wait(admin).until(lambda d: preview.get_attribute("data-pending") is None and preview.get_attribute("data-count"))
     assert int(preview.get_attribute("data-count")) == expected
+
+
+def test_edit_a_picklist_field_and_delete_a_view(admin, herald):
+    admin.get(herald.url + "/admin/modules/deals")
+    admin.find_element(By.ID, "f-label").send_keys("Region")
+    Select(admin.find_element(By.ID, "f-type")).select_by_value("picklist")
+    admin.find_element(By.ID, "f-values").send_keys("North\nSouth\nNorth")
+    admin.find_element(By.CSS_SELECTOR, "#field-form button[type=submit]").click()
+    # The repeated value is refused and the form keeps what was typed.
+    assert "listed twice" in wait(admin).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#field-form .field-error"))).text
+    values = admin.find_element(By.ID, "f-values")
+    values.clear()
+    values.send_keys("North\nSouth")
+    admin.find_element(By.CSS_SELECTOR, "#field-form button[type=submit]").click()
+    wait(admin).until(EC.presence_of_element_located((By.CSS_SELECTOR, "tr[data-field=region]")))
+
+    admin.find_element(By.CSS_SELECTOR, "tr[data-field=region] a").click()
+    label = wait(admin).until(EC.presence_of_element_located((By.ID, "e-label")))
+    label.clear()
+    label.send_keys("Sales Region")
+    admin.find_element(By.ID, "e-values").send_keys("\nEast")
+    admin.find_element(By.CSS_SELECTOR, "#field-edit-form button[type=submit]").click()
+    row = wait(admin).until(EC.presence_of_element_located((By.CSS_SELECTOR, "tr[data-field=region]")))
+    assert "Sales Region" in row.text and "East" in row.text
+
+    admin.get(herald.url + "/m/deals/views/new")
+    admin.find_element(By.ID, "view-name").send_keys("Eastern deals")
+    admin.execute_script("""
+        const t = document.getElementById('criteria-text');
+        t.value = JSON.stringify({all: [{field: 'region', op: 'equals', value: 'East'}]});
+        t.dispatchEvent(new Event('change'));""")
+    admin.find_element(By.CSS_SELECTOR, "#view-form button[type=submit]").click()
+    wait(admin).until(EC.url_contains("/m/deals?view="))
+    admin.find_element(By.LINK_TEXT, "Edit view").click()
+    admin.execute_script("window.confirm = () => true;")
+    wait(admin).until(EC.presence_of_element_located((By.XPATH, "//button[contains(., 'Delete view')]"))).click()
+    wait(admin).until(EC.url_matches(r"/m/deals$"))
+    options = [o.text for o in Select(admin.find_element(By.ID, "view-select")).options]
+    assert "Eastern deals" not in options
