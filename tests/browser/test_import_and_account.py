@@ -62,6 +62,12 @@ def test_import_with_a_wrong_header_is_explained(admin, herald):
     admin.find_element(By.CSS_SELECTOR, "#mapping-form button[value=check]").click()
     box = wait(admin).until(EC.presence_of_element_located((By.ID, "import-problems")))
     assert "last_name" in box.text
+    # Cancelling deletes the upload: its page is gone.
+    upload_url = herald.url + admin.find_element(By.ID, "mapping-form").get_dom_attribute("action")
+    admin.find_element(By.CSS_SELECTOR, "#mapping-form button[value=cancel]").click()
+    wait(admin).until(EC.url_matches(r"/m/contacts$"))
+    admin.get(upload_url)
+    assert "404" in admin.find_element(By.CSS_SELECTOR, "h1").text
 
 
 def test_api_token_is_shown_once_and_revoked(admin, herald):
