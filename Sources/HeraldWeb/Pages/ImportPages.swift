@@ -54,8 +54,13 @@ struct ImportPages {
             }
             let (header, _) = try await ImportUploads.preview(path)
             var chosen: [String: String] = [:]
+            let allowed = Set(ImportPages.importable(module, user: user).map(\.apiName))
             for (i, column) in header.enumerated() {
-                if let field = form["map_\(i)"], !field.isEmpty { chosen[column.trimmingCharacters(in: .whitespaces)] = field }
+                if let field = form["map_\(i)"], !field.isEmpty {
+                    // As on the record form, only admins may give records to another owner.
+                    guard allowed.contains(field) else { throw HeraldError.forbidden("only admins may import the owner of records") }
+                    chosen[column.trimmingCharacters(in: .whitespaces)] = field
+                }
             }
             let dryRun = form["action"] != "import"
             let formOptions = ["duplicates": form["duplicates"] ?? "skip", "atomic": form["atomic"] ?? "true"]
@@ -92,7 +97,7 @@ struct ImportPages {
     func mappingPage(_ module: Module, id: String, path: String, chosen: [String: String]?, options: [String: String]?,
                      report: ImportReport?, problems: [Problem], context: AppRequestContext) async throws -> Response {
         let (header, sample) = try await ImportUploads.preview(path)
-        let importable = module.editableFields
+        let importable = ImportPages.importable(module, user: try context.user())
         let columns: [[String: Any]] = header.enumerated().map { i, raw in
             let column = raw.trimmingCharacters(in: .whitespaces)
             let guess = chosen.map { $0[column] ?? "" } ?? (importable.first {
@@ -124,6 +129,12 @@ struct ImportPages {
             "report": ImportPages.present(report),
         ], modules: try await store.modules.all(), current: module.apiName)
         return HTMLResponse(html: html).response
+    }
+
+    /// The fields a user may fill from a file: admins all editable ones; others not the
+    /// owner, since new records are theirs.
+    static func importable(_ module: Module, user: User) -> [Field] {
+        module.editableFields.filter { user.isAdmin || $0.apiName != BuiltinFields.owner }
     }
 
     static func present(_ r: ImportReport) -> [String: Any] {
