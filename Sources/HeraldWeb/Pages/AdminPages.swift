@@ -1,10 +1,246 @@
+import Foundation
 import Hummingbird
 import HeraldCore
 import HeraldStore
 
+/// Module and field administration, for admins only: custom modules, custom fields on
+/// any module, labels, required flags and picklist values.
 struct AdminPages {
     let store: Store
     let pages: PageRenderer
 
-    func register(on app: RouterGroup<AppRequestContext>) {}
+    /// How many blank field rows the new-module form offers; more fields are added later.
+    static let initialFieldRows = 3
+
+    func register(on app: RouterGroup<AppRequestContext>) {
+        let admin = app.group("admin").add(middleware: RequireAdminMiddleware())
+        admin.get("modules") { _, context in
+            try await modulesPage(form: [:], problems: [], context: context)
+        }
+        admin.post("modules") { request, context in
+            let form = try await FormData.read(request, context: context)
+            let singular = form["singular_label"] ?? "", plural = form["plural_label"] ?? ""
+            let apiName = (form["api_name"] ?? "").trimmingCharacters(in: .whitespaces)
+            let labels = form.all("field_label"), types = form.all("field_type")
+            var fields: [Field] = []
+            var problems = ProblemList()
+            for (i, label) in labels.enumerated() where !label.trimmingCharacters(in: .whitespaces).isEmpty {
+                let typeName = i < types.count ? types[i] : "text"
+                guard let type = FieldType(rawValue: typeName), type != .picklist, type != .lookup else {
+                    problems.add("fields[\(fields.count)].type", "choose a type; add picklist and lookup fields on the module's page")
+                    continue
+                }
+                fields.append(Field(apiName: APIName.from(label: label), label: label, type: type))
+            }
+            do {
+                try problems.check()
+                let module = try await store.modules.create(
+                    apiName: apiName.isEmpty ? nil : apiName, singularLabel: singular, pluralLabel: plural,
+                    hasPeople: form.all("has_people").last == "true", fields: fields)
+                return Response.redirect(to: "/admin/modules/\(module.apiName)", type: .found)
+            } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
+                let values: [String: Any] = [
+                    "singular_label": singular, "plural_label": plural, "api_name": apiName,
+                    "has_people": form.all("has_people").last == "true", "field_labels": labels, "field_types": types,
+                ]
+                return try await modulesPage(form: values, problems: AdminPages.problems(error), context: context)
+            }
+        }
+        admin.get("modules/:module") { _, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            return try await modulePage(module, context: context)
+        }
+        admin.post("modules/:module/rename") { request, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let form = try await FormData.read(request, context: context)
+            do {
+                _ = try await store.modules.rename(module.apiName, singularLabel: form["singular_label"] ?? "",
+                                                   pluralLabel: form["plural_label"] ?? "")
+                return Response.redirect(to: "/admin/modules/\(module.apiName)", type: .found)
+            } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
+                return try await modulePage(module, renameProblems: AdminPages.problems(error),
+                                            renameForm: ["singular_label": form["singular_label"] ?? "", "plural_label": form["plural_label"] ?? ""],
+                                            context: context)
+            }
+        }
+        admin.post("modules/:module/delete") { _, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            do {
+                try await store.modules.delete(module.apiName)
+                return Response.redirect(to: "/admin/modules", type: .found)
+            } catch let error as HeraldError where error.kind == .conflict {
+                return try await modulePage(module, message: error.message, status: .conflict, context: context)
+            }
+        }
+        admin.post("modules/:module/fields") { request, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let form = try await FormData.read(request, context: context)
+            let label = form["label"] ?? ""
+            let apiName = (form["api_name"] ?? "").trimmingCharacters(in: .whitespaces)
+            let typeName = form["type"] ?? ""
+            let lookup = (form["lookup_module"] ?? "").trimmingCharacters(in: .whitespaces)
+            let values = AdminPages.lines(form["picklist_values"] ?? "")
+            do {
+                guard let type = FieldType(rawValue: typeName) else { throw HeraldError.invalid(field: "type", "choose a field type") }
+                let field = Field(apiName: apiName.isEmpty ? APIName.from(label: label) : apiName, label: label, type: type,
+                                  isRequired: form.all("required").last == "true",
+                                  picklistValues: type == .picklist ? values : [],
+                                  lookupModule: type == .lookup && !lookup.isEmpty ? lookup : nil)
+                _ = try await store.modules.addField(field, to: module.apiName)
+                return Response.redirect(to: "/admin/modules/\(module.apiName)#fields", type: .found)
+            } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
+                let values: [String: Any] = [
+                    "label": label, "api_name": apiName, "type": typeName, "lookup_module": lookup,
+                    "picklist_values": form["picklist_values"] ?? "", "required": form.all("required").last == "true",
+                ]
+                return try await modulePage(module, fieldForm: values, fieldProblems: AdminPages.problems(error), context: context)
+            }
+        }
+        admin.get("modules/:module/fields/:field") { _, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let field = try AdminPages.field(context.parameters.require("field"), in: module)
+            return try await fieldPage(module, field, form: nil, problems: [], context: context)
+        }
+        admin.post("modules/:module/fields/:field") { request, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let field = try AdminPages.field(context.parameters.require("field"), in: module)
+            let form = try await FormData.read(request, context: context)
+            do {
+                _ = try await store.modules.updateField(
+                    field.apiName, in: module.apiName, label: form["label"] ?? "",
+                    isRequired: field.isSystem ? nil : form.all("required").last == "true",
+                    picklistValues: field.type == .picklist ? AdminPages.lines(form["picklist_values"] ?? "") : nil)
+                return Response.redirect(to: "/admin/modules/\(module.apiName)#fields", type: .found)
+            } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
+                let values: [String: Any] = [
+                    "label": form["label"] ?? "", "required": form.all("required").last == "true",
+                    "picklist_values": form["picklist_values"] ?? "",
+                ]
+                return try await fieldPage(module, field, form: values, problems: AdminPages.problems(error), context: context)
+            }
+        }
+        admin.post("modules/:module/fields/:field/delete") { _, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let field = try AdminPages.field(context.parameters.require("field"), in: module)
+            do {
+                try await store.modules.deleteField(field.apiName, from: module.apiName)
+                return Response.redirect(to: "/admin/modules/\(module.apiName)#fields", type: .found)
+            } catch let error as HeraldError where error.kind == .conflict {
+                return try await modulePage(module, message: "'\(field.label)' was not deleted: \(error.message)", status: .conflict,
+                                            context: context)
+            }
+        }
+    }
+
+    static func field(_ name: String, in module: Module) throws -> Field {
+        guard let field = module.field(name) else { throw HeraldError.notFound("no field '\(name)' in module \(module.pluralLabel)") }
+        return field
+    }
+
+    static func problems(_ error: HeraldError) -> [Problem] {
+        error.problems.isEmpty ? [Problem(field: "", reason: error.message)] : error.problems
+    }
+
+    /// One picklist value per line; blank lines are ignored.
+    static func lines(_ text: String) -> [String] {
+        text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// Mustache renders a section for any number, zero too; nil hides it.
+    static func positive(_ n: Int) -> Int? { n > 0 ? n : nil }
+
+    /// Problems as one line, or nil when there are none (Mustache then skips the section).
+    static func joined(_ problems: [Problem]) -> String? {
+        problems.isEmpty ? nil : problems.map(\.description).joined(separator: "; ")
+    }
+
+    static func errorMap(_ problems: [Problem]) -> [String: String] {
+        Dictionary(problems.map { ($0.field, $0.reason) }, uniquingKeysWith: { "\($0); \($1)" })
+    }
+
+    static func typeOptions(selected: String, includeReferences: Bool = true) -> [[String: Any]] {
+        FieldType.allCases.filter { includeReferences || ($0 != .picklist && $0 != .lookup) }
+            .map { ["value": $0.rawValue, "label": $0.label, "selected": $0.rawValue == selected] }
+    }
+
+    func modulesPage(form: [String: Any], problems: [Problem], context: AppRequestContext) async throws -> Response {
+        let modules = try await store.modules.all()
+        let errors = AdminPages.errorMap(problems)
+        let labels = form["field_labels"] as? [String] ?? []
+        let types = form["field_types"] as? [String] ?? []
+        let rows: [[String: Any]] = (0..<max(AdminPages.initialFieldRows, labels.count)).map { i in
+            let type = i < types.count ? types[i] : "text"
+            return ["index": i + 1, "label": i < labels.count ? labels[i] : "",
+                    "types": AdminPages.typeOptions(selected: type, includeReferences: false)]
+        }
+        let known: Set<String> = ["singular_label", "plural_label", "api_name"]
+        let html = pages.render("admin_modules", title: "Modules", context: context, data: [
+            "modules": modules.map { m -> [String: Any] in
+                ["api_name": m.apiName, "singular": m.singularLabel, "plural": m.pluralLabel, "builtin": m.isBuiltin,
+                 "field_count": m.fields.count, "custom_count": AdminPages.positive(m.fields.filter { !$0.isBuiltin }.count) as Any,
+                 "has_people": m.emailField != nil]
+            },
+            "form": form, "field_rows": rows, "csrf": context.csrf, "has_errors": !problems.isEmpty,
+            "errors": ["singular_label": errors["singular_label"] as Any, "plural_label": errors["plural_label"] as Any,
+                       "api_name": errors["api_name"] as Any],
+            "other_errors": problems.filter { !known.contains($0.field) }.map(\.description),
+        ], modules: modules)
+        return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response
+    }
+
+    func modulePage(_ module: Module, fieldForm: [String: Any] = [:], fieldProblems: [Problem] = [],
+                    renameProblems: [Problem] = [], renameForm: [String: String]? = nil, message: String? = nil,
+                    status: HTTPResponse.Status? = nil, context: AppRequestContext) async throws -> Response {
+        let modules = try await store.modules.all()
+        let fieldErrors = AdminPages.errorMap(fieldProblems)
+        let fieldKnown: Set<String> = ["label", "api_name", "type", "lookup_module", "picklist_values"]
+        let html = pages.render("admin_module", title: "Module \(module.pluralLabel)", context: context, data: [
+            "module": ["api_name": module.apiName, "singular": module.singularLabel, "plural": module.pluralLabel,
+                       "builtin": module.isBuiltin],
+            "fields": module.fields.map { f -> [String: Any] in
+                var details = f.type.label
+                if f.type == .picklist { details += ": " + f.picklistValues.prefix(6).joined(separator: ", ") + (f.picklistValues.count > 6 ? ", …" : "") }
+                if f.type == .lookup, let target = f.lookupModule {
+                    details += " → " + (modules.first { $0.apiName == target }?.pluralLabel ?? target)
+                }
+                return ["api_name": f.apiName, "label": f.label, "type": details, "required": f.isRequired,
+                        "builtin": f.isBuiltin, "system": f.isSystem, "editable": !f.isSystem]
+            },
+            "field_form": fieldForm,
+            "types": AdminPages.typeOptions(selected: fieldForm["type"] as? String ?? "text"),
+            "lookup_targets": modules.map { ["value": $0.apiName, "label": $0.pluralLabel,
+                                              "selected": $0.apiName == (fieldForm["lookup_module"] as? String)] },
+            "field_errors": ["label": fieldErrors["label"] as Any, "api_name": fieldErrors["api_name"] as Any,
+                             "type": fieldErrors["type"] as Any, "lookup_module": fieldErrors["lookup_module"] as Any,
+                             "picklist_values": AdminPages.joined(fieldProblems.filter { $0.field.hasPrefix("picklist_values") }) as Any],
+            "field_other_errors": fieldProblems.filter { !fieldKnown.contains($0.field) && !$0.field.hasPrefix("picklist_values") }
+                .map(\.description),
+            "field_has_errors": !fieldProblems.isEmpty,
+            "rename": ["singular_label": renameForm?["singular_label"] ?? module.singularLabel,
+                       "plural_label": renameForm?["plural_label"] ?? module.pluralLabel],
+            "rename_errors": renameProblems.map(\.description),
+            "message": message as Any,
+            "csrf": context.csrf,
+        ], modules: modules, current: module.apiName)
+        let code = status ?? ((fieldProblems.isEmpty && renameProblems.isEmpty) ? .ok : .unprocessableContent)
+        return HTMLResponse(html: html, status: code).response
+    }
+
+    func fieldPage(_ module: Module, _ field: Field, form: [String: Any]?, problems: [Problem],
+                   context: AppRequestContext) async throws -> Response {
+        let errors = AdminPages.errorMap(problems)
+        let html = pages.render("admin_field", title: "Field \(field.label)", context: context, data: [
+            "module": ["api_name": module.apiName, "plural": module.pluralLabel],
+            "field": ["api_name": field.apiName, "type": field.type.label, "builtin": field.isBuiltin, "system": field.isSystem,
+                      "is_picklist": field.type == .picklist, "lookup": field.lookupModule as Any],
+            "label": form?["label"] as? String ?? field.label,
+            "required": form?["required"] as? Bool ?? field.isRequired,
+            "picklist_values": form?["picklist_values"] as? String ?? field.picklistValues.joined(separator: "\n"),
+            "errors": ["label": errors["label"] as Any, "is_required": errors["is_required"] as Any,
+                       "picklist_values": AdminPages.joined(problems.filter { $0.field.hasPrefix("picklist_values") }) as Any],
+            "has_errors": !problems.isEmpty,
+            "csrf": context.csrf,
+        ], modules: try await store.modules.all(), current: module.apiName)
+        return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response
+    }
 }

@@ -36,3 +36,284 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+
+// The view editor: a tree of all/any groups and conditions, kept in sync with the
+// `criteria` JSON field that the form posts (and that works on its own without JS).
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.getElementById("view-form");
+  if (!form) return;
+  const mount = document.getElementById("criteria-builder");
+  const text = document.getElementById("criteria-text");
+  const details = document.getElementById("criteria-json");
+  const preview = document.getElementById("criteria-preview");
+  const fields = JSON.parse(document.getElementById("view-fields").textContent);
+  let problems = JSON.parse(document.getElementById("view-problems").textContent);
+  const byName = Object.fromEntries(fields.map((f) => [f.api_name, f]));
+
+  let model;
+  try { model = JSON.parse(text.value || '{"all": []}'); } catch (e) { return; }
+  if (!isGroup(model)) return;
+  mount.hidden = false;
+  details.open = false;
+
+  function isGroup(node) { return node && typeof node === "object" && (Array.isArray(node.all) || Array.isArray(node.any)); }
+  function kind(group) { return Array.isArray(group.all) ? "all" : "any"; }
+  function el(tag, attrs = {}, children = []) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === "text") e.textContent = v; else if (k === "class") e.className = v; else e.setAttribute(k, v);
+    }
+    children.forEach((c) => e.appendChild(c));
+    return e;
+  }
+  function select(options, value, label) {
+    const s = el("select", { "aria-label": label });
+    options.forEach(([v, l]) => { const o = el("option", { value: v, text: l }); if (v === value) o.selected = true; s.appendChild(o); });
+    return s;
+  }
+  function inputType(type) {
+    if (type === "number" || type === "currency" || type === "lookup") return "number";
+    if (type === "date" || type === "datetime") return "date";
+    return "text";
+  }
+  function defaultValue(field, op) {
+    if (op === "is_empty" || op === "is_not_empty") return undefined;
+    if (op === "within_last_days" || op === "within_next_days") return 30;
+    if (op === "between") return ["", ""];
+    if (op === "in") return [];
+    if (field && field.type === "boolean") return "true";
+    if (field && field.choices && field.choices.length) return field.choices[0].value;
+    return "";
+  }
+  function newCondition() {
+    const field = fields[0];
+    const op = field.ops[0].op;
+    const c = { field: field.api_name, op };
+    const v = defaultValue(field, op);
+    if (v !== undefined) c.value = v;
+    return c;
+  }
+
+  let textBroken = false;
+  function changed(rebuild) {
+    problems = [];
+    textBroken = false;
+    text.value = JSON.stringify(model, null, 2);
+    if (rebuild) render();
+    schedulePreview();
+  }
+
+  function valueInputs(cond, field) {
+    const box = el("span", { class: "values" });
+    const type = field ? field.type : "text";
+    const op = cond.op;
+    if (op === "is_empty" || op === "is_not_empty") return box;
+    const plain = (value, label, onInput, t = inputType(type)) => {
+      const i = el("input", { type: t, "aria-label": label });
+      if (t === "number") i.step = "any";
+      i.value = value == null ? "" : value;
+      i.addEventListener("input", () => { onInput(i.value); changed(false); });
+      return i;
+    };
+    if (op === "within_last_days" || op === "within_next_days") {
+      box.appendChild(plain(cond.value, "Days", (v) => { cond.value = v === "" ? null : Number(v); }, "number"));
+      box.appendChild(el("span", { class: "muted", text: "days" }));
+    } else if (op === "between") {
+      if (!Array.isArray(cond.value)) cond.value = ["", ""];
+      box.appendChild(plain(cond.value[0], "From", (v) => { cond.value[0] = v; }));
+      box.appendChild(el("span", { class: "muted", text: "and" }));
+      box.appendChild(plain(cond.value[1], "To", (v) => { cond.value[1] = v; }));
+    } else if (op === "in" && field && field.choices) {
+      // A picklist or a user field: tick the values instead of typing them.
+      if (!Array.isArray(cond.value)) cond.value = cond.value == null || cond.value === "" ? [] : [String(cond.value)];
+      const list = el("span", { class: "choices", role: "group", "aria-label": "Values" });
+      field.choices.forEach((c) => {
+        const tick = el("input", { type: "checkbox", value: c.value });
+        tick.checked = cond.value.map(String).includes(c.value);
+        tick.addEventListener("change", () => {
+          cond.value = Array.from(list.querySelectorAll("input:checked")).map((b) => b.value);
+          changed(false);
+        });
+        list.appendChild(el("label", { class: "check" }, [tick, document.createTextNode(" " + c.label)]));
+      });
+      box.appendChild(list);
+    } else if (op === "in") {
+      if (!Array.isArray(cond.value)) cond.value = cond.value == null || cond.value === "" ? [] : [String(cond.value)];
+      const i = plain(cond.value.join(", "), "Values, separated by commas", (v) => {
+        cond.value = v.split(",").map((s) => s.trim()).filter((s) => s !== "");
+      }, "text");
+      i.placeholder = field && field.choices ? field.choices.map((c) => c.value).slice(0, 4).join(", ") : "a, b, c";
+      box.appendChild(i);
+    } else if (type === "boolean") {
+      const s = select([["true", "Yes"], ["false", "No"]], String(cond.value), "Value");
+      s.addEventListener("change", () => { cond.value = s.value; changed(false); });
+      box.appendChild(s);
+    } else if (field && field.choices && (op === "equals" || op === "not_equals")) {
+      const s = select([["", "—"]].concat(field.choices.map((c) => [c.value, c.label])), String(cond.value ?? ""), "Value");
+      s.addEventListener("change", () => { cond.value = s.value; changed(false); });
+      box.appendChild(s);
+    } else {
+      box.appendChild(plain(cond.value, "Value", (v) => { cond.value = v; }));
+    }
+    return box;
+  }
+
+  function renderCondition(cond, path, parent, index) {
+    const row = el("div", { class: "condition", "data-path": path });
+    const field = byName[cond.field];
+    const fieldOptions = fields.map((f) => [f.api_name, f.label]);
+    if (!field) fieldOptions.unshift([cond.field, `${cond.field} (unknown)`]);
+    const fs = select(fieldOptions, cond.field, "Field");
+    fs.addEventListener("change", () => {
+      const f = byName[fs.value];
+      cond.field = fs.value;
+      if (!f.ops.some((o) => o.op === cond.op)) cond.op = f.ops[0].op;
+      const v = defaultValue(f, cond.op);
+      if (v === undefined) delete cond.value; else cond.value = v;
+      changed(true);
+    });
+    const ops = field ? field.ops.map((o) => [o.op, o.label]) : [[cond.op, cond.op]];
+    if (field && !field.ops.some((o) => o.op === cond.op)) ops.unshift([cond.op, `${cond.op} (not for this field)`]);
+    const os = select(ops, cond.op, "Operator");
+    os.addEventListener("change", () => {
+      const before = cond.op;
+      cond.op = os.value;
+      const shape = (op) => (["is_empty", "is_not_empty"].includes(op) ? "none" : ["within_last_days", "within_next_days"].includes(op) ? "days" : ["between", "in"].includes(op) ? op : "one");
+      if (shape(before) !== shape(cond.op)) {
+        const v = defaultValue(field, cond.op);
+        if (v === undefined) delete cond.value; else cond.value = v;
+      }
+      changed(true);
+    });
+    const remove = el("button", { type: "button", class: "icon", "aria-label": "Remove condition", title: "Remove condition", text: "✕" });
+    remove.addEventListener("click", () => { parent.splice(index, 1); changed(true); });
+    [fs, os, valueInputs(cond, field), remove].forEach((c) => row.appendChild(c));
+    return row;
+  }
+
+  function renderGroup(group, path, parent, index) {
+    const key = kind(group);
+    const box = el("div", { class: "group", "data-path": path });
+    const head = el("div", { class: "group-head" });
+    const ks = select([["all", "All"], ["any", "Any"]], key, "Match");
+    ks.addEventListener("change", () => {
+      const items = group[key];
+      delete group[key];
+      group[ks.value] = items;
+      changed(true);
+    });
+    head.appendChild(el("span", { text: "Match" }));
+    head.appendChild(ks);
+    head.appendChild(el("span", { text: "of these conditions" }));
+    if (parent) {
+      const remove = el("button", { type: "button", class: "icon", "aria-label": "Remove group", title: "Remove group", text: "✕" });
+      remove.addEventListener("click", () => { parent.splice(index, 1); changed(true); });
+      head.appendChild(remove);
+    }
+    box.appendChild(head);
+    const items = group[key];
+    items.forEach((item, i) => {
+      const childPath = `${path}.${key}[${i}]`;
+      box.appendChild(isGroup(item) ? renderGroup(item, childPath, items, i) : renderCondition(item, childPath, items, i));
+    });
+    if (items.length === 0) box.appendChild(el("p", { class: "muted", text: parent ? "An empty group matches every record." : "No conditions: the view holds every record." }));
+    const actions = el("div", { class: "group-actions" });
+    const addCond = el("button", { type: "button", text: "+ Condition", "data-add": "condition" });
+    addCond.addEventListener("click", () => { items.push(newCondition()); changed(true); });
+    const addGroup = el("button", { type: "button", text: "+ Group", "data-add": "group" });
+    addGroup.addEventListener("click", () => { items.push({ any: [newCondition()] }); changed(true); });
+    actions.appendChild(addCond);
+    actions.appendChild(addGroup);
+    box.appendChild(actions);
+    return box;
+  }
+
+  // Puts each problem (`criteria.all[1].value`) under the deepest node its path starts with.
+  function showProblems() {
+    mount.querySelectorAll(".field-error").forEach((e) => e.remove());
+    mount.querySelectorAll(".has-error").forEach((e) => e.classList.remove("has-error"));
+    const nodes = Array.from(mount.querySelectorAll("[data-path]"));
+    problems.forEach((p) => {
+      let best = null;
+      nodes.forEach((n) => {
+        const path = n.dataset.path;
+        if ((p.field === path || p.field.startsWith(path + ".") || p.field.startsWith(path + "[")) && (!best || path.length > best.dataset.path.length)) best = n;
+      });
+      if (!best) return;
+      best.classList.add("has-error");
+      const msg = el("p", { class: "field-error", text: p.field.startsWith(best.dataset.path + ".") ? `${p.field.slice(best.dataset.path.length + 1)}: ${p.reason}` : p.reason });
+      if (best.classList.contains("group")) best.insertBefore(msg, best.children[1]); else best.appendChild(msg);
+    });
+  }
+
+  function render() {
+    mount.replaceChildren(renderGroup(model, "criteria", null, 0));
+    showProblems();
+  }
+
+  let timer = null;
+  let sequence = 0;
+  function schedulePreview() {
+    clearTimeout(timer);
+    preview.dataset.pending = "true";
+    timer = setTimeout(runPreview, 250);
+  }
+  async function runPreview() {
+    const mine = ++sequence;
+    preview.dataset.pending = "true";
+    preview.textContent = "Counting…";
+    preview.className = "preview muted";
+    try {
+      const response = await fetch(form.dataset.countUrl, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": form.dataset.csrf },
+        body: JSON.stringify({ criteria: model }),
+      });
+      const body = await response.json();
+      if (mine !== sequence) return;
+      if (response.ok) {
+        preview.textContent = `${body.count} ${body.count === 1 ? "record matches" : "records match"}`;
+        preview.className = "preview ok";
+        preview.dataset.count = body.count;
+        problems = [];
+      } else {
+        preview.textContent = body.error ? body.error.message : "The conditions cannot be counted.";
+        preview.className = "preview error";
+        delete preview.dataset.count;
+        problems = body.error && body.error.problems ? body.error.problems : [];
+      }
+      showProblems();
+    } catch (e) {
+      if (mine === sequence) { preview.textContent = "The preview is not available."; preview.className = "preview muted"; }
+    }
+    if (mine === sequence) delete preview.dataset.pending;
+  }
+
+  text.addEventListener("change", () => {
+    try {
+      const parsed = JSON.parse(text.value);
+      if (isGroup(parsed)) { model = parsed; textBroken = false; render(); schedulePreview(); } else { textBroken = true; }
+    } catch (e) { textBroken = true; /* posted as typed: the server names what is wrong */ }
+  });
+  form.addEventListener("submit", () => { if (!textBroken) text.value = JSON.stringify(model); });
+
+  render();
+  runPreview().then(() => {
+    // Errors from the last save stay visible until the user changes something.
+    const saved = JSON.parse(document.getElementById("view-problems").textContent);
+    if (saved.length) { problems = saved; showProblems(); }
+  });
+});
+
+// The add-field form shows picklist values and the lookup target only for those types.
+document.addEventListener("DOMContentLoaded", () => {
+  const type = document.querySelector("select[data-field-type]");
+  if (!type) return;
+  const update = () => {
+    type.form.querySelectorAll("[data-show-for]").forEach((box) => {
+      box.hidden = box.dataset.showFor !== type.value && !box.classList.contains("has-error");
+    });
+  };
+  type.addEventListener("change", update);
+  update();
+});

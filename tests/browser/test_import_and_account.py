@@ -1,0 +1,97 @@
+"""CSV import through the pages, and the account pages."""
+import os
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+
+def wait(driver, seconds=10):
+    return WebDriverWait(driver, seconds)
+
+
+def count(driver, name):
+    return int(driver.find_element(By.CSS_SELECTOR, f"#import-report dd[data-count={name}]").text)
+
+
+def upload(driver, herald, module, name, text):
+    path = os.path.join(herald.workdir, name)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    driver.get(f"{herald.url}/m/{module}/import")
+    driver.find_element(By.ID, "csv-file").send_keys(path)
+    driver.find_element(By.CSS_SELECTOR, "#upload-form button[type=submit]").click()
+    wait(driver).until(EC.presence_of_element_located((By.ID, "mapping-form")))
+
+
+def test_csv_import_with_mapping_dry_run_and_report(admin, herald):
+    csv = ("Surname,Given name,E-mail,Country,Notes\r\n"
+           "Lovelace,Ada,ada@example.org,United Kingdom,first\r\n"
+           "Hopper,Grace,not-an-email,United States,second\r\n"
+           "Turing,Alan,alan@example.org,United Kingdom,third\r\n")
+    upload(admin, herald, "contacts", "people.csv", csv)
+    selects = admin.find_elements(By.CSS_SELECTOR, "#mapping-form select[name^=map_]")
+    assert len(selects) == 5
+    # "Country" is not a contact field's label; "E-mail" is guessed as email only by its API name form.
+    Select(selects[0]).select_by_value("last_name")
+    Select(selects[1]).select_by_value("first_name")
+    Select(selects[2]).select_by_value("email")
+    Select(selects[3]).select_by_value("mailing_country")
+    Select(selects[4]).select_by_value("")
+
+    admin.find_element(By.CSS_SELECTOR, "#mapping-form button[value=check]").click()
+    wait(admin).until(EC.presence_of_element_located((By.ID, "import-report")))
+    assert count(admin, "rows_read") == 3
+    assert count(admin, "failed") == 1
+    errors = admin.find_element(By.CSS_SELECTOR, "#import-report table.row-errors").text
+    assert "3" in errors and "email" in errors and "not a valid email address" in errors
+
+    # The mapping survives the dry run; import the good rows in batches.
+    admin.find_element(By.CSS_SELECTOR, "input[name=atomic][value=false]").click()
+    admin.find_element(By.CSS_SELECTOR, "#mapping-form button[value=import]").click()
+    wait(admin).until(EC.title_contains("Import report"))
+    assert count(admin, "created") == 2
+    assert count(admin, "failed") == 1
+
+    admin.get(herald.url + "/m/contacts?q=Lovelace")
+    assert "Lovelace" in admin.find_element(By.CSS_SELECTOR, "table.records tbody").text
+
+
+def test_import_with_a_wrong_header_is_explained(admin, herald):
+    upload(admin, herald, "contacts", "bad.csv", "Email\r\nx@example.org\r\n")
+    admin.find_element(By.CSS_SELECTOR, "#mapping-form button[value=check]").click()
+    box = wait(admin).until(EC.presence_of_element_located((By.ID, "import-problems")))
+    assert "last_name" in box.text
+    # Cancelling deletes the upload: its page is gone.
+    upload_url = herald.url + admin.find_element(By.ID, "mapping-form").get_dom_attribute("action")
+    admin.find_element(By.CSS_SELECTOR, "#mapping-form button[value=cancel]").click()
+    wait(admin).until(EC.url_matches(r"/m/contacts$"))
+    admin.get(upload_url)
+    assert "404" in admin.find_element(By.CSS_SELECTOR, "h1").text
+
+
+def test_api_token_is_shown_once_and_revoked(admin, herald):
+    admin.get(herald.url + "/account")
+    admin.find_element(By.ID, "t-name").send_keys("browser test")
+    admin.find_element(By.CSS_SELECTOR, "#token-form button[type=submit]").click()
+    secret = wait(admin).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#new-token input"))).get_attribute("value")
+    assert secret.startswith("hrd_")
+    admin.get(herald.url + "/account")
+    assert secret not in admin.page_source
+    admin.execute_script("window.confirm = () => true;")
+    admin.find_element(By.CSS_SELECTOR, "#tokens-table button.danger").click()
+    wait(admin).until(EC.presence_of_element_located((By.XPATH, "//table[@id='tokens-table']//span[contains(., 'revoked')]")))
+
+
+def test_admin_creates_a_user(admin, herald):
+    admin.get(herald.url + "/account")
+    admin.find_element(By.ID, "u-name").send_keys("Bea Sales")
+    admin.find_element(By.ID, "u-email").send_keys("bea@example.org")
+    admin.find_element(By.ID, "u-password").send_keys("short")
+    admin.find_element(By.CSS_SELECTOR, "#user-form button[type=submit]").click()
+    assert "at least 10 characters" in wait(admin).until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, "#user-form .field-error"))).text
+    admin.find_element(By.ID, "u-password").send_keys("a-long-enough-password")
+    admin.find_element(By.CSS_SELECTOR, "#user-form button[type=submit]").click()
+    wait(admin).until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.flash")))
+    assert "bea@example.org" in admin.find_element(By.ID, "users-table").text
