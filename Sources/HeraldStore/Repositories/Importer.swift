@@ -222,16 +222,14 @@ struct ImportJob: Sendable {
 
     func runBatched(input: ByteChunks, database: any HeraldDatabase) async throws -> ImportReport {
         var report = ImportReport()
-        var seen = Set<String>()
+        let seen = SeenEmails()
         try await read(input: input, report: &report) { batch, report in
-            let before = (report, seen)
-            let (after, afterSeen) = try await database.transaction { [before] db in
-                var (r, s) = before
-                try await write(batch, db: db, seen: &s, report: &r)
-                return (r, s)
+            let before = report
+            report = try await database.transaction { db in
+                var r = before
+                try await write(batch, db: db, seen: &seen.emails, report: &r)
+                return r
             }
-            report = after
-            seen = afterSeen
         }
         return report
     }
@@ -337,3 +335,12 @@ struct ImportJob: Sendable {
     }
 }
 
+
+/// The addresses an import has seen so far, shared by its batches without copying.
+///
+/// `@unchecked Sendable` is sound: one import owns it, and its batches run one after another
+/// (each awaits the previous transaction), so it is never touched by two tasks at once.
+/// Passing the set in and out of each batch's transaction instead would copy it every time.
+final class SeenEmails: @unchecked Sendable {
+    var emails = Set<String>()
+}
