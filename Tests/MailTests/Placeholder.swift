@@ -1,3 +1,0 @@
-import Testing
-@testable import Mail
-@Test func placeholder() { #expect(true) }
