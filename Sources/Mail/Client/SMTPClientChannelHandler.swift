@@ -61,8 +61,15 @@ final class SMTPClientChannelHandler: ChannelDuplexHandler {
         let mailError: MailError
         if let error = error as? MailError {
             mailError = error
-        } else if error is NIOSSLError || error is BoringSSLError {
-            mailError = MailError(.tlsHandshakeFailed, "TLS failed: \(error)")
+        } else if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
+            let text = "\(error)"
+            if text.contains("CERTIFICATE_VERIFY_FAILED") {
+                mailError = MailError(.tlsHandshakeFailed, "the server's certificate is not trusted (CERTIFICATE_VERIFY_FAILED)")
+            } else if error is NIOSSLExtraError {
+                mailError = MailError(.tlsHandshakeFailed, "the server's certificate does not match the host name: \(text)")
+            } else {
+                mailError = MailError(.tlsHandshakeFailed, "TLS failed: \(text)")
+            }
         } else {
             mailError = MailError(.connectionClosed, "the connection failed: \(error)")
         }
