@@ -101,6 +101,8 @@ private func line(_ text: String) -> [UInt8] { Array(text.utf8) }
         #expect(try SMTPServerCommand.parse("RCPT TO:<@relay.x:user@host.y>") == .rcptTo("user@host.y", parameters: [:]))
         #expect(try SMTPServerCommand.parse("RCPT TO:<Postmaster>") == .rcptTo("Postmaster", parameters: [:]))
         #expect(try SMTPServerCommand.parse("MAIL FROM:<>") == .mailFrom("", parameters: [:]))
+        // Found by scripts/mail-fuzz.sh: a parameter that is only "=" crashed the parser.
+        #expect(try SMTPServerCommand.parse("MAIL FROM:<a@b.c> = SIZE=") == .mailFrom("a@b.c", parameters: ["": "", "SIZE": ""]))
         #expect(throws: MailError.self) { try SMTPServerCommand.parse("RCPT TO:<>") }
         #expect(throws: MailError.self) { try SMTPServerCommand.parse("RCPT TO:<a b@c>") }
         #expect(throws: MailError.self) { try SMTPServerCommand.parse("RCPT TO:<nodomain>") }

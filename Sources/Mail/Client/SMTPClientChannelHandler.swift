@@ -85,7 +85,7 @@ final class SMTPClientChannelHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        parser.append(unwrapInboundIn(data))
+        parser.append(unwrapInboundIn(data).readableBytesView)
         do {
             while !startingTLS, let reply = try parser.next() {
                 logger.trace("S: \(reply)")

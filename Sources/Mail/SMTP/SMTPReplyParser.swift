@@ -1,5 +1,3 @@
-import NIOCore
-
 /// Turns bytes from an SMTP server into ``SMTPReply`` values, incrementally.
 ///
 /// RFC 5321 §4.2.1: a multi-line reply repeats the code on every line with `-` after it,
@@ -7,40 +5,45 @@ import NIOCore
 /// of one reply must carry the same code. Lines are bounded (RFC 5321 §4.5.3.1.5 allows 512
 /// octets; we accept up to ``maximumLineLength`` to tolerate chatty servers) and so is the
 /// number of lines in one reply, so a hostile server cannot make us buffer without end.
+///
+/// Plain Swift with no NIO types, so that the fuzz target can build it alone.
 public struct SMTPReplyParser: Sendable {
     /// The longest reply line accepted, without its line ending.
     public var maximumLineLength: Int
     /// The most lines one reply may have.
     public var maximumLinesPerReply: Int
 
-    private var buffer: ByteBuffer
+    private var buffer: [UInt8] = []
+    private var readIndex = 0
+    /// Where the search for the next LF resumes, so bytes are scanned once.
+    private var scanIndex = 0
     private var pending: (code: Int, enhanced: EnhancedStatusCode?, lines: [String])?
 
     public init(maximumLineLength: Int = 4096, maximumLinesPerReply: Int = 512) {
         self.maximumLineLength = maximumLineLength
         self.maximumLinesPerReply = maximumLinesPerReply
-        self.buffer = ByteBuffer()
         self.pending = nil
     }
 
     /// Adds bytes read from the connection.
-    public mutating func append(_ bytes: ByteBuffer) {
-        var bytes = bytes
-        buffer.writeBuffer(&bytes)
-    }
-
-    /// Adds bytes read from the connection.
     public mutating func append(_ bytes: some Sequence<UInt8>) {
-        buffer.writeBytes(bytes)
+        if readIndex > 4096 && readIndex * 2 > buffer.count {
+            buffer.removeFirst(readIndex)
+            scanIndex -= readIndex
+            readIndex = 0
+        }
+        buffer.append(contentsOf: bytes)
     }
 
     /// Whether bytes are buffered that do not yet form a complete reply.
-    public var hasBufferedBytes: Bool { buffer.readableBytes > 0 || pending != nil }
+    public var hasBufferedBytes: Bool { readIndex < buffer.count || pending != nil }
 
     /// Throws away everything buffered. RFC 3207 §5 / CVE-2011-0411: bytes that arrive
     /// after the 220 reply to STARTTLS but before the handshake must not be believed.
     public mutating func discardBufferedBytes() {
-        buffer.clear()
+        buffer.removeAll()
+        readIndex = 0
+        scanIndex = 0
         pending = nil
     }
 
@@ -52,26 +55,28 @@ public struct SMTPReplyParser: Sendable {
         return nil
     }
 
-    private mutating func nextLine() throws(MailError) -> [UInt8]? {
-        let view = buffer.readableBytesView
-        guard let newline = view.firstIndex(of: UInt8(ascii: "\n")) else {
-            if view.count > maximumLineLength + 1 {
+    private mutating func nextLine() throws(MailError) -> ArraySlice<UInt8>? {
+        guard let newline = buffer[scanIndex...].firstIndex(of: UInt8(ascii: "\n")) else {
+            scanIndex = buffer.count
+            if buffer.count - readIndex > maximumLineLength + 1 {
                 throw MailError(.protocolViolation, "reply line longer than \(maximumLineLength) bytes")
             }
             return nil
         }
-        var line = Array(view[view.startIndex..<newline])
+        var end = newline
         // Lenient on input: a bare LF ends a line as well as CRLF does.
-        if line.last == UInt8(ascii: "\r") { line.removeLast() }
-        buffer.moveReaderIndex(forwardBy: newline - view.startIndex + 1)
-        buffer.discardReadBytes()
+        if end > readIndex && buffer[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        let line = buffer[readIndex..<end]
+        readIndex = newline + 1
+        scanIndex = readIndex
         if line.count > maximumLineLength {
             throw MailError(.protocolViolation, "reply line longer than \(maximumLineLength) bytes")
         }
         return line
     }
 
-    private mutating func consume(line: [UInt8]) throws(MailError) -> SMTPReply? {
+    private mutating func consume(line: ArraySlice<UInt8>) throws(MailError) -> SMTPReply? {
+        let line = Array(line)
         guard line.count >= 3,
               (UInt8(ascii: "2")...UInt8(ascii: "5")).contains(line[0]),
               (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(line[1]),

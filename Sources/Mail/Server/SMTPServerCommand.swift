@@ -66,7 +66,7 @@ public enum SMTPServerCommand: Sendable, Hashable {
         rest = rest[rest.index(after: close)...]
         var parameters: [String: String] = [:]
         for word in rest.split(separator: " ") {
-            let parts = word.split(separator: "=", maxSplits: 1)
+            let parts = word.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             parameters[parts[0].uppercased()] = parts.count > 1 ? String(parts[1]) : ""
         }
         return (String(path), parameters)
