@@ -87,6 +87,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "mail-bench",
+            dependencies: ["Mail"],
+            path: "Sources/MailBench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "HeraldCoreTests", dependencies: ["HeraldCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "HeraldStoreTests",

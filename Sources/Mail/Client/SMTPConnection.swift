@@ -105,9 +105,12 @@ public final class SMTPConnection: Sendable {
         return result
     }
 
-    /// Says QUIT, waits for the answer (bounded by the greeting timeout), and closes.
+    /// Says QUIT, waits for the answer (at most 5 seconds: RFC 5321 §4.1.1.10 lets the
+    /// client close once QUIT is sent, so a slow server does not hold a shutdown), and closes.
     public func close() async {
         guard channel.isActive else { return }
+        let channel = self.channel
+        channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
         let promise = channel.eventLoop.makePromise(of: Void.self)
         channel.writeAndFlush(SMTPClientRequest.quit(promise)).whenFailure { _ in promise.succeed() }
         try? await promise.futureResult.get()

@@ -59,7 +59,8 @@ enum HeaderEncoding {
     /// Tokens of an unstructured value (Subject, custom headers): words when plain,
     /// encoded-words otherwise. Joined by single spaces when folded.
     static func unstructuredTokens(_ value: String) -> [String] {
-        if isPlain(value) {
+        // RFC 5322 §2.1.1: a line may not pass 998 characters; a longer word is encoded.
+        if isPlain(value), !value.split(separator: " ").contains(where: { $0.utf8.count > 900 }) {
             // Keep the exact spacing when there is nothing to fold at; otherwise words.
             if value.contains("  ") || value.hasPrefix(" ") || value.hasSuffix(" ") || value.contains("\t") {
                 return [value]

@@ -19,6 +19,7 @@ final class ScriptedServer: Sendable {
         var mail: @Sendable (String) -> Response = { _ in .reply("250 2.1.0 ok") }
         var rcpt: @Sendable (String) -> Response = { _ in .reply("250 2.1.5 ok") }
         var data: Response = .reply("354 go ahead")
+        var startTLS: Response = .reply("502 no TLS here")
         /// Called with the message (dot-unstuffed) once "." arrives.
         var endOfData: @Sendable ([UInt8]) -> Response = { _ in .reply("250 2.0.0 queued") }
         /// Close the connection after this many bytes of message data.
@@ -31,6 +32,10 @@ final class ScriptedServer: Sendable {
     let port: Int
     private let received = NIOLockedValueBox<[String]>([])
     private let connectionCount = NIOLockedValueBox(0)
+    private let mostCommandsInOneRead = NIOLockedValueBox(0)
+
+    /// The largest number of commands that arrived in one read: > 1 shows pipelining.
+    var maximumCommandsPerRead: Int { mostCommandsInOneRead.withLockedValue { $0 } }
 
     /// Every command line received, over all connections.
     var commands: [String] { received.withLockedValue { $0 } }
@@ -39,12 +44,13 @@ final class ScriptedServer: Sendable {
     init(_ script: Script) async throws {
         let received = self.received
         let connectionCount = self.connectionCount
+        let most = self.mostCommandsInOneRead
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 connectionCount.withLockedValue { $0 += 1 }
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(Handler(script: script, log: received))
+                    try channel.pipeline.syncOperations.addHandler(Handler(script: script, log: received, most: most))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
@@ -65,14 +71,16 @@ final class ScriptedServer: Sendable {
 
         let script: Script
         let log: NIOLockedValueBox<[String]>
+        let most: NIOLockedValueBox<Int>
         var buffer = ByteBuffer()
         var inData = false
         var dataBytes: [UInt8] = []
         var messages = 0
 
-        init(script: Script, log: NIOLockedValueBox<[String]>) {
+        init(script: Script, log: NIOLockedValueBox<[String]>, most: NIOLockedValueBox<Int>) {
             self.script = script
             self.log = log
+            self.most = most
         }
 
         func channelActive(context: ChannelHandlerContext) {
@@ -82,6 +90,8 @@ final class ScriptedServer: Sendable {
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var incoming = unwrapInboundIn(data)
             buffer.writeBuffer(&incoming)
+            var commandsInThisRead = 0
+            defer { most.withLockedValue { $0 = max($0, commandsInThisRead) } }
             while let newline = buffer.readableBytesView.firstIndex(of: 10) {
                 let length = newline - buffer.readerIndex + 1
                 var line = buffer.readBytes(length: length)!
@@ -110,6 +120,7 @@ final class ScriptedServer: Sendable {
                 }
                 let command = String(decoding: line, as: UTF8.self)
                 log.withLockedValue { $0.append(command) }
+                commandsInThisRead += 1
                 let verb = command.prefix(4).uppercased()
                 switch verb {
                 case "EHLO": respond(.reply(script.ehlo), context: context)
@@ -121,6 +132,7 @@ final class ScriptedServer: Sendable {
                     if case .reply(let text) = response, text.hasPrefix("354") { inData = true }
                     respond(response, context: context)
                 case "RSET", "NOOP": respond(.reply("250 ok"), context: context)
+                case "STAR": respond(script.startTLS, context: context)
                 case "QUIT":
                     respond(.reply("221 bye"), context: context)
                     respond(.close, context: context)
