@@ -16,58 +16,42 @@ public struct MessageBody: Sendable, Hashable {
     /// RFC 5321 §4.5.2: a line that starts with "." gets another "." in front.
     /// RFC 5321 §4.1.1.4: the data ends with CRLF "." CRLF.
     public init(message: some Collection<UInt8>) {
-        var out = ByteBuffer()
-        out.reserveCapacity(message.count + message.count / 64 + 8)
+        let input = Array(message)
+        var out: [UInt8] = []
+        out.reserveCapacity(input.count + input.count / 32 + 8)
+        var stuffedDots = 0
+        var high: UInt8 = 0
         var atLineStart = true
-        var previousWasCR = false
-        var eightBit = false
-        var size = 0
-        for byte in message {
-            if byte >= 0x80 { eightBit = true }
-            switch byte {
-            case UInt8(ascii: "\n"):
-                if !previousWasCR { out.writeInteger(UInt8(ascii: "\r")) }
-                out.writeInteger(byte)
-                size += previousWasCR ? 1 : 2
+        input.withUnsafeBufferPointer { bytes in
+            let count = bytes.count
+            var index = 0
+            while index < count {
+                if atLineStart && bytes[index] == UInt8(ascii: ".") {
+                    out.append(UInt8(ascii: "."))
+                    stuffedDots += 1
+                }
+                // Copy the run up to the next CR or LF in one go: this loop is the hot
+                // path of a mass send.
+                var end = index
+                while end < count, bytes[end] != 10, bytes[end] != 13 {
+                    high |= bytes[end]
+                    end += 1
+                }
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<end]))
+                guard end < count else {
+                    atLineStart = false
+                    break
+                }
+                out.append(13)
+                out.append(10)
+                index = bytes[end] == 13 && end + 1 < count && bytes[end + 1] == 10 ? end + 2 : end + 1
                 atLineStart = true
-                previousWasCR = false
-                continue
-            case UInt8(ascii: "\r"):
-                if previousWasCR {
-                    // A bare CR ends a line too.
-                    out.writeInteger(UInt8(ascii: "\n"))
-                    size += 1
-                }
-                out.writeInteger(byte)
-                size += 1
-                previousWasCR = true
-                atLineStart = false
-                continue
-            default:
-                if previousWasCR {
-                    out.writeInteger(UInt8(ascii: "\n"))
-                    size += 1
-                    atLineStart = true
-                }
-                if atLineStart && byte == UInt8(ascii: ".") {
-                    out.writeInteger(UInt8(ascii: "."))
-                }
-                out.writeInteger(byte)
-                size += 1
-                atLineStart = false
-                previousWasCR = false
             }
         }
-        if previousWasCR {
-            out.writeInteger(UInt8(ascii: "\n"))
-            size += 1
-        } else if !atLineStart {
-            out.writeString("\r\n")
-            size += 2
-        }
-        out.writeString(".\r\n")
-        self.bytes = out
-        self.messageSize = size
-        self.hasEightBitData = eightBit
+        if !atLineStart { out += [13, 10] }
+        self.messageSize = out.count - stuffedDots
+        out += [UInt8(ascii: "."), 13, 10]
+        self.bytes = ByteBuffer(bytes: out)
+        self.hasEightBitData = high >= 0x80
     }
 }
