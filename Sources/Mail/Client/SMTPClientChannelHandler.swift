@@ -23,6 +23,9 @@ final class SMTPClientChannelHandler: ChannelDuplexHandler {
     private let serverHostname: String?
     private let readyPromise: EventLoopPromise<SMTPCapabilities>
     private var messagePromise: EventLoopPromise<DeliveryResult>?
+    /// Messages handed over while another is in flight; each starts on the event loop as
+    /// soon as the one before it finishes, with no hop back to the caller's task.
+    private var queued: [(Envelope, MessageBody, EventLoopPromise<DeliveryResult>)] = []
     private var quitPromise: EventLoopPromise<Void>?
     private var timer: Scheduled<Void>?
     private var timerWait: SMTPClientStateMachine.Wait?
@@ -100,7 +103,7 @@ final class SMTPClientChannelHandler: ChannelDuplexHandler {
         switch unwrapOutboundIn(data) {
         case .send(let envelope, let body, let resultPromise):
             guard messagePromise == nil else {
-                resultPromise.succeed(SMTPClientStateMachine.result(for: envelope, transient: MailError(.protocolViolation, "the connection is busy")))
+                queued.append((envelope, body, resultPromise))
                 break
             }
             messagePromise = resultPromise
@@ -141,6 +144,12 @@ final class SMTPClientChannelHandler: ChannelDuplexHandler {
             let promise = messagePromise
             messagePromise = nil
             promise?.succeed(result)
+            if !queued.isEmpty, stateMachine.isIdle {
+                let (envelope, body, next) = queued.removeFirst()
+                messagePromise = next
+                perform(stateMachine.sendMessage(envelope, body: body), context: context)
+                return
+            }
         case .close(let reason):
             cancelTimer()
             if reason.sendQuit, context.channel.isActive {
@@ -156,6 +165,12 @@ final class SMTPClientChannelHandler: ChannelDuplexHandler {
                 messagePromise = nil
                 promise.succeed(reason.interruptedMessage ?? DeliveryResult(recipients: []))
             }
+            // Never started, so nothing was delivered: safe for the caller to retry.
+            let notSent = MailError(.connectionClosed, "the connection closed before this message was sent")
+            for (envelope, _, promise) in queued {
+                promise.succeed(SMTPClientStateMachine.result(for: envelope, transient: notSent))
+            }
+            queued.removeAll()
             quitPromise?.succeed()
             quitPromise = nil
             context.close(promise: nil)

@@ -47,20 +47,61 @@ public struct SMTPTransport: Transport, Service {
         return result
     }
 
+    /// Messages handed to one connection before the first of them is answered: the next
+    /// transaction starts on the event loop the moment the previous one ends.
+    static let messagesInFlightPerConnection = 3
+
     public func send(_ messages: [OutgoingMessage]) async -> [Result<DeliveryResult, MailError>] {
         guard !messages.isEmpty else { return [] }
         let workers = min(pool.poolConfiguration.maximumConnections, messages.count)
+        let limit = pool.poolConfiguration.maximumMessagesPerConnection
         let cursor = Cursor(count: messages.count)
         return await withTaskGroup(of: [(Int, Result<DeliveryResult, MailError>)].self) { group in
             for _ in 0..<workers {
                 group.addTask {
                     var done: [(Int, Result<DeliveryResult, MailError>)] = []
-                    while let index = await cursor.next() {
-                        let message = messages[index]
+                    while let first = await cursor.next() {
+                        var lease: SMTPConnectionPool.Lease
                         do throws(MailError) {
-                            done.append((index, .success(try await send(message.envelope, body: MessageBody(message: message.message)))))
+                            lease = try await pool.lease()
                         } catch {
-                            done.append((index, .failure(error)))
+                            done.append((first, .failure(error)))
+                            continue
+                        }
+                        let connection = lease.connection
+                        var sent: [(Int, DeliveryResult)] = []
+                        var index: Int? = first
+                        await withTaskGroup(of: (Int, DeliveryResult).self) { inFlight in
+                            var count = 0
+                            while let current = index {
+                                let message = messages[current]
+                                inFlight.addTask { (current, await connection.send(message.envelope, body: MessageBody(message: message.message))) }
+                                lease.messages += 1
+                                count += 1
+                                if count >= Self.messagesInFlightPerConnection, let result = await inFlight.next() {
+                                    sent.append(result)
+                                    count -= 1
+                                }
+                                if lease.messages >= limit || !connection.isOpen { break }
+                                index = await cursor.next()
+                            }
+                            for await result in inFlight { sent.append(result) }
+                        }
+                        let connectionLost = !connection.isOpen
+                        await pool.release(lease)
+                        for (index, result) in sent {
+                            if connectionLost, Self.failedBeforeData(result) {
+                                // Not delivered (the connection went before the data): once more
+                                // on a fresh connection.
+                                let message = messages[index]
+                                do throws(MailError) {
+                                    done.append((index, .success(try await send(message.envelope, body: MessageBody(message: message.message)))))
+                                } catch {
+                                    done.append((index, .failure(error)))
+                                }
+                            } else {
+                                done.append((index, .success(result)))
+                            }
                         }
                     }
                     return done
