@@ -1,0 +1,99 @@
+/// Header field formatting: RFC 2047 encoded-words and RFC 5322 §2.2.3 folding.
+enum HeaderEncoding {
+    /// RFC 5322 §2.1.1: lines SHOULD be at most 78 characters.
+    static let lineLimit = 78
+    /// Bytes of UTF-8 per encoded-word. RFC 2047 §2 allows 75 characters per word;
+    /// `=?UTF-8?B?` + `?=` take 12, and 36 bytes encode to 48, so a word is 60 characters
+    /// and still fits on a folded line after the longest field name we write.
+    static let bytesPerEncodedWord = 36
+
+    static func isAtext(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar {
+        case "a"..."z", "A"..."Z", "0"..."9": return true
+        default: return "!#$%&'*+-/=?^_`{|}~".unicodeScalars.contains(scalar)
+        }
+    }
+
+    /// RFC 5322 §2.2: a header body never contains CR or LF of its own; refusing them is
+    /// what stops header injection.
+    static func checkValue(_ value: String, field: String) throws(MailError) {
+        if value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) {
+            throw MailError(.invalidHeader, "\(field): CR, LF or NUL in a header value is refused (header injection)", context: ["header": field])
+        }
+    }
+
+    /// RFC 5322 §3.6.8: printable ASCII except colon.
+    static func checkName(_ name: String) throws(MailError) {
+        guard !name.isEmpty, name.utf8.count <= 76, name.unicodeScalars.allSatisfy({ $0.value >= 33 && $0.value <= 126 && $0 != ":" }) else {
+            throw MailError(.invalidHeader, "header name '\(name.prefix(80))' is not printable ASCII without a colon", context: ["header": name])
+        }
+    }
+
+    /// Splits `text` into B encoded-words, never cutting a UTF-8 sequence (RFC 2047 §5:
+    /// each encoded-word must be self-contained).
+    static func encodedWords(_ text: String) -> [String] {
+        var words: [String] = []
+        var chunk: [UInt8] = []
+        for character in text {
+            let bytes = Array(String(character).utf8)
+            // A grapheme longer than a word (rare emoji sequences) is split by scalars.
+            let pieces: [[UInt8]] = bytes.count <= bytesPerEncodedWord ? [bytes] : character.unicodeScalars.map { Array(String($0).utf8) }
+            for piece in pieces {
+                if chunk.count + piece.count > bytesPerEncodedWord {
+                    words.append("=?UTF-8?B?" + Base64.encode(chunk) + "?=")
+                    chunk.removeAll(keepingCapacity: true)
+                }
+                chunk += piece
+            }
+        }
+        if !chunk.isEmpty || words.isEmpty { words.append("=?UTF-8?B?" + Base64.encode(chunk) + "?=") }
+        return words
+    }
+
+    /// Whether an unstructured value can go out as it is: printable ASCII, and no
+    /// sequence that a reader would take for an encoded-word.
+    static func isPlain(_ value: String) -> Bool {
+        value.unicodeScalars.allSatisfy { $0.value >= 32 && $0.value < 127 || $0 == "\t" } && !value.contains("=?")
+    }
+
+    /// Tokens of an unstructured value (Subject, custom headers): words when plain,
+    /// encoded-words otherwise. Joined by single spaces when folded.
+    static func unstructuredTokens(_ value: String) -> [String] {
+        // RFC 5322 §2.1.1: a line may not pass 998 characters; a longer word is encoded.
+        if isPlain(value), !value.split(separator: " ").contains(where: { $0.utf8.count > 900 }) {
+            // Keep the exact spacing when there is nothing to fold at; otherwise words.
+            if value.contains("  ") || value.hasPrefix(" ") || value.hasSuffix(" ") || value.contains("\t") {
+                return [value]
+            }
+            return value.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        }
+        return encodedWords(value)
+    }
+
+    /// `Name: tok tok …` folded before a token whenever the line would pass 78 columns.
+    /// `separator` goes between tokens (", " for address lists).
+    static func fold(name: String, tokens: [String], separators: [String]? = nil) -> String {
+        var out = name + ":"
+        var lineLength = out.count
+        for (index, token) in tokens.enumerated() {
+            let separator = index == 0 ? "" : (separators?[index - 1] ?? "")
+            let piece = separator + " " + token
+            if index > 0 && lineLength + piece.count > lineLimit {
+                out += separator.trimmingTrailingSpace + "\r\n " + token
+                lineLength = 1 + token.count
+            } else {
+                out += piece
+                lineLength += piece.count
+            }
+        }
+        return out + "\r\n"
+    }
+}
+
+extension String {
+    fileprivate var trimmingTrailingSpace: String {
+        var copy = self
+        while copy.hasSuffix(" ") { copy.removeLast() }
+        return copy
+    }
+}

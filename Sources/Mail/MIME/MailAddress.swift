@@ -1,0 +1,55 @@
+/// An address in a message header, with an optional display name (RFC 5322 §3.4).
+///
+/// ```swift
+/// MailAddress("ann@example.org", name: "Ann Émile")   // =?UTF-8?B?…?= <ann@example.org>
+/// ```
+public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
+    /// The addr-spec, ASCII (use punycode for international domains).
+    public var address: String
+    /// The display name, any Unicode text.
+    public var name: String?
+
+    public init(_ address: String, name: String? = nil) {
+        self.address = address
+        self.name = name
+    }
+
+    /// The domain after the last `@`.
+    public var domain: Substring {
+        address.lastIndex(of: "@").map { address[address.index(after: $0)...] } ?? ""
+    }
+
+    public var description: String { name.map { "\($0) <\(address)>" } ?? address }
+
+    func validated(field: String) throws(MailError) -> MailAddress {
+        let bad = address.unicodeScalars.contains {
+            $0.value <= 32 || $0.value >= 127 || $0 == "<" || $0 == ">" || $0 == "," || $0 == "\"" || $0 == "(" || $0 == ")"
+        }
+        guard !bad, let at = address.lastIndex(of: "@"), at != address.startIndex, address.index(after: at) != address.endIndex else {
+            throw MailError(.invalidAddress, "\(field): '\(address.prefix(80))' is not a valid ASCII address")
+        }
+        if let name { try HeaderEncoding.checkValue(name, field: field) }
+        return self
+    }
+
+    /// The header form: the bare address, or `phrase <address>` where the phrase is an
+    /// atom sequence, a quoted string, or RFC 2047 encoded-words (§5(3): words in a phrase).
+    func headerTokens() -> [String] {
+        guard let name, !name.isEmpty else { return [address] }
+        var tokens: [String]
+        if name.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 32 && $0.value < 127 }) {
+            if name.unicodeScalars.allSatisfy({ HeaderEncoding.isAtext($0) || $0 == " " }) && !name.hasPrefix(" ") && !name.contains("  ") {
+                tokens = name.split(separator: " ").map(String.init)
+            } else {
+                let escaped = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                tokens = ["\"\(escaped)\""]
+            }
+        } else {
+            tokens = HeaderEncoding.encodedWords(name)
+        }
+        tokens.append("<\(address)>")
+        return tokens
+    }
+}
+
+import Foundation

@@ -1,0 +1,308 @@
+import Foundation
+
+/// An email to build: headers, text and HTML bodies, attachments and inline images.
+/// ``render()`` turns it into RFC 5322 bytes, always 7-bit clean.
+///
+/// ```swift
+/// var message = MailMessage(from: MailAddress("news@example.com", name: "Example News"),
+///                           to: [MailAddress("ann@example.org", name: "Ann")],
+///                           subject: "Grüße")
+/// message.textBody = "Hello Ann"
+/// message.htmlBody = "<p>Hello <b>Ann</b></p>"
+/// message.messageID = "m-42.r-7@example.com"          // stable per recipient
+/// message.listUnsubscribe = ListUnsubscribe(urls: ["https://example.com/u/TOKEN"], oneClick: true)
+/// let bytes = try message.render()
+/// ```
+///
+/// Headers come out in a fixed order (Date, From, Sender, Reply-To, To, Cc, Subject,
+/// Message-ID, In-Reply-To, References, List-Unsubscribe, List-Unsubscribe-Post, custom
+/// headers in the order given, MIME-Version, Content-*), folded at 78 columns. A CR or
+/// LF in any header value makes ``render()`` throw instead of passing it on.
+public struct MailMessage: Sendable {
+    public var from: MailAddress
+    /// RFC 5322 §3.6.2: set when someone else sends on behalf of `from`.
+    public var sender: MailAddress?
+    public var to: [MailAddress]
+    public var cc: [MailAddress] = []
+    public var replyTo: [MailAddress] = []
+    public var subject: String
+    public var date: Date = Date()
+    /// Without angle brackets. When nil, a random one on the `from` domain is made;
+    /// set it to make it stable (Herald: one per mass email and recipient).
+    public var messageID: String?
+    /// Message-IDs without angle brackets.
+    public var inReplyTo: [String] = []
+    public var references: [String] = []
+    public var textBody: String?
+    public var htmlBody: String?
+    public var attachments: [Attachment] = []
+    /// Images referenced from the HTML as `cid:` URLs (RFC 2392), sent in multipart/related.
+    public var inlineImages: [InlineImage] = []
+    public var listUnsubscribe: ListUnsubscribe?
+    /// Extra header fields, written in this order after the standard ones.
+    public var headers: [(name: String, value: String)] = []
+
+    public init(from: MailAddress, to: [MailAddress], subject: String) {
+        self.from = from
+        self.to = to
+        self.subject = subject
+    }
+
+    /// A file attached to the message (RFC 2183 `attachment`).
+    public struct Attachment: Sendable, Hashable {
+        public var filename: String
+        /// e.g. `application/pdf`.
+        public var contentType: String
+        public var data: [UInt8]
+
+        public init(filename: String, contentType: String, data: [UInt8]) {
+            self.filename = filename
+            self.contentType = contentType
+            self.data = data
+        }
+    }
+
+    /// An image shown inside the HTML via `<img src="cid:CONTENT-ID">`.
+    public struct InlineImage: Sendable, Hashable {
+        /// Without angle brackets, e.g. `logo@example.com`.
+        public var contentID: String
+        public var filename: String
+        public var contentType: String
+        public var data: [UInt8]
+
+        public init(contentID: String, filename: String, contentType: String, data: [UInt8]) {
+            self.contentID = contentID
+            self.filename = filename
+            self.contentType = contentType
+            self.data = data
+        }
+    }
+
+    /// RFC 2369 `List-Unsubscribe`, and RFC 8058 one-click when `oneClick` is set (which
+    /// needs an https URL that accepts a POST).
+    public struct ListUnsubscribe: Sendable, Hashable {
+        public var urls: [String]
+        public var oneClick: Bool
+
+        public init(urls: [String], oneClick: Bool = true) {
+            self.urls = urls
+            self.oneClick = oneClick
+        }
+    }
+
+    /// Fields that ``render()`` writes itself; a custom header may not set them.
+    static let reservedHeaders: Set<String> = [
+        "date", "from", "sender", "reply-to", "to", "cc", "bcc", "subject", "message-id", "in-reply-to",
+        "references", "list-unsubscribe", "list-unsubscribe-post", "mime-version", "content-type",
+        "content-transfer-encoding", "content-disposition", "content-id",
+    ]
+
+    /// The RFC 5322 message, lines ending in CRLF, 7-bit only.
+    ///
+    /// - Parameter boundarySeed: makes MIME boundaries deterministic (tests); random when nil.
+    /// - Throws: ``MailError`` with ``MailError/Code/invalidHeader`` or
+    ///   ``MailError/Code/invalidAddress`` naming the field at fault.
+    public func render(boundarySeed: String? = nil) throws(MailError) -> [UInt8] {
+        var head = ""
+        head += "Date: \(Self.formatDate(date))\r\n"
+        head += try addressField("From", [from])
+        if let sender { head += try addressField("Sender", [sender]) }
+        if !replyTo.isEmpty { head += try addressField("Reply-To", replyTo) }
+        if !to.isEmpty { head += try addressField("To", to) }
+        if !cc.isEmpty { head += try addressField("Cc", cc) }
+        try HeaderEncoding.checkValue(subject, field: "Subject")
+        head += HeaderEncoding.fold(name: "Subject", tokens: HeaderEncoding.unstructuredTokens(subject))
+        let id = messageID ?? "\(UUID().uuidString.lowercased())@\(from.domain)"
+        try Self.checkMessageID(id, field: "Message-ID")
+        head += "Message-ID: <\(id)>\r\n"
+        if !inReplyTo.isEmpty {
+            for id in inReplyTo { try Self.checkMessageID(id, field: "In-Reply-To") }
+            head += HeaderEncoding.fold(name: "In-Reply-To", tokens: inReplyTo.map { "<\($0)>" })
+        }
+        if !references.isEmpty {
+            for id in references { try Self.checkMessageID(id, field: "References") }
+            head += HeaderEncoding.fold(name: "References", tokens: references.map { "<\($0)>" })
+        }
+        if let listUnsubscribe {
+            for url in listUnsubscribe.urls {
+                try HeaderEncoding.checkValue(url, field: "List-Unsubscribe")
+                guard url.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value < 127 && $0 != "<" && $0 != ">" && $0 != "," }) else {
+                    throw MailError(.invalidHeader, "List-Unsubscribe: '\(url.prefix(80))' is not a plain ASCII URL", context: ["header": "List-Unsubscribe"])
+                }
+            }
+            let tokens = listUnsubscribe.urls.map { "<\($0)>" }
+            head += HeaderEncoding.fold(name: "List-Unsubscribe", tokens: tokens, separators: Array(repeating: ",", count: max(0, tokens.count - 1)))
+            // RFC 8058 §3.1: exactly this value.
+            if listUnsubscribe.oneClick { head += "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" }
+        }
+        for header in headers {
+            try HeaderEncoding.checkName(header.name)
+            guard !Self.reservedHeaders.contains(header.name.lowercased()) else {
+                throw MailError(.invalidHeader, "header \(header.name) is set by the message itself, not as a custom header", context: ["header": header.name])
+            }
+            try HeaderEncoding.checkValue(header.value, field: header.name)
+            head += HeaderEncoding.fold(name: header.name, tokens: HeaderEncoding.unstructuredTokens(header.value))
+        }
+        head += "MIME-Version: 1.0\r\n"
+
+        for image in inlineImages { try Self.checkMessageID(image.contentID, field: "Content-ID") }
+        var boundaries = BoundaryMaker(seed: boundarySeed)
+        let body = try bodyPart(&boundaries)
+        return Array(head.utf8) + body
+    }
+
+    // MARK: - Parts
+
+    private func bodyPart(_ boundaries: inout BoundaryMaker) throws(MailError) -> [UInt8] {
+        var content: [UInt8]
+        switch (textBody, htmlBody) {
+        case (let text?, let html?):
+            content = Self.multipart("alternative", [Self.textPart(text, subtype: "plain"), Self.textPart(html, subtype: "html")], &boundaries)
+        case (nil, let html?):
+            content = Self.textPart(html, subtype: "html")
+        case (let text, nil):
+            content = Self.textPart(text ?? "", subtype: "plain")
+        }
+        if !inlineImages.isEmpty {
+            // RFC 2387: the HTML is the root, the images follow it.
+            content = Self.multipart("related", [content] + inlineImages.map(Self.inlinePart), &boundaries, parameters: ";\r\n type=\"\(rootType)\"")
+        }
+        if !attachments.isEmpty {
+            var parts = [content]
+            for attachment in attachments { parts.append(try Self.attachmentPart(attachment)) }
+            content = Self.multipart("mixed", parts, &boundaries)
+        }
+        return content
+    }
+
+    private var rootType: String {
+        textBody != nil && htmlBody != nil ? "multipart/alternative" : (htmlBody != nil ? "text/html" : "text/plain")
+    }
+
+    /// Text as UTF-8 quoted-printable: safe over any relay, readable when it is ASCII.
+    static func textPart(_ text: String, subtype: String) -> [UInt8] {
+        Array("Content-Type: text/\(subtype); charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n".utf8)
+            + QuotedPrintable.encode(text)
+    }
+
+    static func attachmentPart(_ attachment: Attachment) throws(MailError) -> [UInt8] {
+        try checkContentType(attachment.contentType)
+        try HeaderEncoding.checkValue(attachment.filename, field: "attachment filename")
+        let header = "Content-Type: \(attachment.contentType);\(filenameParameter("name", attachment.filename))\r\n"
+            + "Content-Disposition: attachment;\(filenameParameter("filename", attachment.filename))\r\n"
+            + "Content-Transfer-Encoding: base64\r\n\r\n"
+        return Array(header.utf8) + Base64.encodeBytes(attachment.data, lineLength: 76)
+    }
+
+    static func inlinePart(_ image: InlineImage) -> [UInt8] {
+        let header = "Content-Type: \(image.contentType);\(filenameParameter("name", image.filename))\r\n"
+            + "Content-Disposition: inline;\(filenameParameter("filename", image.filename))\r\n"
+            + "Content-ID: <\(image.contentID)>\r\n"
+            + "Content-Transfer-Encoding: base64\r\n\r\n"
+        return Array(header.utf8) + Base64.encodeBytes(image.data, lineLength: 76)
+    }
+
+    /// RFC 2231 §4 `name*=utf-8''…` for names that are not plain ASCII, a quoted string
+    /// otherwise; always on its own folded line.
+    static func filenameParameter(_ name: String, _ value: String) -> String {
+        if value.unicodeScalars.allSatisfy({ $0.value >= 32 && $0.value < 127 && $0 != "\"" && $0 != "\\" }) && value.utf8.count <= 60 {
+            return "\r\n \(name)=\"\(value)\""
+        }
+        var encoded = ""
+        for byte in value.utf8 {
+            if (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || "!#$&+-.^_`|~".utf8.contains(byte) {
+                encoded.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                encoded += "%" + String(byte, radix: 16, uppercase: true).leftPadded(2)
+            }
+        }
+        // RFC 2231 §3: continuations name*0*, name*1*, … keep each line short.
+        var pieces: [String] = []
+        var rest = Substring(encoded)
+        while !rest.isEmpty {
+            var end = rest.index(rest.startIndex, offsetBy: min(48, rest.count))
+            // Never cut a %XX escape.
+            if let percent = rest[rest.index(end, offsetBy: -2, limitedBy: rest.startIndex)!..<end].firstIndex(of: "%") {
+                end = percent
+            }
+            pieces.append(String(rest[..<end]))
+            rest = rest[end...]
+        }
+        if pieces.count == 1 { return "\r\n \(name)*=utf-8''\(pieces[0])" }
+        return pieces.enumerated().map { index, piece in
+            "\r\n \(name)*\(index)*=\(index == 0 ? "utf-8''" : "")\(piece)" + (index < pieces.count - 1 ? ";" : "")
+        }.joined()
+    }
+
+    static func multipart(_ subtype: String, _ parts: [[UInt8]], _ boundaries: inout BoundaryMaker, parameters: String = "") -> [UInt8] {
+        let boundary = boundaries.next()
+        var out = Array("Content-Type: multipart/\(subtype);\r\n boundary=\"\(boundary)\"\(parameters)\r\n\r\n".utf8)
+        for part in parts {
+            out += Array("--\(boundary)\r\n".utf8)
+            out += part
+            if out.last != 10 { out += [13, 10] }
+        }
+        out += Array("--\(boundary)--\r\n".utf8)
+        return out
+    }
+
+    // MARK: - Checks and formats
+
+    private func addressField(_ name: String, _ addresses: [MailAddress]) throws(MailError) -> String {
+        var tokens: [String] = []
+        var separators: [String] = []
+        for (index, address) in addresses.enumerated() {
+            let parts = try address.validated(field: name).headerTokens()
+            if index > 0 { separators.append(",") }
+            separators += Array(repeating: "", count: parts.count - 1)
+            tokens += parts
+        }
+        return HeaderEncoding.fold(name: name, tokens: tokens, separators: separators)
+    }
+
+    static func checkMessageID(_ id: String, field: String) throws(MailError) {
+        guard id.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value < 127 && $0 != "<" && $0 != ">" }), id.contains("@") else {
+            throw MailError(.invalidHeader, "\(field): '\(id.prefix(80))' is not a valid id (id-left@id-right, printable ASCII)", context: ["header": field])
+        }
+    }
+
+    static func checkContentType(_ type: String) throws(MailError) {
+        let parts = type.split(separator: "/")
+        guard parts.count == 2, type.unicodeScalars.allSatisfy({ HeaderEncoding.isAtext($0) || $0 == "." }) else {
+            throw MailError(.invalidHeader, "Content-Type: '\(type.prefix(80))' is not type/subtype", context: ["header": "Content-Type"])
+        }
+    }
+
+    /// RFC 5322 §3.3 date-time in UTC, e.g. `Fri, 27 Nov 2026 03:43:05 +0000`.
+    static func formatDate(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .weekday], from: date)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        return "\(days[c.weekday! - 1]), \(c.day!) \(months[c.month! - 1]) \(c.year!) "
+            + "\(String(c.hour!).leftPadded(2)):\(String(c.minute!).leftPadded(2)):\(String(c.second!).leftPadded(2)) +0000"
+    }
+}
+
+/// Boundaries contain "=_", which quoted-printable and base64 output can never contain
+/// (QP writes "=" as "=3D"), so no part can collide with them (RFC 2046 §5.1.1).
+struct BoundaryMaker {
+    private let stem: String
+    private var count = 0
+
+    init(seed: String?) {
+        stem = seed ?? String(UInt64.random(in: 0...UInt64.max), radix: 36)
+    }
+
+    mutating func next() -> String {
+        count += 1
+        return "=_\(stem)_\(count)"
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

@@ -1,2 +1,0 @@
-/// Mail: SMTP, MIME and DKIM for Swift on SwiftNIO. Knows nothing of Herald.
-public enum MailLibrary {}

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+@testable import Mail
+
+@Suite struct TransportURLTests {
+    @Test func smtpURLs() throws {
+        let url = try TransportURL("smtp://me%40example.com:p%3Ass@mail.example.com:2525?tls=opportunistic&helo=client.example.com")
+        #expect(url.kind == .smtp(.opportunisticStartTLS))
+        #expect(url.host == "mail.example.com")
+        #expect(url.port == 2525)
+        #expect(url.credentials == .password(username: "me@example.com", password: "p:ss"))
+        #expect(!url.description.contains("p%3Ass"))
+        #expect(url.description == "smtp://me%40example.com:***@mail.example.com:2525?tls=opportunistic&helo=client.example.com")
+        #expect(try url.clientConfiguration().clientName == "client.example.com")
+
+        #expect(try TransportURL("smtp://relay.example.com").kind == .smtp(.opportunisticStartTLS))
+        #expect(try TransportURL("smtp://relay.example.com").port == 587)
+        #expect(try TransportURL("smtp://u:p@relay.example.com").kind == .smtp(.requiredStartTLS))
+        #expect(try TransportURL("SMTPS://u:p@relay.example.com").kind == .smtp(.implicitTLS))
+        #expect(try TransportURL("smtps://relay.example.com").port == 465)
+        #expect(try TransportURL("smtp://localhost:25?tls=none").kind == .smtp(.none))
+        #expect(try TransportURL("smtp://u:tok@x.example?auth=xoauth2").credentials == .oauth2(username: "u", accessToken: "tok"))
+        #expect(try TransportURL("file:///var/outbox").kind == .file(path: "/var/outbox"))
+    }
+
+    @Test func clearErrors() {
+        func message(_ url: String) -> String {
+            do {
+                _ = try TransportURL(url)
+                return "no error"
+            } catch {
+                #expect(error.code == .invalidURL)
+                #expect(!error.description.contains("hunter2"))
+                return error.message
+            }
+        }
+        #expect(message("imap://u:hunter2@host").contains("unknown scheme 'imap'"))
+        #expect(message("smtp://u:hunter2@:25").contains("no host"))
+        #expect(message("smtp://u:hunter2@host:70000").contains("port 70000"))
+        #expect(message("smtp://u:hunter2@host:abc").contains("not a URL"))
+        #expect(message("smtp://host?tls=maybe").contains("tls=maybe"))
+        #expect(message("smtps://host?tls=none").contains("smtps://"))
+        #expect(message("file://relative/path").contains("absolute path"))
+        #expect(message("just words").contains("not a URL") || message("just words").contains("unknown scheme"))
+    }
+
+    @Test func redaction() {
+        #expect(TransportURL.redact("smtp://user:secret@host:25") == "smtp://user:***@host:25")
+        #expect(TransportURL.redact("smtp://user:se@cret@host") == "smtp://user:***@host")
+        #expect(TransportURL.redact("smtp://host:25/x@y") == "smtp://host:25/x@y")
+        #expect(TransportURL.redact("smtp://user@host") == "smtp://user@host")
+    }
+
+    @Test func fileTransportWritesAtomically() async throws {
+        let directory = Peers.temporaryDirectory() + "/outbox"
+        let transport = try TransportURL("file://" + directory).makeTransport()
+        let envelope = try Envelope(returnPath: "bounce+1@example.com", recipients: ["ann@example.org", "bob@example.org"])
+        var message = MailMessage(from: MailAddress("a@example.com"), to: [MailAddress("ann@example.org")], subject: "Outbox")
+        message.textBody = "hi"
+        let bytes = try message.render()
+        let result = try await transport.send(envelope, message: bytes)
+        #expect(result.allAccepted)
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory)
+        #expect(files.count == 1)
+        #expect(files[0].hasSuffix(".eml"))
+        #expect(!files[0].hasPrefix("."))
+        let written = try Data(contentsOf: URL(fileURLWithPath: directory + "/" + files[0]))
+        let text = String(decoding: written, as: UTF8.self)
+        #expect(text.hasPrefix("Return-Path: <bounce+1@example.com>\r\nX-Envelope-To: ann@example.org, bob@example.org\r\n"))
+        #expect(text.hasSuffix(String(decoding: bytes, as: UTF8.self)))
+    }
+
+    @Test func unwritableOutbox() async throws {
+        let transport = FileTransport(directory: "/proc/no-such-outbox")
+        do {
+            _ = try await transport.send(try Envelope(returnPath: "a@example.com", recipients: ["b@example.org"]), message: [65])
+            Issue.record("expected failure")
+        } catch {
+            #expect(error.code == .fileWriteFailed)
+        }
+    }
+}
