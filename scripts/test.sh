@@ -27,6 +27,7 @@ command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 command -v smtp-sink >/dev/null || [ -x /usr/sbin/smtp-sink ] || need_apt+=(postfix)
 command -v sqlite3 >/dev/null || need_apt+=(sqlite3)
+command -v openssl >/dev/null || need_apt+=(openssl)  # the mail tests make certificates and DKIM keys
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -41,6 +42,7 @@ need_pip=()
 python3 -c 'import selenium' 2>/dev/null || need_pip+=(selenium)
 python3 -c 'import aiosmtpd' 2>/dev/null || need_pip+=(aiosmtpd)
 python3 -c 'import dkim' 2>/dev/null || need_pip+=(dkimpy)
+python3 -c 'import nacl' 2>/dev/null || need_pip+=(pynacl)  # dkimpy verifies ed25519 signatures with it
 python3 -c 'import pytest' 2>/dev/null || need_pip+=(pytest)
 if [ ${#need_pip[@]} -gt 0 ]; then
   log "installing ${need_pip[*]} (pip)"
