@@ -65,19 +65,19 @@ import Testing
         }
     }
 
-    static func parse(_ bytes: [UInt8]) throws -> Parsed {
+    static func parse(_ bytes: [UInt8]) async throws -> Parsed {
         let path = Peers.temporaryDirectory() + "/m.eml"
         try Data(bytes).write(to: URL(fileURLWithPath: path))
-        let output = try Peers.run(["python3", Peers.directory + "/parse_message.py", path])
+        let output = try await Peers.run(["python3", Peers.directory + "/parse_message.py", path])
         guard output.status == 0 else { throw PeerError("parse_message.py: \(output.stderr)") }
         return try JSONDecoder().decode(Parsed.self, from: Data(output.stdout.utf8))
     }
 
-    @Test func pythonReadsBackWhatWeBuilt() throws {
+    @Test func pythonReadsBackWhatWeBuilt() async throws {
         guard Peers.available(Peers.hasPythonModule("email"), "python3") else { return }
         for (name, message) in Self.samples() {
             let bytes = try message.render()
-            let parsed = try Self.parse(bytes)
+            let parsed = try await Self.parse(bytes)
             #expect(parsed.defects.isEmpty, "\(name): \(parsed.defects)")
             #expect(parsed.parts.allSatisfy { $0.defects.isEmpty }, "\(name)")
             #expect(parsed.max_line <= 78, "\(name): a line of \(parsed.max_line)")

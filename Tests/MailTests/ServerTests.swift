@@ -211,7 +211,7 @@ private func line(_ text: String) -> [UInt8] { Array(text.utf8) }
             print("big", e.smtp_code)
         s.quit()
         """
-        let output = try Peers.run(["python3", "-c", script])
+        let output = try await Peers.run(["python3", "-c", script])
         await server.stop()
         #expect(output.status == 0, "\(output.stderr)")
         #expect(output.stdout.contains("refused ['nope@example.com']"))

@@ -22,7 +22,7 @@ enum Peers {
 
     /// True when `module` can be imported by python3.
     static func hasPythonModule(_ module: String) -> Bool {
-        (try? run(["python3", "-c", "import \(module)"]).status) == 0
+        (try? runBlocking(["python3", "-c", "import \(module)"]).status) == 0
     }
 
     static func smtpSinkPath() -> String? {
@@ -47,8 +47,22 @@ enum Peers {
         var stderr: String
     }
 
-    /// Runs a command to completion (used for short helper scripts only).
-    static func run(_ arguments: [String], input: Data? = nil) throws -> Output {
+    /// Runs a command to completion on a thread of its own (used for short helper scripts only).
+    ///
+    /// Waiting for a child process blocks a thread; on the few threads of the concurrency pool
+    /// that starved our own SMTP server's async handler while Python waited on it, so the
+    /// wait happens on a detached thread instead.
+    static func run(_ arguments: [String], input: Data? = nil) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try runBlocking(arguments, input: input) })
+            }
+        }
+    }
+
+    /// Runs a short command to completion, blocking the calling thread; only for quick checks
+    /// (is a module installed, make a certificate) that never wait on Herald's own servers.
+    static func runBlocking(_ arguments: [String], input: Data? = nil) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -85,7 +99,7 @@ enum Peers {
     /// A self-signed certificate for `localhost` and 127.0.0.1, made with the openssl CLI.
     static func makeCertificate(in directory: String) throws -> (cert: String, key: String, pem: String) {
         let cert = directory + "/cert.pem", key = directory + "/key.pem"
-        let result = try run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+        let result = try runBlocking(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
                               "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
         guard result.status == 0 else { throw PeerError("openssl failed: \(result.stderr)") }
         return (cert, key, try String(contentsOfFile: cert, encoding: .utf8))
