@@ -1,0 +1,83 @@
+"""`herald send-test`: one line to try a transport, with plain errors and exit codes."""
+import os
+import socket
+import subprocess
+
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+
+HERALD = os.path.abspath(os.environ.get("HERALD_BIN") or Path(__file__).resolve().parents[2] / ".build" / "debug" / "herald")
+
+
+def send_test(transport, *extra):
+    return subprocess.run(
+        [HERALD, "send-test", "--transport", transport, "--from", "sender@example.com", "--to", "rcpt@example.org", *extra],
+        capture_output=True, text=True, timeout=60)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Capture:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    handler = Capture()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, handler
+    controller.stop()
+
+
+def test_outbox_writes_an_eml_file(tmp_path):
+    result = send_test(f"file://{tmp_path}/outbox")
+    assert result.returncode == 0, result.stderr
+    files = list((tmp_path / "outbox").glob("*.eml"))
+    assert len(files) == 1
+    text = files[0].read_text()
+    assert "rcpt@example.org" in text and "sender@example.com" in text
+
+
+def test_delivers_over_smtp(smtp_server):
+    controller, handler = smtp_server
+    result = send_test(f"smtp://127.0.0.1:{controller.port}?tls=none", "--subject", "Grüße from Herald")
+    assert result.returncode == 0, result.stderr
+    assert "accepted" in result.stdout and "rcpt@example.org" in result.stdout
+    assert len(handler.messages) == 1
+    envelope = handler.messages[0]
+    assert envelope.mail_from == "sender@example.com" and envelope.rcpt_tos == ["rcpt@example.org"]
+    assert b"=?utf-8?" in envelope.original_content.lower() or b"=?UTF-8?" in envelope.original_content
+
+
+def test_refused_connection_is_a_plain_error_without_the_password():
+    result = send_test(f"smtp://user:s3cret-pw@127.0.0.1:{free_port()}?tls=none")
+    assert result.returncode != 0
+    assert "connection refused" in result.stderr
+    assert "s3cret-pw" not in result.stderr + result.stdout
+
+
+def test_password_is_never_sent_in_clear(smtp_server):
+    controller, handler = smtp_server
+    result = send_test(f"smtp://user:s3cret-pw@127.0.0.1:{controller.port}?tls=none")
+    assert result.returncode != 0
+    assert "s3cret-pw" not in result.stderr + result.stdout
+    assert "only sent over TLS" in result.stderr
+    assert handler.messages == []
+
+
+def test_unknown_scheme():
+    result = send_test("ftp://example.com")
+    assert result.returncode != 0
+    assert "unknown scheme 'ftp'" in result.stderr
