@@ -18,12 +18,7 @@ struct ImportExportAPI {
         }
         api.get("modules/:module/export") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))
-            var criteria = ResolvedCriteria.all([])
-            if let raw = request.uri.queryParameters["view"] {
-                guard let id = Int64(raw) else { throw HeraldError.invalid(field: "view", "must be a view id") }
-                criteria = try await store.views.find(id, in: module).criteria.resolve(in: module).get()
-            }
-            return CSVTransfer.export(module: module, criteria: criteria, scope: try context.user().scope, store: store, filename: module.apiName)
+            return try await CSVTransfer.export(module: module, view: request.uri.queryParameters["view"], user: try context.user(), store: store)
         }
     }
 }

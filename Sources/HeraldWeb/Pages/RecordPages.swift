@@ -30,12 +30,9 @@ struct RecordPages {
         }
         app.get("/m/:module/export.csv") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))
-            var criteria = ResolvedCriteria.all([])
-            if let raw = request.uri.queryParameters["view"], !raw.isEmpty {
-                guard let id = Int64(raw) else { throw HeraldError.invalid(field: "view", "must be a view id") }
-                criteria = try await store.views.find(id, in: module).criteria.resolve(in: module).get()
-            }
-            return CSVTransfer.export(module: module, criteria: criteria, scope: try context.user().scope, store: store, filename: module.apiName)
+            // The list page's link carries an empty `view` when no view is chosen.
+            let view = request.uri.queryParameters["view"].flatMap { $0.isEmpty ? nil : $0 }
+            return try await CSVTransfer.export(module: module, view: view, user: try context.user(), store: store)
         }
         app.post("/m/:module/selection") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))

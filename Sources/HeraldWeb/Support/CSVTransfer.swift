@@ -21,6 +21,16 @@ enum CSVTransfer {
         ], body: body)
     }
 
+    /// The CSV export of a module, or of one of its views when `view` names one by id.
+    static func export(module: Module, view: Substring?, user: User, store: Store) async throws -> Response {
+        var criteria = ResolvedCriteria.all([])
+        if let view {
+            guard let id = Int64(view) else { throw HeraldError.invalid(field: "view", "must be a view id") }
+            criteria = try await store.views.find(id, in: module).criteria.resolve(in: module).get()
+        }
+        return export(module: module, criteria: criteria, scope: user.scope, store: store, filename: module.apiName)
+    }
+
     /// The bytes of `buffers`, pulled one chunk at a time as the importer asks for them.
     static func chunks<S: AsyncSequence & Sendable>(_ buffers: S) -> ByteChunks where S.Element == ByteBuffer {
         let reader = ChunkReader(buffers.makeAsyncIterator())
