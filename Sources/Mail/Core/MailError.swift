@@ -49,6 +49,9 @@ public struct MailError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let dkimKey = Code("dkimKey")
         /// The transport or pool has been shut down.
         public static let shutDown = Code("shutDown")
+        /// The batch was cancelled before this message was handed to a connection: nothing
+        /// of it reached the server, so it can be sent later without risk of a duplicate.
+        public static let notSent = Code("notSent")
     }
 
     public var code: Code

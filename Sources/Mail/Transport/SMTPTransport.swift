@@ -51,7 +51,10 @@ public struct SMTPTransport: Transport, Service {
     /// transaction starts on the event loop the moment the previous one ends.
     static let messagesInFlightPerConnection = 3
 
-    public func send(_ messages: [OutgoingMessage]) async -> [Result<DeliveryResult, MailError>] {
+    public func send(
+        _ messages: [OutgoingMessage],
+        onResult: (@Sendable (Int, Result<DeliveryResult, MailError>) -> Void)?
+    ) async -> [Result<DeliveryResult, MailError>] {
         guard !messages.isEmpty else { return [] }
         let workers = min(pool.poolConfiguration.maximumConnections, messages.count)
         let limit = pool.poolConfiguration.maximumMessagesPerConnection
@@ -60,11 +63,12 @@ public struct SMTPTransport: Transport, Service {
             for _ in 0..<workers {
                 group.addTask {
                     var done: [(Int, Result<DeliveryResult, MailError>)] = []
-                    while let first = await cursor.next() {
+                    while !Task.isCancelled, let first = await cursor.next() {
                         var lease: SMTPConnectionPool.Lease
                         do throws(MailError) {
                             lease = try await pool.lease()
                         } catch {
+                            onResult?(first, .failure(error))
                             done.append((first, .failure(error)))
                             continue
                         }
@@ -80,28 +84,39 @@ public struct SMTPTransport: Transport, Service {
                                 count += 1
                                 if count >= Self.messagesInFlightPerConnection, let result = await inFlight.next() {
                                     sent.append(result)
+                                    Self.reportUnlessRetried(result, onResult)
                                     count -= 1
                                 }
-                                if lease.messages >= limit || !connection.isOpen { break }
+                                if lease.messages >= limit || !connection.isOpen || Task.isCancelled { break }
                                 index = await cursor.next()
                             }
-                            for await result in inFlight { sent.append(result) }
+                            for await result in inFlight {
+                                sent.append(result)
+                                Self.reportUnlessRetried(result, onResult)
+                            }
                         }
                         let connectionLost = !connection.isOpen
                         await pool.release(lease)
                         for (index, result) in sent {
-                            if connectionLost, Self.failedBeforeData(result) {
+                            guard Self.failedBeforeData(result) else {
+                                done.append((index, .success(result)))  // reported already
+                                continue
+                            }
+                            let final: Result<DeliveryResult, MailError>
+                            if connectionLost {
                                 // Not delivered (the connection went before the data): once more
                                 // on a fresh connection.
                                 let message = messages[index]
                                 do throws(MailError) {
-                                    done.append((index, .success(try await send(message.envelope, body: MessageBody(message: message.message)))))
+                                    final = .success(try await send(message.envelope, body: MessageBody(message: message.message)))
                                 } catch {
-                                    done.append((index, .failure(error)))
+                                    final = .failure(error)
                                 }
                             } else {
-                                done.append((index, .success(result)))
+                                final = .success(result)
                             }
+                            onResult?(index, final)
+                            done.append((index, final))
                         }
                     }
                     return done
@@ -111,8 +126,22 @@ public struct SMTPTransport: Transport, Service {
             for await batch in group {
                 for (index, result) in batch { results[index] = result }
             }
-            return results.map { $0 ?? .failure(MailError(.shutDown, "not sent")) }
+            return results.enumerated().map { index, result in
+                if let result { return result }
+                let notSent = Result<DeliveryResult, MailError>.failure(MailError(.notSent, "cancelled before sending"))
+                onResult?(index, notSent)
+                return notSent
+            }
         }
+    }
+
+    /// Reports a result the moment it arrives, except one that may yet be retried on a fresh
+    /// connection (reported when the retry ends): a caller that records results as they come
+    /// then loses at most the one message whose reply is outstanding on each connection.
+    private static func reportUnlessRetried(
+        _ result: (Int, DeliveryResult), _ onResult: (@Sendable (Int, Result<DeliveryResult, MailError>) -> Void)?
+    ) {
+        if !failedBeforeData(result.1) { onResult?(result.0, .success(result.1)) }
     }
 
     static func failedBeforeData(_ result: DeliveryResult) -> Bool {

@@ -15,22 +15,45 @@ public protocol Transport: Sendable {
 
     /// Delivers many messages, as fast as the transport allows (for SMTP: over pooled,
     /// pipelined connections). Results are in the order of `messages`.
-    func send(_ messages: [OutgoingMessage]) async -> [Result<DeliveryResult, MailError>]
+    ///
+    /// `onResult` is called with each message's index and result the moment it is known,
+    /// before the batch ends, so that a caller can record it at once. When the calling task
+    /// is cancelled, no further message is handed to a connection; those come back as
+    /// ``MailError/Code/notSent``.
+    func send(
+        _ messages: [OutgoingMessage],
+        onResult: (@Sendable (Int, Result<DeliveryResult, MailError>) -> Void)?
+    ) async -> [Result<DeliveryResult, MailError>]
 
     /// Closes whatever the transport holds open.
     func shutdown() async
 }
 
 extension Transport {
+    /// Delivers many messages; see ``send(_:onResult:)``.
     public func send(_ messages: [OutgoingMessage]) async -> [Result<DeliveryResult, MailError>] {
+        await send(messages, onResult: nil)
+    }
+
+    public func send(
+        _ messages: [OutgoingMessage],
+        onResult: (@Sendable (Int, Result<DeliveryResult, MailError>) -> Void)?
+    ) async -> [Result<DeliveryResult, MailError>] {
         var results: [Result<DeliveryResult, MailError>] = []
         results.reserveCapacity(messages.count)
-        for message in messages {
-            do throws(MailError) {
-                results.append(.success(try await send(message.envelope, message: message.message)))
-            } catch {
-                results.append(.failure(error))
+        for (index, message) in messages.enumerated() {
+            let result: Result<DeliveryResult, MailError>
+            if Task.isCancelled {
+                result = .failure(MailError(.notSent, "cancelled before sending"))
+            } else {
+                do throws(MailError) {
+                    result = .success(try await send(message.envelope, message: message.message))
+                } catch {
+                    result = .failure(error)
+                }
             }
+            onResult?(index, result)
+            results.append(result)
         }
         return results
     }
