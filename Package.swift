@@ -33,7 +33,7 @@ let package = Package(
         .executableTarget(
             name: "herald",
             dependencies: [
-                "HeraldWeb", "HeraldStore", "HeraldCore", "Mail",
+                "HeraldWeb", "HeraldDelivery", "HeraldStore", "HeraldCore", "Mail",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "HeraldWeb",
             dependencies: [
-                "HeraldStore", "HeraldCore",
+                "HeraldDelivery", "HeraldStore", "HeraldCore", "Mail",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
@@ -75,8 +75,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "HeraldDelivery",
+            dependencies: [
+                "HeraldStore", "HeraldCore", "Mail",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "HeraldCore",
-            dependencies: [],
+            dependencies: [
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -105,9 +118,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "HeraldDeliveryTests",
+            dependencies: ["HeraldDelivery", "HeraldStore", "HeraldCore", "Mail"],
+            exclude: ["Peers"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "HeraldWebTests",
             dependencies: [
-                "HeraldWeb", "HeraldStore", "HeraldCore",
+                "HeraldWeb", "HeraldDelivery", "HeraldStore", "HeraldCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

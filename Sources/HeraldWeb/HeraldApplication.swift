@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdAuth
 import HeraldCore
+import HeraldDelivery
 import HeraldStore
 import Logging
 import Prometheus
@@ -28,14 +29,15 @@ public struct WebConfiguration: Sendable {
 /// Builds Herald's web application: pages, the JSON API, health and metrics.
 ///
 /// ```swift
-/// let app = try await buildApplication(configuration: .init(port: 0), store: store, metrics: registry, logger: logger)
+/// let app = try await buildApplication(configuration: .init(port: 0), store: store, delivery: delivery,
+///                                      metrics: registry, logger: logger)
 /// try await app.runService()
 /// ```
 public func buildApplication(
-    configuration: WebConfiguration, store: Store, metrics: PrometheusCollectorRegistry,
+    configuration: WebConfiguration, store: Store, delivery: Delivery, metrics: PrometheusCollectorRegistry,
     logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
-    let router = try await buildRouter(configuration: configuration, store: store, metrics: metrics, logger: logger)
+    let router = try await buildRouter(configuration: configuration, store: store, delivery: delivery, metrics: metrics, logger: logger)
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Herald"),
@@ -46,7 +48,7 @@ public func buildApplication(
 }
 
 /// The router alone, for tests that call routes without a server (`app.test(.router)`).
-public func buildRouter(configuration: WebConfiguration, store: Store, metrics: PrometheusCollectorRegistry,
+public func buildRouter(configuration: WebConfiguration, store: Store, delivery: Delivery, metrics: PrometheusCollectorRegistry,
                         logger: Logger) async throws -> Router<AppRequestContext> {
     let pages = try await PageRenderer.load()
     let accounts = Accounts(store: store, bcryptCost: configuration.bcryptCost)

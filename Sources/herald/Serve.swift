@@ -1,10 +1,12 @@
 import ArgumentParser
 import Foundation
 import HeraldCore
+import HeraldDelivery
 import HeraldStore
 import HeraldWeb
 import Hummingbird
 import Logging
+import Mail
 import Metrics
 import Prometheus
 import ServiceLifecycle
@@ -31,12 +33,24 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .long, help: "Mark the session cookie Secure (when Herald is served over HTTPS). Env: HERALD_SECURE_COOKIES=1.")
     var secureCookies = ProcessInfo.processInfo.environment["HERALD_SECURE_COOKIES"] == "1"
 
+    @Option(name: .long, help: """
+        Where mail goes: smtp://user:pass@host:port (STARTTLS), smtps://… (implicit TLS) or file:///folder. \
+        Overrides the admin settings page. Env: HERALD_TRANSPORT.
+        """)
+    var transport: String? = ProcessInfo.processInfo.environment["HERALD_TRANSPORT"]
+
+    @Option(name: .long, help: "The .eml outbox folder used when no transport is configured. Env: HERALD_OUTBOX.")
+    var outbox: String = ProcessInfo.processInfo.environment["HERALD_OUTBOX"] ?? "outbox"
+
     @Option(name: .long, help: ArgumentHelp("bcrypt cost for password hashes (4–16).", visibility: .hidden))
     var bcryptCost: UInt8 = 12
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port: \(port) is not a port (0–65535)") }
         guard (4...16).contains(bcryptCost) else { throw ValidationError("--bcrypt-cost must be from 4 to 16") }
+        if let transport {
+            do throws(MailError) { _ = try TransportURL(transport) } catch { throw ValidationError("--transport: \(error.message)") }
+        }
     }
 
     func run() async throws {
@@ -65,13 +79,15 @@ struct Serve: AsyncParsableCommand {
                 say("Loaded the demo organisation: 300 leads, 300 contacts, 150 deals, 3 views and a static list.")
             }
         }
+        let transports = TransportSource(override: transport, outbox: outbox, settings: store.settings, logger: logger)
+        let delivery = Delivery(transports: transports)
         let host = self.host
         let app = try await buildApplication(
             configuration: WebConfiguration(host: host, port: port, secureCookies: secureCookies, bcryptCost: bcryptCost),
-            store: store, metrics: registry, logger: logger,
+            store: store, delivery: delivery, metrics: registry, logger: logger,
             onServerRunning: { port in say("Herald is running at http://\(host):\(port)/") })
         let group = ServiceGroup(configuration: .init(
-            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [transports, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import HeraldDelivery
 import HeraldStore
 @testable import HeraldWeb
 import Hummingbird
@@ -32,7 +33,9 @@ struct WebFixture {
             store: store, admin: admin, adminPassword: password,
             adminToken: try await store.tokens.create(for: admin.id, name: "test").secret,
             user: user, userToken: try await store.tokens.create(for: user.id, name: "test").secret)
-        let router = try await buildRouter(configuration: .init(port: 0, bcryptCost: 4), store: store,
+        let delivery = Delivery(transports: TransportSource(
+            override: nil, outbox: dir.appendingPathComponent("outbox").path, settings: store.settings, logger: logger))
+        let router = try await buildRouter(configuration: .init(port: 0, bcryptCost: 4), store: store, delivery: delivery,
                                            metrics: PrometheusCollectorRegistry(), logger: logger)
         let app = Application(router: router, logger: logger)
         do {
