@@ -14,6 +14,10 @@ public struct Store: Sendable {
     public let settings: SettingsStore
     public let keyValues: KeyValueStore
     public let importer: Importer
+    public let massEmails: MassEmailStore
+    public let messages: MessageStore
+    public let quota: QuotaStore
+    public let suppressions: SuppressionStore
 
     public init(database: any HeraldDatabase) {
         self.database = database
@@ -26,6 +30,10 @@ public struct Store: Sendable {
         self.tokens = TokenStore(database: database)
         self.keyValues = KeyValueStore(database: database)
         self.importer = Importer(database: database, records: records)
+        self.massEmails = MassEmailStore(database: database)
+        self.messages = MessageStore(database: database)
+        self.quota = QuotaStore(database: database)
+        self.suppressions = SuppressionStore(database: database)
     }
 
     /// Opens the database at `location` and brings its schema up to date.

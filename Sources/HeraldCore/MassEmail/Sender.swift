@@ -8,12 +8,19 @@ public struct Sender: Sendable, Hashable {
     /// Where replies go, when not to `email`.
     public var replyTo: String?
     public var createdAt: Int64
+    /// At most this many messages a minute from this sender, when set.
+    public var ratePerMinute: Int?
+    /// At most this many messages an hour from this sender, when set.
+    public var ratePerHour: Int?
 
-    public init(id: Int64, email: String, name: String, replyTo: String?, createdAt: Int64) {
+    public init(id: Int64, email: String, name: String, replyTo: String?, createdAt: Int64,
+                ratePerMinute: Int? = nil, ratePerHour: Int? = nil) {
         self.id = id
         self.email = email
         self.name = name
         self.replyTo = replyTo
         self.createdAt = createdAt
+        self.ratePerMinute = ratePerMinute
+        self.ratePerHour = ratePerHour
     }
 }

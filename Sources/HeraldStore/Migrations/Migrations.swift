@@ -49,5 +49,41 @@ enum Migrations {
                 _ = try await ModuleStore.insert(module, in: db, kind: kind)
             }
         },
+        // Version 3 (templates and senders) comes from the templates work.
+        Migration(version: 4, name: "mass email") { db, kind in
+            let id = SchemaSQL.idColumn(kind)
+            let statements: [SQLQueryString] = [
+                // template_id and sender_id are checked by MassEmailStore (templates and senders
+                // arrive in their own migration).
+                """
+                CREATE TABLE mass_emails (\(id), name TEXT NOT NULL, module_id BIGINT NOT NULL REFERENCES modules(id) ON DELETE CASCADE,
+                    owner_id BIGINT NOT NULL REFERENCES users(id), template_id BIGINT NOT NULL, sender_id BIGINT NOT NULL,
+                    recipients_kind TEXT NOT NULL, recipients_ref BIGINT, record_ids TEXT,
+                    status TEXT NOT NULL, status_reason TEXT, scheduled_at BIGINT, time_zone TEXT NOT NULL,
+                    started_at BIGINT, finished_at BIGINT, resolved_at BIGINT, resolve_cursor BIGINT NOT NULL DEFAULT 0,
+                    resolver TEXT, resolver_lease BIGINT, skipped TEXT NOT NULL DEFAULT '{}',
+                    created_at BIGINT NOT NULL, modified_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX mass_emails_status ON mass_emails (status, scheduled_at)",
+                """
+                CREATE TABLE mail_messages (\(id), mass_email_id BIGINT NOT NULL REFERENCES mass_emails(id) ON DELETE CASCADE,
+                    step INTEGER NOT NULL, record_id BIGINT NOT NULL, address TEXT NOT NULL, status TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at BIGINT NOT NULL, claimed_by TEXT, lease_until BIGINT,
+                    smtp_code INTEGER, smtp_status TEXT, smtp_text TEXT, sent_at BIGINT,
+                    UNIQUE (mass_email_id, step, address))
+                """,
+                "CREATE INDEX mail_messages_due ON mail_messages (mass_email_id, status, next_attempt_at)",
+                "CREATE INDEX mail_messages_claimed ON mail_messages (claimed_by) WHERE status = 'sending'",
+                "CREATE INDEX mail_messages_sent ON mail_messages (sent_at) WHERE sent_at IS NOT NULL",
+                """
+                CREATE TABLE suppressions (address TEXT PRIMARY KEY, reason TEXT NOT NULL, detail TEXT,
+                    created_at BIGINT NOT NULL)
+                """,
+                "CREATE TABLE send_quota (day TEXT PRIMARY KEY, used BIGINT NOT NULL)",
+                "ALTER TABLE senders ADD COLUMN rate_per_minute BIGINT",
+                "ALTER TABLE senders ADD COLUMN rate_per_hour BIGINT",
+            ]
+            for statement in statements { try await db.raw(statement).run() }
+        },
     ]
 }

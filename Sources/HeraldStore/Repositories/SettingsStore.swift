@@ -24,6 +24,15 @@ public struct SettingsStore: Sendable {
         }
     }
 
+    public static let dailyQuotaKey = "delivery.daily_quota"
+
+    /// How many messages the organisation may send a day (midnight to midnight in its time
+    /// zone); nil for no limit.
+    public func dailyQuota() async throws -> Int? {
+        guard let text = try await value(SettingsStore.dailyQuotaKey), let n = Int(text), n > 0 else { return nil }
+        return n
+    }
+
     /// The organisation's time zone: where dates begin and end, and quotas reset.
     public func timeZone() async throws -> TimeZone {
         if let name = try await value(SettingsStore.organisationTimeZone), let zone = TimeZone(identifier: name) { return zone }

@@ -1,0 +1,37 @@
+/// Where one message of a mass email is on its way out.
+public enum MessageStatus: String, Sendable, CaseIterable, Codable {
+    /// Waiting for a worker.
+    case queued
+    /// Claimed by a worker, being rendered and handed to SMTP.
+    case sending
+    /// The server accepted it (250 after the data).
+    case sent
+    /// A temporary failure (4xx, a lost connection): tried again at `next_attempt_at`.
+    case deferred
+    /// Gave up: temporary failures past the retry limit, or it could not be built.
+    case failed
+    /// The server refused it for good (5xx): a hard bounce.
+    case bounced
+
+    /// Not yet decided: a mass email with such messages is still sending.
+    public var isPending: Bool { self == .queued || self == .sending || self == .deferred }
+}
+
+/// Where the addresses of a module's records come from: its own email field, or (for deals)
+/// the email of the record a lookup field names.
+public enum RecipientAddressSource: Sendable, Hashable {
+    case own(email: Field, optOut: Field?)
+    case lookup(Field, target: Module, email: Field, optOut: Field?)
+
+    /// How `module`'s records are reached by email, given the other modules (for lookups);
+    /// nil when they cannot be.
+    public static func of(_ module: Module, among modules: [Module]) -> RecipientAddressSource? {
+        if let email = module.emailField { return .own(email: email, optOut: module.optOutField) }
+        for field in module.fields where field.type == .lookup {
+            if let target = modules.first(where: { $0.apiName == field.lookupModule }), let email = target.emailField {
+                return .lookup(field, target: target, email: email, optOut: target.optOutField)
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import Synchronization
+
+/// An append-only file in which the engine notes each message's outcome the moment the SMTP
+/// server answers, before the outcome reaches the database in a batch.
+///
+/// A `write(2)` lands in the kernel's page cache, which survives the process being killed
+/// (`kill -9`); after a restart the engine replays the journal into the database before it
+/// gives back the messages it had claimed. So a message whose transaction completed is not
+/// sent again: the only messages that can be are those whose final "." was sent and whose
+/// reply had not been noted — at most one per open connection (see ``DeliveryEngine``).
+/// (A power cut can lose what the page cache held; the journal does not fsync per message.)
+///
+/// Lines go to numbered segment files; a segment is deleted once every outcome in it is in
+/// the database, so the journal stays small however long a mass email is.
+public final class DeliveryJournal: Sendable {
+    private struct State {
+        var handle: FileHandle?
+        var segment = 0
+        var linesInSegment = 0
+        /// Outcomes written and not yet committed, per segment.
+        var pending: [Int: Int] = [:]
+    }
+
+    let directory: URL
+    let segmentLines: Int
+    private let state = Mutex(State())
+
+    /// Opens the journal in `directory` (made if missing). Call ``replay()`` before writing.
+    public init(directory: URL, segmentLines: Int = 20_000) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        self.directory = directory
+        self.segmentLines = segmentLines
+    }
+
+    /// The outcomes noted in the segments left by an earlier run, oldest first.
+    public func replay() throws -> [MessageOutcome] {
+        var outcomes: [MessageOutcome] = []
+        for file in try segmentFiles() {
+            let text = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n") {
+                // A line cut short by the kill has fewer fields and is ignored: its message
+                // counts as unanswered.
+                if let outcome = Self.decode(line) { outcomes.append(outcome) }
+            }
+        }
+        return outcomes
+    }
+
+    /// Deletes every segment (after their outcomes are in the database).
+    public func clear() throws {
+        state.withLock { state in
+            try? state.handle?.close()
+            state = State()
+        }
+        for file in try segmentFiles() { try FileManager.default.removeItem(at: file) }
+    }
+
+    /// Notes an outcome; returns the segment it went to, for ``committed(_:)``.
+    @discardableResult
+    public func append(_ outcome: MessageOutcome) -> Int {
+        let line = Data(Self.encode(outcome).utf8)
+        return state.withLock { state in
+            if state.handle == nil || state.linesInSegment >= segmentLines {
+                try? state.handle?.close()
+                state.segment += 1
+                state.linesInSegment = 0
+                let url = directory.appendingPathComponent(String(format: "journal-%08d.log", state.segment))
+                FileManager.default.createFile(atPath: url.path, contents: nil)
+                state.handle = try? FileHandle(forWritingTo: url)
+            }
+            try? state.handle?.write(contentsOf: line)
+            state.linesInSegment += 1
+            state.pending[state.segment, default: 0] += 1
+            return state.segment
+        }
+    }
+
+    /// Marks outcomes as in the database: a segment none of whose outcomes is pending, and
+    /// that is no longer being written, is deleted.
+    public func committed(_ segments: [Int]) {
+        let done: [Int] = state.withLock { state in
+            for segment in segments { state.pending[segment, default: 0] -= 1 }
+            let finished = state.pending.filter { $0.value <= 0 && $0.key != state.segment }.map(\.key)
+            for segment in finished { state.pending[segment] = nil }
+            return finished
+        }
+        for segment in done {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(String(format: "journal-%08d.log", segment)))
+        }
+    }
+
+    private func segmentFiles() throws -> [URL] {
+        try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
+            .filter { $0.lastPathComponent.hasPrefix("journal-") && $0.pathExtension == "log" }
+            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+    }
+
+    // id, attempt, status, attempts, next attempt, code, enhanced code, sent at, text; tab-separated.
+    static func encode(_ o: MessageOutcome) -> String {
+        let text = (o.text ?? "").replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ")
+            .replacingOccurrences(of: "\r", with: " ")
+        let fields: [String] = [
+            String(o.id), String(o.attempt), o.status.rawValue, String(o.attempts), o.nextAttemptAt.map(String.init) ?? "",
+            o.code.map(String.init) ?? "", o.enhancedCode ?? "", o.sentAt.map(String.init) ?? "", String(text.prefix(500)), "end",
+        ]
+        return fields.joined(separator: "\t") + "\n"
+    }
+
+    static func decode(_ line: Substring) -> MessageOutcome? {
+        let f = line.split(separator: "\t", omittingEmptySubsequences: false)
+        guard f.count == 10, f[9] == "end", let id = Int64(f[0]), let attempt = Int(f[1]),
+              let status = MessageStatus(rawValue: String(f[2])), let attempts = Int(f[3]) else { return nil }
+        return MessageOutcome(id: id, attempt: attempt, status: status, attempts: attempts, nextAttemptAt: Int64(f[4]),
+                              code: Int(f[5]), enhancedCode: f[6].isEmpty ? nil : String(f[6]), text: f[8].isEmpty ? nil : String(f[8]),
+                              sentAt: Int64(f[7]))
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import Logging
+
+/// Turns a mass email's recipients (a view, a list, selected records) into messages, when
+/// sending starts: one message per normalised address; records with no or an invalid
+/// address, opted out or suppressed are skipped and counted by reason.
+///
+/// It walks the records in id order a chunk at a time and records its position with each
+/// chunk's messages, in one transaction: it never holds the whole list, and after a crash it
+/// resumes where it stopped without counting anything twice.
+public struct RecipientResolver: Sendable {
+    let store: Store
+    let logger: Logger
+    var chunkSize = 1000
+
+    public init(store: Store, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    /// Resolves mass email `id` for `step` (0 for the mass email itself), holding its
+    /// resolution lease for `node` while it works.
+    public func resolve(_ id: Int64, step: Int = 0, node: String, now: @Sendable () -> Int64) async throws {
+        let massEmail = try await store.massEmails.find(id)
+        let modules = try await store.modules.all()
+        let module = try await store.modules.named(massEmail.module)
+        guard let source = RecipientAddressSource.of(module, among: modules) else {
+            _ = try await store.massEmails.fail(id, reason: "\(module.pluralLabel) have no email field, nor a lookup to a module that has one")
+            return
+        }
+        let owner = try await store.users.find(massEmail.ownerID)
+        let scope: AccessScope = owner?.scope ?? .ownedBy(massEmail.ownerID)
+        let selection: RecipientSelection
+        switch massEmail.recipients {
+        case .view(let viewID):
+            let view = try await store.views.find(viewID, in: module)
+            switch view.criteria.resolve(in: module) {
+            case .success(let criteria): selection = .criteria(criteria)
+            case .failure(let error):
+                _ = try await store.massEmails.fail(id, reason: "the view '\(view.name)' no longer works: \(error.message)")
+                return
+            }
+        case .list(let listID): selection = .list(listID)
+        case .records(let ids): selection = .records(ids.sorted())
+        }
+        var (cursor, skipped) = try await store.massEmails.resolutionProgress(id)
+        while true {
+            guard try await store.massEmails.claimResolution(id, node: node, now: now()) else {
+                logger.info("another process resolves this mass email", metadata: ["mass_email": "\(id)"])
+                return
+            }
+            let rows = try await store.records.recipients(in: module, source: source, selection: selection, scope: scope,
+                                                          after: cursor, limit: chunkSize)
+            guard let last = rows.last else { break }
+            var candidates: [(recordID: Int64, address: String)] = []
+            candidates.reserveCapacity(rows.count)
+            for row in rows {
+                guard let raw = row.email?.trimmedWhitespace, !raw.isEmpty else { skipped[.noEmail, default: 0] += 1; continue }
+                guard EmailAddress.isValid(raw) else { skipped[.invalidEmail, default: 0] += 1; continue }
+                if row.optedOut { skipped[.optedOut, default: 0] += 1; continue }
+                candidates.append((row.recordID, EmailAddress.normalized(raw)))
+            }
+            let suppressed = try await store.suppressions.suppressed(among: candidates.map(\.address))
+            if !suppressed.isEmpty {
+                let before = candidates.count
+                candidates.removeAll { suppressed.contains($0.address) }
+                skipped[.suppressed, default: 0] += before - candidates.count
+            }
+            // enqueue counts the duplicates itself, from the rows the database refused.
+            _ = try await store.massEmails.enqueue(id, step: step, recipients: candidates, cursor: last.recordID,
+                                                   skipped: skipped, now: now())
+            (cursor, skipped) = try await store.massEmails.resolutionProgress(id)
+        }
+        try await store.massEmails.markResolved(id, now: now())
+        logger.info("recipients resolved", metadata: ["mass_email": "\(id)", "skipped": "\(skipped)"])
+    }
+}

@@ -1,0 +1,397 @@
+import Foundation
+import HeraldCore
+import SQLKit
+
+/// A mass email's message counts, by step (0 is the mass email, k its k-th follow-up).
+public struct MassEmailFigures: Sendable, Hashable {
+    public var byStatus: [MessageStatus: Int] = [:]
+
+    public init(byStatus: [MessageStatus: Int] = [:]) { self.byStatus = byStatus }
+
+    public subscript(_ status: MessageStatus) -> Int { byStatus[status] ?? 0 }
+    /// Messages made: one per address.
+    public var recipients: Int { byStatus.values.reduce(0, +) }
+    /// Handed to SMTP and answered, either way.
+    public var processed: Int { self[.sent] + self[.failed] + self[.bounced] }
+    public var pending: Int { self[.queued] + self[.sending] + self[.deferred] }
+}
+
+/// Mass emails: their details, their status, and the transitions between statuses.
+///
+/// Every transition is one conditional UPDATE (`… WHERE status = 'scheduled'`), so that of
+/// several processes sharing a PostgreSQL database exactly one starts a mass email.
+public struct MassEmailStore: Sendable {
+    let database: any HeraldDatabase
+
+    static let columns: SQLQueryString = """
+        m.id, m.name, mo.api_name AS module, m.owner_id, m.template_id, m.sender_id, m.recipients_kind, m.recipients_ref,
+        m.record_ids, m.status, m.status_reason, m.scheduled_at, m.time_zone, m.started_at, m.finished_at, m.resolved_at,
+        m.skipped, m.created_at, m.modified_at
+        """
+
+    /// Creates a mass email from what the user asked for; the template, the sender and the
+    /// view or list must exist and belong to the module.
+    public func create(_ draft: MassEmailDraft, in module: Module, owner: Int64, now: Date = Date()) async throws -> MassEmail {
+        let (scheduledAt, zone) = try draft.validate(now: now)
+        let status: MassEmail.Status = scheduledAt == nil ? .draft : .scheduled
+        let stamp = Clock.epochSeconds(now)
+        let (kind, ref, ids) = Self.encode(draft.recipients)
+        let name = draft.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        let id = try await database.transaction { db in
+            try await Self.checkReferences(draft, in: module, db: db)
+            let row = try await db.raw("""
+                INSERT INTO mass_emails (name, module_id, owner_id, template_id, sender_id, recipients_kind, recipients_ref, record_ids,
+                    status, scheduled_at, time_zone, created_at, modified_at)
+                VALUES (\(bind: name), \(bind: module.id), \(bind: owner), \(bind: draft.templateID), \(bind: draft.senderID),
+                    \(bind: kind), \(bind: ref), \(bind: ids), \(bind: status.rawValue), \(bind: scheduledAt), \(bind: zone),
+                    \(bind: stamp), \(bind: stamp))
+                RETURNING id
+                """).first()
+            return try row!.decode(column: "id", as: Int64.self)
+        }
+        return try await find(id)
+    }
+
+    /// Changes a draft or a scheduled mass email that has not started.
+    public func update(_ id: Int64, _ draft: MassEmailDraft, in module: Module, now: Date = Date()) async throws -> MassEmail {
+        let (scheduledAt, zone) = try draft.validate(now: now)
+        let status: MassEmail.Status = scheduledAt == nil ? .draft : .scheduled
+        let (kind, ref, ids) = Self.encode(draft.recipients)
+        let name = draft.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        try await database.transaction { db in
+            try await Self.checkReferences(draft, in: module, db: db)
+            let row = try await db.raw("""
+                UPDATE mass_emails SET name = \(bind: name), template_id = \(bind: draft.templateID), sender_id = \(bind: draft.senderID),
+                    recipients_kind = \(bind: kind), recipients_ref = \(bind: ref), record_ids = \(bind: ids),
+                    status = \(bind: status.rawValue), scheduled_at = \(bind: scheduledAt), time_zone = \(bind: zone),
+                    modified_at = \(bind: Clock.epochSeconds(now))
+                WHERE id = \(bind: id) AND module_id = \(bind: module.id) AND status IN ('draft', 'scheduled')
+                RETURNING id
+                """).first()
+            if row == nil { try await Self.explainRefusal(id, action: "edited", db: db) }
+        }
+        return try await find(id)
+    }
+
+    public func find(_ id: Int64) async throws -> MassEmail {
+        let row = try await database.read { db in
+            try await db.raw("SELECT \(Self.columns) FROM mass_emails m JOIN modules mo ON mo.id = m.module_id WHERE m.id = \(bind: id)").first()
+        }
+        guard let row else { throw HeraldError.notFound("no mass email \(id)") }
+        return try Self.massEmail(from: row)
+    }
+
+    /// Mass emails, newest first, optionally only those with one of `statuses` or owned by `owner`.
+    public func all(statuses: [MassEmail.Status]? = nil, owner: Int64? = nil, limit: Int = 200) async throws -> [MassEmail] {
+        let statusFilter: SQLQueryString = statuses.map { "m.status IN (\(binds: $0.map(\.rawValue)))" } ?? "1=1"
+        let ownerFilter: SQLQueryString = owner.map { "m.owner_id = \(bind: $0)" } ?? "1=1"
+        return try await database.read { db in
+            try await db.raw("""
+                SELECT \(Self.columns) FROM mass_emails m JOIN modules mo ON mo.id = m.module_id
+                WHERE \(statusFilter) AND \(ownerFilter)
+                ORDER BY COALESCE(m.finished_at, m.started_at, m.scheduled_at, m.created_at) DESC, m.id DESC LIMIT \(literal: limit)
+                """).all().map(Self.massEmail(from:))
+        }
+    }
+
+    /// How many mass emails have each status.
+    public func countsByStatus(owner: Int64? = nil) async throws -> [MassEmail.Status: Int] {
+        let ownerFilter: SQLQueryString = owner.map { "owner_id = \(bind: $0)" } ?? "1=1"
+        return try await database.read { db in
+            var counts: [MassEmail.Status: Int] = [:]
+            for row in try await db.raw("SELECT status, COUNT(*) AS n FROM mass_emails WHERE \(ownerFilter) GROUP BY status").all() {
+                if let status = MassEmail.Status(rawValue: try row.decode(column: "status", as: String.self)) {
+                    counts[status] = try row.decode(column: "n", as: Int.self)
+                }
+            }
+            return counts
+        }
+    }
+
+    /// Message counts of the given mass emails, for one step.
+    public func figures(_ ids: [Int64], step: Int = 0) async throws -> [Int64: MassEmailFigures] {
+        guard !ids.isEmpty else { return [:] }
+        return try await database.read { db in
+            var out: [Int64: MassEmailFigures] = [:]
+            for row in try await db.raw("""
+                SELECT mass_email_id, status, COUNT(*) AS n FROM mail_messages
+                WHERE mass_email_id IN (\(binds: ids)) AND step = \(bind: step) GROUP BY mass_email_id, status
+                """).all() {
+                let id = try row.decode(column: "mass_email_id", as: Int64.self)
+                if let status = MessageStatus(rawValue: try row.decode(column: "status", as: String.self)) {
+                    out[id, default: MassEmailFigures()].byStatus[status] = try row.decode(column: "n", as: Int.self)
+                }
+            }
+            return out
+        }
+    }
+
+    /// Deletes a draft (a mass email that sent anything stays, for its figures).
+    public func delete(_ id: Int64) async throws {
+        try await database.transaction { db in
+            let row = try await db.raw("DELETE FROM mass_emails WHERE id = \(bind: id) AND status = 'draft' RETURNING id").first()
+            if row == nil { try await Self.explainRefusal(id, action: "deleted (only drafts can be)", db: db) }
+        }
+    }
+
+    // MARK: Transitions
+
+    /// When the next scheduled mass email is due, if any.
+    public func nextScheduledAt() async throws -> Int64? {
+        try await database.read { db in
+            try await db.raw("SELECT MIN(scheduled_at) AS t FROM mass_emails WHERE status = 'scheduled'").first()?
+                .decode(column: "t", as: Int64?.self)
+        }
+    }
+
+    /// Moves the scheduled mass emails that are due to `sending` and returns those this call
+    /// moved: a mass email that another process started meanwhile is not among them.
+    public func startDue(now: Int64) async throws -> [Int64] {
+        let due = try await database.read { db in
+            try await db.raw("""
+                SELECT id FROM mass_emails WHERE status = 'scheduled' AND scheduled_at <= \(bind: now) ORDER BY scheduled_at LIMIT 100
+                """).all().map { try $0.decode(column: "id", as: Int64.self) }
+        }
+        var started: [Int64] = []
+        for id in due {
+            let won = try await database.transaction { db in
+                try await db.raw("""
+                    UPDATE mass_emails SET status = 'sending', started_at = \(bind: now), modified_at = \(bind: now)
+                    WHERE id = \(bind: id) AND status = 'scheduled' RETURNING id
+                    """).first() != nil
+            }
+            if won { started.append(id) }
+        }
+        return started
+    }
+
+    /// Stops a scheduled, sending or paused mass email: no further message of it is claimed.
+    public func stop(_ id: Int64, now: Int64 = Clock.epochSeconds()) async throws -> MassEmail {
+        try await transition(id, from: [.scheduled, .sending, .paused], to: .stopped, reason: nil, now: now, action: "stopped", finished: true)
+    }
+
+    /// Pauses a sending mass email, saying why (an error threshold, a refused login, …).
+    public func pause(_ id: Int64, reason: String, now: Int64 = Clock.epochSeconds()) async throws -> MassEmail {
+        try await transition(id, from: [.sending], to: .paused, reason: reason, now: now, action: "paused")
+    }
+
+    /// Lets a paused mass email send again.
+    public func resume(_ id: Int64, now: Int64 = Clock.epochSeconds()) async throws -> MassEmail {
+        try await transition(id, from: [.paused], to: .sending, reason: nil, now: now, action: "resumed")
+    }
+
+    /// Marks a mass email failed, saying why (its template no longer compiles, its sender is gone).
+    public func fail(_ id: Int64, reason: String, now: Int64 = Clock.epochSeconds()) async throws -> MassEmail {
+        try await transition(id, from: [.sending, .paused, .scheduled], to: .failed, reason: reason, now: now, action: "failed", finished: true)
+    }
+
+    private func transition(_ id: Int64, from: [MassEmail.Status], to: MassEmail.Status, reason: String?, now: Int64,
+                            action: String, finished: Bool = false) async throws -> MassEmail {
+        try await database.transaction { db in
+            let finishedSQL: SQLQueryString = finished ? ", finished_at = \(bind: now)" : ""
+            let row = try await db.raw("""
+                UPDATE mass_emails SET status = \(bind: to.rawValue), status_reason = \(bind: reason), modified_at = \(bind: now)\(finishedSQL)
+                WHERE id = \(bind: id) AND status IN (\(binds: from.map(\.rawValue))) RETURNING id
+                """).first()
+            if row == nil { try await Self.explainRefusal(id, action: action, db: db) }
+        }
+        return try await find(id)
+    }
+
+    /// Marks a sending mass email sent once every message of it is decided.
+    @discardableResult
+    public func finishIfDone(_ id: Int64, now: Int64 = Clock.epochSeconds()) async throws -> Bool {
+        try await database.transaction { db in
+            try await db.raw("""
+                UPDATE mass_emails SET status = 'sent', finished_at = \(bind: now), modified_at = \(bind: now)
+                WHERE id = \(bind: id) AND status = 'sending' AND resolved_at IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM mail_messages WHERE mass_email_id = \(bind: id)
+                                  AND status IN ('queued', 'sending', 'deferred'))
+                RETURNING id
+                """).first() != nil
+        }
+    }
+
+    /// The sending mass emails whose recipients are resolved, oldest first: what workers claim from.
+    public func sendable() async throws -> [MassEmail] {
+        try await database.read { db in
+            try await db.raw("""
+                SELECT \(Self.columns) FROM mass_emails m JOIN modules mo ON mo.id = m.module_id
+                WHERE m.status = 'sending' AND m.resolved_at IS NOT NULL ORDER BY m.started_at, m.id
+                """).all().map(Self.massEmail(from:))
+        }
+    }
+
+    /// The statuses of these mass emails now (a worker checks that what it sends was not stopped).
+    public func statuses(_ ids: [Int64]) async throws -> [Int64: MassEmail.Status] {
+        guard !ids.isEmpty else { return [:] }
+        return try await database.read { db in
+            var out: [Int64: MassEmail.Status] = [:]
+            for row in try await db.raw("SELECT id, status FROM mass_emails WHERE id IN (\(binds: ids))").all() {
+                out[try row.decode(column: "id", as: Int64.self)] = MassEmail.Status(rawValue: try row.decode(column: "status", as: String.self))
+            }
+            return out
+        }
+    }
+
+    // MARK: Resolving recipients
+
+    /// Sending mass emails whose recipients are not resolved yet and that no live process is
+    /// resolving; the caller takes each with ``claimResolution(_:node:now:leaseSeconds:)``.
+    public func unresolved(now: Int64) async throws -> [Int64] {
+        try await database.read { db in
+            try await db.raw("""
+                SELECT id FROM mass_emails WHERE status = 'sending' AND resolved_at IS NULL
+                  AND (resolver_lease IS NULL OR resolver_lease < \(bind: now)) ORDER BY id
+                """).all().map { try $0.decode(column: "id", as: Int64.self) }
+        }
+    }
+
+    /// Takes (or renews) the right to resolve a mass email's recipients for `leaseSeconds`.
+    public func claimResolution(_ id: Int64, node: String, now: Int64, leaseSeconds: Int64 = 60) async throws -> Bool {
+        try await database.transaction { db in
+            try await db.raw("""
+                UPDATE mass_emails SET resolver = \(bind: node), resolver_lease = \(bind: now + leaseSeconds)
+                WHERE id = \(bind: id) AND resolved_at IS NULL
+                  AND (resolver = \(bind: node) OR resolver_lease IS NULL OR resolver_lease < \(bind: now))
+                RETURNING id
+                """).first() != nil
+        }
+    }
+
+    /// Where resolution stopped: the last record id done, and the counts so far.
+    public func resolutionProgress(_ id: Int64) async throws -> (cursor: Int64, skipped: [SkipReason: Int]) {
+        let row = try await database.read { db in
+            try await db.raw("SELECT resolve_cursor, skipped FROM mass_emails WHERE id = \(bind: id)").first()
+        }
+        guard let row else { throw HeraldError.notFound("no mass email \(id)") }
+        return (try row.decode(column: "resolve_cursor", as: Int64.self), Self.decodeSkipped(try row.decode(column: "skipped", as: String.self)))
+    }
+
+    /// Queues messages for one chunk of recipients and records the progress in the same
+    /// transaction, so that resolution resumes after a crash without counting twice.
+    /// Returns how many messages were new (the rest were duplicate addresses).
+    public func enqueue(_ id: Int64, step: Int, recipients: [(recordID: Int64, address: String)], cursor: Int64,
+                        skipped: [SkipReason: Int], now: Int64) async throws -> Int {
+        try await database.transaction { db in
+            var inserted = 0
+            for start in stride(from: 0, to: recipients.count, by: 400) {
+                let rows = recipients[start..<min(start + 400, recipients.count)].map {
+                    SQLQueryString("(\(bind: id), \(bind: step), \(bind: $0.recordID), \(bind: $0.address), 'queued', 0, \(bind: now))")
+                }
+                inserted += try await db.raw("""
+                    INSERT INTO mail_messages (mass_email_id, step, record_id, address, status, attempts, next_attempt_at)
+                    VALUES \(rows.joined(separator: ", "))
+                    ON CONFLICT (mass_email_id, step, address) DO NOTHING RETURNING id
+                    """).all().count
+            }
+            var counts = skipped
+            counts[.duplicate, default: 0] += recipients.count - inserted
+            try await db.raw("""
+                UPDATE mass_emails SET resolve_cursor = \(bind: cursor), skipped = \(bind: Self.encodeSkipped(counts))
+                WHERE id = \(bind: id)
+                """).run()
+            return inserted
+        }
+    }
+
+    /// Marks the recipients resolved: from now on workers claim its messages.
+    public func markResolved(_ id: Int64, now: Int64) async throws {
+        try await database.transaction { db in
+            try await db.raw("""
+                UPDATE mass_emails SET resolved_at = \(bind: now), resolver = NULL, resolver_lease = NULL
+                WHERE id = \(bind: id) AND resolved_at IS NULL
+                """).run()
+        }
+    }
+
+    // MARK: Rows
+
+    static func checkReferences(_ draft: MassEmailDraft, in module: Module, db: any SQLDatabase) async throws {
+        var problems = ProblemList()
+        if try await db.raw("SELECT id FROM templates WHERE id = \(bind: draft.templateID) AND module_id = \(bind: module.id)").first() == nil {
+            problems.add("template_id", "no template \(draft.templateID) in module \(module.pluralLabel)")
+        }
+        if try await db.raw("SELECT id FROM senders WHERE id = \(bind: draft.senderID)").first() == nil {
+            problems.add("sender_id", "no sender \(draft.senderID); an admin adds senders under Admin → Senders")
+        }
+        switch draft.recipients {
+        case .view(let view):
+            if try await db.raw("SELECT id FROM views WHERE id = \(bind: view) AND module_id = \(bind: module.id)").first() == nil {
+                problems.add("recipients.view", "no view \(view) in module \(module.pluralLabel)")
+            }
+        case .list(let list):
+            if try await db.raw("SELECT id FROM static_lists WHERE id = \(bind: list) AND module_id = \(bind: module.id)").first() == nil {
+                problems.add("recipients.list", "no list \(list) in module \(module.pluralLabel)")
+            }
+        case .records(let ids):
+            let unique = Array(Set(ids))
+            var found = 0
+            for start in stride(from: 0, to: unique.count, by: 500) {
+                let chunk = Array(unique[start..<min(start + 500, unique.count)])
+                found += try await db.raw("SELECT COUNT(*) AS n FROM \(ident: module.table) WHERE id IN (\(binds: chunk))").first()!
+                    .decode(column: "n", as: Int.self)
+            }
+            if found < unique.count { problems.add("recipients.record_ids", "\(unique.count - found) of the selected records do not exist in \(module.pluralLabel)") }
+        }
+        try problems.check()
+    }
+
+    static func explainRefusal(_ id: Int64, action: String, db: any SQLDatabase) async throws -> Never {
+        guard let row = try await db.raw("SELECT status FROM mass_emails WHERE id = \(bind: id)").first() else {
+            throw HeraldError.notFound("no mass email \(id)")
+        }
+        let status = try row.decode(column: "status", as: String.self)
+        throw HeraldError.conflict("mass email \(id) is \(status) and cannot be \(action)", problems: [Problem(field: "status", reason: status)])
+    }
+
+    static func encode(_ recipients: MassEmail.Recipients) -> (String, Int64?, String?) {
+        switch recipients {
+        case .view(let id): ("view", id, nil)
+        case .list(let id): ("list", id, nil)
+        case .records(let ids): ("records", nil, ids.map(String.init).joined(separator: ","))
+        }
+    }
+
+    static func encodeSkipped(_ counts: [SkipReason: Int]) -> String {
+        let object = Dictionary(uniqueKeysWithValues: counts.filter { $0.value > 0 }.map { ($0.key.rawValue, $0.value) })
+        return String(decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
+    }
+
+    static func decodeSkipped(_ text: String) -> [SkipReason: Int] {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else { return [:] }
+        var out: [SkipReason: Int] = [:]
+        for (key, value) in object {
+            if let reason = SkipReason(rawValue: key), let n = value as? Int { out[reason] = n }
+        }
+        return out
+    }
+
+    static func massEmail(from row: any SQLRow) throws -> MassEmail {
+        let kind = try row.decode(column: "recipients_kind", as: String.self)
+        let ref = try row.decode(column: "recipients_ref", as: Int64?.self)
+        let recipients: MassEmail.Recipients = switch kind {
+        case "view": .view(ref ?? 0)
+        case "list": .list(ref ?? 0)
+        default: .records((try row.decode(column: "record_ids", as: String?.self) ?? "").split(separator: ",").compactMap { Int64($0) })
+        }
+        return MassEmail(
+            id: try row.decode(column: "id", as: Int64.self),
+            name: try row.decode(column: "name", as: String.self),
+            module: try row.decode(column: "module", as: String.self),
+            ownerID: try row.decode(column: "owner_id", as: Int64.self),
+            templateID: try row.decode(column: "template_id", as: Int64.self),
+            senderID: try row.decode(column: "sender_id", as: Int64.self),
+            recipients: recipients,
+            status: MassEmail.Status(rawValue: try row.decode(column: "status", as: String.self)) ?? .failed,
+            statusReason: try row.decode(column: "status_reason", as: String?.self),
+            scheduledAt: try row.decode(column: "scheduled_at", as: Int64?.self),
+            timeZone: try row.decode(column: "time_zone", as: String.self),
+            startedAt: try row.decode(column: "started_at", as: Int64?.self),
+            finishedAt: try row.decode(column: "finished_at", as: Int64?.self),
+            resolvedAt: try row.decode(column: "resolved_at", as: Int64?.self),
+            skipped: decodeSkipped(try row.decode(column: "skipped", as: String.self)),
+            createdAt: try row.decode(column: "created_at", as: Int64.self),
+            modifiedAt: try row.decode(column: "modified_at", as: Int64.self))
+    }
+}

@@ -1,0 +1,300 @@
+import Foundation
+import HeraldCore
+import SQLKit
+
+/// A message a worker has claimed: it is now `sending`, leased to that worker.
+public struct ClaimedMessage: Sendable, Hashable {
+    public var id: Int64
+    public var massEmailID: Int64
+    public var step: Int
+    public var recordID: Int64
+    public var address: String
+    /// This attempt's number (1 for the first).
+    public var attempt: Int
+}
+
+/// What became of a claimed message, to be written back.
+public struct MessageOutcome: Sendable, Hashable {
+    public var id: Int64
+    /// The attempt this outcome is for: a late or replayed outcome of an earlier attempt
+    /// changes nothing.
+    public var attempt: Int
+    public var status: MessageStatus
+    /// The attempts counted from now on (one less when the attempt did not count: a message
+    /// given back unsent, a throttled one).
+    public var attempts: Int
+    public var nextAttemptAt: Int64?
+    public var code: Int?
+    public var enhancedCode: String?
+    public var text: String?
+    public var sentAt: Int64?
+
+    public init(id: Int64, attempt: Int, status: MessageStatus, attempts: Int, nextAttemptAt: Int64? = nil,
+                code: Int? = nil, enhancedCode: String? = nil, text: String? = nil, sentAt: Int64? = nil) {
+        self.id = id
+        self.attempt = attempt
+        self.status = status
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.code = code
+        self.enhancedCode = enhancedCode
+        self.text = text
+        self.sentAt = sentAt
+    }
+}
+
+/// One row of a mass email's per-recipient table.
+public struct MessageRow: Sendable, Hashable {
+    public var id: Int64
+    public var step: Int
+    public var recordID: Int64
+    public var address: String
+    public var status: MessageStatus
+    public var attempts: Int
+    public var nextAttemptAt: Int64
+    public var code: Int?
+    public var enhancedCode: String?
+    public var text: String?
+    public var sentAt: Int64?
+}
+
+/// The messages of mass emails: the queue workers claim from, and each message's fate.
+///
+/// Claims are batched and leased: on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so that
+/// several processes claim disjoint batches of one mass email; on SQLite the single writer
+/// does the same. Outcomes are written back in batches, each guarded by the attempt number.
+public struct MessageStore: Sendable {
+    let database: any HeraldDatabase
+
+    /// Claims up to `limit` due messages of one mass email for `node`, leased until
+    /// `now + leaseSeconds`.
+    public func claim(massEmail: Int64, node: String, limit: Int, now: Int64, leaseSeconds: Int64 = 120) async throws -> [ClaimedMessage] {
+        guard limit > 0 else { return [] }
+        let lock: SQLQueryString = database.kind == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
+        return try await database.transaction { db in
+            try await db.raw("""
+                UPDATE mail_messages SET status = 'sending', claimed_by = \(bind: node), lease_until = \(bind: now + leaseSeconds),
+                    attempts = attempts + 1
+                WHERE EXISTS (SELECT 1 FROM mass_emails WHERE id = \(bind: massEmail) AND status = 'sending')
+                  AND id IN (SELECT id FROM mail_messages WHERE mass_email_id = \(bind: massEmail)
+                             AND status IN ('queued', 'deferred') AND next_attempt_at <= \(bind: now)
+                             LIMIT \(literal: limit) \(lock))
+                RETURNING id, mass_email_id, step, record_id, address, attempts
+                """).all().map { row in
+                ClaimedMessage(id: try row.decode(column: "id", as: Int64.self),
+                               massEmailID: try row.decode(column: "mass_email_id", as: Int64.self),
+                               step: try row.decode(column: "step", as: Int.self),
+                               recordID: try row.decode(column: "record_id", as: Int64.self),
+                               address: try row.decode(column: "address", as: String.self),
+                               attempt: try row.decode(column: "attempts", as: Int.self))
+            }
+        }
+    }
+
+    /// Writes outcomes back, a few hundred rows a statement, in one transaction.
+    public func record(_ outcomes: [MessageOutcome]) async throws {
+        guard !outcomes.isEmpty else { return }
+        try await database.transaction { db in
+            for start in stride(from: 0, to: outcomes.count, by: 300) {
+                let rows = outcomes[start..<min(start + 300, outcomes.count)].map { o in
+                    SQLQueryString("""
+                        (CAST(\(bind: o.id) AS BIGINT), CAST(\(bind: o.status.rawValue) AS TEXT), CAST(\(bind: o.attempts) AS INTEGER),
+                         CAST(\(bind: o.nextAttemptAt) AS BIGINT), CAST(\(bind: o.code) AS INTEGER), CAST(\(bind: o.enhancedCode) AS TEXT),
+                         CAST(\(bind: o.text.map { String($0.prefix(500)) }) AS TEXT), CAST(\(bind: o.sentAt) AS BIGINT),
+                         CAST(\(bind: o.attempt) AS INTEGER))
+                        """)
+                }
+                try await db.raw("""
+                    UPDATE mail_messages SET status = v.column2, attempts = v.column3,
+                        next_attempt_at = COALESCE(v.column4, mail_messages.next_attempt_at),
+                        smtp_code = v.column5, smtp_status = v.column6, smtp_text = v.column7, sent_at = v.column8,
+                        claimed_by = NULL, lease_until = NULL
+                    FROM (VALUES \(rows.joined(separator: ", "))) AS v
+                    WHERE mail_messages.id = v.column1 AND mail_messages.status = 'sending' AND mail_messages.attempts = v.column9
+                    """).run()
+            }
+        }
+    }
+
+    /// Gives back every message `node` had claimed (after its journal has been replayed at
+    /// start): they were never handed to SMTP, or are in the window that SMTP leaves unknowable.
+    @discardableResult
+    public func requeueClaims(of node: String) async throws -> Int {
+        try await database.transaction { db in
+            try await db.raw("""
+                UPDATE mail_messages SET status = 'queued', attempts = attempts - 1, claimed_by = NULL, lease_until = NULL
+                WHERE status = 'sending' AND claimed_by = \(bind: node) RETURNING id
+                """).all().count
+        }
+    }
+
+    /// Gives back messages whose worker stopped renewing its lease (a process that died and
+    /// did not come back).
+    @discardableResult
+    public func requeueExpired(now: Int64) async throws -> Int {
+        try await database.transaction { db in
+            try await db.raw("""
+                UPDATE mail_messages SET status = 'queued', attempts = attempts - 1, claimed_by = NULL, lease_until = NULL
+                WHERE status = 'sending' AND lease_until < \(bind: now) RETURNING id
+                """).all().count
+        }
+    }
+
+    /// Extends the leases of everything `node` holds.
+    public func renewLeases(of node: String, until: Int64) async throws {
+        try await database.transaction { db in
+            try await db.raw("""
+                UPDATE mail_messages SET lease_until = \(bind: until) WHERE status = 'sending' AND claimed_by = \(bind: node)
+                """).run()
+        }
+    }
+
+    /// Messages of a mass email in id order, after `after`, optionally only with one status.
+    public func page(massEmail: Int64, step: Int? = nil, status: MessageStatus? = nil, after: Int64 = 0, limit: Int = 100) async throws -> [MessageRow] {
+        let stepFilter: SQLQueryString = step.map { "step = \(bind: $0)" } ?? "1=1"
+        let statusFilter: SQLQueryString = status.map { "status = \(bind: $0.rawValue)" } ?? "1=1"
+        return try await database.read { db in
+            try await db.raw("""
+                SELECT id, step, record_id, address, status, attempts, next_attempt_at, smtp_code, smtp_status, smtp_text, sent_at
+                FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND id > \(bind: after) AND \(stepFilter) AND \(statusFilter)
+                ORDER BY id LIMIT \(literal: limit)
+                """).all().map { row in
+                MessageRow(id: try row.decode(column: "id", as: Int64.self), step: try row.decode(column: "step", as: Int.self),
+                           recordID: try row.decode(column: "record_id", as: Int64.self),
+                           address: try row.decode(column: "address", as: String.self),
+                           status: MessageStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .failed,
+                           attempts: try row.decode(column: "attempts", as: Int.self),
+                           nextAttemptAt: try row.decode(column: "next_attempt_at", as: Int64.self),
+                           code: try row.decode(column: "smtp_code", as: Int?.self),
+                           enhancedCode: try row.decode(column: "smtp_status", as: String?.self),
+                           text: try row.decode(column: "smtp_text", as: String?.self),
+                           sentAt: try row.decode(column: "sent_at", as: Int64?.self))
+            }
+        }
+    }
+
+    /// How many messages from `sender` were sent since `since` (for a per-sender rate, across processes).
+    public func sentCount(sender: Int64, since: Int64) async throws -> Int {
+        try await database.read { db in
+            try await db.raw("""
+                SELECT COUNT(*) AS n FROM mail_messages mm JOIN mass_emails m ON m.id = mm.mass_email_id
+                WHERE mm.sent_at >= \(bind: since) AND m.sender_id = \(bind: sender)
+                """).first()!.decode(column: "n", as: Int.self)
+        }
+    }
+
+    /// The address of one message.
+    public func address(of id: Int64) async throws -> String? {
+        try await database.read { db in
+            try await db.raw("SELECT address FROM mail_messages WHERE id = \(bind: id)").first()?.decode(column: "address", as: String.self)
+        }
+    }
+
+    /// Whether any process holds (has claimed and not answered) a message of the mass email.
+    public func holding(massEmail: Int64) async throws -> Bool {
+        try await database.read { db in
+            try await db.raw("""
+                SELECT id FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND status = 'sending' LIMIT 1
+                """).first() != nil
+        }
+    }
+
+    /// A sender's rates, per minute and per hour (nil: no limit).
+    public func senderRates(_ sender: Int64) async throws -> (perMinute: Int?, perHour: Int?) {
+        try await database.read { db in
+            guard let row = try await db.raw("SELECT rate_per_minute, rate_per_hour FROM senders WHERE id = \(bind: sender)").first() else {
+                return (nil, nil)
+            }
+            return (try row.decode(column: "rate_per_minute", as: Int?.self), try row.decode(column: "rate_per_hour", as: Int?.self))
+        }
+    }
+
+    /// When the earliest deferred message of a mass email is due, if any is waiting.
+    public func nextAttemptAt(massEmail: Int64) async throws -> Int64? {
+        try await database.read { db in
+            try await db.raw("""
+                SELECT MIN(next_attempt_at) AS t FROM mail_messages
+                WHERE mass_email_id = \(bind: massEmail) AND status IN ('queued', 'deferred')
+                """).first()?.decode(column: "t", as: Int64?.self)
+        }
+    }
+}
+
+/// The organisation's daily sending quota, shared by every process.
+public struct QuotaStore: Sendable {
+    let database: any HeraldDatabase
+
+    /// Takes up to `wanted` messages from `day`'s quota of `limit` and returns how many it got.
+    public func reserve(_ wanted: Int, day: String, limit: Int) async throws -> Int {
+        guard wanted > 0 else { return 0 }
+        let lock: SQLQueryString = database.kind == .postgres ? "FOR UPDATE" : ""
+        return try await database.transaction { db in
+            try await db.raw("INSERT INTO send_quota (day, used) VALUES (\(bind: day), 0) ON CONFLICT (day) DO NOTHING").run()
+            let used = try await db.raw("SELECT used FROM send_quota WHERE day = \(bind: day) \(lock)").first()!.decode(column: "used", as: Int.self)
+            let granted = max(0, min(wanted, limit - used))
+            if granted > 0 {
+                try await db.raw("UPDATE send_quota SET used = used + \(bind: granted) WHERE day = \(bind: day)").run()
+            }
+            return granted
+        }
+    }
+
+    /// Gives back what was reserved and not sent.
+    public func release(_ count: Int, day: String) async throws {
+        guard count > 0 else { return }
+        try await database.transaction { db in
+            try await db.raw("UPDATE send_quota SET used = CASE WHEN used > \(bind: count) THEN used - \(bind: count) ELSE 0 END WHERE day = \(bind: day)").run()
+        }
+    }
+
+    public func used(day: String) async throws -> Int {
+        try await database.read { db in
+            try await db.raw("SELECT used FROM send_quota WHERE day = \(bind: day)").first()?.decode(column: "used", as: Int.self) ?? 0
+        }
+    }
+}
+
+/// Addresses that are never sent to again: unsubscribed, hard-bounced, added by an admin.
+public struct SuppressionStore: Sendable {
+    let database: any HeraldDatabase
+
+    /// Which of `addresses` (normalised, lower case) are suppressed.
+    public func suppressed(among addresses: [String]) async throws -> Set<String> {
+        guard !addresses.isEmpty else { return [] }
+        return try await database.read { db in
+            var out = Set<String>()
+            for start in stride(from: 0, to: addresses.count, by: 500) {
+                let chunk = Array(addresses[start..<min(start + 500, addresses.count)])
+                for row in try await db.raw("SELECT address FROM suppressions WHERE address IN (\(binds: chunk))").all() {
+                    out.insert(try row.decode(column: "address", as: String.self))
+                }
+            }
+            return out
+        }
+    }
+
+    /// Suppresses an address (kept as it was first suppressed when already there).
+    public func add(_ address: String, reason: String, detail: String? = nil, now: Int64 = Clock.epochSeconds()) async throws {
+        try await database.transaction { db in
+            try await db.raw("""
+                INSERT INTO suppressions (address, reason, detail, created_at)
+                VALUES (\(bind: address.lowercased()), \(bind: reason), \(bind: detail), \(bind: now))
+                ON CONFLICT (address) DO NOTHING
+                """).run()
+        }
+    }
+
+    public func remove(_ address: String) async throws {
+        try await database.transaction { db in
+            try await db.raw("DELETE FROM suppressions WHERE address = \(bind: address.lowercased())").run()
+        }
+    }
+
+    public func all(limit: Int = 500) async throws -> [(address: String, reason: String, detail: String?, createdAt: Int64)] {
+        try await database.read { db in
+            try await db.raw("SELECT address, reason, detail, created_at FROM suppressions ORDER BY created_at DESC, address LIMIT \(literal: limit)")
+                .all().map { (try $0.decode(column: "address", as: String.self), try $0.decode(column: "reason", as: String.self),
+                              try $0.decode(column: "detail", as: String?.self), try $0.decode(column: "created_at", as: Int64.self)) }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import HeraldCore
+import SQLKit
+
+/// Which records of a module a mass email goes to.
+public enum RecipientSelection: Sendable {
+    case criteria(ResolvedCriteria)
+    case list(Int64)
+    case records([Int64])
+}
+
+/// A record as the recipient resolver sees it: its address, if any, and its opt-out flag.
+public struct RecipientRow: Sendable, Hashable {
+    public var recordID: Int64
+    public var email: String?
+    public var optedOut: Bool
+}
+
+extension RecordStore {
+    /// A boolean column, stored as BOOLEAN on PostgreSQL and as an integer on SQLite. Anything
+    /// unreadable counts as set: better to skip a person than to mail one who opted out.
+    static func flag(_ row: any SQLRow, _ column: String) throws -> Bool {
+        if let value = try? row.decode(column: column, as: Bool?.self) { return value ?? false }
+        if let value = try? row.decode(column: column, as: Int?.self) { return (value ?? 0) != 0 }
+        return true
+    }
+
+    /// The next `limit` selected records after id `after`, with their address (their own, or
+    /// that of the record a lookup names: a deal's contact), in id order (keyset pagination).
+    public func recipients(in module: Module, source: RecipientAddressSource, selection: RecipientSelection,
+                           scope: AccessScope, after: Int64, limit: Int) async throws -> [RecipientRow] {
+        let table = module.table
+        let (email, optOut): (SQLQueryString, SQLQueryString)
+        switch source {
+        case .own(let emailField, let optOutField):
+            email = "\(ident: table).\(ident: emailField.column)"
+            optOut = optOutField.map { "\(ident: table).\(ident: $0.column)" } ?? "NULL"
+        case .lookup(let field, let target, let emailField, let optOutField):
+            email = "(SELECT c.\(ident: emailField.column) FROM \(ident: target.table) c WHERE c.id = \(ident: table).\(ident: field.column))"
+            optOut = optOutField.map { "(SELECT c.\(ident: $0.column) FROM \(ident: target.table) c WHERE c.id = \(ident: table).\(ident: field.column))" } ?? "NULL"
+        }
+        let filter: SQLQueryString
+        switch selection {
+        case .criteria(let criteria):
+            filter = CriteriaSQL(kind: database.kind, now: Date(), zone: try await settings.timeZone()).compile(criteria)
+        case .list(let list):
+            filter = "\(ident: table).id IN (SELECT record_id FROM static_list_members WHERE list_id = \(bind: list))"
+        case .records(let ids):
+            filter = ids.isEmpty ? "1=0" : "\(ident: table).id IN (\(binds: ids))"
+        }
+        return try await database.read { db in
+            try await db.raw("""
+                SELECT \(ident: table).id AS id, \(email) AS email, \(optOut) AS opt_out FROM \(ident: table)
+                WHERE \(ident: table).id > \(bind: after) AND \(RecordStore.scopeSQL(scope)) AND \(filter)
+                ORDER BY \(ident: table).id LIMIT \(literal: limit)
+                """).all().map { row in
+                RecipientRow(recordID: try row.decode(column: "id", as: Int64.self),
+                             email: try row.decode(column: "email", as: String?.self),
+                             optedOut: try Self.flag(row, "opt_out"))
+            }
+        }
+    }
+}
