@@ -49,5 +49,19 @@ enum Migrations {
                 _ = try await ModuleStore.insert(module, in: db, kind: kind)
             }
         },
+        Migration(version: 3, name: "templates and senders") { db, kind in
+            let id = SchemaSQL.idColumn(kind)
+            let statements: [SQLQueryString] = [
+                """
+                CREATE TABLE templates (\(id), module_id BIGINT NOT NULL REFERENCES modules(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL, subject TEXT NOT NULL, html TEXT NOT NULL, text TEXT, created_by BIGINT,
+                    created_at BIGINT NOT NULL, modified_at BIGINT NOT NULL, UNIQUE (module_id, name))
+                """,
+                // `email` is stored as given and kept unique by its lowercased form, for both databases alike.
+                "CREATE TABLE senders (\(id), email TEXT NOT NULL, name TEXT NOT NULL, reply_to TEXT, created_at BIGINT NOT NULL)",
+                "CREATE UNIQUE INDEX senders_email ON senders (lower(email))",
+            ]
+            for statement in statements { try await db.raw(statement).run() }
+        },
     ]
 }
