@@ -97,6 +97,10 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     ListsAPI(store: store).register(on: api)
     ImportExportAPI(store: store).register(on: api)
     AccountAPI(store: store, accounts: accounts).register(on: api)
+    let mail = MailTesting(store: store, delivery: delivery)
+    TemplatesAPI(store: store, mail: mail).register(on: api)
+    SendersAPI(store: store).register(on: api)
+    TransportSettingsAPI(store: store, delivery: delivery, mail: mail).register(on: api)
 
     RecordPages(store: store, pages: pages).register(on: authenticated)
     ViewPages(store: store, pages: pages).register(on: authenticated)
