@@ -106,6 +106,9 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     ViewPages(store: store, pages: pages).register(on: authenticated)
     ImportPages(store: store, pages: pages).register(on: authenticated)
     AdminPages(store: store, pages: pages).register(on: authenticated)
+    TemplatePages(store: store, pages: pages, mail: mail).register(on: authenticated)
+    SenderPages(store: store, pages: pages).register(on: authenticated)
+    MailSettingsPages(store: store, pages: pages, delivery: delivery, mail: mail).register(on: authenticated)
     AccountPages(store: store, accounts: accounts, pages: pages).register(on: authenticated)
     return router
 }
