@@ -9,6 +9,8 @@ public struct Store: Sendable {
     public let records: RecordStore
     public let views: ViewStore
     public let lists: ListStore
+    public let templates: TemplateStore
+    public let senders: SenderStore
     public let users: UserStore
     public let tokens: TokenStore
     public let settings: SettingsStore
@@ -26,6 +28,8 @@ public struct Store: Sendable {
         self.records = RecordStore(database: database, settings: settings)
         self.views = ViewStore(database: database)
         self.lists = ListStore(database: database)
+        self.templates = TemplateStore(database: database, modules: modules)
+        self.senders = SenderStore(database: database)
         self.users = UserStore(database: database)
         self.tokens = TokenStore(database: database)
         self.keyValues = KeyValueStore(database: database)

@@ -97,11 +97,18 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     ListsAPI(store: store).register(on: api)
     ImportExportAPI(store: store).register(on: api)
     AccountAPI(store: store, accounts: accounts).register(on: api)
+    let mail = MailTesting(store: store, delivery: delivery)
+    TemplatesAPI(store: store, mail: mail).register(on: api)
+    SendersAPI(store: store).register(on: api)
+    TransportSettingsAPI(store: store, delivery: delivery, mail: mail).register(on: api)
 
     RecordPages(store: store, pages: pages).register(on: authenticated)
     ViewPages(store: store, pages: pages).register(on: authenticated)
     ImportPages(store: store, pages: pages).register(on: authenticated)
     AdminPages(store: store, pages: pages).register(on: authenticated)
+    TemplatePages(store: store, pages: pages, mail: mail).register(on: authenticated)
+    SenderPages(store: store, pages: pages).register(on: authenticated)
+    MailSettingsPages(store: store, pages: pages, delivery: delivery, mail: mail).register(on: authenticated)
     AccountPages(store: store, accounts: accounts, pages: pages).register(on: authenticated)
     return router
 }

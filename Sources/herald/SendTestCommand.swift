@@ -63,7 +63,7 @@ struct SendTest: AsyncParsableCommand {
             result = try await made.send(envelope, message: bytes)
         } catch {
             await made.shutdown()
-            Self.fail("could not send through \(url): \(error.message)" + Self.hint(for: error))
+            Self.fail("could not send through \(url): \(error.message)" + (error.hint.map { "\n" + $0 } ?? ""))
         }
         await made.shutdown()
         var failed = false
@@ -80,18 +80,6 @@ struct SendTest: AsyncParsableCommand {
             }
         }
         if failed { throw ExitCode(1) }
-    }
-
-    static func hint(for error: MailError) -> String {
-        switch error.code {
-        case .authenticationFailed: "\nThe server rejected the user name or password."
-        case .tlsHandshakeFailed: "\nThe TLS connection failed; if the server uses a private or self-signed certificate, add ca=/path/to/ca.pem to the URL."
-        case .tlsNotAvailable: "\nThe server does not offer STARTTLS; use smtps:// for port 465, or tls=opportunistic only on a trusted network."
-        case .insecureAuthenticationRefused: "\nCredentials are only sent over TLS; use tls=required or smtps://."
-        case .connectionFailed: "\nCheck the host name and port, and that the server is reachable from here."
-        case .timeout: "\nThe server did not answer in time; check the port (587 STARTTLS, 465 implicit TLS, 25 relay)."
-        default: ""
-        }
     }
 
     static func fail(_ message: String) -> Never {

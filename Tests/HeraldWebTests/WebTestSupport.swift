@@ -18,8 +18,12 @@ struct WebFixture {
     var adminToken: String
     var user: User
     var userToken: String
+    /// The folder of the default file transport: each message sent is an `.eml` file here.
+    var outbox: String
 
-    static func with(_ body: @escaping @Sendable (WebFixture, any TestClientProtocol) async throws -> Void) async throws {
+    /// - Parameter transport: a transport URL given as if on the command line (`--transport`).
+    static func with(transport: String? = nil,
+                     _ body: @escaping @Sendable (WebFixture, any TestClientProtocol) async throws -> Void) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("herald-web-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -32,9 +36,10 @@ struct WebFixture {
         let fixture = WebFixture(
             store: store, admin: admin, adminPassword: password,
             adminToken: try await store.tokens.create(for: admin.id, name: "test").secret,
-            user: user, userToken: try await store.tokens.create(for: user.id, name: "test").secret)
+            user: user, userToken: try await store.tokens.create(for: user.id, name: "test").secret,
+            outbox: dir.appendingPathComponent("outbox").path)
         let delivery = Delivery(transports: TransportSource(
-            override: nil, outbox: dir.appendingPathComponent("outbox").path, settings: store.settings, logger: logger))
+            override: transport, outbox: fixture.outbox, settings: store.settings, logger: logger))
         let router = try await buildRouter(configuration: .init(port: 0, bcryptCost: 4), store: store, delivery: delivery,
                                            metrics: PrometheusCollectorRegistry(), logger: logger)
         let app = Application(router: router, logger: logger)

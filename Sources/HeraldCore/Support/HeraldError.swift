@@ -33,6 +33,8 @@ public struct HeraldError: Error, Sendable, CustomStringConvertible {
         case forbidden
         /// The caller is not authenticated (HTTP 401).
         case unauthorized
+        /// A server Herald relies on, such as the SMTP relay, failed or refused (HTTP 502).
+        case upstream
     }
 
     public var kind: Kind
@@ -59,6 +61,7 @@ public struct HeraldError: Error, Sendable, CustomStringConvertible {
         HeraldError(.conflict, message, problems: problems)
     }
     public static func forbidden(_ message: String) -> HeraldError { HeraldError(.forbidden, message) }
+    public static func upstream(_ message: String) -> HeraldError { HeraldError(.upstream, message) }
 
     public var description: String { message }
 }

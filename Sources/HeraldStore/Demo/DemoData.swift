@@ -84,6 +84,14 @@ public enum DemoData {
         ]), by: owners.first)
         let list = try await store.lists.create(in: contactsModule, name: "Conference speakers", by: owners.first)
         _ = try await store.lists.add(Array(contactIDs.prefix(12)), to: list.id, in: contactsModule)
+        _ = try await store.senders.create(email: "news@example.com", name: "Example News", replyTo: "hello@example.com")
+        _ = try await store.templates.create(
+            in: contactsModule, name: "Welcome", subject: "Welcome, {{first_name | \"friend\"}}",
+            html: """
+                <p>Dear {{first_name | "friend"}},</p>
+                <p>Thank you for your interest{{#account_name}} at {{account_name}}{{/account_name}}. {{owner.name}} will be in touch.</p>
+                <p>Best regards,<br>{{sender.name}}</p>
+                """, text: nil, by: owners.first)
         return true
     }
 }

@@ -49,15 +49,30 @@ enum Migrations {
                 _ = try await ModuleStore.insert(module, in: db, kind: kind)
             }
         },
-        // Version 3 (templates and senders) comes from the templates work.
+        Migration(version: 3, name: "templates and senders") { db, kind in
+            let id = SchemaSQL.idColumn(kind)
+            let statements: [SQLQueryString] = [
+                """
+                CREATE TABLE templates (\(id), module_id BIGINT NOT NULL REFERENCES modules(id) ON DELETE CASCADE,
+                    name TEXT NOT NULL, subject TEXT NOT NULL, html TEXT NOT NULL, text TEXT, created_by BIGINT,
+                    created_at BIGINT NOT NULL, modified_at BIGINT NOT NULL, UNIQUE (module_id, name))
+                """,
+                // `email` is stored as given and kept unique by its lowercased form, for both databases alike.
+                """
+                CREATE TABLE senders (\(id), email TEXT NOT NULL, name TEXT NOT NULL, reply_to TEXT, created_at BIGINT NOT NULL,
+                    rate_per_minute BIGINT, rate_per_hour BIGINT)
+                """,
+                "CREATE UNIQUE INDEX senders_email ON senders (lower(email))",
+            ]
+            for statement in statements { try await db.raw(statement).run() }
+        },
         Migration(version: 4, name: "mass email") { db, kind in
             let id = SchemaSQL.idColumn(kind)
             let statements: [SQLQueryString] = [
-                // template_id and sender_id are checked by MassEmailStore (templates and senders
-                // arrive in their own migration).
                 """
                 CREATE TABLE mass_emails (\(id), name TEXT NOT NULL, module_id BIGINT NOT NULL REFERENCES modules(id) ON DELETE CASCADE,
-                    owner_id BIGINT NOT NULL REFERENCES users(id), template_id BIGINT NOT NULL, sender_id BIGINT NOT NULL,
+                    owner_id BIGINT NOT NULL REFERENCES users(id), template_id BIGINT NOT NULL REFERENCES templates(id),
+                    sender_id BIGINT NOT NULL REFERENCES senders(id),
                     recipients_kind TEXT NOT NULL, recipients_ref BIGINT, record_ids TEXT,
                     status TEXT NOT NULL, status_reason TEXT, scheduled_at BIGINT, time_zone TEXT NOT NULL,
                     started_at BIGINT, finished_at BIGINT, resolved_at BIGINT, resolve_cursor BIGINT NOT NULL DEFAULT 0,
@@ -80,8 +95,6 @@ enum Migrations {
                     created_at BIGINT NOT NULL)
                 """,
                 "CREATE TABLE send_quota (day TEXT PRIMARY KEY, used BIGINT NOT NULL)",
-                "ALTER TABLE senders ADD COLUMN rate_per_minute BIGINT",
-                "ALTER TABLE senders ADD COLUMN rate_per_hour BIGINT",
             ]
             for statement in statements { try await db.raw(statement).run() }
         },

@@ -269,6 +269,15 @@ enum FieldUsage {
                 users.append("view '\(try row.decode(column: "name", as: String.self))'")
             }
         }
+        let templates = try await db.raw("SELECT name, subject, html, text FROM templates WHERE module_id = \(bind: module.id) ORDER BY name").all()
+        for row in templates {
+            let compiled = try? CompiledTemplate(
+                subject: try row.decode(column: "subject", as: String.self), html: try row.decode(column: "html", as: String.self),
+                text: try row.decode(column: "text", as: String?.self), module: module, extraNames: MailTemplate.engineNames)
+            if compiled?.fieldNames.contains(field.apiName) == true {
+                users.append("template '\(try row.decode(column: "name", as: String.self))'")
+            }
+        }
         return users
     }
 }

@@ -48,6 +48,7 @@ struct ErrorMiddleware: RouterMiddleware {
         case .conflict: .conflict
         case .forbidden: .forbidden
         case .unauthorized: .unauthorized
+        case .upstream: .badGateway
         }
     }
 }

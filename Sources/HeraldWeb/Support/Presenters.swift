@@ -45,6 +45,26 @@ enum Present {
                  "member_count": .number(Double(l.memberCount)), "created_at": .string(ISODateTime.format(epochSeconds: l.createdAt))])
     }
 
+    static func template(_ t: MailTemplate) -> JSONValue {
+        .object([
+            "id": .number(Double(t.id)), "module": .string(t.module), "name": .string(t.name), "subject": .string(t.subject),
+            "html": .string(t.html), "text": t.text.map(JSONValue.string) ?? .null,
+            "created_by": t.createdBy.map { .number(Double($0)) } ?? .null,
+            "created_at": .string(ISODateTime.format(epochSeconds: t.createdAt)),
+            "modified_at": .string(ISODateTime.format(epochSeconds: t.modifiedAt)),
+        ])
+    }
+
+    static func rendered(_ r: RenderedMail) -> JSONValue {
+        .object(["subject": .string(r.subject), "html": .string(r.html), "text": .string(r.text)])
+    }
+
+    static func sender(_ s: Sender) -> JSONValue {
+        .object(["id": .number(Double(s.id)), "email": .string(s.email), "name": .string(s.name),
+                 "reply_to": s.replyTo.map(JSONValue.string) ?? .null,
+                 "created_at": .string(ISODateTime.format(epochSeconds: s.createdAt))])
+    }
+
     static func user(_ u: User) -> JSONValue {
         .object(["id": .number(Double(u.id)), "email": .string(u.email), "name": .string(u.name), "role": .string(u.role.rawValue),
                  "time_zone": .string(u.timeZone), "is_active": .bool(u.isActive)])

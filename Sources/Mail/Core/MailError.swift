@@ -78,3 +78,19 @@ public struct MailError: Error, Sendable, Hashable, CustomStringConvertible {
         return text
     }
 }
+
+extension MailError {
+    /// What a person configuring a transport should check, for the failures that have a
+    /// usual cause; nil for the others.
+    public var hint: String? {
+        switch code {
+        case .authenticationFailed: "The server rejected the user name or password."
+        case .tlsHandshakeFailed: "The TLS connection failed; if the server uses a private or self-signed certificate, add ca=/path/to/ca.pem to the URL."
+        case .tlsNotAvailable: "The server does not offer STARTTLS; use smtps:// for port 465, or tls=opportunistic only on a trusted network."
+        case .insecureAuthenticationRefused: "Credentials are only sent over TLS; use tls=required or smtps://."
+        case .connectionFailed: "Check the host name and port, and that the server is reachable from here."
+        case .timeout: "The server did not answer in time; check the port (587 STARTTLS, 465 implicit TLS, 25 relay)."
+        default: nil
+        }
+    }
+}

@@ -317,3 +317,65 @@ document.addEventListener("DOMContentLoaded", () => {
   type.addEventListener("change", update);
   update();
 });
+
+// The template editor: the merge-field picker inserts a tag at the cursor of the field last
+// focused (the HTML body at first), and Preview asks the API instead of reloading the page.
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.getElementById("template-form");
+  if (!form) return;
+  const targets = Array.from(form.querySelectorAll("[data-merge-target]"));
+  let target = document.getElementById("t-html");
+  targets.forEach((field) => field.addEventListener("focus", () => { target = field; }));
+  form.querySelectorAll("button.merge-field").forEach((button) => {
+    // Keep the focus (and the selection) in the field while the button is pressed.
+    button.addEventListener("mousedown", (event) => event.preventDefault());
+    button.addEventListener("click", () => {
+      const tag = button.dataset.tag;
+      const start = target.selectionStart ?? target.value.length;
+      const end = target.selectionEnd ?? start;
+      target.value = target.value.slice(0, start) + tag + target.value.slice(end);
+      target.focus();
+      target.setSelectionRange(start + tag.length, start + tag.length);
+      target.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+  });
+
+  const previewButton = document.getElementById("preview-button");
+  const output = document.getElementById("preview-output");
+  const error = document.getElementById("preview-error");
+  previewButton.addEventListener("click", async (event) => {
+    event.preventDefault();
+    const value = (name) => (form.elements[name] ? form.elements[name].value : "");
+    const record = value("record_id").trim() || value("record_choice");
+    const body = { subject: value("subject"), html: value("html") };
+    if (value("text").trim()) body.text = value("text");
+    if (record) body.record_id = Number(record);
+    if (value("sender_id")) body.sender_id = Number(value("sender_id"));
+    previewButton.disabled = true;
+    try {
+      const response = await fetch(form.dataset.previewUrl, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": form.dataset.csrf },
+        body: JSON.stringify(body),
+      });
+      const answer = await response.json();
+      if (response.ok) {
+        document.getElementById("preview-subject").textContent = answer.subject;
+        document.getElementById("preview-html").srcdoc = answer.html;
+        document.getElementById("preview-text").textContent = answer.text;
+        output.hidden = false;
+        error.hidden = true;
+      } else {
+        const problems = (answer.error && answer.error.problems) || [];
+        error.textContent = problems.length
+          ? problems.map((p) => (p.field ? `${p.field}: ${p.reason}` : p.reason)).join("\n")
+          : (answer.error ? answer.error.message : "The preview failed.");
+        error.hidden = false;
+      }
+    } catch (e) {
+      error.textContent = "The preview is not available.";
+      error.hidden = false;
+    }
+    previewButton.disabled = false;
+  });
+});

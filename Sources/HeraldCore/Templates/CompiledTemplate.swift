@@ -1,0 +1,275 @@
+import Mustache
+
+/// A template checked against its module and ready to render for many recipients.
+///
+/// Compile once, then render once per recipient: the text is scanned, checked and parsed
+/// only here, never in ``render(_:)``.
+///
+/// ## Merge fields
+///
+/// A template names values with Mustache tags; the same syntax works in the subject, the
+/// HTML body and the text body.
+///
+/// | Tag | Renders |
+/// |-----|---------|
+/// | `{{first_name}}` | the record's field, by its API name |
+/// | `{{owner.name}}`, `{{owner.email}}` | the record owner's name and email |
+/// | `{{sender.name}}`, `{{sender.email}}`, `{{sender.reply_to}}` | the chosen sender's |
+/// | `{{first_name \| "there"}}` | the field, or the text in quotes when the field is empty |
+/// | `{{#city}}in {{city}}{{/city}}` | the text between the tags only when `city` has a value (a boolean field: when it is true) |
+/// | `{{^city}}near you{{/city}}` | the text only when `city` is empty |
+/// | `{{! a note }}` | nothing: a comment |
+///
+/// Values are HTML-escaped in the HTML body and left as they are in the subject and the
+/// text body. A subject renders as one line. Names passed in `extraNames` (the sending
+/// engine's `unsubscribe_url`, for example) can be used like fields, and win over a field of
+/// the same name.
+///
+/// Everything else Mustache offers is refused when the template is saved, each with the part
+/// (`subject`, `html`, `text`), the line and the column: unknown names, tags that are not
+/// closed, sections that are not closed or closed by the wrong name, partials (`{{> x}}`),
+/// transforms (`{{upper(x)}}`), changed delimiters, pragmas, and unescaped output
+/// (`{{{x}}}`, `{{& x}}`) in the HTML body.
+///
+/// ```swift
+/// let compiled = try CompiledTemplate(
+///     subject: "Hello {{first_name | \"there\"}}",
+///     html: "<p>Hi {{first_name}}{{#city}} in {{city}}{{/city}}</p>",
+///     text: nil, module: contacts)
+/// let mail = compiled.render(MergeValues(record: record, module: contacts, sender: sender))
+/// ```
+///
+/// Without a text body, the text is made from the HTML once, here, with
+/// ``HTMLText/plainText(fromHTML:)``: the merge tags survive the conversion and are
+/// rendered unescaped like any text body.
+public struct CompiledTemplate: Sendable {
+    /// The template's parts, named as in error reports.
+    public enum Part: String, Sendable, CaseIterable {
+        case subject, html, text
+    }
+
+    /// The record fields the template uses, so that a sender loads only those; `owner` is
+    /// among them when the owner's name or email is used.
+    public let fieldNames: Set<String>
+    /// Whether `owner.name` or `owner.email` appears, so the owner must be looked up.
+    public let usesOwner: Bool
+    /// The extra names (from `extraNames`) that the template uses.
+    public let usedExtraNames: Set<String>
+
+    private let subject: MustacheTemplate
+    private let html: MustacheTemplate
+    private let text: MustacheTemplate
+    private let slots: [Slot]
+
+    /// Checks and compiles a template.
+    ///
+    /// - Parameter text: the text body, or nil (or blank) to make it from the HTML.
+    /// - Throws: ``HeraldError`` `.invalid` with one ``Problem`` per mistake; its field is the
+    ///   part and its reason starts with "line L, column C:".
+    public init(subject: String, html: String, text: String?, module: Module, extraNames: Set<String> = []) throws {
+        var builder = Builder(module: module, extraNames: extraNames)
+        var problems = ProblemList()
+        let subjectText = builder.compile(subject, part: .subject, problems: &problems)
+        let htmlText = builder.compile(html, part: .html, problems: &problems)
+        var textText: String?
+        if let text, !text.trimmedWhitespace.isEmpty {
+            textText = builder.compile(text, part: .text, problems: &problems)
+        } else if problems.problems.allSatisfy({ $0.field != Part.html.rawValue }) {
+            // Made from the HTML, so a mistake here is one in the HTML: report it there.
+            var derived = ProblemList()
+            textText = builder.compile(HTMLText.plainText(fromHTML: html), part: .text, problems: &derived)
+            for p in derived.problems { problems.add(Part.html.rawValue, "in the text made from the HTML, \(p.reason)") }
+        }
+        try problems.check()
+        // The pragma on a line of its own is a standalone tag: Mustache drops the whole line.
+        let textPragma = "{{% CONTENT_TYPE: TEXT}}\n"
+        do {
+            self.subject = try MustacheTemplate(string: textPragma + (subjectText ?? ""))
+            self.html = try MustacheTemplate(string: htmlText ?? "")
+            self.text = try MustacheTemplate(string: textPragma + (textText ?? ""))
+        } catch {
+            // The scanner refuses everything swift-mustache would; reaching this is a bug in it.
+            throw HeraldError.invalid(field: "", "the template could not be compiled: \(error)")
+        }
+        self.slots = builder.slots
+        self.fieldNames = builder.fieldNames
+        self.usesOwner = builder.usesOwner
+        self.usedExtraNames = builder.usedExtraNames
+    }
+
+    /// The message for one recipient.
+    public func render(_ values: MergeValues) -> RenderedMail {
+        let context = SlotValues(values: slots.map { $0.value(in: values) })
+        let subject = self.subject.render(context)
+        // A subject is one header line: line breaks from a long-text value become spaces.
+        let oneLine = subject.contains(where: \.isNewline)
+            ? subject.split(whereSeparator: \.isNewline).joined(separator: " ") : subject
+        return RenderedMail(subject: oneLine, html: html.render(context), text: text.render(context))
+    }
+
+    /// Every name a template of `module` may use, for pickers and documentation: the
+    /// module's fields, then the owner's and the sender's.
+    public static func mergeFieldNames(of module: Module) -> [String] {
+        module.fields.map(\.apiName) + Source.ownerNames.keys.sorted() + Source.senderNames.keys.sorted()
+    }
+}
+
+/// Where a slot's value comes from.
+private enum Source: Hashable, Sendable {
+    case field(String, isBoolean: Bool)
+    case ownerName, ownerEmail
+    case senderName, senderEmail, senderReplyTo
+    case extra(String)
+
+    static let ownerNames: [String: Source] = ["owner.name": .ownerName, "owner.email": .ownerEmail]
+    static let senderNames: [String: Source] = [
+        "sender.name": .senderName, "sender.email": .senderEmail, "sender.reply_to": .senderReplyTo,
+    ]
+
+    func text(in values: MergeValues) -> String? {
+        switch self {
+        case .field(let name, _): values.fields[name]
+        case .ownerName: values.owner?.name
+        case .ownerEmail: values.owner?.email
+        case .senderName: values.sender?.name
+        case .senderEmail: values.sender?.email
+        case .senderReplyTo: values.sender?.replyTo
+        case .extra(let name): values.extra[name]
+        }
+    }
+}
+
+/// One value the rewritten Mustache text asks for, as `{{sN}}` or `{{#sN}}`.
+private struct Slot: Hashable, Sendable {
+    var source: Source
+    var fallback: String?
+    /// A section's slot holds a Bool, so that Mustache shows or hides the text without
+    /// pushing the value onto its context stack.
+    var isCondition: Bool
+
+    func value(in values: MergeValues) -> Any? {
+        let text = source.text(in: values).flatMap { $0.isEmpty ? nil : $0 }
+        if isCondition {
+            if case .field(_, isBoolean: true) = source { return text == "true" }
+            return text != nil
+        }
+        return text ?? fallback
+    }
+}
+
+/// The values of one render, looked up by slot number without a dictionary or a Mirror.
+private struct SlotValues: MustacheParent {
+    let values: [Any?]
+    func child(named name: String) -> Any? {
+        guard name.first == "s", let index = Int(name.dropFirst()), values.indices.contains(index) else { return nil }
+        return values[index]
+    }
+}
+
+/// Checks each part's tags against the module and rewrites them to slot names.
+private struct Builder {
+    let module: Module
+    let extraNames: Set<String>
+    var slots: [Slot] = []
+    var slotIndex: [Slot: Int] = [:]
+    var fieldNames: Set<String> = []
+    var usesOwner = false
+    var usedExtraNames: Set<String> = []
+
+    init(module: Module, extraNames: Set<String>) {
+        self.module = module
+        self.extraNames = extraNames
+    }
+
+    /// The part rewritten for Mustache, or nil when it has problems (added to `problems`).
+    mutating func compile(_ text: String, part: CompiledTemplate.Part, problems: inout ProblemList) -> String? {
+        let (pieces, failures) = MergeTagScanner.scan(text)
+        var found = failures.map(\.message)
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        var open: [MergeTag] = []
+        for piece in pieces {
+            switch piece {
+            case .text(let t):
+                out += t
+            case .tag(let tag):
+                if tag.kind == .comment { out += tag.source; continue }
+                if tag.kind == .close {
+                    guard let top = open.popLast() else {
+                        found.append("\(tag.position): \(tag.source) closes no section")
+                        continue
+                    }
+                    if top.name != tag.name {
+                        found.append("\(tag.position): \(tag.source) closes {{\(top.kind == .section ? "#" : "^")\(top.name)}} opened at \(top.position); close it with {{/\(top.name)}} first")
+                        continue
+                    }
+                    if let index = slot(for: top.name, fallback: nil, condition: true) { out += "{{/s\(index)}}" }
+                    continue
+                }
+                if tag.kind == .unescaped, part == .html {
+                    found.append("\(tag.position): \(tag.source) would insert the value without HTML escaping; write {{\(tag.name)}}")
+                    continue
+                }
+                guard let origin = source(of: tag.name) else {
+                    found.append("\(tag.position): \(unknownReason(tag.name))")
+                    if tag.kind == .section || tag.kind == .invertedSection { open.append(tag) }
+                    continue
+                }
+                use(origin)
+                switch tag.kind {
+                case .section, .invertedSection:
+                    open.append(tag)
+                    let index = slot(for: origin, fallback: nil, condition: true)
+                    out += "{{\(tag.kind == .section ? "#" : "^")s\(index)}}"
+                default:
+                    out += "{{s\(slot(for: origin, fallback: tag.fallback, condition: false))}}"
+                }
+            }
+        }
+        if failures.isEmpty {
+            for tag in open.reversed() {
+                found.append("\(tag.position): the section \(tag.source) is never closed; end it with {{/\(tag.name)}}")
+            }
+        }
+        for reason in found { problems.add(part.rawValue, reason) }
+        return found.isEmpty ? out : nil
+    }
+
+    private func source(of name: String) -> Source? {
+        if extraNames.contains(name) { return .extra(name) }
+        if let s = Source.ownerNames[name] ?? Source.senderNames[name] { return s }
+        if let field = module.field(name) { return .field(field.apiName, isBoolean: field.type == .boolean) }
+        return nil
+    }
+
+    private func unknownReason(_ name: String) -> String {
+        if name.hasPrefix("owner.") { return "unknown merge field '\(name)'; the owner has owner.name and owner.email" }
+        if name.hasPrefix("sender.") {
+            return "unknown merge field '\(name)'; the sender has sender.name, sender.email and sender.reply_to"
+        }
+        return "unknown merge field '\(name)': \(module.pluralLabel) has no field with that API name"
+    }
+
+    private mutating func use(_ source: Source) {
+        switch source {
+        case .field(let name, _): fieldNames.insert(name)
+        case .ownerName, .ownerEmail:
+            usesOwner = true
+            fieldNames.insert(BuiltinFields.owner)
+        case .extra(let name): usedExtraNames.insert(name)
+        case .senderName, .senderEmail, .senderReplyTo: break
+        }
+    }
+
+    private mutating func slot(for name: String, fallback: String?, condition: Bool) -> Int? {
+        source(of: name).map { slot(for: $0, fallback: fallback, condition: condition) }
+    }
+
+    private mutating func slot(for source: Source, fallback: String?, condition: Bool) -> Int {
+        let wanted = Slot(source: source, fallback: fallback, isCondition: condition)
+        if let index = slotIndex[wanted] { return index }
+        slots.append(wanted)
+        slotIndex[wanted] = slots.count - 1
+        return slots.count - 1
+    }
+}

@@ -1,0 +1,40 @@
+import Hummingbird
+import HeraldCore
+import HeraldStore
+
+/// `/api/v1/senders`: the organisation's sender addresses. Every user lists them, to pick
+/// one for a mass email or a test; only admins change them.
+struct SendersAPI {
+    let store: Store
+
+    func register(on api: RouterGroup<AppRequestContext>) {
+        api.get("senders") { _, _ in
+            JSONResponse.make(JSONValue.object(["senders": .array(try await store.senders.all().map(Present.sender))]))
+        }
+        let admin = api.group().add(middleware: RequireAdminMiddleware())
+        admin.post("senders") { request, context in
+            let (email, name, replyTo) = try await SendersAPI.read(request, context: context)
+            return JSONResponse.make(Present.sender(try await store.senders.create(email: email, name: name, replyTo: replyTo)),
+                                     status: .created)
+        }
+        admin.put("senders/:id") { request, context in
+            let id = try context.parameters.require("id", as: Int64.self)
+            _ = try await store.senders.find(id)
+            let (email, name, replyTo) = try await SendersAPI.read(request, context: context)
+            return JSONResponse.make(Present.sender(try await store.senders.update(id, email: email, name: name, replyTo: replyTo)))
+        }
+        admin.delete("senders/:id") { _, context in
+            try await store.senders.delete(try context.parameters.require("id", as: Int64.self))
+            return Response(status: .noContent)
+        }
+    }
+
+    static func read(_ request: Request, context: AppRequestContext) async throws -> (String, String, String?) {
+        var body = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))
+        let email = body.string("email", required: true, maxLength: 254)
+        let name = body.string("name", required: true, maxLength: SenderStore.maxNameLength)
+        let replyTo = body.string("reply_to", maxLength: 254)
+        try body.finish()
+        return (email!, name!, replyTo)
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Hummingbird
+import HeraldCore
+import HeraldDelivery
+import HeraldStore
+
+/// "Mail delivery", for admins: where mail goes (redacted), a form to set the SMTP relay's
+/// URL, and a test send. The URL's password is never put back into the page.
+struct MailSettingsPages {
+    let store: Store
+    let pages: PageRenderer
+    let delivery: Delivery
+    let mail: MailTesting
+
+    func register(on app: RouterGroup<AppRequestContext>) {
+        let admin = app.group("admin").add(middleware: RequireAdminMiddleware())
+        let settings = TransportSettings(delivery: delivery, mail: mail)
+        admin.get("mail") { request, context in
+            try await page(message: request.uri.queryParameters["saved"] == "1" ? "Saved: mail now goes through the new transport." : nil,
+                           context: context)
+        }
+        admin.post("mail") { request, context in
+            let form = try await FormData.read(request, context: context)
+            do {
+                try await settings.save(form["url"] ?? "", in: store)
+                return Response.redirect(to: "/admin/mail?saved=1", type: .found)
+            } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
+                return try await page(urlError: error.problems.first?.reason ?? error.message,
+                                      status: error.kind == .conflict ? .conflict : .unprocessableContent, context: context)
+            }
+        }
+        admin.post("mail/test") { request, context in
+            let form = try await FormData.read(request, context: context)
+            do {
+                let sender = try await settings.testSender(id: form["sender_id"].flatMap { Int64($0) }, address: form["from"])
+                let result = try await mail.send(TransportSettings.testMessage(), from: sender, to: form["to"] ?? "")
+                return try await page(testResult: result, form: form, context: context)
+            } catch let error as HeraldError where error.kind == .invalid || error.kind == .upstream {
+                return try await page(testError: error.message, form: form,
+                                      status: error.kind == .upstream ? .badGateway : .unprocessableContent, context: context)
+            }
+        }
+    }
+
+    func page(message: String? = nil, urlError: String? = nil, testResult: JSONValue? = nil, testError: String? = nil,
+              form: FormData = FormData(""), status: HTTPResponse.Status = .ok, context: AppRequestContext) async throws -> Response {
+        let current = try await TransportSettings(delivery: delivery, mail: mail).current().mustache
+        let senders = try await store.senders.all()
+        let chosen = form["sender_id"].flatMap { Int64($0) }
+        let html = pages.render("admin_mail", title: "Mail delivery", context: context, data: [
+            "current": current,
+            "outbox": delivery.transports.outbox,
+            "url_error": urlError as Any,
+            "senders": senders.map { ["id": $0.id, "label": "\($0.name) <\($0.email)>", "selected": $0.id == chosen] as [String: Any] },
+            "has_senders": !senders.isEmpty,
+            "from": form["from"] ?? "", "to": form["to"] ?? (context.identity?.email ?? ""),
+            "test_result": testResult?.mustache as Any, "test_error": testError as Any,
+            "csrf": context.csrf,
+        ], modules: try await store.modules.all(), flash: message)
+        return HTMLResponse(html: html, status: status).response
+    }
+}

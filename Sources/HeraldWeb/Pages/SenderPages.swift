@@ -1,0 +1,65 @@
+import Foundation
+import Hummingbird
+import HeraldCore
+import HeraldStore
+
+/// The organisation's sender addresses, for admins: list, add, edit, delete.
+struct SenderPages {
+    let store: Store
+    let pages: PageRenderer
+
+    func register(on app: RouterGroup<AppRequestContext>) {
+        let admin = app.group("admin").add(middleware: RequireAdminMiddleware())
+        admin.get("senders") { _, context in
+            try await page(editing: nil, form: [:], problems: [], context: context)
+        }
+        admin.post("senders") { request, context in
+            let form = try await FormData.read(request, context: context)
+            do {
+                _ = try await store.senders.create(email: form["email"] ?? "", name: form["name"] ?? "", replyTo: form["reply_to"])
+                return Response.redirect(to: "/admin/senders", type: .found)
+            } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
+                return try await page(editing: nil, form: SenderPages.values(form), problems: AdminPages.problems(error), context: context)
+            }
+        }
+        admin.get("senders/:id") { _, context in
+            let sender = try await store.senders.find(try context.parameters.require("id", as: Int64.self))
+            return try await page(editing: sender, form: ["email": sender.email, "name": sender.name, "reply_to": sender.replyTo ?? ""],
+                                  problems: [], context: context)
+        }
+        admin.post("senders/:id") { request, context in
+            let sender = try await store.senders.find(try context.parameters.require("id", as: Int64.self))
+            let form = try await FormData.read(request, context: context)
+            do {
+                _ = try await store.senders.update(sender.id, email: form["email"] ?? "", name: form["name"] ?? "", replyTo: form["reply_to"])
+                return Response.redirect(to: "/admin/senders", type: .found)
+            } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
+                return try await page(editing: sender, form: SenderPages.values(form), problems: AdminPages.problems(error), context: context)
+            }
+        }
+        admin.post("senders/:id/delete") { _, context in
+            try await store.senders.delete(try context.parameters.require("id", as: Int64.self))
+            return Response.redirect(to: "/admin/senders", type: .found)
+        }
+    }
+
+    static func values(_ form: FormData) -> [String: String] {
+        ["email": form["email"] ?? "", "name": form["name"] ?? "", "reply_to": form["reply_to"] ?? ""]
+    }
+
+    /// The list with the add form, or with the edit form of `editing`.
+    func page(editing: Sender?, form: [String: String], problems: [Problem], context: AppRequestContext) async throws -> Response {
+        let errors = AdminPages.errorMap(problems)
+        let html = pages.render("admin_senders", title: "Senders", context: context, data: [
+            "senders": try await store.senders.all().map { s -> [String: Any] in
+                ["id": s.id, "email": s.email, "name": s.name, "reply_to": s.replyTo as Any, "editing": s.id == editing?.id]
+            },
+            "editing": editing.map { ["id": $0.id, "email": $0.email] as [String: Any] } as Any,
+            "action": editing.map { "/admin/senders/\($0.id)" } ?? "/admin/senders",
+            "form": form, "csrf": context.csrf, "has_errors": !problems.isEmpty,
+            "errors": ["email": errors["email"] as Any, "name": errors["name"] as Any, "reply_to": errors["reply_to"] as Any],
+        ], modules: try await store.modules.all())
+        let status: HTTPResponse.Status = problems.isEmpty ? .ok : (problems.contains { $0.reason == "already exists" } ? .conflict : .unprocessableContent)
+        return HTMLResponse(html: html, status: status).response
+    }
+}

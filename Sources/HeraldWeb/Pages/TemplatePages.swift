@@ -1,0 +1,225 @@
+import Foundation
+import Hummingbird
+import HeraldCore
+import HeraldStore
+
+/// The templates of a module and the template editor.
+///
+/// The editor is one form. "Save" posts it to its action; "Preview" and "Send test" post the
+/// same fields to their own actions (`formaction`), which render the editor again with the
+/// result below, so everything works without JavaScript. With it, `app.js` inserts merge
+/// tags from the picker at the cursor and previews through the API without a reload.
+struct TemplatePages {
+    let store: Store
+    let pages: PageRenderer
+    let mail: MailTesting
+
+    /// What the editor shows besides the template: a preview, a test's outcome, problems.
+    struct Outcome {
+        var problems: [Problem] = []
+        var preview: RenderedMail?
+        var testResult: JSONValue?
+        var testError: String?
+        var status: HTTPResponse.Status = .ok
+    }
+
+    func register(on app: RouterGroup<AppRequestContext>) {
+        app.get("/templates") { _, _ in
+            let first = try await store.modules.all().first { $0.emailField != nil }
+            return Response.redirect(to: "/m/\(first?.apiName ?? "contacts")/templates", type: .found)
+        }
+        app.get("/m/:module/templates") { _, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            return try await list(module, context: context)
+        }
+        app.get("/m/:module/templates/new") { _, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let form = FormData(pairs: [("html", "<p>Hello {{first_name | \"there\"}},</p>\n\n<p></p>")])
+            return try await editor(module, template: nil, form: form, outcome: Outcome(), context: context)
+        }
+        app.get("/m/:module/templates/:id") { request, context in
+            let (module, template) = try await find(context)
+            let form = FormData(pairs: [("name", template.name), ("subject", template.subject), ("html", template.html),
+                                        ("text", template.text ?? "")])
+            return try await editor(module, template: template, form: form, outcome: Outcome(), context: context,
+                                    flash: request.uri.queryParameters["saved"] == "1" ? "Template saved." : nil)
+        }
+        app.post("/m/:module/templates") { request, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let form = try await FormData.read(request, context: context)
+            do {
+                let saved = try await store.templates.create(in: module, name: form["name"] ?? "", subject: form["subject"] ?? "",
+                                                             html: form["html"] ?? "", text: form["text"], by: try context.user().id)
+                return Response.redirect(to: "/m/\(module.apiName)/templates/\(saved.id)?saved=1", type: .found)
+            } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
+                return try await editor(module, template: nil, form: form, outcome: failed(error), context: context)
+            }
+        }
+        app.post("/m/:module/templates/:id") { request, context in
+            let (module, template) = try await find(context)
+            let form = try await FormData.read(request, context: context)
+            do {
+                _ = try await store.templates.update(template.id, name: form["name"] ?? "", subject: form["subject"] ?? "",
+                                                     html: form["html"] ?? "", text: form["text"])
+                return Response.redirect(to: "/m/\(module.apiName)/templates/\(template.id)?saved=1", type: .found)
+            } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
+                return try await editor(module, template: template, form: form, outcome: failed(error), context: context)
+            }
+        }
+        app.post("/m/:module/templates/:id/delete") { _, context in
+            let (module, template) = try await find(context)
+            try await store.templates.delete(template.id)
+            return Response.redirect(to: "/m/\(module.apiName)/templates", type: .found)
+        }
+        // Preview and test of the form as it stands, saved or not (`template` names the saved one).
+        app.post("/m/:module/templates/preview") { request, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let form = try await FormData.read(request, context: context)
+            var outcome = Outcome()
+            do {
+                outcome.preview = try await mail.preview(
+                    subject: form["subject"] ?? "", html: form["html"] ?? "", text: form["text"], module: module,
+                    recordID: TemplatePages.recordID(form), senderID: form["sender_id"].flatMap { Int64($0) },
+                    user: try context.user())
+            } catch let error as HeraldError where error.kind == .invalid {
+                outcome = failed(error)
+            }
+            return try await editor(module, template: try await saved(form), form: form, outcome: outcome, context: context)
+        }
+        app.post("/m/:module/templates/test") { request, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let form = try await FormData.read(request, context: context)
+            var outcome = Outcome()
+            do {
+                let sender = try await mail.sender(form["sender_id"].flatMap { Int64($0) }, required: true)!
+                let rendered = try await mail.preview(
+                    subject: form["subject"] ?? "", html: form["html"] ?? "", text: form["text"], module: module,
+                    recordID: TemplatePages.recordID(form), senderID: sender.id, user: try context.user())
+                outcome.testResult = try await mail.send(rendered, from: sender, to: form["to"] ?? "")
+            } catch let error as HeraldError where error.kind == .invalid || error.kind == .upstream {
+                if error.kind == .upstream || error.problems.allSatisfy({ ["to", "sender_id", "record_id"].contains($0.field) }) {
+                    outcome.testError = error.message
+                    outcome.status = error.kind == .upstream ? .badGateway : .unprocessableContent
+                } else {
+                    outcome = failed(error)
+                }
+            }
+            return try await editor(module, template: try await saved(form), form: form, outcome: outcome, context: context)
+        }
+    }
+
+    private func failed(_ error: HeraldError) -> Outcome {
+        Outcome(problems: error.problems.isEmpty ? [Problem(field: "", reason: error.message)] : error.problems,
+                status: error.kind == .conflict ? .conflict : .unprocessableContent)
+    }
+
+    private func find(_ context: AppRequestContext) async throws -> (Module, MailTemplate) {
+        let module = try await store.modules.named(context.parameters.require("module"))
+        let template = try await store.templates.find(try context.parameters.require("id", as: Int64.self))
+        guard template.module == module.apiName else { throw HeraldError.notFound("no template \(template.id) in \(module.pluralLabel)") }
+        return (module, template)
+    }
+
+    /// The saved template the form edits, if it names one.
+    private func saved(_ form: FormData) async throws -> MailTemplate? {
+        guard let id = form["template_id"].flatMap({ Int64($0) }) else { return nil }
+        return try? await store.templates.find(id)
+    }
+
+    /// The record to preview with: a typed id wins over the drop-down.
+    static func recordID(_ form: FormData) throws -> Int64? {
+        for key in ["record_id", "record_choice"] {
+            let text = (form[key] ?? "").trimmedWhitespace
+            if text.isEmpty { continue }
+            guard let id = Int64(text), id > 0 else { throw HeraldError.invalid(field: "record_id", "'\(text)' is not a record id") }
+            return id
+        }
+        return nil
+    }
+
+    func list(_ module: Module, context: AppRequestContext) async throws -> Response {
+        let modules = try await store.modules.all()
+        let templates = try await store.templates.all(in: module)
+        let html = pages.render("templates", title: "Templates of \(module.pluralLabel)", context: context, data: [
+            "module": ["api_name": module.apiName, "label": module.pluralLabel],
+            "modules": modules.map { ["api_name": $0.apiName, "label": $0.pluralLabel, "current": $0.apiName == module.apiName] },
+            "templates": templates.map { t -> [String: Any] in
+                ["id": t.id, "name": t.name, "subject": t.subject, "has_text": t.hasOwnText,
+                 "modified": ISODateTime.format(epochSeconds: t.modifiedAt)]
+            },
+            "empty": templates.isEmpty,
+        ], modules: modules, current: module.apiName)
+        return HTMLResponse(html: html).response
+    }
+
+    func editor(_ module: Module, template: MailTemplate?, form: FormData, outcome: Outcome,
+                context: AppRequestContext, flash: String? = nil) async throws -> Response {
+        let user = try context.user()
+        let errors = Dictionary(grouping: outcome.problems, by: \.field).mapValues { $0.map(\.reason) }
+        let known: Set<String> = ["name", "subject", "html", "text"]
+        let senders = try await store.senders.all()
+        let chosenSender = form["sender_id"].flatMap { Int64($0) }
+        let chosenRecord = form["record_choice"].flatMap { Int64($0) }
+        let title = template.map { "Template \($0.name)" } ?? "New template for \(module.pluralLabel)"
+        var data: [String: Any] = [
+            "title": title, "csrf": context.csrf,
+            "module": ["api_name": module.apiName, "label": module.pluralLabel, "singular": module.singularLabel],
+            "action": template.map { "/m/\(module.apiName)/templates/\($0.id)" } ?? "/m/\(module.apiName)/templates",
+            "name": form["name"] ?? "", "subject": form["subject"] ?? "", "html": form["html"] ?? "", "text": form["text"] ?? "",
+            "errors": known.reduce(into: [String: Any]()) { out, key in if let e = errors[key] { out[key] = ["items": e] } },
+            "other_errors": outcome.problems.filter { !known.contains($0.field) }.map(\.description),
+            "has_other_errors": outcome.problems.contains { !known.contains($0.field) },
+            "has_errors": !outcome.problems.isEmpty,
+            "saved": template != nil,
+            "picker": TemplatePages.picker(module),
+            "records": try await mail.sampleRecords(in: module, user: user).map {
+                ["id": $0.id, "title": $0.title, "selected": $0.id == chosenRecord] as [String: Any]
+            },
+            "record_id": form["record_id"] ?? "",
+            "senders": senders.map { ["id": $0.id, "label": "\($0.name) <\($0.email)>", "selected": $0.id == chosenSender] as [String: Any] },
+            "has_senders": !senders.isEmpty,
+            "is_admin": user.isAdmin,
+            "to": form["to"] ?? user.email,
+            "preview_url": "/api/v1/modules/\(module.apiName)/templates/preview",
+        ]
+        if let template { data["template"] = ["id": template.id, "name": template.name] }
+        if let preview = outcome.preview { data["preview"] = Present.rendered(preview).mustache }
+        if let result = outcome.testResult { data["test_result"] = result.mustache }
+        if let error = outcome.testError { data["test_error"] = error }
+        let html = pages.render("template_form", title: title, context: context, data: data,
+                                modules: try await store.modules.all(), current: module.apiName, flash: flash)
+        return HTMLResponse(html: html, status: outcome.status).response
+    }
+
+    /// The merge fields offered by the picker, in groups.
+    static func picker(_ module: Module) -> [[String: Any]] {
+        func item(_ name: String, _ label: String) -> [String: Any] { ["tag": "{{\(name)}}", "label": label] }
+        return [
+            ["group": module.pluralLabel, "items": module.fields.map { item($0.apiName, $0.label) }],
+            ["group": "Owner", "items": [item("owner.name", "Owner name"), item("owner.email", "Owner email")]],
+            ["group": "Sender", "items": [item("sender.name", "Sender name"), item("sender.email", "Sender email"),
+                                          item("sender.reply_to", "Sender reply-to")]],
+        ]
+    }
+}
+
+extension FormData {
+    init(pairs: [(String, String)]) {
+        self.init("")
+        self.pairs = pairs
+    }
+}
+
+extension JSONValue {
+    /// The value as Mustache data: objects and arrays become dictionaries and arrays.
+    var mustache: Any {
+        switch self {
+        case .object(let o): o.mapValues(\.mustache)
+        case .array(let a): a.map(\.mustache)
+        case .string(let s): s
+        case .number(let d): d.rounded() == d && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+        case .bool(let b): b
+        case .null: String?.none as Any
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import HeraldCore
+import HeraldDelivery
+import HeraldStore
+import Mail
+
+/// Template previews and test sends, for the API and the pages alike.
+struct MailTesting {
+    let store: Store
+    let delivery: Delivery
+
+    /// Compiles unsaved or saved content and renders it for a record (nil: no record, so
+    /// fallbacks and inverted sections show) and a sender (nil: the first one, if any).
+    func preview(subject: String, html: String, text: String?, module: Module, recordID: Int64?, senderID: Int64?,
+                 user: User) async throws -> RenderedMail {
+        let compiled = try CompiledTemplate(subject: subject, html: html, text: text, module: module,
+                                            extraNames: MailTemplate.engineNames)
+        let sender = try await self.sender(senderID, required: false)
+        return compiled.render(try await values(module: module, recordID: recordID, sender: sender, user: user))
+    }
+
+    /// The sender with `id`; without an id, the first sender (or, when `required`, a 422).
+    func sender(_ id: Int64?, required: Bool) async throws -> Sender? {
+        if let id {
+            do {
+                return try await store.senders.find(id)
+            } catch let error as HeraldError where error.kind == .notFound {
+                throw HeraldError.invalid(field: "sender_id", "no sender \(id)")
+            }
+        }
+        let first = try await store.senders.all().first
+        if first == nil, required {
+            throw HeraldError.invalid(field: "sender_id", "is required; an admin adds sender addresses under Senders")
+        }
+        return first
+    }
+
+    /// What a template renders with for record `recordID`, as `user` may see it.
+    func values(module: Module, recordID: Int64?, sender: Sender?, user: User) async throws -> MergeValues {
+        // The engine's own names show as placeholders: their values exist only when sending.
+        let extra = Dictionary(uniqueKeysWithValues: MailTemplate.engineNames.map { ($0, "[\($0)]") })
+        guard let recordID else { return MergeValues(sender: sender, extra: extra) }
+        guard let record = try await store.records.find(in: module, id: recordID, scope: user.scope) else {
+            throw HeraldError.invalid(field: "record_id", "no record \(recordID) in \(module.pluralLabel)")
+        }
+        var owner: User?
+        if let ownerID = record.ownerID { owner = try await store.users.find(ownerID) }
+        return MergeValues(record: record, module: module, owner: owner.map { .init(name: $0.name, email: $0.email) },
+                           sender: sender, extra: extra)
+    }
+
+    /// A few records to preview with, for the editor's drop-down.
+    func sampleRecords(in module: Module, user: User, limit: Int = 10) async throws -> [(id: Int64, title: String)] {
+        try await store.records.list(in: module, RecordQuery(limit: limit), scope: user.scope).records
+            .map { ($0.id, $0.title(in: module)) }
+    }
+
+    /// Sends one message through the configured transport and reports each recipient's fate.
+    ///
+    /// A refused address is a 422 on `to`; a transport that cannot be reached or refuses the
+    /// whole transaction is a 502 whose message names the cause, never the password.
+    func send(_ rendered: RenderedMail, from sender: Sender, to address: String) async throws -> JSONValue {
+        let to = address.trimmedWhitespace
+        guard EmailAddress.isValid(to) else {
+            throw HeraldError.invalid(field: "to", to.isEmpty ? "is required" : "'\(to)' is not a valid email address")
+        }
+        let (url, origin) = try await configuredTransport()
+        let message: OutgoingMessage
+        do {
+            message = try MessageComposer().compose(rendered, from: sender, to: to)
+        } catch {
+            throw HeraldError.invalid(field: "to", error.message)
+        }
+        let result: DeliveryResult
+        do {
+            let transport = try await delivery.transports.transport()
+            result = try await transport.send(message.envelope, message: message.message)
+        } catch let error as MailError {
+            let secrets = await secrets()
+            throw HeraldError.upstream(MailTesting.scrub("could not send through \(url): \(error.message)"
+                                                         + (error.hint.map { ". " + $0 } ?? ""), secrets: secrets))
+        }
+        let secrets = await secrets()
+        return .object([
+            "transport": .string(url.description), "origin": .string(origin.rawValue),
+            "accepted": .bool(result.allAccepted),
+            "recipients": .array(result.recipients.map { r in
+                .object([
+                    "recipient": .string(r.recipient),
+                    "status": .string(MailTesting.statusName(r.status)),
+                    "code": r.code.map { .number(Double($0)) } ?? .null,
+                    "reply": .string(MailTesting.scrub(r.reply.map { "\($0)" } ?? r.text, secrets: secrets)),
+                ])
+            }),
+        ])
+    }
+
+    /// The transport in use, its URL redacted; a saved URL that no longer parses is a 502.
+    func configuredTransport() async throws -> (url: TransportURL, origin: TransportSource.Origin) {
+        do {
+            return try await delivery.transports.configured()
+        } catch let error as MailError {
+            throw HeraldError.upstream("the mail transport is not usable: \(error.message)")
+        }
+    }
+
+    /// The passwords of the URLs Herald may send with, to scrub from any text shown.
+    private func secrets() async -> [String] {
+        let saved = try? await store.settings.value(TransportSource.settingsKey)
+        return [delivery.transports.override, saved ?? nil].compactMap { text -> String? in
+            guard let text, let password = URLComponents(string: text)?.password, !password.isEmpty else { return nil }
+            return password
+        }.flatMap { [$0, $0.removingPercentEncoding ?? $0] }
+    }
+
+    /// Words for a recipient's fate, as `herald send-test` prints them.
+    static func statusName(_ status: RecipientResult.Status) -> String {
+        switch status {
+        case .accepted: "accepted"
+        case .transientFailure: "deferred"
+        case .permanentFailure: "refused"
+        }
+    }
+
+    static func scrub(_ text: String, secrets: [String]) -> String {
+        secrets.filter { $0.count >= 3 }.reduce(text) { $0.replacingOccurrences(of: $1, with: "***") }
+    }
+}
