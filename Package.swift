@@ -119,8 +119,8 @@ let package = Package(
         ),
         .testTarget(
             name: "HeraldDeliveryTests",
-            dependencies: ["HeraldDelivery", "HeraldStore", "HeraldCore", "Mail"],
-            exclude: ["Peers"],
+            dependencies: ["HeraldDelivery", "HeraldStore", "HeraldCore", "Mail",
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

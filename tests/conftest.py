@@ -1,15 +1,11 @@
 """Shared fixtures for Herald's browser tests: one demo server per session, one Chromium."""
 import os
-import re
 import shutil
-import subprocess
 import tempfile
-import time
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from herald_process import Server
 
 
 class Herald:
@@ -22,38 +18,13 @@ class Herald:
 
 @pytest.fixture(scope="session")
 def herald():
-    binary = os.environ.get("HERALD_BIN") or str(ROOT / ".build" / "debug" / "herald")
-    if not os.path.exists(binary):
-        pytest.fail(f"the herald binary is missing at {binary}; run `swift build` or set HERALD_BIN")
     workdir = tempfile.mkdtemp(prefix="herald-browser-")
-    log_path = os.path.join(workdir, "server.log")
-    log = open(log_path, "wb")
-    process = subprocess.Popen(
-        [binary, "serve", "--demo", "--port", "0", "--bcrypt-cost", "4", "--database", os.path.join(workdir, "h.sqlite")],
-        stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
-    url = email = password = None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and url is None:
-        if process.poll() is not None:
-            break
-        text = Path(log_path).read_text(errors="replace")
-        found_url = re.search(r"Herald is running at (http://\S+)", text)
-        if found_url:
-            url = found_url.group(1)
-            email = re.search(r"email:\s+(\S+)", text).group(1)
-            password = re.search(r"password:\s+(\S+)", text).group(1)
-            break
-        time.sleep(0.05)  # polling the server's output while it starts, not a fixed wait
-    if url is None:
-        process.kill()
-        pytest.fail("Herald did not start:\n" + Path(log_path).read_text(errors="replace")[-4000:])
-    yield Herald(url, email, password, workdir)
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+        server = Server(["--demo", "--database", os.path.join(workdir, "h.sqlite")], workdir)
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    yield Herald(server.url, server.email, server.password, workdir)
+    server.stop()
     shutil.rmtree(workdir, ignore_errors=True)
 
 

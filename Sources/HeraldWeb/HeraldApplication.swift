@@ -101,6 +101,8 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     TemplatesAPI(store: store, mail: mail).register(on: api)
     SendersAPI(store: store).register(on: api)
     TransportSettingsAPI(store: store, delivery: delivery, mail: mail).register(on: api)
+    MassEmailsAPI(store: store, delivery: delivery).register(on: api)
+    SuppressionsAPI(store: store).register(on: api)
 
     RecordPages(store: store, pages: pages).register(on: authenticated)
     ViewPages(store: store, pages: pages).register(on: authenticated)

@@ -37,10 +37,22 @@ struct Serve: AsyncParsableCommand {
         Where mail goes: smtp://user:pass@host:port (STARTTLS), smtps://… (implicit TLS) or file:///folder. \
         Overrides the admin settings page. Env: HERALD_TRANSPORT.
         """)
-    var transport: String? = ProcessInfo.processInfo.environment["HERALD_TRANSPORT"]
+    var transport: String?
+
+    /// `--transport`, else `HERALD_TRANSPORT`.
+    var transportURL: String? { transport ?? ProcessInfo.processInfo.environment["HERALD_TRANSPORT"].flatMap { $0.isEmpty ? nil : $0 } }
 
     @Option(name: .long, help: "The .eml outbox folder used when no transport is configured. Env: HERALD_OUTBOX.")
     var outbox: String = ProcessInfo.processInfo.environment["HERALD_OUTBOX"] ?? "outbox"
+
+    @Option(name: .long, help: """
+        This process's own folder: its name among several herald processes on one database, and its \
+        delivery journal (replayed after a crash). Give each process its own. Env: HERALD_STATE_DIR.
+        """)
+    var stateDir: String = ProcessInfo.processInfo.environment["HERALD_STATE_DIR"] ?? "herald-state"
+
+    @Option(name: .long, help: "SMTP connections to the relay, at most (1–64). Env: HERALD_SMTP_CONNECTIONS.")
+    var smtpConnections: Int = Int(ProcessInfo.processInfo.environment["HERALD_SMTP_CONNECTIONS"] ?? "") ?? 4
 
     @Option(name: .long, help: ArgumentHelp("bcrypt cost for password hashes (4–16).", visibility: .hidden))
     var bcryptCost: UInt8 = 12
@@ -48,8 +60,9 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port: \(port) is not a port (0–65535)") }
         guard (4...16).contains(bcryptCost) else { throw ValidationError("--bcrypt-cost must be from 4 to 16") }
-        if let transport {
-            do throws(MailError) { _ = try TransportURL(transport) } catch { throw ValidationError("--transport: \(error.message)") }
+        guard (1...64).contains(smtpConnections) else { throw ValidationError("--smtp-connections must be from 1 to 64") }
+        if let transportURL {
+            do throws(MailError) { _ = try TransportURL(transportURL) } catch { throw ValidationError("--transport: \(error.message)") }
         }
     }
 
@@ -79,15 +92,23 @@ struct Serve: AsyncParsableCommand {
                 say("Loaded the demo organisation: 300 leads, 300 contacts, 150 deals, 3 views and a static list.")
             }
         }
-        let transports = TransportSource(override: transport, outbox: outbox, settings: store.settings, logger: logger)
-        let delivery = Delivery(transports: transports)
+        let state: StateDirectory
+        do {
+            state = try StateDirectory(path: stateDir)
+        } catch let error as HeraldError {
+            await store.close()
+            throw CLIError(error.cliText)
+        }
+        let transports = TransportSource(override: transportURL, outbox: outbox, settings: store.settings,
+                                         poolConfiguration: SMTPPoolConfiguration(maximumConnections: smtpConnections), logger: logger)
+        let delivery = try Delivery(store: store, transports: transports, maker: TemplateMessageMaker(store: store), state: state, logger: logger)
         let host = self.host
         let app = try await buildApplication(
             configuration: WebConfiguration(host: host, port: port, secureCookies: secureCookies, bcryptCost: bcryptCost),
             store: store, delivery: delivery, metrics: registry, logger: logger,
             onServerRunning: { port in say("Herald is running at http://\(host):\(port)/") })
         let group = ServiceGroup(configuration: .init(
-            services: [transports, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: delivery.services + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {

@@ -6,7 +6,7 @@ import HeraldWeb
 
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "user", abstract: "Manage users.", subcommands: [Create.self, List.self])
+        commandName: "user", abstract: "Manage users.", subcommands: [Create.self, List.self, Token.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -32,6 +32,30 @@ struct UserCommand: AsyncParsableCommand {
             } catch let error as HeraldError {
                 await store.close()
                 throw CLIError(error.cliText)
+            }
+        }
+    }
+
+    struct Token: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make an API token for a user and print it (once).",
+            discussion: "Use it as `Authorization: Bearer TOKEN` with the JSON API (see /api/openapi.json).")
+
+        @OptionGroup var db: DatabaseOptions
+        @Option(help: "The user's email.") var email: String
+        @Option(help: "A name to recognise the token by.") var name: String = "command line"
+
+        func run() async throws {
+            let store = try await db.openStore(logger: try db.logger("herald.user"))
+            do {
+                guard let user = try await store.users.all().first(where: { $0.email.lowercased() == email.lowercased() }) else {
+                    throw CLIError("--email: no user \(email)")
+                }
+                print(try await store.tokens.create(for: user.id, name: name).secret)
+                await store.close()
+            } catch {
+                await store.close()
+                throw error
             }
         }
     }

@@ -38,8 +38,10 @@ struct WebFixture {
             adminToken: try await store.tokens.create(for: admin.id, name: "test").secret,
             user: user, userToken: try await store.tokens.create(for: user.id, name: "test").secret,
             outbox: dir.appendingPathComponent("outbox").path)
-        let delivery = Delivery(transports: TransportSource(
-            override: transport, outbox: fixture.outbox, settings: store.settings, logger: logger))
+        let delivery = try Delivery(
+            store: store,
+            transports: TransportSource(override: transport, outbox: fixture.outbox, settings: store.settings, logger: logger),
+            maker: TemplateMessageMaker(store: store), state: StateDirectory(path: dir.appendingPathComponent("state").path), logger: logger)
         let router = try await buildRouter(configuration: .init(port: 0, bcryptCost: 4), store: store, delivery: delivery,
                                            metrics: PrometheusCollectorRegistry(), logger: logger)
         let app = Application(router: router, logger: logger)

@@ -52,8 +52,7 @@ public actor DeliveryEngine: Service {
     private var nextBatch = 0
     private var throttled: [Int64: (until: Int64, delay: Int64)] = [:]
     private var lastHousekeeping: Int64 = 0
-    private var waiter: CheckedContinuation<Void, Never>?
-    private var woken = false
+    private let doorbell = Doorbell()
     private var shuttingDown = false
 
     public init(store: Store, transports: TransportSource, maker: any MessageMaker, journal: DeliveryJournal,
@@ -78,15 +77,13 @@ public actor DeliveryEngine: Service {
     }
 
     /// Looks for work now (a mass email started, a message became due).
-    public func wake() {
-        woken = true
-        waiter?.resume()
-        waiter = nil
+    public func wake() async {
+        await doorbell.ring()
     }
 
-    private func beginShutdown() {
+    private func beginShutdown() async {
         shuttingDown = true
-        wake()
+        await wake()
     }
 
     /// Replays the journal of a previous run into the database, then gives back every message
@@ -105,7 +102,7 @@ public actor DeliveryEngine: Service {
     }
 
     private func loop() async {
-        while !shuttingDown {
+        while !shuttingDown && !Task.isCancelled {
             var started = false
             do {
                 try await housekeeping()
@@ -113,21 +110,10 @@ public actor DeliveryEngine: Service {
             } catch {
                 logger.error("delivery loop failed; trying again", metadata: ["error": "\(error)"])
             }
-            if !started || batches.count >= configuration.parallelBatches { await sleep(configuration.idlePoll) }
+            if !started || batches.count >= configuration.parallelBatches { await doorbell.wait(upTo: configuration.idlePoll) }
         }
     }
 
-    /// Sleeps until woken (a batch ended, a mass email started) or `duration` passed.
-    private func sleep(_ duration: Duration) async {
-        if woken { woken = false; return }
-        let timer = Task { [weak self] in
-            try? await Task.sleep(for: duration)
-            await self?.wake()
-        }
-        await withCheckedContinuation { waiter = $0 }
-        woken = false
-        timer.cancel()
-    }
 
     private func housekeeping() async throws {
         let t = now()
@@ -168,16 +154,16 @@ public actor DeliveryEngine: Service {
     /// organisation's daily quota (reserved here) and the sender's rates.
     private func allowance(for massEmail: MassEmail, now t: Int64) async throws -> (count: Int, quotaDay: String?) {
         var count = configuration.batchSize
-        let rates = try await store.messages.senderRates(massEmail.senderID)
-        if let perMinute = rates.perMinute {
+        let sender = try await store.senders.find(massEmail.senderID)
+        if let perMinute = sender.ratePerMinute {
             count = min(count, max(0, perMinute - (try await store.messages.sentCount(sender: massEmail.senderID, since: t - 60))))
         }
-        if let perHour = rates.perHour {
+        if let perHour = sender.ratePerHour {
             count = min(count, max(0, perHour - (try await store.messages.sentCount(sender: massEmail.senderID, since: t - 3600))))
         }
         guard count > 0 else { return (0, nil) }
         guard let quota = try await store.settings.dailyQuota() else { return (count, nil) }
-        let day = LocalDate(Date(timeIntervalSince1970: TimeInterval(t)), in: try await store.settings.timeZone()).description
+        let day = try await store.settings.today(at: Date(timeIntervalSince1970: TimeInterval(t)))
         // What the quota holds back stays queued and goes out the next day.
         return (try await store.quota.reserve(count, day: day, limit: quota), day)
     }
@@ -194,9 +180,9 @@ public actor DeliveryEngine: Service {
         batches[id] = (massEmail.id, task)
     }
 
-    private func finished(batch: Int) {
+    private func finished(batch: Int) async {
         batches[batch] = nil
-        wake()
+        await wake()
     }
 
     /// Renders, sends and records one batch. Runs off the actor.
@@ -213,12 +199,12 @@ public actor DeliveryEngine: Service {
                 return
             }
             var outgoing: [OutgoingMessage] = []
-            var positions: [Int] = []
+            var positionOf: [Int] = []
             for (i, result) in made.enumerated() {
                 switch result {
                 case .success(let message):
                     outgoing.append(message)
-                    positions.append(i)
+                    positionOf.append(i)
                 case .failure(let error):
                     outcomes[i] = Outcome(outcome: MessageOutcome(id: claimed[i].id, attempt: claimed[i].attempt, status: .failed,
                                                                   attempts: claimed[i].attempt, text: error.message),
@@ -227,7 +213,7 @@ public actor DeliveryEngine: Service {
             }
             // Another process may have stopped it between the claim and now.
             if try await store.massEmails.statuses([massEmail.id])[massEmail.id] != .sending || Task.isCancelled {
-                try await giveBack(claimed)
+                try await Task { try await self.giveBack(claimed) }.value
                 return
             }
             let transport: any Transport
@@ -242,7 +228,7 @@ public actor DeliveryEngine: Service {
             let answered = Mutex<[(Int, Outcome, Int)]>([])
             let journal = self.journal
             let now = self.now
-            let positions = positions
+            let positions = positionOf
             _ = await transport.send(outgoing) { index, result in
                 let position = positions[index]
                 let outcome = Outcome.of(result, for: claimed[position], now: now(), policy: policy, throttleDelay: throttleDelay)
@@ -252,13 +238,21 @@ public actor DeliveryEngine: Service {
             let noted = answered.withLock { $0 }
             for (position, outcome, _) in noted { outcomes[position] = outcome }
             let final = outcomes.compactMap { $0 }
-            try await store.messages.record(final.map(\.outcome))
-            journal.committed(noted.map(\.2))
-            try await afterBatch(final, of: massEmail, quotaDay: quotaDay)
+            // The transport reports every message; should one be missing, it goes back to the queue.
+            let unreported = claimed.indices.filter { outcomes[$0] == nil }.map { claimed[$0] }
+            // What happened to messages that went out must be written even when Stop cancelled
+            // this batch: the writes run in a task of their own, which the cancel does not reach.
+            try await Task { [self] in
+                try await store.messages.record(final.map(\.outcome))
+                journal.committed(noted.map(\.2))
+                if !unreported.isEmpty { try await giveBack(unreported) }
+                try await afterBatch(final, of: massEmail, quotaDay: quotaDay)
+            }.value
         } catch {
             logger.error("a delivery batch failed; its messages go back to the queue", metadata: [
                 "mass_email": "\(massEmail.id)", "error": "\(error)"])
-            try? await giveBack(claimed.filter { message in !outcomes.contains { $0?.outcome.id == message.id } })
+            let pending = claimed.filter { message in !outcomes.contains { $0?.outcome.id == message.id } }
+            try? await Task { try await self.giveBack(pending) }.value
         }
     }
 

@@ -11,6 +11,15 @@ public struct ClaimedMessage: Sendable, Hashable {
     public var address: String
     /// This attempt's number (1 for the first).
     public var attempt: Int
+
+    public init(id: Int64, massEmailID: Int64, step: Int, recordID: Int64, address: String, attempt: Int) {
+        self.id = id
+        self.massEmailID = massEmailID
+        self.step = step
+        self.recordID = recordID
+        self.address = address
+        self.attempt = attempt
+    }
 }
 
 /// What became of a claimed message, to be written back.
@@ -196,16 +205,6 @@ public struct MessageStore: Sendable {
             try await db.raw("""
                 SELECT id FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND status = 'sending' LIMIT 1
                 """).first() != nil
-        }
-    }
-
-    /// A sender's rates, per minute and per hour (nil: no limit).
-    public func senderRates(_ sender: Int64) async throws -> (perMinute: Int?, perHour: Int?) {
-        try await database.read { db in
-            guard let row = try await db.raw("SELECT rate_per_minute, rate_per_hour FROM senders WHERE id = \(bind: sender)").first() else {
-                return (nil, nil)
-            }
-            return (try row.decode(column: "rate_per_minute", as: Int?.self), try row.decode(column: "rate_per_hour", as: Int?.self))
         }
     }
 

@@ -20,8 +20,9 @@ extension RecordStore {
     /// A boolean column, stored as BOOLEAN on PostgreSQL and as an integer on SQLite. Anything
     /// unreadable counts as set: better to skip a person than to mail one who opted out.
     static func flag(_ row: any SQLRow, _ column: String) throws -> Bool {
-        if let value = try? row.decode(column: column, as: Bool?.self) { return value ?? false }
-        if let value = try? row.decode(column: column, as: Int?.self) { return (value ?? 0) != 0 }
+        if try row.decodeNil(column: column) { return false }
+        if let value = try? row.decode(column: column, as: Bool.self) { return value }
+        if let value = try? row.decode(column: column, as: Int.self) { return value != 0 }
         return true
     }
 

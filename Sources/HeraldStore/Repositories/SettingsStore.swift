@@ -33,6 +33,16 @@ public struct SettingsStore: Sendable {
         return n
     }
 
+    /// Sets the daily quota (nil or 0: no limit).
+    public func setDailyQuota(_ quota: Int?) async throws {
+        try await set(SettingsStore.dailyQuotaKey, to: quota.map(String.init) ?? "")
+    }
+
+    /// Today's date in the organisation's time zone: the day the quota counts.
+    public func today(at instant: Date = Date()) async throws -> String {
+        LocalDate(instant, in: try await timeZone()).description
+    }
+
     /// The organisation's time zone: where dates begin and end, and quotas reset.
     public func timeZone() async throws -> TimeZone {
         if let name = try await value(SettingsStore.organisationTimeZone), let zone = TimeZone(identifier: name) { return zone }

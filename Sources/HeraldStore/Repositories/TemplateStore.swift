@@ -73,8 +73,13 @@ public struct TemplateStore: Sendable {
         return try await find(id)
     }
 
+    /// Deletes a template that no mass email uses.
     public func delete(_ id: Int64) async throws {
         try await database.transaction { db in
+            if let used = try await db.raw("SELECT name FROM mass_emails WHERE template_id = \(bind: id) LIMIT 1").first() {
+                throw HeraldError.conflict("the mass email '\(try used.decode(column: "name", as: String.self))' uses this template; it cannot be deleted",
+                                           problems: [Problem(field: "id", reason: "in use by a mass email")])
+            }
             let deleted = try await db.raw("DELETE FROM templates WHERE id = \(bind: id) RETURNING id").first()
             if deleted == nil { throw HeraldError.notFound("no template \(id)") }
         }

@@ -13,15 +13,16 @@ struct SendersAPI {
         }
         let admin = api.group().add(middleware: RequireAdminMiddleware())
         admin.post("senders") { request, context in
-            let (email, name, replyTo) = try await SendersAPI.read(request, context: context)
-            return JSONResponse.make(Present.sender(try await store.senders.create(email: email, name: name, replyTo: replyTo)),
-                                     status: .created)
+            let s = try await SendersAPI.read(request, context: context)
+            return JSONResponse.make(Present.sender(try await store.senders.create(
+                email: s.email, name: s.name, replyTo: s.replyTo, ratePerMinute: s.perMinute, ratePerHour: s.perHour)), status: .created)
         }
         admin.put("senders/:id") { request, context in
             let id = try context.parameters.require("id", as: Int64.self)
             _ = try await store.senders.find(id)
-            let (email, name, replyTo) = try await SendersAPI.read(request, context: context)
-            return JSONResponse.make(Present.sender(try await store.senders.update(id, email: email, name: name, replyTo: replyTo)))
+            let s = try await SendersAPI.read(request, context: context)
+            return JSONResponse.make(Present.sender(try await store.senders.update(
+                id, email: s.email, name: s.name, replyTo: s.replyTo, ratePerMinute: s.perMinute, ratePerHour: s.perHour)))
         }
         admin.delete("senders/:id") { _, context in
             try await store.senders.delete(try context.parameters.require("id", as: Int64.self))
@@ -29,12 +30,15 @@ struct SendersAPI {
         }
     }
 
-    static func read(_ request: Request, context: AppRequestContext) async throws -> (String, String, String?) {
+    static func read(_ request: Request, context: AppRequestContext) async throws
+        -> (email: String, name: String, replyTo: String?, perMinute: Int?, perHour: Int?) {
         var body = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))
         let email = body.string("email", required: true, maxLength: 254)
         let name = body.string("name", required: true, maxLength: SenderStore.maxNameLength)
         let replyTo = body.string("reply_to", maxLength: 254)
+        let perMinute = body.int("rate_per_minute", range: 1...10_000_000)
+        let perHour = body.int("rate_per_hour", range: 1...100_000_000)
         try body.finish()
-        return (email!, name!, replyTo)
+        return (email!, name!, replyTo, perMinute.map(Int.init), perHour.map(Int.init))
     }
 }

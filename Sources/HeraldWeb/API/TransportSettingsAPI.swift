@@ -23,6 +23,15 @@ struct TransportSettingsAPI {
             try await TransportSettings(delivery: delivery, mail: mail).save(url!, in: store)
             return JSONResponse.make(try await TransportSettings(delivery: delivery, mail: mail).current())
         }
+        let quota = api.group("settings/quota").add(middleware: RequireAdminMiddleware())
+        quota.get { _, _ in try await TransportSettingsAPI.quota(store) }
+        quota.put { request, context in
+            var body = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))
+            let limit = body.int("daily_quota", range: 1...1_000_000_000)
+            try body.finish()
+            try await store.settings.setDailyQuota(limit.map(Int.init))
+            return try await TransportSettingsAPI.quota(store)
+        }
         admin.post("test") { request, context in
             var body = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))
             let to = body.string("to", required: true, maxLength: 254)
@@ -32,6 +41,16 @@ struct TransportSettingsAPI {
             let sender = try await TransportSettings(delivery: delivery, mail: mail).testSender(id: senderID, address: from)
             return JSONResponse.make(try await mail.send(TransportSettings.testMessage(), from: sender, to: to!))
         }
+    }
+}
+
+extension TransportSettingsAPI {
+    static func quota(_ store: Store) async throws -> Response {
+        JSONResponse.make(JSONValue.object([
+            "daily_quota": try await store.settings.dailyQuota().map { .number(Double($0)) } ?? .null,
+            "used_today": .number(Double(try await store.quota.used(day: try await store.settings.today()))),
+            "time_zone": .string(try await store.settings.timeZone().identifier),
+        ]))
     }
 }
 

@@ -29,6 +29,15 @@ struct MailSettingsPages {
                                       status: error.kind == .conflict ? .conflict : .unprocessableContent, context: context)
             }
         }
+        admin.post("mail/quota") { request, context in
+            let form = try await FormData.read(request, context: context)
+            do {
+                try await store.settings.setDailyQuota(try MailSettingsPages.quota(form["daily_quota"]))
+                return Response.redirect(to: "/admin/mail", type: .found)
+            } catch let error as HeraldError where error.kind == .invalid {
+                return try await page(quotaError: error.problems.first?.reason ?? error.message, status: .unprocessableContent, context: context)
+            }
+        }
         admin.post("mail/test") { request, context in
             let form = try await FormData.read(request, context: context)
             do {
@@ -42,7 +51,16 @@ struct MailSettingsPages {
         }
     }
 
-    func page(message: String? = nil, urlError: String? = nil, testResult: JSONValue? = nil, testError: String? = nil,
+    /// The quota field: empty for no limit, else a whole number of messages ≥ 1.
+    static func quota(_ text: String?) throws -> Int? {
+        guard let text = text?.trimmedWhitespace, !text.isEmpty else { return nil }
+        guard let n = Int(text), n >= 1 else {
+            throw HeraldError.invalid(field: "daily_quota", "'\(text)' is not a number of messages (1 or more; empty for no limit)")
+        }
+        return n
+    }
+
+    func page(message: String? = nil, urlError: String? = nil, quotaError: String? = nil, testResult: JSONValue? = nil, testError: String? = nil,
               form: FormData = FormData(""), status: HTTPResponse.Status = .ok, context: AppRequestContext) async throws -> Response {
         let current = try await TransportSettings(delivery: delivery, mail: mail).current().mustache
         let senders = try await store.senders.all()
@@ -51,6 +69,10 @@ struct MailSettingsPages {
             "current": current,
             "outbox": delivery.transports.outbox,
             "url_error": urlError as Any,
+            "quota_error": quotaError as Any,
+            "daily_quota": try await store.settings.dailyQuota().map(String.init) ?? "",
+            "used_today": try await store.quota.used(day: try await store.settings.today()),
+            "org_zone": try await store.settings.timeZone().identifier,
             "senders": senders.map { ["id": $0.id, "label": "\($0.name) <\($0.email)>", "selected": $0.id == chosen] as [String: Any] },
             "has_senders": !senders.isEmpty,
             "from": form["from"] ?? "", "to": form["to"] ?? (context.identity?.email ?? ""),

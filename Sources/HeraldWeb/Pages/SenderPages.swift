@@ -16,7 +16,9 @@ struct SenderPages {
         admin.post("senders") { request, context in
             let form = try await FormData.read(request, context: context)
             do {
-                _ = try await store.senders.create(email: form["email"] ?? "", name: form["name"] ?? "", replyTo: form["reply_to"])
+                let rates = try SenderPages.rates(form)
+                _ = try await store.senders.create(email: form["email"] ?? "", name: form["name"] ?? "", replyTo: form["reply_to"],
+                                                   ratePerMinute: rates.0, ratePerHour: rates.1)
                 return Response.redirect(to: "/admin/senders", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
                 return try await page(editing: nil, form: SenderPages.values(form), problems: AdminPages.problems(error), context: context)
@@ -24,27 +26,49 @@ struct SenderPages {
         }
         admin.get("senders/:id") { _, context in
             let sender = try await store.senders.find(try context.parameters.require("id", as: Int64.self))
-            return try await page(editing: sender, form: ["email": sender.email, "name": sender.name, "reply_to": sender.replyTo ?? ""],
+            return try await page(editing: sender, form: ["email": sender.email, "name": sender.name, "reply_to": sender.replyTo ?? "",
+                                                          "rate_per_minute": sender.ratePerMinute.map(String.init) ?? "",
+                                                          "rate_per_hour": sender.ratePerHour.map(String.init) ?? ""],
                                   problems: [], context: context)
         }
         admin.post("senders/:id") { request, context in
             let sender = try await store.senders.find(try context.parameters.require("id", as: Int64.self))
             let form = try await FormData.read(request, context: context)
             do {
-                _ = try await store.senders.update(sender.id, email: form["email"] ?? "", name: form["name"] ?? "", replyTo: form["reply_to"])
+                let rates = try SenderPages.rates(form)
+                _ = try await store.senders.update(sender.id, email: form["email"] ?? "", name: form["name"] ?? "", replyTo: form["reply_to"],
+                                                   ratePerMinute: rates.0, ratePerHour: rates.1)
                 return Response.redirect(to: "/admin/senders", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
                 return try await page(editing: sender, form: SenderPages.values(form), problems: AdminPages.problems(error), context: context)
             }
         }
         admin.post("senders/:id/delete") { _, context in
-            try await store.senders.delete(try context.parameters.require("id", as: Int64.self))
+            do {
+                try await store.senders.delete(try context.parameters.require("id", as: Int64.self))
+            } catch let error as HeraldError where error.kind == .conflict {
+                return try await page(editing: nil, form: [:], problems: [Problem(field: "", reason: error.message)], context: context)
+            }
             return Response.redirect(to: "/admin/senders", type: .found)
         }
     }
 
     static func values(_ form: FormData) -> [String: String] {
-        ["email": form["email"] ?? "", "name": form["name"] ?? "", "reply_to": form["reply_to"] ?? ""]
+        ["email": form["email"] ?? "", "name": form["name"] ?? "", "reply_to": form["reply_to"] ?? "",
+         "rate_per_minute": form["rate_per_minute"] ?? "", "rate_per_hour": form["rate_per_hour"] ?? ""]
+    }
+
+    /// The two rate fields: empty for no limit, else a whole number.
+    static func rates(_ form: FormData) throws -> (Int?, Int?) {
+        var problems = ProblemList()
+        func read(_ key: String) -> Int? {
+            guard let text = form[key]?.trimmedWhitespace, !text.isEmpty else { return nil }
+            guard let n = Int(text) else { problems.add(key, "'\(text)' is not a whole number"); return nil }
+            return n
+        }
+        let rates = (read("rate_per_minute"), read("rate_per_hour"))
+        try problems.check()
+        return rates
     }
 
     /// The list with the add form, or with the edit form of `editing`.
@@ -52,12 +76,15 @@ struct SenderPages {
         let errors = AdminPages.errorMap(problems)
         let html = pages.render("admin_senders", title: "Senders", context: context, data: [
             "senders": try await store.senders.all().map { s -> [String: Any] in
-                ["id": s.id, "email": s.email, "name": s.name, "reply_to": s.replyTo as Any, "editing": s.id == editing?.id]
+                ["id": s.id, "email": s.email, "name": s.name, "reply_to": s.replyTo as Any, "editing": s.id == editing?.id,
+                 "rates": [s.ratePerMinute.map { "\($0)/min" }, s.ratePerHour.map { "\($0)/h" }].compactMap { $0 }.joined(separator: ", ")]
             },
             "editing": editing.map { ["id": $0.id, "email": $0.email] as [String: Any] } as Any,
             "action": editing.map { "/admin/senders/\($0.id)" } ?? "/admin/senders",
             "form": form, "csrf": context.csrf, "has_errors": !problems.isEmpty,
-            "errors": ["email": errors["email"] as Any, "name": errors["name"] as Any, "reply_to": errors["reply_to"] as Any],
+            "general_error": problems.first { $0.field.isEmpty }?.reason as Any,
+            "errors": ["email": errors["email"] as Any, "name": errors["name"] as Any, "reply_to": errors["reply_to"] as Any,
+                       "rate_per_minute": errors["rate_per_minute"] as Any, "rate_per_hour": errors["rate_per_hour"] as Any],
         ], modules: try await store.modules.all())
         let status: HTTPResponse.Status = problems.isEmpty ? .ok : (problems.contains { $0.reason == "already exists" } ? .conflict : .unprocessableContent)
         return HTMLResponse(html: html, status: status).response

@@ -17,13 +17,15 @@ struct PageRenderer: Sendable {
 
     /// Renders `template` with `data` inside the layout. `modules` fills the navigation.
     func render(_ template: String, title: String, context: AppRequestContext, data: [String: Any],
-                modules: [Module] = [], current: String? = nil, flash: String? = nil) -> String {
+                modules: [Module] = [], current: String? = nil, flash: String? = nil, refresh: Int? = nil) -> String {
         let content = library.render(PageRenderer.dropNils(data), withTemplate: template) ?? "template \(template) is missing"
         var layout: [String: Any] = [
             "title": title,
             "content": content,
             "csrf": context.csrf,
             "flash": flash as Any,
+            "refresh": refresh as Any,
+            "mass_email_current": current == "mass-emails",
             "nav": modules.map { ["api_name": $0.apiName, "label": $0.pluralLabel, "current": $0.apiName == current] },
         ]
         if let user = context.identity {

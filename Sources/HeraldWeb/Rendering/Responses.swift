@@ -45,6 +45,8 @@ struct FormData: Sendable {
 
     /// Every value of `key`, for repeated fields such as checkboxes.
     func all(_ key: String) -> [String] { pairs.filter { $0.0 == key }.map(\.1) }
+    /// Each field's last value.
+    var dictionary: [String: String] { Dictionary(pairs, uniquingKeysWith: { _, last in last }) }
 
     /// Reads a request's form body.
     static func read(_ request: Request, context: AppRequestContext) async throws -> FormData {

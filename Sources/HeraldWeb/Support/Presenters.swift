@@ -62,6 +62,8 @@ enum Present {
     static func sender(_ s: Sender) -> JSONValue {
         .object(["id": .number(Double(s.id)), "email": .string(s.email), "name": .string(s.name),
                  "reply_to": s.replyTo.map(JSONValue.string) ?? .null,
+                 "rate_per_minute": s.ratePerMinute.map { .number(Double($0)) } ?? .null,
+                 "rate_per_hour": s.ratePerHour.map { .number(Double($0)) } ?? .null,
                  "created_at": .string(ISODateTime.format(epochSeconds: s.createdAt))])
     }
 
@@ -83,6 +85,44 @@ enum Present {
             "skipped": .number(Double(r.skipped)), "failed": .number(Double(r.failed)), "dry_run": .bool(r.dryRun),
             "committed": .bool(r.committed),
             "errors": .array(r.errors.map { .object(["line": .number(Double($0.line)), "field": .string($0.field), "reason": .string($0.reason)]) }),
+        ])
+    }
+}
+
+extension Present {
+    static func massEmail(_ m: MassEmail, figures f: MassEmailFigures) -> JSONValue {
+        func time(_ t: Int64?) -> JSONValue { t.map { .string(ISODateTime.format(epochSeconds: $0)) } ?? .null }
+        let recipients: JSONValue = switch m.recipients {
+        case .view(let id): .object(["view_id": .number(Double(id))])
+        case .list(let id): .object(["list_id": .number(Double(id))])
+        case .records(let ids): .object(["record_ids": .array(ids.map { .number(Double($0)) })])
+        }
+        return .object([
+            "id": .number(Double(m.id)), "name": .string(m.name), "module": .string(m.module),
+            "owner_id": .number(Double(m.ownerID)), "template_id": .number(Double(m.templateID)),
+            "sender_id": .number(Double(m.senderID)), "recipients": recipients,
+            "status": .string(m.status.rawValue), "status_reason": m.statusReason.map(JSONValue.string) ?? .null,
+            "scheduled_at": time(m.scheduledAt), "time_zone": .string(m.timeZone),
+            "started_at": time(m.startedAt), "finished_at": time(m.finishedAt), "resolved_at": time(m.resolvedAt),
+            "created_at": time(m.createdAt), "modified_at": time(m.modifiedAt),
+            "skipped": .object(Dictionary(uniqueKeysWithValues: SkipReason.allCases.map { ($0.rawValue, JSONValue.number(Double(m.skipped[$0] ?? 0))) })),
+            "figures": .object([
+                "recipients": .number(Double(f.recipients)), "queued": .number(Double(f[.queued])),
+                "sending": .number(Double(f[.sending])), "sent": .number(Double(f[.sent])),
+                "deferred": .number(Double(f[.deferred])), "failed": .number(Double(f[.failed])),
+                "bounced": .number(Double(f[.bounced])),
+            ]),
+        ])
+    }
+
+    static func message(_ r: MessageRow) -> JSONValue {
+        .object([
+            "id": .number(Double(r.id)), "step": .number(Double(r.step)), "record_id": .number(Double(r.recordID)),
+            "address": .string(r.address), "status": .string(r.status.rawValue), "attempts": .number(Double(r.attempts)),
+            "next_attempt_at": r.status == .deferred ? .string(ISODateTime.format(epochSeconds: r.nextAttemptAt)) : .null,
+            "smtp_code": r.code.map { .number(Double($0)) } ?? .null, "smtp_status": r.enhancedCode.map(JSONValue.string) ?? .null,
+            "smtp_text": r.text.map(JSONValue.string) ?? .null,
+            "sent_at": r.sentAt.map { .string(ISODateTime.format(epochSeconds: $0)) } ?? .null,
         ])
     }
 }

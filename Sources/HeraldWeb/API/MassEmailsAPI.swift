@@ -1,0 +1,174 @@
+import Foundation
+import Hummingbird
+import HeraldCore
+import HeraldDelivery
+import HeraldStore
+
+/// `/api/v1/mass-emails`: create, schedule, edit, stop, pause and resume mass emails, and
+/// read their figures and per-recipient outcomes.
+struct MassEmailsAPI {
+    let store: Store
+    let delivery: Delivery
+
+    func register(on api: RouterGroup<AppRequestContext>) {
+        api.get("mass-emails") { request, context in
+            let user = try context.user()
+            let owner = user.role == .admin ? nil : user.id
+            var statuses: [MassEmail.Status]?
+            if let text = request.uri.queryParameters["status"].map(String.init), !text.isEmpty {
+                var parsed: [MassEmail.Status] = []
+                for part in text.split(separator: ",") {
+                    guard let status = MassEmail.Status(rawValue: String(part)) else {
+                        throw HeraldError.invalid(field: "status", "'\(part)' is not a status; use one of \(MassEmail.Status.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    parsed.append(status)
+                }
+                statuses = parsed
+            }
+            let massEmails = try await store.massEmails.all(statuses: statuses, owner: owner)
+            let figures = try await store.massEmails.figures(massEmails.map(\.id))
+            let counts = try await store.massEmails.countsByStatus(owner: owner)
+            return JSONResponse.make(JSONValue.object([
+                "mass_emails": .array(massEmails.map { Present.massEmail($0, figures: figures[$0.id] ?? MassEmailFigures()) }),
+                "counts": .object(Dictionary(uniqueKeysWithValues: MassEmail.Status.allCases.map { ($0.rawValue, JSONValue.number(Double(counts[$0] ?? 0))) })),
+            ]))
+        }
+        api.post("mass-emails") { request, context in
+            let user = try context.user()
+            let body = try await JSONBody.decode(JSONValue.self, from: request, context: context)
+            let (module, draft) = try await MassEmailInput.parse(body, store: store)
+            let created = try await store.massEmails.create(draft, in: module, owner: user.id)
+            if created.status == .scheduled { await delivery.scheduler.wake() }
+            return JSONResponse.make(try await present(created), status: .created)
+        }
+        api.get("mass-emails/:id") { _, context in
+            JSONResponse.make(try await present(try await fetch(context)))
+        }
+        api.put("mass-emails/:id") { request, context in
+            let existing = try await fetch(context)
+            let body = try await JSONBody.decode(JSONValue.self, from: request, context: context)
+            let (module, draft) = try await MassEmailInput.parse(body, store: store, module: existing.module)
+            let updated = try await store.massEmails.update(existing.id, draft, in: module)
+            if updated.status == .scheduled { await delivery.scheduler.wake() }
+            return JSONResponse.make(try await present(updated))
+        }
+        api.delete("mass-emails/:id") { _, context in
+            try await store.massEmails.delete(try await fetch(context).id)
+            return Response(status: .noContent)
+        }
+        api.post("mass-emails/:id/stop") { _, context in
+            JSONResponse.make(try await present(try await delivery.engine.stop(try await fetch(context).id)))
+        }
+        api.post("mass-emails/:id/pause") { _, context in
+            let paused = try await store.massEmails.pause(try await fetch(context).id, reason: "paused by \(try context.user().name)")
+            return JSONResponse.make(try await present(paused))
+        }
+        api.post("mass-emails/:id/resume") { _, context in
+            let resumed = try await store.massEmails.resume(try await fetch(context).id)
+            await delivery.engine.wake()
+            return JSONResponse.make(try await present(resumed))
+        }
+        api.get("mass-emails/:id/messages") { request, context in
+            let massEmail = try await fetch(context)
+            let query = request.uri.queryParameters
+            var status: MessageStatus?
+            if let text = query["status"].map(String.init), !text.isEmpty {
+                guard let parsed = MessageStatus(rawValue: text) else {
+                    throw HeraldError.invalid(field: "status", "'\(text)' is not a message status; use one of \(MessageStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                status = parsed
+            }
+            let after = try Self.queryInt(query["after"].map(String.init), field: "after") ?? 0
+            let limit = min(try Self.queryInt(query["limit"].map(String.init), field: "limit") ?? 100, 1000)
+            let rows = try await store.messages.page(massEmail: massEmail.id, status: status, after: after, limit: Int(max(limit, 1)))
+            return JSONResponse.make(JSONValue.object([
+                "messages": .array(rows.map(Present.message)),
+                "next_after": rows.count == Int(max(limit, 1)) ? .number(Double(rows.last!.id)) : .null,
+            ]))
+        }
+    }
+
+    /// The mass email named in the path, if the caller may see it (its owner, or an admin).
+    func fetch(_ context: AppRequestContext) async throws -> MassEmail {
+        let user = try context.user()
+        let massEmail = try await store.massEmails.find(try context.parameters.require("id", as: Int64.self))
+        guard user.role == .admin || massEmail.ownerID == user.id else {
+            throw HeraldError.notFound("no mass email \(massEmail.id)")
+        }
+        return massEmail
+    }
+
+    func present(_ massEmail: MassEmail) async throws -> JSONValue {
+        let figures = try await store.massEmails.figures([massEmail.id])[massEmail.id] ?? MassEmailFigures()
+        return Present.massEmail(massEmail, figures: figures)
+    }
+
+    static func queryInt(_ text: String?, field: String) throws -> Int64? {
+        guard let text, !text.isEmpty else { return nil }
+        guard let n = Int64(text), n >= 0 else { throw HeraldError.invalid(field: field, "must be a whole number ≥ 0, not '\(text)'") }
+        return n
+    }
+}
+
+/// Reads a mass email's details from JSON (the API) or from the create form turned into
+/// the same JSON: one reader, so that both say the same about the same mistake.
+enum MassEmailInput {
+    /// - Parameter module: the module of a mass email being edited (it cannot change).
+    static func parse(_ body: JSONValue, store: Store, module fixed: String? = nil) async throws -> (Module, MassEmailDraft) {
+        var reader = try JSONObjectReader(body)
+        let name = reader.string("name", required: true, maxLength: MassEmailDraft.maxNameLength)
+        let moduleName = fixed ?? reader.string("module", required: true)
+        if fixed != nil { _ = reader.raw("module") }
+        let templateID = reader.int("template_id", required: true)
+        let senderID = reader.int("sender_id", required: true)
+        var recipients: MassEmail.Recipients?
+        if let object = reader.raw("recipients") {
+            var r = try JSONObjectReader(object, path: "recipients")
+            let view = r.int("view_id")
+            let list = r.int("list_id")
+            let ids = r.ids("record_ids", maxCount: MassEmailDraft.maxSelectedRecords)
+            try r.finish()
+            switch (view, list, ids) {
+            case (let v?, nil, nil): recipients = .view(v)
+            case (nil, let l?, nil): recipients = .list(l)
+            case (nil, nil, let i?): recipients = .records(i)
+            default: throw HeraldError.invalid(field: "recipients", "give exactly one of view_id, list_id or record_ids")
+            }
+        } else {
+            reader.add("recipients", "is required: {\"view_id\": …}, {\"list_id\": …} or {\"record_ids\": […]}")
+        }
+        var schedule: MassEmailDraft.Schedule = .draft
+        if let object = reader.raw("schedule") {
+            var s = try JSONObjectReader(object, path: "schedule")
+            switch s.string("send", required: true) {
+            case "draft"?: schedule = .draft
+            case "now"?: schedule = .now
+            case "later"?:
+                let date = s.string("date", required: true).flatMap { text -> LocalDate? in
+                    guard let d = LocalDate(iso: text) else { s.add("date", "'\(text)' is not a date (YYYY-MM-DD)"); return nil }
+                    return d
+                }
+                let time = s.string("time", required: true).flatMap { text -> (Int, Int)? in
+                    let parts = text.split(separator: ":")
+                    guard parts.count == 2, let h = Int(parts[0]), let m = Int(parts[1]) else {
+                        s.add("time", "'\(text)' is not a time (HH:MM)")
+                        return nil
+                    }
+                    return (h, m)
+                }
+                let zone = s.string("time_zone", required: true)
+                if let date, let time, let zone { schedule = .at(date: date, hour: time.0, minute: time.1, timeZone: zone) }
+            case let other?: s.add("send", "'\(other)' is not one of draft, now, later")
+            case nil: break
+            }
+            try s.finish()
+        }
+        try reader.finish()
+        let module = try await store.modules.named(moduleName!)
+        let modules = try await store.modules.all()
+        if RecipientAddressSource.of(module, among: modules) == nil {
+            throw HeraldError.invalid(field: "module", "\(module.pluralLabel) have no email field, nor a lookup to a module with one")
+        }
+        return (module, MassEmailDraft(name: name!, recipients: recipients!, templateID: templateID!, senderID: senderID!, schedule: schedule))
+    }
+}

@@ -1,0 +1,324 @@
+import Foundation
+import Hummingbird
+import HeraldCore
+import HeraldDelivery
+import HeraldStore
+
+/// The mass email pages: the summary with its tabs, the create/edit form, and a mass
+/// email's own page (progress, skipped recipients, per-recipient outcomes).
+///
+/// The form posts the same fields as the API's JSON (turned into that JSON by
+/// ``formJSON(_:module:)``), so both are checked by ``MassEmailInput``.
+struct MassEmailPages {
+    let store: Store
+    let delivery: Delivery
+    let pages: PageRenderer
+
+    /// The summary's tabs, in order; paused and failed show beside the others.
+    static let tabs: [(key: String, label: String, statuses: [MassEmail.Status])] = [
+        ("scheduled", "Scheduled", [.scheduled]), ("sending", "Sending", [.sending]), ("sent", "Sent", [.sent]),
+        ("stopped", "Stopped", [.stopped]), ("drafts", "Drafts", [.draft]), ("paused", "Paused", [.paused]), ("failed", "Failed", [.failed]),
+    ]
+
+    func register(on app: RouterGroup<AppRequestContext>) {
+        app.get("/mass-emails") { request, context in
+            try await summary(tab: request.uri.queryParameters["tab"].map(String.init), context: context)
+        }
+        app.get("/mass-emails/new") { request, context in
+            let moduleName = request.uri.queryParameters["module"].map(String.init) ?? "contacts"
+            let module = try await store.modules.named(moduleName)
+            return try await form(module: module, existing: nil, values: ["send": "now"], recordIDs: [], problems: [], context: context)
+        }
+        // "More → Mass email" on a list page posts the ticked records here.
+        app.post("/mass-emails/new") { request, context in
+            let form = try await FormData.read(request, context: context)
+            let module = try await store.modules.named(form["module"] ?? "contacts")
+            let ids = form.all("ids").compactMap { Int64($0) }
+            return try await self.form(module: module, existing: nil, values: ["send": "now", "recipients": ids.isEmpty ? "" : "records"],
+                                       recordIDs: ids, problems: [], context: context)
+        }
+        app.post("/mass-emails") { request, context in
+            let form = try await FormData.read(request, context: context)
+            let module = try await store.modules.named(form["module"] ?? "contacts")
+            let recordIDs = MassEmailPages.recordIDs(form)
+            var values = form.dictionary
+            do {
+                if let name = form["new_template_name"], !name.trimmedWhitespace.isEmpty {
+                    // "Create one right there": the template is saved first (checked like any
+                    // other), then chosen.
+                    do {
+                        let template = try await store.templates.create(
+                            in: module, name: name, subject: form["new_template_subject"] ?? "", html: form["new_template_html"] ?? "",
+                            text: nil, by: try context.user().id)
+                        values["template_id"] = String(template.id)
+                    } catch let error as HeraldError {
+                        throw HeraldError(error.kind, error.message, problems: ViewPages.problems(error).map {
+                            Problem(field: "new_template" + ($0.field.isEmpty ? "" : ".\($0.field)"), reason: $0.reason)
+                        })
+                    }
+                }
+                let (module, draft) = try await MassEmailInput.parse(try MassEmailPages.formJSON(values, module: module.apiName), store: store)
+                let created = try await store.massEmails.create(draft, in: module, owner: try context.user().id)
+                if created.status == .scheduled { await delivery.scheduler.wake() }
+                return Response.redirect(to: "/mass-emails/\(created.id)", type: .found)
+            } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict || error.kind == .notFound {
+                return try await self.form(module: module, existing: nil, values: values, recordIDs: recordIDs,
+                                           problems: ViewPages.problems(error), context: context)
+            }
+        }
+        app.get("/mass-emails/:id") { request, context in
+            try await detail(try await fetch(context), after: (request.uri.queryParameters["after"].flatMap { Int64($0) }) ?? 0, context: context)
+        }
+        app.get("/mass-emails/:id/edit") { _, context in
+            let m = try await fetch(context)
+            let module = try await store.modules.named(m.module)
+            return try await form(module: module, existing: m, values: MassEmailPages.values(of: m), recordIDs: MassEmailPages.ids(m),
+                                  problems: [], context: context)
+        }
+        app.post("/mass-emails/:id") { request, context in
+            let m = try await fetch(context)
+            let module = try await store.modules.named(m.module)
+            let form = try await FormData.read(request, context: context)
+            do {
+                let (_, draft) = try await MassEmailInput.parse(try MassEmailPages.formJSON(form.dictionary, module: m.module), store: store, module: m.module)
+                let updated = try await store.massEmails.update(m.id, draft, in: module)
+                if updated.status == .scheduled { await delivery.scheduler.wake() }
+                return Response.redirect(to: "/mass-emails/\(m.id)", type: .found)
+            } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict || error.kind == .notFound {
+                return try await self.form(module: module, existing: m, values: form.dictionary, recordIDs: MassEmailPages.recordIDs(form),
+                                           problems: ViewPages.problems(error), context: context)
+            }
+        }
+        app.post("/mass-emails/:id/stop") { _, context in
+            _ = try await delivery.engine.stop(try await fetch(context).id)
+            return Response.redirect(to: "/mass-emails?tab=stopped", type: .found)
+        }
+        app.post("/mass-emails/:id/pause") { _, context in
+            let m = try await store.massEmails.pause(try await fetch(context).id, reason: "paused by \(try context.user().name)")
+            return Response.redirect(to: "/mass-emails/\(m.id)", type: .found)
+        }
+        app.post("/mass-emails/:id/resume") { _, context in
+            let m = try await store.massEmails.resume(try await fetch(context).id)
+            await delivery.engine.wake()
+            return Response.redirect(to: "/mass-emails/\(m.id)", type: .found)
+        }
+        app.post("/mass-emails/:id/delete") { _, context in
+            try await store.massEmails.delete(try await fetch(context).id)
+            return Response.redirect(to: "/mass-emails?tab=drafts", type: .found)
+        }
+    }
+
+    func fetch(_ context: AppRequestContext) async throws -> MassEmail {
+        try await MassEmailsAPI(store: store, delivery: delivery).fetch(context)
+    }
+
+    // MARK: Summary
+
+    func summary(tab: String?, context: AppRequestContext) async throws -> Response {
+        let user = try context.user()
+        let owner = user.role == .admin ? nil : user.id
+        let counts = try await store.massEmails.countsByStatus(owner: owner)
+        let current = Self.tabs.first { $0.key == tab } ?? Self.tabs.first { !($0.statuses.reduce(0) { $0 + (counts[$1] ?? 0) } == 0) } ?? Self.tabs[0]
+        let massEmails = try await store.massEmails.all(statuses: current.statuses, owner: owner)
+        let figures = try await store.massEmails.figures(massEmails.map(\.id))
+        let users = Dictionary(try await store.users.all().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let modules = try await store.modules.all()
+        let zone = TimeZone(identifier: user.timeZone) ?? .gmt
+        let rows: [[String: Any]] = massEmails.map { m in
+            let f = figures[m.id] ?? MassEmailFigures()
+            let time = m.finishedAt ?? m.startedAt ?? m.scheduledAt
+            return [
+                "id": m.id, "name": m.name, "status": m.status.rawValue, "reason": m.statusReason as Any,
+                "module": modules.first { $0.apiName == m.module }?.pluralLabel ?? m.module,
+                "time": time.map { Self.format($0, zone) } ?? "—",
+                "recipients": f.recipients, "sent": f[.sent], "delivered": f[.sent],
+                "bounced": f[.bounced], "bounce_rate": Self.rate(f[.bounced], of: f.processed),
+                "delivered_rate": Self.rate(f[.sent], of: f.processed),
+                "owner": users[m.ownerID] ?? "—", "stoppable": m.status.isStoppable,
+            ]
+        }
+        let data: [String: Any] = [
+            "tabs": Self.tabs.map { t in
+                ["key": t.key, "label": t.label, "count": t.statuses.reduce(0) { $0 + (counts[$1] ?? 0) }, "current": t.key == current.key]
+            },
+            "tab_label": current.label, "rows": rows, "empty": rows.isEmpty, "csrf": context.csrf,
+            "zone": user.timeZone,
+        ]
+        return HTMLResponse(html: pages.render("mass_emails", title: "Mass email", context: context, data: data,
+                                               modules: modules, current: "mass-emails")).response
+    }
+
+    // MARK: Form
+
+    func form(module: Module, existing: MassEmail?, values: [String: String], recordIDs: [Int64], problems: [Problem],
+              context: AppRequestContext) async throws -> Response {
+        let user = try context.user()
+        let modules = try await store.modules.all()
+        let sendable = modules.filter { RecipientAddressSource.of($0, among: modules) != nil }
+        let views = try await store.views.all(in: module)
+        let lists = try await store.lists.all(in: module)
+        let templates = try await store.templates.all(in: module)
+        let senders = try await store.senders.all()
+        let selected = values["recipients"] ?? ""
+        var recipientOptions: [[String: Any]] = []
+        if !recordIDs.isEmpty {
+            recipientOptions.append(["value": "records", "label": "The \(recordIDs.count) selected \(recordIDs.count == 1 ? module.singularLabel : module.pluralLabel)",
+                                     "selected": selected == "records" || selected.isEmpty])
+        }
+        recipientOptions += views.map { ["value": "view:\($0.id)", "label": "View: \($0.name)", "selected": selected == "view:\($0.id)"] }
+        recipientOptions += lists.map { ["value": "list:\($0.id)", "label": "List: \($0.name) (\($0.memberCount))", "selected": selected == "list:\($0.id)"] }
+        let send = values["send"] ?? "now"
+        let zoneName = values["time_zone"].flatMap { $0.isEmpty ? nil : $0 } ?? user.timeZone
+        let errors = Dictionary(grouping: problems, by: { $0.field.split(separator: ".").first.map(String.init) ?? "" })
+            .mapValues { $0.map(\.reason).joined(separator: "; ") }
+        let title = existing.map { "Edit \($0.name)" } ?? "New mass email to \(module.pluralLabel)"
+        let data: [String: Any] = [
+            "title": title, "csrf": context.csrf,
+            "action": existing.map { "/mass-emails/\($0.id)" } ?? "/mass-emails",
+            "module": ["api_name": module.apiName, "label": module.pluralLabel, "singular": module.singularLabel],
+            "can_change_module": existing == nil && sendable.count > 1,
+            "modules": existing == nil ? sendable.map { ["api_name": $0.apiName, "label": $0.pluralLabel, "selected": $0.apiName == module.apiName] } : [],
+            "name": values["name"] ?? "",
+            "recipient_options": recipientOptions, "no_recipients": recipientOptions.isEmpty,
+            "record_ids": recordIDs.map(String.init).joined(separator: ","),
+            "templates": templates.map { ["id": $0.id, "name": $0.name, "selected": values["template_id"] == String($0.id)] },
+            "no_templates": templates.isEmpty,
+            "senders": senders.map { ["id": $0.id, "label": $0.name.isEmpty ? $0.email : "\($0.name) <\($0.email)>", "selected": values["sender_id"] == String($0.id)] },
+            "no_senders": senders.isEmpty, "is_admin": user.role == .admin,
+            "send_now": send == "now", "send_later": send == "later", "send_draft": send == "draft",
+            "date": values["date"] ?? LocalDate(Date().addingTimeInterval(86_400), in: TimeZone(identifier: zoneName) ?? .gmt).description,
+            "time": values["time"] ?? "09:00",
+            "zones": TimeZone.knownTimeZoneIdentifiers.sorted().map { ["name": $0, "selected": $0 == zoneName] },
+            "has_errors": !problems.isEmpty,
+            "problems": problems.map { ["field": $0.field, "reason": $0.reason] },
+            "name_error": errors["name"] as Any, "recipients_error": errors["recipients"] as Any,
+            "template_error": errors["template_id"] as Any, "sender_error": errors["sender_id"] as Any,
+            "schedule_error": errors["schedule"] as Any,
+            "new_template_link": "/templates/new?module=\(module.apiName)",
+        ]
+        let html = pages.render("mass_email_form", title: title, context: context, data: data, modules: modules, current: "mass-emails")
+        return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response
+    }
+
+    /// The form's fields as the API's JSON.
+    static func formJSON(_ form: [String: String], module: String) throws -> JSONValue {
+        var object: [String: JSONValue] = ["name": .string(form["name"] ?? ""), "module": .string(module)]
+        if let t = form["template_id"], let id = Int64(t) { object["template_id"] = .number(Double(id)) }
+        if let s = form["sender_id"], let id = Int64(s) { object["sender_id"] = .number(Double(id)) }
+        let choice = form["recipients"] ?? ""
+        if choice == "records" {
+            object["recipients"] = .object(["record_ids": .array(recordIDs(form["record_ids"]).map { .number(Double($0)) })])
+        } else if choice.hasPrefix("view:"), let id = Int64(choice.dropFirst(5)) {
+            object["recipients"] = .object(["view_id": .number(Double(id))])
+        } else if choice.hasPrefix("list:"), let id = Int64(choice.dropFirst(5)) {
+            object["recipients"] = .object(["list_id": .number(Double(id))])
+        }
+        var schedule: [String: JSONValue] = ["send": .string(form["send"] ?? "now")]
+        if form["send"] == "later" {
+            schedule["date"] = .string(form["date"] ?? "")
+            schedule["time"] = .string(form["time"] ?? "")
+            schedule["time_zone"] = .string(form["time_zone"] ?? "")
+        }
+        object["schedule"] = .object(schedule)
+        return .object(object)
+    }
+
+    static func recordIDs(_ form: FormData) -> [Int64] { recordIDs(form["record_ids"]) }
+
+    static func recordIDs(_ text: String?) -> [Int64] {
+        (text ?? "").split(separator: ",").compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+    }
+
+    static func ids(_ m: MassEmail) -> [Int64] {
+        if case .records(let ids) = m.recipients { return ids }
+        return []
+    }
+
+    static func values(of m: MassEmail) -> [String: String] {
+        var values = ["name": m.name, "template_id": String(m.templateID), "sender_id": String(m.senderID)]
+        switch m.recipients {
+        case .view(let id): values["recipients"] = "view:\(id)"
+        case .list(let id): values["recipients"] = "list:\(id)"
+        case .records: values["recipients"] = "records"
+        }
+        if let at = m.scheduledAt, m.status == .scheduled, let zone = TimeZone(identifier: m.timeZone) {
+            let date = Date(timeIntervalSince1970: TimeInterval(at))
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = zone
+            let parts = calendar.dateComponents([.hour, .minute], from: date)
+            values["send"] = "later"
+            values["date"] = LocalDate(date, in: zone).description
+            values["time"] = String(format: "%02d:%02d", parts.hour ?? 0, parts.minute ?? 0)
+            values["time_zone"] = m.timeZone
+        } else {
+            values["send"] = "draft"
+        }
+        return values
+    }
+
+    // MARK: Detail
+
+    func detail(_ m: MassEmail, after: Int64, context: AppRequestContext) async throws -> Response {
+        let user = try context.user()
+        let zone = TimeZone(identifier: user.timeZone) ?? .gmt
+        let f = try await store.massEmails.figures([m.id])[m.id] ?? MassEmailFigures()
+        let rows = try await store.messages.page(massEmail: m.id, after: after, limit: 100)
+        let modules = try await store.modules.all()
+        let template = try? await store.templates.find(m.templateID)
+        let sender = try? await store.senders.find(m.senderID)
+        let skipped = SkipReason.allCases.compactMap { reason -> [String: Any]? in
+            guard let n = m.skipped[reason], n > 0 else { return nil }
+            return ["label": reason.label, "count": n]
+        }
+        let recipientsText: String = switch m.recipients {
+        case .view(let id): (try? await store.views.find(id, in: try await store.modules.named(m.module))).map { "View: \($0.name)" } ?? "View \(id)"
+        case .list(let id): (try? await store.lists.find(id, in: try await store.modules.named(m.module))).map { "List: \($0.name)" } ?? "List \(id)"
+        case .records(let ids): "\(ids.count) selected records"
+        }
+        let progress = f.recipients == 0 ? 0 : Int((Double(f.processed) / Double(f.recipients) * 100).rounded(.down))
+        let data: [String: Any] = [
+            "id": m.id, "name": m.name, "status": m.status.rawValue, "reason": m.statusReason as Any, "csrf": context.csrf,
+            "module": modules.first { $0.apiName == m.module }?.pluralLabel ?? m.module, "module_api": m.module,
+            "recipients_text": recipientsText,
+            "template": template?.name ?? "(deleted template)", "template_id": m.templateID,
+            "sender": sender.map { "\($0.name) <\($0.email)>" } ?? "(deleted sender)",
+            "scheduled": m.scheduledAt.map { Self.format($0, TimeZone(identifier: m.timeZone) ?? zone) + " (\(m.timeZone))" } as Any,
+            "started": m.startedAt.map { Self.format($0, zone) } as Any,
+            "finished": m.finishedAt.map { Self.format($0, zone) } as Any,
+            "resolving": m.status == .sending && m.resolvedAt == nil,
+            "figures": [
+                "recipients": f.recipients, "queued": f[.queued], "sending": f[.sending], "sent": f[.sent], "deferred": f[.deferred],
+                "failed": f[.failed], "bounced": f[.bounced],
+            ],
+            "progress": progress,
+            "skipped": skipped, "has_skipped": !skipped.isEmpty,
+            "rows": rows.map { r in
+                [
+                    "address": r.address, "status": r.status.rawValue, "record_link": "/m/\(m.module)/\(r.recordID)",
+                    "attempts": r.attempts,
+                    "reply": [r.code.map(String.init), r.enhancedCode, r.text].compactMap { $0 }.joined(separator: " "),
+                    "when": (r.sentAt ?? (r.status == .deferred ? r.nextAttemptAt : nil)).map { Self.format($0, zone) } ?? "",
+                ] as [String: Any]
+            },
+            "next": rows.count == 100 ? "/mass-emails/\(m.id)?after=\(rows.last!.id)" : nil as String? as Any,
+            "editable": m.status.isEditable, "stoppable": m.status.isStoppable,
+            "pausable": m.status == .sending, "resumable": m.status == .paused, "deletable": m.status == .draft,
+        ]
+        // While it sends, the page refreshes itself (without JavaScript too).
+        let refresh = m.status == .sending || m.status == .scheduled ? 3 : nil
+        return HTMLResponse(html: pages.render("mass_email", title: m.name, context: context, data: data, modules: modules,
+                                               current: "mass-emails", refresh: refresh)).response
+    }
+
+    static func format(_ epoch: Int64, _ zone: TimeZone) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_GB")
+        formatter.timeZone = zone
+        formatter.dateFormat = "d MMM yyyy, HH:mm"
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(epoch)))
+    }
+
+    static func rate(_ n: Int, of total: Int) -> String {
+        total == 0 ? "—" : String(format: "%.1f%%", Double(n) / Double(total) * 100)
+    }
+}

@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import HeraldCore
+import HeraldDelivery
+import HeraldStore
+import Logging
+import Mail
+import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct MassEmailBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-mass-email",
+        abstract: "Benchmark a mass email end to end into an SMTP sink.",
+        discussion: """
+            Loads N contacts into a new database, then sends them one mass email (merge fields, \
+            links, a text part made from the HTML) through Herald's scheduler and sending engine \
+            to the SMTP server at --smtp (e.g. Postfix's smtp-sink). Prints messages per second \
+            from the start to the last outcome written, the size of a message, and the peak RSS \
+            of this process. scripts/mass-email-bench.sh runs it beside smtp-source and prints the ratio.
+            """)
+
+    @Option(help: "How many contacts (recipients).") var recipients = 100_000
+    @Option(help: "The database to create: a new SQLite file, or an empty PostgreSQL database URL.")
+    var database = "herald-mass-bench.sqlite"
+    @Option(help: "host:port of the SMTP sink.") var smtp: String
+    @Option(help: "SMTP connections.") var connections = 4
+    @Option(help: "The state folder for the engine's journal (must be new).") var stateDir = "herald-mass-bench-state"
+
+    func validate() throws {
+        guard (100...20_000_000).contains(recipients) else { throw ValidationError("--recipients must be from 100 to 20000000") }
+        guard (1...64).contains(connections) else { throw ValidationError("--connections must be from 1 to 64") }
+        if !database.contains("://"), FileManager.default.fileExists(atPath: database) {
+            throw ValidationError("--database: \(database) exists; give a new path")
+        }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "herald.bench")
+        logger.logLevel = .warning
+        let store = try await Store.open(try DatabaseLocation(parsing: database), logger: logger)
+        let owner = try await store.users.create(email: "bench@example.com", name: "Bench", role: .admin, passwordHash: "-", timeZone: "UTC")
+        let contacts = try await store.modules.named("contacts")
+        var options = ImportOptions(owner: owner.id)
+        options.atomic = false
+        options.batchSize = 2_000
+        options.duplicates = .allow
+        let rowsPerChunk = 2_000
+        let header = Array("First Name,Last Name,Email,Mailing Country,Lead Source\n".utf8)
+        let generated = ByteChunks(unfolding: GeneratedCSV(
+            header: header, chunks: (recipients + rowsPerChunk - 1) / rowsPerChunk, rowsPerChunk: rowsPerChunk, total: recipients,
+            countries: ["Germany", "France"], sources: contacts.field("lead_source")!.picklistValues).next)
+        let report = try await store.importer.run(into: contacts, options: options, input: generated)
+        guard report.created == recipients else { throw CLIError("import created \(report.created) of \(recipients)") }
+
+        let template = try await store.templates.create(
+            in: contacts, name: "Bench", subject: "News for {{first_name | \"you\"}} in {{mailing_country}}",
+            html: """
+                <h1>Hello {{first_name | "there"}} {{last_name}},</h1>
+                <p>This is the monthly letter from {{sender.name}}. We have news for everyone in {{mailing_country}}.</p>
+                <ul><li><a href="https://example.com/news/1">The first story</a></li><li><a href="https://example.com/news/2">The second</a></li></ul>
+                <p>Write to {{owner.name}} at <a href="mailto:{{owner.email}}">{{owner.email}}</a> with questions.</p>
+                \(String(repeating: "<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua.</p>\n", count: 12))
+                """, text: nil, by: owner.id)
+        let sender = try await store.senders.create(email: "news@example.com", name: "Bench News", replyTo: nil)
+        let view = try await store.views.create(in: contacts, name: "Everyone", criteria: .everything, by: owner.id)
+
+        let state = try StateDirectory(path: stateDir)
+        let transports = TransportSource(override: "smtp://\(smtp)?tls=none", outbox: "outbox", settings: store.settings,
+                                         poolConfiguration: SMTPPoolConfiguration(maximumConnections: connections), logger: logger)
+        let maker = TemplateMessageMaker(store: store)
+        let delivery = try Delivery(store: store, transports: transports, maker: maker, state: state, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: delivery.services, logger: logger))
+
+        let start = ContinuousClock.now
+        let massEmail = try await store.massEmails.create(
+            MassEmailDraft(name: "Bench", recipients: .view(view.id), templateID: template.id, senderID: sender.id, schedule: .now),
+            in: contacts, owner: owner.id)
+        let (elapsed, size) = try await withThrowingTaskGroup(of: (Duration, Int)?.self) { tasks in
+            tasks.addTask { try await group.run(); return nil }
+            tasks.addTask {
+                await delivery.scheduler.wake()
+                while [.scheduled, .sending].contains(try await store.massEmails.find(massEmail.id).status) {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                let elapsed = ContinuousClock.now - start
+                let sample = try await store.messages.page(massEmail: massEmail.id, limit: 1)
+                let claimed = ClaimedMessage(id: sample[0].id, massEmailID: massEmail.id, step: 0, recordID: sample[0].recordID,
+                                             address: sample[0].address, attempt: 1)
+                let made = try await maker.make([claimed], of: try await store.massEmails.find(massEmail.id))
+                await group.triggerGracefulShutdown()
+                return (elapsed, (try? made[0].get().message.count) ?? 0)
+            }
+            var result: (Duration, Int)?
+            for try await value in tasks { if let value { result = value } }
+            return result!
+        }
+        let done = try await store.massEmails.find(massEmail.id)
+        let figures = try await store.massEmails.figures([massEmail.id])[massEmail.id] ?? MassEmailFigures()
+        await store.close()
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        let seconds = elapsed.seconds
+        print("""
+            Herald mass email bench: \(recipients) recipients, \(connections) connections, \(database.contains("://") ? "PostgreSQL" : "SQLite")
+            status \(done.status.rawValue): sent \(figures[.sent]), failed \(figures[.failed]), deferred \(figures[.deferred]), bounced \(figures[.bounced])
+            message size: \(size) bytes
+            time: \(String(format: "%.2f", seconds)) s (resolving recipients included)
+            rate: \(Int(Double(figures[.sent]) / seconds)) msg/s
+            peak RSS: \(usage.ru_maxrss / 1024) MB
+            """)
+    }
+}

@@ -1,0 +1,290 @@
+import Foundation
+import HeraldCore
+@testable import HeraldDelivery
+import HeraldStore
+import Logging
+import Mail
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// A clock the test moves by hand: retries and schedules fall due without sleeping.
+final class TestClock: Sendable {
+    private let value: Mutex<Int64>
+    init(_ start: Int64) { value = Mutex(start) }
+    func now() -> Int64 { value.withLock { $0 } }
+    func advance(by seconds: Int64) { value.withLock { $0 += seconds } }
+}
+
+/// What the in-process SMTP server received.
+final class Inbox: Sendable {
+    private let received = Mutex<[ReceivedMessage]>([])
+    func add(_ message: ReceivedMessage) { received.withLock { $0.append(message) } }
+    var messages: [ReceivedMessage] { received.withLock { $0 } }
+    var count: Int { received.withLock { $0.count } }
+
+    /// Message-ID and recipient of each message received.
+    var deliveries: [(messageID: String, to: String, subject: String)] {
+        messages.map { message in
+            let text = String(decoding: message.data, as: UTF8.self)
+            func header(_ name: String) -> String {
+                text.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix(name.lowercased() + ":") }
+                    .map { String($0.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces) } ?? ""
+            }
+            return (header("Message-ID"), message.envelope.recipients.first ?? "", header("Subject"))
+        }
+    }
+}
+
+/// A store with contacts, a template and a sender; an SMTP server of our own (real TCP,
+/// faults on demand); and Herald's delivery services running against both.
+struct EngineHarness {
+    let store: Store
+    let contacts: Module
+    let admin: User
+    let template: MailTemplate
+    let sender: Sender
+    let delivery: Delivery
+    let clock: TestClock
+    let inbox: Inbox
+
+    static func with(
+        _ kind: DatabaseKind, clock: TestClock = TestClock(1_800_000_000), retry: RetryPolicy = RetryPolicy(),
+        state: StateDirectory? = nil, serverDelay: Duration? = nil,
+        acceptRecipient: @escaping SMTPServer.RecipientCheck = { _ in nil },
+        beforeStart: (EngineHarness) async throws -> Void = { _ in },
+        _ body: (EngineHarness) async throws -> Void
+    ) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let inbox = Inbox()
+            let server = SMTPServer(configuration: SMTPServerConfiguration(port: 0, maximumRecipients: 10), acceptRecipient: acceptRecipient) { message in
+                if let serverDelay { try await Task.sleep(for: serverDelay) }
+                inbox.add(message)
+            }
+            let port = try await server.start()
+            var logger = Logger(label: "delivery-test")
+            logger.logLevel = .warning
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-delivery-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let state = try state ?? StateDirectory(path: directory.appendingPathComponent("state").path)
+            let transports = TransportSource(override: "smtp://127.0.0.1:\(port)?tls=none", outbox: directory.appendingPathComponent("outbox").path,
+                                             settings: store.settings, logger: logger)
+            var configuration = EngineConfiguration(node: state.node)
+            configuration.idlePoll = .milliseconds(20)
+            configuration.batchSize = 50
+            configuration.retry = retry
+            let delivery = try Delivery(store: store, transports: transports, maker: TemplateMessageMaker(store: store), state: state,
+                                        configuration: configuration, logger: logger, now: clock.now)
+            let contacts = try await store.modules.named("contacts")
+            let admin = try await store.testAdmin()
+            let template = try await store.templates.create(
+                in: contacts, name: "Hello", subject: "Hi {{first_name | \"there\"}}",
+                html: "<p>Hello {{first_name | \"there\"}} from {{sender.name}}</p>", text: nil, by: admin.id)
+            let sender = try await store.senders.create(email: "news@example.com", name: "News", replyTo: nil)
+            let harness = EngineHarness(store: store, contacts: contacts, admin: admin, template: template, sender: sender,
+                                        delivery: delivery, clock: clock, inbox: inbox)
+            try await beforeStart(harness)
+            let group = ServiceGroup(configuration: .init(services: [transports, delivery.engine], logger: logger))
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                do {
+                    try await body(harness)
+                } catch {
+                    await group.triggerGracefulShutdown()
+                    await server.stop()
+                    throw error
+                }
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+            await server.stop()
+        }
+    }
+
+    @discardableResult
+    func contact(_ email: String?, first: String = "Ann", optOut: Bool = false) async throws -> Int64 {
+        var values: [String: FieldValue?] = ["first_name": .text(first), "last_name": .text("Person"), "owner": .reference(admin.id)]
+        if let email { values["email"] = .text(email) }
+        if optOut { values["email_opt_out"] = .bool(true) }
+        return try await store.records.create(in: contacts, RecordChanges(values), owner: admin.id).id
+    }
+
+    func sendNow(_ ids: [Int64], name: String = "Launch") async throws -> MassEmail {
+        let draft = MassEmailDraft(name: name, recipients: .records(ids), templateID: template.id, senderID: sender.id, schedule: .now)
+        let created = try await store.massEmails.create(draft, in: contacts, owner: admin.id,
+                                                        now: Date(timeIntervalSince1970: TimeInterval(clock.now())))
+        try await delivery.scheduler.tick()
+        await delivery.scheduler.settle()
+        await delivery.engine.wake()
+        return created
+    }
+
+    /// Waits (polling, bounded) until `condition` holds; fails the test when it never does.
+    func eventually(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("timed out waiting until \(what)")
+        throw CancellationError()
+    }
+
+    func status(_ id: Int64) async throws -> MassEmail.Status { try await store.massEmails.find(id).status }
+}
+
+@Suite(.serialized) struct EngineTests {
+    @Test(arguments: TestDatabase.kinds)
+    func everyRecipientGetsExactlyOnePersonalisedMessage(kind: DatabaseKind) async throws {
+        try await EngineHarness.with(kind) { h in
+            var ids: [Int64] = []
+            for i in 1...20 { ids.append(try await h.contact("r\(i)@example.org", first: "Reader\(i)")) }
+            ids.append(try await h.contact("Ada@Example.org", first: "Ada"))
+            ids.append(try await h.contact(" ada@example.org ", first: "Ada again"))  // the same address
+            ids.append(try await h.contact("bob@example.org", first: "Bob", optOut: true))
+            ids.append(try await h.contact("carol@example.org", first: "Carol"))
+            ids.append(try await h.contact(nil, first: "Nobody"))
+            try await h.store.suppressions.add("carol@example.org", reason: "unsubscribed")
+            let m = try await h.sendNow(ids)
+            try await h.eventually("the mass email is sent") { try await h.status(m.id) == .sent }
+            let deliveries = h.inbox.deliveries
+            #expect(deliveries.count == 21)
+            #expect(Set(deliveries.map(\.messageID)).count == 21)
+            #expect(Set(deliveries.map(\.to)) == Set((1...20).map { "r\($0)@example.org" } + ["ada@example.org"]))
+            #expect(deliveries.first { $0.to == "r7@example.org" }?.subject == "Hi Reader7")
+            let sent = try await h.store.massEmails.find(m.id)
+            #expect(sent.skipped == [.duplicate: 1, .optedOut: 1, .suppressed: 1, .noEmail: 1])
+            let figures = try #require(try await h.store.massEmails.figures([m.id])[m.id])
+            #expect(figures[.sent] == 21)
+            #expect(figures.recipients == 21)
+        }
+    }
+
+    @Test func aScheduledMassEmailStartsAtItsTimeNotBefore() async throws {
+        let clock = TestClock(1_800_000_000)
+        try await EngineHarness.with(.sqlite, clock: clock) { h in
+            let id = try await h.contact("sched@example.org")
+            let zone = TimeZone(identifier: "America/New_York")!
+            let start = Date(timeIntervalSince1970: TimeInterval(clock.now() + 3600))
+            var calendar = Calendar(identifier: .gregorian)
+            calendar.timeZone = zone
+            let parts = calendar.dateComponents([.hour, .minute], from: start)
+            let draft = MassEmailDraft(name: "Later", recipients: .records([id]), templateID: h.template.id, senderID: h.sender.id,
+                                       schedule: .at(date: LocalDate(start, in: zone), hour: parts.hour!, minute: parts.minute!,
+                                                     timeZone: zone.identifier))
+            let m = try await h.store.massEmails.create(draft, in: h.contacts, owner: h.admin.id,
+                                                        now: Date(timeIntervalSince1970: TimeInterval(clock.now())))
+            let due = try #require(m.scheduledAt)
+            #expect(try await h.delivery.scheduler.tick() == due)
+            #expect(try await h.status(m.id) == .scheduled)
+            clock.advance(by: due - clock.now() - 1)
+            try await h.delivery.scheduler.tick()
+            #expect(try await h.status(m.id) == .scheduled)
+            clock.advance(by: 1)
+            try await h.delivery.scheduler.tick()
+            await h.delivery.scheduler.settle()
+            #expect(try await h.status(m.id) == .sending)
+            await h.delivery.engine.wake()
+            try await h.eventually("the message arrives") { h.inbox.count == 1 }
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
+    func nothingReachesSMTPAfterStopReturns(kind: DatabaseKind) async throws {
+        try await EngineHarness.with(kind, serverDelay: .milliseconds(5)) { h in
+            var ids: [Int64] = []
+            for i in 1...300 { ids.append(try await h.contact("stop\(i)@example.org")) }
+            let m = try await h.sendNow(ids)
+            try await h.eventually("some messages arrived") { h.inbox.count >= 10 }
+            let stopped = try await h.delivery.engine.stop(m.id)
+            let atStop = h.inbox.count
+            #expect(stopped.status == .stopped)
+            try await Task.sleep(for: .milliseconds(300))  // room for a late message to show up, if one were sent
+            #expect(h.inbox.count == atStop)
+            let figures = try #require(try await h.store.massEmails.figures([m.id])[m.id])
+            #expect(figures[.sending] == 0)
+            #expect(figures[.sent] == atStop)
+            #expect(figures[.queued] == 300 - atStop)
+        }
+    }
+
+    @Test func throttlingDefersWithoutLosingAndHardBouncesSuppress() async throws {
+        let clock = TestClock(1_800_000_000)
+        let refusals = Mutex(0)
+        var retry = RetryPolicy()
+        retry.throttleDelay = 30
+        try await EngineHarness.with(.sqlite, clock: clock, retry: retry, acceptRecipient: { address in
+            if address == "gone@example.org" { return SMTPReply(code: 550, enhancedCode: .init(statusClass: 5, subject: 1, detail: 1), lines: ["no such user"]) }
+            let throttle = refusals.withLock { n -> Bool in n += 1; return n <= 4 }
+            return throttle ? SMTPReply(code: 451, enhancedCode: .init(statusClass: 4, subject: 7, detail: 0), lines: ["rate limit exceeded"]) : nil
+        }) { h in
+            var ids: [Int64] = []
+            for i in 1...12 { ids.append(try await h.contact("t\(i)@example.org")) }
+            ids.append(try await h.contact("gone@example.org"))
+            let m = try await h.sendNow(ids)
+            try await h.eventually("the throttled messages wait") {
+                let f = try await h.store.massEmails.figures([m.id])[m.id]
+                return f?[.deferred] == 4 && f?[.sending] == 0 && f?[.queued] == 0
+            }
+            #expect(try await h.status(m.id) == .sending)
+            clock.advance(by: 61)  // past the sender's rest and the deferred messages' time
+            await h.delivery.engine.wake()
+            try await h.eventually("the mass email is sent") { try await h.status(m.id) == .sent }
+            #expect(Set(h.inbox.deliveries.map(\.to)) == Set((1...12).map { "t\($0)@example.org" }))
+            #expect(h.inbox.count == 12)
+            let bounced = try await h.store.messages.page(massEmail: m.id, status: .bounced)
+            #expect(bounced.map(\.address) == ["gone@example.org"])
+            #expect(bounced.first?.enhancedCode == "5.1.1")
+            #expect(try await h.store.suppressions.suppressed(among: ["gone@example.org"]) == ["gone@example.org"])
+            // Throttling did not use up attempts.
+            #expect(try await h.store.messages.page(massEmail: m.id, status: .sent, limit: 100).allSatisfy { $0.attempts == 1 })
+        }
+    }
+
+    @Test func manyRefusalsPauseTheMassEmailWithTheReason() async throws {
+        try await EngineHarness.with(.sqlite, acceptRecipient: { _ in
+            SMTPReply(code: 554, enhancedCode: .init(statusClass: 5, subject: 7, detail: 1), lines: ["relay access denied"])
+        }) { h in
+            var ids: [Int64] = []
+            for i in 1...60 { ids.append(try await h.contact("p\(i)@example.org")) }
+            let m = try await h.sendNow(ids)
+            try await h.eventually("the mass email pauses") { try await h.status(m.id) == .paused }
+            let paused = try await h.store.massEmails.find(m.id)
+            #expect(paused.statusReason?.contains("relay access denied") == true)
+            #expect(h.inbox.count == 0)
+        }
+    }
+
+    @Test func aRestartReplaysTheJournalAndSendsOnlyWhatWasNotAnswered() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-restart-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let state = try StateDirectory(path: directory.path)
+        let answered = Mutex<[String]>([])
+        try await EngineHarness.with(.sqlite, state: state, beforeStart: { h in
+            // The state a kill -9 leaves: ten messages claimed by this node, four of them
+            // answered 250 and noted in the journal, none of it written to the database.
+            var ids: [Int64] = []
+            for i in 1...10 { ids.append(try await h.contact("j\(i)@example.org")) }
+            let draft = MassEmailDraft(name: "Crash", recipients: .records(ids), templateID: h.template.id, senderID: h.sender.id, schedule: .now)
+            let m = try await h.store.massEmails.create(draft, in: h.contacts, owner: h.admin.id,
+                                                        now: Date(timeIntervalSince1970: TimeInterval(h.clock.now())))
+            _ = try await h.store.massEmails.startDue(now: h.clock.now())
+            try await RecipientResolver(store: h.store, logger: Logger(label: "test")).resolve(m.id, node: state.node, now: h.clock.now)
+            let claimed = try await h.store.messages.claim(massEmail: m.id, node: state.node, limit: 10, now: h.clock.now())
+            #expect(claimed.count == 10)
+            let journal = try DeliveryJournal(directory: state.journal)
+            for message in claimed.prefix(4) {
+                journal.append(MessageOutcome(id: message.id, attempt: message.attempt, status: .sent, attempts: 1, code: 250,
+                                              text: "ok", sentAt: h.clock.now()))
+            }
+            answered.withLock { $0 = claimed.prefix(4).map(\.address) }
+        }) { h in
+            try await h.eventually("the mass email is sent") {
+                try await h.store.massEmails.all(statuses: [.sent]).count == 1
+            }
+            let delivered = Set(h.inbox.deliveries.map(\.to))
+            #expect(h.inbox.count == 6)
+            #expect(delivered.isDisjoint(with: answered.withLock { $0 }))
+        }
+    }
+}

@@ -1,0 +1,1 @@
+../HeraldStoreTests/TestDatabase.swift

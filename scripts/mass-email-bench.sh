@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Benchmark: a mass email end to end (recipients resolved, messages rendered with merge
+# fields and a text part, sent over pooled pipelined SMTP, outcomes written back) into
+# Postfix's smtp-sink, against Postfix's smtp-source into the same sink in the same run:
+# same message size, same number of connections. Prints both rates, the ratio, and
+# Herald's peak RSS. Not a test: nothing fails on a slow machine.
+# Usage: scripts/mass-email-bench.sh [recipients] [connections] [database-url]
+#   database-url: an empty PostgreSQL database (default: a new SQLite file)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/sbin"
+recipients=${1:-100000}
+connections=${2:-4}
+database=${3:-}
+command -v smtp-sink >/dev/null && command -v smtp-source >/dev/null \
+  || { echo "smtp-sink and smtp-source are needed: apt-get install postfix (then: postfix stop)"; exit 1; }
+
+echo "== building herald (release)"
+swift build -c release --product herald 2>&1 | grep -E "error|Build complete" || true
+bin="$(swift build -c release --show-bin-path)/herald"
+[ -x "$bin" ] || { echo "herald did not build"; exit 1; }
+
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+user=(); [ "$(id -u)" = 0 ] && user=(-u root)
+smtp-sink "${user[@]}" "127.0.0.1:$port" 1024 &
+sink=$!
+trap 'kill -9 $sink 2>/dev/null || true; rm -rf "$work"' EXIT
+sleep 0.5
+
+echo "== Herald: $recipients recipients, $connections connections"
+args=(--recipients "$recipients" --smtp "127.0.0.1:$port" --connections "$connections" --state-dir "$work/state")
+if [ -n "$database" ]; then args+=(--database "$database"); else args+=(--database "$work/bench.sqlite"); fi
+out=$("$bin" bench-mass-email "${args[@]}")
+echo "$out"
+ours=$(echo "$out" | sed -nE 's/^rate: ([0-9]+) msg\/s/\1/p')
+size=$(echo "$out" | sed -nE 's/^message size: ([0-9]+) bytes/\1/p')
+
+reference_messages=$(( recipients < 100000 ? recipients : 100000 ))
+start=$(date +%s.%N)
+smtp-source -s "$connections" -m "$reference_messages" -l "$size" -d -f bench@example.com -t sink@example.org "127.0.0.1:$port"
+end=$(date +%s.%N)
+reference=$(python3 -c "print('%.0f' % ($reference_messages / ($end - $start)))")
+printf '\n%-22s %10s/s\n%-22s %10s/s\n%-22s %10sx\n' "smtp-source ($size B)" "$reference" "Herald mass email" "$ours" \
+  "ratio" "$(python3 -c "print('%.2f' % ($ours / $reference))")"
