@@ -60,6 +60,7 @@ class Server:
         return Path(self.log_path).read_text(errors="replace")
 
     def stop(self):
+        """SIGTERM, as a service manager would: Herald must shut down cleanly and exit 0."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -67,7 +68,9 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+                raise AssertionError("Herald did not stop within 15 s of SIGTERM:\n" + self.output()[-2000:])
         self.log.close()
+        assert self.process.returncode == 0, f"Herald exited with {self.process.returncode}:\n" + self.output()[-2000:]
 
     def kill9(self):
         self.process.send_signal(signal.SIGKILL)

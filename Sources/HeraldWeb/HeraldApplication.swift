@@ -112,6 +112,7 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     SenderPages(store: store, pages: pages).register(on: authenticated)
     MailSettingsPages(store: store, pages: pages, delivery: delivery, mail: mail).register(on: authenticated)
     AccountPages(store: store, accounts: accounts, pages: pages).register(on: authenticated)
+    MassEmailPages(store: store, delivery: delivery, pages: pages).register(on: authenticated)
     return router
 }
 
@@ -120,10 +121,11 @@ struct SessionSweeper: Service {
     let store: KeyValueStore
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        // Graceful shutdown cancels the sleep; that is the normal way out, not an error.
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try? await store.purgeExpired()
-                try await Task.sleep(for: .seconds(3600))
+                try? await Task.sleep(for: .seconds(3600))
             }
         }
     }

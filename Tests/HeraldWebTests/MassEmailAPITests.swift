@@ -1,0 +1,130 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@Suite struct MassEmailAPITests {
+    func id(_ response: TestResponse) -> Int64? {
+        if case .number(let n)? = response.json?.objectValue?["id"] { Int64(n) } else { nil }
+    }
+
+    /// A contact, a template and a sender, made through the API; returns their ids.
+    func basics(_ f: WebFixture, _ client: some TestClientProtocol, token: String) async throws -> (record: Int64, template: Int64, sender: Int64) {
+        let record = try #require(id(try await client.api(.post, "/api/v1/modules/contacts/records", token: token,
+                                                          json: ["first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"])))
+        let template = try #require(id(try await client.api(.post, "/api/v1/modules/contacts/templates", token: token,
+                                                            json: ["name": .string("T \(UUID().uuidString.prefix(6))"), "subject": "Hi {{first_name}}", "html": "<p>Hello</p>"])))
+        let senders = try await client.api(.get, "/api/v1/senders", token: token).json?.objectValue?["senders"]?.arrayValue ?? []
+        let sender: Int64
+        if case .number(let n)? = senders.first?.objectValue?["id"] {
+            sender = Int64(n)
+        } else {
+            sender = try #require(id(try await client.api(.post, "/api/v1/senders", token: f.adminToken,
+                                                          json: ["email": "news@example.com", "name": "News"])))
+        }
+        return (record, template, sender)
+    }
+
+    @Test func createSaysWhatIsWrongFieldByField() async throws {
+        try await WebFixture.with { f, client in
+            let b = try await basics(f, client, token: f.adminToken)
+            let empty = try await client.api(.post, "/api/v1/mass-emails", token: f.adminToken, json: [:])
+            #expect(empty.status == .unprocessableContent)
+            #expect(Set(empty.problemFields) == ["name", "module", "template_id", "sender_id", "recipients"])
+            let both = try await client.api(.post, "/api/v1/mass-emails", token: f.adminToken, json: [
+                "name": "X", "module": "contacts", "template_id": .number(Double(b.template)), "sender_id": .number(Double(b.sender)),
+                "recipients": ["view_id": 1, "list_id": 2],
+            ])
+            #expect(both.problemFields == ["recipients"])
+            let past = try await client.api(.post, "/api/v1/mass-emails", token: f.adminToken, json: [
+                "name": "Late", "module": "contacts", "template_id": .number(Double(b.template)), "sender_id": .number(Double(b.sender)),
+                "recipients": ["record_ids": [.number(Double(b.record))]],
+                "schedule": ["send": "later", "date": "2020-05-01", "time": "09:00", "time_zone": "Europe/Berlin"],
+            ])
+            #expect(past.problemFields == ["schedule.at"])
+            #expect(past.text.contains("is in the past"))
+            let badTime = try await client.api(.post, "/api/v1/mass-emails", token: f.adminToken, json: [
+                "name": "Odd", "module": "contacts", "template_id": .number(Double(b.template)), "sender_id": .number(Double(b.sender)),
+                "recipients": ["record_ids": [.number(Double(b.record))]],
+                "schedule": ["send": "later", "date": "tomorrow", "time": "9", "time_zone": "Europe/Berlin"],
+            ])
+            #expect(Set(badTime.problemFields) == ["schedule.date", "schedule.time"])
+            let noModule = try await client.api(.post, "/api/v1/mass-emails", token: f.adminToken, json: [
+                "name": "X", "module": "nope", "template_id": .number(Double(b.template)), "sender_id": .number(Double(b.sender)),
+                "recipients": ["view_id": 1],
+            ])
+            #expect(noModule.status == .notFound)
+        }
+    }
+
+    @Test func scheduleEditStopAndTheSummaryCounts() async throws {
+        try await WebFixture.with { f, client in
+            let b = try await basics(f, client, token: f.userToken)
+            let tomorrow = LocalDate(Date().addingTimeInterval(2 * 86_400), in: TimeZone(identifier: "Asia/Tokyo")!).description
+            let body: JSONValue = [
+                "name": "Launch", "module": "contacts", "template_id": .number(Double(b.template)), "sender_id": .number(Double(b.sender)),
+                "recipients": ["record_ids": [.number(Double(b.record))]],
+                "schedule": ["send": "later", "date": .string(tomorrow), "time": "10:30", "time_zone": "Asia/Tokyo"],
+            ]
+            let created = try await client.api(.post, "/api/v1/mass-emails", token: f.userToken, json: body)
+            #expect(created.status == .created)
+            let massID = try #require(id(created))
+            #expect(created.json?.objectValue?["status"]?.stringValue == "scheduled")
+            #expect(created.json?.objectValue?["time_zone"]?.stringValue == "Asia/Tokyo")
+            var renamed = body.objectValue!
+            renamed["name"] = "Launch, renamed"
+            let edited = try await client.api(.put, "/api/v1/mass-emails/\(massID)", token: f.userToken, json: .object(renamed))
+            #expect(edited.json?.objectValue?["name"]?.stringValue == "Launch, renamed")
+            // Its owner reads it; the admin lists it with the counts per status.
+            let other = try await client.api(.get, "/api/v1/mass-emails/\(massID)", token: f.userToken)
+            #expect(other.status == .ok)
+            let list = try await client.api(.get, "/api/v1/mass-emails?status=scheduled", token: f.adminToken)
+            #expect(list.json?.objectValue?["mass_emails"]?.arrayValue?.count == 1)
+            #expect(list.json?.objectValue?["counts"]?.objectValue?["scheduled"] == .number(1))
+            let stopped = try await client.api(.post, "/api/v1/mass-emails/\(massID)/stop", token: f.userToken)
+            #expect(stopped.json?.objectValue?["status"]?.stringValue == "stopped")
+            let again = try await client.api(.post, "/api/v1/mass-emails/\(massID)/stop", token: f.userToken)
+            #expect(again.status == .conflict)
+            let late = try await client.api(.put, "/api/v1/mass-emails/\(massID)", token: f.userToken, json: body)
+            #expect(late.status == .conflict)
+            let messages = try await client.api(.get, "/api/v1/mass-emails/\(massID)/messages?status=sent", token: f.userToken)
+            #expect(messages.json?.objectValue?["messages"]?.arrayValue?.isEmpty == true)
+            let badStatus = try await client.api(.get, "/api/v1/mass-emails?status=nope", token: f.userToken)
+            #expect(badStatus.problemFields == ["status"])
+        }
+    }
+
+    @Test func usersSeeOnlyTheirOwnMassEmails() async throws {
+        try await WebFixture.with { f, client in
+            let b = try await basics(f, client, token: f.adminToken)
+            let created = try await client.api(.post, "/api/v1/mass-emails", token: f.adminToken, json: [
+                "name": "Admin's", "module": "contacts", "template_id": .number(Double(b.template)), "sender_id": .number(Double(b.sender)),
+                "recipients": ["record_ids": [.number(Double(b.record))]],
+            ])
+            let massID = try #require(id(created))
+            #expect(created.json?.objectValue?["status"]?.stringValue == "draft")
+            #expect(try await client.api(.get, "/api/v1/mass-emails/\(massID)", token: f.userToken).status == .notFound)
+            #expect(try await client.api(.post, "/api/v1/mass-emails/\(massID)/stop", token: f.userToken).status == .notFound)
+            #expect(try await client.api(.get, "/api/v1/mass-emails", token: f.userToken).json?.objectValue?["mass_emails"]?.arrayValue?.isEmpty == true)
+            #expect(try await client.api(.delete, "/api/v1/mass-emails/\(massID)", token: f.adminToken).status == .noContent)
+        }
+    }
+
+    @Test func suppressionsAndQuotaAreForAdminsToChange() async throws {
+        try await WebFixture.with { f, client in
+            let refused = try await client.api(.post, "/api/v1/suppressions", token: f.userToken, json: ["address": "x@example.com"])
+            #expect(refused.status == .forbidden)
+            let bad = try await client.api(.post, "/api/v1/suppressions", token: f.adminToken, json: ["address": "not an address"])
+            #expect(bad.problemFields == ["address"])
+            #expect(try await client.api(.post, "/api/v1/suppressions", token: f.adminToken, json: ["address": " X@Example.com "]).status == .created)
+            let list = try await client.api(.get, "/api/v1/suppressions", token: f.userToken)
+            #expect(list.json?.objectValue?["suppressions"]?.arrayValue?.first?.objectValue?["address"]?.stringValue == "x@example.com")
+            #expect(try await client.api(.put, "/api/v1/settings/quota", token: f.userToken, json: ["daily_quota": 10]).status == .forbidden)
+            let quota = try await client.api(.put, "/api/v1/settings/quota", token: f.adminToken, json: ["daily_quota": 5000])
+            #expect(quota.json?.objectValue?["daily_quota"] == .number(5000))
+            #expect(try await client.api(.put, "/api/v1/settings/quota", token: f.adminToken, json: ["daily_quota": 0]).problemFields == ["daily_quota"])
+        }
+    }
+}
