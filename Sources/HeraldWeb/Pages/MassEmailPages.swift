@@ -176,7 +176,7 @@ struct MassEmailPages {
             "title": title, "csrf": context.csrf,
             "action": existing.map { "/mass-emails/\($0.id)" } ?? "/mass-emails",
             "module": ["api_name": module.apiName, "label": module.pluralLabel, "singular": module.singularLabel],
-            "can_change_module": existing == nil && sendable.count > 1,
+            "can_change_module": existing == nil && recordIDs.isEmpty && sendable.count > 1,
             "modules": existing == nil ? sendable.map { ["api_name": $0.apiName, "label": $0.pluralLabel, "selected": $0.apiName == module.apiName] } : [],
             "name": values["name"] ?? "",
             "recipient_options": recipientOptions, "no_recipients": recipientOptions.isEmpty,
@@ -188,7 +188,7 @@ struct MassEmailPages {
             "send_now": send == "now", "send_later": send == "later", "send_draft": send == "draft",
             "date": values["date"] ?? LocalDate(Date().addingTimeInterval(86_400), in: TimeZone(identifier: zoneName) ?? .gmt).description,
             "time": values["time"] ?? "09:00",
-            "zones": TimeZone.knownTimeZoneIdentifiers.sorted().map { ["name": $0, "selected": $0 == zoneName] },
+            "zones": MassEmailPages.zoneNames(including: zoneName).map { ["name": $0, "selected": $0 == zoneName] },
             "has_errors": !problems.isEmpty,
             "problems": problems.map { ["field": $0.field, "reason": $0.reason] },
             "name_error": errors["name"] as Any, "recipients_error": errors["recipients"] as Any,
@@ -224,6 +224,14 @@ struct MassEmailPages {
     }
 
     static func recordIDs(_ form: FormData) -> [Int64] { recordIDs(form["record_ids"]) }
+
+    /// The zones to choose from: UTC first, then every named zone, and the given one if it is
+    /// not among them.
+    static func zoneNames(including zone: String) -> [String] {
+        var names = ["UTC"] + TimeZone.knownTimeZoneIdentifiers.filter { $0 != "UTC" }.sorted()
+        if !names.contains(zone) { names.insert(zone, at: 1) }
+        return names
+    }
 
     static func recordIDs(_ text: String?) -> [Int64] {
         (text ?? "").split(separator: ",").compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
