@@ -122,6 +122,12 @@ import Testing
         let t = try compile(html: "<p>Hi {{first_name | \"there\"}},</p><p><a href=\"https://example.com/{{last_name}}\">Your page</a></p>")
         let mail = t.render(MergeValues(fields: ["first_name": "Ann & Bo", "last_name": "x"]))
         #expect(mail.text == "Hi Ann & Bo,\n\nYour page (https://example.com/x)")
+        // Lines are wrapped by their rendered length, not the length of their tags.
+        let long = try compile(html: "<p>Thank you for your interest{{#account_name}} at {{account_name}}{{/account_name}}. {{owner.name}} will call.</p>")
+        #expect(long.render(MergeValues(fields: ["account_name": "Acme GmbH"], owner: .init(name: "Ann", email: "a@example.com"))).text
+                == "Thank you for your interest at Acme GmbH. Ann will call.")
+        let wordy = long.render(MergeValues(fields: ["account_name": String(repeating: "Acme ", count: 20)])).text
+        #expect(wordy.split(separator: "\n").count > 1 && wordy.split(separator: "\n").allSatisfy { $0.count <= HTMLText.lineLength })
         // A mistake that only shows in the derived text is reported on the HTML.
         #expect(problems(html: "<style>{{#title}}</style>{{/title}}").first?.hasPrefix("html: in the text made from the HTML, line 1, column 1:") == true)
     }

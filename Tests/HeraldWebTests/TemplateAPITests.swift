@@ -188,6 +188,21 @@ import Testing
                                              raw: "name=N&subject=S&html=%7B%7Bnope%7D%7D", contentType: "application/x-www-form-urlencoded")
             #expect(saved.status == .unprocessableContent)
             #expect(saved.text.contains("id=\"e-html\"") && saved.text.contains("line 1, column 1: unknown merge field &#39;nope&#39;"))
+            // Without JavaScript, Preview and Send test post the form as it stands and show the result on the page.
+            let form = "html=%3Cp%3EHi+%7B%7Bfirst_name+%7C+%22there%22%7D%7D+%26amp%3B+co%3C%2Fp%3E&subject=Hello&record_choice=&to="
+            let preview = try await client.api(.post, "/m/contacts/templates/preview", token: f.userToken,
+                                               raw: form, contentType: "application/x-www-form-urlencoded")
+            #expect(preview.status == .ok)
+            #expect(preview.text.contains("srcdoc=\"&lt;p&gt;Hi there &amp;amp; co&lt;/p&gt;\""), "the HTML is escaped into the sandboxed frame")
+            #expect(preview.text.contains("<pre id=\"preview-text\">Hi there &amp; co</pre>"))
+            let noSender = try await client.api(.post, "/m/contacts/templates/test", token: f.userToken,
+                                                raw: form + "me%40example.com", contentType: "application/x-www-form-urlencoded")
+            #expect(noSender.status == .unprocessableContent && noSender.text.contains("id=\"test-result\""))
+            let sender = try await f.store.senders.create(email: "news@example.com", name: "News", replyTo: nil)
+            let sent = try await client.api(.post, "/m/contacts/templates/test", token: f.userToken,
+                                            raw: form + "me%40example.com&sender_id=\(sender.id)", contentType: "application/x-www-form-urlencoded")
+            #expect(sent.status == .ok && sent.text.contains("me@example.com</strong>: accepted"))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: f.outbox).filter { $0.hasSuffix(".eml") }.count == 1)
             #expect(try await client.api(.get, "/admin/senders", token: f.userToken).status == .forbidden)
             #expect(try await client.api(.get, "/admin/senders", token: f.adminToken).status == .ok)
         }

@@ -40,8 +40,8 @@ import Mustache
 /// ```
 ///
 /// Without a text body, the text is made from the HTML once, here, with
-/// ``HTMLText/plainText(fromHTML:)``: the merge tags survive the conversion and are
-/// rendered unescaped like any text body.
+/// ``HTMLText/plainText(fromHTML:wrapping:)``: the merge tags survive the conversion and are
+/// rendered unescaped like any text body; its long lines are wrapped after rendering.
 public struct CompiledTemplate: Sendable {
     /// The template's parts, named as in error reports.
     public enum Part: String, Sendable, CaseIterable {
@@ -60,6 +60,8 @@ public struct CompiledTemplate: Sendable {
     private let html: MustacheTemplate
     private let text: MustacheTemplate
     private let slots: [Slot]
+    /// A text made from the HTML is wrapped once its values are in (a written one is left as is).
+    private let wrapsText: Bool
 
     /// Checks and compiles a template.
     ///
@@ -77,7 +79,7 @@ public struct CompiledTemplate: Sendable {
         } else if problems.problems.allSatisfy({ $0.field != Part.html.rawValue }) {
             // Made from the HTML, so a mistake here is one in the HTML: report it there.
             var derived = ProblemList()
-            textText = builder.compile(HTMLText.plainText(fromHTML: html), part: .text, problems: &derived)
+            textText = builder.compile(HTMLText.plainText(fromHTML: html, wrapping: false), part: .text, problems: &derived)
             for p in derived.problems { problems.add(Part.html.rawValue, "in the text made from the HTML, \(p.reason)") }
         }
         try problems.check()
@@ -92,6 +94,7 @@ public struct CompiledTemplate: Sendable {
             throw HeraldError.invalid(field: "", "the template could not be compiled: \(error)")
         }
         self.slots = builder.slots
+        self.wrapsText = text.map { $0.trimmedWhitespace.isEmpty } ?? true
         self.fieldNames = builder.fieldNames
         self.usesOwner = builder.usesOwner
         self.usedExtraNames = builder.usedExtraNames
@@ -104,7 +107,8 @@ public struct CompiledTemplate: Sendable {
         // A subject is one header line: line breaks from a long-text value become spaces.
         let oneLine = subject.contains(where: \.isNewline)
             ? subject.split(whereSeparator: \.isNewline).joined(separator: " ") : subject
-        return RenderedMail(subject: oneLine, html: html.render(context), text: text.render(context))
+        let text = self.text.render(context)
+        return RenderedMail(subject: oneLine, html: html.render(context), text: wrapsText ? HTMLText.wrapLines(text) : text)
     }
 
     /// Every name a template of `module` may use, for pickers and documentation: the

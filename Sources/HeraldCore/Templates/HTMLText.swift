@@ -14,8 +14,12 @@ public enum HTMLText {
     ///
     /// Merge tags (`{{first_name | "there"}}`) pass through whole, also in attributes such as
     /// `href`, and are never split by wrapping.
-    public static func plainText(fromHTML html: String) -> String {
-        var writer = Writer()
+    ///
+    /// - Parameter wrapping: false leaves lines as long as they are, for a text that is a
+    ///   template: its lines are wrapped after rendering (``wrapLines(_:)``), when the merge
+    ///   tags have their values and so their lengths.
+    public static func plainText(fromHTML html: String, wrapping: Bool = true) -> String {
+        var writer = Writer(wrapping: wrapping)
         let chars = Array(html)
         var i = 0
         var skipUntil: String?  // the closing tag that ends dropped content
@@ -231,6 +235,7 @@ public enum HTMLText {
 
     /// Collects text with pending breaks, so that breaks collapse and never lead or trail.
     private struct Writer {
+        let wrapping: Bool
         var out = ""
         /// 0 none, 1 line break, 2 blank line, before the next text.
         var pendingBreak = 0
@@ -303,10 +308,20 @@ public enum HTMLText {
             let lines = out.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
                 var line = Substring(line)
                 while line.last == " " { line.removeLast() }
-                return HTMLText.wrap(String(line))
+                return wrapping ? HTMLText.wrap(String(line)) : String(line)
             }
             return lines.joined(separator: "\n").trimmedWhitespace
         }
+    }
+
+    /// Wraps every line longer than ``lineLength`` at spaces; cheap when none is.
+    public static func wrapLines(_ text: String) -> String {
+        var longest = 0, current = 0
+        for c in text.utf8 {
+            if c == 0x0A { longest = max(longest, current); current = 0 } else if c & 0xC0 != 0x80 { current += 1 }
+        }
+        guard max(longest, current) > lineLength else { return text }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { wrap(String($0)) }.joined(separator: "\n")
     }
 
     /// Wraps a line at spaces; a merge tag or a long URL is one word and never split. A list
