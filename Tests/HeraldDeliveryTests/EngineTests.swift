@@ -126,7 +126,7 @@ struct EngineHarness {
             if try await condition() { return }
             try await Task.sleep(for: .milliseconds(20))
         }
-        Issue.record("timed out waiting until \(what)")
+        Issue.record("timed out waiting until \(what) (\(inbox.count) messages received)")
         throw CancellationError()
     }
 
@@ -285,6 +285,73 @@ struct EngineHarness {
             let delivered = Set(h.inbox.deliveries.map(\.to))
             #expect(h.inbox.count == 6)
             #expect(delivered.isDisjoint(with: answered.withLock { $0 }))
+        }
+    }
+    @Test func theDailyQuotaHoldsBackUntilTheNextDayAndLosesNothing() async throws {
+        // 23:00 in Berlin: the organisation's day ends in an hour.
+        let clock = TestClock(Int64(ISODateTime.parse("2026-11-27T22:00:00Z")!.timeIntervalSince1970))
+        try await EngineHarness.with(.sqlite, clock: clock) { h in
+            try await h.store.settings.set(SettingsStore.organisationTimeZone, to: "Europe/Berlin")
+            try await h.store.settings.setDailyQuota(3)
+            var ids: [Int64] = []
+            for i in 1...5 { ids.append(try await h.contact("q\(i)@example.org")) }
+            let m = try await h.sendNow(ids)
+            try await h.eventually("the quota is used up") { h.inbox.count == 3 }
+            try await Task.sleep(for: .milliseconds(200))  // room for a fourth message, if the quota leaked one
+            #expect(h.inbox.count == 3)
+            #expect(try await h.status(m.id) == .sending)
+            #expect(try await h.store.massEmails.figures([m.id])[m.id]?[.queued] == 2)
+            clock.advance(by: 3600)  // midnight in Berlin
+            await h.delivery.engine.wake()
+            try await h.eventually("the rest goes out the next day") { try await h.status(m.id) == .sent }
+            #expect(h.inbox.count == 5)
+            #expect(try await h.store.quota.used(day: "2026-11-28") == 2)
+        }
+    }
+
+    @Test func aSendersRatePerMinuteIsKept() async throws {
+        let clock = TestClock(1_800_000_000)
+        try await EngineHarness.with(.sqlite, clock: clock) { h in
+            _ = try await h.store.senders.update(h.sender.id, email: h.sender.email, name: h.sender.name, replyTo: nil, ratePerMinute: 4)
+            var ids: [Int64] = []
+            for i in 1...10 { ids.append(try await h.contact("rate\(i)@example.org")) }
+            let m = try await h.sendNow(ids)
+            try await h.eventually("a minute's worth is sent") { h.inbox.count == 4 }
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(h.inbox.count == 4)
+            clock.advance(by: 61)
+            await h.delivery.engine.wake()
+            try await h.eventually("the next minute's") { h.inbox.count == 8 }
+            clock.advance(by: 61)
+            await h.delivery.engine.wake()
+            try await h.eventually("the mass email is sent") { try await h.status(m.id) == .sent }
+            #expect(h.inbox.count == 10)
+        }
+    }
+
+    @Test func aMassEmailOnDealsGoesToEachDealsContact() async throws {
+        try await EngineHarness.with(.sqlite) { h in
+            let contact = try await h.contact("buyer@example.org", first: "Bea")
+            let deals = try await h.store.modules.named("deals")
+            let deal = try await h.store.records.create(in: deals, RecordChanges([
+                "deal_name": .text("Big deal"), "stage": .text("Qualification"), "contact": .reference(contact), "owner": .reference(h.admin.id),
+            ]), owner: h.admin.id)
+            let noContact = try await h.store.records.create(in: deals, RecordChanges([
+                "deal_name": .text("Lonely deal"), "stage": .text("Qualification"), "owner": .reference(h.admin.id),
+            ]), owner: h.admin.id)
+            let template = try await h.store.templates.create(in: deals, name: "Deal news", subject: "About {{deal_name}}",
+                                                              html: "<p>News about {{deal_name}}</p>", text: nil, by: h.admin.id)
+            let m = try await h.store.massEmails.create(
+                MassEmailDraft(name: "Deals", recipients: .records([deal.id, noContact.id]), templateID: template.id, senderID: h.sender.id,
+                               schedule: .now),
+                in: deals, owner: h.admin.id, now: Date(timeIntervalSince1970: TimeInterval(h.clock.now())))
+            try await h.delivery.scheduler.tick()
+            await h.delivery.scheduler.settle()
+            await h.delivery.engine.wake()
+            try await h.eventually("the mass email is sent") { try await h.status(m.id) == .sent }
+            #expect(h.inbox.deliveries.map(\.to) == ["buyer@example.org"])
+            #expect(h.inbox.deliveries.first?.subject == "About Big deal")
+            #expect(try await h.store.massEmails.find(m.id).skipped == [.noEmail: 1])
         }
     }
 }

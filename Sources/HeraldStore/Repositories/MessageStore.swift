@@ -182,12 +182,13 @@ public struct MessageStore: Sendable {
         }
     }
 
-    /// How many messages from `sender` were sent since `since` (for a per-sender rate, across processes).
+    /// How many messages from `sender` were sent since `since` or are being sent now, by any
+    /// process: what a per-sender rate has used up.
     public func sentCount(sender: Int64, since: Int64) async throws -> Int {
         try await database.read { db in
             try await db.raw("""
                 SELECT COUNT(*) AS n FROM mail_messages mm JOIN mass_emails m ON m.id = mm.mass_email_id
-                WHERE mm.sent_at >= \(bind: since) AND m.sender_id = \(bind: sender)
+                WHERE (mm.sent_at >= \(bind: since) OR mm.status = 'sending') AND m.sender_id = \(bind: sender)
                 """).first()!.decode(column: "n", as: Int.self)
         }
     }
