@@ -173,6 +173,35 @@ def test_kill_minus_nine_mid_send_then_restart_sends_each_message_once(workdir):
         capture.stop()
 
 
+def test_kill_minus_nine_at_any_moment_loses_nothing_and_repeats_at_most_one_per_connection(workdir):
+    # No stall here: the kill lands wherever the sending is. Messages whose reply Herald had
+    # noted are never sent again; the one per connection between its final "." and the noted
+    # reply (the window SMTP leaves unknowable) may be.
+    capture = Capture(workdir, "--delay", "0.0005")
+    database = os.path.join(workdir, "h.sqlite")
+    state = os.path.join(workdir, "state")
+    token = admin_token(database)
+    args = ["--database", database, "--transport", capture.transport, "--state-dir", state, "--smtp-connections", "4"]
+    server = Server(args, workdir)
+    api = API(server.url, token)
+    template, sender = setup_mass_email(api, contacts(3000))
+    created = create_and_send(api, template, sender, view_id=everyone_view(api)["id"])
+    wait_until("1,000 messages arrived", lambda: capture.count() >= 1000, timeout=300, interval=0.01)
+    server.kill9()
+    server = Server(args, workdir, name="restarted")
+    try:
+        api = API(server.url, token)
+        wait_until("the mass email is sent",
+                   lambda: API(server.url, token).ok("GET", f"/api/v1/mass-emails/{created['id']}")["status"] == "sent", timeout=300)
+        ids = Counter(r["message_id"] for r in capture.records())
+        assert len(ids) == 3000, f"{3000 - len(ids)} recipients got nothing"
+        repeated = sum(n - 1 for n in ids.values())
+        assert repeated <= 4, f"{repeated} messages sent twice; at most one per connection may be"
+    finally:
+        server.stop()
+        capture.stop()
+
+
 @pytest.mark.skipif(not os.environ.get("HERALD_TEST_POSTGRES_URL"), reason="needs the test script's PostgreSQL")
 def test_two_processes_on_one_postgres_send_one_mass_email_together(workdir):
     base = os.environ["HERALD_TEST_POSTGRES_URL"]
