@@ -105,6 +105,18 @@ public final class SMTPConnection: Sendable {
         return result
     }
 
+    /// Sends messages taken from `feed` until it is drained or `limit` were taken, each
+    /// started on the event loop as soon as the connection can take it. `onResult` is called
+    /// on the event loop with each message's index and result as it ends (do not block in
+    /// it). Returns the number of messages taken, once all of them have ended.
+    func send(_ feed: MessageFeed, limit: Int, onResult: @escaping @Sendable (Int, DeliveryResult) -> Void) async -> Int {
+        let promise = channel.eventLoop.makePromise(of: Int.self)
+        channel.writeAndFlush(SMTPClientRequest.sendFeed(feed, limit: limit, onResult: onResult, promise)).whenFailure { _ in
+            promise.succeed(0)
+        }
+        return (try? await promise.futureResult.get()) ?? 0
+    }
+
     /// Says QUIT, waits for the answer (at most 5 seconds: RFC 5321 §4.1.1.10 lets the
     /// client close once QUIT is sent, so a slow server does not hold a shutdown), and closes.
     public func close() async {
