@@ -93,7 +93,7 @@ import Testing
             let delivery = try result.get()
             #expect(delivery.recipients.map(\.recipient) == ["r\(index)@example.org"])
             let refused = "\(index)".hasPrefix("1")
-            #expect(delivery.recipients[0].status == (refused ? .permanentFailure : .accepted))
+            #expect(delivery.recipients[0].status == (refused ? .permanentFailure : .accepted), "\(index): \(delivery)")
         }
         #expect(server.connections > 2)
     }

@@ -2,6 +2,16 @@ import Logging
 import NIOCore
 import NIOSSL
 import NIOTLS
+import Synchronization
+
+/// Set by the channel handler the moment it decides to close, so that
+/// ``SMTPConnection/isOpen`` is false before the channel itself is closed (a TLS close
+/// first waits for the server's close_notify).
+final class ClosingFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
+}
 
 /// What ``SMTPConnection`` asks of its channel; written into the pipeline so that all
 /// state stays on the channel's event loop.
@@ -45,6 +55,7 @@ final class SMTPClientChannelHandler: ChannelDuplexHandler {
     private let tlsContext: NIOSSLContext?
     private let serverHostname: String?
     private let readyPromise: EventLoopPromise<SMTPCapabilities>
+    private let closing: ClosingFlag
     /// Started messages, oldest first; the state machine finishes them in this order.
     private var started = CircularBuffer<Completion>(initialCapacity: 2)
     /// Single messages handed over and not yet started.
@@ -67,6 +78,7 @@ final class SMTPClientChannelHandler: ChannelDuplexHandler {
         configuration: SMTPClientConfiguration,
         tlsContext: NIOSSLContext?,
         readyPromise: EventLoopPromise<SMTPCapabilities>,
+        closing: ClosingFlag,
         logger: Logger
     ) {
         self.stateMachine = SMTPClientStateMachine(configuration: .init(configuration))
@@ -74,6 +86,7 @@ final class SMTPClientChannelHandler: ChannelDuplexHandler {
         self.tlsContext = tlsContext
         self.serverHostname = configuration.host.first?.isNumber == true || configuration.host.contains(":") ? nil : configuration.host
         self.readyPromise = readyPromise
+        self.closing = closing
         self.logger = logger
     }
 
@@ -237,6 +250,7 @@ final class SMTPClientChannelHandler: ChannelDuplexHandler {
             if !commands.isEmpty { write(commands, context: context) }
             if let completion = started.popFirst() { complete(completion, result) }
         case .close(let reason):
+            closing.set()
             cancelTimer()
             if reason.sendQuit, context.channel.isActive {
                 write([.quit], context: context)
@@ -247,6 +261,13 @@ final class SMTPClientChannelHandler: ChannelDuplexHandler {
             } else {
                 readyPromise.fail(MailError(.connectionClosed, "the connection was closed"))
             }
+            // Closing before anyone hears of a result below, so that a caller who wakes on one
+            // finds the connection closed and knows the failed messages may be sent again.
+            if needsFlush {
+                needsFlush = false
+                context.flush()
+            }
+            context.close(promise: nil)
             var interrupted = reason.interruptedMessages[...]
             while let completion = started.popFirst() {
                 let envelope = switch completion {
@@ -261,11 +282,6 @@ final class SMTPClientChannelHandler: ChannelDuplexHandler {
             finishFeedIfDone()
             quitPromise?.succeed()
             quitPromise = nil
-            if needsFlush {
-                needsFlush = false
-                context.flush()
-            }
-            context.close(promise: nil)
             return
         }
         updateTimer(context: context)

@@ -16,14 +16,16 @@ public final class SMTPConnection: Sendable {
     /// What the server announced after the last EHLO (after STARTTLS, when used).
     public let capabilities: SMTPCapabilities
     private let channel: any Channel
+    private let closing: ClosingFlag
 
-    private init(channel: any Channel, capabilities: SMTPCapabilities) {
+    private init(channel: any Channel, capabilities: SMTPCapabilities, closing: ClosingFlag) {
         self.channel = channel
         self.capabilities = capabilities
+        self.closing = closing
     }
 
     /// Whether the connection is still open (a server may close an idle session).
-    public var isOpen: Bool { channel.isActive }
+    public var isOpen: Bool { channel.isActive && !closing.isSet }
 
     /// Connects, reads the greeting, says EHLO, starts TLS and authenticates as configured.
     ///
@@ -52,6 +54,7 @@ public final class SMTPConnection: Sendable {
         }
         let eventLoop = eventLoopGroup.next()
         let readyPromise = eventLoop.makePromise(of: SMTPCapabilities.self)
+        let closing = ClosingFlag()
         let hostname = configuration.host.first?.isNumber == true || configuration.host.contains(":") ? nil : configuration.host
         let implicitTLS = configuration.security == .implicitTLS
         let handlerLogger = logger
@@ -64,7 +67,7 @@ public final class SMTPConnection: Sendable {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: hostname))
                     }
                     try channel.pipeline.syncOperations.addHandler(SMTPClientChannelHandler(
-                        configuration: configuration, tlsContext: tlsContext, readyPromise: readyPromise, logger: handlerLogger
+                        configuration: configuration, tlsContext: tlsContext, readyPromise: readyPromise, closing: closing, logger: handlerLogger
                     ))
                 }
             }
@@ -77,7 +80,7 @@ public final class SMTPConnection: Sendable {
         }
         do {
             let capabilities = try await readyPromise.futureResult.get()
-            return SMTPConnection(channel: channel, capabilities: capabilities)
+            return SMTPConnection(channel: channel, capabilities: capabilities, closing: closing)
         } catch var error as MailError {
             channel.close(promise: nil)
             error.context.merge(context) { current, _ in current }
