@@ -48,6 +48,12 @@ public struct SMTPTransport: Transport, Service {
         return result
     }
 
+    /// Sends the batch over up to ``SMTPPoolConfiguration/maximumConnections`` pooled
+    /// connections; see ``Transport/send(_:onResult:)`` for the contract.
+    ///
+    /// `onResult` is called on a connection's event loop thread, the moment the server's
+    /// final reply is read: pass the result on (an `AsyncStream`, a lock-protected buffer)
+    /// rather than block there, or that connection stalls.
     public func send(
         _ messages: [OutgoingMessage],
         onResult: (@Sendable (Int, Result<DeliveryResult, MailError>) -> Void)?
