@@ -29,13 +29,13 @@ import Testing
     static func startAiosmtpd(
         tls: Bool = true, implicitTLS: Bool = false, auth: String? = "user:s3cret", mechanisms: [String] = [], reject: [String] = []
     ) async throws -> Aiosmtpd? {
-        guard Peers.available(Peers.hasPythonModule("aiosmtpd"), "python module aiosmtpd (pip install aiosmtpd)") else { return nil }
+        guard Peers.available(await Peers.hasPythonModule("aiosmtpd"), "python module aiosmtpd (pip install aiosmtpd)") else { return nil }
         let directory = Peers.temporaryDirectory()
         let port = Peers.freePort()
         var arguments = ["python3", Peers.directory + "/aiosmtpd_peer.py", "--port", String(port), "--out", directory + "/captured.jsonl"]
         var pem: String?
         if tls {
-            let certificate = try Peers.makeCertificate(in: directory)
+            let certificate = try await Peers.makeCertificate(in: directory)
             arguments += ["--cert", certificate.cert, "--key", certificate.key]
             pem = certificate.pem
         }
