@@ -23,7 +23,7 @@ import Testing
 
     @Test(arguments: ["rsa", "ed25519"])
     func dkimpyVerifiesOurSignatures(kind: String) async throws {
-        guard Peers.available(Peers.hasPythonModule("dkim"), "python module dkim (pip install dkimpy)") else { return }
+        guard Peers.available(await Peers.hasPythonModule("dkim"), "python module dkim (pip install dkimpy)") else { return }
         let pem = kind == "rsa" ? try await Self.rsaKey() : try await Self.ed25519Key()
         let signer = try DKIMSigner(domain: "example.com", selector: "s1", privateKeyPEM: pem)
         #expect(signer.algorithm == (kind == "rsa" ? .rsaSHA256 : .ed25519SHA256))

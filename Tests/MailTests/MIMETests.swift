@@ -74,7 +74,7 @@ import Testing
     }
 
     @Test func pythonReadsBackWhatWeBuilt() async throws {
-        guard Peers.available(Peers.hasPythonModule("email"), "python3") else { return }
+        guard Peers.available(await Peers.hasPythonModule("email"), "python3") else { return }
         for (name, message) in Self.samples() {
             let bytes = try message.render()
             let parsed = try await Self.parse(bytes)

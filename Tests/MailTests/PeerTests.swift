@@ -26,20 +26,23 @@ import Testing
         }
     }
 
-    static func startAiosmtpd(tls: Bool = true, implicitTLS: Bool = false, auth: String? = "user:s3cret", reject: [String] = []) async throws -> Aiosmtpd? {
-        guard Peers.available(Peers.hasPythonModule("aiosmtpd"), "python module aiosmtpd (pip install aiosmtpd)") else { return nil }
+    static func startAiosmtpd(
+        tls: Bool = true, implicitTLS: Bool = false, auth: String? = "user:s3cret", mechanisms: [String] = [], reject: [String] = []
+    ) async throws -> Aiosmtpd? {
+        guard Peers.available(await Peers.hasPythonModule("aiosmtpd"), "python module aiosmtpd (pip install aiosmtpd)") else { return nil }
         let directory = Peers.temporaryDirectory()
         let port = Peers.freePort()
         var arguments = ["python3", Peers.directory + "/aiosmtpd_peer.py", "--port", String(port), "--out", directory + "/captured.jsonl"]
         var pem: String?
         if tls {
-            let certificate = try Peers.makeCertificate(in: directory)
+            let certificate = try await Peers.makeCertificate(in: directory)
             arguments += ["--cert", certificate.cert, "--key", certificate.key]
             pem = certificate.pem
         }
         if implicitTLS { arguments.append("--implicit-tls") }
         if let auth { arguments += ["--auth", auth] }
         for address in reject { arguments += ["--reject", address] }
+        for mechanism in mechanisms { arguments += ["--mechanism", mechanism] }
         let process = try PeerProcess(arguments, logPath: directory + "/peer.log")
         try await process.waitUntilReady(marker: "READY")
         if implicitTLS { try await process.waitUntilReady(marker: nil, port: port) }
@@ -92,6 +95,38 @@ import Testing
             #expect(!error.description.contains("wrong-pass"))
         }
         await transport.shutdown()
+    }
+
+    /// PLAIN is what aiosmtpd prefers and what the tests above use; LOGIN and XOAUTH2 are
+    /// each tested here against a server that offers only that mechanism (the scripted server
+    /// alone would test our idea of them).
+    @Test(arguments: [("LOGIN", ""), ("XOAUTH2", "&auth=xoauth2")])
+    func authMechanismAgainstAiosmtpd(mechanism: String, query: String) async throws {
+        guard let peer = try await Self.startAiosmtpd(auth: "user:s3cret-token", mechanisms: [mechanism]) else { return }
+        defer { peer.process.stop() }
+        let trust = SMTPClientConfiguration.Trust.certificatesPEM([peer.certPEM!])
+        let envelope = try Envelope(returnPath: "a@example.com", recipients: ["b@example.org"])
+        let right = try TransportURL("smtp://user:s3cret-token@localhost:\(peer.port)?tls=required\(query)").makeTransport(trust: trust)
+        let result = try await right.send(envelope, message: try Self.sampleMessage())
+        #expect(result.allAccepted)
+        await right.shutdown()
+
+        // For XOAUTH2 a refusal is a 334 with a JSON error, our empty line, then the 535.
+        let wrong = try TransportURL("smtp://user:wrong-token@localhost:\(peer.port)?tls=required\(query)").makeTransport(trust: trust)
+        do throws(MailError) {
+            _ = try await wrong.send(envelope, message: try Self.sampleMessage())
+            Issue.record("expected authentication failure with \(mechanism)")
+        } catch {
+            #expect(error.code == .authenticationFailed)
+            #expect(error.reply?.code == 535)
+            #expect(!error.description.contains("wrong-token"))
+        }
+        await wrong.shutdown()
+
+        let captured = try peer.captured()
+        #expect(captured.count == 1)
+        #expect(captured.first?.auth == true)
+        #expect(captured.first?.tls == true)
     }
 
     @Test func untrustedCertificateIsRefused() async throws {

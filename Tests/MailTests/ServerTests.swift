@@ -167,7 +167,7 @@ private func line(_ text: String) -> [UInt8] { Array(text.utf8) }
     }
 
     @Test func startTLSBetweenOurClientAndServer() async throws {
-        let certificate = try Peers.makeCertificate(in: Peers.temporaryDirectory())
+        let certificate = try await Peers.makeCertificate(in: Peers.temporaryDirectory())
         let tls = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(certificate.cert).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: certificate.key, format: .pem))
@@ -195,7 +195,7 @@ private func line(_ text: String) -> [UInt8] { Array(text.utf8) }
     }
 
     @Test func pythonSmtplibSendsToOurServer() async throws {
-        guard Peers.available(Peers.hasPythonModule("smtplib"), "python3") else { return }
+        guard Peers.available(await Peers.hasPythonModule("smtplib"), "python3") else { return }
         let (server, port, inbox) = try await startServer(SMTPServerConfiguration(port: 0, maximumMessageSize: 5000))
         let script = """
         import smtplib, sys

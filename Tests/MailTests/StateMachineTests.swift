@@ -338,6 +338,61 @@ private let body = MessageBody(message: Array("Subject: x\r\n\r\nhello\r\n".utf8
         #expect(m.isClosed)
     }
 
+    @Test func nextMessageRidesWithTheData() {
+        // RFC 2920 §3.1: the data may be the first "command" of a group, so the next MAIL,
+        // RCPT and DATA go out in the same write; its replies follow the data's.
+        var m = machine()
+        #expect(m.canStartMessage)
+        _ = m.sendMessage(envelope("a@x.test"), body: body)
+        #expect(!m.canStartMessage)
+        _ = m.received(reply(250))
+        _ = m.received(reply(250))
+        #expect(m.received(reply(354)) == .send([.messageBody(body.bytes)]))
+        #expect(m.canStartMessage)
+        #expect(m.sendMessage(envelope("b@x.test"), body: body) == .send([.mailFrom("bounce+t1@sender.test", parameters: ["SIZE=\(body.messageSize)"]), .rcptTo("b@x.test"), .data]))
+        #expect(!m.canStartMessage)
+        #expect(m.waitingFor == .dataTermination)
+        guard case .messageFinished(let first, let commands) = m.received(reply(250, "first queued")) else { Issue.record(); return }
+        #expect(commands.isEmpty)
+        #expect(first.recipients.map(\.recipient) == ["a@x.test"])
+        #expect(first.allAccepted)
+        #expect(m.waitingFor == .mail)
+        #expect(m.received(reply(250)) == .wait)
+        #expect(m.received(reply(550, "5.1.1 no such user")) == .wait)
+        guard case .messageFinished(let second, let reset) = m.received(reply(554, "no valid recipients")) else { Issue.record(); return }
+        #expect(reset == [.rset])
+        #expect(second.recipients.map(\.status) == [.permanentFailure])
+        #expect(second.recipients[0].code == 550)
+    }
+
+    @Test func secondMessageWaitsForTheFirstsDataWithoutPipelining() {
+        var m = machine(ehlo: ehloPlain)
+        _ = m.sendMessage(envelope("a@x.test"), body: body)
+        _ = m.received(reply(250))
+        _ = m.received(reply(250))
+        #expect(m.received(reply(354)) == .send([.messageBody(body.bytes)]))
+        #expect(!m.canStartMessage)
+        guard case .messageFinished = m.sendMessage(envelope("b@x.test"), body: body) else { Issue.record(); return }
+    }
+
+    @Test func closedWithAMessageBehindTheData() {
+        var m = machine()
+        _ = m.sendMessage(envelope("a@x.test"), body: body)
+        _ = m.received(reply(250))
+        _ = m.received(reply(250))
+        _ = m.received(reply(354))
+        _ = m.sendMessage(envelope("b@x.test", "c@x.test"), body: body)
+        guard case .close(let reason) = m.received(reply(421, "4.3.2 going down")) else { Issue.record(); return }
+        #expect(reason.interruptedMessages.count == 2)
+        #expect(reason.interruptedMessages.map { $0.recipients.map(\.recipient) } == [["a@x.test"], ["b@x.test", "c@x.test"]])
+        // The one behind never reached its data: nothing delivered, safe to send again.
+        let behind = reason.interruptedMessages[1]
+        #expect(behind.recipients.allSatisfy { $0.status == .transientFailure && $0.code == 421 })
+        #expect(!behind.deliveryUncertain)
+        #expect(SMTPTransport.failedBeforeData(behind))
+        #expect(m.isClosed)
+    }
+
     @Test func manyMessagesOnOneConnection() {
         var m = machine()
         for index in 0..<5 {

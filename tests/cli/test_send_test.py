@@ -1,7 +1,9 @@
 """`herald send-test`: one line to try a transport, with plain errors and exit codes."""
+import json
 import os
 import socket
 import subprocess
+import sys
 
 from pathlib import Path
 
@@ -81,3 +83,68 @@ def test_unknown_scheme():
     result = send_test("ftp://example.com")
     assert result.returncode != 0
     assert "unknown scheme 'ftp'" in result.stderr
+
+
+# --- STARTTLS and AUTH against aiosmtpd with a self-signed certificate ----------------
+# The server is Mail's own test peer (Tests/MailTests/Peers/aiosmtpd_peer.py): STARTTLS
+# required, AUTH only after it, messages captured one JSON line each.
+PEER = Path(__file__).resolve().parents[2] / "Tests" / "MailTests" / "Peers" / "aiosmtpd_peer.py"
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        check=True, capture_output=True)
+    port = free_port()
+    captured = tmp_path / "captured.jsonl"
+    peer = subprocess.Popen(
+        [sys.executable, str(PEER), "--port", str(port), "--out", str(captured),
+         "--cert", str(cert), "--key", str(key), "--auth", "user:s3cret-pw"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert peer.stdout.readline().startswith("READY"), "aiosmtpd peer did not start"
+        yield port, cert, captured
+    finally:
+        peer.stdin.close()  # the peer exits when its stdin closes
+        try:
+            peer.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            peer.kill()
+
+
+def captured_messages(path):
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_trusted_certificate_and_right_password_deliver(tls_server):
+    port, cert, captured = tls_server
+    result = send_test(f"smtp://user:s3cret-pw@localhost:{port}?ca={cert}")
+    assert result.returncode == 0, result.stderr
+    assert "accepted" in result.stdout
+    assert "s3cret-pw" not in result.stderr + result.stdout
+    [message] = captured_messages(captured)
+    assert message["tls"] and message["auth"]
+
+
+def assert_clear_failure(result, *phrases, secret):
+    assert result.returncode != 0
+    for phrase in phrases:
+        assert phrase in result.stderr
+    assert secret not in result.stderr + result.stdout
+
+
+def test_wrong_password_is_a_clear_error(tls_server):
+    port, cert, captured = tls_server
+    result = send_test(f"smtp://user:wrong-pw@localhost:{port}?ca={cert}")
+    assert_clear_failure(result, "rejected the credentials for user", "user name or password", secret="wrong-pw")
+    assert captured_messages(captured) == []
+
+
+def test_untrusted_certificate_is_a_clear_tls_error(tls_server):
+    port, _, captured = tls_server
+    result = send_test(f"smtp://user:s3cret-pw@localhost:{port}")
+    assert_clear_failure(result, "certificate is not trusted", "ca=/path/to/ca.pem", secret="s3cret-pw")
+    assert captured_messages(captured) == []

@@ -2,19 +2,52 @@ import Logging
 import NIOCore
 import NIOSSL
 import NIOTLS
+import Synchronization
+
+/// Set by the channel handler the moment it decides to close, so that
+/// ``SMTPConnection/isOpen`` is false before the channel itself is closed (a TLS close
+/// first waits for the server's close_notify).
+final class ClosingFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
+}
 
 /// What ``SMTPConnection`` asks of its channel; written into the pipeline so that all
 /// state stays on the channel's event loop.
 enum SMTPClientRequest {
     case send(Envelope, MessageBody, EventLoopPromise<DeliveryResult>)
+    /// Take messages from the feed, at most `limit`, calling `onResult` on the event loop as
+    /// each ends; the promise gets the number taken once they have all ended.
+    case sendFeed(MessageFeed, limit: Int, onResult: @Sendable (Int, DeliveryResult) -> Void, EventLoopPromise<Int>)
     case quit(EventLoopPromise<Void>)
 }
 
 /// Carries out ``SMTPClientStateMachine`` actions on a channel. It decides nothing itself.
+///
+/// Messages wait here, not in the caller's task: each starts on the event loop as soon as
+/// the state machine can take it (for a pipelining server, in the same write as the data
+/// of the one before), and replies read together are answered with one flush.
 final class SMTPClientChannelHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = SMTPClientRequest
     typealias OutboundOut = ByteBuffer
+
+    /// Who is told when a started message ends.
+    private enum Completion {
+        case promise(EventLoopPromise<DeliveryResult>, Envelope)
+        case feed(Int)
+    }
+
+    private struct Feed {
+        let feed: MessageFeed
+        var remaining: Int
+        var taken = 0
+        var inFlight = 0
+        var drained = false
+        let onResult: @Sendable (Int, DeliveryResult) -> Void
+        let promise: EventLoopPromise<Int>
+    }
 
     private var stateMachine: SMTPClientStateMachine
     private var parser = SMTPReplyParser()
@@ -22,20 +55,30 @@ final class SMTPClientChannelHandler: ChannelDuplexHandler {
     private let tlsContext: NIOSSLContext?
     private let serverHostname: String?
     private let readyPromise: EventLoopPromise<SMTPCapabilities>
-    private var messagePromise: EventLoopPromise<DeliveryResult>?
-    /// Messages handed over while another is in flight; each starts on the event loop as
-    /// soon as the one before it finishes, with no hop back to the caller's task.
-    private var queued: [(Envelope, MessageBody, EventLoopPromise<DeliveryResult>)] = []
+    private let closing: ClosingFlag
+    /// Started messages, oldest first; the state machine finishes them in this order.
+    private var started = CircularBuffer<Completion>(initialCapacity: 2)
+    /// Single messages handed over and not yet started.
+    private var waiting = CircularBuffer<(Envelope, MessageBody, EventLoopPromise<DeliveryResult>)>()
+    private var feed: Feed?
     private var quitPromise: EventLoopPromise<Void>?
     private var timer: Scheduled<Void>?
+    private var timerFiresAt: NIODeadline?
+    /// When the reply now awaited is overdue; the timer is moved only when it would fire
+    /// too late, not on every reply.
+    private var replyDeadline: NIODeadline?
     private var timerWait: SMTPClientStateMachine.Wait?
     private var logger: Logger
     private var startingTLS = false
+    /// Inside a read or a request: writes wait for one flush at its end.
+    private var batchingWrites = false
+    private var needsFlush = false
 
     init(
         configuration: SMTPClientConfiguration,
         tlsContext: NIOSSLContext?,
         readyPromise: EventLoopPromise<SMTPCapabilities>,
+        closing: ClosingFlag,
         logger: Logger
     ) {
         self.stateMachine = SMTPClientStateMachine(configuration: .init(configuration))
@@ -43,6 +86,7 @@ final class SMTPClientChannelHandler: ChannelDuplexHandler {
         self.tlsContext = tlsContext
         self.serverHostname = configuration.host.first?.isNumber == true || configuration.host.contains(":") ? nil : configuration.host
         self.readyPromise = readyPromise
+        self.closing = closing
         self.logger = logger
     }
 
@@ -89,6 +133,7 @@ final class SMTPClientChannelHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         parser.append(unwrapInboundIn(data).readableBytesView)
+        batchingWrites = true
         do {
             while !startingTLS, let reply = try parser.next() {
                 logger.trace("S: \(reply)")
@@ -97,23 +142,85 @@ final class SMTPClientChannelHandler: ChannelDuplexHandler {
         } catch {
             perform(stateMachine.errorHappened(error), context: context)
         }
+        startWaitingMessages(context: context)
+        flushBatchedWrites(context: context)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        batchingWrites = true
         switch unwrapOutboundIn(data) {
         case .send(let envelope, let body, let resultPromise):
-            guard messagePromise == nil else {
-                queued.append((envelope, body, resultPromise))
-                break
+            if stateMachine.isClosed {
+                resultPromise.succeed(Self.notSent(envelope))
+            } else {
+                waiting.append((envelope, body, resultPromise))
             }
-            messagePromise = resultPromise
-            perform(stateMachine.sendMessage(envelope, body: body), context: context)
+        case .sendFeed(let messages, let limit, let onResult, let donePromise):
+            if stateMachine.isClosed || feed != nil {
+                donePromise.succeed(0)
+            } else {
+                feed = Feed(feed: messages, remaining: limit, onResult: onResult, promise: donePromise)
+            }
         case .quit(let donePromise):
             quitPromise = donePromise
             perform(stateMachine.quit(), context: context)
             if stateMachine.isClosed { donePromise.succeed() }
         }
+        startWaitingMessages(context: context)
+        flushBatchedWrites(context: context)
         promise?.succeed()
+    }
+
+    /// Starts messages while the state machine can take them: a waiting single message
+    /// first, then the next of the feed.
+    private func startWaitingMessages(context: ChannelHandlerContext) {
+        while stateMachine.canStartMessage {
+            let envelope: Envelope, body: MessageBody, completion: Completion
+            if let (nextEnvelope, nextBody, promise) = waiting.popFirst() {
+                (envelope, body, completion) = (nextEnvelope, nextBody, .promise(promise, nextEnvelope))
+            } else if var current = feed, !current.drained, current.remaining > 0, let index = current.feed.take() {
+                current.remaining -= 1
+                current.taken += 1
+                current.inFlight += 1
+                feed = current
+                let message = current.feed.messages[index]
+                (envelope, body, completion) = (message.envelope, MessageBody(message: message.message), .feed(index))
+            } else {
+                feed?.drained = true
+                break
+            }
+            let action = stateMachine.sendMessage(envelope, body: body)
+            if case .messageFinished(let result, let commands) = action {
+                // Refused before a byte was sent (SIZE, SMTPUTF8).
+                if !commands.isEmpty { write(commands, context: context) }
+                complete(completion, result)
+            } else {
+                started.append(completion)
+                perform(action, context: context)
+            }
+        }
+        finishFeedIfDone()
+    }
+
+    private func complete(_ completion: Completion, _ result: DeliveryResult) {
+        switch completion {
+        case .promise(let promise, _):
+            promise.succeed(result)
+        case .feed(let index):
+            feed?.inFlight -= 1
+            feed?.onResult(index, result)
+        }
+    }
+
+    private func finishFeedIfDone() {
+        guard let current = feed, current.inFlight == 0, current.drained || current.remaining == 0 || stateMachine.isClosed else { return }
+        feed = nil
+        current.promise.succeed(current.taken)
+    }
+
+    private static func notSent(_ envelope: Envelope) -> DeliveryResult {
+        // Never started, so nothing was delivered: safe for the caller to retry.
+        SMTPClientStateMachine.result(for: envelope, transient: MailError(.connectionClosed, "the connection closed before this message was sent"))
     }
 
     private func perform(_ action: SMTPClientStateMachine.Action, context: ChannelHandlerContext) {
@@ -141,16 +248,9 @@ final class SMTPClientChannelHandler: ChannelDuplexHandler {
             readyPromise.succeed(capabilities)
         case .messageFinished(let result, let commands):
             if !commands.isEmpty { write(commands, context: context) }
-            let promise = messagePromise
-            messagePromise = nil
-            promise?.succeed(result)
-            if !queued.isEmpty, stateMachine.isIdle {
-                let (envelope, body, next) = queued.removeFirst()
-                messagePromise = next
-                perform(stateMachine.sendMessage(envelope, body: body), context: context)
-                return
-            }
+            if let completion = started.popFirst() { complete(completion, result) }
         case .close(let reason):
+            closing.set()
             cancelTimer()
             if reason.sendQuit, context.channel.isActive {
                 write([.quit], context: context)
@@ -161,57 +261,114 @@ final class SMTPClientChannelHandler: ChannelDuplexHandler {
             } else {
                 readyPromise.fail(MailError(.connectionClosed, "the connection was closed"))
             }
-            if let promise = messagePromise {
-                messagePromise = nil
-                promise.succeed(reason.interruptedMessage ?? DeliveryResult(recipients: []))
+            // Closing before anyone hears of a result below, so that a caller who wakes on one
+            // finds the connection closed and knows the failed messages may be sent again.
+            if needsFlush {
+                needsFlush = false
+                context.flush()
             }
-            // Never started, so nothing was delivered: safe for the caller to retry.
-            let notSent = MailError(.connectionClosed, "the connection closed before this message was sent")
-            for (envelope, _, promise) in queued {
-                promise.succeed(SMTPClientStateMachine.result(for: envelope, transient: notSent))
+            context.close(promise: nil)
+            var interrupted = reason.interruptedMessages[...]
+            while let completion = started.popFirst() {
+                let envelope = switch completion {
+                case .promise(_, let envelope): envelope
+                case .feed(let index): feed?.feed.messages[index].envelope
+                }
+                let result = interrupted.popFirst() ?? envelope.map(Self.notSent) ?? DeliveryResult(recipients: [])
+                complete(completion, result)
             }
-            queued.removeAll()
+            for (envelope, _, promise) in waiting { promise.succeed(Self.notSent(envelope)) }
+            waiting.removeAll()
+            finishFeedIfDone()
             quitPromise?.succeed()
             quitPromise = nil
-            context.close(promise: nil)
             return
         }
         updateTimer(context: context)
     }
 
+    /// Writes the commands, the message data as its own buffer (never copied), flushed at
+    /// once or, inside a read or a request, once at its end.
     private func write(_ commands: [SMTPCommand], context: ChannelHandlerContext) {
-        var buffer = context.channel.allocator.buffer(capacity: 256)
+        var buffer: ByteBuffer?
         for command in commands {
             logger.trace("C: \(command)")
-            command.write(into: &buffer)
+            if case .messageBody(let body) = command {
+                if let pending = buffer.take() { context.write(wrapOutboundOut(pending), promise: nil) }
+                context.write(wrapOutboundOut(body), promise: nil)
+                continue
+            }
+            if buffer == nil { buffer = context.channel.allocator.buffer(capacity: 256) }
+            command.write(into: &buffer!)
         }
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        if let pending = buffer { context.write(wrapOutboundOut(pending), promise: nil) }
+        if batchingWrites {
+            needsFlush = true
+        } else {
+            context.flush()
+        }
     }
 
-    /// Arms the RFC 5321 §4.5.3.2 timer for the reply now awaited; re-armed on every reply,
-    /// so it bounds the silence, not the whole exchange.
+    private func flushBatchedWrites(context: ChannelHandlerContext) {
+        batchingWrites = false
+        if needsFlush {
+            needsFlush = false
+            context.flush()
+        }
+    }
+
+    /// Keeps the RFC 5321 §4.5.3.2 timer for the reply now awaited. Every reply moves the
+    /// deadline on, so it bounds the silence, not the whole exchange; the scheduled task is
+    /// only replaced when it would fire too late, not on every reply.
     private func updateTimer(context: ChannelHandlerContext) {
-        cancelTimer()
-        guard let wait = stateMachine.waitingFor else { return }
-        let amount: TimeAmount = switch wait {
+        guard let wait = stateMachine.waitingFor else {
+            cancelTimer()
+            return
+        }
+        let deadline = NIODeadline.now() + timeout(for: wait)
+        replyDeadline = deadline
+        timerWait = wait
+        if let firesAt = timerFiresAt, firesAt <= deadline { return }
+        scheduleTimer(at: deadline, context: context)
+    }
+
+    private func timeout(for wait: SMTPClientStateMachine.Wait) -> TimeAmount {
+        switch wait {
         case .greeting: timeouts.greeting
         case .mail: timeouts.mail
         case .rcpt: timeouts.rcpt
         case .dataInitiation: timeouts.dataInitiation
         case .dataTermination: timeouts.dataTermination
         }
+    }
+
+    private func scheduleTimer(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        timer?.cancel()
+        timerFiresAt = deadline
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timerWait = wait
-        timer = context.eventLoop.scheduleTask(in: amount) {
+        timer = context.eventLoop.scheduleTask(deadline: deadline) {
             let (handler, context) = loopBound.value
-            handler.timer = nil
-            let error = MailError(.timeout, "no reply from the server within \(amount.nanoseconds / 1_000_000) ms", context: ["waitingFor": "\(wait)"])
-            handler.perform(handler.stateMachine.errorHappened(error), context: context)
+            handler.timerFired(context: context)
         }
+    }
+
+    private func timerFired(context: ChannelHandlerContext) {
+        timer = nil
+        timerFiresAt = nil
+        guard let deadline = replyDeadline, let wait = timerWait else { return }
+        if deadline > .now() {
+            scheduleTimer(at: deadline, context: context)
+            return
+        }
+        let amount = timeout(for: wait)
+        let error = MailError(.timeout, "no reply from the server within \(amount.nanoseconds / 1_000_000) ms", context: ["waitingFor": "\(wait)"])
+        perform(stateMachine.errorHappened(error), context: context)
     }
 
     private func cancelTimer() {
         timer?.cancel()
         timer = nil
+        timerFiresAt = nil
+        replyDeadline = nil
     }
 }

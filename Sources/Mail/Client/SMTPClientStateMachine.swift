@@ -8,7 +8,10 @@
 /// and DATA go out in one write and the replies are matched in order; without it one
 /// command is sent per reply. A transaction that was opened but not completed is closed
 /// with RSET before the next one; after the final "." no RSET is needed because RFC 5321
-/// §4.1.1.4 clears the transaction state.
+/// §4.1.1.4 clears the transaction state. So, with PIPELINING, the next message's MAIL,
+/// RCPT and DATA may follow the data in the same write (RFC 2920 §3.1: the message content
+/// may be the first "command" of a group): one round trip per message. At most two
+/// messages are open at once, the one whose final reply is due and the one behind it.
 public struct SMTPClientStateMachine: Sendable {
     /// What the handler must do next.
     public enum Action: Sendable, Hashable {
@@ -34,8 +37,10 @@ public struct SMTPClientStateMachine: Sendable {
         public var sendQuit: Bool
         /// The session never became ready: fail the connection attempt with ``error``.
         public var duringSetup: Bool
-        /// The message that was in flight, with a result for every recipient.
-        public var interruptedMessage: DeliveryResult?
+        /// The messages that were in flight, oldest first, with a result for every recipient.
+        public var interruptedMessages: [DeliveryResult]
+        /// The oldest message that was in flight.
+        public var interruptedMessage: DeliveryResult? { interruptedMessages.first }
     }
 
     /// Which RFC 5321 §4.5.3.2 timeout applies to the reply we wait for.
@@ -50,6 +55,8 @@ public struct SMTPClientStateMachine: Sendable {
     struct Transaction: Sendable {
         var envelope: Envelope
         var body: MessageBody
+        /// RFC 1870 SIZE, RFC 6152 BODY, RFC 6531 SMTPUTF8, as this message needs.
+        var parameters: [String]
         var results: [RecipientResult?]
         var mailReply: SMTPReply?
         var mailAccepted = false
@@ -85,6 +92,9 @@ public struct SMTPClientStateMachine: Sendable {
     private var capabilities = SMTPCapabilities()
     /// RSET replies still due while idle.
     private var resetRepliesDue = 0
+    /// The message started behind the current one while its final reply is due; only in
+    /// `.transaction`.
+    private var pipelined: Transaction?
 
     /// The subset of ``SMTPClientConfiguration`` the protocol needs.
     public struct Configuration: Sendable {
@@ -129,6 +139,20 @@ public struct SMTPClientStateMachine: Sendable {
         return false
     }
 
+    /// Whether ``sendMessage(_:body:)`` may be called now: when idle, or when the server
+    /// pipelines, the current message's data is sent and only its final reply is due, and no
+    /// other message is already waiting behind it.
+    public var canStartMessage: Bool {
+        switch state {
+        case .idle:
+            return true
+        case .transaction(let current):
+            return capabilities.pipelining && pipelined == nil && current.unsent.isEmpty && current.inFlight == [.body]
+        default:
+            return false
+        }
+    }
+
     /// Whether the connection is finished.
     public var isClosed: Bool {
         if case .closed = state { return true }
@@ -171,9 +195,9 @@ public struct SMTPClientStateMachine: Sendable {
         return .send([.ehlo(configuration.clientName)])
     }
 
-    /// Start sending a message; only valid when ``isIdle``.
+    /// Start sending a message; only valid when ``canStartMessage``.
     public mutating func sendMessage(_ envelope: Envelope, body: MessageBody) -> Action {
-        guard case .idle = state else {
+        guard canStartMessage else {
             let error = MailError(.protocolViolation, "the connection is busy or closed")
             return .messageFinished(Self.result(for: envelope, transient: error), send: [])
         }
@@ -190,22 +214,28 @@ public struct SMTPClientStateMachine: Sendable {
         if body.hasEightBitData && capabilities.eightBitMIME { parameters.append("BODY=8BITMIME") }
         if envelope.needsSMTPUTF8 { parameters.append("SMTPUTF8") }
 
-        let steps: [Step] = [.mail] + envelope.recipients.indices.map { .rcpt($0) } + [.data]
+        var steps: [Step] = [.mail]
+        steps.reserveCapacity(envelope.recipients.count + 2)
+        for index in envelope.recipients.indices { steps.append(.rcpt(index)) }
+        steps.append(.data)
         var transaction = Transaction(
             envelope: envelope,
             body: body,
+            parameters: parameters,
             results: Array(repeating: nil, count: envelope.recipients.count),
             unsent: steps,
             inFlight: Array(repeating: .rset, count: resetRepliesDue)
         )
         resetRepliesDue = 0
-        self.mailParameters = parameters
         let commands = nextCommands(&transaction)
-        state = .transaction(transaction)
+        if case .transaction = state {
+            // Behind the current message's data: its replies come after that one's.
+            pipelined = transaction
+        } else {
+            state = .transaction(transaction)
+        }
         return commands.isEmpty ? .wait : .send(commands)
     }
-
-    private var mailParameters: [String] = []
 
     /// Say QUIT and close once the server answers.
     public mutating func quit() -> Action {
@@ -226,7 +256,7 @@ public struct SMTPClientStateMachine: Sendable {
         if case .closed = state { return .wait }
         if case .quitting = state {
             state = .closed
-            return .close(CloseReason(error: nil, sendQuit: false, duringSetup: false, interruptedMessage: nil))
+            return .close(CloseReason(error: nil, sendQuit: false, duringSetup: false, interruptedMessages: []))
         }
         return close(error, sendQuit: false)
     }
@@ -286,7 +316,7 @@ public struct SMTPClientStateMachine: Sendable {
         case .quitting(let remaining):
             if remaining <= 1 {
                 state = .closed
-                return .close(CloseReason(error: nil, sendQuit: false, duringSetup: false, interruptedMessage: nil))
+                return .close(CloseReason(error: nil, sendQuit: false, duringSetup: false, interruptedMessages: []))
             }
             state = .quitting(repliesToAbsorb: remaining - 1)
             return .wait
@@ -410,7 +440,7 @@ public struct SMTPClientStateMachine: Sendable {
     private func command(for step: Step, _ transaction: Transaction) -> SMTPCommand {
         switch step {
         case .rset: .rset
-        case .mail: .mailFrom(transaction.envelope.returnPath, parameters: mailParameters)
+        case .mail: .mailFrom(transaction.envelope.returnPath, parameters: transaction.parameters)
         case .rcpt(let index): .rcptTo(transaction.envelope.recipients[index])
         case .data: .data
         case .body: .messageBody(transaction.body.bytes)
@@ -490,6 +520,12 @@ public struct SMTPClientStateMachine: Sendable {
                 error: MailError(.protocolViolation, "the exchange ended without a reply for this recipient")
             )
         })
+        if let next = pipelined {
+            // needsReset is false here: the next message was only started after this one's data.
+            pipelined = nil
+            state = .transaction(next)
+            return .messageFinished(result, send: [])
+        }
         state = .idle
         if needsReset {
             resetRepliesDue += 1
@@ -499,20 +535,24 @@ public struct SMTPClientStateMachine: Sendable {
     }
 
     private mutating func close(_ error: MailError, sendQuit: Bool, transaction: Transaction? = nil) -> Action {
-        var interrupted: DeliveryResult?
+        var interrupted: [DeliveryResult] = []
         var duringSetup = false
         switch state {
         case .transaction(let current):
-            interrupted = Self.interruptedResult(transaction ?? current, error)
+            interrupted.append(Self.interruptedResult(transaction ?? current, error))
         case .closed:
-            if let transaction { interrupted = Self.interruptedResult(transaction, error) }
+            if let transaction { interrupted.append(Self.interruptedResult(transaction, error)) }
         case .idle, .quitting:
             break
         default:
             duringSetup = true
         }
+        if let next = pipelined {
+            interrupted.append(Self.interruptedResult(next, error))
+            pipelined = nil
+        }
         state = .closed
-        return .close(CloseReason(error: error, sendQuit: sendQuit, duringSetup: duringSetup, interruptedMessage: interrupted))
+        return .close(CloseReason(error: error, sendQuit: sendQuit, duringSetup: duringSetup, interruptedMessages: interrupted))
     }
 
     private static func interruptedResult(_ transaction: Transaction, _ error: MailError) -> DeliveryResult {

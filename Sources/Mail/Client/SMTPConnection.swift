@@ -16,14 +16,16 @@ public final class SMTPConnection: Sendable {
     /// What the server announced after the last EHLO (after STARTTLS, when used).
     public let capabilities: SMTPCapabilities
     private let channel: any Channel
+    private let closing: ClosingFlag
 
-    private init(channel: any Channel, capabilities: SMTPCapabilities) {
+    private init(channel: any Channel, capabilities: SMTPCapabilities, closing: ClosingFlag) {
         self.channel = channel
         self.capabilities = capabilities
+        self.closing = closing
     }
 
     /// Whether the connection is still open (a server may close an idle session).
-    public var isOpen: Bool { channel.isActive }
+    public var isOpen: Bool { channel.isActive && !closing.isSet }
 
     /// Connects, reads the greeting, says EHLO, starts TLS and authenticates as configured.
     ///
@@ -52,6 +54,7 @@ public final class SMTPConnection: Sendable {
         }
         let eventLoop = eventLoopGroup.next()
         let readyPromise = eventLoop.makePromise(of: SMTPCapabilities.self)
+        let closing = ClosingFlag()
         let hostname = configuration.host.first?.isNumber == true || configuration.host.contains(":") ? nil : configuration.host
         let implicitTLS = configuration.security == .implicitTLS
         let handlerLogger = logger
@@ -64,7 +67,7 @@ public final class SMTPConnection: Sendable {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: hostname))
                     }
                     try channel.pipeline.syncOperations.addHandler(SMTPClientChannelHandler(
-                        configuration: configuration, tlsContext: tlsContext, readyPromise: readyPromise, logger: handlerLogger
+                        configuration: configuration, tlsContext: tlsContext, readyPromise: readyPromise, closing: closing, logger: handlerLogger
                     ))
                 }
             }
@@ -77,7 +80,7 @@ public final class SMTPConnection: Sendable {
         }
         do {
             let capabilities = try await readyPromise.futureResult.get()
-            return SMTPConnection(channel: channel, capabilities: capabilities)
+            return SMTPConnection(channel: channel, capabilities: capabilities, closing: closing)
         } catch var error as MailError {
             channel.close(promise: nil)
             error.context.merge(context) { current, _ in current }
@@ -103,6 +106,18 @@ public final class SMTPConnection: Sendable {
             return SMTPClientStateMachine.result(for: envelope, transient: MailError(.connectionClosed, "the connection closed"))
         }
         return result
+    }
+
+    /// Sends messages taken from `feed` until it is drained or `limit` were taken, each
+    /// started on the event loop as soon as the connection can take it. `onResult` is called
+    /// on the event loop with each message's index and result as it ends (do not block in
+    /// it). Returns the number of messages taken, once all of them have ended.
+    func send(_ feed: MessageFeed, limit: Int, onResult: @escaping @Sendable (Int, DeliveryResult) -> Void) async -> Int {
+        let promise = channel.eventLoop.makePromise(of: Int.self)
+        channel.writeAndFlush(SMTPClientRequest.sendFeed(feed, limit: limit, onResult: onResult, promise)).whenFailure { _ in
+            promise.succeed(0)
+        }
+        return (try? await promise.futureResult.get()) ?? 0
     }
 
     /// Says QUIT, waits for the answer (at most 5 seconds: RFC 5321 §4.1.1.10 lets the

@@ -16,42 +16,66 @@ public struct MessageBody: Sendable, Hashable {
     /// RFC 5321 §4.5.2: a line that starts with "." gets another "." in front.
     /// RFC 5321 §4.1.1.4: the data ends with CRLF "." CRLF.
     public init(message: some Collection<UInt8>) {
-        let input = Array(message)
-        var out: [UInt8] = []
-        out.reserveCapacity(input.count + input.count / 32 + 8)
+        if let prepared = message.withContiguousStorageIfAvailable({ Self.prepare($0) }) {
+            (bytes, messageSize, hasEightBitData) = prepared
+        } else {
+            (bytes, messageSize, hasEightBitData) = Array(message).withUnsafeBufferPointer { Self.prepare($0) }
+        }
+    }
+
+    /// Writes the transmittable form straight into the buffer that goes on the wire: the
+    /// message bytes are copied once, run by run (this loop is the hot path of a mass send).
+    private static func prepare(_ bytes: UnsafeBufferPointer<UInt8>) -> (ByteBuffer, size: Int, eightBit: Bool) {
+        let count = bytes.count
+        // Room for the worst case, every byte a bare LF (each becomes CRLF), plus CRLF.CRLF;
+        // the buffer is short-lived, one per message in flight.
+        let capacity = count * 2 + 5
+        var buffer = ByteBuffer()
         var stuffedDots = 0
+        var size = 0
         var high: UInt8 = 0
-        var atLineStart = true
-        input.withUnsafeBufferPointer { bytes in
-            let count = bytes.count
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: capacity) { raw in
+            let out = raw.bindMemory(to: UInt8.self)
+            var written = 0
             var index = 0
+            var atLineStart = true
             while index < count {
                 if atLineStart && bytes[index] == UInt8(ascii: ".") {
-                    out.append(UInt8(ascii: "."))
+                    out[written] = UInt8(ascii: ".")
+                    written += 1
                     stuffedDots += 1
                 }
-                // Copy the run up to the next CR or LF in one go: this loop is the hot
-                // path of a mass send.
                 var end = index
                 while end < count, bytes[end] != 10, bytes[end] != 13 {
                     high |= bytes[end]
                     end += 1
                 }
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<end]))
+                if end > index {
+                    UnsafeMutableRawBufferPointer(rebasing: raw[written..<written + end - index])
+                        .copyMemory(from: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[index..<end])))
+                    written += end - index
+                }
                 guard end < count else {
                     atLineStart = false
                     break
                 }
-                out.append(13)
-                out.append(10)
+                out[written] = 13
+                out[written + 1] = 10
+                written += 2
                 index = bytes[end] == 13 && end + 1 < count && bytes[end + 1] == 10 ? end + 2 : end + 1
                 atLineStart = true
             }
+            if !atLineStart {
+                out[written] = 13
+                out[written + 1] = 10
+                written += 2
+            }
+            size = written - stuffedDots
+            out[written] = UInt8(ascii: ".")
+            out[written + 1] = 13
+            out[written + 2] = 10
+            return written + 3
         }
-        if !atLineStart { out += [13, 10] }
-        self.messageSize = out.count - stuffedDots
-        out += [UInt8(ascii: "."), 13, 10]
-        self.bytes = ByteBuffer(bytes: out)
-        self.hasEightBitData = high >= 0x80
+        return (buffer, size, high >= 0x80)
     }
 }

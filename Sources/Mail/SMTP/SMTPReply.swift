@@ -47,18 +47,32 @@ public struct EnhancedStatusCode: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `2.1.5`; RFC 3463 §2 limits subject and detail to 1–3 digits.
     public init?(_ text: Substring) {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 3,
-              parts[0].count == 1, let c = Int(parts[0]), [2, 4, 5].contains(c),
-              (1...3).contains(parts[1].count), parts[1].allSatisfy(\.isASCIIDigit), let s = Int(parts[1]),
-              (1...3).contains(parts[2].count), parts[2].allSatisfy(\.isASCIIDigit), let d = Int(parts[2])
-        else { return nil }
-        self.init(statusClass: c, subject: s, detail: d)
+        self.init(ArraySlice(text.utf8))
+    }
+
+    /// Parses `2.1.5` from bytes: one digit, then 1–3 digits twice, separated by dots.
+    init?(_ bytes: ArraySlice<UInt8>) {
+        var parts = (0, 0, 0)
+        var part = 0, digits = 0
+        for byte in bytes {
+            if byte == UInt8(ascii: ".") {
+                guard digits > 0, part < 2 else { return nil }
+                part += 1
+                digits = 0
+                continue
+            }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), digits < (part == 0 ? 1 : 3) else { return nil }
+            let digit = Int(byte - UInt8(ascii: "0"))
+            switch part {
+            case 0: parts.0 = digit
+            case 1: parts.1 = parts.1 * 10 + digit
+            default: parts.2 = parts.2 * 10 + digit
+            }
+            digits += 1
+        }
+        guard part == 2, digits > 0, [2, 4, 5].contains(parts.0) else { return nil }
+        self.init(statusClass: parts.0, subject: parts.1, detail: parts.2)
     }
 
     public var description: String { "\(statusClass).\(subject).\(detail)" }
-}
-
-extension Character {
-    var isASCIIDigit: Bool { self >= "0" && self <= "9" }
 }

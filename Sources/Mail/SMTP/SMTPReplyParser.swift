@@ -76,47 +76,48 @@ public struct SMTPReplyParser: Sendable {
     }
 
     private mutating func consume(line: ArraySlice<UInt8>) throws(MailError) -> SMTPReply? {
-        let line = Array(line)
+        let start = line.startIndex
         guard line.count >= 3,
-              (UInt8(ascii: "2")...UInt8(ascii: "5")).contains(line[0]),
-              (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(line[1]),
-              (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(line[2])
+              (UInt8(ascii: "2")...UInt8(ascii: "5")).contains(line[start]),
+              (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(line[start + 1]),
+              (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(line[start + 2])
         else {
             throw MailError(.protocolViolation, "reply line does not start with a reply code",
-                            context: ["line": Self.printable(line)])
+                            context: ["line": Self.printable(Array(line))])
         }
-        let code = Int(line[0] - 48) * 100 + Int(line[1] - 48) * 10 + Int(line[2] - 48)
+        let code = Int(line[start] - 48) * 100 + Int(line[start + 1] - 48) * 10 + Int(line[start + 2] - 48)
         let isLast: Bool
         if line.count == 3 {
             isLast = true
-        } else if line[3] == UInt8(ascii: " ") {
+        } else if line[start + 3] == UInt8(ascii: " ") {
             isLast = true
-        } else if line[3] == UInt8(ascii: "-") {
+        } else if line[start + 3] == UInt8(ascii: "-") {
             isLast = false
         } else {
             throw MailError(.protocolViolation, "reply code followed by neither space nor hyphen",
-                            context: ["line": Self.printable(line)])
+                            context: ["line": Self.printable(Array(line))])
         }
-        var text = line.count > 4 ? String(decoding: line[4...], as: UTF8.self) : ""
+        var textBytes = line.count > 4 ? line[(start + 4)...] : line[line.endIndex...]
         var enhanced: EnhancedStatusCode?
         // RFC 2034 §4: the enhanced code leads the text, and its class matches the reply's.
-        if let space = text.firstIndex(of: " ") ?? (text.isEmpty ? nil : text.endIndex),
-           let candidate = EnhancedStatusCode(text[text.startIndex..<space]),
-           candidate.statusClass == code / 100 {
+        // Read from the bytes, so that the common reply makes one String, not several.
+        let wordEnd = textBytes.firstIndex(of: UInt8(ascii: " ")) ?? textBytes.endIndex
+        if let candidate = EnhancedStatusCode(textBytes[textBytes.startIndex..<wordEnd]), candidate.statusClass == code / 100 {
             enhanced = candidate
-            text = String(text[space...].drop(while: { $0 == " " }))
+            textBytes = textBytes[wordEnd...].drop(while: { $0 == UInt8(ascii: " ") })
         }
-        if var current = pending {
-            guard current.code == code else {
+        let text = String(decoding: textBytes, as: UTF8.self)
+        if pending != nil {
+            guard pending!.code == code else {
+                let first = pending!.code
                 pending = nil
-                throw MailError(.protocolViolation, "multi-line reply changed its code from \(current.code) to \(code)")
+                throw MailError(.protocolViolation, "multi-line reply changed its code from \(first) to \(code)")
             }
-            current.lines.append(text)
-            guard current.lines.count <= maximumLinesPerReply else {
+            pending!.lines.append(text)
+            guard pending!.lines.count <= maximumLinesPerReply else {
                 pending = nil
                 throw MailError(.protocolViolation, "reply has more than \(maximumLinesPerReply) lines")
             }
-            pending = current
         } else {
             pending = (code, enhanced, [text])
         }

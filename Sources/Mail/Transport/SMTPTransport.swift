@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
 /// Delivers over SMTP through an ``SMTPConnectionPool``: connections are kept open and
 /// reused, each transaction is pipelined when the server allows it.
@@ -47,117 +48,85 @@ public struct SMTPTransport: Transport, Service {
         return result
     }
 
-    /// Messages handed to one connection before the first of them is answered: the next
-    /// transaction starts on the event loop the moment the previous one ends.
-    static let messagesInFlightPerConnection = 3
-
+    /// Sends the batch over up to ``SMTPPoolConfiguration/maximumConnections`` pooled
+    /// connections; see ``Transport/send(_:onResult:)`` for the contract.
+    ///
+    /// `onResult` is called on a connection's event loop thread, the moment the server's
+    /// final reply is read: pass the result on (an `AsyncStream`, a lock-protected buffer)
+    /// rather than block there, or that connection stalls.
     public func send(
         _ messages: [OutgoingMessage],
         onResult: (@Sendable (Int, Result<DeliveryResult, MailError>) -> Void)?
     ) async -> [Result<DeliveryResult, MailError>] {
         guard !messages.isEmpty else { return [] }
+        let feed = MessageFeed(messages)
+        let results = BatchResults(count: messages.count, report: onResult)
         let workers = min(pool.poolConfiguration.maximumConnections, messages.count)
-        let limit = pool.poolConfiguration.maximumMessagesPerConnection
-        let cursor = Cursor(count: messages.count)
-        return await withTaskGroup(of: [(Int, Result<DeliveryResult, MailError>)].self) { group in
-            for _ in 0..<workers {
-                group.addTask {
-                    var done: [(Int, Result<DeliveryResult, MailError>)] = []
-                    while !Task.isCancelled, let first = await cursor.next() {
-                        var lease: SMTPConnectionPool.Lease
-                        do throws(MailError) {
-                            lease = try await pool.lease()
-                        } catch {
-                            onResult?(first, .failure(error))
-                            done.append((first, .failure(error)))
-                            continue
-                        }
-                        let connection = lease.connection
-                        var sent: [(Int, DeliveryResult)] = []
-                        var index: Int? = first
-                        await withTaskGroup(of: (Int, DeliveryResult).self) { inFlight in
-                            var count = 0
-                            while let current = index {
-                                let message = messages[current]
-                                inFlight.addTask { (current, await connection.send(message.envelope, body: MessageBody(message: message.message))) }
-                                lease.messages += 1
-                                count += 1
-                                if count >= Self.messagesInFlightPerConnection, let result = await inFlight.next() {
-                                    sent.append(result)
-                                    Self.reportUnlessRetried(result, onResult)
-                                    count -= 1
-                                }
-                                if lease.messages >= limit || !connection.isOpen || Task.isCancelled { break }
-                                index = await cursor.next()
-                            }
-                            for await result in inFlight {
-                                sent.append(result)
-                                Self.reportUnlessRetried(result, onResult)
-                            }
-                        }
-                        let connectionLost = !connection.isOpen
-                        await pool.release(lease)
-                        for (index, result) in sent {
-                            guard Self.failedBeforeData(result) else {
-                                done.append((index, .success(result)))  // reported already
-                                continue
-                            }
-                            let final: Result<DeliveryResult, MailError>
-                            if connectionLost {
-                                // Not delivered (the connection went before the data): once more
-                                // on a fresh connection.
-                                let message = messages[index]
-                                do throws(MailError) {
-                                    final = .success(try await send(message.envelope, body: MessageBody(message: message.message)))
-                                } catch {
-                                    final = .failure(error)
-                                }
-                            } else {
-                                final = .success(result)
-                            }
-                            onResult?(index, final)
-                            done.append((index, final))
-                        }
-                    }
-                    return done
+        await withTaskCancellationHandler {
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<workers {
+                    group.addTask { await carry(feed, into: results) }
                 }
             }
-            var results = [Result<DeliveryResult, MailError>?](repeating: nil, count: messages.count)
-            for await batch in group {
-                for (index, result) in batch { results[index] = result }
+        } onCancel: {
+            feed.cancel()
+        }
+        return results.finish()
+    }
+
+    /// One worker of a batch: leases a connection and lets it take messages from the feed
+    /// until the feed is drained or the connection has carried its share.
+    private func carry(_ feed: MessageFeed, into results: BatchResults) async {
+        let limit = pool.poolConfiguration.maximumMessagesPerConnection
+        while !feed.isDrained {
+            var lease: SMTPConnectionPool.Lease
+            do throws(MailError) {
+                lease = try await pool.lease()
+            } catch {
+                guard let index = feed.take() else { return }
+                results.record(index, .failure(error))
+                continue
             }
-            return results.enumerated().map { index, result in
-                if let result { return result }
-                let notSent = Result<DeliveryResult, MailError>.failure(MailError(.notSent, "cancelled before sending"))
-                onResult?(index, notSent)
-                return notSent
+            let connection = lease.connection
+            let heldBack = HeldBack()
+            lease.messages += await connection.send(feed, limit: limit - lease.messages) { index, result in
+                if Self.failedBeforeData(result) {
+                    heldBack.append((index, result))
+                } else {
+                    results.record(index, .success(result))
+                }
+            }
+            let connectionLost = !connection.isOpen
+            await pool.release(lease)
+            for (index, result) in heldBack.all {
+                // Not delivered (the connection went before the data): once more on a fresh
+                // connection, unless the caller cancelled, who wants nothing more sent.
+                guard connectionLost, !Task.isCancelled else {
+                    results.record(index, .success(result))
+                    continue
+                }
+                let message = feed.messages[index]
+                do throws(MailError) {
+                    results.record(index, .success(try await send(message.envelope, body: MessageBody(message: message.message))))
+                } catch {
+                    results.record(index, .failure(error))
+                }
             }
         }
     }
 
-    /// Reports a result the moment it arrives, except one that may yet be retried on a fresh
-    /// connection (reported when the retry ends): a caller that records results as they come
-    /// then loses at most the one message whose reply is outstanding on each connection.
-    private static func reportUnlessRetried(
-        _ result: (Int, DeliveryResult), _ onResult: (@Sendable (Int, Result<DeliveryResult, MailError>) -> Void)?
-    ) {
-        if !failedBeforeData(result.1) { onResult?(result.0, .success(result.1)) }
+    /// Results that may yet be retried on a fresh connection, reported when the retry ends:
+    /// a caller that records results as they come then loses at most the messages whose
+    /// replies were outstanding when a connection dropped.
+    final class HeldBack: Sendable {
+        private let results = Mutex<[(Int, DeliveryResult)]>([])
+        func append(_ result: (Int, DeliveryResult)) { results.withLock { $0.append(result) } }
+        var all: [(Int, DeliveryResult)] { results.withLock { $0 } }
     }
 
     static func failedBeforeData(_ result: DeliveryResult) -> Bool {
         !result.deliveryUncertain && result.recipients.allSatisfy {
             $0.status == .transientFailure && $0.error != nil && ($0.reply == nil || $0.reply?.code == 421)
-        }
-    }
-
-    actor Cursor {
-        private var nextIndex = 0
-        private let count: Int
-        init(count: Int) { self.count = count }
-        func next() -> Int? {
-            guard nextIndex < count else { return nil }
-            defer { nextIndex += 1 }
-            return nextIndex
         }
     }
 }

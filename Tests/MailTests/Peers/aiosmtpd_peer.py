@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """An aiosmtpd server for Mail's tests: STARTTLS or implicit TLS, AUTH, capturing messages.
 
+AUTH offers PLAIN and LOGIN (aiosmtpd's own), or only the mechanisms named with
+--mechanism; XOAUTH2 is ours below, offered only when named.
+
 Prints READY <port> once listening; writes one JSON line per message to --out;
 exits when stdin closes (so it never outlives the test that started it).
 """
@@ -10,10 +13,25 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Capture:
-    def __init__(self, path, reject):
+    def __init__(self, path, reject, auth):
         self.path = path
         self.reject = set(reject)
+        self.auth = auth
         self.lock = threading.Lock()
+
+    async def auth_XOAUTH2(self, server, args):
+        # Google's XOAUTH2: base64("user=" user ^A "auth=Bearer " token ^A ^A) as the
+        # initial response. A refused token gets a 334 with a JSON error; the client
+        # answers with an empty line and then gets the final 535.
+        fields = {}
+        if len(args) == 2:
+            text = base64.b64decode(args[1]).decode("utf-8", "replace")
+            fields = dict(part.split("=", 1) for part in text.split("\x01") if "=" in part)
+        user, token = (self.auth or ":").split(":", 1)
+        if fields.get("user") == user and fields.get("auth") == "Bearer " + token:
+            return AuthResult(success=True, auth_data=LoginPassword(user.encode(), token.encode()))
+        await server.challenge_auth(json.dumps({"status": "401", "schemes": "bearer"}))
+        return AuthResult(success=False, handled=False, message="535 5.7.8 Username and Password not accepted")
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.reject:
@@ -43,6 +61,7 @@ def main():
     p.add_argument("--implicit-tls", action="store_true")
     p.add_argument("--auth", help="user:password")
     p.add_argument("--reject", action="append", default=[])
+    p.add_argument("--mechanism", action="append", default=[], help="offer only these AUTH mechanisms")
     a = p.parse_args()
 
     context = None
@@ -65,7 +84,9 @@ def main():
         kwargs["authenticator"] = authenticator
         # With implicit TLS aiosmtpd does not see the session as TLS; it is, so allow AUTH.
         kwargs["auth_require_tls"] = not a.implicit_tls
-    handler = Capture(a.out, a.reject)
+        offered = set(a.mechanism or ["PLAIN", "LOGIN"])
+        kwargs["auth_exclude_mechanism"] = {"PLAIN", "LOGIN", "XOAUTH2"} - offered
+    handler = Capture(a.out, a.reject, a.auth)
 
     async def serve():
         loop = asyncio.get_running_loop()

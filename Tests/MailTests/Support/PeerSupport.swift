@@ -21,8 +21,8 @@ enum Peers {
     }
 
     /// True when `module` can be imported by python3.
-    static func hasPythonModule(_ module: String) -> Bool {
-        (try? runBlocking(["python3", "-c", "import \(module)"]).status) == 0
+    static func hasPythonModule(_ module: String) async -> Bool {
+        (try? await run(["python3", "-c", "import \(module)"]).status) == 0
     }
 
     static func smtpSinkPath() -> String? {
@@ -60,9 +60,8 @@ enum Peers {
         }
     }
 
-    /// Runs a short command to completion, blocking the calling thread; only for quick checks
-    /// (is a module installed, make a certificate) that never wait on Herald's own servers.
-    static func runBlocking(_ arguments: [String], input: Data? = nil) throws -> Output {
+    /// Runs a command to completion, blocking the calling thread: only through ``run(_:input:)``.
+    private static func runBlocking(_ arguments: [String], input: Data? = nil) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -97,9 +96,9 @@ enum Peers {
     }
 
     /// A self-signed certificate for `localhost` and 127.0.0.1, made with the openssl CLI.
-    static func makeCertificate(in directory: String) throws -> (cert: String, key: String, pem: String) {
+    static func makeCertificate(in directory: String) async throws -> (cert: String, key: String, pem: String) {
         let cert = directory + "/cert.pem", key = directory + "/key.pem"
-        let result = try runBlocking(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+        let result = try await run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
                               "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
         guard result.status == 0 else { throw PeerError("openssl failed: \(result.stderr)") }
         return (cert, key, try String(contentsOfFile: cert, encoding: .utf8))
