@@ -63,7 +63,9 @@ struct SendTest: AsyncParsableCommand {
             result = try await made.send(envelope, message: bytes)
         } catch {
             await made.shutdown()
-            Self.fail("could not send through \(url): \(error.message)" + (error.hint.map { "\n" + $0 } ?? ""))
+            // The server's own words (say "535 5.7.8 Authentication credentials invalid") help most.
+            let said = error.reply.map { " (the server said: \($0))" } ?? ""
+            Self.fail("could not send through \(url): \(error.message)\(said)" + (error.hint.map { "\n" + $0 } ?? ""))
         }
         await made.shutdown()
         var failed = false

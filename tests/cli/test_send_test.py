@@ -140,6 +140,7 @@ def test_wrong_password_is_a_clear_error(tls_server):
     port, cert, captured = tls_server
     result = send_test(f"smtp://user:wrong-pw@localhost:{port}?ca={cert}")
     assert_clear_failure(result, "rejected the credentials for user", "user name or password", secret="wrong-pw")
+    assert "the server said: 535" in result.stderr
     assert captured_messages(captured) == []
 
 
