@@ -68,6 +68,10 @@ import Testing
         let text = String(decoding: written, as: UTF8.self)
         #expect(text.hasPrefix("Return-Path: <bounce+1@example.com>\r\nX-Envelope-To: ann@example.org, bob@example.org\r\n"))
         #expect(text.hasSuffix(String(decoding: bytes, as: UTF8.self)))
+        // The same message again (a retry after a crash) replaces its file: still one copy.
+        _ = try await transport.send(envelope, message: bytes)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == files)
+        #expect(files[0] == FileTransport.fileName(try #require(FileTransport.messageID(in: bytes))) + ".eml")
     }
 
     @Test func unwritableOutbox() async throws {

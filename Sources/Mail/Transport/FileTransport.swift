@@ -37,8 +37,9 @@ public struct FileTransport: Transport {
         }
         var bytes = Array("Return-Path: <\(envelope.returnPath)>\r\nX-Envelope-To: \(envelope.recipients.joined(separator: ", "))\r\n".utf8)
         bytes += message
-        let stamp = Int(Date().timeIntervalSince1970 * 1000)
-        let name = "\(stamp)-\(UUID().uuidString.lowercased()).eml"
+        // Named after the Message-ID when there is one, so that writing the same message again
+        // (a retry after a crash) replaces its file instead of adding a second copy.
+        let name = (Self.messageID(in: message).map(Self.fileName) ?? "\(Int(Date().timeIntervalSince1970 * 1000))-\(UUID().uuidString.lowercased())") + ".eml"
         let temporary = "\(directory)/.\(name).tmp"
         let final = "\(directory)/\(name)"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
@@ -60,6 +61,30 @@ public struct FileTransport: Transport {
             throw MailError(.fileWriteFailed, "outbox \(directory): writing \(name) failed (errno \(errno))")
         }
         return name
+    }
+
+    /// The Message-ID of an RFC 5322 message (without angle brackets), from its header.
+    static func messageID(in message: [UInt8]) -> String? {
+        var lineStart = 0
+        var index = 0
+        while index + 1 < message.count {
+            guard message[index] == 13, message[index + 1] == 10 else { index += 1; continue }
+            if index == lineStart { return nil }  // the blank line: end of the header
+            let line = String(decoding: message[lineStart..<index], as: UTF8.self)
+            if line.lowercased().hasPrefix("message-id:") {
+                let value = line.dropFirst("message-id:".count).trimmingCharacters(in: .whitespaces)
+                let bare = value.trimmingCharacters(in: CharacterSet(charactersIn: "<>"))
+                return bare.isEmpty ? nil : bare
+            }
+            index += 2
+            lineStart = index
+        }
+        return nil
+    }
+
+    /// A Message-ID as a safe file name: letters, digits and `.-_@+=` kept, the rest as `_`.
+    static func fileName(_ messageID: String) -> String {
+        String(messageID.prefix(200).map { $0.isASCII && ($0.isLetter || $0.isNumber || ".-_@+=".contains($0)) ? $0 : "_" })
     }
 }
 
