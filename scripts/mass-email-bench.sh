@@ -4,7 +4,7 @@
 # Postfix's smtp-sink, against Postfix's smtp-source into the same sink in the same run:
 # same message size, same number of connections. Prints both rates, the ratio, and
 # Herald's peak RSS. Not a test: nothing fails on a slow machine.
-# Usage: scripts/mass-email-bench.sh [recipients] [connections] [database-url]
+# Usage: [HERALD_BIN=path] scripts/mass-email-bench.sh [recipients] [connections] [database-url]
 #   database-url: an empty PostgreSQL database (default: a new SQLite file)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,9 +15,14 @@ database=${3:-}
 command -v smtp-sink >/dev/null && command -v smtp-source >/dev/null \
   || { echo "smtp-sink and smtp-source are needed: apt-get install postfix (then: postfix stop)"; exit 1; }
 
-echo "== building herald (release)"
-swift build -c release --product herald 2>&1 | grep -E "error|Build complete" || true
-bin="$(swift build -c release --show-bin-path)/herald"
+# HERALD_BIN: an already built release binary (skips the build).
+if [ -n "${HERALD_BIN:-}" ]; then
+  bin=$HERALD_BIN
+else
+  echo "== building herald (release)"
+  swift build -c release --product herald 2>&1 | grep -E "error|Build complete" || true
+  bin="$(swift build -c release --show-bin-path)/herald"
+fi
 [ -x "$bin" ] || { echo "herald did not build"; exit 1; }
 
 work=$(mktemp -d)

@@ -321,49 +321,80 @@ public enum HTMLText {
             if c == 0x0A { longest = max(longest, current); current = 0 } else if c & 0xC0 != 0x80 { current += 1 }
         }
         guard max(longest, current) > lineLength else { return text }
-        return text.split(separator: "\n", omittingEmptySubsequences: false).map { wrap(String($0)) }.joined(separator: "\n")
+        // Works on bytes: it runs for every message of a mass email whose text part is made from HTML.
+        let bytes = Array(text.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + bytes.count / 16)
+        var start = 0
+        while start <= bytes.count {
+            let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+            wrap(bytes[start..<end], into: &out)
+            if end < bytes.count { out.append(0x0A) }
+            start = end + 1
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Wraps a line at spaces; a merge tag or a long URL is one word and never split. A list
     /// item's continuation lines are indented under its text.
     static func wrap(_ line: String) -> String {
-        guard line.count > lineLength else { return line }
-        let lead = String(line.prefix { $0 == " " })
-        let body = line.dropFirst(lead.count)
-        let continuation = lead + (body.hasPrefix("- ") ? "  " : "")
-        var words: [String] = []
-        var word = ""
+        var out: [UInt8] = []
+        wrap(Array(line.utf8)[...], into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Characters in UTF-8 bytes (continuation bytes not counted).
+    private static func width(_ bytes: ArraySlice<UInt8>) -> Int {
+        var n = 0
+        for b in bytes where b & 0xC0 != 0x80 { n += 1 }
+        return n
+    }
+
+    private static func wrap(_ line: ArraySlice<UInt8>, into out: inout [UInt8]) {
+        let space: UInt8 = 0x20, open: UInt8 = 0x7B, close: UInt8 = 0x7D
+        guard width(line) > lineLength else { out.append(contentsOf: line); return }
+        var bodyStart = line.startIndex
+        while bodyStart < line.endIndex, line[bodyStart] == space { bodyStart += 1 }
+        let lead = line[line.startIndex..<bodyStart]
+        let body = line[bodyStart...]
+        var continuation = Array(lead)
+        if body.starts(with: [0x2D, space]) { continuation += [space, space] }  // "- "
+        // Words: split at spaces outside merge tags.
+        var words: [ArraySlice<UInt8>] = []
+        var wordStart = body.startIndex
         var depth = 0
-        let chars = Array(body)
-        var i = 0
-        while i < chars.count {
-            let c = chars[i]
-            if c == "{", i + 1 < chars.count, chars[i + 1] == "{" { depth += 1; word += "{{"; i += 2; continue }
-            if c == "}", i + 1 < chars.count, chars[i + 1] == "}", depth > 0 { depth -= 1; word += "}}"; i += 2; continue }
-            if c == " ", depth == 0 {
-                words.append(word)
-                word = ""
-            } else {
-                word.append(c)
+        var i = body.startIndex
+        while i < body.endIndex {
+            let c = body[i]
+            if c == open, i + 1 < body.endIndex, body[i + 1] == open { depth += 1; i += 2; continue }
+            if c == close, i + 1 < body.endIndex, body[i + 1] == close, depth > 0 { depth -= 1; i += 2; continue }
+            if c == space, depth == 0 {
+                if i > wordStart { words.append(body[wordStart..<i]) }
+                wordStart = i + 1
             }
             i += 1
         }
-        words.append(word)
-        var lines: [String] = []
-        var current = ""
-        for w in words {
-            if w.isEmpty { continue }
-            if current.isEmpty {
-                current = w
-            } else if current.count + 1 + w.count > lineLength {
-                lines.append(current)
-                current = continuation + w
+        if body.endIndex > wordStart { words.append(body[wordStart..<body.endIndex]) }
+        out.append(contentsOf: lead)
+        var currentWidth = 0
+        var first = true
+        for word in words {
+            let w = width(word)
+            if first {
+                out.append(contentsOf: word)
+                currentWidth = w
+                first = false
+            } else if currentWidth + 1 + w > lineLength {
+                out.append(0x0A)
+                out.append(contentsOf: continuation)
+                out.append(contentsOf: word)
+                currentWidth = continuation.count + w
             } else {
-                current += " " + w
+                out.append(space)
+                out.append(contentsOf: word)
+                currentWidth += 1 + w
             }
         }
-        lines.append(current)
-        return lead + lines.joined(separator: "\n")
     }
 }
 

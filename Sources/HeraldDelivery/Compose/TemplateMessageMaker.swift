@@ -7,17 +7,35 @@ import Mail
 /// The ``MessageMaker`` of mass emails: each mass email's template is compiled once (per
 /// process), each batch's records are read in one query, and every message gets a
 /// Message-ID derived from (mass email, step, recipient), so that a retry is the same message.
-public actor TemplateMessageMaker: MessageMaker {
+public struct TemplateMessageMaker: MessageMaker {
     struct Prepared {
         var module: Module
         var template: CompiledTemplate
         var sender: Sender
     }
 
+    /// What is made once and shared by the batches; the rendering itself runs outside it, so
+    /// that batches render in parallel.
+    actor Cache {
+        var prepared: [Int64: Prepared] = [:]
+        var owners: [Int64: MergeValues.Person] = [:]
+
+        func prepared(_ id: Int64, _ make: () async throws -> Prepared) async throws -> Prepared {
+            if let ready = prepared[id] { return ready }
+            let ready = try await make()
+            prepared[id] = ready
+            return ready
+        }
+
+        func owners(_ wanted: Set<Int64>, _ load: () async throws -> [Int64: MergeValues.Person]) async throws -> [Int64: MergeValues.Person] {
+            if !wanted.isSubset(of: owners.keys) { owners = try await load() }
+            return owners
+        }
+    }
+
     let store: Store
     let composer = MessageComposer()
-    private var prepared: [Int64: Prepared] = [:]
-    private var owners: [Int64: MergeValues.Person] = [:]
+    let cache = Cache()
 
     public init(store: Store) {
         self.store = store
@@ -54,33 +72,37 @@ public actor TemplateMessageMaker: MessageMaker {
     /// `<mass email>.<step>.<hash of the address>@<sender's domain>`: stable, so that the
     /// same recipient's message is recognisably the same however often it is built.
     public static func messageID(massEmail: Int64, step: Int, address: String, sender: Sender) -> String {
-        let digest = SHA256.hash(data: Data(address.lowercased().utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+        let hex = Array("0123456789abcdef".utf8)
+        var digest: [UInt8] = []
+        for byte in SHA256.hash(data: Data(address.lowercased().utf8)).prefix(8) {
+            digest.append(hex[Int(byte >> 4)])
+            digest.append(hex[Int(byte & 15)])
+        }
         let domain = sender.email.split(separator: "@").last.map(String.init) ?? "herald.invalid"
-        return "herald.\(massEmail).\(step).\(digest)@\(domain)"
+        return "herald.\(massEmail).\(step).\(String(decoding: digest, as: UTF8.self))@\(domain)"
     }
 
     private func prepare(_ massEmail: MassEmail) async throws -> Prepared {
-        if let ready = prepared[massEmail.id] { return ready }
-        let module = try await store.modules.named(massEmail.module)
-        let template = try await store.templates.find(massEmail.templateID)
-        let compiled: CompiledTemplate
-        do {
-            compiled = try CompiledTemplate(template, module: module)
-        } catch let error as HeraldError {
-            throw HeraldError.invalid(field: "template_id", "the template '\(template.name)' no longer compiles: \(error.problems.map(\.description).joined(separator: "; "))")
+        try await cache.prepared(massEmail.id) {
+            let module = try await store.modules.named(massEmail.module)
+            let template = try await store.templates.find(massEmail.templateID)
+            let compiled: CompiledTemplate
+            do {
+                compiled = try CompiledTemplate(template, module: module)
+            } catch let error as HeraldError {
+                throw HeraldError.invalid(field: "template_id", "the template '\(template.name)' no longer compiles: \(error.problems.map(\.description).joined(separator: "; "))")
+            }
+            return Prepared(module: module, template: compiled, sender: try await store.senders.find(massEmail.senderID))
         }
-        let ready = Prepared(module: module, template: compiled, sender: try await store.senders.find(massEmail.senderID))
-        prepared[massEmail.id] = ready
-        return ready
     }
 
     private func owners(of records: [Record]) async throws -> [Int64: MergeValues.Person] {
         let wanted = Set(records.compactMap { record -> Int64? in
             if case .reference(let id)? = record[BuiltinFields.owner] { return id } else { return nil }
         })
-        if !wanted.isSubset(of: owners.keys) {
-            for user in try await store.users.all() { owners[user.id] = MergeValues.Person(name: user.name, email: user.email) }
+        return try await cache.owners(wanted) {
+            Dictionary(try await store.users.all().map { ($0.id, MergeValues.Person(name: $0.name, email: $0.email)) },
+                       uniquingKeysWith: { a, _ in a })
         }
-        return owners
     }
 }

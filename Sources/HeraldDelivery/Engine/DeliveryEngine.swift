@@ -11,10 +11,10 @@ public struct EngineConfiguration: Sendable {
     /// This process's stable name (kept in its state folder): its claims and journal are its own.
     public var node: String
     /// Messages claimed, rendered and handed to SMTP together.
-    public var batchSize = 200
+    public var batchSize = 500
     /// Batches in flight at once, so that the connections stay busy while one batch is being
     /// claimed, rendered or written back.
-    public var parallelBatches = 2
+    public var parallelBatches = 3
     public var leaseSeconds: Int64 = 120
     /// How often an idle engine looks for work that another process queued.
     public var idlePoll: Duration = .milliseconds(250)

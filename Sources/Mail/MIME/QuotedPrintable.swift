@@ -14,26 +14,32 @@ enum QuotedPrintable {
             var line = rawLine
             if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
             var column = 0
-            for (offset, byte) in zip(line.indices, line) {
-                let isLast = offset == line.index(before: line.endIndex)
-                var piece: [UInt8]
+            let lastIndex = line.endIndex - 1
+            for offset in line.indices {
+                let byte = line[offset]
+                let isLast = offset == lastIndex
                 // Rule 1 and 2: printable ASCII except "=" as itself; rule 3: a space or
                 // tab at the end of a line is encoded so that it survives transport.
-                if (byte >= 33 && byte <= 126 && byte != UInt8(ascii: "=")) || ((byte == 32 || byte == 9) && !isLast) {
-                    piece = [byte]
-                } else {
-                    piece = [UInt8(ascii: "="), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
-                }
+                let literal = (byte >= 33 && byte <= 126 && byte != UInt8(ascii: "=")) || ((byte == 32 || byte == 9) && !isLast)
+                let width = literal ? 1 : 3
                 // Leave room for the soft break "=" unless this is the last piece.
                 let limit = isLast ? 76 : 75
-                if column + piece.count > limit {
-                    out += [UInt8(ascii: "="), 13, 10]
+                if column + width > limit {
+                    out.append(UInt8(ascii: "="))
+                    out.append(13)
+                    out.append(10)
                     column = 0
                 }
-                out += piece
-                column += piece.count
+                if literal {
+                    out.append(byte)
+                } else {
+                    out.append(UInt8(ascii: "="))
+                    out.append(hex[Int(byte >> 4)])
+                    out.append(hex[Int(byte & 15)])
+                }
+                column += width
             }
-            if number < lines.count - 1 || bytes.last == UInt8(ascii: "\n") { out += [13, 10] }
+            if number < lines.count - 1 || bytes.last == UInt8(ascii: "\n") { out.append(13); out.append(10) }
         }
         return out
     }
