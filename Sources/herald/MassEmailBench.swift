@@ -28,11 +28,14 @@ struct MassEmailBench: AsyncParsableCommand {
     @Option(help: "host:port of the SMTP sink.") var smtp: String
     @Option(help: "SMTP connections.") var connections = 4
     @Option(help: "The state folder for the engine's journal (must be new).") var stateDir = "herald-mass-bench-state"
+    @Option(help: ArgumentHelp("all, or prepare / send (all runs prepare in a child process).", visibility: .hidden))
+    var phase = "all"
 
     func validate() throws {
         guard (100...20_000_000).contains(recipients) else { throw ValidationError("--recipients must be from 100 to 20000000") }
         guard (1...64).contains(connections) else { throw ValidationError("--connections must be from 1 to 64") }
-        if !database.contains("://"), FileManager.default.fileExists(atPath: database) {
+        guard ["all", "prepare", "send"].contains(phase) else { throw ValidationError("--phase must be all, prepare or send") }
+        if phase != "send", !database.contains("://"), FileManager.default.fileExists(atPath: database) {
             throw ValidationError("--database: \(database) exists; give a new path")
         }
     }
@@ -40,6 +43,27 @@ struct MassEmailBench: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "herald.bench")
         logger.logLevel = .warning
+        switch phase {
+        case "prepare":
+            try await prepare(logger: logger)
+        case "send":
+            try await send(logger: logger)
+        default:
+            // The contacts are loaded by a child process, so that the peak RSS reported is the
+            // sending's alone, not the importer's.
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+            child.arguments = ["bench-mass-email", "--phase", "prepare", "--recipients", String(recipients), "--database", database,
+                               "--smtp", smtp]
+            try child.run()
+            child.waitUntilExit()
+            guard child.terminationStatus == 0 else { throw CLIError("preparing the bench failed") }
+            try await send(logger: logger)
+        }
+    }
+
+    /// Loads the contacts, a template, a sender and a view of everyone.
+    func prepare(logger: Logger) async throws {
         let store = try await Store.open(try DatabaseLocation(parsing: database), logger: logger)
         let owner = try await store.users.create(email: "bench@example.com", name: "Bench", role: .admin, passwordHash: "-", timeZone: "UTC")
         let contacts = try await store.modules.named("contacts")
@@ -55,7 +79,7 @@ struct MassEmailBench: AsyncParsableCommand {
         let report = try await store.importer.run(into: contacts, options: options, input: generated)
         guard report.created == recipients else { throw CLIError("import created \(report.created) of \(recipients)") }
 
-        let template = try await store.templates.create(
+        _ = try await store.templates.create(
             in: contacts, name: "Bench", subject: "News for {{first_name | \"you\"}} in {{mailing_country}}",
             html: """
                 <h1>Hello {{first_name | "there"}} {{last_name}},</h1>
@@ -64,8 +88,21 @@ struct MassEmailBench: AsyncParsableCommand {
                 <p>Write to {{owner.name}} at <a href="mailto:{{owner.email}}">{{owner.email}}</a> with questions.</p>
                 \(String(repeating: "<p>Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua.</p>\n", count: 12))
                 """, text: nil, by: owner.id)
-        let sender = try await store.senders.create(email: "news@example.com", name: "Bench News", replyTo: nil)
-        let view = try await store.views.create(in: contacts, name: "Everyone", criteria: .everything, by: owner.id)
+        _ = try await store.senders.create(email: "news@example.com", name: "Bench News", replyTo: nil)
+        _ = try await store.views.create(in: contacts, name: "Everyone", criteria: .everything, by: owner.id)
+        await store.close()
+    }
+
+    /// Sends one mass email to everyone and reports the rate and this process's peak RSS.
+    func send(logger: Logger) async throws {
+        let store = try await Store.open(try DatabaseLocation(parsing: database), logger: logger)
+        let contacts = try await store.modules.named("contacts")
+        guard let owner = try await store.users.all().first,
+              let template = try await store.templates.all(in: contacts).first(where: { $0.name == "Bench" }),
+              let sender = try await store.senders.all().first,
+              let view = try await store.views.all(in: contacts).first(where: { $0.name == "Everyone" }) else {
+            throw CLIError("the bench database is not prepared (run with --phase prepare first)")
+        }
 
         let state = try StateDirectory(path: stateDir)
         let transports = TransportSource(override: "smtp://\(smtp)?tls=none", outbox: "outbox", settings: store.settings,

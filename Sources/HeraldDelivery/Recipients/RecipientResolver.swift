@@ -48,7 +48,7 @@ public struct RecipientResolver: Sendable {
         var (cursor, skipped) = try await store.massEmails.resolutionProgress(id)
         while true {
             guard try await store.massEmails.claimResolution(id, node: node, now: now()) else {
-                logger.info("another process resolves this mass email", metadata: ["mass_email": "\(id)"])
+                logger.info("stopped resolving: another process resolves it, or it was stopped", metadata: ["mass_email": "\(id)"])
                 return
             }
             let rows = try await store.records.recipients(in: module, source: source, selection: selection, scope: scope,

@@ -212,12 +212,13 @@ public struct MassEmailStore: Sendable {
         }
     }
 
-    /// The sending mass emails whose recipients are resolved, oldest first: what workers claim from.
+    /// The sending mass emails, oldest first: what workers claim from. Their messages can be
+    /// claimed while their recipients are still being resolved.
     public func sendable() async throws -> [MassEmail] {
         try await database.read { db in
             try await db.raw("""
                 SELECT \(Self.columns) FROM mass_emails m JOIN modules mo ON mo.id = m.module_id
-                WHERE m.status = 'sending' AND m.resolved_at IS NOT NULL ORDER BY m.started_at, m.id
+                WHERE m.status = 'sending' ORDER BY m.started_at, m.id
                 """).all().map(Self.massEmail(from:))
         }
     }
@@ -247,12 +248,13 @@ public struct MassEmailStore: Sendable {
         }
     }
 
-    /// Takes (or renews) the right to resolve a mass email's recipients for `leaseSeconds`.
+    /// Takes (or renews) the right to resolve a mass email's recipients for `leaseSeconds`;
+    /// false once another process holds it, or the mass email was stopped.
     public func claimResolution(_ id: Int64, node: String, now: Int64, leaseSeconds: Int64 = 60) async throws -> Bool {
         try await database.transaction { db in
             try await db.raw("""
                 UPDATE mass_emails SET resolver = \(bind: node), resolver_lease = \(bind: now + leaseSeconds)
-                WHERE id = \(bind: id) AND resolved_at IS NULL
+                WHERE id = \(bind: id) AND resolved_at IS NULL AND status IN ('sending', 'paused')
                   AND (resolver = \(bind: node) OR resolver_lease IS NULL OR resolver_lease < \(bind: now))
                 RETURNING id
                 """).first() != nil
