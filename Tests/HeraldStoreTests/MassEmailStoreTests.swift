@@ -28,6 +28,14 @@ import Testing
         return try await f.store.records.create(in: f.contacts, RecordChanges(values), owner: f.admin.id).id
     }
 
+    /// A mass email to one new contact, sent now.
+    static func sendNow(_ f: Fixture, name: String) async throws -> MassEmail {
+        let id = try await contact(f, "a@example.org")
+        return try await f.store.massEmails.create(
+            MassEmailDraft(name: name, recipients: .records([id]), templateID: f.template.id, senderID: f.sender.id, schedule: .now),
+            in: f.contacts, owner: f.admin.id)
+    }
+
     @Test(arguments: TestDatabase.kinds)
     func createRefusesWhatCannotBeSentAndSaysWhere(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in
@@ -79,10 +87,7 @@ import Testing
     func enqueueCountsDuplicatesOnceAcrossAResumedResolution(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in
             let f = try await Self.fixture(store)
-            let id = try await Self.contact(f, "a@example.org")
-            let m = try await store.massEmails.create(
-                MassEmailDraft(name: "Dupes", recipients: .records([id]), templateID: f.template.id, senderID: f.sender.id, schedule: .now),
-                in: f.contacts, owner: f.admin.id)
+            let m = try await Self.sendNow(f, name: "Dupes")
             let first = try await store.massEmails.enqueue(m.id, step: 0, recipients: [(1, "a@x.org"), (2, "b@x.org"), (3, "a@x.org")],
                                                            cursor: 3, skipped: [.noEmail: 1], now: 0)
             #expect(first == 2)
@@ -101,10 +106,7 @@ import Testing
     func claimsAreDisjointAndOutcomesAreGuardedByTheAttempt(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in
             let f = try await Self.fixture(store)
-            let id = try await Self.contact(f, "a@example.org")
-            let m = try await store.massEmails.create(
-                MassEmailDraft(name: "Claims", recipients: .records([id]), templateID: f.template.id, senderID: f.sender.id, schedule: .now),
-                in: f.contacts, owner: f.admin.id)
+            let m = try await Self.sendNow(f, name: "Claims")
             _ = try await store.massEmails.startDue(now: Clock.epochSeconds() + 1)
             _ = try await store.massEmails.enqueue(m.id, step: 0, recipients: (1...300).map { (Int64($0), "r\($0)@x.org") },
                                                    cursor: 300, skipped: [:], now: 0)

@@ -95,6 +95,13 @@ def create_and_send(api, template, sender, view_id=None, record_ids=None, name="
     })
 
 
+def wait_sent(api, mass_email, timeout=120):
+    """Waits until the mass email's status is sent; returns it as the API shows it."""
+    return wait_until("the mass email is sent",
+                      lambda: (m := api.ok("GET", f"/api/v1/mass-emails/{mass_email['id']}"))["status"] == "sent" and m,
+                      timeout=timeout)
+
+
 def everyone_view(api):
     return api.ok("POST", "/api/v1/modules/contacts/views", {"name": "Everyone", "criteria": {"all": []}})
 
@@ -117,8 +124,7 @@ def test_every_recipient_gets_one_correctly_personalised_message(workdir):
         api.ok("POST", "/api/v1/suppressions", {"address": "carol@example.org", "reason": "manual"})
         view = everyone_view(api)
         created = create_and_send(api, template, sender, view_id=view["id"])
-        done = wait_until("the mass email is sent",
-                          lambda: (m := api.ok("GET", f"/api/v1/mass-emails/{created['id']}"))["status"] == "sent" and m)
+        done = wait_sent(api, created)
         records = capture.records()
         assert len(records) == 41
         ids = Counter(r["message_id"] for r in records)
@@ -162,8 +168,7 @@ def test_kill_minus_nine_mid_send_then_restart_sends_each_message_once(workdir):
     server = Server(["--database", database, "--transport", capture.transport, "--state-dir", state], workdir, name="restarted")
     try:
         api = API(server.url, token)
-        wait_until("the mass email is sent",
-                   lambda: api.ok("GET", f"/api/v1/mass-emails/{created['id']}")["status"] == "sent", timeout=300)
+        wait_sent(api, created, timeout=300)
         ids = Counter(r["message_id"] for r in capture.records())
         assert len(ids) == 5000, f"{5000 - len(ids)} recipients got nothing"
         duplicates = {k: v for k, v in ids.items() if v > 1}
@@ -191,8 +196,7 @@ def test_kill_minus_nine_at_any_moment_loses_nothing_and_repeats_at_most_one_per
     server = Server(args, workdir, name="restarted")
     try:
         api = API(server.url, token)
-        wait_until("the mass email is sent",
-                   lambda: API(server.url, token).ok("GET", f"/api/v1/mass-emails/{created['id']}")["status"] == "sent", timeout=300)
+        wait_sent(api, created, timeout=300)
         ids = Counter(r["message_id"] for r in capture.records())
         assert len(ids) == 3000, f"{3000 - len(ids)} recipients got nothing"
         repeated = sum(n - 1 for n in ids.values())
@@ -218,8 +222,7 @@ def test_two_processes_on_one_postgres_send_one_mass_email_together(workdir):
         api = API(first.url, token)
         template, sender = setup_mass_email(api, contacts(5000))
         created = create_and_send(api, template, sender, view_id=everyone_view(api)["id"])
-        wait_until("the mass email is sent",
-                   lambda: API(second.url, token).ok("GET", f"/api/v1/mass-emails/{created['id']}")["status"] == "sent", timeout=300)
+        wait_sent(API(second.url, token), created, timeout=300)
         records = capture.records()
         ids = Counter(r["message_id"] for r in records)
         assert len(ids) == 5000

@@ -246,7 +246,7 @@ public actor DeliveryEngine: Service {
                 try await store.messages.record(final.map(\.outcome))
                 journal.committed(noted.map(\.2))
                 if !unreported.isEmpty { try await giveBack(unreported) }
-                try await afterBatch(final, of: massEmail, quotaDay: quotaDay)
+                try await afterBatch(final, of: claimed, in: massEmail, quotaDay: quotaDay)
             }.value
         } catch {
             logger.error("a delivery batch failed; its messages go back to the queue", metadata: [
@@ -264,11 +264,13 @@ public actor DeliveryEngine: Service {
         })
     }
 
-    nonisolated private func afterBatch(_ outcomes: [Outcome], of massEmail: MassEmail, quotaDay: String?) async throws {
+    nonisolated private func afterBatch(_ outcomes: [Outcome], of claimed: [ClaimedMessage], in massEmail: MassEmail,
+                                        quotaDay: String?) async throws {
         let policy = configuration.retry
         let t = now()
+        let addresses = Dictionary(claimed.map { ($0.id, $0.address) }, uniquingKeysWith: { first, _ in first })
         for outcome in outcomes where outcome.suppress {
-            if let address = try await store.messages.address(of: outcome.outcome.id) {
+            if let address = addresses[outcome.outcome.id] {
                 try await store.suppressions.add(address, reason: "hard_bounce",
                                                  detail: [outcome.outcome.code.map(String.init), outcome.outcome.enhancedCode, outcome.outcome.text]
                                                     .compactMap { $0 }.joined(separator: " "), now: t)

@@ -32,18 +32,15 @@ public struct MassEmailStore: Sendable {
     /// Creates a mass email from what the user asked for; the template, the sender and the
     /// view or list must exist and belong to the module.
     public func create(_ draft: MassEmailDraft, in module: Module, owner: Int64, now: Date = Date()) async throws -> MassEmail {
-        let (scheduledAt, zone) = try draft.validate(now: now)
-        let status: MassEmail.Status = scheduledAt == nil ? .draft : .scheduled
+        let v = try DraftColumns(draft, now: now)
         let stamp = Clock.epochSeconds(now)
-        let (kind, ref, ids) = Self.encode(draft.recipients)
-        let name = draft.name.trimmingCharacters(in: .whitespacesAndNewlines)
         let id = try await database.transaction { db in
             try await Self.checkReferences(draft, in: module, db: db)
             let row = try await db.raw("""
                 INSERT INTO mass_emails (name, module_id, owner_id, template_id, sender_id, recipients_kind, recipients_ref, record_ids,
                     status, scheduled_at, time_zone, created_at, modified_at)
-                VALUES (\(bind: name), \(bind: module.id), \(bind: owner), \(bind: draft.templateID), \(bind: draft.senderID),
-                    \(bind: kind), \(bind: ref), \(bind: ids), \(bind: status.rawValue), \(bind: scheduledAt), \(bind: zone),
+                VALUES (\(bind: v.name), \(bind: module.id), \(bind: owner), \(bind: draft.templateID), \(bind: draft.senderID),
+                    \(bind: v.kind), \(bind: v.ref), \(bind: v.ids), \(bind: v.status.rawValue), \(bind: v.scheduledAt), \(bind: v.zone),
                     \(bind: stamp), \(bind: stamp))
                 RETURNING id
                 """).first()
@@ -54,16 +51,13 @@ public struct MassEmailStore: Sendable {
 
     /// Changes a draft or a scheduled mass email that has not started.
     public func update(_ id: Int64, _ draft: MassEmailDraft, in module: Module, now: Date = Date()) async throws -> MassEmail {
-        let (scheduledAt, zone) = try draft.validate(now: now)
-        let status: MassEmail.Status = scheduledAt == nil ? .draft : .scheduled
-        let (kind, ref, ids) = Self.encode(draft.recipients)
-        let name = draft.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        let v = try DraftColumns(draft, now: now)
         try await database.transaction { db in
             try await Self.checkReferences(draft, in: module, db: db)
             let row = try await db.raw("""
-                UPDATE mass_emails SET name = \(bind: name), template_id = \(bind: draft.templateID), sender_id = \(bind: draft.senderID),
-                    recipients_kind = \(bind: kind), recipients_ref = \(bind: ref), record_ids = \(bind: ids),
-                    status = \(bind: status.rawValue), scheduled_at = \(bind: scheduledAt), time_zone = \(bind: zone),
+                UPDATE mass_emails SET name = \(bind: v.name), template_id = \(bind: draft.templateID), sender_id = \(bind: draft.senderID),
+                    recipients_kind = \(bind: v.kind), recipients_ref = \(bind: v.ref), record_ids = \(bind: v.ids),
+                    status = \(bind: v.status.rawValue), scheduled_at = \(bind: v.scheduledAt), time_zone = \(bind: v.zone),
                     modified_at = \(bind: Clock.epochSeconds(now))
                 WHERE id = \(bind: id) AND module_id = \(bind: module.id) AND status IN ('draft', 'scheduled')
                 RETURNING id
@@ -347,11 +341,25 @@ public struct MassEmailStore: Sendable {
         throw HeraldError.conflict("mass email \(id) is \(status) and cannot be \(action)", problems: [Problem(field: "status", reason: status)])
     }
 
-    static func encode(_ recipients: MassEmail.Recipients) -> (String, Int64?, String?) {
-        switch recipients {
-        case .view(let id): ("view", id, nil)
-        case .list(let id): ("list", id, nil)
-        case .records(let ids): ("records", nil, ids.map(String.init).joined(separator: ","))
+    /// A checked draft as the columns that create and update write alike.
+    struct DraftColumns {
+        var name: String
+        var status: MassEmail.Status
+        var scheduledAt: Int64?
+        var zone: String
+        var kind: String
+        var ref: Int64?
+        var ids: String?
+
+        init(_ draft: MassEmailDraft, now: Date) throws {
+            (scheduledAt, zone) = try draft.validate(now: now)
+            status = scheduledAt == nil ? .draft : .scheduled
+            name = draft.name.trimmingCharacters(in: .whitespacesAndNewlines)
+            switch draft.recipients {
+            case .view(let id): (kind, ref, ids) = ("view", id, nil)
+            case .list(let id): (kind, ref, ids) = ("list", id, nil)
+            case .records(let records): (kind, ref, ids) = ("records", nil, records.map(String.init).joined(separator: ","))
+            }
         }
     }
 

@@ -193,29 +193,12 @@ public struct MessageStore: Sendable {
         }
     }
 
-    /// The address of one message.
-    public func address(of id: Int64) async throws -> String? {
-        try await database.read { db in
-            try await db.raw("SELECT address FROM mail_messages WHERE id = \(bind: id)").first()?.decode(column: "address", as: String.self)
-        }
-    }
-
     /// Whether any process holds (has claimed and not answered) a message of the mass email.
     public func holding(massEmail: Int64) async throws -> Bool {
         try await database.read { db in
             try await db.raw("""
                 SELECT id FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND status = 'sending' LIMIT 1
                 """).first() != nil
-        }
-    }
-
-    /// When the earliest deferred message of a mass email is due, if any is waiting.
-    public func nextAttemptAt(massEmail: Int64) async throws -> Int64? {
-        try await database.read { db in
-            try await db.raw("""
-                SELECT MIN(next_attempt_at) AS t FROM mail_messages
-                WHERE mass_email_id = \(bind: massEmail) AND status IN ('queued', 'deferred')
-                """).first()?.decode(column: "t", as: Int64?.self)
         }
     }
 }
