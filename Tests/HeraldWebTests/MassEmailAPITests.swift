@@ -51,6 +51,19 @@ import Testing
                 "schedule": ["send": "later", "date": "tomorrow", "time": "9", "time_zone": "Europe/Berlin"],
             ])
             #expect(Set(badTime.problemFields) == ["schedule.date", "schedule.time"])
+            // Several mistakes, nested ones included, come back in one answer.
+            let many = try await client.api(.post, "/api/v1/mass-emails", token: f.adminToken, json: [
+                "name": "X", "module": "contacts", "template_id": "one", "sender_id": .number(Double(b.sender)),
+                "recipients": ["view_id": 1, "record_ids": [1], "colour": "red"],
+                "schedule": ["send": "later", "date": "2026-13-01", "time": "nine"],
+            ])
+            #expect(Set(many.problemFields) == ["template_id", "recipients", "recipients.colour", "schedule.date", "schedule.time",
+                                               "schedule.time_zone"])
+            let nothing = try await client.api(.post, "/api/v1/mass-emails", token: f.adminToken, json: [
+                "name": "X", "module": "contacts", "template_id": .number(Double(b.template)), "sender_id": .number(Double(b.sender)),
+                "recipients": .null,
+            ])
+            #expect(nothing.problemFields == ["recipients"])
             let noModule = try await client.api(.post, "/api/v1/mass-emails", token: f.adminToken, json: [
                 "name": "X", "module": "nope", "template_id": .number(Double(b.template)), "sender_id": .number(Double(b.sender)),
                 "recipients": ["view_id": 1],

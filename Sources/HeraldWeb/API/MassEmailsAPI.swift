@@ -122,24 +122,26 @@ enum MassEmailInput {
         let templateID = reader.int("template_id", required: true)
         let senderID = reader.int("sender_id", required: true)
         var recipients: MassEmail.Recipients?
-        if let object = reader.raw("recipients") {
-            var r = try JSONObjectReader(object, path: "recipients")
+        // Every problem, nested ones included, is collected and answered at once.
+        if var r = reader.nested("recipients") {
             let view = r.int("view_id")
             let list = r.int("list_id")
             let ids = r.ids("record_ids", maxCount: MassEmailDraft.maxSelectedRecords)
-            try r.finish()
             switch (view, list, ids) {
             case (let v?, nil, nil): recipients = .view(v)
             case (nil, let l?, nil): recipients = .list(l)
             case (nil, nil, let i?): recipients = .records(i)
-            default: throw HeraldError.invalid(field: "recipients", "give exactly one of view_id, list_id or record_ids")
+            case (nil, nil, nil) where r.allProblems.contains(where: { ["recipients.view_id", "recipients.list_id", "recipients.record_ids"].contains($0.field) }):
+                break  // the one given was of the wrong type, which is said already
+            default: reader.add("recipients", "give exactly one of view_id, list_id or record_ids")
             }
-        } else {
+            reader.absorb(r)
+        }
+        if recipients == nil, !reader.allProblems.contains(where: { $0.field.hasPrefix("recipients") }) {
             reader.add("recipients", "is required: {\"view_id\": …}, {\"list_id\": …} or {\"record_ids\": […]}")
         }
         var schedule: MassEmailDraft.Schedule = .draft
-        if let object = reader.raw("schedule") {
-            var s = try JSONObjectReader(object, path: "schedule")
+        if var s = reader.nested("schedule") {
             switch s.string("send", required: true) {
             case "draft"?: schedule = .draft
             case "now"?: schedule = .now
@@ -161,7 +163,7 @@ enum MassEmailInput {
             case let other?: s.add("send", "'\(other)' is not one of draft, now, later")
             case nil: break
             }
-            try s.finish()
+            reader.absorb(s)
         }
         try reader.finish()
         let module = try await store.modules.named(moduleName!)

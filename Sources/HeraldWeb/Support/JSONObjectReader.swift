@@ -118,12 +118,29 @@ struct JSONObjectReader {
 
     mutating func add(_ field: String, _ reason: String) { problems.add(name(field), reason) }
 
-    /// Reports keys that were never asked for, then throws if anything was wrong.
-    func finish() throws {
+    /// A reader for the object under `key` (nil, with the problem noted, when it is not one);
+    /// hand it back to ``absorb(_:)`` so that one answer lists every problem.
+    mutating func nested(_ key: String) -> JSONObjectReader? {
+        guard let object = object(key) else { return nil }
+        return try? JSONObjectReader(.object(object), path: name(key))
+    }
+
+    /// Takes a nested reader's problems, its unknown keys included.
+    mutating func absorb(_ nested: JSONObjectReader) { problems.add(contentsOf: nested.allProblems) }
+
+    /// What was wrong so far, and the keys that were never asked for.
+    var allProblems: [Problem] {
         var all = problems
         for key in object.keys.sorted() where !used.contains(key) {
             all.add(name(key), "unknown field")
         }
+        return all.problems
+    }
+
+    /// Reports keys that were never asked for, then throws if anything was wrong.
+    func finish() throws {
+        var all = ProblemList()
+        all.add(contentsOf: allProblems)
         try all.check()
     }
 }
