@@ -43,6 +43,25 @@ public struct SettingsStore: Sendable {
         LocalDate(instant, in: try await timeZone()).description
     }
 
+    static let engagementSecretKey = "engagement.secret"
+
+    /// The secret that signs tracking, unsubscribe and bounce tokens: made at the first start
+    /// and kept, so that links in mail already sent keep working. When several processes start
+    /// at once on one database, the first one's secret is everyone's.
+    public func engagementSecret() async throws -> String {
+        if let secret = try await value(SettingsStore.engagementSecretKey) { return secret }
+        try await database.transaction { db in
+            try await db.raw("""
+                INSERT INTO settings (key, value) VALUES (\(bind: SettingsStore.engagementSecretKey), \(bind: Secrets.random(bytes: 32)))
+                ON CONFLICT (key) DO NOTHING
+                """).run()
+        }
+        guard let secret = try await value(SettingsStore.engagementSecretKey) else {
+            throw HeraldError.conflict("the engagement secret could not be stored")
+        }
+        return secret
+    }
+
     /// The organisation's time zone: where dates begin and end, and quotas reset.
     public func timeZone() async throws -> TimeZone {
         if let name = try await value(SettingsStore.organisationTimeZone), let zone = TimeZone(identifier: name) { return zone }

@@ -1,0 +1,132 @@
+import Crypto
+import Foundation
+
+/// A token that names one sent message (and, for a click, one link of it), signed so that it
+/// can be neither forged nor guessed: the open pixel, click redirects, the unsubscribe link
+/// and the VERP return path all carry one.
+///
+/// The token is lowercase base32 (RFC 4648 alphabet, no padding), so it survives mail systems
+/// that lowercase a return path's local part and needs no escaping in a URL. Its bytes are the
+/// purpose, the message's id, the link's index for a click, and the first 12 bytes of an
+/// HMAC-SHA256 of those under the server's secret.
+public struct MessageToken: Sendable, Hashable {
+    public enum Purpose: Sendable, Hashable {
+        case open
+        case click(link: Int)
+        case unsubscribe
+        /// The VERP return path: a bounce names the message it is about.
+        case bounce
+        /// The hidden link that no person sees: whoever follows it is a machine.
+        case trap
+
+        fileprivate var code: UInt8 {
+            switch self {
+            case .open: 1
+            case .click: 2
+            case .unsubscribe: 3
+            case .bounce: 4
+            case .trap: 5
+            }
+        }
+    }
+
+    public var purpose: Purpose
+    /// The `mail_messages` row.
+    public var messageID: Int64
+
+    public init(_ purpose: Purpose, message messageID: Int64) {
+        self.purpose = purpose
+        self.messageID = messageID
+    }
+}
+
+/// Signs and checks ``MessageToken``s under the server's secret.
+public struct MessageTokenSigner: Sendable {
+    // The key's bytes: SymmetricKey itself is not Sendable.
+    private let keyBytes: [UInt8]
+    private var key: SymmetricKey { SymmetricKey(data: keyBytes) }
+    static let macLength = 12
+
+    /// - Parameter secret: the server's secret (``SettingsStore/engagementSecret()``), at least 32 bytes of it random.
+    public init(secret: String) {
+        self.keyBytes = Array(SHA256.hash(data: Data(("herald message token\u{0}" + secret).utf8)))
+    }
+
+    public func sign(_ token: MessageToken) -> String {
+        var bytes: [UInt8] = [token.purpose.code]
+        withUnsafeBytes(of: UInt64(bitPattern: token.messageID).bigEndian) { bytes.append(contentsOf: $0) }
+        if case .click(let link) = token.purpose {
+            withUnsafeBytes(of: UInt16(clamping: link).bigEndian) { bytes.append(contentsOf: $0) }
+        }
+        bytes.append(contentsOf: HMAC<SHA256>.authenticationCode(for: bytes, using: key).prefix(Self.macLength))
+        return Base32.encode(bytes)
+    }
+
+    /// The token `text` stands for, or nil when it is malformed, altered or signed under
+    /// another secret. Case does not matter.
+    public func verify(_ text: some StringProtocol) -> MessageToken? {
+        guard text.utf8.count <= 64, let bytes = Base32.decode(text), bytes.count >= 9 + Self.macLength else { return nil }
+        let body = bytes.prefix(bytes.count - Self.macLength)
+        let mac = bytes.suffix(Self.macLength)
+        let expected = Array(HMAC<SHA256>.authenticationCode(for: Array(body), using: key).prefix(Self.macLength))
+        // Constant time, so that timing tells nothing about how much of a forged code was right.
+        guard zip(expected, mac).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0 else { return nil }
+        let id = body.dropFirst().prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let purpose: MessageToken.Purpose
+        switch (body.first, body.count) {
+        case (1, 9): purpose = .open
+        case (2, 11): purpose = .click(link: Int(body.suffix(2).reduce(UInt16(0)) { $0 << 8 | UInt16($1) }))
+        case (3, 9): purpose = .unsubscribe
+        case (4, 9): purpose = .bounce
+        case (5, 9): purpose = .trap
+        default: return nil
+        }
+        return MessageToken(purpose, message: Int64(bitPattern: id))
+    }
+}
+
+/// RFC 4648 base32 in lowercase, without padding.
+enum Base32 {
+    private static let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567".utf8)
+
+    static func encode(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count * 8 + 4) / 5)
+        var buffer: UInt32 = 0
+        var bits = 0
+        for byte in bytes {
+            buffer = buffer << 8 | UInt32(byte)
+            bits += 8
+            while bits >= 5 {
+                out.append(alphabet[Int(buffer >> UInt32(bits - 5) & 31)])
+                bits -= 5
+            }
+        }
+        if bits > 0 { out.append(alphabet[Int(buffer << UInt32(5 - bits) & 31)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func decode(_ text: some StringProtocol) -> [UInt8]? {
+        var out: [UInt8] = []
+        var buffer: UInt32 = 0
+        var bits = 0
+        for c in text.utf8 {
+            let value: UInt8
+            switch c {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): value = c - UInt8(ascii: "a")
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = c - UInt8(ascii: "A")
+            case UInt8(ascii: "2")...UInt8(ascii: "7"): value = c - UInt8(ascii: "2") + 26
+            default: return nil
+            }
+            buffer = buffer << 5 | UInt32(value)
+            bits += 5
+            if bits >= 8 {
+                out.append(UInt8(buffer >> UInt32(bits - 8) & 255))
+                bits -= 8
+            }
+        }
+        // Leftover bits must be the zero padding of the last character, or the text was altered.
+        guard bits < 5, buffer & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
+        return out
+    }
+}
