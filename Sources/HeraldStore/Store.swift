@@ -20,6 +20,7 @@ public struct Store: Sendable {
     public let messages: MessageStore
     public let quota: QuotaStore
     public let suppressions: SuppressionStore
+    public let engagement: EngagementStore
 
     public init(database: any HeraldDatabase) {
         self.database = database
@@ -38,6 +39,7 @@ public struct Store: Sendable {
         self.messages = MessageStore(database: database)
         self.quota = QuotaStore(database: database)
         self.suppressions = SuppressionStore(database: database)
+        self.engagement = EngagementStore(database: database)
     }
 
     /// Opens the database at `location` and brings its schema up to date.

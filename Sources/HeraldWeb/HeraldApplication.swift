@@ -77,6 +77,8 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
         router.add(middleware: FileMiddleware(publicFolder, urlBasePath: "/static", logger: logger))
     }
 
+    EngagementPages(store: store, delivery: delivery, pages: pages).register(on: router)
+
     let sessionMiddleware = SessionMiddleware<AppRequestContext>(
         storage: SessionPersistDriver(store: store.keyValues),
         configuration: .init(

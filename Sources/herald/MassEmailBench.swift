@@ -107,8 +107,10 @@ struct MassEmailBench: AsyncParsableCommand {
         let state = try StateDirectory(path: stateDir)
         let transports = TransportSource(override: "smtp://\(smtp)?tls=none", outbox: "outbox", settings: store.settings,
                                          poolConfiguration: SMTPPoolConfiguration(maximumConnections: connections), logger: logger)
-        let maker = TemplateMessageMaker(store: store)
-        let delivery = try Delivery(store: store, transports: transports, maker: maker, state: state, logger: logger)
+        let links = EngagementLinks(secret: try await store.settings.engagementSecret(),
+                                    publicURL: PublicURL("https://crm.example.com"))
+        let maker = TemplateMessageMaker(store: store, links: links)
+        let delivery = try Delivery(store: store, transports: transports, maker: maker, state: state, links: links, logger: logger)
         let group = ServiceGroup(configuration: .init(services: delivery.services, logger: logger))
 
         let start = ContinuousClock.now

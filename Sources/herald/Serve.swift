@@ -54,6 +54,19 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "SMTP connections to the relay, at most (1–64). Env: HERALD_SMTP_CONNECTIONS.")
     var smtpConnections: Int = Int(ProcessInfo.processInfo.environment["HERALD_SMTP_CONNECTIONS"] ?? "") ?? 4
 
+    @Option(name: .long, help: """
+        The address at which recipients' mail programs reach this server: the open pixel, click \
+        redirects and unsubscribe links in every message point here (default: http://HOST:PORT). \
+        Env: HERALD_PUBLIC_URL.
+        """)
+    var publicURL: String? = ProcessInfo.processInfo.environment["HERALD_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 }
+
+    @Option(name: .long, help: """
+        Opens and clicks this many seconds or fewer after delivery count as a machine's (a mail \
+        gateway's scan), not a person's (0–3600). Env: HERALD_MACHINE_WINDOW.
+        """)
+    var machineWindow: Int64 = Int64(ProcessInfo.processInfo.environment["HERALD_MACHINE_WINDOW"] ?? "") ?? MachineRules.defaultQuietSeconds
+
     @Option(name: .long, help: ArgumentHelp("bcrypt cost for password hashes (4–16).", visibility: .hidden))
     var bcryptCost: UInt8 = 12
 
@@ -61,6 +74,13 @@ struct Serve: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port: \(port) is not a port (0–65535)") }
         guard (4...16).contains(bcryptCost) else { throw ValidationError("--bcrypt-cost must be from 4 to 16") }
         guard (1...64).contains(smtpConnections) else { throw ValidationError("--smtp-connections must be from 1 to 64") }
+        guard (0...3600).contains(machineWindow) else { throw ValidationError("--machine-window must be from 0 to 3600 seconds") }
+        if let publicURL {
+            guard let url = URL(string: publicURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil,
+                  url.query == nil, url.fragment == nil else {
+                throw ValidationError("--public-url: '\(publicURL)' is not an http:// or https:// address (like https://crm.example.com)")
+            }
+        }
         if let transportURL {
             do throws(MailError) { _ = try TransportURL(transportURL) } catch { throw ValidationError("--transport: \(error.message)") }
         }
@@ -101,12 +121,19 @@ struct Serve: AsyncParsableCommand {
         }
         let transports = TransportSource(override: transportURL, outbox: outbox, settings: store.settings,
                                          poolConfiguration: SMTPPoolConfiguration(maximumConnections: smtpConnections), logger: logger)
-        let delivery = try Delivery(store: store, transports: transports, maker: TemplateMessageMaker(store: store), state: state, logger: logger)
         let host = self.host
+        let publicURL = PublicURL(self.publicURL ?? "http://\(host):\(port)")
+        let links = EngagementLinks(secret: try await store.settings.engagementSecret(), publicURL: publicURL)
+        let delivery = try Delivery(store: store, transports: transports, maker: TemplateMessageMaker(store: store, links: links),
+                                    state: state, links: links, quietSeconds: machineWindow, logger: logger)
+        let guessesURL = self.publicURL == nil
         let app = try await buildApplication(
             configuration: WebConfiguration(host: host, port: port, secureCookies: secureCookies, bcryptCost: bcryptCost),
             store: store, delivery: delivery, metrics: registry, logger: logger,
-            onServerRunning: { port in say("Herald is running at http://\(host):\(port)/") })
+            onServerRunning: { port in
+                if guessesURL { publicURL.set("http://\(host):\(port)") }
+                say("Herald is running at http://\(host):\(port)/")
+            })
         let group = ServiceGroup(configuration: .init(
             services: delivery.services + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {

@@ -73,8 +73,9 @@ struct EngineHarness {
             configuration.idlePoll = .milliseconds(20)
             configuration.batchSize = 50
             configuration.retry = retry
-            let delivery = try Delivery(store: store, transports: transports, maker: TemplateMessageMaker(store: store), state: state,
-                                        configuration: configuration, logger: logger, now: clock.now)
+            let links = EngagementLinks(secret: try await store.settings.engagementSecret(), publicURL: PublicURL("http://herald.test"))
+            let delivery = try Delivery(store: store, transports: transports, maker: TemplateMessageMaker(store: store, links: links),
+                                        state: state, links: links, configuration: configuration, logger: logger, now: clock.now)
             let contacts = try await store.modules.named("contacts")
             let admin = try await store.testAdmin()
             let template = try await store.templates.create(

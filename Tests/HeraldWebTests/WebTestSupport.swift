@@ -20,6 +20,9 @@ struct WebFixture {
     var userToken: String
     /// The folder of the default file transport: each message sent is an `.eml` file here.
     var outbox: String
+    /// The delivery side behind the routes: its engine sends when a test runs it, its
+    /// recorder holds tracking hits until flushed.
+    var delivery: Delivery
 
     /// - Parameter transport: a transport URL given as if on the command line (`--transport`).
     static func with(transport: String? = nil,
@@ -33,15 +36,18 @@ struct WebFixture {
         let accounts = Accounts(store: store, bcryptCost: 4)
         let (admin, password) = try await accounts.bootstrapAdmin()!
         let user = try await accounts.createUser(email: "user@example.com", name: "Plain User", role: .user, password: "user-password-1", timeZone: "Europe/Berlin")
+        let outbox = dir.appendingPathComponent("outbox").path
+        let links = EngagementLinks(secret: try await store.settings.engagementSecret(), publicURL: PublicURL("http://herald.test"))
+        let delivery = try Delivery(
+            store: store,
+            transports: TransportSource(override: transport, outbox: outbox, settings: store.settings, logger: logger),
+            maker: TemplateMessageMaker(store: store, links: links), state: StateDirectory(path: dir.appendingPathComponent("state").path),
+            links: links, logger: logger)
         let fixture = WebFixture(
             store: store, admin: admin, adminPassword: password,
             adminToken: try await store.tokens.create(for: admin.id, name: "test").secret,
             user: user, userToken: try await store.tokens.create(for: user.id, name: "test").secret,
-            outbox: dir.appendingPathComponent("outbox").path)
-        let delivery = try Delivery(
-            store: store,
-            transports: TransportSource(override: transport, outbox: fixture.outbox, settings: store.settings, logger: logger),
-            maker: TemplateMessageMaker(store: store), state: StateDirectory(path: dir.appendingPathComponent("state").path), logger: logger)
+            outbox: outbox, delivery: delivery)
         let router = try await buildRouter(configuration: .init(port: 0, bcryptCost: 4), store: store, delivery: delivery,
                                            metrics: PrometheusCollectorRegistry(), logger: logger)
         let app = Application(router: router, logger: logger)

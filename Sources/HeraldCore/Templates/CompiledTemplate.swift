@@ -55,6 +55,8 @@ public struct CompiledTemplate: Sendable {
     public let usesOwner: Bool
     /// The extra names (from `extraNames`) that the template uses.
     public let usedExtraNames: Set<String>
+    /// With tracking, the tracked links' addresses by index (see ``LinkTracking``).
+    public let trackedLinks: [String]
 
     private let subject: MustacheTemplate
     private let html: MustacheTemplate
@@ -65,21 +67,30 @@ public struct CompiledTemplate: Sendable {
 
     /// Checks and compiles a template.
     ///
-    /// - Parameter text: the text body, or nil (or blank) to make it from the HTML.
+    /// - Parameters:
+    ///   - text: the text body, or nil (or blank) to make it from the HTML.
+    ///   - tracking: rewrite the HTML with ``LinkTracking`` and end the text with an
+    ///     unsubscribe line when it has none; the values of ``LinkTracking/names`` are then
+    ///     expected in ``MergeValues/extra``.
     /// - Throws: ``HeraldError`` `.invalid` with one ``Problem`` per mistake; its field is the
     ///   part and its reason starts with "line L, column C:".
-    public init(subject: String, html: String, text: String?, module: Module, extraNames: Set<String> = []) throws {
-        var builder = Builder(module: module, extraNames: extraNames)
+    public init(subject: String, html: String, text: String?, module: Module, extraNames: Set<String> = [],
+                tracking: Bool = false) throws {
+        let tracked = tracking ? LinkTracking(html: html) : nil
+        func finishText(_ text: String) -> String { tracking ? LinkTracking.text(text) : text }
+        var builder = Builder(module: module, extraNames: extraNames.union(tracked?.names ?? []))
         var problems = ProblemList()
         let subjectText = builder.compile(subject, part: .subject, problems: &problems)
-        let htmlText = builder.compile(html, part: .html, problems: &problems)
+        let htmlText = builder.compile(tracked?.html ?? html, part: .html, problems: &problems)
         var textText: String?
         if let text, !text.trimmedWhitespace.isEmpty {
-            textText = builder.compile(text, part: .text, problems: &problems)
+            textText = builder.compile(finishText(text), part: .text, problems: &problems)
         } else if problems.problems.allSatisfy({ $0.field != Part.html.rawValue }) {
-            // Made from the HTML, so a mistake here is one in the HTML: report it there.
+            // Made from the HTML as written (its links show their real addresses), so a
+            // mistake here is one in the HTML: report it there.
             var derived = ProblemList()
-            textText = builder.compile(HTMLText.plainText(fromHTML: html, wrapping: false), part: .text, problems: &derived)
+            textText = builder.compile(finishText(HTMLText.plainText(fromHTML: html, wrapping: false)), part: .text,
+                                       problems: &derived)
             for p in derived.problems { problems.add(Part.html.rawValue, "in the text made from the HTML, \(p.reason)") }
         }
         try problems.check()
@@ -98,6 +109,7 @@ public struct CompiledTemplate: Sendable {
         self.fieldNames = builder.fieldNames
         self.usesOwner = builder.usesOwner
         self.usedExtraNames = builder.usedExtraNames
+        self.trackedLinks = tracked?.links ?? []
     }
 
     /// The message for one recipient.

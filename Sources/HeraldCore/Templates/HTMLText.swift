@@ -169,7 +169,7 @@ public enum HTMLText {
 
     /// The index of the `>` that ends the tag at `start`, skipping quoted attribute values
     /// (where a merge tag's fallback may sit); nil when `<` does not start a tag.
-    private static func tagEnd(_ chars: [Character], from start: Int) -> Int? {
+    static func tagEnd(_ chars: [Character], from start: Int) -> Int? {
         guard start + 1 < chars.count else { return nil }
         let next = chars[start + 1]
         guard next.isLetter || next == "/" || next == "!" || next == "?" else { return nil }

@@ -30,7 +30,7 @@ public struct MailTemplate: Sendable, Hashable {
     /// Names that the sending engine fills in for each message (beside the record's fields,
     /// the owner and the sender), so that a saved template may use them: pass them as
     /// `extraNames` when compiling, and their values in ``MergeValues/extra``.
-    public static let engineNames: Set<String> = []
+    public static let engineNames: Set<String> = [LinkTracking.unsubscribeName]
 
     /// Whether a text part was written (rather than made from the HTML).
     public var hasOwnText: Bool { text.map { !$0.trimmedWhitespace.isEmpty } ?? false }
@@ -38,8 +38,8 @@ public struct MailTemplate: Sendable, Hashable {
 
 extension CompiledTemplate {
     /// Compiles a saved template for `module`.
-    public init(_ template: MailTemplate, module: Module, extraNames: Set<String> = []) throws {
+    public init(_ template: MailTemplate, module: Module, extraNames: Set<String> = [], tracking: Bool = false) throws {
         try self.init(subject: template.subject, html: template.html, text: template.hasOwnText ? template.text : nil,
-                      module: module, extraNames: extraNames)
+                      module: module, extraNames: extraNames, tracking: tracking)
     }
 }

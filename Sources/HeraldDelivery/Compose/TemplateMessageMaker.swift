@@ -34,11 +34,14 @@ public struct TemplateMessageMaker: MessageMaker {
     }
 
     let store: Store
+    let links: EngagementLinks
     let composer = MessageComposer()
     let cache = Cache()
 
-    public init(store: Store) {
+    /// - Parameter links: where each message's tracking and unsubscribe links point.
+    public init(store: Store, links: EngagementLinks) {
         self.store = store
+        self.links = links
     }
 
     public func make(_ batch: [ClaimedMessage], of massEmail: MassEmail) async throws -> [Result<OutgoingMessage, HeraldError>] {
@@ -50,19 +53,22 @@ public struct TemplateMessageMaker: MessageMaker {
         let sender = prepared.sender
         let nameFields = ["first_name", "last_name"].compactMap { module.field($0) }
         let now = Date()
+        let trackedLinks = prepared.template.trackedLinks.count
         return batch.map { claimed in
             guard let record = byID[claimed.recordID] else {
                 return .failure(HeraldError.notFound("record \(claimed.recordID) was deleted before its message was sent"))
             }
             let ownerID: Int64? = if case .reference(let id)? = record[BuiltinFields.owner] { id } else { nil }
-            let values = MergeValues(record: record, module: module, owner: ownerID.flatMap { owners[$0] }, sender: sender)
+            let values = MergeValues(record: record, module: module, owner: ownerID.flatMap { owners[$0] }, sender: sender,
+                                     extra: links.mergeValues(message: claimed.id, links: trackedLinks))
             let rendered = prepared.template.render(values)
             let name = nameFields.compactMap { record[$0.apiName]?.text }.filter { !$0.isEmpty }.joined(separator: " ")
             do throws(MailError) {
                 return .success(try composer.compose(
                     rendered, from: sender, to: claimed.address, recipientName: name.isEmpty ? nil : name,
                     messageID: Self.messageID(massEmail: massEmail.id, step: claimed.step, address: claimed.address, sender: sender),
-                    date: now))
+                    date: now,
+                    listUnsubscribe: MailMessage.ListUnsubscribe(urls: links.listUnsubscribe(message: claimed.id), oneClick: true)))
             } catch {
                 return .failure(HeraldError.invalid(field: "message", error.message))
             }
@@ -88,10 +94,12 @@ public struct TemplateMessageMaker: MessageMaker {
             let template = try await store.templates.find(massEmail.templateID)
             let compiled: CompiledTemplate
             do {
-                compiled = try CompiledTemplate(template, module: module)
+                compiled = try CompiledTemplate(template, module: module, extraNames: MailTemplate.engineNames, tracking: true)
             } catch let error as HeraldError {
                 throw HeraldError.invalid(field: "template_id", "the template '\(template.name)' no longer compiles: \(error.problems.map(\.description).joined(separator: "; "))")
             }
+            // Stored before the first message goes out, so that every click has somewhere to go.
+            try await store.engagement.saveLinks(compiled.trackedLinks, massEmail: massEmail.id, step: 0)
             return Prepared(module: module, template: compiled, sender: try await store.senders.find(massEmail.senderID))
         }
     }

@@ -98,5 +98,28 @@ enum Migrations {
             ]
             for statement in statements { try await db.raw(statement).run() }
         },
+        Migration(version: 5, name: "engagement tracking") { db, kind in
+            let id = SchemaSQL.idColumn(kind)
+            var statements: [SQLQueryString] = [
+                "opened_at BIGINT", "machine_opened_at BIGINT", "opens INTEGER NOT NULL DEFAULT 0",
+                "machine_opens INTEGER NOT NULL DEFAULT 0", "clicked_at BIGINT", "machine_clicked_at BIGINT",
+                "clicks INTEGER NOT NULL DEFAULT 0", "machine_clicks INTEGER NOT NULL DEFAULT 0", "unsubscribed_at BIGINT",
+            ].map { "ALTER TABLE mail_messages ADD COLUMN \($0)" }
+            statements += [
+                // What a click on link N of a mass email's step leads to: a redirect never goes anywhere else.
+                """
+                CREATE TABLE tracked_links (mass_email_id BIGINT NOT NULL REFERENCES mass_emails(id) ON DELETE CASCADE,
+                    step INTEGER NOT NULL, link INTEGER NOT NULL, url TEXT NOT NULL, PRIMARY KEY (mass_email_id, step, link))
+                """,
+                """
+                CREATE TABLE message_events (\(id), message_id BIGINT NOT NULL REFERENCES mail_messages(id) ON DELETE CASCADE,
+                    mass_email_id BIGINT NOT NULL, step INTEGER NOT NULL, kind TEXT NOT NULL, link INTEGER,
+                    is_machine BOOLEAN NOT NULL, reason TEXT, user_agent TEXT, at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX message_events_mass_email ON message_events (mass_email_id, at)",
+                "CREATE INDEX message_events_message ON message_events (message_id)",
+            ]
+            for statement in statements { try await db.raw(statement).run() }
+        },
     ]
 }

@@ -5,6 +5,13 @@ import SQLKit
 /// A mass email's message counts, by step (0 is the mass email, k its k-th follow-up).
 public struct MassEmailFigures: Sendable, Hashable {
     public var byStatus: [MessageStatus: Int] = [:]
+    /// Recipients who opened, by a person's open (or click).
+    public var opened = 0
+    /// Recipients whose message only machines opened (privacy proxies, scanners).
+    public var machineOpened = 0
+    public var clicked = 0
+    public var machineClicked = 0
+    public var unsubscribed = 0
 
     public init(byStatus: [MessageStatus: Int] = [:]) { self.byStatus = byStatus }
 
@@ -115,6 +122,24 @@ public struct MassEmailStore: Sendable {
                 if let status = MessageStatus(rawValue: try row.decode(column: "status", as: String.self)) {
                     out[id, default: MassEmailFigures()].byStatus[status] = try row.decode(column: "n", as: Int.self)
                 }
+            }
+            for row in try await db.raw("""
+                SELECT mass_email_id, COUNT(opened_at) AS opened, COUNT(clicked_at) AS clicked, COUNT(unsubscribed_at) AS unsubscribed,
+                    SUM(CASE WHEN opened_at IS NULL AND machine_opened_at IS NOT NULL THEN 1 ELSE 0 END) AS machine_opened,
+                    SUM(CASE WHEN clicked_at IS NULL AND machine_clicked_at IS NOT NULL THEN 1 ELSE 0 END) AS machine_clicked
+                FROM mail_messages WHERE mass_email_id IN (\(binds: ids)) AND step = \(bind: step)
+                    AND (opened_at IS NOT NULL OR machine_opened_at IS NOT NULL OR machine_clicked_at IS NOT NULL
+                        OR unsubscribed_at IS NOT NULL)
+                GROUP BY mass_email_id
+                """).all() {
+                let id = try row.decode(column: "mass_email_id", as: Int64.self)
+                var f = out[id, default: MassEmailFigures()]
+                f.opened = try row.decode(column: "opened", as: Int.self)
+                f.clicked = try row.decode(column: "clicked", as: Int.self)
+                f.unsubscribed = try row.decode(column: "unsubscribed", as: Int.self)
+                f.machineOpened = try row.decode(column: "machine_opened", as: Int?.self) ?? 0
+                f.machineClicked = try row.decode(column: "machine_clicked", as: Int?.self) ?? 0
+                out[id] = f
             }
             return out
         }

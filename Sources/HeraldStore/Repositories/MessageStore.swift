@@ -258,13 +258,15 @@ public struct SuppressionStore: Sendable {
 
     /// Suppresses an address (kept as it was first suppressed when already there).
     public func add(_ address: String, reason: String, detail: String? = nil, now: Int64 = Clock.epochSeconds()) async throws {
-        try await database.transaction { db in
-            try await db.raw("""
-                INSERT INTO suppressions (address, reason, detail, created_at)
-                VALUES (\(bind: address.lowercased()), \(bind: reason), \(bind: detail), \(bind: now))
-                ON CONFLICT (address) DO NOTHING
-                """).run()
-        }
+        try await database.transaction { try await Self.add(address, reason: reason, detail: detail, now: now, db: $0) }
+    }
+
+    static func add(_ address: String, reason: String, detail: String?, now: Int64, db: any SQLDatabase) async throws {
+        try await db.raw("""
+            INSERT INTO suppressions (address, reason, detail, created_at)
+            VALUES (\(bind: address.lowercased()), \(bind: reason), \(bind: detail), \(bind: now))
+            ON CONFLICT (address) DO NOTHING
+            """).run()
     }
 
     public func remove(_ address: String) async throws {

@@ -1,0 +1,84 @@
+import HeraldCore
+import Synchronization
+
+/// Herald's public URL, as recipients' mail programs reach it: set at start, or once the
+/// server knows its port (`--port 0`).
+public final class PublicURL: Sendable {
+    private let value: Mutex<String>
+
+    public init(_ url: String) { value = Mutex(Self.trimmed(url)) }
+
+    /// `https://crm.example.com`, without a trailing slash.
+    public var url: String { value.withLock { $0 } }
+
+    public func set(_ url: String) { value.withLock { $0 = Self.trimmed(url) } }
+
+    static func trimmed(_ url: String) -> String {
+        var url = url
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
+}
+
+/// The addresses that a sent message carries back to Herald: its open pixel, its click
+/// redirects, the hidden trap link and its unsubscribe link, each with a signed token, under
+/// the public URL that recipients' mail programs can reach.
+public struct EngagementLinks: Sendable {
+    /// Paths under the public URL, which the web layer serves.
+    public enum Path {
+        public static let open = "/t/o/"
+        public static let click = "/t/c/"
+        public static let trap = "/t/t/"
+        public static let unsubscribe = "/u/"
+    }
+
+    public let signer: MessageTokenSigner
+    public let publicURL: PublicURL
+    /// The domain whose `unsubscribe+TOKEN@` address the inbound listener reads, if any: the
+    /// `mailto:` of `List-Unsubscribe`.
+    public let mailDomain: String?
+
+    /// - Parameter publicURL: an `http` or `https` URL (checked where it is configured).
+    public init(secret: String, publicURL: PublicURL, mailDomain: String? = nil) {
+        self.signer = MessageTokenSigner(secret: secret)
+        self.publicURL = publicURL
+        self.mailDomain = mailDomain.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    public func url(_ token: MessageToken) -> String {
+        url(token, base: publicURL.url)
+    }
+
+    private func url(_ token: MessageToken, base: String) -> String {
+        let path = switch token.purpose {
+        case .open: Path.open
+        case .click: Path.click
+        case .trap: Path.trap
+        case .unsubscribe, .bounce: Path.unsubscribe
+        }
+        return base + path + signer.sign(token)
+    }
+
+    /// The merge values of one message's tracked template: see ``LinkTracking``.
+    public func mergeValues(message: Int64, links: Int) -> [String: String] {
+        let base = publicURL.url
+        var values: [String: String] = [:]
+        values.reserveCapacity(links + 3)
+        values[LinkTracking.openName] = url(MessageToken(.open, message: message), base: base)
+        values[LinkTracking.trapName] = url(MessageToken(.trap, message: message), base: base)
+        values[LinkTracking.unsubscribeName] = url(MessageToken(.unsubscribe, message: message), base: base)
+        for link in 0..<links {
+            values[LinkTracking.clickName(link)] = url(MessageToken(.click(link: link), message: message), base: base)
+        }
+        return values
+    }
+
+    /// The `List-Unsubscribe` addresses of a message: the one-click URL (RFC 8058), and a
+    /// `mailto:` when an inbound mail domain is configured.
+    public func listUnsubscribe(message: Int64) -> [String] {
+        let token = MessageToken(.unsubscribe, message: message)
+        var urls = [url(token)]
+        if let mailDomain { urls.append("mailto:unsubscribe+\(signer.sign(token))@\(mailDomain)?subject=unsubscribe") }
+        return urls
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import HeraldCore
+import HeraldDelivery
+import HeraldStore
+import Hummingbird
+
+/// What recipients' mail programs reach without logging in: the open pixel, click redirects,
+/// the hidden trap link, and the unsubscribe page with its one-click POST (RFC 8058).
+///
+/// Every URL carries a signed ``MessageToken``; a token that does not verify, or names a
+/// message or link that does not exist, gets a bare 404 that tells nothing about why. Opens
+/// and clicks are noted for the ``EngagementRecorder`` and answered at once.
+struct EngagementPages {
+    let store: Store
+    let delivery: Delivery
+    let pages: PageRenderer
+
+    /// A transparent 1×1 GIF.
+    static let pixel: [UInt8] = [
+        0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF,
+        0x21, 0xF9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2C, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02,
+        0x02, 0x44, 0x01, 0x00, 0x3B,
+    ]
+
+    static var notFound: Response { Response(status: .notFound, headers: [.cacheControl: "no-store"]) }
+
+    func register(on router: Router<AppRequestContext>) {
+        for method in [HTTPRequest.Method.get, .head] {
+            router.on(RouterPath(EngagementLinks.Path.open + ":token"), method: method) { request, context in
+                guard let token = verify(context), token.purpose == .open else { return Self.notFound }
+                note(.open, token, request)
+                return Response(status: .ok, headers: [.contentType: "image/gif", .cacheControl: "no-store, max-age=0"],
+                                body: .init(byteBuffer: ByteBuffer(bytes: Self.pixel)))
+            }
+            router.on(RouterPath(EngagementLinks.Path.click + ":token"), method: method) { request, context in
+                guard let token = verify(context), case .click(let link) = token.purpose,
+                      let url = try await store.engagement.clickTarget(message: token.messageID, link: link) else {
+                    return Self.notFound
+                }
+                note(.click(link: link), token, request)
+                return Response(status: .found, headers: [.location: url, .cacheControl: "no-store"])
+            }
+            router.on(RouterPath(EngagementLinks.Path.trap + ":token"), method: method) { request, context in
+                guard let token = verify(context), token.purpose == .trap else { return Self.notFound }
+                note(.trap, token, request)
+                return Response(status: .ok, headers: [.contentType: "text/plain", .cacheControl: "no-store"])
+            }
+        }
+        // A GET only shows the page: link scanners follow every link, and must not unsubscribe anyone.
+        router.get(RouterPath(EngagementLinks.Path.unsubscribe + ":token")) { _, context in
+            guard let target = try await target(context) else { return try await invalidLink(context) }
+            return try await page(target, done: target.unsubscribedAt != nil, context: context)
+        }
+        router.post(RouterPath(EngagementLinks.Path.unsubscribe + ":token")) { request, context -> Response in
+            guard let target = try await target(context) else { return try await invalidLink(context).response }
+            var request = request
+            let body = String(buffer: try await request.collectBody(upTo: 64 * 1024))
+            try await unsubscribe(target, how: Self.isOneClick(body) ? "one-click (List-Unsubscribe-Post)" : "unsubscribe page")
+            if Self.isOneClick(body) {
+                return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
+                                body: .init(byteBuffer: ByteBuffer(string: "Unsubscribed.\n")))
+            }
+            return try await page(target, done: true, context: context).response
+        }
+    }
+
+    /// RFC 8058's body, `List-Unsubscribe=One-Click`, as a form or as multipart/form-data.
+    static func isOneClick(_ body: String) -> Bool {
+        if FormData(body)["List-Unsubscribe"] == "One-Click" { return true }
+        return body.contains("name=\"List-Unsubscribe\"") && body.contains("One-Click")
+    }
+
+    private func verify(_ context: AppRequestContext) -> MessageToken? {
+        context.parameters.get("token").flatMap { delivery.links.signer.verify($0) }
+    }
+
+    private func note(_ kind: TrackingHit.Kind, _ token: MessageToken, _ request: Request) {
+        delivery.engagement.note(TrackingHit(kind, message: token.messageID, at: Clock.epochSeconds(),
+                                             isHead: request.method == .head, userAgent: request.headers[.userAgent]))
+    }
+
+    private func target(_ context: AppRequestContext) async throws -> UnsubscribeTarget? {
+        guard let token = verify(context), token.purpose == .unsubscribe else { return nil }
+        return try await store.engagement.unsubscribeTarget(message: token.messageID)
+    }
+
+    private func unsubscribe(_ target: UnsubscribeTarget, how: String) async throws {
+        let modules = try await store.modules.all()
+        guard let module = modules.first(where: { $0.apiName == target.module }) else { return }
+        try await store.engagement.unsubscribe(target, in: module, source: RecipientAddressSource.of(module, among: modules), how: how)
+    }
+
+    private func page(_ target: UnsubscribeTarget, done: Bool, context: AppRequestContext) async throws -> HTMLResponse {
+        let organisation = try await store.settings.value(SettingsStore.organisationName) ?? "us"
+        return HTMLResponse(html: pages.render("unsubscribe", title: done ? "Unsubscribed" : "Unsubscribe", context: context, data: [
+            "done": done, "address": Self.masked(target.address), "organisation": organisation,
+        ]))
+    }
+
+    private func invalidLink(_ context: AppRequestContext) async throws -> HTMLResponse {
+        HTMLResponse(html: pages.render("unsubscribe", title: "Unsubscribe", context: context, data: ["invalid": true]),
+                     status: .notFound)
+    }
+
+    /// `a•••@example.com`: enough for the owner to recognise, not the whole address for whoever holds the link.
+    static func masked(_ address: String) -> String {
+        guard let at = address.firstIndex(of: "@"), at > address.startIndex else { return address }
+        return String(address[..<address.index(after: address.startIndex)]) + "•••" + address[at...]
+    }
+}
