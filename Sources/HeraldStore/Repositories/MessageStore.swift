@@ -65,6 +65,14 @@ public struct MessageRow: Sendable, Hashable {
     public var enhancedCode: String?
     public var text: String?
     public var sentAt: Int64?
+    /// A person's first open and click, and the counts of people's and machines' opens and clicks.
+    public var openedAt: Int64? = nil
+    public var opens = 0
+    public var machineOpens = 0
+    public var clickedAt: Int64? = nil
+    public var clicks = 0
+    public var machineClicks = 0
+    public var unsubscribedAt: Int64? = nil
 }
 
 /// The messages of mass emails: the queue workers claim from, and each message's fate.
@@ -164,7 +172,8 @@ public struct MessageStore: Sendable {
         let statusFilter: SQLQueryString = status.map { "status = \(bind: $0.rawValue)" } ?? "1=1"
         return try await database.read { db in
             try await db.raw("""
-                SELECT id, step, record_id, address, status, attempts, next_attempt_at, smtp_code, smtp_status, smtp_text, sent_at
+                SELECT id, step, record_id, address, status, attempts, next_attempt_at, smtp_code, smtp_status, smtp_text, sent_at,
+                    opened_at, opens, machine_opens, clicked_at, clicks, machine_clicks, unsubscribed_at
                 FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND id > \(bind: after) AND \(stepFilter) AND \(statusFilter)
                 ORDER BY id LIMIT \(literal: limit)
                 """).all().map { row in
@@ -177,7 +186,14 @@ public struct MessageStore: Sendable {
                            code: try row.decode(column: "smtp_code", as: Int?.self),
                            enhancedCode: try row.decode(column: "smtp_status", as: String?.self),
                            text: try row.decode(column: "smtp_text", as: String?.self),
-                           sentAt: try row.decode(column: "sent_at", as: Int64?.self))
+                           sentAt: try row.decode(column: "sent_at", as: Int64?.self),
+                           openedAt: try row.decode(column: "opened_at", as: Int64?.self),
+                           opens: try row.decode(column: "opens", as: Int.self),
+                           machineOpens: try row.decode(column: "machine_opens", as: Int.self),
+                           clickedAt: try row.decode(column: "clicked_at", as: Int64?.self),
+                           clicks: try row.decode(column: "clicks", as: Int.self),
+                           machineClicks: try row.decode(column: "machine_clicks", as: Int.self),
+                           unsubscribedAt: try row.decode(column: "unsubscribed_at", as: Int64?.self))
             }
         }
     }

@@ -1,0 +1,127 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import Testing
+
+@Suite struct EngagementStoreTests {
+    typealias F = MassEmailStoreTests
+
+    /// A mass email with one message per address, each sent at time 1,000.
+    static func sent(_ f: F.Fixture, _ addresses: [String]) async throws -> (MassEmail, [ClaimedMessage]) {
+        var ids: [Int64] = []
+        for address in addresses { ids.append(try await F.contact(f, address)) }
+        let m = try await f.store.massEmails.create(
+            MassEmailDraft(name: "Tracked", recipients: .records(ids), templateID: f.template.id, senderID: f.sender.id, schedule: .now),
+            in: f.contacts, owner: f.admin.id)
+        _ = try await f.store.massEmails.startDue(now: Clock.epochSeconds() + 1)
+        _ = try await f.store.massEmails.enqueue(m.id, step: 0, recipients: zip(ids, addresses).map { ($0, $1) },
+                                                 cursor: ids.max() ?? 0, skipped: [:], now: 0)
+        let claimed = try await f.store.messages.claim(massEmail: m.id, node: "n", limit: 100, now: 1)
+        try await f.store.messages.record(claimed.map {
+            MessageOutcome(id: $0.id, attempt: 1, status: .sent, attempts: 1, code: 250, sentAt: 1_000)
+        })
+        return (m, claimed.sorted { $0.id < $1.id })
+    }
+
+    static let browser = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15"
+
+    @Test(arguments: TestDatabase.kinds)
+    func hitsBecomeFirstTimesCountsAndEventsPeopleApartFromMachines(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let f = try await F.fixture(store)
+            let (m, messages) = try await Self.sent(f, ["ada@example.org", "bob@example.org", "cy@example.org"])
+            let (ada, bob, cy) = (messages[0].id, messages[1].id, messages[2].id)
+            let events = try await store.engagement.record([
+                TrackingHit(.open, message: ada, at: 1_002, userAgent: Self.browser),            // a gateway's scan: too soon
+                TrackingHit(.open, message: ada, at: 2_000, userAgent: Self.browser),
+                TrackingHit(.open, message: ada, at: 2_500, userAgent: Self.browser),
+                TrackingHit(.click(link: 0), message: bob, at: 3_000, userAgent: Self.browser),   // clicked, images off
+                TrackingHit(.open, message: cy, at: 4_000, userAgent: "Mozilla/5.0"),             // Apple's privacy proxy
+                TrackingHit(.trap, message: cy, at: 4_001, userAgent: Self.browser),
+                TrackingHit(.open, message: 999_999, at: 4_000, userAgent: Self.browser),         // no such message: dropped
+            ])
+            #expect(events.filter { !$0.isMachine }.map(\.kind) == [.opened, .opened, .clicked, .opened])
+            #expect(events.filter(\.isMachine).map(\.kind) == [.opened, .opened, .clicked])
+            #expect(Set(events.map(\.massEmailID)) == [m.id])
+
+            let figures = try #require(try await store.massEmails.figures([m.id])[m.id])
+            #expect(figures.opened == 2, "Ada opened; Bob's click counts as an open")
+            #expect(figures.clicked == 1)
+            #expect(figures.machineOpened == 1, "only machines opened Cy's")
+            #expect(figures.machineClicked == 1)
+
+            let hourly = try await store.engagement.hourly(massEmail: m.id)
+            #expect(hourly.map(\.hour) == [0])
+            #expect(hourly.first?.opens == 2 && hourly.first?.clicks == 1)
+
+            // Later hits add to the counts but keep the first times.
+            _ = try await store.engagement.record([TrackingHit(.open, message: ada, at: 9_000, userAgent: Self.browser)])
+            let rows = try await store.messages.page(massEmail: m.id)
+            let adaRow = try #require(rows.first { $0.id == ada })
+            #expect(adaRow.openedAt == 2_000)
+            #expect(adaRow.opens == 3)
+            #expect(adaRow.machineOpens == 1)
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
+    func clickTargetsAreTheStoredLinksOfTheMessagesMassEmail(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let f = try await F.fixture(store)
+            let (m, messages) = try await Self.sent(f, ["ada@example.org"])
+            try await store.engagement.saveLinks(["https://example.com/a?x=1&y=2", "https://example.com/b"], massEmail: m.id, step: 0)
+            // A second process saving other links changes nothing: every process redirects alike.
+            try await store.engagement.saveLinks(["https://evil.example/"], massEmail: m.id, step: 0)
+            #expect(try await store.engagement.clickTarget(message: messages[0].id, link: 0) == "https://example.com/a?x=1&y=2")
+            #expect(try await store.engagement.clickTarget(message: messages[0].id, link: 1) == "https://example.com/b")
+            #expect(try await store.engagement.clickTarget(message: messages[0].id, link: 2) == nil)
+            #expect(try await store.engagement.clickTarget(message: 424_242, link: 0) == nil)
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
+    func unsubscribingSuppressesOptsOutAndHappensOnce(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let f = try await F.fixture(store)
+            let (m, messages) = try await Self.sent(f, ["Ada@Example.org"])
+            let target = try #require(try await store.engagement.unsubscribeTarget(message: messages[0].id))
+            #expect(target.unsubscribedAt == nil)
+            let modules = try await store.modules.all()
+            let source = RecipientAddressSource.of(f.contacts, among: modules)
+            let event = try await store.engagement.unsubscribe(target, in: f.contacts, source: source, how: "test", at: 5_000)
+            #expect(event?.kind == .unsubscribed)
+            #expect(try await store.engagement.unsubscribe(target, in: f.contacts, source: source, how: "test", at: 6_000) == nil)
+            #expect(try await store.suppressions.suppressed(among: ["ada@example.org"]) == ["ada@example.org"])
+            let record = try #require(try await store.records.find(in: f.contacts, id: messages[0].recordID, scope: .all))
+            #expect(record["email_opt_out"] == .bool(true))
+            #expect(try await store.engagement.unsubscribeTarget(message: messages[0].id)?.unsubscribedAt == 5_000)
+            #expect(try await store.massEmails.figures([m.id])[m.id]?.unsubscribed == 1)
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
+    func aDealsUnsubscribeOptsOutItsContact(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let f = try await F.fixture(store)
+            let deals = try await store.modules.named("deals")
+            let contact = try await F.contact(f, "dee@example.org")
+            let deal = try await store.records.create(in: deals, RecordChanges([
+                "deal_name": .text("Big one"), "contact": .reference(contact), "owner": .reference(f.admin.id),
+            ]), owner: f.admin.id)
+            let template = try await store.templates.create(in: deals, name: "Deal news", subject: "News", html: "<p>Hi</p>",
+                                                            text: nil, by: f.admin.id)
+            let m = try await store.massEmails.create(
+                MassEmailDraft(name: "Deals", recipients: .records([deal.id]), templateID: template.id, senderID: f.sender.id,
+                               schedule: .now), in: deals, owner: f.admin.id)
+            _ = try await store.massEmails.enqueue(m.id, step: 0, recipients: [(deal.id, "dee@example.org")], cursor: deal.id,
+                                                   skipped: [:], now: 0)
+            let message = try #require(try await store.messages.page(massEmail: m.id).first)
+            let target = try #require(try await store.engagement.unsubscribeTarget(message: message.id))
+            #expect(target.module == "deals")
+            let modules = try await store.modules.all()
+            try await store.engagement.unsubscribe(target, in: deals, source: RecipientAddressSource.of(deals, among: modules), how: "test")
+            let record = try #require(try await store.records.find(in: f.contacts, id: contact, scope: .all))
+            #expect(record["email_opt_out"] == .bool(true))
+        }
+    }
+}
