@@ -134,6 +134,9 @@ struct MassEmailPages {
                 "recipients": f.recipients, "sent": f[.sent], "delivered": f[.sent],
                 "bounced": f[.bounced], "bounce_rate": Self.rate(f[.bounced], of: f.processed),
                 "delivered_rate": Self.rate(f[.sent], of: f.processed),
+                "opened": f.opened, "open_rate": Self.rate(f.opened, of: f[.sent]), "machine_opened": f.machineOpened,
+                "clicked": f.clicked, "click_rate": Self.rate(f.clicked, of: f[.sent]), "machine_clicked": f.machineClicked,
+                "unsubscribed": f.unsubscribed, "unsubscribe_rate": Self.rate(f.unsubscribed, of: f[.sent]),
                 "owner": users[m.ownerID] ?? "—", "stoppable": m.status.isStoppable,
             ]
         }
@@ -283,6 +286,7 @@ struct MassEmailPages {
         case .list(let id): (try? await store.lists.find(id, in: try await store.modules.named(m.module))).map { "List: \($0.name)" } ?? "List \(id)"
         case .records(let ids): "\(ids.count) selected records"
         }
+        let chart = EngagementChart(hourly: try await store.engagement.hourly(massEmail: m.id))
         let progress = f.recipients == 0 ? 0 : Int((Double(f.processed) / Double(f.recipients) * 100).rounded(.down))
         let data: [String: Any] = [
             "id": m.id, "name": m.name, "status": m.status.rawValue, "reason": m.statusReason as Any, "csrf": context.csrf,
@@ -298,6 +302,15 @@ struct MassEmailPages {
                 "recipients": f.recipients, "queued": f[.queued], "sending": f[.sending], "sent": f[.sent], "deferred": f[.deferred],
                 "failed": f[.failed], "bounced": f[.bounced],
             ],
+            "engagement": [
+                "opened": f.opened, "open_rate": Self.rate(f.opened, of: f[.sent]), "machine_opened": f.machineOpened,
+                "clicked": f.clicked, "click_rate": Self.rate(f.clicked, of: f[.sent]), "machine_clicked": f.machineClicked,
+                "click_to_open": Self.rate(f.clicked, of: f.opened),
+                "unsubscribed": f.unsubscribed, "unsubscribe_rate": Self.rate(f.unsubscribed, of: f[.sent]),
+                "bounced": f[.bounced], "bounce_rate": Self.rate(f[.bounced], of: f.processed),
+            ],
+            "chart": chart.isEmpty ? nil as String? as Any : chart.svg(zone: zone),
+            "chart_rows": chart.rows(zone: zone),
             "progress": progress,
             "skipped": skipped, "has_skipped": !skipped.isEmpty,
             "rows": rows.map { r in
@@ -306,6 +319,11 @@ struct MassEmailPages {
                     "attempts": r.attempts,
                     "reply": [r.code.map(String.init), r.enhancedCode, r.text].compactMap { $0 }.joined(separator: " "),
                     "when": (r.sentAt ?? (r.status == .deferred ? r.nextAttemptAt : nil)).map { Self.format($0, zone) } ?? "",
+                    "opened": r.openedAt.map { "\(Self.format($0, zone)) ×\(r.opens)" } ?? "",
+                    "clicked": r.clickedAt.map { "\(Self.format($0, zone)) ×\(r.clicks)" } ?? "",
+                    "machines": r.machineOpens + r.machineClicks > 0
+                        ? "\(r.machineOpens) opens, \(r.machineClicks) clicks by machines" : "",
+                    "unsubscribed": r.unsubscribedAt.map { Self.format($0, zone) } ?? "",
                 ] as [String: Any]
             },
             "next": rows.count == 100 ? "/mass-emails/\(m.id)?after=\(rows.last!.id)" : nil as String? as Any,

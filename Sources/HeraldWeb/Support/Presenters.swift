@@ -111,18 +111,24 @@ extension Present {
                 "sending": .number(Double(f[.sending])), "sent": .number(Double(f[.sent])),
                 "deferred": .number(Double(f[.deferred])), "failed": .number(Double(f[.failed])),
                 "bounced": .number(Double(f[.bounced])),
+                "opened": .number(Double(f.opened)), "machine_opened": .number(Double(f.machineOpened)),
+                "clicked": .number(Double(f.clicked)), "machine_clicked": .number(Double(f.machineClicked)),
+                "unsubscribed": .number(Double(f.unsubscribed)),
             ]),
         ])
     }
 
     static func message(_ r: MessageRow) -> JSONValue {
-        .object([
+        func time(_ t: Int64?) -> JSONValue { t.map { .string(ISODateTime.format(epochSeconds: $0)) } ?? .null }
+        return .object([
             "id": .number(Double(r.id)), "step": .number(Double(r.step)), "record_id": .number(Double(r.recordID)),
             "address": .string(r.address), "status": .string(r.status.rawValue), "attempts": .number(Double(r.attempts)),
             "next_attempt_at": r.status == .deferred ? .string(ISODateTime.format(epochSeconds: r.nextAttemptAt)) : .null,
             "smtp_code": r.code.map { .number(Double($0)) } ?? .null, "smtp_status": r.enhancedCode.map(JSONValue.string) ?? .null,
             "smtp_text": r.text.map(JSONValue.string) ?? .null,
-            "sent_at": r.sentAt.map { .string(ISODateTime.format(epochSeconds: $0)) } ?? .null,
+            "sent_at": time(r.sentAt), "opened_at": time(r.openedAt), "opens": .number(Double(r.opens)),
+            "machine_opens": .number(Double(r.machineOpens)), "clicked_at": time(r.clickedAt), "clicks": .number(Double(r.clicks)),
+            "machine_clicks": .number(Double(r.machineClicks)), "unsubscribed_at": time(r.unsubscribedAt),
         ])
     }
 }

@@ -1,0 +1,138 @@
+import Foundation
+import HeraldCore
+@testable import HeraldWeb
+import HeraldDelivery
+import HeraldStore
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@Suite struct EngagementWebTests {
+    static let browser = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+
+    /// A mass email to one contact whose message was sent an hour ago, with two tracked links.
+    static func sentMessage(_ f: WebFixture) async throws -> (massEmail: Int64, message: Int64, record: Int64) {
+        let store = f.store
+        let contacts = try await store.modules.named("contacts")
+        let record = try await store.records.create(in: contacts, RecordChanges([
+            "last_name": .text("Lee"), "email": .text("ann@example.com"), "owner": .reference(f.admin.id),
+        ]), owner: f.admin.id)
+        let template = try await store.templates.create(in: contacts, name: "News", subject: "News", html: "<p>Hi</p>", text: nil, by: f.admin.id)
+        let sender = try await store.senders.create(email: "news@example.com", name: "News", replyTo: nil)
+        let m = try await store.massEmails.create(
+            MassEmailDraft(name: "Tracked", recipients: .records([record.id]), templateID: template.id, senderID: sender.id, schedule: .now),
+            in: contacts, owner: f.admin.id)
+        _ = try await store.massEmails.startDue(now: Clock.epochSeconds() + 1)
+        _ = try await store.massEmails.enqueue(m.id, step: 0, recipients: [(record.id, "ann@example.com")], cursor: record.id,
+                                               skipped: [:], now: 0)
+        let claimed = try #require(try await store.messages.claim(massEmail: m.id, node: "t", limit: 1, now: 1).first)
+        try await store.messages.record([MessageOutcome(id: claimed.id, attempt: 1, status: .sent, attempts: 1, code: 250,
+                                                        sentAt: Clock.epochSeconds() - 3600)])
+        try await store.engagement.saveLinks(["https://example.com/a?x=1&y=2", "https://example.com/b"], massEmail: m.id, step: 0)
+        return (m.id, claimed.id, record.id)
+    }
+
+    func path(_ f: WebFixture, _ token: MessageToken) -> String {
+        String(f.delivery.links.url(token).dropFirst("http://herald.test".count))
+    }
+
+    func get(_ client: some TestClientProtocol, _ uri: String, method: HTTPRequest.Method = .get, agent: String = browser,
+             body: String? = nil, contentType: String = "application/x-www-form-urlencoded") async throws -> TestResponse {
+        var headers: HTTPFields = [.userAgent: agent]
+        if body != nil { headers[.contentType] = contentType }
+        return try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+    }
+
+    @Test func thePixelAndRedirectsAnswerAtOnceAndAreRecordedInBatches() async throws {
+        try await WebFixture.with { f, client in
+            let (massEmail, message, _) = try await Self.sentMessage(f)
+            let pixel = try await get(client, path(f, MessageToken(.open, message: message)))
+            #expect(pixel.status == .ok)
+            #expect(pixel.headers[.contentType] == "image/gif")
+            #expect(pixel.headers[.cacheControl]?.contains("no-store") == true)
+            #expect(Array(pixel.body.readableBytesView.prefix(6)) == Array("GIF89a".utf8))
+            let click = try await get(client, path(f, MessageToken(.click(link: 1), message: message)))
+            #expect(click.status == .found)
+            #expect(click.headers[.location] == "https://example.com/b")
+            let scanner = try await get(client, path(f, MessageToken(.click(link: 0), message: message)), method: .head)
+            #expect(scanner.status == .found)
+            #expect(scanner.headers[.location] == "https://example.com/a?x=1&y=2")
+            #expect(try await get(client, path(f, MessageToken(.trap, message: message))).status == .ok)
+
+            await f.delivery.engagement.flush()
+            let json = try await client.api(.get, "/api/v1/mass-emails/\(massEmail)", token: f.adminToken).json
+            let figures = try #require(json?.objectValue?["figures"]?.objectValue)
+            #expect(figures["opened"] == .number(1))
+            #expect(figures["clicked"] == .number(1))
+            #expect(figures["machine_clicked"] == .number(0), "the person also clicked, so the recipient counts as a person's click")
+            let messages = try await client.api(.get, "/api/v1/mass-emails/\(massEmail)/messages", token: f.adminToken).json
+            let row = try #require(messages?.objectValue?["messages"]?.arrayValue?.first?.objectValue)
+            #expect(row["opens"] == .number(1))
+            #expect(row["clicks"] == .number(1))
+            #expect(row["machine_clicks"] == .number(2), "the HEAD request and the hidden link")
+
+            // The mass email's page shows the figures and the chart.
+            let page = try await client.execute(uri: "/mass-emails/\(massEmail)", method: .get,
+                                                headers: [.authorization: "Bearer \(f.adminToken)"])
+            #expect(page.text.contains("<svg"))
+            #expect(page.text.contains("id=\"engagement\""))
+        }
+    }
+
+    @Test func forgedAlteredAndMisusedTokensGetABare404() async throws {
+        try await WebFixture.with { f, client in
+            let (_, message, _) = try await Self.sentMessage(f)
+            let good = f.delivery.links.signer.sign(MessageToken(.click(link: 0), message: message))
+            var altered = Array(good)
+            altered[3] = altered[3] == "a" ? "b" : "a"
+            let other = MessageTokenSigner(secret: "somebody else's secret").sign(MessageToken(.click(link: 0), message: message))
+            for uri in ["/t/c/\(String(altered))", "/t/c/\(other)", "/t/c/nonsense", "/t/o/\(good)", "/u/\(good)".replacingOccurrences(of: "/u/", with: "/t/t/"),
+                        path(f, MessageToken(.click(link: 7), message: message))] {
+                let response = try await get(client, uri)
+                #expect(response.status == .notFound, "\(uri)")
+                #expect(response.body.readableBytes == 0, "\(uri) says nothing")
+                #expect(response.headers[.location] == nil)
+            }
+            await f.delivery.engagement.flush()
+            #expect(try await f.store.messages.page(massEmail: 1).allSatisfy { $0.opens + $0.machineOpens + $0.clicks + $0.machineClicks == 0 })
+        }
+    }
+
+    @Test func aGetNeverUnsubscribesThePageAndOneClickDo() async throws {
+        try await WebFixture.with { f, client in
+            let (massEmail, message, record) = try await Self.sentMessage(f)
+            let uri = path(f, MessageToken(.unsubscribe, message: message))
+            for _ in 0..<3 {
+                let page = try await get(client, uri)
+                #expect(page.status == .ok)
+                #expect(page.text.contains("a•••@example.com"))
+                #expect(page.text.contains("<form method=\"post\""))
+            }
+            #expect(try await f.store.suppressions.suppressed(among: ["ann@example.com"]).isEmpty)
+
+            let oneClick = try await get(client, uri, method: .post, body: "List-Unsubscribe=One-Click")
+            #expect(oneClick.status == .ok)
+            #expect(oneClick.text == "Unsubscribed.\n")
+            #expect(try await f.store.suppressions.suppressed(among: ["ann@example.com"]) == ["ann@example.com"])
+            let contacts = try await f.store.modules.named("contacts")
+            #expect(try await f.store.records.find(in: contacts, id: record, scope: .all)?["email_opt_out"] == .bool(true))
+            // Again, from the page: still fine, still counted once.
+            let again = try await get(client, uri, method: .post, body: "")
+            #expect(again.status == .ok)
+            #expect(again.text.contains("You are unsubscribed"))
+            let json = try await client.api(.get, "/api/v1/mass-emails/\(massEmail)", token: f.adminToken).json
+            #expect(json?.objectValue?["figures"]?.objectValue?["unsubscribed"] == .number(1))
+
+            let bad = try await get(client, "/u/notatoken")
+            #expect(bad.status == .notFound)
+            #expect(bad.text.contains("This link does not work"))
+        }
+    }
+
+    @Test func oneClickAlsoComesAsMultipart() {
+        let body = "--b\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--b--\r\n"
+        #expect(EngagementPages.isOneClick(body))
+        #expect(EngagementPages.isOneClick("List-Unsubscribe=One-Click"))
+        #expect(!EngagementPages.isOneClick(""))
+    }
+}
