@@ -129,6 +129,24 @@ import Testing
         }
     }
 
+    @Test func aBurstOfHitsLosesNone() async throws {
+        try await WebFixture.with { f, client in
+            let (massEmail, message, _) = try await Self.sentMessage(f)
+            let uri = path(f, MessageToken(.open, message: message))
+            let burst = 3_000
+            let answered = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<burst {
+                    group.addTask { try await get(client, uri).status == .ok }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(answered == burst)
+            await f.delivery.engagement.flush()
+            let row = try #require(try await f.store.messages.page(massEmail: massEmail).first)
+            #expect(row.opens == burst)
+        }
+    }
+
     @Test func oneClickAlsoComesAsMultipart() {
         let body = "--b\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--b--\r\n"
         #expect(EngagementPages.isOneClick(body))
