@@ -25,6 +25,11 @@ import Mustache
 /// engine's `unsubscribe_url`, for example) can be used like fields, and win over a field of
 /// the same name.
 ///
+/// In a mass email, `{{unsubscribe_url}}` is the recipient's unsubscribe page (write
+/// `<a href="{{unsubscribe_url}}">Unsubscribe</a>` to place it; without it, a line with the
+/// link ends the message). Links to `http` and `https` addresses are tracked: see
+/// ``LinkTracking`` for which are and how to keep one untracked (`data-herald-notrack`).
+///
 /// Everything else Mustache offers is refused when the template is saved, each with the part
 /// (`subject`, `html`, `text`), the line and the column: unknown names, tags that are not
 /// closed, sections that are not closed or closed by the wrong name, partials (`{{> x}}`),

@@ -199,6 +199,8 @@ struct TemplatePages {
             ["group": "Owner", "items": [item("owner.name", "Owner name"), item("owner.email", "Owner email")]],
             ["group": "Sender", "items": [item("sender.name", "Sender name"), item("sender.email", "Sender email"),
                                           item("sender.reply_to", "Sender reply-to")]],
+            // Added at the end of every mass email when the template does not place it itself.
+            ["group": "Links", "items": [item(LinkTracking.unsubscribeName, "Unsubscribe link address")]],
         ]
     }
 }
