@@ -124,4 +124,25 @@ import Testing
             #expect(record["email_opt_out"] == .bool(true))
         }
     }
+
+    @Test(arguments: TestDatabase.kinds)
+    func suppressionsAreAddedInBulkSearchedAndPaged(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let addresses = (1...1_200).map { "p\($0)@example.org" }
+            #expect(try await store.suppressions.add(addresses, reason: "import") == 1_200)
+            #expect(try await store.suppressions.add(["p1@example.org", "new@example.org"], reason: "import") == 1)
+            #expect(try await store.suppressions.count() == 1_201)
+            #expect(try await store.suppressions.count(search: "P11") == 111, "p11, p110–p119, p1100–p1199, ignoring case")
+            #expect(try await store.suppressions.count(search: "_") == 0, "an underscore is a character, not a wildcard")
+            var seen: [String] = []
+            var after = ""
+            while true {
+                let page = try await store.suppressions.page(after: after, limit: 500)
+                seen += page.map(\.address)
+                guard page.count == 500 else { break }
+                after = page.last!.address
+            }
+            #expect(seen.count == 1_201 && seen == seen.sorted())
+        }
+    }
 }

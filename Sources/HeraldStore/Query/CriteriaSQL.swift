@@ -86,6 +86,11 @@ struct CriteriaSQL {
     }
 
     private func like(_ col: SQLQueryString, _ pattern: String) -> SQLQueryString {
+        Self.like(col, pattern, kind: kind)
+    }
+
+    /// `col` matches the LIKE `pattern` (with `\` escaping), ignoring case on both databases.
+    static func like(_ col: SQLQueryString, _ pattern: String, kind: DatabaseKind) -> SQLQueryString {
         switch kind {
         case .sqlite: "(\(col) LIKE \(bind: pattern) ESCAPE '\\')"
         case .postgres: "(\(col) ILIKE \(bind: pattern) ESCAPE '\\')"
@@ -96,7 +101,10 @@ struct CriteriaSQL {
 
     private func text(_ value: FieldValue) -> String { value.text }
 
-    private func escapeLike(_ s: String) -> String {
+    private func escapeLike(_ s: String) -> String { Self.escapeLike(s) }
+
+    /// `s` with LIKE's wildcards escaped, to be matched literally.
+    static func escapeLike(_ s: String) -> String {
         s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
     }
 

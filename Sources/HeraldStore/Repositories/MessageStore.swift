@@ -253,6 +253,15 @@ public struct QuotaStore: Sendable {
     }
 }
 
+/// An address Herald never sends to, and why.
+public struct Suppression: Sendable, Hashable {
+    public var address: String
+    /// `unsubscribed`, `hard bounce`, `complaint`, or what an admin wrote.
+    public var reason: String
+    public var detail: String?
+    public var createdAt: Int64
+}
+
 /// Addresses that are never sent to again: unsubscribed, hard-bounced, added by an admin.
 public struct SuppressionStore: Sendable {
     let database: any HeraldDatabase
@@ -291,11 +300,47 @@ public struct SuppressionStore: Sendable {
         }
     }
 
-    public func all(limit: Int = 500) async throws -> [(address: String, reason: String, detail: String?, createdAt: Int64)] {
-        try await database.read { db in
-            try await db.raw("SELECT address, reason, detail, created_at FROM suppressions ORDER BY created_at DESC, address LIMIT \(literal: limit)")
-                .all().map { (try $0.decode(column: "address", as: String.self), try $0.decode(column: "reason", as: String.self),
-                              try $0.decode(column: "detail", as: String?.self), try $0.decode(column: "created_at", as: Int64.self)) }
+    /// Adds many addresses (normalised already) with one reason; returns how many were new.
+    public func add(_ addresses: [String], reason: String, detail: String? = nil, now: Int64 = Clock.epochSeconds()) async throws -> Int {
+        try await database.transaction { db in
+            var added = 0
+            for start in stride(from: 0, to: addresses.count, by: 500) {
+                let rows = addresses[start..<min(start + 500, addresses.count)].map { address -> SQLQueryString in
+                    "(\(bind: address), \(bind: reason), \(bind: detail), \(bind: now))"
+                }
+                added += try await db.raw("""
+                    INSERT INTO suppressions (address, reason, detail, created_at) VALUES \(rows.joined(separator: ", "))
+                    ON CONFLICT (address) DO NOTHING RETURNING address
+                    """).all().count
+            }
+            return added
         }
+    }
+
+    /// Suppressed addresses in address order after `after`, those containing `search` only
+    /// when it is given.
+    public func page(search: String? = nil, after: String = "", limit: Int = 100) async throws -> [Suppression] {
+        let filter = Self.filter(search, kind: database.kind)
+        return try await database.read { db in
+            try await db.raw("""
+                SELECT address, reason, detail, created_at FROM suppressions WHERE address > \(bind: after) AND \(filter)
+                ORDER BY address LIMIT \(literal: limit)
+                """).all().map {
+                Suppression(address: try $0.decode(column: "address", as: String.self), reason: try $0.decode(column: "reason", as: String.self),
+                            detail: try $0.decode(column: "detail", as: String?.self), createdAt: try $0.decode(column: "created_at", as: Int64.self))
+            }
+        }
+    }
+
+    /// How many addresses are suppressed (containing `search`, when given).
+    public func count(search: String? = nil) async throws -> Int {
+        let filter = Self.filter(search, kind: database.kind)
+        return try await database.read { db in
+            try await db.raw("SELECT COUNT(*) AS n FROM suppressions WHERE \(filter)").first()?.decode(column: "n", as: Int.self) ?? 0
+        }
+    }
+
+    static func filter(_ search: String?, kind: DatabaseKind) -> SQLQueryString {
+        search.map { CriteriaSQL.like("address", "%" + CriteriaSQL.escapeLike($0) + "%", kind: kind) } ?? "1=1"
     }
 }

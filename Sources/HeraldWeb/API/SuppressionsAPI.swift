@@ -1,18 +1,29 @@
+import Foundation
 import Hummingbird
 import HeraldCore
 import HeraldStore
 
 /// `/api/v1/suppressions`: the addresses Herald never sends to. Everyone can read it;
-/// admins add and remove.
+/// admins add, import and remove.
 struct SuppressionsAPI {
     let store: Store
 
     func register(on api: RouterGroup<AppRequestContext>) {
-        api.get("suppressions") { _, _ in
-            JSONResponse.make(JSONValue.object(["suppressions": .array(try await store.suppressions.all().map {
-                .object(["address": .string($0.address), "reason": .string($0.reason), "detail": $0.detail.map(JSONValue.string) ?? .null,
-                         "created_at": .string(ISODateTime.format(epochSeconds: $0.createdAt))])
-            })]))
+        api.get("suppressions") { request, _ in
+            let query = request.uri.queryParameters
+            var problems = ProblemList()
+            let limit = query["limit"].map { Int(String($0)) } ?? 100
+            if limit == nil || !(1...1000).contains(limit!) { problems.add("limit", "must be a whole number from 1 to 1000") }
+            let search = query["q"].map(String.init).flatMap { $0.trimmedWhitespace.isEmpty ? nil : $0.trimmedWhitespace }
+            if let search, search.count > 320 { problems.add("q", "must be at most 320 characters") }
+            try problems.check()
+            let after = query["after"].map(String.init) ?? ""
+            let rows = try await store.suppressions.page(search: search, after: after, limit: limit!)
+            let total = try await store.suppressions.count(search: search)
+            return JSONResponse.make(JSONValue.object([
+                "suppressions": .array(rows.map(Present.suppression)), "total": .number(Double(total)),
+                "next_after": rows.count == limit ? .string(rows.last!.address) : .null,
+            ]))
         }
         let admin = api.group("suppressions").add(middleware: RequireAdminMiddleware())
         admin.post { request, context in
@@ -27,9 +38,46 @@ struct SuppressionsAPI {
             return JSONResponse.make(JSONValue.object(["address": .string(EmailAddress.normalized(address!)), "reason": .string(reason)]),
                                      status: .created)
         }
+        // A CSV file with an email column, or one address a line; the reason in the query.
+        admin.post("import") { request, context in
+            let reason = request.uri.queryParameters["reason"].map(String.init) ?? "imported"
+            guard reason.count <= 200 else { throw HeraldError.invalid(field: "reason", "must be at most 200 characters") }
+            var request = request
+            let body = try await request.collectBody(upTo: 16 * 1024 * 1024)
+            let report = try await SuppressionsAPI.importList(String(buffer: body), reason: reason, by: try context.user(), store: store)
+            return JSONResponse.make(report.json)
+        }
         admin.delete(":address") { _, context in
             try await store.suppressions.remove(try context.parameters.require("address"))
             return Response(status: .noContent)
         }
+    }
+
+    struct ImportReport {
+        var added: Int
+        var alreadySuppressed: Int
+        var repeated: Int
+        var problems: [Problem]
+
+        var json: JSONValue {
+            .object(["added": .number(Double(added)), "already_suppressed": .number(Double(alreadySuppressed)),
+                     "repeated": .number(Double(repeated)),
+                     "problems": .array(problems.map { .object(["line": .string($0.field), "reason": .string($0.reason)]) })])
+        }
+    }
+
+    /// Suppresses every valid address of `text`; the page and the API share it.
+    static func importList(_ text: String, reason: String, by user: User, store: Store) async throws -> ImportReport {
+        let list = SuppressionImport(text: text)
+        let added = try await store.suppressions.add(list.addresses, reason: reason.isEmpty ? "imported" : reason,
+                                                     detail: "imported by \(user.email)")
+        return ImportReport(added: added, alreadySuppressed: list.addresses.count - added, repeated: list.repeated, problems: list.problems)
+    }
+}
+
+extension Present {
+    static func suppression(_ s: Suppression) -> JSONValue {
+        .object(["address": .string(s.address), "reason": .string(s.reason), "detail": s.detail.map(JSONValue.string) ?? .null,
+                 "created_at": .string(ISODateTime.format(epochSeconds: s.createdAt))])
     }
 }

@@ -1,0 +1,52 @@
+/// Reads a list of addresses to suppress: a CSV file with an `email` (or `address`) column, or
+/// simply one address a line. Every address is checked and normalised; each line that is not
+/// one is reported with its number, and duplicates are counted once.
+public struct SuppressionImport: Sendable, Hashable {
+    /// Normalised (trimmed, lower case), in the order first seen.
+    public var addresses: [String] = []
+    /// Lines that hold no valid address: "line 4: 'bob@' is not a valid email address".
+    public var problems: [Problem] = []
+    /// Addresses that appeared more than once in the file.
+    public var repeated = 0
+
+    /// At most this many addresses in one import.
+    public static let limit = 100_000
+
+    public init(text: String) {
+        var parser = CSVParser()
+        let rows: [CSVParser.Row]
+        do {
+            rows = try parser.feed(Array(text.utf8)) + parser.finish()
+        } catch {
+            problems.append(Problem(field: "line \(error.line)", reason: error.reason))
+            return
+        }
+        var column = 0
+        var body = rows[...]
+        if let header = rows.first, !header.fields.contains(where: { $0.contains("@") }) {
+            // A header: take the column named email or address, else the first.
+            let names = header.fields.map { $0.trimmedWhitespace.lowercased() }
+            column = names.firstIndex { ["email", "e-mail", "email address", "address"].contains($0) } ?? 0
+            body = rows.dropFirst()
+        }
+        var seen = Set<String>()
+        for row in body {
+            let raw = row.fields.indices.contains(column) ? row.fields[column].trimmedWhitespace : ""
+            if raw.isEmpty && row.fields.allSatisfy({ $0.trimmedWhitespace.isEmpty }) { continue }
+            guard EmailAddress.isValid(raw) else {
+                problems.append(Problem(field: "line \(row.line)", reason: raw.isEmpty ? "no address" : "'\(raw)' is not a valid email address"))
+                continue
+            }
+            let address = EmailAddress.normalized(raw)
+            if seen.insert(address).inserted {
+                guard addresses.count < Self.limit else {
+                    problems.append(Problem(field: "line \(row.line)", reason: "more than \(Self.limit) addresses; import the rest separately"))
+                    break
+                }
+                addresses.append(address)
+            } else {
+                repeated += 1
+            }
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+@Suite struct SuppressionTests {
+    @Test func importReadsCSVOrLinesAndReportsEveryBadLine() {
+        let csv = SuppressionImport(text: "Name,Email\nAda,Ada@Example.org\nBob,bob@\nAda again,ada@example.org\n,\nCy,cy@example.org\n")
+        #expect(csv.addresses == ["ada@example.org", "cy@example.org"])
+        #expect(csv.repeated == 1)
+        #expect(csv.problems.map(\.description) == ["line 3: 'bob@' is not a valid email address"])
+        let lines = SuppressionImport(text: "x@example.com\r\n\r\ny@example.com\nnonsense\n")
+        #expect(lines.addresses == ["x@example.com", "y@example.com"])
+        #expect(lines.problems.map(\.description) == ["line 4: 'nonsense' is not a valid email address"])
+        #expect(SuppressionImport(text: "a,\"b\n").problems.count == 1, "an unclosed quote is reported, not a crash")
+    }
+
+    @Test func theListIsSearchedPagedAndImportedByAdmins() async throws {
+        try await WebFixture.with { f, client in
+            let list = (1...150).map { "user\($0)@example.org" }.joined(separator: "\n") + "\nbroken\nUSER1@example.org\n"
+            let refused = try await client.api(.post, "/api/v1/suppressions/import", token: f.userToken, raw: list, contentType: "text/plain")
+            #expect(refused.status == .forbidden)
+            let imported = try await client.api(.post, "/api/v1/suppressions/import?reason=old%20list", token: f.adminToken,
+                                                raw: list, contentType: "text/csv")
+            let report = try #require(imported.json?.objectValue)
+            #expect(report["added"] == .number(150))
+            #expect(report["repeated"] == .number(1))
+            #expect(report["problems"]?.arrayValue?.count == 1)
+            let again = try await client.api(.post, "/api/v1/suppressions/import", token: f.adminToken, raw: "user7@example.org\nnew@example.org",
+                                             contentType: "text/plain")
+            #expect(again.json?.objectValue?["added"] == .number(1))
+            #expect(again.json?.objectValue?["already_suppressed"] == .number(1))
+
+            let first = try #require(try await client.api(.get, "/api/v1/suppressions?limit=100", token: f.userToken).json?.objectValue)
+            #expect(first["total"] == .number(151))
+            #expect(first["suppressions"]?.arrayValue?.count == 100)
+            let after = try #require(first["next_after"]?.stringValue)
+            let second = try #require(try await client.api(.get, "/api/v1/suppressions?limit=100&after=\(after)", token: f.userToken).json?.objectValue)
+            #expect(second["suppressions"]?.arrayValue?.count == 51)
+            #expect(second["next_after"] == .null)
+            let found = try #require(try await client.api(.get, "/api/v1/suppressions?q=user12", token: f.userToken).json?.objectValue)
+            #expect(found["total"] == .number(11), "user12 and user120–129")
+            #expect(found["suppressions"]?.arrayValue?.first?.objectValue?["reason"] == .string("old list"))
+            #expect(try await client.api(.get, "/api/v1/suppressions?q=%25", token: f.userToken).json?.objectValue?["total"] == .number(0),
+                    "a % is searched for, not a wildcard")
+            #expect(try await client.api(.get, "/api/v1/suppressions?limit=0", token: f.userToken).problemFields == ["limit"])
+
+            // The page: everyone reads it; only admins see the forms.
+            let userPage = try await client.execute(uri: "/suppressions?q=new", method: .get, headers: [.authorization: "Bearer \(f.userToken)"])
+            #expect(userPage.status == .ok)
+            #expect(userPage.text.contains("new@example.org"))
+            #expect(!userPage.text.contains("suppression-import"))
+            let adminPage = try await client.execute(uri: "/suppressions", method: .get, headers: [.authorization: "Bearer \(f.adminToken)"])
+            #expect(adminPage.text.contains("suppression-import"))
+        }
+    }
+}
