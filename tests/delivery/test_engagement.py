@@ -112,6 +112,14 @@ def test_opens_clicks_and_unsubscribes_come_back_from_the_captured_messages(work
         assert rows["p1@example.org"]["opens"] == 1 and rows["p1@example.org"]["opened_at"]
         assert rows["p2@example.org"]["clicks"] == 1
         assert rows["p3@example.org"]["machine_opens"] == 1 and rows["p3@example.org"]["opened_at"] is None
+
+        # The mass email's page shows the figures and draws the chart on the server.
+        request = urllib.request.Request(f"{server.url}/mass-emails/{created['id']}", headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            page = response.read().decode()
+        assert "<svg" in page and "opens and clicks per hour" in page
+        assert re.search(r"<strong>2</strong> opened", page)
+        assert re.search(r"<strong>1</strong> unsubscribed", page)
     finally:
         server.stop()
         capture.stop()

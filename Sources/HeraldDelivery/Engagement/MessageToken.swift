@@ -42,14 +42,14 @@ public struct MessageToken: Sendable, Hashable {
 
 /// Signs and checks ``MessageToken``s under the server's secret.
 public struct MessageTokenSigner: Sendable {
-    // The key's bytes: SymmetricKey itself is not Sendable.
-    private let keyBytes: [UInt8]
-    private var key: SymmetricKey { SymmetricKey(data: keyBytes) }
+    // SymmetricKey is not marked Sendable, but it is immutable once made; one key serves
+    // every sign and check instead of a new one (an allocation) each time.
+    nonisolated(unsafe) private let key: SymmetricKey
     static let macLength = 12
 
     /// - Parameter secret: the server's secret (``SettingsStore/engagementSecret()``), at least 32 bytes of it random.
     public init(secret: String) {
-        self.keyBytes = Array(SHA256.hash(data: Data(("herald message token\u{0}" + secret).utf8)))
+        self.key = SymmetricKey(data: SHA256.hash(data: Data(("herald message token\u{0}" + secret).utf8)))
     }
 
     public func sign(_ token: MessageToken) -> String {
