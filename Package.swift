@@ -85,13 +85,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(
-            name: "HeraldCore",
-            dependencies: [
-                .product(name: "Mustache", package: "swift-mustache"),
-            ],
-            swiftSettings: swiftSettings
-        ),
+        .target(name: "HeraldCore", swiftSettings: swiftSettings),
         .target(
             name: "Mail",
             dependencies: [
@@ -111,7 +105,12 @@ let package = Package(
             path: "Sources/MailBench",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "HeraldCoreTests", dependencies: ["HeraldCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "HeraldCoreTests",
+            // swift-mustache: the reference the merge renderer is compared with.
+            dependencies: ["HeraldCore", .product(name: "Mustache", package: "swift-mustache")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HeraldStoreTests",
             dependencies: ["HeraldStore", "HeraldCore"],

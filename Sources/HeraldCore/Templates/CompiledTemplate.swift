@@ -1,5 +1,3 @@
-import Mustache
-
 /// A template checked against its module and ready to render for many recipients.
 ///
 /// Compile once, then render once per recipient: the text is scanned, checked and parsed
@@ -63,9 +61,9 @@ public struct CompiledTemplate: Sendable {
     /// With tracking, the tracked links' addresses by index (see ``LinkTracking``).
     public let trackedLinks: [String]
 
-    private let subject: MustacheTemplate
-    private let html: MustacheTemplate
-    private let text: MustacheTemplate
+    private let subject: MergeProgram
+    private let html: MergeProgram
+    private let text: MergeProgram
     private let slots: [Slot]
     /// A text made from the HTML is wrapped once its values are in (a written one is left as is).
     private let wrapsText: Bool
@@ -99,16 +97,15 @@ public struct CompiledTemplate: Sendable {
             for p in derived.problems { problems.add(Part.html.rawValue, "in the text made from the HTML, \(p.reason)") }
         }
         try problems.check()
-        // The pragma on a line of its own is a standalone tag: Mustache drops the whole line.
-        let textPragma = "{{% CONTENT_TYPE: TEXT}}\n"
-        do {
-            self.subject = try MustacheTemplate(string: textPragma + (subjectText ?? ""))
-            self.html = try MustacheTemplate(string: htmlText ?? "")
-            self.text = try MustacheTemplate(string: textPragma + (textText ?? ""))
-        } catch {
-            // The scanner refuses everything swift-mustache would; reaching this is a bug in it.
-            throw HeraldError.invalid(field: "", "the template could not be compiled: \(error)")
+        guard let subjectProgram = MergeProgram(subjectText ?? "", escapes: false),
+              let htmlProgram = MergeProgram(htmlText ?? "", escapes: true),
+              let textProgram = MergeProgram(textText ?? "", escapes: false) else {
+            // The builder writes only what the program reads; reaching this is a bug in one of them.
+            throw HeraldError.invalid(field: "", "the template could not be compiled")
         }
+        self.subject = subjectProgram
+        self.html = htmlProgram
+        self.text = textProgram
         self.slots = builder.slots
         self.wrapsText = text.map { $0.trimmedWhitespace.isEmpty } ?? true
         self.fieldNames = builder.fieldNames
@@ -119,7 +116,7 @@ public struct CompiledTemplate: Sendable {
 
     /// The message for one recipient.
     public func render(_ values: MergeValues) -> RenderedMail {
-        let context = SlotValues(values: slots.map { $0.value(in: values) })
+        let context = slots.map { $0.value(in: values) }
         let subject = self.subject.render(context)
         // A subject is one header line: line breaks from a long-text value become spaces.
         let oneLine = subject.contains(where: \.isNewline)
@@ -168,22 +165,13 @@ private struct Slot: Hashable, Sendable {
     /// pushing the value onto its context stack.
     var isCondition: Bool
 
-    func value(in values: MergeValues) -> Any? {
+    func value(in values: MergeValues) -> MergeProgram.Value {
         let text = source.text(in: values).flatMap { $0.isEmpty ? nil : $0 }
         if isCondition {
-            if case .field(_, isBoolean: true) = source { return text == "true" }
-            return text != nil
+            if case .field(_, isBoolean: true) = source { return .flag(text == "true") }
+            return .flag(text != nil)
         }
-        return text ?? fallback
-    }
-}
-
-/// The values of one render, looked up by slot number without a dictionary or a Mirror.
-private struct SlotValues: MustacheParent {
-    let values: [Any?]
-    func child(named name: String) -> Any? {
-        guard name.first == "s", let index = Int(name.dropFirst()), values.indices.contains(index) else { return nil }
-        return values[index]
+        return (text ?? fallback).map(MergeProgram.Value.text) ?? .absent
     }
 }
 
