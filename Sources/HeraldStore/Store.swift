@@ -20,6 +20,9 @@ public struct Store: Sendable {
     public let messages: MessageStore
     public let quota: QuotaStore
     public let suppressions: SuppressionStore
+    public let tasks: TaskStore
+    public let calls: CallStore
+    public let triggerRuns: TriggerRunStore
 
     public init(database: any HeraldDatabase) {
         self.database = database
@@ -38,6 +41,9 @@ public struct Store: Sendable {
         self.messages = MessageStore(database: database)
         self.quota = QuotaStore(database: database)
         self.suppressions = SuppressionStore(database: database)
+        self.tasks = TaskStore(database: database)
+        self.calls = CallStore(database: database)
+        self.triggerRuns = TriggerRunStore(database: database)
     }
 
     /// Opens the database at `location` and brings its schema up to date.
