@@ -103,6 +103,7 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     TransportSettingsAPI(store: store, delivery: delivery, mail: mail).register(on: api)
     MassEmailsAPI(store: store, delivery: delivery).register(on: api)
     SuppressionsAPI(store: store).register(on: api)
+    ActivitiesAPI(store: store).register(on: api)
 
     RecordPages(store: store, pages: pages).register(on: authenticated)
     ViewPages(store: store, pages: pages).register(on: authenticated)
