@@ -21,6 +21,9 @@ public struct Store: Sendable {
     public let quota: QuotaStore
     public let suppressions: SuppressionStore
     public let engagement: EngagementStore
+    public let tasks: TaskStore
+    public let calls: CallStore
+    public let triggerRuns: TriggerRunStore
 
     public init(database: any HeraldDatabase) {
         self.database = database
@@ -40,6 +43,9 @@ public struct Store: Sendable {
         self.quota = QuotaStore(database: database)
         self.suppressions = SuppressionStore(database: database)
         self.engagement = EngagementStore(database: database)
+        self.tasks = TaskStore(database: database)
+        self.calls = CallStore(database: database)
+        self.triggerRuns = TriggerRunStore(database: database)
     }
 
     /// Opens the database at `location` and brings its schema up to date.

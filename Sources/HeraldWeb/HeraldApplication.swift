@@ -105,6 +105,7 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     TransportSettingsAPI(store: store, delivery: delivery, mail: mail).register(on: api)
     MassEmailsAPI(store: store, delivery: delivery).register(on: api)
     SuppressionsAPI(store: store).register(on: api)
+    ActivitiesAPI(store: store).register(on: api)
 
     RecordPages(store: store, pages: pages).register(on: authenticated)
     ViewPages(store: store, pages: pages).register(on: authenticated)
@@ -116,6 +117,7 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     AccountPages(store: store, accounts: accounts, pages: pages).register(on: authenticated)
     MassEmailPages(store: store, delivery: delivery, pages: pages).register(on: authenticated)
     SuppressionPages(store: store, pages: pages).register(on: authenticated)
+    ActivityPages(store: store, pages: pages).register(on: authenticated)
     return router
 }
 

@@ -42,11 +42,16 @@ public struct MassEmail: Sendable, Hashable {
     public var skipped: [SkipReason: Int]
     public var createdAt: Int64
     public var modifiedAt: Int64
+    /// What to do when recipients open, click or bounce.
+    public var triggerActions: [TriggerAction]
+    /// Whether machines' opens and clicks (privacy proxies, link scanners) fire trigger
+    /// actions too; by default only people's do.
+    public var triggersOnMachineEvents: Bool
 
     public init(id: Int64, name: String, module: String, ownerID: Int64, templateID: Int64, senderID: Int64,
                 recipients: Recipients, status: Status, statusReason: String? = nil, scheduledAt: Int64?, timeZone: String,
                 startedAt: Int64? = nil, finishedAt: Int64? = nil, resolvedAt: Int64? = nil, skipped: [SkipReason: Int] = [:],
-                createdAt: Int64, modifiedAt: Int64) {
+                createdAt: Int64, modifiedAt: Int64, triggerActions: [TriggerAction] = [], triggersOnMachineEvents: Bool = false) {
         self.id = id
         self.name = name
         self.module = module
@@ -64,6 +69,8 @@ public struct MassEmail: Sendable, Hashable {
         self.skipped = skipped
         self.createdAt = createdAt
         self.modifiedAt = modifiedAt
+        self.triggerActions = triggerActions
+        self.triggersOnMachineEvents = triggersOnMachineEvents
     }
 }
 
@@ -103,13 +110,18 @@ public struct MassEmailDraft: Sendable, Hashable {
     public var templateID: Int64
     public var senderID: Int64
     public var schedule: Schedule
+    public var triggerActions: [TriggerAction]
+    public var triggersOnMachineEvents: Bool
 
-    public init(name: String, recipients: MassEmail.Recipients, templateID: Int64, senderID: Int64, schedule: Schedule) {
+    public init(name: String, recipients: MassEmail.Recipients, templateID: Int64, senderID: Int64, schedule: Schedule,
+                triggerActions: [TriggerAction] = [], triggersOnMachineEvents: Bool = false) {
         self.name = name
         self.recipients = recipients
         self.templateID = templateID
         self.senderID = senderID
         self.schedule = schedule
+        self.triggerActions = triggerActions
+        self.triggersOnMachineEvents = triggersOnMachineEvents
     }
 
     public static let maxNameLength = 200

@@ -121,5 +121,38 @@ enum Migrations {
             ]
             for statement in statements { try await db.raw(statement).run() }
         },
+        Migration(version: 6, name: "tasks, calls and trigger actions") { db, kind in
+            let id = SchemaSQL.idColumn(kind)
+            let statements: [SQLQueryString] = [
+                """
+                CREATE TABLE tasks (\(id), module_id BIGINT NOT NULL REFERENCES modules(id) ON DELETE CASCADE,
+                    record_id BIGINT NOT NULL, subject TEXT NOT NULL, due_date TEXT, status TEXT NOT NULL, priority TEXT NOT NULL,
+                    assignee_id BIGINT NOT NULL REFERENCES users(id), created_by BIGINT, mass_email_id BIGINT,
+                    created_at BIGINT NOT NULL, modified_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX tasks_record ON tasks (module_id, record_id)",
+                "CREATE INDEX tasks_assignee ON tasks (assignee_id, status, due_date)",
+                """
+                CREATE TABLE calls (\(id), module_id BIGINT NOT NULL REFERENCES modules(id) ON DELETE CASCADE,
+                    record_id BIGINT NOT NULL, subject TEXT NOT NULL, owner_id BIGINT NOT NULL REFERENCES users(id),
+                    start_at BIGINT NOT NULL, status TEXT NOT NULL, created_by BIGINT, mass_email_id BIGINT,
+                    created_at BIGINT NOT NULL, modified_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX calls_record ON calls (module_id, record_id)",
+                "CREATE INDEX calls_owner ON calls (owner_id, status, start_at)",
+                // Stored as JSON: the actions are read and written whole, with the mass email.
+                "ALTER TABLE mass_emails ADD COLUMN trigger_actions TEXT NOT NULL DEFAULT '[]'",
+                "ALTER TABLE mass_emails ADD COLUMN triggers_on_machines BOOLEAN NOT NULL DEFAULT FALSE",
+                // One row per action that ran for a recipient record, inserted in the same
+                // transaction as the action's effect: the key makes each action run once,
+                // however often the event repeats and however many processes see it.
+                """
+                CREATE TABLE trigger_runs (mass_email_id BIGINT NOT NULL REFERENCES mass_emails(id) ON DELETE CASCADE,
+                    action_index INTEGER NOT NULL, record_id BIGINT NOT NULL, event TEXT NOT NULL, ran_at BIGINT NOT NULL,
+                    PRIMARY KEY (mass_email_id, action_index, record_id))
+                """,
+            ]
+            for statement in statements { try await db.raw(statement).run() }
+        },
     ]
 }

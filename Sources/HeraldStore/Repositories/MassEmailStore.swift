@@ -33,7 +33,7 @@ public struct MassEmailStore: Sendable {
     static let columns: SQLQueryString = """
         m.id, m.name, mo.api_name AS module, m.owner_id, m.template_id, m.sender_id, m.recipients_kind, m.recipients_ref,
         m.record_ids, m.status, m.status_reason, m.scheduled_at, m.time_zone, m.started_at, m.finished_at, m.resolved_at,
-        m.skipped, m.created_at, m.modified_at
+        m.skipped, m.created_at, m.modified_at, m.trigger_actions, m.triggers_on_machines
         """
 
     /// Creates a mass email from what the user asked for; the template, the sender and the
@@ -45,10 +45,10 @@ public struct MassEmailStore: Sendable {
             try await Self.checkReferences(draft, in: module, db: db)
             let row = try await db.raw("""
                 INSERT INTO mass_emails (name, module_id, owner_id, template_id, sender_id, recipients_kind, recipients_ref, record_ids,
-                    status, scheduled_at, time_zone, created_at, modified_at)
+                    status, scheduled_at, time_zone, created_at, modified_at, trigger_actions, triggers_on_machines)
                 VALUES (\(bind: v.name), \(bind: module.id), \(bind: owner), \(bind: draft.templateID), \(bind: draft.senderID),
                     \(bind: v.kind), \(bind: v.ref), \(bind: v.ids), \(bind: v.status.rawValue), \(bind: v.scheduledAt), \(bind: v.zone),
-                    \(bind: stamp), \(bind: stamp))
+                    \(bind: stamp), \(bind: stamp), \(bind: v.triggerActions), \(bind: draft.triggersOnMachineEvents))
                 RETURNING id
                 """).first()
             return try row!.decode(column: "id", as: Int64.self)
@@ -65,6 +65,7 @@ public struct MassEmailStore: Sendable {
                 UPDATE mass_emails SET name = \(bind: v.name), template_id = \(bind: draft.templateID), sender_id = \(bind: draft.senderID),
                     recipients_kind = \(bind: v.kind), recipients_ref = \(bind: v.ref), record_ids = \(bind: v.ids),
                     status = \(bind: v.status.rawValue), scheduled_at = \(bind: v.scheduledAt), time_zone = \(bind: v.zone),
+                    trigger_actions = \(bind: v.triggerActions), triggers_on_machines = \(bind: draft.triggersOnMachineEvents),
                     modified_at = \(bind: Clock.epochSeconds(now))
                 WHERE id = \(bind: id) AND module_id = \(bind: module.id) AND status IN ('draft', 'scheduled')
                 RETURNING id
@@ -355,6 +356,10 @@ public struct MassEmailStore: Sendable {
             }
             if found < unique.count { problems.add("recipients.record_ids", "\(unique.count - found) of the selected records do not exist in \(module.pluralLabel)") }
         }
+        if !draft.triggerActions.isEmpty {
+            let users = Set(try await db.raw("SELECT id FROM users").all().map { try $0.decode(column: "id", as: Int64.self) })
+            problems.add(contentsOf: TriggerAction.problems(draft.triggerActions, module: module, userIDs: users))
+        }
         try problems.check()
     }
 
@@ -375,8 +380,11 @@ public struct MassEmailStore: Sendable {
         var kind: String
         var ref: Int64?
         var ids: String?
+        /// The trigger actions as JSON.
+        var triggerActions: String
 
         init(_ draft: MassEmailDraft, now: Date) throws {
+            triggerActions = MassEmailStore.encodeTriggerActions(draft.triggerActions)
             (scheduledAt, zone) = try draft.validate(now: now)
             status = scheduledAt == nil ? .draft : .scheduled
             name = draft.name.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -400,6 +408,14 @@ public struct MassEmailStore: Sendable {
             if let reason = SkipReason(rawValue: key), let n = value as? Int { out[reason] = n }
         }
         return out
+    }
+
+    static func encodeTriggerActions(_ actions: [TriggerAction]) -> String {
+        String(decoding: (try? JSONEncoder().encode(actions)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    static func decodeTriggerActions(_ text: String) throws -> [TriggerAction] {
+        try JSONDecoder().decode([TriggerAction].self, from: Data(text.utf8))
     }
 
     static func massEmail(from row: any SQLRow) throws -> MassEmail {
@@ -427,6 +443,8 @@ public struct MassEmailStore: Sendable {
             resolvedAt: try row.decode(column: "resolved_at", as: Int64?.self),
             skipped: decodeSkipped(try row.decode(column: "skipped", as: String.self)),
             createdAt: try row.decode(column: "created_at", as: Int64.self),
-            modifiedAt: try row.decode(column: "modified_at", as: Int64.self))
+            modifiedAt: try row.decode(column: "modified_at", as: Int64.self),
+            triggerActions: try decodeTriggerActions(try row.decode(column: "trigger_actions", as: String.self)),
+            triggersOnMachineEvents: try row.decode(column: "triggers_on_machines", as: Bool.self))
     }
 }

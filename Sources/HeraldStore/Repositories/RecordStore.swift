@@ -74,17 +74,21 @@ public struct RecordStore: Sendable {
         var values = changes.values
         values[BuiltinFields.modifiedAt] = .some(.datetime(Clock.epochSeconds(now)))
         let set = values
-        return try await database.transaction { db in
-            guard try await RecordStore.fetch(module, id: id, scope: scope, db: db) != nil else {
-                throw HeraldError.notFound("no \(module.singularLabel.lowercased()) \(id) in \(module.pluralLabel)")
-            }
-            try await RecordStore.checkReferences(set, in: module, db: db)
-            let assignments = set.keys.sorted().map { name -> SQLQueryString in
-                if let value = set[name]! { "\(ident: "f_" + name) = \(bind: value.sqlValue)" } else { "\(ident: "f_" + name) = NULL" }
-            }.joined(separator: ", ")
-            try await db.raw("UPDATE \(ident: module.table) SET \(assignments) WHERE id = \(bind: id)").run()
-            return try await RecordStore.fetch(module, id: id, scope: .all, db: db)!
+        return try await database.transaction { db in try await RecordStore.update(in: module, id: id, set: set, scope: scope, db: db) }
+    }
+
+    /// Applies checked values (modified time included) in the caller's transaction: a trigger
+    /// action's field update is written with the record of its run.
+    static func update(in module: Module, id: Int64, set: [String: FieldValue?], scope: AccessScope, db: any SQLDatabase) async throws -> Record {
+        guard try await RecordStore.fetch(module, id: id, scope: scope, db: db) != nil else {
+            throw HeraldError.notFound("no \(module.singularLabel.lowercased()) \(id) in \(module.pluralLabel)")
         }
+        try await RecordStore.checkReferences(set, in: module, db: db)
+        let assignments = set.keys.sorted().map { name -> SQLQueryString in
+            if let value = set[name]! { "\(ident: "f_" + name) = \(bind: value.sqlValue)" } else { "\(ident: "f_" + name) = NULL" }
+        }.joined(separator: ", ")
+        try await db.raw("UPDATE \(ident: module.table) SET \(assignments) WHERE id = \(bind: id)").run()
+        return try await RecordStore.fetch(module, id: id, scope: .all, db: db)!
     }
 
     /// Deletes a record the caller may change, and takes it off every static list.
@@ -97,6 +101,9 @@ public struct RecordStore: Sendable {
                 DELETE FROM static_list_members WHERE record_id = \(bind: id)
                 AND list_id IN (SELECT id FROM static_lists WHERE module_id = \(bind: module.id))
                 """).run()
+            // Its tasks and calls go with it: they are about nobody now.
+            try await db.raw("DELETE FROM tasks WHERE module_id = \(bind: module.id) AND record_id = \(bind: id)").run()
+            try await db.raw("DELETE FROM calls WHERE module_id = \(bind: module.id) AND record_id = \(bind: id)").run()
             try await db.raw("DELETE FROM \(ident: module.table) WHERE id = \(bind: id)").run()
         }
     }

@@ -165,12 +165,15 @@ enum MassEmailInput {
             }
             reader.absorb(s)
         }
+        let triggerActions = TriggerActionInput.parse(&reader)
+        let machines = reader.bool("include_machine_events") ?? false
         try reader.finish()
         let module = try await store.modules.named(moduleName!)
         let modules = try await store.modules.all()
         if RecipientAddressSource.of(module, among: modules) == nil {
             throw HeraldError.invalid(field: "module", "\(module.pluralLabel) have no email field, nor a lookup to a module with one")
         }
-        return (module, MassEmailDraft(name: name!, recipients: recipients!, templateID: templateID!, senderID: senderID!, schedule: schedule))
+        return (module, MassEmailDraft(name: name!, recipients: recipients!, templateID: templateID!, senderID: senderID!, schedule: schedule,
+                                       triggerActions: triggerActions, triggersOnMachineEvents: machines))
     }
 }

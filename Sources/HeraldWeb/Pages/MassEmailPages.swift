@@ -42,6 +42,10 @@ struct MassEmailPages {
             let module = try await store.modules.named(form["module"] ?? "contacts")
             let recordIDs = MassEmailPages.recordIDs(form)
             var values = form.dictionary
+            if let rows = MassEmailPages.rowsToRedraw(form) {
+                return try await self.form(module: module, existing: nil, values: MassEmailPages.replacingRows(values, rows), recordIDs: recordIDs,
+                                           problems: [], actionRows: rows, context: context)
+            }
             do {
                 if let name = form["new_template_name"], !name.trimmedWhitespace.isEmpty {
                     // "Create one right there": the template is saved first (checked like any
@@ -57,7 +61,8 @@ struct MassEmailPages {
                         })
                     }
                 }
-                let (module, draft) = try await MassEmailInput.parse(try MassEmailPages.formJSON(values, module: module.apiName), store: store)
+                let zone = TimeZone(identifier: try context.user().timeZone) ?? .gmt
+                let (module, draft) = try await MassEmailInput.parse(try MassEmailPages.formJSON(values, module: module.apiName, zone: zone), store: store)
                 let created = try await store.massEmails.create(draft, in: module, owner: try context.user().id)
                 if created.status == .scheduled { await delivery.scheduler.wake() }
                 return Response.redirect(to: "/mass-emails/\(created.id)", type: .found)
@@ -72,15 +77,22 @@ struct MassEmailPages {
         app.get("/mass-emails/:id/edit") { _, context in
             let m = try await fetch(context)
             let module = try await store.modules.named(m.module)
-            return try await form(module: module, existing: m, values: MassEmailPages.values(of: m), recordIDs: MassEmailPages.ids(m),
+            let zone = TimeZone(identifier: try context.user().timeZone) ?? .gmt
+            return try await form(module: module, existing: m, values: MassEmailPages.values(of: m, zone: zone), recordIDs: MassEmailPages.ids(m),
                                   problems: [], context: context)
         }
         app.post("/mass-emails/:id") { request, context in
             let m = try await fetch(context)
             let module = try await store.modules.named(m.module)
             let form = try await FormData.read(request, context: context)
+            if let rows = MassEmailPages.rowsToRedraw(form) {
+                return try await self.form(module: module, existing: m, values: MassEmailPages.replacingRows(form.dictionary, rows),
+                                           recordIDs: MassEmailPages.recordIDs(form), problems: [], actionRows: rows, context: context)
+            }
             do {
-                let (_, draft) = try await MassEmailInput.parse(try MassEmailPages.formJSON(form.dictionary, module: m.module), store: store, module: m.module)
+                let zone = TimeZone(identifier: try context.user().timeZone) ?? .gmt
+                let (_, draft) = try await MassEmailInput.parse(try MassEmailPages.formJSON(form.dictionary, module: m.module, zone: zone),
+                                                                store: store, module: m.module)
                 let updated = try await store.massEmails.update(m.id, draft, in: module)
                 if updated.status == .scheduled { await delivery.scheduler.wake() }
                 return Response.redirect(to: "/mass-emails/\(m.id)", type: .found)
@@ -153,8 +165,10 @@ struct MassEmailPages {
 
     // MARK: Form
 
+    /// - Parameter actionRows: the follow-up action rows to draw, when not those in `values`
+    ///   (a new, still empty row is not among those).
     func form(module: Module, existing: MassEmail?, values: [String: String], recordIDs: [Int64], problems: [Problem],
-              context: AppRequestContext) async throws -> Response {
+              actionRows: [[String: String]]? = nil, context: AppRequestContext) async throws -> Response {
         let user = try context.user()
         let modules = try await store.modules.all()
         let sendable = modules.filter { RecipientAddressSource.of($0, among: modules) != nil }
@@ -175,6 +189,17 @@ struct MassEmailPages {
         let errors = Dictionary(grouping: problems, by: { $0.field.split(separator: ".").first.map(String.init) ?? "" })
             .mapValues { $0.map(\.reason).joined(separator: "; ") }
         let title = existing.map { "Edit \($0.name)" } ?? "New mass email to \(module.pluralLabel)"
+        let users = try await store.users.all().filter(\.isActive)
+        let rows = actionRows ?? TriggerActionForm.rows(values, adding: false)
+        let actionProblems = problems.filter { $0.field.hasPrefix("trigger_actions") }.map { problem -> String in
+            // "trigger_actions[1].subject" → "Action 2, subject".
+            let path = problem.field.dropFirst("trigger_actions".count)
+            guard path.hasPrefix("["), let close = path.firstIndex(of: "]"), let i = Int(path[path.index(after: path.startIndex)..<close]) else {
+                return problem.reason
+            }
+            let rest = path[path.index(after: close)...].drop { $0 == "." }
+            return "Action \(i + 1)\(rest.isEmpty ? "" : ", \(rest)"): \(problem.reason)"
+        }
         let data: [String: Any] = [
             "title": title, "csrf": context.csrf,
             "action": existing.map { "/mass-emails/\($0.id)" } ?? "/mass-emails",
@@ -198,13 +223,18 @@ struct MassEmailPages {
             "template_error": errors["template_id"] as Any, "sender_error": errors["sender_id"] as Any,
             "schedule_error": errors["schedule"] as Any,
             "new_template_link": "/templates/new?module=\(module.apiName)",
+            "trigger_rows": TriggerActionForm.view(rows, module: module, users: users.map { ($0.id, $0.name) }),
+            "has_trigger_rows": !rows.isEmpty, "can_add_action": rows.count < TriggerAction.maxCount,
+            "action_summary": Self.summaries(rows, module: module, users: users, zone: TimeZone(identifier: zoneName) ?? .gmt),
+            "machines_checked": values["include_machine_events"] == "on",
+            "action_errors": actionProblems, "has_action_errors": !actionProblems.isEmpty,
         ]
         let html = pages.render("mass_email_form", title: title, context: context, data: data, modules: modules, current: "mass-emails")
         return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response
     }
 
     /// The form's fields as the API's JSON.
-    static func formJSON(_ form: [String: String], module: String) throws -> JSONValue {
+    static func formJSON(_ form: [String: String], module: String, zone: TimeZone) throws -> JSONValue {
         var object: [String: JSONValue] = ["name": .string(form["name"] ?? ""), "module": .string(module)]
         if let t = form["template_id"], let id = Int64(t) { object["template_id"] = .number(Double(id)) }
         if let s = form["sender_id"], let id = Int64(s) { object["sender_id"] = .number(Double(id)) }
@@ -223,7 +253,33 @@ struct MassEmailPages {
             schedule["time_zone"] = .string(form["time_zone"] ?? "")
         }
         object["schedule"] = .object(schedule)
+        object["trigger_actions"] = TriggerActionForm.json(TriggerActionForm.rows(form, adding: false), zone: zone)
+        object["include_machine_events"] = .bool(form["include_machine_events"] == "on")
         return .object(object)
+    }
+
+    /// The action rows to show again when the form was posted by "Trigger an action" or a row's
+    /// "Remove" rather than "Save"; nil when it is to be saved.
+    static func rowsToRedraw(_ form: FormData) -> [[String: String]]? {
+        let values = form.dictionary
+        if form["add_action"] != nil { return TriggerActionForm.rows(values, adding: true) }
+        if let removed = form["remove_action"].flatMap({ Int($0) }) { return TriggerActionForm.rows(values, adding: false, removing: removed) }
+        if form["refresh_actions"] != nil { return TriggerActionForm.rows(values, adding: false) }
+        return nil
+    }
+
+    /// The form's values with its action rows replaced by `rows`.
+    static func replacingRows(_ values: [String: String], _ rows: [[String: String]]) -> [String: String] {
+        values.filter { !($0.key.hasPrefix("ta") && $0.key.dropFirst(2).first?.isNumber == true) }.merging(TriggerActionForm.flatten(rows)) { _, new in new }
+    }
+
+    /// Each complete action row in words; rows that do not read as an action yet are left out.
+    static func summaries(_ rows: [[String: String]], module: Module, users: [User], zone: TimeZone) -> [String] {
+        let names = Dictionary(users.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        return TriggerActionForm.json(rows, zone: zone).arrayValue!.compactMap { item in
+            guard var r = try? JSONObjectReader(item), let action = TriggerActionInput.parse(one: &r), r.allProblems.isEmpty else { return nil }
+            return action.summary(in: module, userName: { names[$0] ?? "user \($0)" })
+        }
     }
 
     static func recordIDs(_ form: FormData) -> [Int64] { recordIDs(form["record_ids"]) }
@@ -245,8 +301,10 @@ struct MassEmailPages {
         return []
     }
 
-    static func values(of m: MassEmail) -> [String: String] {
+    static func values(of m: MassEmail, zone: TimeZone) -> [String: String] {
         var values = ["name": m.name, "template_id": String(m.templateID), "sender_id": String(m.senderID)]
+        values.merge(TriggerActionForm.flatten(TriggerActionForm.rows(of: m.triggerActions, zone: zone))) { _, new in new }
+        if m.triggersOnMachineEvents { values["include_machine_events"] = "on" }
         switch m.recipients {
         case .view(let id): values["recipients"] = "view:\(id)"
         case .list(let id): values["recipients"] = "list:\(id)"
@@ -288,6 +346,12 @@ struct MassEmailPages {
         }
         let chart = EngagementChart(hourly: try await store.engagement.hourly(massEmail: m.id))
         let progress = f.recipients == 0 ? 0 : Int((Double(f.processed) / Double(f.recipients) * 100).rounded(.down))
+        let names = Dictionary(try await store.users.all().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        let runs = try await store.triggerRuns.counts(massEmailID: m.id)
+        let module = try await store.modules.named(m.module)
+        let actions: [[String: Any]] = m.triggerActions.enumerated().map { i, action in
+            ["summary": action.summary(in: module, userName: { names[$0] ?? "user \($0)" }), "runs": runs[i] ?? 0]
+        }
         let data: [String: Any] = [
             "id": m.id, "name": m.name, "status": m.status.rawValue, "reason": m.statusReason as Any, "csrf": context.csrf,
             "module": modules.first { $0.apiName == m.module }?.pluralLabel ?? m.module, "module_api": m.module,
@@ -312,6 +376,7 @@ struct MassEmailPages {
             "chart": chart.isEmpty ? nil as String? as Any : chart.svg(zone: zone),
             "chart_rows": chart.rows(zone: zone),
             "progress": progress,
+            "actions": actions, "has_actions": !actions.isEmpty, "machines": m.triggersOnMachineEvents,
             "skipped": skipped, "has_skipped": !skipped.isEmpty,
             "rows": rows.map { r in
                 [

@@ -57,22 +57,7 @@ struct RecordPages {
         }
         app.get("/m/:module/:id") { _, context in
             let module = try await store.modules.named(context.parameters.require("module"))
-            let record = try await find(module, context)
-            let modules = try await store.modules.all()
-            let users = try await store.users.all()
-            let zone = TimeZone(identifier: try context.user().timeZone) ?? .gmt
-            let rows: [[String: Any]] = module.fields.map { field in
-                var row: [String: Any] = ["label": field.label, "value": RecordPages.display(record[field.apiName], field: field, users: users, zone: zone)]
-                if field.type == .lookup, case .reference(let id)? = record[field.apiName], let target = field.lookupModule {
-                    row["link"] = "/m/\(target)/\(id)"
-                }
-                if field.type == .email, case .text(let e)? = record[field.apiName] { row["mailto"] = e }
-                return row
-            }
-            return HTMLResponse(html: pages.render("record", title: record.title(in: module), context: context, data: [
-                "module": ["api_name": module.apiName, "label": module.pluralLabel, "singular": module.singularLabel],
-                "id": record.id, "title": record.title(in: module), "fields": rows, "csrf": context.csrf,
-            ], modules: modules, current: module.apiName)).response
+            return try await detail(module: module, record: try await find(module, context), context: context, problems: [])
         }
         app.get("/m/:module/:id/edit") { _, context in
             let module = try await store.modules.named(context.parameters.require("module"))
@@ -101,6 +86,42 @@ struct RecordPages {
             try await store.records.delete(in: module, id: try context.parameters.require("id", as: Int64.self), scope: try context.user().scope)
             return Response.redirect(to: "/m/\(module.apiName)", type: .found)
         }
+    }
+
+    /// A record's page: its fields, its tasks and calls with forms to add one; `problems` are a
+    /// refused task (`task.…`) or call (`call.…`).
+    func detail(module: Module, record: Record, context: AppRequestContext, problems: [Problem]) async throws -> Response {
+        let user = try context.user()
+        let modules = try await store.modules.all()
+        let users = try await store.users.all()
+        let zone = TimeZone(identifier: user.timeZone) ?? .gmt
+        let rows: [[String: Any]] = module.fields.map { field in
+            var row: [String: Any] = ["label": field.label, "value": RecordPages.display(record[field.apiName], field: field, users: users, zone: zone)]
+            if field.type == .lookup, case .reference(let id)? = record[field.apiName], let target = field.lookupModule {
+                row["link"] = "/m/\(target)/\(id)"
+            }
+            if field.type == .email, case .text(let e)? = record[field.apiName] { row["mailto"] = e }
+            return row
+        }
+        let here = "/m/\(module.apiName)/\(record.id)"
+        let activities = ActivityPages(store: store, pages: pages)
+        let tasks = try await store.tasks.list(ActivityFilter(record: (module.apiName, record.id)))
+        let calls = try await store.calls.list(ActivityFilter(record: (module.apiName, record.id)))
+        func errors(_ prefix: String) -> [String] {
+            problems.filter { $0.field.hasPrefix(prefix + ".") }.map { "\($0.field.dropFirst(prefix.count + 1)): \($0.reason)" }
+        }
+        let html = pages.render("record", title: record.title(in: module), context: context, data: [
+            "module": ["api_name": module.apiName, "label": module.pluralLabel, "singular": module.singularLabel],
+            "id": record.id, "title": record.title(in: module), "fields": rows, "csrf": context.csrf,
+            "tasks": try await activities.rows(tasks: tasks, context: context, back: here + "#tasks"),
+            "calls": try await activities.rows(calls: calls, context: context, back: here + "#calls"),
+            "users": users.filter(\.isActive).map { ["id": $0.id, "name": $0.name, "selected": $0.id == user.id] },
+            "priorities": CRMTask.Priority.allCases.map { ["value": $0.rawValue, "label": $0.label, "selected": $0 == .normal] },
+            "has_tasks": !tasks.isEmpty, "has_calls": !calls.isEmpty,
+            "task_errors": errors("task"), "call_errors": errors("call"),
+            "has_task_errors": !errors("task").isEmpty, "has_call_errors": !errors("call").isEmpty, "zone": user.timeZone,
+        ], modules: modules, current: module.apiName)
+        return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response
     }
 
     func find(_ module: Module, _ context: AppRequestContext) async throws -> Record {

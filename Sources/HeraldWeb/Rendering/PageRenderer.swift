@@ -26,6 +26,8 @@ struct PageRenderer: Sendable {
             "flash": flash as Any,
             "refresh": refresh as Any,
             "mass_email_current": current == "mass-emails",
+            "tasks_current": current == "tasks",
+            "calls_current": current == "calls",
             "nav": modules.map { ["api_name": $0.apiName, "label": $0.pluralLabel, "current": $0.apiName == current] },
         ]
         if let user = context.identity {

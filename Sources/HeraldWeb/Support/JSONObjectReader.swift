@@ -1,3 +1,4 @@
+import Foundation
 import HeraldCore
 
 /// Reads a JSON object field by field, collecting every problem (wrong types, missing and
@@ -114,6 +115,36 @@ struct JSONObjectReader {
             problems.add(name(key), "must be an object, not \(other.typeName)")
             return nil
         }
+    }
+
+    /// One of an enumeration's raw values, or the problem listing them.
+    mutating func choice<T: RawRepresentable & CaseIterable>(_ key: String, required: Bool = false) -> T? where T.RawValue == String {
+        guard let text = string(key, required: required) else { return nil }
+        guard let value = T(rawValue: text) else {
+            problems.add(name(key), "'\(text)' is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+            return nil
+        }
+        return value
+    }
+
+    /// A calendar date, `YYYY-MM-DD`.
+    mutating func date(_ key: String, required: Bool = false) -> LocalDate? {
+        guard let text = string(key, required: required) else { return nil }
+        guard let date = LocalDate(iso: text) else {
+            problems.add(name(key), "'\(text)' is not a date (YYYY-MM-DD)")
+            return nil
+        }
+        return date
+    }
+
+    /// An instant in ISO 8601 with a zone, as epoch seconds.
+    mutating func dateTime(_ key: String, required: Bool = false) -> Int64? {
+        guard let text = string(key, required: required) else { return nil }
+        guard let date = ISODateTime.parse(text) else {
+            problems.add(name(key), "'\(text)' is not a date and time (ISO 8601 with a zone, e.g. 2026-11-27T09:30:00Z)")
+            return nil
+        }
+        return Int64(date.timeIntervalSince1970.rounded(.down))
     }
 
     mutating func add(_ field: String, _ reason: String) { problems.add(name(field), reason) }

@@ -115,6 +115,30 @@ extension Present {
                 "clicked": .number(Double(f.clicked)), "machine_clicked": .number(Double(f.machineClicked)),
                 "unsubscribed": .number(Double(f.unsubscribed)),
             ]),
+            "trigger_actions": .array(m.triggerActions.map(TriggerActionInput.json)),
+            "include_machine_events": .bool(m.triggersOnMachineEvents),
+        ])
+    }
+
+    static func task(_ t: CRMTask) -> JSONValue {
+        .object([
+            "id": .number(Double(t.id)), "module": .string(t.module), "record_id": .number(Double(t.recordID)),
+            "subject": .string(t.subject), "due_date": t.dueDate.map { .string($0.description) } ?? .null,
+            "status": .string(t.status.rawValue), "priority": .string(t.priority.rawValue),
+            "assignee_id": .number(Double(t.assigneeID)), "mass_email_id": t.massEmailID.map { .number(Double($0)) } ?? .null,
+            "created_at": .string(ISODateTime.format(epochSeconds: t.createdAt)),
+            "modified_at": .string(ISODateTime.format(epochSeconds: t.modifiedAt)),
+        ])
+    }
+
+    static func call(_ c: CRMCall) -> JSONValue {
+        .object([
+            "id": .number(Double(c.id)), "module": .string(c.module), "record_id": .number(Double(c.recordID)),
+            "subject": .string(c.subject), "owner_id": .number(Double(c.ownerID)),
+            "start_at": .string(ISODateTime.format(epochSeconds: c.startAt)), "status": .string(c.status.rawValue),
+            "mass_email_id": c.massEmailID.map { .number(Double($0)) } ?? .null,
+            "created_at": .string(ISODateTime.format(epochSeconds: c.createdAt)),
+            "modified_at": .string(ISODateTime.format(epochSeconds: c.modifiedAt)),
         ])
     }
 

@@ -23,6 +23,20 @@ document.addEventListener("DOMContentLoaded", () => {
   const count = () => { if (counter) counter.textContent = boxes().filter((b) => b.checked).length; };
   if (selectAll) selectAll.addEventListener("change", () => { boxes().forEach((b) => { b.checked = selectAll.checked; }); count(); });
   boxes().forEach((b) => b.addEventListener("change", count));
+  // Follow-up actions: show the chosen action's fields; a bounce can only update a field.
+  document.querySelectorAll(".trigger-row").forEach((row) => {
+    const kind = row.querySelector("[data-trigger-kind]");
+    const event = row.querySelector("[data-trigger-event]");
+    const sync = () => {
+      const bounced = event.value === "bounced";
+      kind.querySelectorAll("option").forEach((o) => { o.disabled = bounced && o.value !== "" && o.value !== "update_field"; });
+      if (bounced && kind.value !== "update_field" && kind.value !== "") kind.value = "update_field";
+      row.dataset.kind = kind.value;
+    };
+    kind.addEventListener("change", sync);
+    event.addEventListener("change", sync);
+    sync();
+  });
   document.querySelectorAll("[data-confirm]").forEach((el) => {
     el.addEventListener("click", (event) => { if (!confirm(el.dataset.confirm)) event.preventDefault(); });
   });

@@ -1,0 +1,161 @@
+import Foundation
+import Hummingbird
+import HeraldCore
+import HeraldStore
+
+/// "My tasks" and "My calls", and the forms on a record page that add a task or a call and
+/// mark one done. Mistakes show on the record page, each under its form.
+struct ActivityPages {
+    let store: Store
+    let pages: PageRenderer
+
+    var api: ActivitiesAPI { ActivitiesAPI(store: store) }
+
+    func register(on app: RouterGroup<AppRequestContext>) {
+        app.get("/tasks") { request, context in
+            let user = try context.user()
+            let showAll = request.uri.queryParameters["show"].map(String.init) == "all"
+            let tasks = try await store.tasks.list(ActivityFilter(user: user.id, openOnly: !showAll))
+            let rows = try await rows(tasks: tasks, context: context)
+            let modules = try await store.modules.all()
+            return HTMLResponse(html: pages.render("tasks", title: "My tasks", context: context, data: [
+                "rows": rows, "empty": rows.isEmpty, "show_all": showAll, "csrf": context.csrf,
+            ], modules: modules, current: "tasks")).response
+        }
+        app.get("/calls") { request, context in
+            let user = try context.user()
+            let showAll = request.uri.queryParameters["show"].map(String.init) == "all"
+            let calls = try await store.calls.list(ActivityFilter(user: user.id, openOnly: !showAll))
+            let rows = try await rows(calls: calls, context: context)
+            let modules = try await store.modules.all()
+            return HTMLResponse(html: pages.render("calls", title: "My calls", context: context, data: [
+                "rows": rows, "empty": rows.isEmpty, "show_all": showAll, "csrf": context.csrf, "zone": user.timeZone,
+            ], modules: modules, current: "calls")).response
+        }
+        app.post("/m/:module/:id/tasks") { request, context in
+            let (module, record) = try await target(context)
+            let user = try context.user()
+            let form = try await FormData.read(request, context: context)
+            do {
+                // The form's fields, read like the API's JSON.
+                var object: [String: JSONValue] = ["subject": .string(form["subject"] ?? ""), "priority": .string(form["priority"] ?? "normal")]
+                if let due = form["due_date"], !due.isEmpty { object["due_date"] = .string(due) }
+                var r = try JSONObjectReader(.object(object))
+                let subject = r.string("subject", required: true, maxLength: CRMTask.maxSubjectLength) ?? ""
+                let due = r.date("due_date")
+                let priority: CRMTask.Priority = r.choice("priority") ?? .normal
+                try r.finish()
+                let assignee = form["assignee_id"].flatMap { Int64($0) } ?? user.id
+                _ = try await store.tasks.create(CRMTask(id: 0, module: module.apiName, recordID: record.id, subject: subject, dueDate: due,
+                                                         status: .notStarted, priority: priority, assigneeID: assignee, createdAt: 0, modifiedAt: 0),
+                                                 in: module, by: user.id)
+                return Response.redirect(to: "/m/\(module.apiName)/\(record.id)#tasks", type: .found)
+            } catch let error as HeraldError where error.kind == .invalid {
+                return try await RecordPages(store: store, pages: pages).detail(module: module, record: record, context: context,
+                                                                                 problems: error.problems.map { Problem(field: "task.\($0.field)", reason: $0.reason) })
+            }
+        }
+        app.post("/m/:module/:id/calls") { request, context in
+            let (module, record) = try await target(context)
+            let user = try context.user()
+            let form = try await FormData.read(request, context: context)
+            do {
+                var problems = ProblemList()
+                let zone = TimeZone(identifier: user.timeZone) ?? .gmt
+                let start = ActivityPages.instant(form["start"] ?? "", in: zone)
+                if start == nil { problems.add("start", "'\(form["start"] ?? "")' is not a date and time (YYYY-MM-DDTHH:MM)") }
+                if let reason = CRMTask.subjectProblem(form["subject"] ?? "") { problems.add("subject", reason) }
+                try problems.check()
+                let owner = form["owner_id"].flatMap { Int64($0) } ?? user.id
+                _ = try await store.calls.create(CRMCall(id: 0, module: module.apiName, recordID: record.id, subject: form["subject"] ?? "",
+                                                         ownerID: owner, startAt: start!, status: .scheduled, createdAt: 0, modifiedAt: 0),
+                                                 in: module, by: user.id)
+                return Response.redirect(to: "/m/\(module.apiName)/\(record.id)#calls", type: .found)
+            } catch let error as HeraldError where error.kind == .invalid {
+                return try await RecordPages(store: store, pages: pages).detail(module: module, record: record, context: context,
+                                                                                 problems: error.problems.map { Problem(field: "call.\($0.field)", reason: $0.reason) })
+            }
+        }
+        app.post("/tasks/:id/complete") { request, context in
+            var task = try await api.task(context)
+            task.status = .completed
+            _ = try await store.tasks.update(task, in: try await store.modules.named(task.module))
+            return Response.redirect(to: ActivityPages.back(try await FormData.read(request, context: context), or: "/tasks"), type: .found)
+        }
+        app.post("/calls/:id/complete") { request, context in
+            var call = try await api.call(context)
+            call.status = .completed
+            _ = try await store.calls.update(call, in: try await store.modules.named(call.module))
+            return Response.redirect(to: ActivityPages.back(try await FormData.read(request, context: context), or: "/calls"), type: .found)
+        }
+    }
+
+    /// The record in the path, if the user may see it.
+    func target(_ context: AppRequestContext) async throws -> (Module, Record) {
+        let module = try await store.modules.named(context.parameters.require("module"))
+        return (module, try await RecordPages(store: store, pages: pages).find(module, context))
+    }
+
+    /// Where a form asked to go back to: a path on this site only, never another site.
+    static func back(_ form: FormData, or fallback: String) -> String {
+        guard let back = form["back"], back.hasPrefix("/"), !back.hasPrefix("//") else { return fallback }
+        return back
+    }
+
+    /// A `datetime-local` value (`2026-12-01T10:30`) as an instant in `zone`.
+    static func instant(_ text: String, in zone: TimeZone) -> Int64? {
+        let parts = text.split(separator: "T")
+        guard parts.count == 2, let date = LocalDate(iso: String(parts[0])) else { return nil }
+        let hm = parts[1].split(separator: ":")
+        guard hm.count >= 2, let h = Int(hm[0]), let m = Int(hm[1]), (0...23).contains(h), (0...59).contains(m) else { return nil }
+        return Clock.epochSeconds(date.startOfDay(in: zone)) + Int64(h * 3600 + m * 60)
+    }
+
+    /// Table rows for tasks: subject, the record it is about, due date, status, priority, assignee.
+    func rows(tasks: [CRMTask], context: AppRequestContext, back: String = "/tasks") async throws -> [[String: Any]] {
+        let names = try await userNames()
+        let titles = try await recordTitles(tasks.map { ($0.module, $0.recordID) })
+        let today = LocalDate(Date(), in: try await store.settings.timeZone())
+        return tasks.map { t in
+            [
+                "id": t.id, "subject": t.subject, "due": t.dueDate?.description ?? "—", "overdue": t.status.isOpen && (t.dueDate.map { $0 < today } ?? false),
+                "status": t.status.rawValue, "status_label": t.status.label, "priority": t.priority.label,
+                "assignee": names[t.assigneeID] ?? "user \(t.assigneeID)", "open": t.status.isOpen,
+                "record": titles["\(t.module)/\(t.recordID)"] ?? "#\(t.recordID)", "record_link": "/m/\(t.module)/\(t.recordID)",
+                "mass_email_link": t.massEmailID.map { "/mass-emails/\($0)" } as Any, "csrf": context.csrf, "back": back,
+            ]
+        }
+    }
+
+    /// Table rows for calls: subject, record, start (in the user's zone), status, owner.
+    func rows(calls: [CRMCall], context: AppRequestContext, back: String = "/calls") async throws -> [[String: Any]] {
+        let names = try await userNames()
+        let titles = try await recordTitles(calls.map { ($0.module, $0.recordID) })
+        let zone = TimeZone(identifier: try context.user().timeZone) ?? .gmt
+        return calls.map { c in
+            [
+                "id": c.id, "subject": c.subject, "start": MassEmailPages.format(c.startAt, zone),
+                "status": c.status.rawValue, "status_label": c.status.label, "owner": names[c.ownerID] ?? "user \(c.ownerID)",
+                "open": c.status == .scheduled,
+                "record": titles["\(c.module)/\(c.recordID)"] ?? "#\(c.recordID)", "record_link": "/m/\(c.module)/\(c.recordID)",
+                "mass_email_link": c.massEmailID.map { "/mass-emails/\($0)" } as Any, "csrf": context.csrf, "back": back,
+            ]
+        }
+    }
+
+    func userNames() async throws -> [Int64: String] {
+        Dictionary(try await store.users.all().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Record titles by "module/id".
+    func recordTitles(_ refs: [(String, Int64)]) async throws -> [String: String] {
+        var out: [String: String] = [:]
+        for (moduleName, ids) in Dictionary(grouping: refs, by: \.0).mapValues({ Array(Set($0.map(\.1))) }) {
+            guard let module = try? await store.modules.named(moduleName) else { continue }
+            for record in try await store.records.find(in: module, ids: ids.sorted(), scope: .all) {
+                out["\(moduleName)/\(record.id)"] = record.title(in: module)
+            }
+        }
+        return out
+    }
+}
