@@ -11,11 +11,18 @@ public struct Delivery: Sendable {
     public let transports: TransportSource
     public let engine: DeliveryEngine
     public let scheduler: MassEmailScheduler
+    /// Where VERP return paths point (``ReturnPathSource``).
+    public let returnPaths: ReturnPathSource
+    /// Records bounces and complaints from the inbound listener and the webhooks.
+    public let bounces: BounceRecorder
 
     public init(store: Store, transports: TransportSource, maker: any MessageMaker, state: StateDirectory,
-                configuration: EngineConfiguration? = nil, logger: Logger,
+                configuration: EngineConfiguration? = nil, returnPaths: ReturnPathSource? = nil,
+                reactor: any EngagementReactor = NoReaction(), logger: Logger,
                 now: @escaping @Sendable () -> Int64 = { Clock.epochSeconds() }) throws {
         self.transports = transports
+        self.returnPaths = returnPaths ?? ReturnPathSource(override: nil, settings: store.settings)
+        self.bounces = BounceRecorder(store: store, reactor: reactor, logger: logger)
         let engine = DeliveryEngine(store: store, transports: transports, maker: maker,
                                     journal: try DeliveryJournal(directory: state.journal),
                                     configuration: configuration ?? EngineConfiguration(node: state.node), logger: logger, now: now)

@@ -20,6 +20,8 @@ public struct Store: Sendable {
     public let messages: MessageStore
     public let quota: QuotaStore
     public let suppressions: SuppressionStore
+    public let bounces: BounceStore
+    public let replies: ReplyStore
 
     public init(database: any HeraldDatabase) {
         self.database = database
@@ -38,6 +40,8 @@ public struct Store: Sendable {
         self.messages = MessageStore(database: database)
         self.quota = QuotaStore(database: database)
         self.suppressions = SuppressionStore(database: database)
+        self.bounces = BounceStore(database: database)
+        self.replies = ReplyStore(database: database)
     }
 
     /// Opens the database at `location` and brings its schema up to date.

@@ -54,6 +54,30 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "SMTP connections to the relay, at most (1–64). Env: HERALD_SMTP_CONNECTIONS.")
     var smtpConnections: Int = Int(ProcessInfo.processInfo.environment["HERALD_SMTP_CONNECTIONS"] ?? "") ?? 4
 
+    @Option(name: .long, help: """
+        The domain of VERP return paths: each mass email message's envelope sender becomes \
+        bounce+TOKEN@<domain>, so that bounces name their message. Its MX must lead to --inbound-smtp. \
+        Overrides the saved setting. Env: HERALD_BOUNCE_DOMAIN.
+        """)
+    var bounceDomain: String?
+
+    /// `--bounce-domain`, else `HERALD_BOUNCE_DOMAIN`.
+    var bounceDomainName: String? { bounceDomain ?? ProcessInfo.processInfo.environment["HERALD_BOUNCE_DOMAIN"].flatMap { $0.isEmpty ? nil : $0 } }
+
+    @Option(name: .long, help: """
+        host:port of an SMTP listener for bounces and replies to the bounce domain (for example \
+        127.0.0.1:2526); mail for other domains is refused. Off when not given. Env: HERALD_INBOUND_SMTP.
+        """)
+    var inboundSmtp: String?
+
+    /// `--inbound-smtp`, else `HERALD_INBOUND_SMTP`, as host and port.
+    var inboundAddress: (host: String, port: Int)? {
+        guard let text = inboundSmtp ?? ProcessInfo.processInfo.environment["HERALD_INBOUND_SMTP"].flatMap({ $0.isEmpty ? nil : $0 }),
+              let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port),
+              colon != text.startIndex else { return nil }
+        return (String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
+    }
+
     @Option(name: .long, help: ArgumentHelp("bcrypt cost for password hashes (4–16).", visibility: .hidden))
     var bcryptCost: UInt8 = 12
 
@@ -61,6 +85,12 @@ struct Serve: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port: \(port) is not a port (0–65535)") }
         guard (4...16).contains(bcryptCost) else { throw ValidationError("--bcrypt-cost must be from 4 to 16") }
         guard (1...64).contains(smtpConnections) else { throw ValidationError("--smtp-connections must be from 1 to 64") }
+        if let bounceDomainName, let problem = ReturnPaths.problem(withDomain: bounceDomainName) {
+            throw ValidationError("--bounce-domain: \(problem)")
+        }
+        if (inboundSmtp ?? ProcessInfo.processInfo.environment["HERALD_INBOUND_SMTP"]).map({ !$0.isEmpty }) == true, inboundAddress == nil {
+            throw ValidationError("--inbound-smtp: give host:port, for example 127.0.0.1:2526")
+        }
         if let transportURL {
             do throws(MailError) { _ = try TransportURL(transportURL) } catch { throw ValidationError("--transport: \(error.message)") }
         }
@@ -101,14 +131,25 @@ struct Serve: AsyncParsableCommand {
         }
         let transports = TransportSource(override: transportURL, outbox: outbox, settings: store.settings,
                                          poolConfiguration: SMTPPoolConfiguration(maximumConnections: smtpConnections), logger: logger)
-        let delivery = try Delivery(store: store, transports: transports, maker: TemplateMessageMaker(store: store), state: state, logger: logger)
+        let returnPaths = ReturnPathSource(override: bounceDomainName, settings: store.settings)
+        // Trigger actions plug in here; until then, events are recorded and nothing reacts.
+        let reactor: any EngagementReactor = NoReaction()
+        let delivery = try Delivery(store: store, transports: transports, maker: TemplateMessageMaker(store: store, returnPaths: returnPaths),
+                                    state: state, returnPaths: returnPaths, reactor: reactor, logger: logger)
+        var inbound: [any Service] = []
+        if let inboundAddress {
+            let (inboundHost, inboundPort) = inboundAddress
+            let mail = InboundMail(store: store, returnPaths: returnPaths, recorder: delivery.bounces, transports: transports, logger: logger)
+            inbound.append(mail.listener(host: inboundHost, port: inboundPort, serverName: try await returnPaths.domain() ?? "localhost",
+                                         onListening: { say("Inbound SMTP for bounces and replies at \(inboundHost):\($0)") }))
+        }
         let host = self.host
         let app = try await buildApplication(
             configuration: WebConfiguration(host: host, port: port, secureCookies: secureCookies, bcryptCost: bcryptCost),
             store: store, delivery: delivery, metrics: registry, logger: logger,
             onServerRunning: { port in say("Herald is running at http://\(host):\(port)/") })
         let group = ServiceGroup(configuration: .init(
-            services: delivery.services + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: delivery.services + inbound + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {

@@ -50,7 +50,7 @@ struct EngineHarness {
 
     static func with(
         _ kind: DatabaseKind, clock: TestClock = TestClock(1_800_000_000), retry: RetryPolicy = RetryPolicy(),
-        state: StateDirectory? = nil, serverDelay: Duration? = nil,
+        state: StateDirectory? = nil, serverDelay: Duration? = nil, bounceDomain: String? = nil,
         acceptRecipient: @escaping SMTPServer.RecipientCheck = { _ in nil },
         beforeStart: (EngineHarness) async throws -> Void = { _ in },
         _ body: (EngineHarness) async throws -> Void
@@ -73,8 +73,8 @@ struct EngineHarness {
             configuration.idlePoll = .milliseconds(20)
             configuration.batchSize = 50
             configuration.retry = retry
-            let delivery = try Delivery(store: store, transports: transports, maker: TemplateMessageMaker(store: store), state: state,
-                                        configuration: configuration, logger: logger, now: clock.now)
+            let delivery = try Delivery(store: store, transports: transports, maker: TemplateMessageMaker(store: store, returnPaths: ReturnPathSource(override: bounceDomain, settings: store.settings)),
+                                        state: state, configuration: configuration, logger: logger, now: clock.now)
             let contacts = try await store.modules.named("contacts")
             let admin = try await store.testAdmin()
             let template = try await store.templates.create(
