@@ -77,6 +77,9 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
         router.add(middleware: FileMiddleware(publicFolder, urlBasePath: "/static", logger: logger))
     }
 
+    // Providers post without a session or CSRF token; each is authenticated by its own secret.
+    BounceWebhooks(store: store, delivery: delivery, logger: logger).register(on: router)
+
     let sessionMiddleware = SessionMiddleware<AppRequestContext>(
         storage: SessionPersistDriver(store: store.keyValues),
         configuration: .init(
@@ -103,6 +106,7 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     TransportSettingsAPI(store: store, delivery: delivery, mail: mail).register(on: api)
     MassEmailsAPI(store: store, delivery: delivery).register(on: api)
     SuppressionsAPI(store: store).register(on: api)
+    BouncesAPI(store: store, delivery: delivery).register(on: api)
 
     RecordPages(store: store, pages: pages).register(on: authenticated)
     ViewPages(store: store, pages: pages).register(on: authenticated)
@@ -113,6 +117,7 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     MailSettingsPages(store: store, pages: pages, delivery: delivery, mail: mail).register(on: authenticated)
     AccountPages(store: store, accounts: accounts, pages: pages).register(on: authenticated)
     MassEmailPages(store: store, delivery: delivery, pages: pages).register(on: authenticated)
+    BouncePages(store: store, delivery: delivery, pages: pages).register(on: authenticated)
     return router
 }
 

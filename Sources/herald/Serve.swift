@@ -57,7 +57,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: """
         The domain of VERP return paths: each mass email message's envelope sender becomes \
         bounce+TOKEN@<domain>, so that bounces name their message. Its MX must lead to --inbound-smtp. \
-        Overrides the saved setting. Env: HERALD_BOUNCE_DOMAIN.
+        Overrides the Mail delivery settings page. Env: HERALD_BOUNCE_DOMAIN.
         """)
     var bounceDomain: String?
 
