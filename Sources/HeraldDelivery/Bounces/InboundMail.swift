@@ -113,12 +113,12 @@ public struct InboundMail: Sendable {
             // RFC 3464 §2: a DSN comes from the null sender. One we cannot read is kept as a
             // soft bounce (the raw report is there to be read); anything else sent to a return
             // path (an out-of-office reply, spam) is no bounce.
-            guard nullSender, let messageID else {
+            guard nullSender, let messageID, let message = try await store.bounces.message(messageID) else {
                 logger.info("mail to a return path that is not a bounce dropped")
                 return
             }
             try await recorder.record([BounceStore.Report(
-                messageID: messageID, address: "", kind: .soft, action: "unknown", diagnostic: "the report could not be read",
+                messageID: message.id, address: message.address, kind: .soft, action: "unknown", diagnostic: "the report could not be read",
                 source: "dsn", raw: rawText, fingerprint: BounceRecorder.fingerprint("dsn", reportKey), receivedAt: now())])
             return
         }

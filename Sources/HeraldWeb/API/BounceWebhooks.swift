@@ -11,8 +11,8 @@ import Logging
 ///
 /// Each provider is authenticated by the secret an admin set for it, given as the password of
 /// HTTP basic auth (`https://herald:SECRET@host/webhooks/ses`, which SNS, Postmark, SendGrid
-/// and Mailgun all support), as `?secret=SECRET`, or in an `X-Herald-Webhook-Secret` header. A
-/// missing or wrong secret, or a provider with none set, gets a bare 401.
+/// and Mailgun all support) or in an `X-Herald-Webhook-Secret` header. Not in the query string:
+/// request URIs are logged. A missing or wrong secret, or a provider with none set, gets a bare 401.
 struct BounceWebhooks {
     let store: Store
     let delivery: Delivery
@@ -65,7 +65,6 @@ struct BounceWebhooks {
     func authenticated(_ provider: String, _ request: Request) async throws -> Bool {
         guard let secret = try await store.settings.value(SettingsStore.webhookSecretKey(provider)), !secret.isEmpty else { return false }
         var given: [String] = []
-        if let query = request.uri.queryParameters["secret"] { given.append(String(query)) }
         if let header = request.headers.first(where: { $0.name.canonicalName == "x-herald-webhook-secret" })?.value { given.append(header) }
         if let authorization = request.headers[.authorization], authorization.lowercased().hasPrefix("basic "),
            let decoded = Data(base64Encoded: String(authorization.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
