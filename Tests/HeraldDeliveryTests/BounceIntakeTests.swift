@@ -147,7 +147,7 @@ func dsn(to returnPath: String, recipient: String, status: String, action: Strin
                 """.utf8)
             try await inbound.receive(data: reply, from: "dora@example.org", to: ["replies@" + Self.domain])
             try await inbound.receive(data: reply, from: "dora@example.org", to: ["replies@" + Self.domain])
-            let replies = try await h.store.replies.list(record: recordID)
+            let replies = try await h.store.replies.list(module: h.contacts.id, record: recordID)
             #expect(replies.count == 1)
             #expect(replies.first?.text.contains("Yes please") == true)
             #expect(replies.first?.fromAddress == "dora@example.org")
@@ -155,12 +155,12 @@ func dsn(to returnPath: String, recipient: String, status: String, action: Strin
             try await h.eventually("the reply is forwarded to the sender") {
                 h.inbox.messages.contains { $0.envelope.recipients == ["news@example.com"] && $0.envelope.reversePath.isEmpty }
             }
-            #expect(try await h.store.replies.list(record: recordID).first?.forwardedAt != nil)
+            #expect(try await h.store.replies.list(module: h.contacts.id, record: recordID).first?.forwardedAt != nil)
 
             // An out-of-office answer is no reply.
             let auto = Array("From: dora@example.org\r\nAuto-Submitted: auto-replied\r\nIn-Reply-To: \(sentID)\r\nMessage-ID: <ooo@x>\r\n\r\nAway\r\n".utf8)
             try await inbound.receive(data: auto, from: "dora@example.org", to: ["replies@" + Self.domain])
-            #expect(try await h.store.replies.list(record: recordID).count == 1)
+            #expect(try await h.store.replies.list(module: h.contacts.id, record: recordID).count == 1)
         }
     }
 

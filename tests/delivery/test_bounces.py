@@ -98,6 +98,9 @@ def test_a_dsn_over_smtp_bounces_the_right_recipient_and_a_reply_is_kept(workdir
         replies = wait_until("the reply is kept",
                              lambda: api.ok("GET", f"/api/v1/mass-emails/{created['id']}/replies")["replies"] or None, timeout=30)
         assert replies[0]["from"] == "p3@example.org" and "Count me in!" in replies[0]["text"]
+        on_record = api.ok("GET", f"/api/v1/modules/contacts/records/{replies[0]['record_id']}/replies")["replies"]
+        assert [r["id"] for r in on_record] == [replies[0]["id"]]
+        assert next(r for r in records if r["id"] == replies[0]["record_id"])["email"] == "p3@example.org"
     finally:
         server.stop()
         capture.stop()

@@ -48,9 +48,11 @@ public struct ReplyStore: Sendable {
         try await list(where: "mass_email_id = \(bind: massEmail)", limit: limit)
     }
 
-    /// The replies kept on a record, newest first.
-    public func list(record: Int64, limit: Int = 100) async throws -> [Reply] {
-        try await list(where: "record_id = \(bind: record)", limit: limit)
+    /// The replies kept on a record of `module` (record ids are per module), newest first.
+    public func list(module: Int64, record: Int64, limit: Int = 100) async throws -> [Reply] {
+        try await list(where: """
+            record_id = \(bind: record) AND mass_email_id IN (SELECT id FROM mass_emails WHERE module_id = \(bind: module))
+            """, limit: limit)
     }
 
     private func list(where condition: SQLQueryString, limit: Int) async throws -> [Reply] {

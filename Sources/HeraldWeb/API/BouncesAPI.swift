@@ -5,7 +5,8 @@ import HeraldStore
 
 /// `/api/v1/settings/bounces` (admins): bounce domain, soft-bounce threshold, reply
 /// forwarding, webhook secrets. `/api/v1/mass-emails/{id}/bounces`, `/api/v1/bounces/{id}` and
-/// `/api/v1/mass-emails/{id}/replies`: what came back, for whoever may see the mass email.
+/// `/api/v1/mass-emails/{id}/replies`: what came back, for whoever may see the mass email; and
+/// `/api/v1/modules/{module}/records/{id}/replies`, the replies kept on a record.
 struct BouncesAPI {
     let store: Store
     let delivery: Delivery
@@ -46,6 +47,15 @@ struct BouncesAPI {
             guard case .object(var object) = Self.json(bounce) else { return JSONResponse.make(Self.json(bounce)) }
             object["raw"] = raw.map(JSONValue.string) ?? .null
             return JSONResponse.make(JSONValue.object(object))
+        }
+        api.get("modules/:module/records/:id/replies") { _, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let id = try context.parameters.require("id", as: Int64.self)
+            guard try await store.records.find(in: module, id: id, scope: try context.user().scope) != nil else {
+                throw HeraldError.notFound("no \(module.singularLabel.lowercased()) \(id) in \(module.pluralLabel)")
+            }
+            let replies = try await store.replies.list(module: module.id, record: id)
+            return JSONResponse.make(JSONValue.object(["replies": .array(replies.map(Self.json))]))
         }
         api.get("mass-emails/:id/replies") { _, context in
             let massEmail = try await visibleMassEmail(context)
