@@ -99,11 +99,16 @@ import Testing
 
             let suppressed = try await f.store.suppressions.all()
             let reasons = Dictionary(uniqueKeysWithValues: suppressed.map { ($0.address, $0.reason) })
-            #expect(reasons["ses@example.org"] == "bounce")
+            #expect(reasons["ses@example.org"] == "hard_bounce")
             #expect(reasons["angry@example.org"] == "complaint")
-            #expect(reasons["sg@example.org"] == "bounce")
-            #expect(reasons["mg@example.org"] == "bounce")
+            #expect(reasons["sg@example.org"] == "hard_bounce")
+            #expect(reasons["mg@example.org"] == "hard_bounce")
             #expect(reasons["soft@example.org"] == nil)   // one soft bounce is below the threshold
+            // Each event keeps its own part of a batch, not the whole post.
+            let sgBounce = try #require(try await f.store.database.read { db in
+                try await db.raw("SELECT raw FROM bounces WHERE address = 'sg@example.org'").first()?.decode(column: "raw", as: String?.self)
+            })
+            #expect(sgBounce.contains("\"sg_event_id\":\"e1\"") && !sgBounce.contains("soft@example.org"))
 
             let malformed = try await post(client, "/webhooks/sendgrid", #"{"not":"an array"}"#, basic: Self.secret)
             #expect(malformed.status == .unprocessableContent)

@@ -84,7 +84,7 @@ def test_a_dsn_over_smtp_bounces_the_right_recipient_and_a_reply_is_kept(workdir
         raw = api.ok("GET", f"/api/v1/bounces/{found[0]['id']}")["raw"]
         assert "Reporting-MTA: dns; mx.example.org" in raw
         suppressed = {s["address"]: s for s in api.ok("GET", "/api/v1/suppressions")["suppressions"]}
-        assert suppressed["p2@example.org"]["reason"] == "bounce"
+        assert suppressed["p2@example.org"]["reason"] == "hard_bounce"
         assert "p1@example.org" not in suppressed
         rows = {m["address"]: m for m in api.ok("GET", f"/api/v1/mass-emails/{created['id']}/messages?limit=100")["messages"]}
         assert rows["p2@example.org"]["status"] == "bounced"

@@ -54,7 +54,7 @@ public struct BounceRecorder: Sendable {
     /// Records what a provider's webhook reported: each event's message is found by the
     /// Message-ID the provider echoes, else as the last message sent to its address.
     @discardableResult
-    public func record(_ events: [ProviderEvent], source: String, raw: String, now: Int64) async throws -> [BounceStore.Recorded] {
+    public func record(_ events: [ProviderEvent], source: String, now: Int64) async throws -> [BounceStore.Recorded] {
         var reports: [BounceStore.Report] = []
         for event in events {
             let address = event.address.trimmingCharacters(in: .whitespaces).lowercased()
@@ -63,7 +63,7 @@ public struct BounceRecorder: Sendable {
             if message == nil { message = try await store.bounces.latestMessage(to: address) }
             reports.append(BounceStore.Report(
                 messageID: message?.id, address: address, kind: event.kind, status: event.status, action: event.action,
-                diagnostic: event.diagnostic, source: source, raw: raw,
+                diagnostic: event.diagnostic, source: source, raw: event.raw,
                 fingerprint: Self.fingerprint(source, event.eventID, address, event.kind.rawValue), receivedAt: now))
         }
         return try await record(reports)

@@ -12,6 +12,8 @@ public struct ProviderEvent: Sendable, Hashable {
     public var messageID: String?
     /// The provider's id of the event (or of its notification): a retried post has the same.
     public var eventID: String
+    /// The event as the provider sent it (one element of a batch), kept to be viewed.
+    public var raw: String = ""
 }
 
 /// Reads the webhook posts of Amazon SES (through SNS), Postmark, SendGrid and Mailgun into
@@ -44,15 +46,25 @@ public enum ProviderEvents {
             notification = body
         }
         let kind = notification["notificationType"]?.stringValue ?? notification["eventType"]?.stringValue ?? ""
+        // The SES event, not the SNS envelope around it, is what is kept.
+        let raw = notification.jsonText
         let mail = notification["mail"]
         let ourID = mail?["commonHeaders"]?["messageId"]?.stringValue
             ?? mail?["headers"]?.arrayValue?.first { $0["name"]?.stringValue?.lowercased() == "message-id" }?["value"]?.stringValue
         let eventBase = body["MessageId"]?.stringValue ?? mail?["messageId"]?.stringValue ?? ""
+        return .events(try sesEvents(kind: kind, notification, ourID: ourID, eventBase: eventBase).map {
+            var event = $0
+            event.raw = raw
+            return event
+        })
+    }
+
+    private static func sesEvents(kind: String, _ notification: JSONValue, ourID: String?, eventBase: String) throws -> [ProviderEvent] {
         switch kind {
         case "Bounce":
             let bounce = notification["bounce"]
             let permanent = bounce?["bounceType"]?.stringValue == "Permanent"
-            return .events((bounce?["bouncedRecipients"]?.arrayValue ?? []).compactMap { recipient -> ProviderEvent? in
+            return ((bounce?["bouncedRecipients"]?.arrayValue ?? []).compactMap { recipient -> ProviderEvent? in
                 guard let address = recipient["emailAddress"]?.stringValue else { return nil }
                 let status = recipient["status"]?.stringValue
                 return ProviderEvent(address: address, kind: permanent ? .hard : .soft, status: status,
@@ -62,14 +74,14 @@ public enum ProviderEvents {
             })
         case "Complaint":
             let complaint = notification["complaint"]
-            return .events((complaint?["complainedRecipients"]?.arrayValue ?? []).compactMap { recipient -> ProviderEvent? in
+            return ((complaint?["complainedRecipients"]?.arrayValue ?? []).compactMap { recipient -> ProviderEvent? in
                 guard let address = recipient["emailAddress"]?.stringValue else { return nil }
                 return ProviderEvent(address: address, kind: .complaint, action: "complaint",
                                      diagnostic: complaint?["complaintFeedbackType"]?.stringValue, messageID: ourID,
                                      eventID: "ses:" + (complaint?["feedbackId"]?.stringValue ?? eventBase))
             })
         case "Delivery":
-            return .events((notification["delivery"]?["recipients"]?.arrayValue ?? []).compactMap { recipient -> ProviderEvent? in
+            return ((notification["delivery"]?["recipients"]?.arrayValue ?? []).compactMap { recipient -> ProviderEvent? in
                 guard let address = recipient.stringValue else { return nil }
                 return ProviderEvent(address: address, kind: .delivery, status: "2.0.0", action: "delivered",
                                      diagnostic: notification["delivery"]?["smtpResponse"]?.stringValue, messageID: ourID,
@@ -78,12 +90,16 @@ public enum ProviderEvents {
         case "":
             throw HeraldError.invalid(field: "notificationType", "not an SES notification (no notificationType or eventType)")
         default:
-            return .events([])
+            return []
         }
     }
 
     /// Postmark's bounce, spam complaint and delivery webhooks (one event a post).
     public static func postmark(_ body: JSONValue) throws -> [ProviderEvent] {
+        try postmarkEvents(body).map { var event = $0; event.raw = body.jsonText; return event }
+    }
+
+    private static func postmarkEvents(_ body: JSONValue) throws -> [ProviderEvent] {
         guard let recordType = body["RecordType"]?.stringValue else {
             throw HeraldError.invalid(field: "RecordType", "not a Postmark webhook (no RecordType)")
         }
@@ -116,33 +132,41 @@ public enum ProviderEvents {
     public static func sendgrid(_ body: JSONValue) throws -> [ProviderEvent] {
         guard let events = body.arrayValue else { throw HeraldError.invalid(field: "body", "a SendGrid event webhook posts an array of events") }
         return try events.enumerated().compactMap { (index, event) -> ProviderEvent? in
-            guard let name = event["event"]?.stringValue else { throw HeraldError.invalid(field: "[\(index)].event", "missing") }
-            guard let address = event["email"]?.stringValue else { throw HeraldError.invalid(field: "[\(index)].email", "missing") }
-            let status = event["status"]?.stringValue
-            let id = "sendgrid:" + (event["sg_event_id"]?.stringValue ?? "\(event["sg_message_id"]?.stringValue ?? "")/\(name)/\(address)")
-            let ourID = event["smtp-id"]?.stringValue
-            switch name {
-            case "bounce":
-                // type "blocked" is a refusal that may pass later; "bounce" is for good.
-                let kind: Bounce.Kind = event["type"]?.stringValue == "blocked" ? .soft : Bounce.kind(status: status, action: "failed")
-                return ProviderEvent(address: address, kind: kind, status: status, action: event["type"]?.stringValue ?? "bounce",
-                                     diagnostic: event["reason"]?.stringValue, messageID: ourID, eventID: id)
-            case "deferred":
-                return ProviderEvent(address: address, kind: .soft, status: status, action: "delayed",
-                                     diagnostic: event["response"]?.stringValue, messageID: ourID, eventID: id)
-            case "spamreport":
-                return ProviderEvent(address: address, kind: .complaint, action: "complaint", messageID: ourID, eventID: id)
-            case "delivered":
-                return ProviderEvent(address: address, kind: .delivery, status: "2.0.0", action: "delivered",
-                                     diagnostic: event["response"]?.stringValue, messageID: ourID, eventID: id)
-            default:
-                return nil
-            }
+            try sendgridEvent(index, event).map { var found = $0; found.raw = event.jsonText; return found }
+        }
+    }
+
+    private static func sendgridEvent(_ index: Int, _ event: JSONValue) throws -> ProviderEvent? {
+        guard let name = event["event"]?.stringValue else { throw HeraldError.invalid(field: "[\(index)].event", "missing") }
+        guard let address = event["email"]?.stringValue else { throw HeraldError.invalid(field: "[\(index)].email", "missing") }
+        let status = event["status"]?.stringValue
+        let id = "sendgrid:" + (event["sg_event_id"]?.stringValue ?? "\(event["sg_message_id"]?.stringValue ?? "")/\(name)/\(address)")
+        let ourID = event["smtp-id"]?.stringValue
+        switch name {
+        case "bounce":
+            // type "blocked" is a refusal that may pass later; "bounce" is for good.
+            let kind: Bounce.Kind = event["type"]?.stringValue == "blocked" ? .soft : Bounce.kind(status: status, action: "failed")
+            return ProviderEvent(address: address, kind: kind, status: status, action: event["type"]?.stringValue ?? "bounce",
+                                 diagnostic: event["reason"]?.stringValue, messageID: ourID, eventID: id)
+        case "deferred":
+            return ProviderEvent(address: address, kind: .soft, status: status, action: "delayed",
+                                 diagnostic: event["response"]?.stringValue, messageID: ourID, eventID: id)
+        case "spamreport":
+            return ProviderEvent(address: address, kind: .complaint, action: "complaint", messageID: ourID, eventID: id)
+        case "delivered":
+            return ProviderEvent(address: address, kind: .delivery, status: "2.0.0", action: "delivered",
+                                 diagnostic: event["response"]?.stringValue, messageID: ourID, eventID: id)
+        default:
+            return nil
         }
     }
 
     /// Mailgun's webhooks: one event in `event-data`.
     public static func mailgun(_ body: JSONValue) throws -> [ProviderEvent] {
+        try mailgunEvents(body).map { var event = $0; event.raw = body.jsonText; return event }
+    }
+
+    private static func mailgunEvents(_ body: JSONValue) throws -> [ProviderEvent] {
         guard let data = body["event-data"], let name = data["event"]?.stringValue else {
             throw HeraldError.invalid(field: "event-data.event", "not a Mailgun webhook (no event-data.event)")
         }
@@ -179,6 +203,12 @@ extension JSONValue {
     var numberValue: Double? {
         if case .number(let number) = self { return number }
         return nil
+    }
+    /// The value as JSON text, keys sorted.
+    var jsonText: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
     var numberText: String {
         if case .number(let number) = self { return String(Int64(number)) }

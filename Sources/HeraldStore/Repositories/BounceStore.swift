@@ -26,7 +26,8 @@ public struct SoftBounceThreshold: Sendable, Hashable {
     public static let standard = SoftBounceThreshold(count: 3, days: 7)
 }
 
-/// Bounces and complaints, from every source, and what they do: a hard bounce marks its
+/// Bounces and complaints, from every source, and what they do (the suppression reasons are
+/// `hard_bounce`, as the engine writes at send time, `soft_bounces` and `complaint`): a hard bounce marks its
 /// message bounced and suppresses the address, as does a complaint and the soft bounce that
 /// reaches the ``SoftBounceThreshold``.
 public struct BounceStore: Sendable {
@@ -99,7 +100,7 @@ public struct BounceStore: Sendable {
                     // Only a sent message becomes bounced: one still queued or already failed keeps its state.
                     try await db.raw("UPDATE mail_messages SET status = 'bounced' WHERE id = \(bind: message.id) AND status = 'sent'").run()
                 }
-                try await SuppressionStore.add(address, reason: "bounce", detail: "\(report.source): \(detail)", now: report.receivedAt, in: db)
+                try await SuppressionStore.add(address, reason: "hard_bounce", detail: "\(report.source): \(detail)", now: report.receivedAt, in: db)
                 suppressed = true
             case .complaint:
                 try await SuppressionStore.add(address, reason: "complaint", detail: "\(report.source): \(detail)", now: report.receivedAt, in: db)
@@ -110,7 +111,7 @@ public struct BounceStore: Sendable {
                     SELECT COUNT(*) AS n FROM bounces WHERE address = \(bind: address) AND kind = 'soft' AND received_at > \(bind: since)
                     """).first()!.decode(column: "n", as: Int.self)
                 if softThreshold.count > 0, count >= softThreshold.count {
-                    try await SuppressionStore.add(address, reason: "soft bounces",
+                    try await SuppressionStore.add(address, reason: "soft_bounces",
                                                    detail: "\(count) soft bounces within \(softThreshold.days) days; last: \(detail)",
                                                    now: report.receivedAt, in: db)
                     suppressed = true
