@@ -161,6 +161,15 @@ func dsn(to returnPath: String, recipient: String, status: String, action: Strin
             let auto = Array("From: dora@example.org\r\nAuto-Submitted: auto-replied\r\nIn-Reply-To: \(sentID)\r\nMessage-ID: <ooo@x>\r\n\r\nAway\r\n".utf8)
             try await inbound.receive(data: auto, from: "dora@example.org", to: ["replies@" + Self.domain])
             #expect(try await h.store.replies.list(module: h.contacts.id, record: recordID).count == 1)
+
+            // From another address (a forward): found by the address hash among the mass email's.
+            let forwarded = Array("From: d.alias@example.net\r\nReferences: <x@y> \(sentID)\r\nMessage-ID: <reply.2@example.net>\r\n\r\nAgain\r\n".utf8)
+            try await inbound.receive(data: forwarded, from: "d.alias@example.net", to: ["replies@" + Self.domain])
+            #expect(try await h.store.replies.list(module: h.contacts.id, record: recordID).count == 2)
+            // A forged Message-ID of ours that names nobody is dropped.
+            let forged = Array("From: x@example.net\r\nIn-Reply-To: <herald.\(m.id).0.0000000000000000@example.com>\r\nMessage-ID: <f@x>\r\n\r\nhi\r\n".utf8)
+            try await inbound.receive(data: forged, from: "x@example.net", to: ["replies@" + Self.domain])
+            #expect(try await h.store.replies.list(massEmail: m.id).count == 2)
         }
     }
 

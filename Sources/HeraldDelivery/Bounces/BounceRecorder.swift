@@ -73,15 +73,17 @@ public struct BounceRecorder: Sendable {
     /// angle brackets or not) names, trying `addresses` first and then every address of that
     /// mass email's step; nil when none of `ids` is ours or no address hashes to it.
     public func message(matching ids: [String], addresses: [String]) async throws -> SentMessage? {
-        for id in ids {
-            guard let (massEmail, step, hash) = Self.parseMessageID(id) else { continue }
+        // A long References header names many messages; the first few of ours are enough.
+        for (massEmail, step, hash) in ids.compactMap(Self.parseMessageID).prefix(5) {
             for address in addresses where TemplateMessageMaker.addressHash(address) == hash {
                 if let found = try await store.bounces.message(massEmail: massEmail, step: step, address: address) { return found }
             }
             // The reply came from another address (an alias, a forward): look the hash up,
-            // a page at a time, so that a large mass email costs no more memory than a page.
+            // a page at a time, so that a large mass email costs no more memory than a page,
+            // and at most `scanLimit` addresses, so that a forged In-Reply-To cannot make every
+            // inbound message hash a million addresses.
             var after: Int64 = 0
-            while true {
+            for _ in 0..<(Self.scanLimit / 5000) {
                 let page = try await store.bounces.addresses(massEmail: massEmail, step: step, after: after, limit: 5000)
                 if let hit = page.first(where: { TemplateMessageMaker.addressHash($0.address) == hash }) {
                     return try await store.bounces.message(hit.id)
@@ -92,6 +94,9 @@ public struct BounceRecorder: Sendable {
         }
         return nil
     }
+
+    /// How many addresses of one mass email a Message-ID is looked up among, at most.
+    static let scanLimit = 100_000
 
     /// `(mass email, step, address hash)` of one of Herald's Message-IDs.
     static func parseMessageID(_ text: String) -> (Int64, Int, String)? {
