@@ -90,6 +90,11 @@ import Testing
             let confirm = #"{"Type":"SubscriptionConfirmation","SubscribeURL":"https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&Token=t"}"#
             #expect(try await post(client, "/webhooks/ses", confirm, basic: Self.secret).status == .ok)
             #expect(try await f.store.settings.value("webhooks.ses.subscribe_url")?.hasPrefix("https://sns.") == true)
+            let unsubscribed = #"{"Type":"UnsubscribeConfirmation","SubscribeURL":"https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&Token=u"}"#
+            #expect(try await post(client, "/webhooks/ses", unsubscribed, basic: Self.secret).json?.objectValue?["recorded"] == 0)
+            #expect(try await f.store.settings.value("webhooks.ses.subscribe_url")?.hasSuffix("Token=t") == true)
+            let elsewhere = #"{"Type":"SubscriptionConfirmation","SubscribeURL":"https://evil.example.com/confirm"}"#
+            #expect(try await post(client, "/webhooks/ses", elsewhere, basic: Self.secret).status == .unprocessableContent)
 
             let sendgrid = #"[{"email":"sg@example.org","event":"bounce","type":"bounce","status":"5.1.1","reason":"550 5.1.1 no such user","sg_event_id":"e1","smtp-id":"<x@y>"},{"email":"soft@example.org","event":"deferred","response":"451 later","sg_event_id":"e2"},{"email":"o@example.org","event":"open","sg_event_id":"e3"}]"#
             #expect(try await post(client, "/webhooks/sendgrid", sendgrid, basic: Self.secret).json?.objectValue?["recorded"] == 2)

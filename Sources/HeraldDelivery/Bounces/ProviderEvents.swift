@@ -31,7 +31,9 @@ public enum ProviderEvents {
     /// Amazon SES notifications, delivered by SNS: the SES event is a JSON string in `Message`.
     public static func ses(_ body: JSONValue) throws -> SNS {
         let type = body["Type"]?.stringValue ?? ""
-        if type == "SubscriptionConfirmation" || type == "UnsubscribeConfirmation" {
+        // After an unsubscribe SNS sends a URL to subscribe again: nothing to confirm or record.
+        if type == "UnsubscribeConfirmation" { return .events([]) }
+        if type == "SubscriptionConfirmation" {
             guard let url = body["SubscribeURL"]?.stringValue else { throw HeraldError.invalid(field: "SubscribeURL", "missing") }
             return .subscriptionConfirmation(subscribeURL: url)
         }
