@@ -18,16 +18,22 @@ public struct Delivery: Sendable {
     public let engagement: EngagementRecorder
     /// What recorded engagement events are handed to: the mass emails' trigger actions.
     public let reactor: any EngagementReactor
+    /// Where VERP return paths point (``ReturnPathSource``).
+    public let returnPaths: ReturnPathSource
+    /// Records bounces and complaints from the inbound listener and the webhooks.
+    public let bounces: BounceRecorder
 
     public init(store: Store, transports: TransportSource, maker: any MessageMaker, state: StateDirectory,
                 links: EngagementLinks, quietSeconds: Int64 = MachineRules.defaultQuietSeconds,
-                configuration: EngineConfiguration? = nil, logger: Logger,
+                configuration: EngineConfiguration? = nil, returnPaths: ReturnPathSource? = nil, logger: Logger,
                 now: @escaping @Sendable () -> Int64 = { Clock.epochSeconds() }) throws {
         self.transports = transports
         self.links = links
         let reactor = TriggerActionRunner(store: store, logger: logger)
         self.reactor = reactor
         self.engagement = EngagementRecorder(store: store, reactor: reactor, quietSeconds: quietSeconds, logger: logger)
+        self.returnPaths = returnPaths ?? ReturnPathSource(override: nil, settings: store.settings)
+        self.bounces = BounceRecorder(store: store, reactor: reactor, logger: logger)
         let engine = DeliveryEngine(store: store, transports: transports, maker: maker,
                                     journal: try DeliveryJournal(directory: state.journal),
                                     configuration: configuration ?? EngineConfiguration(node: state.node), logger: logger, now: now)

@@ -24,6 +24,8 @@ public struct Store: Sendable {
     public let tasks: TaskStore
     public let calls: CallStore
     public let triggerRuns: TriggerRunStore
+    public let bounces: BounceStore
+    public let replies: ReplyStore
 
     public init(database: any HeraldDatabase) {
         self.database = database
@@ -46,6 +48,8 @@ public struct Store: Sendable {
         self.tasks = TaskStore(database: database)
         self.calls = CallStore(database: database)
         self.triggerRuns = TriggerRunStore(database: database)
+        self.bounces = BounceStore(database: database)
+        self.replies = ReplyStore(database: database)
     }
 
     /// Opens the database at `location` and brings its schema up to date.

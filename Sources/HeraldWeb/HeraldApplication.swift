@@ -78,6 +78,8 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     }
 
     EngagementPages(store: store, delivery: delivery, pages: pages).register(on: router)
+    // Providers post without a session or CSRF token; each is authenticated by its own secret.
+    BounceWebhooks(store: store, delivery: delivery, logger: logger).register(on: router)
 
     let sessionMiddleware = SessionMiddleware<AppRequestContext>(
         storage: SessionPersistDriver(store: store.keyValues),
@@ -106,6 +108,7 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     MassEmailsAPI(store: store, delivery: delivery).register(on: api)
     SuppressionsAPI(store: store).register(on: api)
     ActivitiesAPI(store: store).register(on: api)
+    BouncesAPI(store: store, delivery: delivery).register(on: api)
 
     RecordPages(store: store, pages: pages).register(on: authenticated)
     ViewPages(store: store, pages: pages).register(on: authenticated)
@@ -118,6 +121,7 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     MassEmailPages(store: store, delivery: delivery, pages: pages).register(on: authenticated)
     SuppressionPages(store: store, pages: pages).register(on: authenticated)
     ActivityPages(store: store, pages: pages).register(on: authenticated)
+    BouncePages(store: store, delivery: delivery, pages: pages).register(on: authenticated)
     return router
 }
 

@@ -67,6 +67,30 @@ struct Serve: AsyncParsableCommand {
         """)
     var machineWindow: Int64 = Int64(ProcessInfo.processInfo.environment["HERALD_MACHINE_WINDOW"] ?? "") ?? MachineRules.defaultQuietSeconds
 
+    @Option(name: .long, help: """
+        The domain of VERP return paths: each mass email message's envelope sender becomes \
+        bounce+TOKEN@<domain>, so that bounces name their message. Its MX must lead to --inbound-smtp. \
+        Overrides the Mail delivery settings page. Env: HERALD_BOUNCE_DOMAIN.
+        """)
+    var bounceDomain: String?
+
+    /// `--bounce-domain`, else `HERALD_BOUNCE_DOMAIN`.
+    var bounceDomainName: String? { bounceDomain ?? ProcessInfo.processInfo.environment["HERALD_BOUNCE_DOMAIN"].flatMap { $0.isEmpty ? nil : $0 } }
+
+    @Option(name: .long, help: """
+        host:port of an SMTP listener for bounces and replies to the bounce domain (for example \
+        127.0.0.1:2526); mail for other domains is refused. Off when not given. Env: HERALD_INBOUND_SMTP.
+        """)
+    var inboundSmtp: String?
+
+    /// `--inbound-smtp`, else `HERALD_INBOUND_SMTP`, as host and port.
+    var inboundAddress: (host: String, port: Int)? {
+        guard let text = inboundSmtp ?? ProcessInfo.processInfo.environment["HERALD_INBOUND_SMTP"].flatMap({ $0.isEmpty ? nil : $0 }),
+              let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port),
+              colon != text.startIndex else { return nil }
+        return (String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
+    }
+
     @Option(name: .long, help: ArgumentHelp("bcrypt cost for password hashes (4–16).", visibility: .hidden))
     var bcryptCost: UInt8 = 12
 
@@ -80,6 +104,12 @@ struct Serve: AsyncParsableCommand {
                   url.query == nil, url.fragment == nil else {
                 throw ValidationError("--public-url: '\(publicURL)' is not an http:// or https:// address (like https://crm.example.com)")
             }
+        }
+        if let bounceDomainName, let problem = ReturnPaths.problem(withDomain: bounceDomainName) {
+            throw ValidationError("--bounce-domain: \(problem)")
+        }
+        if (inboundSmtp ?? ProcessInfo.processInfo.environment["HERALD_INBOUND_SMTP"]).map({ !$0.isEmpty }) == true, inboundAddress == nil {
+            throw ValidationError("--inbound-smtp: give host:port, for example 127.0.0.1:2526")
         }
         if let transportURL {
             do throws(MailError) { _ = try TransportURL(transportURL) } catch { throw ValidationError("--transport: \(error.message)") }
@@ -124,8 +154,17 @@ struct Serve: AsyncParsableCommand {
         let host = self.host
         let publicURL = PublicURL(self.publicURL ?? "http://\(host):\(port)")
         let links = EngagementLinks(secret: try await store.settings.engagementSecret(), publicURL: publicURL)
-        let delivery = try Delivery(store: store, transports: transports, maker: TemplateMessageMaker(store: store, links: links),
-                                    state: state, links: links, quietSeconds: machineWindow, logger: logger)
+        let returnPaths = ReturnPathSource(override: bounceDomainName, settings: store.settings)
+        let delivery = try Delivery(store: store, transports: transports,
+                                    maker: TemplateMessageMaker(store: store, links: links, returnPaths: returnPaths),
+                                    state: state, links: links, quietSeconds: machineWindow, returnPaths: returnPaths, logger: logger)
+        var inbound: [any Service] = []
+        if let inboundAddress {
+            let (inboundHost, inboundPort) = inboundAddress
+            let mail = InboundMail(store: store, returnPaths: returnPaths, recorder: delivery.bounces, transports: transports, logger: logger)
+            inbound.append(mail.listener(host: inboundHost, port: inboundPort, serverName: try await returnPaths.domain() ?? "localhost",
+                                         onListening: { say("Inbound SMTP for bounces and replies at \(inboundHost):\($0)") }))
+        }
         let guessesURL = self.publicURL == nil
         let app = try await buildApplication(
             configuration: WebConfiguration(host: host, port: port, secureCookies: secureCookies, bcryptCost: bcryptCost),
@@ -135,7 +174,7 @@ struct Serve: AsyncParsableCommand {
                 say("Herald is running at http://\(host):\(port)/")
             })
         let group = ServiceGroup(configuration: .init(
-            services: delivery.services + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: delivery.services + inbound + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
         } catch {

@@ -50,7 +50,7 @@ struct EngineHarness {
 
     static func with(
         _ kind: DatabaseKind, clock: TestClock = TestClock(1_800_000_000), retry: RetryPolicy = RetryPolicy(),
-        state: StateDirectory? = nil, serverDelay: Duration? = nil,
+        state: StateDirectory? = nil, serverDelay: Duration? = nil, bounceDomain: String? = nil,
         acceptRecipient: @escaping SMTPServer.RecipientCheck = { _ in nil },
         beforeStart: (EngineHarness) async throws -> Void = { _ in },
         _ body: (EngineHarness) async throws -> Void
@@ -74,8 +74,11 @@ struct EngineHarness {
             configuration.batchSize = 50
             configuration.retry = retry
             let links = EngagementLinks(secret: try await store.settings.engagementSecret(), publicURL: PublicURL("http://herald.test"))
-            let delivery = try Delivery(store: store, transports: transports, maker: TemplateMessageMaker(store: store, links: links),
-                                        state: state, links: links, configuration: configuration, logger: logger, now: clock.now)
+            let returnPaths = ReturnPathSource(override: bounceDomain, settings: store.settings)
+            let delivery = try Delivery(store: store, transports: transports,
+                                        maker: TemplateMessageMaker(store: store, links: links, returnPaths: returnPaths),
+                                        state: state, links: links, configuration: configuration, returnPaths: returnPaths,
+                                        logger: logger, now: clock.now)
             let contacts = try await store.modules.named("contacts")
             let admin = try await store.testAdmin()
             let template = try await store.templates.create(

@@ -13,11 +13,13 @@ public struct MessageComposer: Sendable {
     ///   - messageID: without angle brackets; a mass email passes one that is stable per
     ///     (mass email, step, recipient), so that a retry is recognisably the same message.
     ///   - headers: extra headers (`List-Unsubscribe` and friends come from `listUnsubscribe`).
+    ///   - returnPath: the envelope sender (a VERP address, see ``ReturnPaths``); the sender's address when nil.
     /// - Throws: ``MailError`` when an address or header is refused.
     public func compose(
         _ rendered: RenderedMail, from sender: Sender, to address: String, recipientName: String? = nil,
         messageID: String? = nil, date: Date = Date(), inReplyTo: [String] = [],
-        listUnsubscribe: MailMessage.ListUnsubscribe? = nil, headers: [(name: String, value: String)] = []
+        listUnsubscribe: MailMessage.ListUnsubscribe? = nil, headers: [(name: String, value: String)] = [],
+        returnPath: String? = nil
     ) throws(MailError) -> OutgoingMessage {
         var message = MailMessage(
             from: MailAddress(sender.email, name: sender.name.isEmpty ? nil : sender.name),
@@ -32,7 +34,7 @@ public struct MessageComposer: Sendable {
         message.htmlBody = rendered.html
         message.listUnsubscribe = listUnsubscribe
         message.headers = headers
-        let envelope = try Envelope(returnPath: sender.email, recipients: [address])
+        let envelope = try Envelope(returnPath: returnPath ?? sender.email, recipients: [address])
         return OutgoingMessage(envelope: envelope, message: try message.render())
     }
 }

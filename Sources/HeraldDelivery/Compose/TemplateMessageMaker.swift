@@ -37,11 +37,16 @@ public struct TemplateMessageMaker: MessageMaker {
     let links: EngagementLinks
     let composer = MessageComposer()
     let cache = Cache()
+    /// VERP return paths, when a bounce domain is configured.
+    let returnPaths: ReturnPathSource?
 
-    /// - Parameter links: where each message's tracking and unsubscribe links point.
-    public init(store: Store, links: EngagementLinks) {
+    /// - Parameters:
+    ///   - links: where each message's tracking and unsubscribe links point.
+    ///   - returnPaths: the VERP return paths, when a bounce domain is configured.
+    public init(store: Store, links: EngagementLinks, returnPaths: ReturnPathSource? = nil) {
         self.store = store
         self.links = links
+        self.returnPaths = returnPaths
     }
 
     public func make(_ batch: [ClaimedMessage], of massEmail: MassEmail) async throws -> [Result<OutgoingMessage, HeraldError>] {
@@ -54,6 +59,7 @@ public struct TemplateMessageMaker: MessageMaker {
         let nameFields = ["first_name", "last_name"].compactMap { module.field($0) }
         let now = Date()
         let trackedLinks = prepared.template.trackedLinks.count
+        let verp = try await returnPaths?.current()
         return batch.map { claimed in
             guard let record = byID[claimed.recordID] else {
                 return .failure(HeraldError.notFound("record \(claimed.recordID) was deleted before its message was sent"))
@@ -68,7 +74,9 @@ public struct TemplateMessageMaker: MessageMaker {
                     rendered, from: sender, to: claimed.address, recipientName: name.isEmpty ? nil : name,
                     messageID: Self.messageID(massEmail: massEmail.id, step: claimed.step, address: claimed.address, sender: sender),
                     date: now,
-                    listUnsubscribe: MailMessage.ListUnsubscribe(urls: links.listUnsubscribe(message: claimed.id), oneClick: true)))
+                    listUnsubscribe: MailMessage.ListUnsubscribe(urls: links.listUnsubscribe(message: claimed.id, mailDomain: verp?.domain),
+                                                                 oneClick: true),
+                    returnPath: verp?.bounceAddress(for: claimed.id)))
             } catch {
                 return .failure(HeraldError.invalid(field: "message", error.message))
             }
@@ -78,14 +86,19 @@ public struct TemplateMessageMaker: MessageMaker {
     /// `<mass email>.<step>.<hash of the address>@<sender's domain>`: stable, so that the
     /// same recipient's message is recognisably the same however often it is built.
     public static func messageID(massEmail: Int64, step: Int, address: String, sender: Sender) -> String {
+        let domain = sender.email.split(separator: "@").last.map(String.init) ?? "herald.invalid"
+        return "herald.\(massEmail).\(step).\(addressHash(address))@\(domain)"
+    }
+
+    /// The hash of an address in a Message-ID: 16 hex digits of its SHA-256.
+    public static func addressHash(_ address: String) -> String {
         let hex = Array("0123456789abcdef".utf8)
         var digest: [UInt8] = []
         for byte in SHA256.hash(data: Data(address.lowercased().utf8)).prefix(8) {
             digest.append(hex[Int(byte >> 4)])
             digest.append(hex[Int(byte & 15)])
         }
-        let domain = sender.email.split(separator: "@").last.map(String.init) ?? "herald.invalid"
-        return "herald.\(massEmail).\(step).\(String(decoding: digest, as: UTF8.self))@\(domain)"
+        return String(decoding: digest, as: UTF8.self)
     }
 
     private func prepare(_ massEmail: MassEmail) async throws -> Prepared {

@@ -34,15 +34,11 @@ public struct EngagementLinks: Sendable {
 
     public let signer: MessageTokenSigner
     public let publicURL: PublicURL
-    /// The domain whose `unsubscribe+TOKEN@` address the inbound listener reads, if any: the
-    /// `mailto:` of `List-Unsubscribe`.
-    public let mailDomain: String?
 
     /// - Parameter publicURL: an `http` or `https` URL (checked where it is configured).
-    public init(secret: String, publicURL: PublicURL, mailDomain: String? = nil) {
+    public init(secret: String, publicURL: PublicURL) {
         self.signer = MessageTokenSigner(secret: secret)
         self.publicURL = publicURL
-        self.mailDomain = mailDomain.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     public func url(_ token: MessageToken) -> String {
@@ -74,8 +70,8 @@ public struct EngagementLinks: Sendable {
     }
 
     /// The `List-Unsubscribe` addresses of a message: the one-click URL (RFC 8058), and a
-    /// `mailto:` when an inbound mail domain is configured.
-    public func listUnsubscribe(message: Int64) -> [String] {
+    /// `mailto:` at the bounce domain when one is configured (the inbound listener reads it).
+    public func listUnsubscribe(message: Int64, mailDomain: String?) -> [String] {
         let token = MessageToken(.unsubscribe, message: message)
         var urls = [url(token)]
         if let mailDomain { urls.append("mailto:unsubscribe+\(signer.sign(token))@\(mailDomain)?subject=unsubscribe") }

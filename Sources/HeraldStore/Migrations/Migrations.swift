@@ -154,5 +154,29 @@ enum Migrations {
             ]
             for statement in statements { try await db.raw(statement).run() }
         },
+        Migration(version: 7, name: "bounces and replies") { db, kind in
+            let id = SchemaSQL.idColumn(kind)
+            let statements: [SQLQueryString] = [
+                // `fingerprint` makes recording idempotent: the same report delivered twice
+                // (or a webhook retried) is one row. `raw` is the report as received, as text.
+                """
+                CREATE TABLE bounces (\(id), message_id BIGINT REFERENCES mail_messages(id) ON DELETE CASCADE,
+                    mass_email_id BIGINT REFERENCES mass_emails(id) ON DELETE CASCADE, address TEXT NOT NULL,
+                    kind TEXT NOT NULL, status TEXT, action TEXT, diagnostic TEXT, source TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL UNIQUE, raw TEXT, received_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX bounces_mass_email ON bounces (mass_email_id, id)",
+                "CREATE INDEX bounces_address ON bounces (address, kind, received_at)",
+                """
+                CREATE TABLE replies (\(id), message_id BIGINT NOT NULL REFERENCES mail_messages(id) ON DELETE CASCADE,
+                    mass_email_id BIGINT NOT NULL REFERENCES mass_emails(id) ON DELETE CASCADE, record_id BIGINT NOT NULL,
+                    from_address TEXT, subject TEXT, headers TEXT NOT NULL, text TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL UNIQUE, forwarded_at BIGINT, received_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX replies_message ON replies (message_id)",
+                "CREATE INDEX replies_record ON replies (record_id, id)",
+            ]
+            for statement in statements { try await db.raw(statement).run() }
+        },
     ]
 }

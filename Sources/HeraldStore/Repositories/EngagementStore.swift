@@ -189,7 +189,7 @@ public struct EngagementStore: Sendable {
                         \(bind: EngagementEvent.Kind.unsubscribed.rawValue), \(bind: false), \(bind: how), \(bind: at))
                 """).run()
             try await SuppressionStore.add(target.address, reason: "unsubscribed",
-                                           detail: "mass email \(target.massEmailID), \(how)", now: at, db: db)
+                                           detail: "mass email \(target.massEmailID), \(how)", now: at, in: db)
             let table = module.table
             switch source {
             case .own(_, let optOut?):

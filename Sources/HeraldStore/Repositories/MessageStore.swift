@@ -130,6 +130,19 @@ public struct MessageStore: Sendable {
                     WHERE mail_messages.id = v.column1 AND mail_messages.status = 'sending' AND mail_messages.attempts = v.column9
                     """).run()
             }
+            // A refusal at send time is a hard bounce like any other: listed with the mass
+            // email's bounces (the engine has already suppressed 5.1.x addresses).
+            let now = Clock.epochSeconds()
+            for o in outcomes where o.status == .bounced {
+                try await db.raw("""
+                    INSERT INTO bounces (message_id, mass_email_id, address, kind, status, action, diagnostic, source, fingerprint, received_at)
+                    SELECT id, mass_email_id, address, 'hard', \(bind: o.enhancedCode), 'failed',
+                           \(bind: [o.code.map(String.init), o.text].compactMap { $0 }.joined(separator: " ").prefix(1000).description), 'smtp',
+                           \(bind: "smtp:\(o.id):\(o.attempt)"), \(bind: now)
+                    FROM mail_messages WHERE id = \(bind: o.id) AND status = 'bounced' AND attempts = \(bind: o.attempts)
+                    ON CONFLICT (fingerprint) DO NOTHING
+                    """).run()
+            }
         }
     }
 
@@ -283,13 +296,17 @@ public struct SuppressionStore: Sendable {
 
     /// Suppresses an address (kept as it was first suppressed when already there).
     public func add(_ address: String, reason: String, detail: String? = nil, now: Int64 = Clock.epochSeconds()) async throws {
-        try await database.transaction { try await Self.add(address, reason: reason, detail: detail, now: now, db: $0) }
+        try await database.transaction { db in
+            try await Self.add(address, reason: reason, detail: detail, now: now, in: db)
+        }
     }
 
-    static func add(_ address: String, reason: String, detail: String?, now: Int64, db: any SQLDatabase) async throws {
+    /// The same, inside a transaction already open (recording a bounce suppresses in the
+    /// bounce's own transaction).
+    static func add(_ address: String, reason: String, detail: String?, now: Int64, in db: any SQLDatabase) async throws {
         try await db.raw("""
             INSERT INTO suppressions (address, reason, detail, created_at)
-            VALUES (\(bind: address.lowercased()), \(bind: reason), \(bind: detail), \(bind: now))
+            VALUES (\(bind: address.lowercased()), \(bind: reason), \(bind: detail.map { String($0.prefix(500)) }), \(bind: now))
             ON CONFLICT (address) DO NOTHING
             """).run()
     }

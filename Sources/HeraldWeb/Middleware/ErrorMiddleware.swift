@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import HeraldCore
 
-/// Turns errors into answers a user can act on: JSON for the API, a page for the browser.
+/// Turns errors into answers a user can act on: JSON for the API and the webhooks, a page for the browser.
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let pages: PageRenderer
@@ -29,7 +29,7 @@ struct ErrorMiddleware: RouterMiddleware {
 
     func respond(_ error: HeraldError, request: Request, context: Context, status: HTTPResponse.Status? = nil) -> Response {
         let status = status ?? ErrorMiddleware.status(for: error.kind)
-        if request.uri.path.hasPrefix("/api/") || request.headers[.accept]?.contains("application/json") == true {
+        if request.uri.path.hasPrefix("/api/") || request.uri.path.hasPrefix("/webhooks/") || request.headers[.accept]?.contains("application/json") == true {
             return JSONResponse.make(ErrorBody(error: .init(code: error.kind.rawValue, message: error.message, problems: error.problems)),
                                      status: status)
         }

@@ -38,6 +38,33 @@ struct MailSettingsPages {
                 return try await page(quotaError: error.problems.first?.reason ?? error.message, status: .unprocessableContent, context: context)
             }
         }
+        admin.post("mail/bounces") { request, context in
+            let form = try await FormData.read(request, context: context)
+            var changes = BounceSettings.Changes()
+            if delivery.returnPaths.override == nil { changes.domain = form["domain"] ?? "" }
+            // A number field that is not a number is reported, not taken for "unchanged".
+            func number(_ name: String) throws -> Int? {
+                guard let text = form[name]?.trimmedWhitespace, !text.isEmpty else { return nil }
+                guard let n = Int(text) else { throw HeraldError.invalid(field: name, "'\(text)' is not a whole number") }
+                return n
+            }
+            do {
+                changes.softBounceCount = try number("soft_bounce_count")
+                changes.softBounceDays = try number("soft_bounce_days")
+                changes.forwardReplies = form["forward_replies"] == "1"
+                // An empty secret field keeps the secret; "remove" clears it.
+                for provider in BounceSettings.providers {
+                    if form["remove_\(provider)"] == "1" { changes.webhookSecrets[provider] = "" }
+                    else if let secret = form["secret_\(provider)"]?.trimmedWhitespace, !secret.isEmpty { changes.webhookSecrets[provider] = secret }
+                }
+                try await BounceSettings(store: store, delivery: delivery).save(changes)
+                return Response.redirect(to: "/admin/mail#bounce-settings", type: .found)
+            } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
+                let problems = error.problems.map { "\($0.field): \($0.reason)" }.joined(separator: "; ")
+                return try await page(bounceError: problems.isEmpty ? error.message : problems,
+                                      status: .unprocessableContent, context: context)
+            }
+        }
         admin.post("mail/test") { request, context in
             let form = try await FormData.read(request, context: context)
             do {
@@ -60,7 +87,7 @@ struct MailSettingsPages {
         return n
     }
 
-    func page(message: String? = nil, urlError: String? = nil, quotaError: String? = nil, testResult: JSONValue? = nil, testError: String? = nil,
+    func page(message: String? = nil, urlError: String? = nil, quotaError: String? = nil, bounceError: String? = nil, testResult: JSONValue? = nil, testError: String? = nil,
               form: FormData = FormData(""), status: HTTPResponse.Status = .ok, context: AppRequestContext) async throws -> Response {
         let current = try await TransportSettings(delivery: delivery, mail: mail).current().mustache
         let senders = try await store.senders.all()
@@ -77,6 +104,9 @@ struct MailSettingsPages {
             "has_senders": !senders.isEmpty,
             "from": form["from"] ?? "", "to": form["to"] ?? (context.identity?.email ?? ""),
             "test_result": testResult?.mustache as Any, "test_error": testError as Any,
+            "bounces": try await BounceSettings(store: store, delivery: delivery).current().mustache,
+            "bounce_error": bounceError as Any,
+            "ses_subscribe_url": try await store.settings.value("webhooks.ses.subscribe_url") as Any,
             "csrf": context.csrf,
         ], modules: try await store.modules.all(), flash: message)
         return HTMLResponse(html: html, status: status).response

@@ -1,0 +1,117 @@
+import Crypto
+import Foundation
+import HeraldCore
+import HeraldStore
+import Logging
+
+/// Records bounces and complaints from every source (the inbound listener, the providers'
+/// webhooks) the same way, and hands the events they make to the ``EngagementReactor``.
+///
+/// A hard bounce is a `.bounced` event and a complaint a `.complained` one; a soft bounce is
+/// counted (and suppresses at the threshold) but is no event: the message may still arrive.
+public struct BounceRecorder: Sendable {
+    let store: Store
+    let reactor: any EngagementReactor
+    let logger: Logger
+
+    public init(store: Store, reactor: any EngagementReactor, logger: Logger) {
+        self.store = store
+        self.reactor = reactor
+        self.logger = logger
+    }
+
+    /// Records `reports` (each in its own transaction), then reacts to what was new.
+    @discardableResult
+    public func record(_ reports: [BounceStore.Report]) async throws -> [BounceStore.Recorded] {
+        let threshold = try await store.settings.softBounceThreshold()
+        var recorded: [BounceStore.Recorded] = []
+        for report in reports {
+            guard let done = try await store.bounces.record(report, softThreshold: threshold) else {
+                logger.debug("bounce already recorded", metadata: ["source": "\(report.source)"])
+                continue
+            }
+            recorded.append(done)
+            logger.info("bounce recorded", metadata: [
+                "kind": "\(done.bounce.kind.rawValue)", "source": "\(report.source)", "message": "\(done.message?.id.description ?? "-")",
+                "status": "\(report.status ?? "-")", "suppressed": "\(done.suppressed)",
+            ])
+        }
+        let events: [EngagementEvent] = recorded.compactMap { done in
+            guard let message = done.message else { return nil }
+            let kind: EngagementEvent.Kind
+            switch done.bounce.kind {
+            case .hard: kind = .bounced
+            case .complaint: kind = .complained
+            case .soft, .delivery: return nil
+            }
+            return EngagementEvent(kind: kind, messageID: message.id, massEmailID: message.massEmailID, step: message.step,
+                                   recordID: message.recordID, address: message.address, at: done.bounce.receivedAt)
+        }
+        if !events.isEmpty { try await reactor.react(to: events) }
+        return recorded
+    }
+
+    /// Records what a provider's webhook reported: each event's message is found by the
+    /// Message-ID the provider echoes, else as the last message sent to its address.
+    @discardableResult
+    public func record(_ events: [ProviderEvent], source: String, now: Int64) async throws -> [BounceStore.Recorded] {
+        var reports: [BounceStore.Report] = []
+        for event in events {
+            let address = event.address.trimmingCharacters(in: .whitespaces).lowercased()
+            var message: SentMessage?
+            if let id = event.messageID { message = try await self.message(matching: [id], addresses: [address]) }
+            if message == nil { message = try await store.bounces.latestMessage(to: address) }
+            reports.append(BounceStore.Report(
+                messageID: message?.id, address: address, kind: event.kind, status: event.status, action: event.action,
+                diagnostic: event.diagnostic, source: source, raw: event.raw,
+                fingerprint: Self.fingerprint(source, event.eventID, address, event.kind.rawValue), receivedAt: now))
+        }
+        return try await record(reports)
+    }
+
+    /// The message one of Herald's Message-IDs (`herald.<mass email>.<step>.<address hash>@…`,
+    /// angle brackets or not) names, trying `addresses` first and then every address of that
+    /// mass email's step; nil when none of `ids` is ours or no address hashes to it.
+    public func message(matching ids: [String], addresses: [String]) async throws -> SentMessage? {
+        // A long References header names many messages; the first few of ours are enough.
+        for (massEmail, step, hash) in ids.compactMap(Self.parseMessageID).prefix(5) {
+            for address in addresses where TemplateMessageMaker.addressHash(address) == hash {
+                if let found = try await store.bounces.message(massEmail: massEmail, step: step, address: address) { return found }
+            }
+            // The reply came from another address (an alias, a forward): look the hash up,
+            // a page at a time, so that a large mass email costs no more memory than a page,
+            // and at most `scanLimit` addresses, so that a forged In-Reply-To cannot make every
+            // inbound message hash a million addresses.
+            var after: Int64 = 0
+            for _ in 0..<(Self.scanLimit / 5000) {
+                let page = try await store.bounces.addresses(massEmail: massEmail, step: step, after: after, limit: 5000)
+                if let hit = page.first(where: { TemplateMessageMaker.addressHash($0.address) == hash }) {
+                    return try await store.bounces.message(hit.id)
+                }
+                guard let last = page.last, page.count == 5000 else { break }
+                after = last.id
+            }
+        }
+        return nil
+    }
+
+    /// How many addresses of one mass email a Message-ID is looked up among, at most.
+    static let scanLimit = 100_000
+
+    /// `(mass email, step, address hash)` of one of Herald's Message-IDs.
+    static func parseMessageID(_ text: String) -> (Int64, Int, String)? {
+        var id = Substring(text.trimmingCharacters(in: .whitespaces))
+        if id.hasPrefix("<") { id = id.dropFirst() }
+        if id.hasSuffix(">") { id = id.dropLast() }
+        guard let at = id.firstIndex(of: "@") else { return nil }
+        let parts = id[..<at].split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts[0] == "herald", let massEmail = Int64(parts[1]), let step = Int(parts[2]),
+              parts[3].utf8.count == 16, parts[3].allSatisfy(\.isHexDigit) else { return nil }
+        return (massEmail, step, parts[3].lowercased())
+    }
+
+    /// A stable fingerprint of the parts that identify a report.
+    static func fingerprint(_ parts: String...) -> String {
+        SHA256.hash(data: Data(parts.joined(separator: "\u{0}").utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}

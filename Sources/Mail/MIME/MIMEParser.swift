@@ -1,0 +1,369 @@
+import Foundation
+
+/// A received message or one of its parts, read leniently: headers unfolded and RFC 2047
+/// decoded, the body transfer-decoded, multiparts split and `message/rfc822` parts read as
+/// messages of their own.
+///
+/// Reading never fails: what a sender got wrong (a missing boundary, bad base64, an unknown
+/// charset) leaves the readable rest as it is, because a bounce or a reply is worth reading
+/// even when the software that wrote it was sloppy.
+///
+/// ```swift
+/// let message = MIMEPart(parsing: receivedBytes)
+/// message.header("Subject")                        // "Undelivered Mail Returned to Sender"
+/// message.contentType                              // "multipart/report"
+/// message.parts.first { $0.contentType == "message/delivery-status" }?.text
+/// ```
+public struct MIMEPart: Sendable {
+    /// The header fields in order, names as written, values unfolded and RFC 2047 decoded.
+    public var headers: [(name: String, value: String)]
+    /// The body after transfer decoding (for a multipart: what precedes the first part).
+    public var body: [UInt8]
+    /// The parts of a multipart; for `message/rfc822`, the enclosed message; otherwise empty.
+    public var parts: [MIMEPart]
+
+    /// Nesting deeper than this is read as an opaque body: a hostile message cannot make the
+    /// reader recurse without end.
+    static let maximumDepth = 12
+
+    public init(parsing bytes: some Collection<UInt8>) {
+        self.init(bytes: Array(bytes), depth: 0)
+    }
+
+    /// Reads only a header block (`text/rfc822-headers`, RFC 6522 §4).
+    public init(parsingHeaders bytes: some Collection<UInt8>) {
+        self.headers = MIMEParser.headers(ArraySlice(bytes))
+        self.body = []
+        self.parts = []
+    }
+
+    init(bytes: [UInt8], depth: Int) {
+        let (head, rawBody) = MIMEParser.split(bytes[...])
+        headers = MIMEParser.headers(head)
+        parts = []
+        body = []
+        let (type, parameters) = MIMEParser.contentType(header("Content-Type"))
+        let encoding = header("Content-Transfer-Encoding")?.lowercased().trimmingSpaces ?? ""
+        if type.hasPrefix("multipart/"), let boundary = parameters["boundary"], !boundary.isEmpty, depth < Self.maximumDepth {
+            let (preamble, pieces) = MIMEParser.multipart(rawBody, boundary: boundary)
+            body = Array(preamble)
+            parts = pieces.map { MIMEPart(bytes: Array($0), depth: depth + 1) }
+        } else if type == "message/rfc822" || type == "message/global", depth < Self.maximumDepth {
+            // RFC 2046 §5.2.1: only 7bit, 8bit or binary; some MTAs encode it anyway.
+            let decoded = MIMEParser.transferDecode(rawBody, encoding: encoding)
+            body = decoded
+            parts = [MIMEPart(bytes: decoded, depth: depth + 1)]
+        } else {
+            body = MIMEParser.transferDecode(rawBody, encoding: encoding)
+        }
+    }
+
+    /// The first value of the header `name` (case-insensitive), nil when absent.
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.caseInsensitiveEquals(name) }?.value
+    }
+
+    /// Every value of the header `name`, in order.
+    public func headers(_ name: String) -> [String] {
+        headers.filter { $0.name.caseInsensitiveEquals(name) }.map(\.value)
+    }
+
+    /// `type/subtype` in lower case; `text/plain` when absent (RFC 2045 §5.2).
+    public var contentType: String { MIMEParser.contentType(header("Content-Type")).type }
+
+    /// A parameter of the Content-Type (`charset`, `boundary`, `report-type`), name in any case.
+    public func contentTypeParameter(_ name: String) -> String? {
+        MIMEParser.contentType(header("Content-Type")).parameters[name.lowercased()]
+    }
+
+    /// The body as text in its charset (UTF-8, US-ASCII, ISO-8859-1 and Windows-1252 are
+    /// known; anything else is read as UTF-8 with replacement characters).
+    public var text: String { MIMEParser.decode(body, charset: contentTypeParameter("charset")) }
+
+    /// The header block and the body of a message's bytes, split at the first empty line.
+    public static func split(_ bytes: [UInt8]) -> (header: ArraySlice<UInt8>, body: ArraySlice<UInt8>) {
+        MIMEParser.split(bytes[...])
+    }
+
+    /// This part and every part inside it, depth first.
+    public var allParts: [MIMEPart] { [self] + parts.flatMap(\.allParts) }
+}
+
+/// The pieces of ``MIMEPart``'s reading.
+enum MIMEParser {
+    /// Head and body, split at the first empty line (CRLF or bare LF alike).
+    static func split(_ bytes: ArraySlice<UInt8>) -> (ArraySlice<UInt8>, ArraySlice<UInt8>) {
+        var index = bytes.startIndex
+        var lineStart = true
+        while index < bytes.endIndex {
+            if lineStart {
+                if bytes[index] == 10 { return (bytes[..<index], bytes[(index + 1)...]) }
+                if bytes[index] == 13, index + 1 < bytes.endIndex, bytes[index + 1] == 10 {
+                    return (bytes[..<index], bytes[(index + 2)...])
+                }
+            }
+            lineStart = bytes[index] == 10
+            index += 1
+        }
+        return (bytes, bytes[bytes.endIndex...])
+    }
+
+    /// Lines of `bytes` without their CR LF or LF.
+    static func lines(_ bytes: ArraySlice<UInt8>) -> [ArraySlice<UInt8>] {
+        bytes.split(separator: 10, omittingEmptySubsequences: false).map { $0.last == 13 ? $0.dropLast() : $0 }
+    }
+
+    /// RFC 5322 §2.2.3: a line beginning with white space continues the field before it.
+    /// A line that is neither (no colon) is skipped rather than ending the header block.
+    static func headers(_ head: ArraySlice<UInt8>) -> [(name: String, value: String)] {
+        var fields: [(name: String, value: String)] = []
+        for line in lines(head) {
+            guard let first = line.first else { continue }
+            if first == 32 || first == 9 {
+                if !fields.isEmpty { fields[fields.count - 1].value += " " + latin1OrUTF8(line).trimmingSpaces }
+                continue
+            }
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
+            let name = String(decoding: line[..<colon], as: UTF8.self).trimmingSpaces
+            guard !name.isEmpty, !name.contains(" ") else { continue }
+            fields.append((name, latin1OrUTF8(line[(colon + 1)...]).trimmingSpaces))
+        }
+        return fields.map { ($0.name, decodeEncodedWords($0.value)) }
+    }
+
+    /// Header bytes as UTF-8 (RFC 6532) when they are, else as Latin-1, so no byte is lost.
+    static func latin1OrUTF8(_ bytes: ArraySlice<UInt8>) -> String {
+        String(validating: bytes, as: UTF8.self) ?? String(bytes.map { Character(Unicode.Scalar($0)) })
+    }
+
+    /// `type/subtype` (lower case) and its parameters (names lower case, quotes removed).
+    static func contentType(_ value: String?) -> (type: String, parameters: [String: String]) {
+        guard let value, !value.isEmpty else { return ("text/plain", [:]) }
+        var pieces = splitParameters(value)
+        let type = pieces.isEmpty ? "" : pieces.removeFirst().trimmingSpaces.lowercased()
+        var parameters: [String: String] = [:]
+        for piece in pieces {
+            guard let equals = piece.firstIndex(of: "=") else { continue }
+            let name = piece[..<equals].trimmingSpaces.lowercased()
+            var raw = piece[piece.index(after: equals)...].trimmingSpaces
+            if raw.hasPrefix("\"") {
+                raw.removeFirst()
+                if raw.hasSuffix("\"") { raw.removeLast() }
+                raw = raw.replacingOccurrences(of: "\\\"", with: "\"").replacingOccurrences(of: "\\\\", with: "\\")
+            }
+            if parameters[name] == nil { parameters[name] = raw }
+        }
+        return (type.contains("/") ? type : "text/plain", parameters)
+    }
+
+    /// Splits at semicolons outside quoted strings.
+    static func splitParameters(_ value: String) -> [String] {
+        var pieces: [String] = []
+        var current = ""
+        var quoted = false
+        var escaped = false
+        for character in value {
+            if escaped { escaped = false; current.append(character); continue }
+            if character == "\\" && quoted { escaped = true; current.append(character); continue }
+            if character == "\"" { quoted.toggle() }
+            if character == ";" && !quoted {
+                pieces.append(current)
+                current = ""
+            } else {
+                current.append(character)
+            }
+        }
+        pieces.append(current)
+        return pieces
+    }
+
+    /// RFC 2046 §5.1.1: parts between `--boundary` lines, up to `--boundary--`; a missing
+    /// close delimiter ends the last part at the end of the input.
+    static func multipart(_ body: ArraySlice<UInt8>, boundary: String) -> (preamble: ArraySlice<UInt8>, parts: [ArraySlice<UInt8>]) {
+        let delimiter = Array("--\(boundary)".utf8)
+        var parts: [ArraySlice<UInt8>] = []
+        var preambleEnd: Int?
+        var partStart: Int?
+        var lineStart = body.startIndex
+        while lineStart < body.endIndex {
+            let newline = body[lineStart...].firstIndex(of: 10) ?? body.endIndex
+            let line = body[lineStart..<newline]
+            let nextLine = min(newline + 1, body.endIndex)
+            if line.starts(with: delimiter) {
+                let rest = line.dropFirst(delimiter.count)
+                let isClose = rest.starts(with: [45, 45])
+                // RFC 2046: the delimiter may be followed only by white space (and CR).
+                if isClose || rest.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) {
+                    // The CRLF before a delimiter belongs to the delimiter.
+                    var end = lineStart
+                    if end > body.startIndex, body[end - 1] == 10 { end -= 1 }
+                    if end > body.startIndex, body[end - 1] == 13 { end -= 1 }
+                    if let start = partStart {
+                        parts.append(body[start..<max(start, end)])
+                    } else if preambleEnd == nil {
+                        preambleEnd = end
+                    }
+                    if isClose { partStart = nil; break }
+                    partStart = nextLine
+                }
+            }
+            lineStart = nextLine
+        }
+        if let start = partStart, start < body.endIndex { parts.append(body[start...]) }
+        return (body[..<(preambleEnd ?? body.startIndex)], parts)
+    }
+
+    static func transferDecode(_ body: ArraySlice<UInt8>, encoding: String) -> [UInt8] {
+        switch encoding {
+        case "base64":
+            // Lenient: characters outside the alphabet (a stray line of text) are dropped,
+            // and a truncated final group keeps the bytes it has.
+            var clean = String(decoding: body.filter { b in
+                (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || (b >= 48 && b <= 57) || b == 43 || b == 47
+            }, as: UTF8.self)
+            if clean.utf8.count % 4 == 1 { clean.removeLast() }
+            while clean.utf8.count % 4 != 0 { clean += "=" }
+            return Base64.decode(clean) ?? Array(body)
+        case "quoted-printable":
+            return QuotedPrintable.decode(body)
+        default:
+            return Array(body)
+        }
+    }
+
+    /// Text in `charset`; the unknown ones as UTF-8 with replacement characters.
+    static func decode(_ bytes: some Collection<UInt8>, charset: String?) -> String {
+        switch (charset ?? "utf-8").lowercased().trimmingSpaces {
+        // US-ASCII with 8-bit bytes in it is in practice Latin-1; pure ASCII reads the same either way.
+        case "iso-8859-1", "latin1", "iso_8859-1", "us-ascii" where !bytes.allSatisfy({ $0 < 128 }):
+            return String(bytes.map { Character(Unicode.Scalar($0)) })
+        case "windows-1252", "cp1252":
+            return String(String.UnicodeScalarView(bytes.map { windows1252($0) }))
+        default:
+            return String(decoding: Array(bytes), as: UTF8.self)
+        }
+    }
+
+    /// Windows-1252 differs from Latin-1 only in 0x80–0x9F.
+    static func windows1252(_ byte: UInt8) -> Unicode.Scalar {
+        let high: [UInt32] = [0x20AC, 0xFFFD, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0xFFFD, 0x017D, 0xFFFD,
+                              0xFFFD, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0xFFFD, 0x017E, 0x0178]
+        if byte >= 0x80 && byte < 0xA0 { return Unicode.Scalar(high[Int(byte - 0x80)])! }
+        return Unicode.Scalar(byte)
+    }
+
+    /// RFC 2047 encoded-words (`=?charset?B|Q?text?=`) in a header value decoded; the white
+    /// space between two adjacent encoded-words is dropped (§6.2). A malformed word stays as written.
+    static func decodeEncodedWords(_ value: String) -> String {
+        guard value.contains("=?") else { return value }
+        var out = ""
+        var pendingSpace = ""
+        var lastWasEncoded = false
+        var rest = Substring(value)
+        while !rest.isEmpty {
+            if rest.hasPrefix("=?"), let (decoded, after) = encodedWord(rest) {
+                if !lastWasEncoded { out += pendingSpace }
+                pendingSpace = ""
+                out += decoded
+                lastWasEncoded = true
+                rest = after
+                continue
+            }
+            let character = rest.removeFirst()
+            if character == " " || character == "\t" {
+                pendingSpace.append(character)
+            } else {
+                out += pendingSpace
+                pendingSpace = ""
+                out.append(character)
+                lastWasEncoded = false
+            }
+        }
+        return out + pendingSpace
+    }
+
+    private static func encodedWord(_ text: Substring) -> (String, Substring)? {
+        let body = text.dropFirst(2)
+        guard let q1 = body.firstIndex(of: "?") else { return nil }
+        let charset = body[..<q1].split(separator: "*").first.map(String.init) ?? ""  // RFC 2231 §5 language suffix
+        let afterCharset = body[body.index(after: q1)...]
+        guard let q2 = afterCharset.firstIndex(of: "?") else { return nil }
+        let encoding = afterCharset[..<q2].uppercased()
+        let payloadStart = afterCharset.index(after: q2)
+        guard let end = afterCharset[payloadStart...].range(of: "?=") else { return nil }
+        let payload = afterCharset[payloadStart..<end.lowerBound]
+        guard !payload.contains(" ") else { return nil }
+        let bytes: [UInt8]
+        switch encoding {
+        case "B":
+            guard let decoded = Base64.decode(payload) ?? Base64.decode(payload + String(repeating: "=", count: (4 - payload.utf8.count % 4) % 4)) else { return nil }
+            bytes = decoded
+        case "Q":
+            // RFC 2047 §4.2: "_" is a space; otherwise quoted-printable.
+            bytes = QuotedPrintable.decode(ArraySlice(payload.utf8.map { $0 == UInt8(ascii: "_") ? 32 : $0 }))
+        default:
+            return nil
+        }
+        return (decode(bytes, charset: charset), afterCharset[end.upperBound...])
+    }
+}
+
+extension QuotedPrintable {
+    /// RFC 2045 §6.7, leniently: a soft break (`=` at the end of a line) joins lines, `=XX`
+    /// is the byte, and an `=` not followed by two hex digits is kept as it is.
+    static func decode(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var index = bytes.startIndex
+        func hexValue(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case 48...57: byte - 48
+            case 65...70: byte - 55
+            case 97...102: byte - 87
+            default: nil
+            }
+        }
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            guard byte == UInt8(ascii: "=") else {
+                out.append(byte)
+                index += 1
+                continue
+            }
+            var next = index + 1
+            // Soft line break, possibly with trailing white space before it (rule 3).
+            while next < bytes.endIndex, bytes[next] == 32 || bytes[next] == 9 { next += 1 }
+            if next < bytes.endIndex, bytes[next] == 13 || bytes[next] == 10 {
+                if bytes[next] == 13 { next += 1 }
+                if next < bytes.endIndex, bytes[next] == 10 { next += 1 }
+                index = next
+                continue
+            }
+            if next == bytes.endIndex {
+                index = next
+                continue
+            }
+            if index + 2 < bytes.endIndex, let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) {
+                out.append(high << 4 | low)
+                index += 3
+            } else {
+                out.append(byte)
+                index += 1
+            }
+        }
+        return out
+    }
+}
+
+extension StringProtocol {
+    var trimmingSpaces: String {
+        var scalars = Substring(self).unicodeScalars[...]
+        while let first = scalars.first, first == " " || first == "\t" || first == "\r" || first == "\n" { scalars.removeFirst() }
+        while let last = scalars.last, last == " " || last == "\t" || last == "\r" || last == "\n" { scalars.removeLast() }
+        return String(String.UnicodeScalarView(scalars))
+    }
+
+    func caseInsensitiveEquals(_ other: some StringProtocol) -> Bool {
+        utf8.count == other.utf8.count && lowercased() == other.lowercased()
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import HeraldCore
+@testable import HeraldDelivery
+import HeraldStore
+import Logging
+import Mail
+import Synchronization
+import Testing
+
+/// Remembers the events it is handed.
+final class RecordingReactor: EngagementReactor {
+    private let seen = Mutex<[EngagementEvent]>([])
+    var events: [EngagementEvent] { seen.withLock { $0 } }
+    func react(to events: [EngagementEvent]) async throws { seen.withLock { $0 += events } }
+}
+
+/// A delivery status notification as a reporting MTA writes it (RFC 3464).
+func dsn(to returnPath: String, recipient: String, status: String, action: String, originalMessageID: String?, reportID: String) -> [UInt8] {
+    let headers = originalMessageID.map { "Message-ID: <\($0)>\r\n" } ?? ""
+    return Array("""
+        From: MAILER-DAEMON@mx.example.org\r
+        To: \(returnPath)\r
+        Subject: Undelivered Mail Returned to Sender\r
+        Message-ID: <\(reportID)>\r
+        MIME-Version: 1.0\r
+        Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r
+        \r
+        --b\r
+        Content-Type: text/plain\r
+        \r
+        Your message could not be delivered.\r
+        --b\r
+        Content-Type: message/delivery-status\r
+        \r
+        Reporting-MTA: dns; mx.example.org\r
+        \r
+        Final-Recipient: rfc822; \(recipient)\r
+        Action: \(action)\r
+        Status: \(status)\r
+        Diagnostic-Code: smtp; \(status.hasPrefix("5") ? "550" : "451") \(status) mailbox says no\r
+        \r
+        --b\r
+        Content-Type: text/rfc822-headers\r
+        \r
+        \(headers)Subject: Hi\r
+        \r
+        --b--\r
+
+        """.utf8)
+}
+
+@Suite(.serialized) struct BounceIntakeTests {
+    static let domain = "bounces.example.com"
+
+    static func inbound(_ h: EngineHarness, reactor: RecordingReactor) -> InboundMail {
+        var logger = Logger(label: "inbound-test")
+        logger.logLevel = .warning
+        return InboundMail(store: h.store, returnPaths: ReturnPathSource(override: domain, settings: h.store.settings),
+                           recorder: BounceRecorder(store: h.store, reactor: reactor, logger: logger),
+                           transports: h.delivery.transports, logger: logger, now: h.clock.now)
+    }
+
+    @Test(arguments: TestDatabase.kinds)
+    func aDSNToTheVERPAddressBouncesItsMessageOnce(kind: DatabaseKind) async throws {
+        try await EngineHarness.with(kind, bounceDomain: Self.domain) { h in
+            let ids = [try await h.contact("ann@example.org"), try await h.contact("bob@example.org")]
+            let m = try await h.sendNow(ids)
+            try await h.eventually("the mass email is sent") { try await h.status(m.id) == .sent }
+            let ann = try #require(h.inbox.messages.first { $0.envelope.recipients == ["ann@example.org"] })
+            let verp = ann.envelope.reversePath
+            #expect(verp.hasPrefix("bounce+") && verp.hasSuffix("@" + Self.domain))
+            #expect(h.inbox.messages.allSatisfy { $0.envelope.reversePath != "news@example.com" })
+
+            let reactor = RecordingReactor()
+            let inbound = Self.inbound(h, reactor: reactor)
+            #expect(await inbound.check(recipient: verp) == nil)
+            #expect(await inbound.check(recipient: "someone@example.net")?.code == 550)
+
+            let report = dsn(to: verp, recipient: "ann@example.org", status: "5.1.1", action: "failed", originalMessageID: nil, reportID: "r1@mx")
+            try await inbound.receive(data: report, from: "", to: [verp])
+            try await inbound.receive(data: report, from: "", to: [verp])   // delivered twice: counted once
+
+            let message = try #require(try await h.store.messages.page(massEmail: m.id).first { $0.address == "ann@example.org" })
+            #expect(message.status == .bounced)
+            let bounces = try await h.store.bounces.list(massEmail: m.id)
+            #expect(bounces.count == 1)
+            #expect(bounces.first?.kind == .hard)
+            #expect(bounces.first?.status == "5.1.1")
+            #expect(bounces.first?.diagnostic == "550 5.1.1 mailbox says no")
+            #expect(bounces.first?.source == "dsn")
+            #expect(try await h.store.bounces.find(bounces[0].id)?.raw?.contains("Reporting-MTA") == true)
+            #expect(try await h.store.suppressions.suppressed(among: ["ann@example.org", "bob@example.org"]) == ["ann@example.org"])
+            #expect(reactor.events.map(\.kind) == [.bounced])
+            #expect(reactor.events.first?.messageID == message.id)
+            #expect(reactor.events.first?.recordID == ids[0])
+
+            // A forged token is accepted and dropped: nothing changes.
+            try await inbound.receive(data: report, from: "", to: ["bounce+aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@" + Self.domain])
+            #expect(try await h.store.bounces.list(massEmail: m.id).count == 1)
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
+    func softBouncesSuppressAtTheThreshold(kind: DatabaseKind) async throws {
+        try await EngineHarness.with(kind, bounceDomain: Self.domain) { h in
+            try await h.store.settings.setSoftBounceThreshold(SoftBounceThreshold(count: 2, days: 7))
+            let m = try await h.sendNow([try await h.contact("carol@example.org")])
+            try await h.eventually("the mass email is sent") { try await h.status(m.id) == .sent }
+            let verp = try #require(h.inbox.messages.first).envelope.reversePath
+            let reactor = RecordingReactor()
+            let inbound = Self.inbound(h, reactor: reactor)
+            try await inbound.receive(data: dsn(to: verp, recipient: "carol@example.org", status: "4.2.2", action: "delayed",
+                                                originalMessageID: nil, reportID: "d1@mx"), from: "", to: [verp])
+            #expect(try await h.store.suppressions.suppressed(among: ["carol@example.org"]).isEmpty)
+            try await inbound.receive(data: dsn(to: verp, recipient: "carol@example.org", status: "4.2.2", action: "delayed",
+                                                originalMessageID: nil, reportID: "d2@mx"), from: "", to: [verp])
+            #expect(try await h.store.suppressions.suppressed(among: ["carol@example.org"]) == ["carol@example.org"])
+            let bounces = try await h.store.bounces.list(massEmail: m.id)
+            #expect(bounces.map(\.kind) == [.soft, .soft])
+            // Soft bounces leave the message sent and make no event.
+            #expect(try await h.store.messages.page(massEmail: m.id).first?.status == .sent)
+            #expect(reactor.events.isEmpty)
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
+    func aReplyIsMatchedByInReplyToKeptAndForwarded(kind: DatabaseKind) async throws {
+        try await EngineHarness.with(kind, bounceDomain: Self.domain) { h in
+            try await h.store.settings.set(SettingsStore.forwardRepliesKey, to: "1")
+            let recordID = try await h.contact("dora@example.org")
+            let m = try await h.sendNow([recordID])
+            try await h.eventually("the mass email is sent") { try await h.status(m.id) == .sent }
+            let sentID = try #require(h.inbox.deliveries.first).messageID
+            let reactor = RecordingReactor()
+            let inbound = Self.inbound(h, reactor: reactor)
+            let reply = Array("""
+                From: Dora <Dora@Example.org>\r
+                To: replies@\(Self.domain)\r
+                Subject: Re: Hi\r
+                Message-ID: <reply.1@example.org>\r
+                In-Reply-To: \(sentID)\r
+                References: <other@example.org> \(sentID)\r
+                Content-Type: text/plain; charset=utf-8\r
+                \r
+                Yes please, call me.\r
+
+                """.utf8)
+            try await inbound.receive(data: reply, from: "dora@example.org", to: ["replies@" + Self.domain])
+            try await inbound.receive(data: reply, from: "dora@example.org", to: ["replies@" + Self.domain])
+            let replies = try await h.store.replies.list(module: h.contacts.id, record: recordID)
+            #expect(replies.count == 1)
+            #expect(replies.first?.text.contains("Yes please") == true)
+            #expect(replies.first?.fromAddress == "dora@example.org")
+            #expect(reactor.events.map(\.kind) == [.replied])
+            try await h.eventually("the reply is forwarded to the sender") {
+                h.inbox.messages.contains { $0.envelope.recipients == ["news@example.com"] && $0.envelope.reversePath.isEmpty }
+            }
+            #expect(try await h.store.replies.list(module: h.contacts.id, record: recordID).first?.forwardedAt != nil)
+
+            // An out-of-office answer is no reply.
+            let auto = Array("From: dora@example.org\r\nAuto-Submitted: auto-replied\r\nIn-Reply-To: \(sentID)\r\nMessage-ID: <ooo@x>\r\n\r\nAway\r\n".utf8)
+            try await inbound.receive(data: auto, from: "dora@example.org", to: ["replies@" + Self.domain])
+            #expect(try await h.store.replies.list(module: h.contacts.id, record: recordID).count == 1)
+
+            // From another address (a forward): found by the address hash among the mass email's.
+            let forwarded = Array("From: d.alias@example.net\r\nReferences: <x@y> \(sentID)\r\nMessage-ID: <reply.2@example.net>\r\n\r\nAgain\r\n".utf8)
+            try await inbound.receive(data: forwarded, from: "d.alias@example.net", to: ["replies@" + Self.domain])
+            #expect(try await h.store.replies.list(module: h.contacts.id, record: recordID).count == 2)
+            // A forged Message-ID of ours that names nobody is dropped.
+            let forged = Array("From: x@example.net\r\nIn-Reply-To: <herald.\(m.id).0.0000000000000000@example.com>\r\nMessage-ID: <f@x>\r\n\r\nhi\r\n".utf8)
+            try await inbound.receive(data: forged, from: "x@example.net", to: ["replies@" + Self.domain])
+            #expect(try await h.store.replies.list(massEmail: m.id).count == 2)
+        }
+    }
+
+    @Test func ourMessageIDsAreRecognised() throws {
+        let parsed = try #require(BounceRecorder.parseMessageID("<herald.12.1.0123456789abcdef@example.com>"))
+        #expect(parsed.0 == 12 && parsed.1 == 1 && parsed.2 == "0123456789abcdef")
+        #expect(BounceRecorder.parseMessageID("herald.x.1.0123456789abcdef@example.com") == nil)
+        #expect(BounceRecorder.parseMessageID("other.12.1.0123456789abcdef@example.com") == nil)
+        #expect(BounceRecorder.parseMessageID("herald.12.1.0123@example.com") == nil)
+    }
+
+    @Test func returnPathsRoundTrip() {
+        let paths = ReturnPaths(domain: "Bounces.Example.com", signer: MessageTokenSigner(secret: String(repeating: "s", count: 40)))
+        let address = paths.bounceAddress(for: 42)
+        #expect(paths.target(of: address) == .bounce(42))
+        #expect(paths.target(of: address.uppercased()) == .bounce(42))
+        #expect(paths.target(of: paths.replyAddress(for: 7)) == .reply(7))
+        #expect(paths.target(of: "bounce+abc@bounces.example.com") == .badToken)
+        #expect(paths.target(of: "replies@bounces.example.com") == .other)
+        #expect(paths.target(of: address.replacingOccurrences(of: "bounces.example.com", with: "example.net")) == nil)
+        #expect(ReturnPaths.problem(withDomain: "bounces.example.com") == nil)
+        #expect(ReturnPaths.problem(withDomain: "localhost") != nil)
+        #expect(ReturnPaths.problem(withDomain: "a..b") != nil)
+        #expect(ReturnPaths.problem(withDomain: "bad domain.com") != nil)
+    }
+}
