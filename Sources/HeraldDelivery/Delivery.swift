@@ -36,7 +36,8 @@ public struct Delivery: Sendable {
         self.bounces = BounceRecorder(store: store, reactor: reactor, logger: logger)
         let engine = DeliveryEngine(store: store, transports: transports, maker: maker,
                                     journal: try DeliveryJournal(directory: state.journal),
-                                    configuration: configuration ?? EngineConfiguration(node: state.node), logger: logger, now: now)
+                                    configuration: configuration ?? EngineConfiguration(node: state.node), reactor: reactor,
+                                    logger: logger, now: now)
         self.engine = engine
         self.scheduler = MassEmailScheduler(store: store, node: state.node, logger: logger, now: now,
                                             onReady: { await engine.wake() })

@@ -245,6 +245,28 @@ struct EngineHarness {
         }
     }
 
+    @Test func aHardBounceAtSendTimeRunsTheBouncedActionsOnce() async throws {
+        try await EngineHarness.with(.sqlite, acceptRecipient: { address in
+            address == "gone@example.org" ? SMTPReply(code: 550, enhancedCode: .init(statusClass: 5, subject: 1, detail: 1), lines: ["no such user"]) : nil
+        }) { h in
+            let gone = try await h.contact("gone@example.org")
+            let fine = try await h.contact("fine@example.org")
+            var draft = MassEmailDraft(name: "Bounces", recipients: .records([gone, fine]), templateID: h.template.id,
+                                       senderID: h.sender.id, schedule: .now)
+            draft.triggerActions = [TriggerAction(event: .bounced, effect: .updateField(field: "mailing_city", value: .string("Bounced")))]
+            let m = try await h.store.massEmails.create(draft, in: h.contacts, owner: h.admin.id,
+                                                        now: Date(timeIntervalSince1970: TimeInterval(h.clock.now())))
+            try await h.delivery.scheduler.tick()
+            await h.delivery.scheduler.settle()
+            await h.delivery.engine.wake()
+            try await h.eventually("the mass email is sent") { try await h.status(m.id) == .sent }
+            let goneRecord = try await h.store.records.find(in: h.contacts, id: gone, scope: .all)
+            let fineRecord = try await h.store.records.find(in: h.contacts, id: fine, scope: .all)
+            #expect(goneRecord?["mailing_city"] == .text("Bounced"))
+            #expect(fineRecord?["mailing_city"] == nil)
+        }
+    }
+
     @Test func manyRefusalsPauseTheMassEmailWithTheReason() async throws {
         try await EngineHarness.with(.sqlite, acceptRecipient: { _ in
             SMTPReply(code: 554, enhancedCode: .init(statusClass: 5, subject: 7, detail: 1), lines: ["relay access denied"])

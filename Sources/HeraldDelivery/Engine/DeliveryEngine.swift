@@ -41,6 +41,7 @@ public struct EngineConfiguration: Sendable {
 /// process holds a message of it, so when it returns nothing more of it reaches SMTP.
 public actor DeliveryEngine: Service {
     let store: Store
+    let reactor: any EngagementReactor
     let transports: TransportSource
     let maker: any MessageMaker
     let journal: DeliveryJournal
@@ -55,9 +56,12 @@ public actor DeliveryEngine: Service {
     private let doorbell = Doorbell()
     private var shuttingDown = false
 
+    /// - Parameter reactor: hears of each hard bounce at send time (the "bounced" trigger actions).
     public init(store: Store, transports: TransportSource, maker: any MessageMaker, journal: DeliveryJournal,
-                configuration: EngineConfiguration, logger: Logger, now: @escaping @Sendable () -> Int64 = { Clock.epochSeconds() }) {
+                configuration: EngineConfiguration, reactor: any EngagementReactor = NoReaction(), logger: Logger,
+                now: @escaping @Sendable () -> Int64 = { Clock.epochSeconds() }) {
         self.store = store
+        self.reactor = reactor
         self.transports = transports
         self.maker = maker
         self.journal = journal
@@ -269,6 +273,18 @@ public actor DeliveryEngine: Service {
         let policy = configuration.retry
         let t = now()
         let addresses = Dictionary(claimed.map { ($0.id, $0.address) }, uniquingKeysWith: { first, _ in first })
+        let bounced = Set(outcomes.filter { $0.outcome.status == .bounced }.map(\.outcome.id))
+        if !bounced.isEmpty {
+            let events = claimed.filter { bounced.contains($0.id) }.map {
+                EngagementEvent(kind: .bounced, messageID: $0.id, massEmailID: $0.massEmailID, step: $0.step, recordID: $0.recordID,
+                                address: $0.address, at: t)
+            }
+            do {
+                try await reactor.react(to: events)
+            } catch {
+                logger.error("trigger actions failed for bounces", metadata: ["mass_email": "\(massEmail.id)", "error": "\(error)"])
+            }
+        }
         for outcome in outcomes where outcome.suppress {
             if let address = addresses[outcome.outcome.id] {
                 try await store.suppressions.add(address, reason: "hard_bounce",
