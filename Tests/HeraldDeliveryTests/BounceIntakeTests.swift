@@ -100,6 +100,33 @@ func dsn(to returnPath: String, recipient: String, status: String, action: Strin
         }
     }
 
+    @Test func mailToTheListUnsubscribeAddressUnsubscribes() async throws {
+        try await EngineHarness.with(.sqlite, bounceDomain: Self.domain) { h in
+            let dee = try await h.contact("dee@example.org")
+            let m = try await h.sendNow([dee])
+            try await h.eventually("the mass email is sent") { try await h.status(m.id) == .sent }
+            let sent = String(decoding: try #require(h.inbox.messages.first).data, as: UTF8.self)
+                .replacingOccurrences(of: "\r\n ", with: " ")   // unfolded
+            let header = try #require(sent.split(separator: "\r\n").first { $0.hasPrefix("List-Unsubscribe:") })
+            let mailto = try #require(header.firstMatch(of: /<mailto:([^?>]+)\?subject=unsubscribe>/)).1
+            #expect(mailto.hasPrefix("unsubscribe+") && mailto.hasSuffix("@" + Self.domain))
+            #expect(header.contains("<http://herald.test/u/"))
+
+            let inbound = Self.inbound(h, reactor: RecordingReactor())
+            #expect(await inbound.check(recipient: String(mailto)) == nil)
+            let request = Array("From: dee@example.org\r\nTo: \(mailto)\r\nSubject: unsubscribe\r\n\r\n\r\n".utf8)
+            try await inbound.receive(data: request, from: "dee@example.org", to: [String(mailto)])
+            #expect(try await h.store.suppressions.suppressed(among: ["dee@example.org"]) == ["dee@example.org"])
+            #expect(try await h.store.records.find(in: h.contacts, id: dee, scope: .all)?["email_opt_out"] == .bool(true))
+            #expect(try await h.store.massEmails.figures([m.id])[m.id]?.unsubscribed == 1)
+            // A token for another purpose at that local part is not an unsubscribe.
+            let message = try #require(try await h.store.messages.page(massEmail: m.id).first)
+            let signer = MessageTokenSigner(secret: try await h.store.settings.engagementSecret())
+            let wrong = "unsubscribe+\(signer.sign(MessageToken(.bounce, message: message.id)))@\(Self.domain)"
+            #expect(ReturnPaths(domain: Self.domain, signer: signer).target(of: wrong) == .badToken)
+        }
+    }
+
     @Test(arguments: TestDatabase.kinds)
     func softBouncesSuppressAtTheThreshold(kind: DatabaseKind) async throws {
         try await EngineHarness.with(kind, bounceDomain: Self.domain) { h in

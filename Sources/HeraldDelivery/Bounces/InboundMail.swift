@@ -6,7 +6,8 @@ import Mail
 import ServiceLifecycle
 
 /// What Herald does with mail that arrives at its bounce domain: bounces to a VERP address
-/// are read as delivery status notifications and recorded; replies (to a tracked reply
+/// are read as delivery status notifications and recorded; mail to a message's
+/// `unsubscribe+TOKEN` address (its `List-Unsubscribe` mailto) unsubscribes; replies (to a tracked reply
 /// address, or matched by In-Reply-To / References against Herald's Message-IDs) are kept on
 /// the record, forwarded to the sender when an admin turned that on, and reported as
 /// `.replied` events.
@@ -94,6 +95,11 @@ public struct InboundMail: Sendable {
                 try await bounce(message, raw: data, messageID: id, nullSender: reversePath.isEmpty)
             case .reply(let id):
                 try await reply(message, raw: received, messageID: id)
+            case .unsubscribe(let id):
+                // Whatever the mail says: sending it is the request (RFC 2369 `List-Unsubscribe`).
+                if let target = try await store.engagement.unsubscribeTarget(message: id) {
+                    try await store.engagement.unsubscribe(target, how: "mail to the List-Unsubscribe address", modules: store.modules)
+                }
             case .other:
                 try await reply(message, raw: received, messageID: nil)
             case .badToken:

@@ -16,7 +16,9 @@ public struct ReturnPaths: Sendable {
         case bounce(Int64)
         /// `reply+TOKEN`: a reply to message `id` (the tracked Reply-To).
         case reply(Int64)
-        /// `bounce+` or `reply+` with a token that is not ours (forged, altered, or signed
+        /// `unsubscribe+TOKEN`: the `mailto:` of message `id`'s `List-Unsubscribe` (RFC 2369).
+        case unsubscribe(Int64)
+        /// `bounce+`, `reply+` or `unsubscribe+` with a token that is not ours (forged, altered, or signed
         /// under another secret).
         case badToken
         /// Any other local part at the bounce domain: a reply matched by its headers, if at all.
@@ -51,8 +53,9 @@ public struct ReturnPaths: Sendable {
     public func target(of address: String) -> Target? {
         guard isLocal(address), let at = address.lastIndex(of: "@") else { return nil }
         let local = address[..<at].lowercased()
-        for (prefix, make) in [("bounce+", Target.bounce), ("reply+", Target.reply)] where local.hasPrefix(prefix) {
-            guard let token = signer.verify(local.dropFirst(prefix.count)), token.purpose == .bounce else { return .badToken }
+        for (prefix, purpose, make) in [("bounce+", MessageToken.Purpose.bounce, Target.bounce), ("reply+", .bounce, Target.reply),
+                                        ("unsubscribe+", .unsubscribe, Target.unsubscribe)] where local.hasPrefix(prefix) {
+            guard let token = signer.verify(local.dropFirst(prefix.count)), token.purpose == purpose else { return .badToken }
             return make(token.messageID)
         }
         return .other

@@ -55,7 +55,8 @@ struct EngagementPages {
             guard let target = try await target(context) else { return try await invalidLink(context).response }
             var request = request
             let body = String(buffer: try await request.collectBody(upTo: 64 * 1024))
-            try await unsubscribe(target, how: Self.isOneClick(body) ? "one-click (List-Unsubscribe-Post)" : "unsubscribe page")
+            try await store.engagement.unsubscribe(target, how: Self.isOneClick(body) ? "one-click (List-Unsubscribe-Post)" : "unsubscribe page",
+                                                   modules: store.modules)
             if Self.isOneClick(body) {
                 return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
                                 body: .init(byteBuffer: ByteBuffer(string: "Unsubscribed.\n")))
@@ -84,11 +85,6 @@ struct EngagementPages {
         return try await store.engagement.unsubscribeTarget(message: token.messageID)
     }
 
-    private func unsubscribe(_ target: UnsubscribeTarget, how: String) async throws {
-        let modules = try await store.modules.all()
-        guard let module = modules.first(where: { $0.apiName == target.module }) else { return }
-        try await store.engagement.unsubscribe(target, in: module, source: RecipientAddressSource.of(module, among: modules), how: how)
-    }
 
     private func page(_ target: UnsubscribeTarget, done: Bool, context: AppRequestContext) async throws -> HTMLResponse {
         let organisation = try await store.settings.value(SettingsStore.organisationName) ?? "us"
