@@ -147,6 +147,9 @@ func dsn(to returnPath: String, recipient: String, status: String, action: Strin
             // Soft bounces leave the message sent and make no event.
             #expect(try await h.store.messages.page(massEmail: m.id).first?.status == .sent)
             #expect(reactor.events.isEmpty)
+            let figures = try #require(try await h.store.massEmails.figures([m.id])[m.id])
+            #expect(figures.softBounced == 1, "one recipient, however many soft bounces")
+            #expect(figures[.bounced] == 0)
         }
     }
 
@@ -197,6 +200,7 @@ func dsn(to returnPath: String, recipient: String, status: String, action: Strin
             let forged = Array("From: x@example.net\r\nIn-Reply-To: <herald.\(m.id).0.0000000000000000@example.com>\r\nMessage-ID: <f@x>\r\n\r\nhi\r\n".utf8)
             try await inbound.receive(data: forged, from: "x@example.net", to: ["replies@" + Self.domain])
             #expect(try await h.store.replies.list(massEmail: m.id).count == 2)
+            #expect(try await h.store.massEmails.figures([m.id])[m.id]?.replied == 1, "two replies, one recipient")
         }
     }
 

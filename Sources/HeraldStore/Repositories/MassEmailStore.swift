@@ -12,6 +12,10 @@ public struct MassEmailFigures: Sendable, Hashable {
     public var clicked = 0
     public var machineClicked = 0
     public var unsubscribed = 0
+    /// Recipients with a soft (temporary) bounce reported after sending and no hard one.
+    public var softBounced = 0
+    /// Recipients who replied.
+    public var replied = 0
 
     public init(byStatus: [MessageStatus: Int] = [:]) { self.byStatus = byStatus }
 
@@ -141,6 +145,21 @@ public struct MassEmailStore: Sendable {
                 f.machineOpened = try row.decode(column: "machine_opened", as: Int?.self) ?? 0
                 f.machineClicked = try row.decode(column: "machine_clicked", as: Int?.self) ?? 0
                 out[id] = f
+            }
+            for row in try await db.raw("""
+                SELECT b.mass_email_id, COUNT(DISTINCT b.message_id) AS n FROM bounces b JOIN mail_messages m ON m.id = b.message_id
+                WHERE b.mass_email_id IN (\(binds: ids)) AND m.step = \(bind: step) AND b.kind = 'soft' AND m.status <> 'bounced'
+                GROUP BY b.mass_email_id
+                """).all() {
+                out[try row.decode(column: "mass_email_id", as: Int64.self), default: MassEmailFigures()].softBounced =
+                    try row.decode(column: "n", as: Int.self)
+            }
+            for row in try await db.raw("""
+                SELECT r.mass_email_id, COUNT(DISTINCT r.message_id) AS n FROM replies r JOIN mail_messages m ON m.id = r.message_id
+                WHERE r.mass_email_id IN (\(binds: ids)) AND m.step = \(bind: step) GROUP BY r.mass_email_id
+                """).all() {
+                out[try row.decode(column: "mass_email_id", as: Int64.self), default: MassEmailFigures()].replied =
+                    try row.decode(column: "n", as: Int.self)
             }
             return out
         }

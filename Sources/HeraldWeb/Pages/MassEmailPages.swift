@@ -149,6 +149,7 @@ struct MassEmailPages {
                 "opened": f.opened, "open_rate": Self.rate(f.opened, of: f[.sent]), "machine_opened": f.machineOpened,
                 "clicked": f.clicked, "click_rate": Self.rate(f.clicked, of: f[.sent]), "machine_clicked": f.machineClicked,
                 "unsubscribed": f.unsubscribed, "unsubscribe_rate": Self.rate(f.unsubscribed, of: f[.sent]),
+                "soft_bounced": f.softBounced, "replied": f.replied, "reply_rate": Self.rate(f.replied, of: f[.sent]),
                 "owner": users[m.ownerID] ?? "—", "stoppable": m.status.isStoppable,
             ]
         }
@@ -371,6 +372,8 @@ struct MassEmailPages {
                 "clicked": f.clicked, "click_rate": Self.rate(f.clicked, of: f[.sent]), "machine_clicked": f.machineClicked,
                 "click_to_open": Self.rate(f.clicked, of: f.opened),
                 "unsubscribed": f.unsubscribed, "unsubscribe_rate": Self.rate(f.unsubscribed, of: f[.sent]),
+                "soft_bounced": f.softBounced, "soft_bounce_rate": Self.rate(f.softBounced, of: f.processed),
+                "replied": f.replied, "reply_rate": Self.rate(f.replied, of: f[.sent]),
                 "bounced": f[.bounced], "bounce_rate": Self.rate(f[.bounced], of: f.processed),
             ],
             "chart": chart.isEmpty ? nil as String? as Any : chart.svg(zone: zone),
