@@ -4,6 +4,7 @@ captured VERP return path, and the API shows the bounce, the suppression and the
 status; a reply matched by In-Reply-To is kept."""
 import os
 import smtplib
+import urllib.request
 
 import pytest
 
@@ -11,6 +12,12 @@ from herald_process import API, Server, free_port, wait_until
 from test_sending import Capture, admin_token, contacts, create_and_send, setup_mass_email, wait_sent, workdir  # noqa: F401
 
 DOMAIN = "bounces.example.com"
+
+
+def fetch_page(server, token, path):
+    request = urllib.request.Request(server.url + path, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.read().decode()
 
 
 def dsn(return_path, recipient, original_id):
@@ -101,6 +108,11 @@ def test_a_dsn_over_smtp_bounces_the_right_recipient_and_a_reply_is_kept(workdir
         on_record = api.ok("GET", f"/api/v1/modules/contacts/records/{replies[0]['record_id']}/replies")["replies"]
         assert [r["id"] for r in on_record] == [replies[0]["id"]]
         assert next(r for r in records if r["id"] == replies[0]["record_id"])["email"] == "p3@example.org"
+        # The record's page shows the reply; the figures count it and the hard bounce.
+        page = fetch_page(server, token, f"/m/contacts/{replies[0]['record_id']}")
+        assert 'id="replies"' in page and "Count me in!" in page
+        figures = api.ok("GET", f"/api/v1/mass-emails/{created['id']}")["figures"]
+        assert figures["replied"] == 1 and figures["bounced"] == 1
     finally:
         server.stop()
         capture.stop()

@@ -107,6 +107,10 @@ struct RecordPages {
         let activities = ActivityPages(store: store, pages: pages)
         let tasks = try await store.tasks.list(ActivityFilter(record: (module.apiName, record.id)))
         let calls = try await store.calls.list(ActivityFilter(record: (module.apiName, record.id)))
+        let replies = try await store.replies.list(module: module.id, record: record.id, limit: 20).map { r -> [String: Any] in
+            ["from": r.fromAddress ?? "(unknown sender)", "subject": r.subject ?? "(no subject)", "text": r.text,
+             "when": MassEmailPages.format(r.receivedAt, zone), "mass_email_link": "/mass-emails/\(r.massEmailID)"]
+        }
         func errors(_ prefix: String) -> [String] {
             problems.filter { $0.field.hasPrefix(prefix + ".") }.map { "\($0.field.dropFirst(prefix.count + 1)): \($0.reason)" }
         }
@@ -117,7 +121,7 @@ struct RecordPages {
             "calls": try await activities.rows(calls: calls, context: context, back: here + "#calls"),
             "users": users.filter(\.isActive).map { ["id": $0.id, "name": $0.name, "selected": $0.id == user.id] },
             "priorities": CRMTask.Priority.allCases.map { ["value": $0.rawValue, "label": $0.label, "selected": $0 == .normal] },
-            "has_tasks": !tasks.isEmpty, "has_calls": !calls.isEmpty,
+            "has_tasks": !tasks.isEmpty, "has_calls": !calls.isEmpty, "replies": replies, "has_replies": !replies.isEmpty,
             "task_errors": errors("task"), "call_errors": errors("call"),
             "has_task_errors": !errors("task").isEmpty, "has_call_errors": !errors("call").isEmpty, "zone": user.timeZone,
         ], modules: modules, current: module.apiName)
