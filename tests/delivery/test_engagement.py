@@ -1,6 +1,8 @@
 """Engagement end to end: a mass email goes through aiosmtpd, the open pixel, click links and
 unsubscribe headers are taken out of the captured MIME, and requested with a real HTTP client."""
 import base64
+import datetime
+import time
 import email
 import email.policy
 import os
@@ -120,6 +122,83 @@ def test_opens_clicks_and_unsubscribes_come_back_from_the_captured_messages(work
         assert "<svg" in page and "opens and clicks per hour" in page
         assert re.search(r"<strong>2</strong> opened", page)
         assert re.search(r"<strong>1</strong> unsubscribed", page)
+    finally:
+        server.stop()
+        capture.stop()
+
+
+def test_trigger_actions_run_once_per_recipient_when_people_open_and_click(workdir):
+    capture = Capture(workdir)
+    database = os.path.join(workdir, "h.sqlite")
+    token = admin_token(database)
+    server = Server(["--database", database, "--transport", capture.transport, "--state-dir", os.path.join(workdir, "state"),
+                     "--machine-window", "0"], workdir)
+    try:
+        api = API(server.url, token)
+        admin = api.ok("GET", "/api/v1/me")
+        sam = api.ok("POST", "/api/v1/users", {"email": "sam@example.com", "name": "Sam Sales", "role": "user",
+                                                "password": "a-long-password", "time_zone": "UTC"})
+        assert api.ok("POST", "/api/v1/modules/contacts/import?duplicates=allow", raw=contacts(3).encode(),
+                      content_type="text/csv")["failed"] == 0
+        template = api.ok("POST", "/api/v1/modules/contacts/templates", {
+            "name": "Offer", "subject": "An offer for {{first_name}}",
+            "html": "<p>Hi {{first_name}}, <a href=\"https://example.com/offer\">see the offer</a>.</p>"})
+        sender = api.ok("POST", "/api/v1/senders", {"email": "news@example.com", "name": "Herald News"})
+        view = everyone_view(api)
+        created = api.ok("POST", "/api/v1/mass-emails", {
+            "name": "Offer", "module": "contacts", "template_id": template["id"], "sender_id": sender["id"],
+            "recipients": {"view_id": view["id"]}, "schedule": {"send": "now"},
+            "trigger_actions": [
+                {"event": "opened", "action": "update_field", "field": "mailing_city", "value": "Opened it"},
+                {"event": "opened", "action": "add_task", "subject": "Follow up the offer", "due_in_days": 2,
+                 "status": "not_started", "priority": "high", "assignee": "record_owner"},
+                {"event": "clicked", "action": "schedule_call", "subject": "Call about the offer", "owner": sam["id"],
+                 "start_after_minutes": 90},
+            ]})
+        wait_sent(api, created)
+        pages = {}
+        for record in capture.records():
+            message = email.message_from_bytes(base64.b64decode(record["data"]), policy=email.policy.default)
+            html = message.get_body(("html",)).get_content()
+            pages[record["rcpt_tos"][0]] = (re.search(r'<img src="([^"]+/t/o/[a-z2-7]+)"', html).group(1),
+                                            re.search(r'href="([^"]+/t/c/[a-z2-7]+)"', html).group(1))
+        records = {r["email"]: r for r in api.ok("GET", "/api/v1/modules/contacts/records?limit=10")["records"]}
+
+        # p1 opens three times; p2 clicks (which is an open too); p3 is only scanned by a machine.
+        started = time.time()
+        for _ in range(3):
+            assert fetch(pages["p1@example.org"][0])[0] == 200
+        assert fetch(pages["p2@example.org"][1])[0] == 302
+        assert fetch(pages["p3@example.org"][0], agent="Mozilla/5.0 (compatible; Barracuda Sentinel)")[0] == 200
+        assert fetch(pages["p3@example.org"][1], method="HEAD")[0] == 302
+
+        def tasks():
+            return api.ok("GET", "/api/v1/tasks")["tasks"]
+        wait_until("both openers have their task", lambda: len(tasks()) == 2, timeout=30)
+        wait_until("the clicker has a call", lambda: len(api.ok("GET", "/api/v1/calls")["calls"]) == 1, timeout=30)
+        # More opens after the actions ran change nothing.
+        assert fetch(pages["p1@example.org"][0])[0] == 200
+        wait_until("the last open is counted", lambda: next(
+            m for m in api.ok("GET", f"/api/v1/mass-emails/{created['id']}/messages")["messages"]
+            if m["address"] == "p1@example.org")["opens"] == 4, timeout=30)
+
+        by_record = {t["record_id"]: t for t in tasks()}
+        assert len(tasks()) == 2, "one task per recipient, however often they open"
+        assert set(by_record) == {records["p1@example.org"]["id"], records["p2@example.org"]["id"]}
+        task = by_record[records["p1@example.org"]["id"]]
+        assert task["subject"] == "Follow up the offer" and task["priority"] == "high" and task["status"] == "not_started"
+        assert task["assignee_id"] == admin["id"], "the record's owner"
+        opened_on = datetime.datetime.fromtimestamp(started, datetime.timezone.utc).date()
+        assert task["due_date"] in {str(opened_on + datetime.timedelta(days=2)), str(opened_on + datetime.timedelta(days=3))}
+        calls = api.ok("GET", "/api/v1/calls")["calls"]
+        assert [c["record_id"] for c in calls] == [records["p2@example.org"]["id"]]
+        assert calls[0]["owner_id"] == sam["id"] and calls[0]["subject"] == "Call about the offer"
+        start = datetime.datetime.fromisoformat(calls[0]["start_at"].replace("Z", "+00:00")).timestamp()
+        assert started + 90 * 60 - 5 <= start <= time.time() + 90 * 60 + 5
+        fields = {r["email"]: r for r in api.ok("GET", "/api/v1/modules/contacts/records?limit=10")["records"]}
+        assert fields["p1@example.org"]["mailing_city"] == "Opened it"
+        assert fields["p2@example.org"]["mailing_city"] == "Opened it"
+        assert fields["p3@example.org"].get("mailing_city") in (None, ""), "machines fire nothing"
     finally:
         server.stop()
         capture.stop()
