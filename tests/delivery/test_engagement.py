@@ -35,17 +35,23 @@ def fetch(url, method="GET", agent=BROWSER, data=None, content_type=None):
         return error.code, error.headers, error.read()
 
 
-def test_opens_clicks_and_unsubscribes_come_back_from_the_captured_messages(workdir):
+def start(workdir, n):
+    """aiosmtpd, a herald with n contacts imported, and its API; no quiet window, since these
+    tests open messages a moment after they were delivered."""
     capture = Capture(workdir)
     database = os.path.join(workdir, "h.sqlite")
     token = admin_token(database)
-    # No quiet window: this test opens messages a moment after they were delivered.
     server = Server(["--database", database, "--transport", capture.transport, "--state-dir", os.path.join(workdir, "state"),
                      "--machine-window", "0"], workdir)
+    api = API(server.url, token)
+    report = api.ok("POST", "/api/v1/modules/contacts/import?duplicates=allow", raw=contacts(n).encode(), content_type="text/csv")
+    assert report["failed"] == 0
+    return capture, server, token, api
+
+
+def test_opens_clicks_and_unsubscribes_come_back_from_the_captured_messages(workdir):
+    capture, server, token, api = start(workdir, 5)
     try:
-        api = API(server.url, token)
-        report = api.ok("POST", "/api/v1/modules/contacts/import?duplicates=allow", raw=contacts(5).encode(), content_type="text/csv")
-        assert report["failed"] == 0
         template = api.ok("POST", "/api/v1/modules/contacts/templates", {
             "name": "Tracked", "subject": "News for {{first_name}}",
             "html": "<html><body><p>Hi {{first_name}}, <a href=\"https://example.com/news?a=1&amp;b=2\">read the news</a> "
@@ -128,18 +134,11 @@ def test_opens_clicks_and_unsubscribes_come_back_from_the_captured_messages(work
 
 
 def test_trigger_actions_run_once_per_recipient_when_people_open_and_click(workdir):
-    capture = Capture(workdir)
-    database = os.path.join(workdir, "h.sqlite")
-    token = admin_token(database)
-    server = Server(["--database", database, "--transport", capture.transport, "--state-dir", os.path.join(workdir, "state"),
-                     "--machine-window", "0"], workdir)
+    capture, server, token, api = start(workdir, 3)
     try:
-        api = API(server.url, token)
         admin = api.ok("GET", "/api/v1/me")
         sam = api.ok("POST", "/api/v1/users", {"email": "sam@example.com", "name": "Sam Sales", "role": "user",
                                                 "password": "a-long-password", "time_zone": "UTC"})
-        assert api.ok("POST", "/api/v1/modules/contacts/import?duplicates=allow", raw=contacts(3).encode(),
-                      content_type="text/csv")["failed"] == 0
         template = api.ok("POST", "/api/v1/modules/contacts/templates", {
             "name": "Offer", "subject": "An offer for {{first_name}}",
             "html": "<p>Hi {{first_name}}, <a href=\"https://example.com/offer\">see the offer</a>.</p>"})
