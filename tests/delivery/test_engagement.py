@@ -35,7 +35,7 @@ def fetch(url, method="GET", agent=BROWSER, data=None, content_type=None):
         return error.code, error.headers, error.read()
 
 
-def start(workdir, n):
+def start_herald(workdir, n):
     """aiosmtpd, a herald with n contacts imported, and its API; no quiet window, since these
     tests open messages a moment after they were delivered."""
     capture = Capture(workdir)
@@ -50,7 +50,7 @@ def start(workdir, n):
 
 
 def test_opens_clicks_and_unsubscribes_come_back_from_the_captured_messages(workdir):
-    capture, server, token, api = start(workdir, 5)
+    capture, server, token, api = start_herald(workdir, 5)
     try:
         template = api.ok("POST", "/api/v1/modules/contacts/templates", {
             "name": "Tracked", "subject": "News for {{first_name}}",
@@ -134,7 +134,7 @@ def test_opens_clicks_and_unsubscribes_come_back_from_the_captured_messages(work
 
 
 def test_trigger_actions_run_once_per_recipient_when_people_open_and_click(workdir):
-    capture, server, token, api = start(workdir, 3)
+    capture, server, token, api = start_herald(workdir, 3)
     try:
         admin = api.ok("GET", "/api/v1/me")
         sam = api.ok("POST", "/api/v1/users", {"email": "sam@example.com", "name": "Sam Sales", "role": "user",
