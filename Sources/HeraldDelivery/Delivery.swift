@@ -32,7 +32,7 @@ public struct Delivery: Sendable {
         let reactor = TriggerActionRunner(store: store, logger: logger)
         self.reactor = reactor
         self.engagement = EngagementRecorder(store: store, reactor: reactor, quietSeconds: quietSeconds, logger: logger)
-        self.returnPaths = returnPaths ?? ReturnPathSource(override: nil, settings: store.settings)
+        self.returnPaths = returnPaths ?? ReturnPathSource(override: nil, settings: store.settings, signer: links.signer)
         self.bounces = BounceRecorder(store: store, reactor: reactor, logger: logger)
         let engine = DeliveryEngine(store: store, transports: transports, maker: maker,
                                     journal: try DeliveryJournal(directory: state.journal),

@@ -154,7 +154,7 @@ struct Serve: AsyncParsableCommand {
         let host = self.host
         let publicURL = PublicURL(self.publicURL ?? "http://\(host):\(port)")
         let links = EngagementLinks(secret: try await store.settings.engagementSecret(), publicURL: publicURL)
-        let returnPaths = ReturnPathSource(override: bounceDomainName, settings: store.settings)
+        let returnPaths = ReturnPathSource(override: bounceDomainName, settings: store.settings, signer: links.signer)
         let delivery = try Delivery(store: store, transports: transports,
                                     maker: TemplateMessageMaker(store: store, links: links, returnPaths: returnPaths),
                                     state: state, links: links, quietSeconds: machineWindow, returnPaths: returnPaths, logger: logger)

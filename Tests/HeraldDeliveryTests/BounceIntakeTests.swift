@@ -55,7 +55,7 @@ func dsn(to returnPath: String, recipient: String, status: String, action: Strin
     static func inbound(_ h: EngineHarness, reactor: RecordingReactor) -> InboundMail {
         var logger = Logger(label: "inbound-test")
         logger.logLevel = .warning
-        return InboundMail(store: h.store, returnPaths: ReturnPathSource(override: domain, settings: h.store.settings),
+        return InboundMail(store: h.store, returnPaths: ReturnPathSource(override: domain, settings: h.store.settings, signer: h.delivery.links.signer),
                            recorder: BounceRecorder(store: h.store, reactor: reactor, logger: logger),
                            transports: h.delivery.transports, logger: logger, now: h.clock.now)
     }

@@ -74,7 +74,7 @@ struct EngineHarness {
             configuration.batchSize = 50
             configuration.retry = retry
             let links = EngagementLinks(secret: try await store.settings.engagementSecret(), publicURL: PublicURL("http://herald.test"))
-            let returnPaths = ReturnPathSource(override: bounceDomain, settings: store.settings)
+            let returnPaths = ReturnPathSource(override: bounceDomain, settings: store.settings, signer: links.signer)
             let delivery = try Delivery(store: store, transports: transports,
                                         maker: TemplateMessageMaker(store: store, links: links, returnPaths: returnPaths),
                                         state: state, links: links, configuration: configuration, returnPaths: returnPaths,

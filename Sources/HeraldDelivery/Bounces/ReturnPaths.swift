@@ -68,10 +68,14 @@ public struct ReturnPathSource: Sendable {
     /// From the command line; the settings page cannot change it.
     public let override: String?
     let settings: SettingsStore
+    let signer: MessageTokenSigner
 
-    public init(override: String?, settings: SettingsStore) {
+    /// - Parameter signer: the server's token signer (``EngagementLinks/signer``): the secret
+    ///   never changes once made, so one signer serves every batch.
+    public init(override: String?, settings: SettingsStore, signer: MessageTokenSigner) {
         self.override = override.flatMap { $0.isEmpty ? nil : $0.lowercased() }
         self.settings = settings
+        self.signer = signer
     }
 
     public func domain() async throws -> String? {
@@ -82,7 +86,7 @@ public struct ReturnPathSource: Sendable {
     /// The return paths to use now; nil when no bounce domain is configured.
     public func current() async throws -> ReturnPaths? {
         guard let domain = try await domain() else { return nil }
-        return ReturnPaths(domain: domain, signer: MessageTokenSigner(secret: try await settings.engagementSecret()))
+        return ReturnPaths(domain: domain, signer: signer)
     }
 }
 

@@ -55,9 +55,10 @@ struct EngagementPages {
             guard let target = try await target(context) else { return try await invalidLink(context).response }
             var request = request
             let body = String(buffer: try await request.collectBody(upTo: 64 * 1024))
-            try await store.engagement.unsubscribe(target, how: Self.isOneClick(body) ? "one-click (List-Unsubscribe-Post)" : "unsubscribe page",
+            let oneClick = Self.isOneClick(body)
+            try await store.engagement.unsubscribe(target, how: oneClick ? "one-click (List-Unsubscribe-Post)" : "unsubscribe page",
                                                    modules: store.modules)
-            if Self.isOneClick(body) {
+            if oneClick {
                 return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
                                 body: .init(byteBuffer: ByteBuffer(string: "Unsubscribed.\n")))
             }
