@@ -76,6 +76,11 @@ import Testing
                                                 headers: [.authorization: "Bearer \(f.adminToken)"])
             #expect(page.text.contains("<svg"))
             #expect(page.text.contains("id=\"engagement\""))
+            // The summary names machines and soft bounces only when there are any.
+            let summary = try await client.execute(uri: "/mass-emails?tab=sending", method: .get,
+                                                   headers: [.authorization: "Bearer \(f.adminToken)"])
+            #expect(summary.text.contains("Tracked"))
+            #expect(!summary.text.contains("+0 machines") && !summary.text.contains("+0 soft"))
         }
     }
 

@@ -146,10 +146,10 @@ struct MassEmailPages {
                 "recipients": f.recipients, "sent": f[.sent], "delivered": f[.sent],
                 "bounced": f[.bounced], "bounce_rate": Self.rate(f[.bounced], of: f.processed),
                 "delivered_rate": Self.rate(f[.sent], of: f.processed),
-                "opened": f.opened, "open_rate": Self.rate(f.opened, of: f[.sent]), "machine_opened": f.machineOpened,
-                "clicked": f.clicked, "click_rate": Self.rate(f.clicked, of: f[.sent]), "machine_clicked": f.machineClicked,
+                "opened": f.opened, "open_rate": Self.rate(f.opened, of: f[.sent]), "machine_opened": Self.ifAny(f.machineOpened),
+                "clicked": f.clicked, "click_rate": Self.rate(f.clicked, of: f[.sent]), "machine_clicked": Self.ifAny(f.machineClicked),
                 "unsubscribed": f.unsubscribed, "unsubscribe_rate": Self.rate(f.unsubscribed, of: f[.sent]),
-                "soft_bounced": f.softBounced, "replied": f.replied, "reply_rate": Self.rate(f.replied, of: f[.sent]),
+                "soft_bounced": Self.ifAny(f.softBounced), "replied": f.replied, "reply_rate": Self.rate(f.replied, of: f[.sent]),
                 "owner": users[m.ownerID] ?? "—", "stoppable": m.status.isStoppable,
             ]
         }
@@ -411,6 +411,9 @@ struct MassEmailPages {
         formatter.dateFormat = "d MMM yyyy, HH:mm"
         return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(epoch)))
     }
+
+    /// The count, or nothing when it is 0: Mustache shows a section for any number, 0 included.
+    static func ifAny(_ n: Int) -> Any { n > 0 ? n : nil as Int? as Any }
 
     static func rate(_ n: Int, of total: Int) -> String {
         total == 0 ? "—" : String(format: "%.1f%%", Double(n) / Double(total) * 100)
