@@ -47,11 +47,14 @@ public struct MassEmail: Sendable, Hashable {
     /// Whether machines' opens and clicks (privacy proxies, link scanners) fire trigger
     /// actions too; by default only people's do.
     public var triggersOnMachineEvents: Bool
+    /// The follow-up emails, in the order they go: follow-up k is step k.
+    public var followUps: [FollowUp]
 
     public init(id: Int64, name: String, module: String, ownerID: Int64, templateID: Int64, senderID: Int64,
                 recipients: Recipients, status: Status, statusReason: String? = nil, scheduledAt: Int64?, timeZone: String,
                 startedAt: Int64? = nil, finishedAt: Int64? = nil, resolvedAt: Int64? = nil, skipped: [SkipReason: Int] = [:],
-                createdAt: Int64, modifiedAt: Int64, triggerActions: [TriggerAction] = [], triggersOnMachineEvents: Bool = false) {
+                createdAt: Int64, modifiedAt: Int64, triggerActions: [TriggerAction] = [], triggersOnMachineEvents: Bool = false,
+                followUps: [FollowUp] = []) {
         self.id = id
         self.name = name
         self.module = module
@@ -71,6 +74,7 @@ public struct MassEmail: Sendable, Hashable {
         self.modifiedAt = modifiedAt
         self.triggerActions = triggerActions
         self.triggersOnMachineEvents = triggersOnMachineEvents
+        self.followUps = followUps
     }
 }
 
@@ -112,9 +116,10 @@ public struct MassEmailDraft: Sendable, Hashable {
     public var schedule: Schedule
     public var triggerActions: [TriggerAction]
     public var triggersOnMachineEvents: Bool
+    public var followUps: [FollowUp]
 
     public init(name: String, recipients: MassEmail.Recipients, templateID: Int64, senderID: Int64, schedule: Schedule,
-                triggerActions: [TriggerAction] = [], triggersOnMachineEvents: Bool = false) {
+                triggerActions: [TriggerAction] = [], triggersOnMachineEvents: Bool = false, followUps: [FollowUp] = []) {
         self.name = name
         self.recipients = recipients
         self.templateID = templateID
@@ -122,6 +127,7 @@ public struct MassEmailDraft: Sendable, Hashable {
         self.schedule = schedule
         self.triggerActions = triggerActions
         self.triggersOnMachineEvents = triggersOnMachineEvents
+        self.followUps = followUps
     }
 
     public static let maxNameLength = 200
