@@ -178,5 +178,10 @@ enum Migrations {
             ]
             for statement in statements { try await db.raw(statement).run() }
         },
+        Migration(version: 8, name: "follow-ups") { db, _ in
+            // Stored as JSON like the trigger actions: a mass email's follow-ups are read and
+            // written whole, with it, and only while it is a draft or scheduled.
+            try await db.raw("ALTER TABLE mass_emails ADD COLUMN follow_ups TEXT NOT NULL DEFAULT '[]'").run()
+        },
     ]
 }

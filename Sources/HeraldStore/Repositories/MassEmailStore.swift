@@ -37,7 +37,7 @@ public struct MassEmailStore: Sendable {
     static let columns: SQLQueryString = """
         m.id, m.name, mo.api_name AS module, m.owner_id, m.template_id, m.sender_id, m.recipients_kind, m.recipients_ref,
         m.record_ids, m.status, m.status_reason, m.scheduled_at, m.time_zone, m.started_at, m.finished_at, m.resolved_at,
-        m.skipped, m.created_at, m.modified_at, m.trigger_actions, m.triggers_on_machines
+        m.skipped, m.created_at, m.modified_at, m.trigger_actions, m.triggers_on_machines, m.follow_ups
         """
 
     /// Creates a mass email from what the user asked for; the template, the sender and the
@@ -49,10 +49,10 @@ public struct MassEmailStore: Sendable {
             try await Self.checkReferences(draft, in: module, db: db)
             let row = try await db.raw("""
                 INSERT INTO mass_emails (name, module_id, owner_id, template_id, sender_id, recipients_kind, recipients_ref, record_ids,
-                    status, scheduled_at, time_zone, created_at, modified_at, trigger_actions, triggers_on_machines)
+                    status, scheduled_at, time_zone, created_at, modified_at, trigger_actions, triggers_on_machines, follow_ups)
                 VALUES (\(bind: v.name), \(bind: module.id), \(bind: owner), \(bind: draft.templateID), \(bind: draft.senderID),
                     \(bind: v.kind), \(bind: v.ref), \(bind: v.ids), \(bind: v.status.rawValue), \(bind: v.scheduledAt), \(bind: v.zone),
-                    \(bind: stamp), \(bind: stamp), \(bind: v.triggerActions), \(bind: draft.triggersOnMachineEvents))
+                    \(bind: stamp), \(bind: stamp), \(bind: v.triggerActions), \(bind: draft.triggersOnMachineEvents), \(bind: v.followUps))
                 RETURNING id
                 """).first()
             return try row!.decode(column: "id", as: Int64.self)
@@ -70,6 +70,7 @@ public struct MassEmailStore: Sendable {
                     recipients_kind = \(bind: v.kind), recipients_ref = \(bind: v.ref), record_ids = \(bind: v.ids),
                     status = \(bind: v.status.rawValue), scheduled_at = \(bind: v.scheduledAt), time_zone = \(bind: v.zone),
                     trigger_actions = \(bind: v.triggerActions), triggers_on_machines = \(bind: draft.triggersOnMachineEvents),
+                    follow_ups = \(bind: v.followUps),
                     modified_at = \(bind: Clock.epochSeconds(now))
                 WHERE id = \(bind: id) AND module_id = \(bind: module.id) AND status IN ('draft', 'scheduled')
                 RETURNING id
@@ -379,6 +380,11 @@ public struct MassEmailStore: Sendable {
             let users = Set(try await db.raw("SELECT id FROM users").all().map { try $0.decode(column: "id", as: Int64.self) })
             problems.add(contentsOf: TriggerAction.problems(draft.triggerActions, module: module, userIDs: users))
         }
+        if !draft.followUps.isEmpty {
+            let templates = Set(try await db.raw("SELECT id FROM templates WHERE module_id = \(bind: module.id)").all()
+                .map { try $0.decode(column: "id", as: Int64.self) })
+            problems.add(contentsOf: FollowUp.problems(draft.followUps, module: module, templateIDs: templates))
+        }
         try problems.check()
     }
 
@@ -401,9 +407,12 @@ public struct MassEmailStore: Sendable {
         var ids: String?
         /// The trigger actions as JSON.
         var triggerActions: String
+        /// The follow-ups as JSON.
+        var followUps: String
 
         init(_ draft: MassEmailDraft, now: Date) throws {
             triggerActions = MassEmailStore.encodeTriggerActions(draft.triggerActions)
+            followUps = MassEmailStore.encodeFollowUps(draft.followUps)
             (scheduledAt, zone) = try draft.validate(now: now)
             status = scheduledAt == nil ? .draft : .scheduled
             name = draft.name.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -437,6 +446,14 @@ public struct MassEmailStore: Sendable {
         try JSONDecoder().decode([TriggerAction].self, from: Data(text.utf8))
     }
 
+    static func encodeFollowUps(_ followUps: [FollowUp]) -> String {
+        String(decoding: (try? JSONEncoder().encode(followUps)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    static func decodeFollowUps(_ text: String) throws -> [FollowUp] {
+        try JSONDecoder().decode([FollowUp].self, from: Data(text.utf8))
+    }
+
     static func massEmail(from row: any SQLRow) throws -> MassEmail {
         let kind = try row.decode(column: "recipients_kind", as: String.self)
         let ref = try row.decode(column: "recipients_ref", as: Int64?.self)
@@ -464,6 +481,7 @@ public struct MassEmailStore: Sendable {
             createdAt: try row.decode(column: "created_at", as: Int64.self),
             modifiedAt: try row.decode(column: "modified_at", as: Int64.self),
             triggerActions: try decodeTriggerActions(try row.decode(column: "trigger_actions", as: String.self)),
-            triggersOnMachineEvents: try row.decode(column: "triggers_on_machines", as: Bool.self))
+            triggersOnMachineEvents: try row.decode(column: "triggers_on_machines", as: Bool.self),
+            followUps: try decodeFollowUps(try row.decode(column: "follow_ups", as: String.self)))
     }
 }
