@@ -167,6 +167,7 @@ enum MassEmailInput {
         }
         let triggerActions = TriggerActionInput.parse(&reader)
         let machines = reader.bool("include_machine_events") ?? false
+        let followUps = FollowUpInput.parse(&reader)
         try reader.finish()
         let module = try await store.modules.named(moduleName!)
         let modules = try await store.modules.all()
@@ -174,6 +175,6 @@ enum MassEmailInput {
             throw HeraldError.invalid(field: "module", "\(module.pluralLabel) have no email field, nor a lookup to a module with one")
         }
         return (module, MassEmailDraft(name: name!, recipients: recipients!, templateID: templateID!, senderID: senderID!, schedule: schedule,
-                                       triggerActions: triggerActions, triggersOnMachineEvents: machines))
+                                       triggerActions: triggerActions, triggersOnMachineEvents: machines, followUps: followUps))
     }
 }

@@ -91,8 +91,10 @@ struct MassEmailPages {
             }
             do {
                 let zone = TimeZone(identifier: try context.user().timeZone) ?? .gmt
-                let (_, draft) = try await MassEmailInput.parse(try MassEmailPages.formJSON(form.dictionary, module: m.module, zone: zone),
+                var (_, draft) = try await MassEmailInput.parse(try MassEmailPages.formJSON(form.dictionary, module: m.module, zone: zone),
                                                                 store: store, module: m.module)
+                // The form has no follow-up section yet: saving it keeps those given through the API.
+                draft.followUps = m.followUps
                 let updated = try await store.massEmails.update(m.id, draft, in: module)
                 if updated.status == .scheduled { await delivery.scheduler.wake() }
                 return Response.redirect(to: "/mass-emails/\(m.id)", type: .found)

@@ -118,6 +118,7 @@ extension Present {
             ]),
             "trigger_actions": .array(m.triggerActions.map(TriggerActionInput.json)),
             "include_machine_events": .bool(m.triggersOnMachineEvents),
+            "follow_ups": .array(m.followUps.map(FollowUpInput.json)),
         ])
     }
 
