@@ -182,6 +182,8 @@ enum Migrations {
             // Stored as JSON like the trigger actions: a mass email's follow-ups are read and
             // written whole, with it, and only while it is a draft or scheduled.
             try await db.raw("ALTER TABLE mass_emails ADD COLUMN follow_ups TEXT NOT NULL DEFAULT '[]'").run()
+            // A follow-up's "bounced" rule asks, per recipient, whether any report names their message.
+            try await db.raw("CREATE INDEX bounces_message ON bounces (message_id)").run()
         },
     ]
 }
