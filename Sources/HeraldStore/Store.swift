@@ -17,6 +17,7 @@ public struct Store: Sendable {
     public let keyValues: KeyValueStore
     public let importer: Importer
     public let massEmails: MassEmailStore
+    public let followUpRuns: FollowUpRunStore
     public let messages: MessageStore
     public let quota: QuotaStore
     public let suppressions: SuppressionStore
@@ -41,6 +42,7 @@ public struct Store: Sendable {
         self.keyValues = KeyValueStore(database: database)
         self.importer = Importer(database: database, records: records)
         self.massEmails = MassEmailStore(database: database)
+        self.followUpRuns = FollowUpRunStore(database: database)
         self.messages = MessageStore(database: database)
         self.quota = QuotaStore(database: database)
         self.suppressions = SuppressionStore(database: database)

@@ -113,8 +113,9 @@ struct EngineHarness {
         return try await store.records.create(in: contacts, RecordChanges(values), owner: admin.id).id
     }
 
-    func sendNow(_ ids: [Int64], name: String = "Launch") async throws -> MassEmail {
-        let draft = MassEmailDraft(name: name, recipients: .records(ids), templateID: template.id, senderID: sender.id, schedule: .now)
+    func sendNow(_ ids: [Int64], name: String = "Launch", followUps: [FollowUp] = []) async throws -> MassEmail {
+        let draft = MassEmailDraft(name: name, recipients: .records(ids), templateID: template.id, senderID: sender.id, schedule: .now,
+                                   followUps: followUps)
         let created = try await store.massEmails.create(draft, in: contacts, owner: admin.id,
                                                         now: Date(timeIntervalSince1970: TimeInterval(clock.now())))
         try await delivery.scheduler.tick()

@@ -52,4 +52,41 @@ import Testing
             #expect(try await store.massEmails.all().isEmpty)
         }
     }
+
+    @Test(arguments: TestDatabase.kinds)
+    func ofSeveralProcessesExactlyOneFiresAFollowUpAndOneChoosesItsRecipients(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let f = try await MassEmailStoreTests.fixture(store)
+            let contact = try await MassEmailStoreTests.contact(f, "a@example.org")
+            let draft = MassEmailDraft(name: "Sent", recipients: .records([contact]), templateID: f.template.id, senderID: f.sender.id,
+                                       schedule: .now, followUps: [FollowUp(templateID: f.template.id, delay: .hours(2))])
+            let m = try await store.massEmails.create(draft, in: f.contacts, owner: f.admin.id, now: Date(timeIntervalSince1970: 1_800_000_000))
+            #expect(try await store.massEmails.startDue(now: 1_800_000_000) == [m.id])
+            _ = try await store.massEmails.enqueue(m.id, step: 0, recipients: [(contact, "a@example.org")], cursor: contact, skipped: [:], now: 1_800_000_000)
+            try await store.massEmails.markResolved(m.id, now: 1_800_000_000)
+            try await store.database.transaction { db in
+                try await db.raw("UPDATE mail_messages SET status = 'sent', sent_at = 1800000001 WHERE mass_email_id = \(bind: m.id)").run()
+            }
+            #expect(try await store.massEmails.finishIfDone(m.id, now: 1_800_000_010))
+            #expect(try await store.followUpRuns.run(m.id, step: 1)?.status == .waiting)
+            try await store.followUpRuns.planDue(zone: TimeZone(identifier: "UTC")!)
+            let due = try #require(try await store.followUpRuns.run(m.id, step: 1)?.dueAt)
+            #expect(due == 1_800_000_010 + 7200)
+            #expect(try await store.followUpRuns.fireDue(now: due - 1).isEmpty)
+
+            let fired = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<8 { group.addTask { try await store.followUpRuns.fireDue(now: due).count } }
+                return try await group.reduce(0, +)
+            }
+            #expect(fired == 1)
+            let claims = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for node in ["a", "b", "c", "d"] {
+                    group.addTask { try await store.followUpRuns.claimResolution(m.id, step: 1, node: node, now: due) }
+                }
+                return try await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(claims.filter { $0 }.count == 1)
+            #expect(try await store.followUpRuns.run(m.id, step: 1)?.status == .sending)
+        }
+    }
 }

@@ -117,12 +117,19 @@ public struct CompiledTemplate: Sendable {
     /// The message for one recipient.
     public func render(_ values: MergeValues) -> RenderedMail {
         let context = slots.map { $0.value(in: values) }
+        let text = self.text.render(context)
+        return RenderedMail(subject: subject(context), html: html.render(context), text: wrapsText ? HTMLText.wrapLines(text) : text)
+    }
+
+    /// Only the subject for one recipient (a follow-up's reply subject is the original's).
+    public func renderSubject(_ values: MergeValues) -> String {
+        subject(slots.map { $0.value(in: values) })
+    }
+
+    private func subject(_ context: [MergeProgram.Value]) -> String {
         let subject = self.subject.render(context)
         // A subject is one header line: line breaks from a long-text value become spaces.
-        let oneLine = subject.contains(where: \.isNewline)
-            ? subject.split(whereSeparator: \.isNewline).joined(separator: " ") : subject
-        let text = self.text.render(context)
-        return RenderedMail(subject: oneLine, html: html.render(context), text: wrapsText ? HTMLText.wrapLines(text) : text)
+        return subject.contains(where: \.isNewline) ? subject.split(whereSeparator: \.isNewline).joined(separator: " ") : subject
     }
 
     /// Every name a template of `module` may use, for pickers and documentation: the

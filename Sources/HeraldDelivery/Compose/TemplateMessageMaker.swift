@@ -12,15 +12,23 @@ public struct TemplateMessageMaker: MessageMaker {
         var module: Module
         var template: CompiledTemplate
         var sender: Sender
+        /// For a follow-up sent as a reply: the mass email's own template, whose subject
+        /// (after "Re: ") the reply's is.
+        var original: CompiledTemplate?
+    }
+
+    struct Key: Hashable {
+        var massEmail: Int64
+        var step: Int
     }
 
     /// What is made once and shared by the batches; the rendering itself runs outside it, so
     /// that batches render in parallel.
     actor Cache {
-        var prepared: [Int64: Prepared] = [:]
+        var prepared: [Key: Prepared] = [:]
         var owners: [Int64: MergeValues.Person] = [:]
 
-        func prepared(_ id: Int64, _ make: () async throws -> Prepared) async throws -> Prepared {
+        func prepared(_ id: Key, _ make: () async throws -> Prepared) async throws -> Prepared {
             if let ready = prepared[id] { return ready }
             let ready = try await make()
             prepared[id] = ready
@@ -50,7 +58,9 @@ public struct TemplateMessageMaker: MessageMaker {
     }
 
     public func make(_ batch: [ClaimedMessage], of massEmail: MassEmail) async throws -> [Result<OutgoingMessage, HeraldError>] {
-        let prepared = try await prepare(massEmail)
+        let step = batch.first?.step ?? 0
+        precondition(batch.allSatisfy { $0.step == step }, "a batch is one step's messages")
+        let prepared = try await prepare(massEmail, step: step)
         let records = try await store.records.find(in: prepared.module, ids: Array(Set(batch.map(\.recordID))), scope: .all)
         let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let owners = try await owners(of: records)
@@ -67,13 +77,18 @@ public struct TemplateMessageMaker: MessageMaker {
             let ownerID: Int64? = if case .reference(let id)? = record[BuiltinFields.owner] { id } else { nil }
             let values = MergeValues(record: record, module: module, owner: ownerID.flatMap { owners[$0] }, sender: sender,
                                      extra: links.mergeValues(message: claimed.id, links: trackedLinks))
-            let rendered = prepared.template.render(values)
+            var rendered = prepared.template.render(values)
+            var inReplyTo: [String] = []
+            if let original = prepared.original {
+                rendered.subject = Self.replySubject(original.renderSubject(values))
+                inReplyTo = [Self.messageID(massEmail: massEmail.id, step: 0, address: claimed.address, sender: sender)]
+            }
             let name = nameFields.compactMap { record[$0.apiName]?.text }.filter { !$0.isEmpty }.joined(separator: " ")
             do throws(MailError) {
                 return .success(try composer.compose(
                     rendered, from: sender, to: claimed.address, recipientName: name.isEmpty ? nil : name,
                     messageID: Self.messageID(massEmail: massEmail.id, step: claimed.step, address: claimed.address, sender: sender),
-                    date: now,
+                    date: now, inReplyTo: inReplyTo,
                     listUnsubscribe: MailMessage.ListUnsubscribe(urls: links.listUnsubscribe(message: claimed.id, mailDomain: verp?.domain),
                                                                  oneClick: true),
                     returnPath: verp?.bounceAddress(for: claimed.id)))
@@ -101,19 +116,32 @@ public struct TemplateMessageMaker: MessageMaker {
         return String(decoding: digest, as: UTF8.self)
     }
 
-    private func prepare(_ massEmail: MassEmail) async throws -> Prepared {
-        try await cache.prepared(massEmail.id) {
+    /// "Re: " and the original subject, once: a subject that already reads "Re: …" keeps it.
+    static func replySubject(_ subject: String) -> String {
+        subject.lowercased().hasPrefix("re:") ? subject : "Re: \(subject)"
+    }
+
+    private func prepare(_ massEmail: MassEmail, step: Int) async throws -> Prepared {
+        try await cache.prepared(Key(massEmail: massEmail.id, step: step)) {
             let module = try await store.modules.named(massEmail.module)
-            let template = try await store.templates.find(massEmail.templateID)
-            let compiled: CompiledTemplate
-            do {
-                compiled = try CompiledTemplate(template, module: module, extraNames: MailTemplate.engineNames, tracking: true)
-            } catch let error as HeraldError {
-                throw HeraldError.invalid(field: "template_id", "the template '\(template.name)' no longer compiles: \(error.problems.map(\.description).joined(separator: "; "))")
+            guard step <= massEmail.followUps.count else {
+                throw HeraldError.notFound("mass email \(massEmail.id) has no follow-up \(step)")
             }
+            let followUp = step > 0 ? massEmail.followUps[step - 1] : nil
+            let compiled = try await compile(followUp?.templateID ?? massEmail.templateID, module: module, tracking: true)
             // Stored before the first message goes out, so that every click has somewhere to go.
-            try await store.engagement.saveLinks(compiled.trackedLinks, massEmail: massEmail.id, step: 0)
-            return Prepared(module: module, template: compiled, sender: try await store.senders.find(massEmail.senderID))
+            try await store.engagement.saveLinks(compiled.trackedLinks, massEmail: massEmail.id, step: step)
+            let original = followUp?.threaded == true ? try await compile(massEmail.templateID, module: module, tracking: false) : nil
+            return Prepared(module: module, template: compiled, sender: try await store.senders.find(massEmail.senderID), original: original)
+        }
+    }
+
+    private func compile(_ templateID: Int64, module: Module, tracking: Bool) async throws -> CompiledTemplate {
+        let template = try await store.templates.find(templateID)
+        do {
+            return try CompiledTemplate(template, module: module, extraNames: MailTemplate.engineNames, tracking: tracking)
+        } catch let error as HeraldError {
+            throw HeraldError.invalid(field: "template_id", "the template '\(template.name)' no longer compiles: \(error.problems.map(\.description).joined(separator: "; "))")
         }
     }
 

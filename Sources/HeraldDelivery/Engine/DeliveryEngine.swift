@@ -49,7 +49,7 @@ public actor DeliveryEngine: Service {
     let logger: Logger
     let now: @Sendable () -> Int64
 
-    private var batches: [Int: (massEmail: Int64, task: Task<Void, Never>)] = [:]
+    private var batches: [Int: (unit: SendingUnit, task: Task<Void, Never>)] = [:]
     private var nextBatch = 0
     private var throttled: [Int64: (until: Int64, delay: Int64)] = [:]
     private var lastHousekeeping: Int64 = 0
@@ -132,22 +132,23 @@ public actor DeliveryEngine: Service {
     private func fill() async throws -> Bool {
         guard batches.count < configuration.parallelBatches else { return false }
         var started = false
-        for massEmail in try await store.massEmails.sendable() {
+        for unit in try await store.massEmails.sendable() {
+            let massEmail = unit.massEmail
             while batches.count < configuration.parallelBatches, !shuttingDown {
                 let t = now()
                 if let rest = throttled[massEmail.senderID], rest.until > t { break }
                 let allowance = try await allowance(for: massEmail, now: t)
                 guard allowance.count > 0 else { break }
-                let claimed = try await store.messages.claim(massEmail: massEmail.id, node: configuration.node,
+                let claimed = try await store.messages.claim(massEmail: massEmail.id, step: unit.step, node: configuration.node,
                                                              limit: allowance.count, now: t, leaseSeconds: configuration.leaseSeconds)
                 if let day = allowance.quotaDay { try await store.quota.release(allowance.count - claimed.count, day: day) }
                 if claimed.isEmpty {
-                    if !batches.values.contains(where: { $0.massEmail == massEmail.id }) {
-                        try await store.massEmails.finishIfDone(massEmail.id, now: t)
+                    if !batches.values.contains(where: { $0.unit == unit }) {
+                        try await store.massEmails.finishIfDone(unit, now: t)
                     }
                     break
                 }
-                start(claimed, of: massEmail, quotaDay: allowance.quotaDay)
+                start(claimed, of: unit, quotaDay: allowance.quotaDay)
                 started = true
             }
         }
@@ -172,16 +173,16 @@ public actor DeliveryEngine: Service {
         return (try await store.quota.reserve(count, day: day, limit: quota), day)
     }
 
-    private func start(_ claimed: [ClaimedMessage], of massEmail: MassEmail, quotaDay: String?) {
+    private func start(_ claimed: [ClaimedMessage], of unit: SendingUnit, quotaDay: String?) {
         let id = nextBatch
         nextBatch += 1
         // Unstructured so that Stop can cancel one mass email's batches; run() and stop(_:)
         // await every one of them.
         let task = Task { [self] in
-            await self.process(claimed, of: massEmail, quotaDay: quotaDay)
+            await self.process(claimed, of: unit, quotaDay: quotaDay)
             await self.finished(batch: id)
         }
-        batches[id] = (massEmail.id, task)
+        batches[id] = (unit, task)
     }
 
     private func finished(batch: Int) async {
@@ -190,7 +191,8 @@ public actor DeliveryEngine: Service {
     }
 
     /// Renders, sends and records one batch. Runs off the actor.
-    nonisolated private func process(_ claimed: [ClaimedMessage], of massEmail: MassEmail, quotaDay: String?) async {
+    nonisolated private func process(_ claimed: [ClaimedMessage], of unit: SendingUnit, quotaDay: String?) async {
+        let massEmail = unit.massEmail
         let policy = configuration.retry
         var outcomes: [Outcome?] = Array(repeating: nil, count: claimed.count)
         do {
@@ -199,7 +201,7 @@ public actor DeliveryEngine: Service {
                 made = try await maker.make(claimed, of: massEmail)
             } catch {
                 try await giveBack(claimed)
-                _ = try? await store.massEmails.fail(massEmail.id, reason: "\(error)")
+                try? await store.massEmails.fail(unit, reason: "\(error)", now: now())
                 return
             }
             var outgoing: [OutgoingMessage] = []
@@ -216,7 +218,7 @@ public actor DeliveryEngine: Service {
                 }
             }
             // Another process may have stopped it between the claim and now.
-            if try await store.massEmails.statuses([massEmail.id])[massEmail.id] != .sending || Task.isCancelled {
+            if try await !store.massEmails.isSending(unit) || Task.isCancelled {
                 try await Task { try await self.giveBack(claimed) }.value
                 return
             }
@@ -225,7 +227,7 @@ public actor DeliveryEngine: Service {
                 transport = try await transports.transport()
             } catch {
                 try await giveBack(claimed)
-                _ = try? await store.massEmails.pause(massEmail.id, reason: "the mail transport cannot be used: \(error)")
+                try? await store.massEmails.pause(unit, reason: "the mail transport cannot be used: \(error)", now: now())
                 return
             }
             let throttleDelay = await currentThrottleDelay(sender: massEmail.senderID)
@@ -250,7 +252,7 @@ public actor DeliveryEngine: Service {
                 try await store.messages.record(final.map(\.outcome))
                 journal.committed(noted.map(\.2))
                 if !unreported.isEmpty { try await giveBack(unreported) }
-                try await afterBatch(final, of: claimed, in: massEmail, quotaDay: quotaDay)
+                try await afterBatch(final, of: claimed, in: unit, quotaDay: quotaDay)
             }.value
         } catch {
             logger.error("a delivery batch failed; its messages go back to the queue", metadata: [
@@ -268,8 +270,9 @@ public actor DeliveryEngine: Service {
         })
     }
 
-    nonisolated private func afterBatch(_ outcomes: [Outcome], of claimed: [ClaimedMessage], in massEmail: MassEmail,
+    nonisolated private func afterBatch(_ outcomes: [Outcome], of claimed: [ClaimedMessage], in unit: SendingUnit,
                                         quotaDay: String?) async throws {
+        let massEmail = unit.massEmail
         let policy = configuration.retry
         let t = now()
         let addresses = Dictionary(claimed.map { ($0.id, $0.address) }, uniquingKeysWith: { first, _ in first })
@@ -302,7 +305,7 @@ public actor DeliveryEngine: Service {
             await noteNotThrottled(sender: massEmail.senderID)
         }
         if case .transportBroken(let reason)? = outcomes.lazy.compactMap(\.signal).first(where: { if case .transportBroken = $0 { true } else { false } }) {
-            _ = try? await store.massEmails.pause(massEmail.id, reason: "the SMTP server refused the session: \(reason)")
+            try? await store.massEmails.pause(unit, reason: "the SMTP server refused the session: \(reason)", now: t)
             return
         }
         let answered = outcomes.filter { $0.outcome.status != .queued && $0.signal != .throttled }
@@ -310,10 +313,10 @@ public actor DeliveryEngine: Service {
         if answered.count >= policy.pauseMinimumMessages, Double(failures.count) >= Double(answered.count) * policy.pauseFailureRatio {
             let last = failures.last?.outcome
             let reply = [last?.code.map(String.init), last?.enhancedCode, last?.text].compactMap { $0 }.joined(separator: " ")
-            _ = try? await store.massEmails.pause(massEmail.id, reason: "\(failures.count) of \(answered.count) messages in a batch failed (last: \(reply))")
+            try? await store.massEmails.pause(unit, reason: "\(failures.count) of \(answered.count) messages in a batch failed (last: \(reply))", now: t)
             return
         }
-        try await store.massEmails.finishIfDone(massEmail.id, now: t)
+        try await store.massEmails.finishIfDone(unit, now: t)
     }
 
     private func currentThrottleDelay(sender: Int64) -> Int64? { throttled[sender]?.delay }
@@ -332,13 +335,29 @@ public actor DeliveryEngine: Service {
     /// Stops a mass email: see the type's documentation. Returns it as stopped.
     public func stop(_ id: Int64, waitForOthers: Duration = .seconds(15)) async throws -> MassEmail {
         let stopped = try await store.massEmails.stop(id, now: now())
-        let mine = batches.values.filter { $0.massEmail == id }.map(\.task)
+        try await cancelAndWait(massEmail: id, steps: [0], waitForOthers: waitForOthers)
+        return stopped
+    }
+
+    /// Stops follow-up `step` of a mass email (nil: all that are not sent yet) with those
+    /// counted from it, as ``stop(_:waitForOthers:)`` stops a mass email: when it returns,
+    /// nothing more of them reaches SMTP. Returns the steps stopped.
+    @discardableResult
+    public func stopFollowUps(_ id: Int64, step: Int?, waitForOthers: Duration = .seconds(15)) async throws -> [Int] {
+        let stopped = try await store.followUpRuns.stop(id, step: step, now: now())
+        try await cancelAndWait(massEmail: id, steps: Set(stopped), waitForOthers: waitForOthers)
+        return stopped
+    }
+
+    /// Cancels this process's batches of those steps (the transport hands them no further
+    /// message) and waits until no process holds a message of the mass email.
+    private func cancelAndWait(massEmail id: Int64, steps: Set<Int>, waitForOthers: Duration) async throws {
+        let mine = batches.values.filter { $0.unit.massEmail.id == id && steps.contains($0.unit.step) }.map(\.task)
         for task in mine { task.cancel() }
         for task in mine { await task.value }
         let deadline = ContinuousClock.now + waitForOthers
         while ContinuousClock.now < deadline, try await store.messages.holding(massEmail: id) {
             try await Task.sleep(for: .milliseconds(50))
         }
-        return stopped
     }
 }

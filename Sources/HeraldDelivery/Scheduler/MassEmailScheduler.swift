@@ -4,15 +4,18 @@ import HeraldStore
 import Logging
 import ServiceLifecycle
 
-/// Starts scheduled mass emails on time and resolves their recipients.
+/// Starts scheduled mass emails and fires their follow-ups on time, and resolves their
+/// recipients.
 ///
-/// It sleeps until the next scheduled time (or at most ``pollInterval``, to see what other
-/// processes scheduled), so a mass email starts within about a second of its time. Starting
-/// is a conditional UPDATE, so of several processes sharing PostgreSQL exactly one starts
-/// each mass email; resolving is leased and resumable, so a restart picks up where it was.
+/// It sleeps until the next scheduled or due time (or at most ``pollInterval``, to see what
+/// other processes scheduled), so a mass email starts within about a second of its time.
+/// Starting and firing are conditional UPDATEs, so of several processes sharing PostgreSQL
+/// exactly one starts each mass email and fires each follow-up; resolving is leased and
+/// resumable, so a restart picks up where it was.
 public actor MassEmailScheduler: Service {
     let store: Store
     let resolver: RecipientResolver
+    let followUpResolver: FollowUpResolver
     let node: String
     let logger: Logger
     let now: @Sendable () -> Int64
@@ -20,7 +23,8 @@ public actor MassEmailScheduler: Service {
     let onReady: @Sendable () async -> Void
     public var pollInterval: Duration = .seconds(1)
 
-    private var resolving: [Int64: Task<Void, Never>] = [:]
+    /// What this process resolves now, by mass email and step (0 for the mass email itself).
+    private var resolving: [Step: Task<Void, Never>] = [:]
     private let doorbell = Doorbell()
     private var shuttingDown = false
 
@@ -28,6 +32,7 @@ public actor MassEmailScheduler: Service {
                 onReady: @escaping @Sendable () async -> Void) {
         self.store = store
         self.resolver = RecipientResolver(store: store, logger: logger)
+        self.followUpResolver = FollowUpResolver(store: store, logger: logger)
         self.node = node
         self.logger = logger
         self.now = now
@@ -71,26 +76,47 @@ public actor MassEmailScheduler: Service {
         }
     }
 
-    /// One round: starts what is due, starts resolving what needs it, and returns when the
-    /// next scheduled mass email is due. Tests call it with their own clock.
+    /// One round: starts what is due, fires the follow-ups that are due, starts resolving
+    /// what needs it, and returns when the next mass email or follow-up is due. Tests call it
+    /// with their own clock.
     @discardableResult
     public func tick() async throws -> Int64? {
         let t = now()
         let started = try await store.massEmails.startDue(now: t)
         for id in started { logger.info("mass email started", metadata: ["mass_email": "\(id)"]) }
-        for id in try await store.massEmails.unresolved(now: t) where resolving[id] == nil {
-            guard try await store.massEmails.claimResolution(id, node: node, now: t) else { continue }
-            resolving[id] = Task { [self] in
-                do {
-                    try await self.resolver.resolve(id, node: self.node, now: self.now)
-                    await self.onReady()
-                } catch {
-                    self.logger.error("resolving recipients failed; will try again", metadata: ["mass_email": "\(id)", "error": "\(error)"])
-                }
-                self.resolved(id)
-            }
+        for id in try await store.massEmails.unresolved(now: t) {
+            guard resolving[Step(massEmail: id, step: 0)] == nil, try await store.massEmails.claimResolution(id, node: node, now: t) else { continue }
+            resolve(Step(massEmail: id, step: 0)) { [self] in try await self.resolver.resolve(id, node: self.node, now: self.now) }
         }
-        return try await store.massEmails.nextScheduledAt()
+        try await store.followUpRuns.planDue(zone: try await store.settings.timeZone())
+        for (id, step) in try await store.followUpRuns.fireDue(now: t) {
+            logger.info("follow-up fired", metadata: ["mass_email": "\(id)", "step": "\(step)"])
+        }
+        for (id, step) in try await store.followUpRuns.unresolved(now: t) {
+            guard resolving[Step(massEmail: id, step: step)] == nil,
+                  try await store.followUpRuns.claimResolution(id, step: step, node: node, now: t) else { continue }
+            resolve(Step(massEmail: id, step: step)) { [self] in try await self.followUpResolver.resolve(id, step: step, node: self.node, now: self.now) }
+        }
+        let times = [try await store.massEmails.nextScheduledAt(), try await store.followUpRuns.nextDueAt()].compactMap { $0 }
+        return times.min()
+    }
+
+    struct Step: Hashable {
+        var massEmail: Int64
+        var step: Int
+    }
+
+    private func resolve(_ key: Step, _ work: @escaping @Sendable () async throws -> Void) {
+        resolving[key] = Task { [self] in
+            do {
+                try await work()
+                await self.onReady()
+            } catch {
+                self.logger.error("resolving recipients failed; will try again",
+                                  metadata: ["mass_email": "\(key.massEmail)", "step": "\(key.step)", "error": "\(error)"])
+            }
+            self.resolved(key)
+        }
     }
 
     /// Waits for every resolution started by ``tick()`` (tests).
@@ -98,8 +124,8 @@ public actor MassEmailScheduler: Service {
         while let task = resolving.values.first { await task.value }
     }
 
-    private func resolved(_ id: Int64) {
-        resolving[id] = nil
+    private func resolved(_ key: Step) {
+        resolving[key] = nil
     }
 
 }

@@ -185,5 +185,18 @@ enum Migrations {
             // A follow-up's "bounced" rule asks, per recipient, whether any report names their message.
             try await db.raw("CREATE INDEX bounces_message ON bounces (message_id)").run()
         },
+        Migration(version: 9, name: "follow-up runs") { db, _ in
+            // One row a follow-up of a sent mass email, made with the transition to sent: like
+            // a mass email's own columns, the status changes by conditional UPDATEs (so one
+            // process fires it) and resolving is leased and resumes at its cursor.
+            try await db.raw("""
+                CREATE TABLE follow_up_runs (mass_email_id BIGINT NOT NULL REFERENCES mass_emails(id) ON DELETE CASCADE,
+                    step INTEGER NOT NULL, status TEXT NOT NULL, status_reason TEXT, due_at BIGINT, started_at BIGINT,
+                    finished_at BIGINT, resolve_cursor BIGINT NOT NULL DEFAULT 0, resolved_at BIGINT, resolver TEXT,
+                    resolver_lease BIGINT, excluded TEXT NOT NULL DEFAULT '{}', modified_at BIGINT NOT NULL,
+                    PRIMARY KEY (mass_email_id, step))
+                """).run()
+            try await db.raw("CREATE INDEX follow_up_runs_status ON follow_up_runs (status, due_at)").run()
+        },
     ]
 }

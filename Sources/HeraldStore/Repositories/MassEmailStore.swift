@@ -27,6 +27,35 @@ public struct MassEmailFigures: Sendable, Hashable {
     public var pending: Int { self[.queued] + self[.sending] + self[.deferred] }
 }
 
+/// What the engine sends: a mass email's own messages (step 0) or one follow-up's (step k).
+public struct SendingUnit: Sendable, Hashable {
+    public var massEmail: MassEmail
+    public var step: Int
+
+    public init(massEmail: MassEmail, step: Int) {
+        self.massEmail = massEmail
+        self.step = step
+    }
+
+    /// The same mass email and step, however fresh the mass email's details.
+    public static func == (a: SendingUnit, b: SendingUnit) -> Bool { a.massEmail.id == b.massEmail.id && a.step == b.step }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(massEmail.id)
+        hasher.combine(step)
+    }
+
+    /// The SQL condition that step `step` of mass email `massEmail` may be sent now: the mass
+    /// email is sending, or (for a follow-up) it is sent and the follow-up is sending.
+    static func sendingCondition(massEmail: Int64, step: Int) -> SQLQueryString {
+        step == 0
+            ? "EXISTS (SELECT 1 FROM mass_emails WHERE id = \(bind: massEmail) AND status = 'sending')"
+            : """
+              EXISTS (SELECT 1 FROM follow_up_runs r JOIN mass_emails me ON me.id = r.mass_email_id
+                      WHERE r.mass_email_id = \(bind: massEmail) AND r.step = \(bind: step) AND r.status = 'sending' AND me.status = 'sent')
+              """
+    }
+}
+
 /// Mass emails: their details, their status, and the transitions between statuses.
 ///
 /// Every transition is one conditional UPDATE (`… WHERE status = 'scheduled'`), so that of
@@ -242,24 +271,61 @@ public struct MassEmailStore: Sendable {
     @discardableResult
     public func finishIfDone(_ id: Int64, now: Int64 = Clock.epochSeconds()) async throws -> Bool {
         try await database.transaction { db in
-            try await db.raw("""
+            guard let row = try await db.raw("""
                 UPDATE mass_emails SET status = 'sent', finished_at = \(bind: now), modified_at = \(bind: now)
                 WHERE id = \(bind: id) AND status = 'sending' AND resolved_at IS NOT NULL
-                  AND NOT EXISTS (SELECT 1 FROM mail_messages WHERE mass_email_id = \(bind: id)
+                  AND NOT EXISTS (SELECT 1 FROM mail_messages WHERE mass_email_id = \(bind: id) AND step = 0
                                   AND status IN ('queued', 'sending', 'deferred'))
-                RETURNING id
-                """).first() != nil
+                RETURNING follow_ups
+                """).first() else { return false }
+            // In the same transaction: a sent mass email always has its follow-ups' runs.
+            let followUps = try Self.decodeFollowUps(try row.decode(column: "follow_ups", as: String.self))
+            try await FollowUpRunStore.create(massEmailID: id, count: followUps.count, now: now, db: db)
+            return true
         }
     }
 
-    /// The sending mass emails, oldest first: what workers claim from. Their messages can be
-    /// claimed while their recipients are still being resolved.
-    public func sendable() async throws -> [MassEmail] {
+    /// Finishes step `step` of a mass email (0 for itself, k for its k-th follow-up) once
+    /// every message of it is decided.
+    @discardableResult
+    public func finishIfDone(_ unit: SendingUnit, now: Int64) async throws -> Bool {
+        unit.step == 0 ? try await finishIfDone(unit.massEmail.id, now: now)
+            : try await FollowUpRunStore(database: database).finishIfDone(unit.massEmail.id, step: unit.step, now: now)
+    }
+
+    /// Pauses what `unit` sends, saying why: the mass email, or only its follow-up.
+    public func pause(_ unit: SendingUnit, reason: String, now: Int64) async throws {
+        if unit.step == 0 { _ = try await pause(unit.massEmail.id, reason: reason, now: now) }
+        else { try await FollowUpRunStore(database: database).pause(unit.massEmail.id, step: unit.step, reason: reason, now: now) }
+    }
+
+    /// Marks what `unit` sends failed, saying why.
+    public func fail(_ unit: SendingUnit, reason: String, now: Int64) async throws {
+        if unit.step == 0 { _ = try await fail(unit.massEmail.id, reason: reason, now: now) }
+        else { try await FollowUpRunStore(database: database).fail(unit.massEmail.id, step: unit.step, reason: reason, now: now) }
+    }
+
+    /// Whether `unit` is still sending (a worker checks that what it sends was not stopped).
+    public func isSending(_ unit: SendingUnit) async throws -> Bool {
         try await database.read { db in
-            try await db.raw("""
+            try await db.raw("SELECT 1 AS one WHERE \(SendingUnit.sendingCondition(massEmail: unit.massEmail.id, step: unit.step))").first() != nil
+        }
+    }
+
+    /// What workers claim from: the sending mass emails, oldest first, then the sending
+    /// follow-ups. Their messages can be claimed while their recipients are still being chosen.
+    public func sendable() async throws -> [SendingUnit] {
+        try await database.read { db in
+            var units = try await db.raw("""
                 SELECT \(Self.columns) FROM mass_emails m JOIN modules mo ON mo.id = m.module_id
                 WHERE m.status = 'sending' ORDER BY m.started_at, m.id
-                """).all().map(Self.massEmail(from:))
+                """).all().map { SendingUnit(massEmail: try Self.massEmail(from: $0), step: 0) }
+            units += try await db.raw("""
+                SELECT \(Self.columns), r.step AS follow_up_step FROM follow_up_runs r
+                JOIN mass_emails m ON m.id = r.mass_email_id JOIN modules mo ON mo.id = m.module_id
+                WHERE r.status = 'sending' AND m.status = 'sent' ORDER BY r.started_at, m.id, r.step
+                """).all().map { SendingUnit(massEmail: try Self.massEmail(from: $0), step: try $0.decode(column: "follow_up_step", as: Int.self)) }
+            return units
         }
     }
 
@@ -307,7 +373,7 @@ public struct MassEmailStore: Sendable {
             try await db.raw("SELECT resolve_cursor, skipped FROM mass_emails WHERE id = \(bind: id)").first()
         }
         guard let row else { throw HeraldError.notFound("no mass email \(id)") }
-        return (try row.decode(column: "resolve_cursor", as: Int64.self), Self.decodeSkipped(try row.decode(column: "skipped", as: String.self)))
+        return (try row.decode(column: "resolve_cursor", as: Int64.self), Self.decodeCounts(try row.decode(column: "skipped", as: String.self)))
     }
 
     /// Queues messages for one chunk of recipients and records the progress in the same
@@ -316,21 +382,11 @@ public struct MassEmailStore: Sendable {
     public func enqueue(_ id: Int64, step: Int, recipients: [(recordID: Int64, address: String)], cursor: Int64,
                         skipped: [SkipReason: Int], now: Int64) async throws -> Int {
         try await database.transaction { db in
-            var inserted = 0
-            for start in stride(from: 0, to: recipients.count, by: 400) {
-                let rows = recipients[start..<min(start + 400, recipients.count)].map {
-                    SQLQueryString("(\(bind: id), \(bind: step), \(bind: $0.recordID), \(bind: $0.address), 'queued', 0, \(bind: now))")
-                }
-                inserted += try await db.raw("""
-                    INSERT INTO mail_messages (mass_email_id, step, record_id, address, status, attempts, next_attempt_at)
-                    VALUES \(rows.joined(separator: ", "))
-                    ON CONFLICT (mass_email_id, step, address) DO NOTHING RETURNING id
-                    """).all().count
-            }
+            let inserted = try await MessageStore.insertQueued(massEmailID: id, step: step, recipients: recipients, now: now, db: db)
             var counts = skipped
             counts[.duplicate, default: 0] += recipients.count - inserted
             try await db.raw("""
-                UPDATE mass_emails SET resolve_cursor = \(bind: cursor), skipped = \(bind: Self.encodeSkipped(counts))
+                UPDATE mass_emails SET resolve_cursor = \(bind: cursor), skipped = \(bind: Self.encodeCounts(counts))
                 WHERE id = \(bind: id)
                 """).run()
             return inserted
@@ -424,16 +480,17 @@ public struct MassEmailStore: Sendable {
         }
     }
 
-    static func encodeSkipped(_ counts: [SkipReason: Int]) -> String {
+    /// Counts by reason as a JSON object (`{"opted_out": 3}`), leaving out the zeros.
+    static func encodeCounts<Reason: RawRepresentable<String> & Hashable>(_ counts: [Reason: Int]) -> String {
         let object = Dictionary(uniqueKeysWithValues: counts.filter { $0.value > 0 }.map { ($0.key.rawValue, $0.value) })
         return String(decoding: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8), as: UTF8.self)
     }
 
-    static func decodeSkipped(_ text: String) -> [SkipReason: Int] {
+    static func decodeCounts<Reason: RawRepresentable<String> & Hashable>(_ text: String) -> [Reason: Int] {
         guard let object = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] else { return [:] }
-        var out: [SkipReason: Int] = [:]
+        var out: [Reason: Int] = [:]
         for (key, value) in object {
-            if let reason = SkipReason(rawValue: key), let n = value as? Int { out[reason] = n }
+            if let reason = Reason(rawValue: key), let n = value as? Int { out[reason] = n }
         }
         return out
     }
@@ -477,7 +534,7 @@ public struct MassEmailStore: Sendable {
             startedAt: try row.decode(column: "started_at", as: Int64?.self),
             finishedAt: try row.decode(column: "finished_at", as: Int64?.self),
             resolvedAt: try row.decode(column: "resolved_at", as: Int64?.self),
-            skipped: decodeSkipped(try row.decode(column: "skipped", as: String.self)),
+            skipped: decodeCounts(try row.decode(column: "skipped", as: String.self)),
             createdAt: try row.decode(column: "created_at", as: Int64.self),
             modifiedAt: try row.decode(column: "modified_at", as: Int64.self),
             triggerActions: try decodeTriggerActions(try row.decode(column: "trigger_actions", as: String.self)),

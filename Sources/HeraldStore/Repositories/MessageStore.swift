@@ -83,17 +83,36 @@ public struct MessageRow: Sendable, Hashable {
 public struct MessageStore: Sendable {
     let database: any HeraldDatabase
 
-    /// Claims up to `limit` due messages of one mass email for `node`, leased until
-    /// `now + leaseSeconds`.
-    public func claim(massEmail: Int64, node: String, limit: Int, now: Int64, leaseSeconds: Int64 = 120) async throws -> [ClaimedMessage] {
+    /// Queues a message per recipient for step `step`, within the caller's transaction, and
+    /// returns how many were new: an address that already has a message of this step (a
+    /// duplicate, or a chunk queued before a crash) gets no second one.
+    static func insertQueued(massEmailID: Int64, step: Int, recipients: [(recordID: Int64, address: String)], now: Int64,
+                             db: any SQLDatabase) async throws -> Int {
+        var inserted = 0
+        for start in stride(from: 0, to: recipients.count, by: 400) {
+            let rows = recipients[start..<min(start + 400, recipients.count)].map {
+                SQLQueryString("(\(bind: massEmailID), \(bind: step), \(bind: $0.recordID), \(bind: $0.address), 'queued', 0, \(bind: now))")
+            }
+            inserted += try await db.raw("""
+                INSERT INTO mail_messages (mass_email_id, step, record_id, address, status, attempts, next_attempt_at)
+                VALUES \(rows.joined(separator: ", "))
+                ON CONFLICT (mass_email_id, step, address) DO NOTHING RETURNING id
+                """).all().count
+        }
+        return inserted
+    }
+
+    /// Claims up to `limit` due messages of one mass email's step `step` (0 for its own, k
+    /// for its k-th follow-up's) for `node`, leased until `now + leaseSeconds`.
+    public func claim(massEmail: Int64, step: Int = 0, node: String, limit: Int, now: Int64, leaseSeconds: Int64 = 120) async throws -> [ClaimedMessage] {
         guard limit > 0 else { return [] }
         let lock: SQLQueryString = database.kind == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
         return try await database.transaction { db in
             try await db.raw("""
                 UPDATE mail_messages SET status = 'sending', claimed_by = \(bind: node), lease_until = \(bind: now + leaseSeconds),
                     attempts = attempts + 1
-                WHERE EXISTS (SELECT 1 FROM mass_emails WHERE id = \(bind: massEmail) AND status = 'sending')
-                  AND id IN (SELECT id FROM mail_messages WHERE mass_email_id = \(bind: massEmail)
+                WHERE \(SendingUnit.sendingCondition(massEmail: massEmail, step: step))
+                  AND id IN (SELECT id FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND step = \(bind: step)
                              AND status IN ('queued', 'deferred') AND next_attempt_at <= \(bind: now)
                              LIMIT \(literal: limit) \(lock))
                 RETURNING id, mass_email_id, step, record_id, address, attempts
