@@ -27,9 +27,12 @@ struct MassEmailsAPI {
             }
             let massEmails = try await store.massEmails.all(statuses: statuses, owner: owner)
             let figures = try await store.massEmails.figures(massEmails.map(\.id))
+            let followUps = try await FollowUpReport.load(massEmails, store: store)
             let counts = try await store.massEmails.countsByStatus(owner: owner)
             return JSONResponse.make(JSONValue.object([
-                "mass_emails": .array(massEmails.map { Present.massEmail($0, figures: figures[$0.id] ?? MassEmailFigures()) }),
+                "mass_emails": .array(massEmails.map {
+                    Present.massEmail($0, figures: figures[$0.id] ?? MassEmailFigures(), followUps: followUps[$0.id] ?? [])
+                }),
                 "counts": .object(Dictionary(uniqueKeysWithValues: MassEmail.Status.allCases.map { ($0.rawValue, JSONValue.number(Double(counts[$0] ?? 0))) })),
             ]))
         }
@@ -57,7 +60,12 @@ struct MassEmailsAPI {
             return Response(status: .noContent)
         }
         api.post("mass-emails/:id/stop") { _, context in
-            JSONResponse.make(try await present(try await delivery.engine.stop(try await fetch(context).id)))
+            JSONResponse.make(try await present(try await stop(try await fetch(context))))
+        }
+        api.post("mass-emails/:id/follow-ups/:step/stop") { _, context in
+            let m = try await fetch(context)
+            try await delivery.engine.stopFollowUps(m.id, step: try Self.step(context, of: m))
+            return JSONResponse.make(try await present(try await store.massEmails.find(m.id)))
         }
         api.post("mass-emails/:id/pause") { _, context in
             let paused = try await store.massEmails.pause(try await fetch(context).id, reason: "paused by \(try context.user().name)")
@@ -100,7 +108,28 @@ struct MassEmailsAPI {
 
     func present(_ massEmail: MassEmail) async throws -> JSONValue {
         let figures = try await store.massEmails.figures([massEmail.id])[massEmail.id] ?? MassEmailFigures()
-        return Present.massEmail(massEmail, figures: figures)
+        let followUps = try await FollowUpReport.load([massEmail], store: store)
+        return Present.massEmail(massEmail, figures: figures, followUps: followUps[massEmail.id] ?? [])
+    }
+
+    /// Stops a mass email that is scheduled, sending or paused, with its follow-ups; of one
+    /// that was sent, stops the follow-ups not sent yet.
+    func stop(_ m: MassEmail) async throws -> MassEmail {
+        if m.status == .sent {
+            guard !(try await delivery.engine.stopFollowUps(m.id, step: nil)).isEmpty else {
+                throw HeraldError.conflict("mass email \(m.id) is sent and has no follow-up left to stop", problems: [Problem(field: "status", reason: "sent")])
+            }
+            return try await store.massEmails.find(m.id)
+        }
+        return try await delivery.engine.stop(m.id)
+    }
+
+    /// The follow-up step named in the path (1 for the first).
+    static func step(_ context: AppRequestContext, of m: MassEmail) throws -> Int {
+        guard let step = context.parameters.get("step").flatMap({ Int($0) }), step >= 1, step <= m.followUps.count else {
+            throw HeraldError.notFound("mass email \(m.id) has no follow-up \(context.parameters.get("step") ?? "")")
+        }
+        return step
     }
 
     static func queryInt(_ text: String?, field: String) throws -> Int64? {

@@ -104,8 +104,14 @@ struct MassEmailPages {
             }
         }
         app.post("/mass-emails/:id/stop") { _, context in
-            _ = try await delivery.engine.stop(try await fetch(context).id)
-            return Response.redirect(to: "/mass-emails?tab=stopped", type: .found)
+            let m = try await MassEmailsAPI(store: store, delivery: delivery).stop(try await fetch(context))
+            // A sent mass email stays sent when its follow-ups are stopped.
+            return Response.redirect(to: m.status == .sent ? "/mass-emails/\(m.id)" : "/mass-emails?tab=stopped", type: .found)
+        }
+        app.post("/mass-emails/:id/follow-ups/:step/stop") { _, context in
+            let m = try await fetch(context)
+            try await delivery.engine.stopFollowUps(m.id, step: try MassEmailsAPI.step(context, of: m))
+            return Response.redirect(to: "/mass-emails/\(m.id)#follow-ups", type: .found)
         }
         app.post("/mass-emails/:id/pause") { _, context in
             let m = try await store.massEmails.pause(try await fetch(context).id, reason: "paused by \(try context.user().name)")
@@ -135,6 +141,7 @@ struct MassEmailPages {
         let current = Self.tabs.first { $0.key == tab } ?? Self.tabs.first { !($0.statuses.reduce(0) { $0 + (counts[$1] ?? 0) } == 0) } ?? Self.tabs[0]
         let massEmails = try await store.massEmails.all(statuses: current.statuses, owner: owner)
         let figures = try await store.massEmails.figures(massEmails.map(\.id))
+        let followUps = try await FollowUpReport.load(massEmails, store: store)
         let users = Dictionary(try await store.users.all().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         let modules = try await store.modules.all()
         let zone = TimeZone(identifier: user.timeZone) ?? .gmt
@@ -152,8 +159,9 @@ struct MassEmailPages {
                 "clicked": f.clicked, "click_rate": Self.rate(f.clicked, of: f[.sent]), "machine_clicked": Self.ifAny(f.machineClicked),
                 "unsubscribed": f.unsubscribed, "unsubscribe_rate": Self.rate(f.unsubscribed, of: f[.sent]),
                 "soft_bounced": Self.ifAny(f.softBounced), "replied": f.replied, "reply_rate": Self.rate(f.replied, of: f[.sent]),
-                "owner": users[m.ownerID] ?? "—", "stoppable": m.status.isStoppable,
-            ]
+                "owner": users[m.ownerID] ?? "—",
+                "follow_ups": (followUps[m.id] ?? []).map { $0.view(massEmailID: m.id, zone: zone) },
+            ].merging(Self.stopButton(m, followUps: followUps[m.id] ?? [])) { _, new in new }
         }
         let data: [String: Any] = [
             "tabs": Self.tabs.map { t in
@@ -352,6 +360,7 @@ struct MassEmailPages {
         let names = Dictionary(try await store.users.all().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         let runs = try await store.triggerRuns.counts(massEmailID: m.id)
         let module = try await store.modules.named(m.module)
+        let followUps = try await FollowUpReport.load([m], store: store)[m.id] ?? []
         let actions: [[String: Any]] = m.triggerActions.enumerated().map { i, action in
             ["summary": action.summary(in: module, userName: { names[$0] ?? "user \($0)" }), "runs": runs[i] ?? 0]
         }
@@ -382,10 +391,11 @@ struct MassEmailPages {
             "chart_rows": chart.rows(zone: zone),
             "progress": progress,
             "actions": actions, "has_actions": !actions.isEmpty, "machines": m.triggersOnMachineEvents,
+            "follow_ups": followUps.map { $0.view(massEmailID: m.id, zone: zone) }, "has_follow_ups": !followUps.isEmpty,
             "skipped": skipped, "has_skipped": !skipped.isEmpty,
             "rows": rows.map { r in
                 [
-                    "address": r.address, "status": r.status.rawValue, "record_link": "/m/\(m.module)/\(r.recordID)",
+                    "address": r.address, "status": r.status.rawValue, "step": r.step == 0 ? "Mass email" : "Follow-up \(r.step)", "record_link": "/m/\(m.module)/\(r.recordID)",
                     "attempts": r.attempts,
                     "reply": [r.code.map(String.init), r.enhancedCode, r.text].compactMap { $0 }.joined(separator: " "),
                     "when": (r.sentAt ?? (r.status == .deferred ? r.nextAttemptAt : nil)).map { Self.format($0, zone) } ?? "",
@@ -397,13 +407,26 @@ struct MassEmailPages {
                 ] as [String: Any]
             },
             "next": rows.count == 100 ? "/mass-emails/\(m.id)?after=\(rows.last!.id)" : nil as String? as Any,
-            "editable": m.status.isEditable, "stoppable": m.status.isStoppable,
+            "editable": m.status.isEditable,
             "pausable": m.status == .sending, "resumable": m.status == .paused, "deletable": m.status == .draft,
-        ]
-        // While it sends, the page refreshes itself (without JavaScript too).
-        let refresh = m.status == .sending || m.status == .scheduled ? 3 : nil
+        ].merging(Self.stopButton(m, followUps: followUps)) { _, new in new }
+        // While it or a follow-up sends, the page refreshes itself (without JavaScript too).
+        let refresh = m.status == .sending || m.status == .scheduled || followUps.contains { $0.status == .sending } ? 3 : nil
         return HTMLResponse(html: pages.render("mass_email", title: m.name, context: context, data: data, modules: modules,
                                                current: "mass-emails", refresh: refresh)).response
+    }
+
+    /// Whether Stop shows, and what it stops: the mass email with its follow-ups, or (once it
+    /// is sent) the follow-ups not sent yet.
+    static func stopButton(_ m: MassEmail, followUps: [FollowUpReport]) -> [String: Any] {
+        if m.status.isStoppable {
+            return ["stoppable": true, "stop_label": "Stop",
+                    "stop_confirm": followUps.isEmpty ? "Messages not yet sent will not be sent." : "Messages not yet sent and its follow-ups will not be sent."]
+        }
+        if m.status == .sent, followUps.contains(where: \.status.isStoppable) {
+            return ["stoppable": true, "stop_label": "Stop follow-ups", "stop_confirm": "Follow-ups not yet sent will not be sent."]
+        }
+        return ["stoppable": false]
     }
 
     static func format(_ epoch: Int64, _ zone: TimeZone) -> String {

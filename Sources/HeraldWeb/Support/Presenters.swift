@@ -90,7 +90,7 @@ enum Present {
 }
 
 extension Present {
-    static func massEmail(_ m: MassEmail, figures f: MassEmailFigures) -> JSONValue {
+    static func massEmail(_ m: MassEmail, figures f: MassEmailFigures, followUps: [FollowUpReport] = []) -> JSONValue {
         func time(_ t: Int64?) -> JSONValue { t.map { .string(ISODateTime.format(epochSeconds: $0)) } ?? .null }
         let recipients: JSONValue = switch m.recipients {
         case .view(let id): .object(["view_id": .number(Double(id))])
@@ -106,19 +106,24 @@ extension Present {
             "started_at": time(m.startedAt), "finished_at": time(m.finishedAt), "resolved_at": time(m.resolvedAt),
             "created_at": time(m.createdAt), "modified_at": time(m.modifiedAt),
             "skipped": .object(Dictionary(uniqueKeysWithValues: SkipReason.allCases.map { ($0.rawValue, JSONValue.number(Double(m.skipped[$0] ?? 0))) })),
-            "figures": .object([
-                "recipients": .number(Double(f.recipients)), "queued": .number(Double(f[.queued])),
-                "sending": .number(Double(f[.sending])), "sent": .number(Double(f[.sent])),
-                "deferred": .number(Double(f[.deferred])), "failed": .number(Double(f[.failed])),
-                "bounced": .number(Double(f[.bounced])),
-                "opened": .number(Double(f.opened)), "machine_opened": .number(Double(f.machineOpened)),
-                "clicked": .number(Double(f.clicked)), "machine_clicked": .number(Double(f.machineClicked)),
-                "unsubscribed": .number(Double(f.unsubscribed)), "soft_bounced": .number(Double(f.softBounced)),
-                "replied": .number(Double(f.replied)),
-            ]),
+            "figures": figures(f),
             "trigger_actions": .array(m.triggerActions.map(TriggerActionInput.json)),
             "include_machine_events": .bool(m.triggersOnMachineEvents),
             "follow_ups": .array(m.followUps.map(FollowUpInput.json)),
+            "follow_up_status": .array(followUps.map(\.json)),
+        ])
+    }
+
+    static func figures(_ f: MassEmailFigures) -> JSONValue {
+        .object([
+            "recipients": .number(Double(f.recipients)), "queued": .number(Double(f[.queued])),
+            "sending": .number(Double(f[.sending])), "sent": .number(Double(f[.sent])),
+            "deferred": .number(Double(f[.deferred])), "failed": .number(Double(f[.failed])),
+            "bounced": .number(Double(f[.bounced])),
+            "opened": .number(Double(f.opened)), "machine_opened": .number(Double(f.machineOpened)),
+            "clicked": .number(Double(f.clicked)), "machine_clicked": .number(Double(f.machineClicked)),
+            "unsubscribed": .number(Double(f.unsubscribed)), "soft_bounced": .number(Double(f.softBounced)),
+            "replied": .number(Double(f.replied)),
         ])
     }
 

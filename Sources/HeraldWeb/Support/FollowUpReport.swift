@@ -1,0 +1,102 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+
+/// One follow-up of a mass email as the pages and the API show it: what it is, where it
+/// stands, and its own figures (its step's messages).
+struct FollowUpReport {
+    /// 1 for the first follow-up.
+    var step: Int
+    var followUp: FollowUp
+    var status: FollowUpRun.Status
+    var run: FollowUpRun?
+    var figures: MassEmailFigures
+    /// The follow-up in words ("3 days after sending, template “Reminder”, …").
+    var summary: String
+
+    /// The follow-ups of each of `massEmails` that has any, in step order.
+    static func load(_ massEmails: [MassEmail], store: Store) async throws -> [Int64: [FollowUpReport]] {
+        let withFollowUps = massEmails.filter { !$0.followUps.isEmpty }
+        guard !withFollowUps.isEmpty else { return [:] }
+        let runs = try await store.followUpRuns.runs(of: withFollowUps.map(\.id))
+        var figures: [Int: [Int64: MassEmailFigures]] = [:]
+        for step in 1...(withFollowUps.map(\.followUps.count).max() ?? 1) {
+            figures[step] = try await store.massEmails.figures(withFollowUps.filter { $0.followUps.count >= step }.map(\.id), step: step)
+        }
+        let modules = try await store.modules.all()
+        var templateNames: [Int64: String] = [:]
+        var out: [Int64: [FollowUpReport]] = [:]
+        for m in withFollowUps {
+            guard let module = modules.first(where: { $0.apiName == m.module }) else { continue }
+            for (i, followUp) in m.followUps.enumerated() {
+                if templateNames[followUp.templateID] == nil {
+                    templateNames[followUp.templateID] = (try? await store.templates.find(followUp.templateID))?.name ?? "(deleted template)"
+                }
+                let run = runs[m.id]?.first { $0.step == i + 1 }
+                out[m.id, default: []].append(FollowUpReport(
+                    step: i + 1, followUp: followUp, status: .of(run, massEmail: m.status), run: run,
+                    figures: figures[i + 1]?[m.id] ?? MassEmailFigures(),
+                    summary: followUp.summary(in: module, templateName: templateNames[followUp.templateID] ?? "")))
+            }
+        }
+        return out
+    }
+
+    /// The time to show: when it finished, fired, or is due.
+    var time: Int64? { run?.finishedAt ?? run?.startedAt ?? run?.dueAt }
+
+    /// Those it left out, by reason, in words: "2 opened or replied (its rules), 1 bounced".
+    var excludedText: String {
+        FollowUpExclusionReason.allCases.compactMap { reason in
+            guard let n = run?.excluded[reason], n > 0 else { return nil }
+            return "\(n) \(reason.label)"
+        }.joined(separator: ", ")
+    }
+
+    /// For the pages' templates; times in `zone`.
+    func view(massEmailID: Int64, zone: TimeZone) -> [String: Any] {
+        let f = figures
+        return [
+            "mass_email_id": massEmailID, "step": step, "summary": summary, "status": status.rawValue,
+            // false, not nil: a missing key would show the mass email's own reason.
+            "reason": run?.statusReason.map { $0 as Any } ?? false,
+            "time": time.map { MassEmailPages.format($0, zone) } ?? "—",
+            "time_label": run?.finishedAt != nil ? "finished" : run?.startedAt != nil ? "fired" : run?.dueAt != nil ? "due" : "",
+            "recipients": f.recipients, "sent": f[.sent], "excluded": run?.excludedCount ?? 0,
+            "excluded_any": (run?.excludedCount ?? 0) > 0, "excluded_text": excludedText,
+            "bounced": f[.bounced], "bounce_rate": MassEmailPages.rate(f[.bounced], of: f.processed),
+            "delivered_rate": MassEmailPages.rate(f[.sent], of: f.processed),
+            "opened": f.opened, "open_rate": MassEmailPages.rate(f.opened, of: f[.sent]),
+            "clicked": f.clicked, "click_rate": MassEmailPages.rate(f.clicked, of: f[.sent]),
+            "unsubscribed": f.unsubscribed, "unsubscribe_rate": MassEmailPages.rate(f.unsubscribed, of: f[.sent]),
+            "replied": f.replied, "reply_rate": MassEmailPages.rate(f.replied, of: f[.sent]),
+            "stoppable": status.isStoppable,
+        ]
+    }
+
+    var json: JSONValue {
+        func time(_ t: Int64?) -> JSONValue { t.map { .string(ISODateTime.format(epochSeconds: $0)) } ?? .null }
+        return .object([
+            "step": .number(Double(step)), "status": .string(status.rawValue),
+            "status_reason": run?.statusReason.map(JSONValue.string) ?? .null,
+            "due_at": time(run?.dueAt), "started_at": time(run?.startedAt), "finished_at": time(run?.finishedAt),
+            "excluded": .object(Dictionary(uniqueKeysWithValues: FollowUpExclusionReason.allCases.map {
+                ($0.rawValue, JSONValue.number(Double(run?.excluded[$0] ?? 0)))
+            })),
+            "figures": Present.figures(figures),
+        ])
+    }
+}
+
+extension FollowUpExclusionReason {
+    /// As the pages list it after a count.
+    var label: String {
+        switch self {
+        case .bounced: "bounced"
+        case .unsubscribed: "unsubscribed"
+        case .optedOut: "opted out"
+        case .suppressed: "suppressed"
+        case .criteria: "by its rules"
+        }
+    }
+}

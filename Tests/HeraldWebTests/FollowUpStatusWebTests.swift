@@ -1,0 +1,123 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// Follow-ups of a sent mass email on the summary page, its own page and in the API, and
+/// stopping them there.
+@Suite struct FollowUpStatusWebTests {
+    let basics = MassEmailAPITests()
+
+    /// A mass email with two follow-ups (the second counted from the first), sent to one
+    /// contact: created through the API, its message marked sent in the store.
+    func sentWithFollowUps(_ f: WebFixture, _ client: some TestClientProtocol) async throws -> Int64 {
+        let b = try await basics.basics(f, client, token: f.adminToken)
+        let followUps: JSONValue = [
+            ["template_id": .number(Double(b.template)), "delay": ["amount": 3, "unit": "days"],
+             "exclude": ["match": "any", "rules": [["engagement": "opened"], ["engagement": "replied"]]], "threaded": true],
+            ["template_id": .number(Double(b.template)), "delay": ["amount": 1, "unit": "days"], "after": "previous_follow_up"],
+        ]
+        let created = try await client.api(.post, "/api/v1/mass-emails", token: f.adminToken, json: [
+            "name": "Spring offer", "module": "contacts", "template_id": .number(Double(b.template)),
+            "sender_id": .number(Double(b.sender)), "recipients": ["record_ids": [.number(Double(b.record))]],
+            "schedule": ["send": "now"], "follow_ups": followUps,
+        ])
+        let id = try #require(basics.id(created))
+        let store = f.store
+        _ = try await store.massEmails.startDue(now: Clock.epochSeconds() + 1)
+        _ = try await store.massEmails.enqueue(id, step: 0, recipients: [(b.record, "ann@example.com")], cursor: b.record, skipped: [:], now: 1)
+        try await store.massEmails.markResolved(id, now: 1)
+        try await store.database.transaction { db in
+            try await db.raw("UPDATE mail_messages SET status = 'sent', sent_at = 2 WHERE mass_email_id = \(bind: id)").run()
+        }
+        #expect(try await store.massEmails.finishIfDone(id))
+        return id
+    }
+
+    func login(_ f: WebFixture, _ client: some TestClientProtocol) async throws -> String {
+        let session = SessionTests()
+        let login = try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
+                                             body: session.form([("email", f.admin.email), ("password", f.adminPassword)]))
+        return try #require(session.cookie(login))
+    }
+
+    func status(_ response: TestResponse) -> [String] {
+        response.json?.objectValue?["follow_up_status"]?.arrayValue?.compactMap { $0.objectValue?["status"]?.stringValue } ?? []
+    }
+
+    @Test func followUpsShowUnderTheirMassEmailAndStopOneByOne() async throws {
+        try await WebFixture.with { f, client in
+            let id = try await sentWithFollowUps(f, client)
+            let read = try await client.api(.get, "/api/v1/mass-emails/\(id)", token: f.adminToken)
+            #expect(status(read) == ["waiting", "waiting"])
+            let first = read.json?.objectValue?["follow_up_status"]?.arrayValue?.first?.objectValue
+            #expect(first?["excluded"]?.objectValue?["criteria"] == 0)
+            #expect(first?["figures"]?.objectValue?["sent"] == 0)
+
+            let cookie = try await login(f, client)
+            let summary = try await client.execute(uri: "/mass-emails?tab=sent", method: .get, headers: [.cookie: cookie])
+            #expect(summary.text.contains("class=\"follow-up\" data-id=\"\(id)\" data-step=\"1\""))
+            #expect(summary.text.contains("data-step=\"2\""))
+            #expect(summary.text.contains("3 days after sending, template"))
+            #expect(summary.text.contains("not to those who opened or replied, as a reply"))
+            #expect(summary.text.contains("Stop follow-ups"))
+            let page = try await client.execute(uri: "/mass-emails/\(id)", method: .get, headers: [.cookie: cookie])
+            #expect(page.text.contains("id=\"follow-up-1\""))
+            #expect(page.text.contains("1 day after the previous follow-up"))
+            #expect(page.text.contains("/mass-emails/\(id)/follow-ups/2/stop"))
+
+            // Stopping the first stops the second, which counts from it.
+            let stopped = try await client.api(.post, "/api/v1/mass-emails/\(id)/follow-ups/1/stop", token: f.adminToken)
+            #expect(stopped.status == .ok)
+            #expect(status(stopped) == ["stopped", "stopped"])
+            #expect(stopped.json?.objectValue?["status"] == "sent")
+            let again = try await client.api(.post, "/api/v1/mass-emails/\(id)/follow-ups/1/stop", token: f.adminToken)
+            #expect(again.status == .conflict)
+            #expect(again.text.contains("follow-up 1 of mass email \(id) is stopped"))
+            #expect(try await client.api(.post, "/api/v1/mass-emails/\(id)/follow-ups/3/stop", token: f.adminToken).status == .notFound)
+            #expect(try await client.api(.post, "/api/v1/mass-emails/\(id)/follow-ups/x/stop", token: f.adminToken).status == .notFound)
+            // Nothing is left to stop.
+            #expect(try await client.api(.post, "/api/v1/mass-emails/\(id)/stop", token: f.adminToken).status == .conflict)
+            let after = try await client.execute(uri: "/mass-emails/\(id)", method: .get, headers: [.cookie: cookie])
+            #expect(!after.text.contains("/follow-ups/1/stop"))
+            #expect(!after.text.contains("Stop follow-ups"))
+        }
+    }
+
+    @Test func stopOnASentMassEmailStopsTheFollowUpsNotSentYet() async throws {
+        try await WebFixture.with { f, client in
+            let id = try await sentWithFollowUps(f, client)
+            let cookie = try await login(f, client)
+            let page = try await client.execute(uri: "/mass-emails/\(id)", method: .get, headers: [.cookie: cookie])
+            let csrf = try #require(page.text.firstMatch(of: /name="_csrf" value="([^"]+)"/)?.1)
+            let stop = try await client.execute(uri: "/mass-emails/\(id)/stop", method: .post,
+                                                headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                                                body: SessionTests().form([("_csrf", String(csrf))]))
+            #expect(stop.status == .found)
+            #expect(stop.headers[.location] == "/mass-emails/\(id)")
+            #expect(status(try await client.api(.get, "/api/v1/mass-emails/\(id)", token: f.adminToken)) == ["stopped", "stopped"])
+        }
+    }
+
+    @Test func followUpsOfAStoppedMassEmailAreStoppedAndOfADraftPending() async throws {
+        try await WebFixture.with { f, client in
+            let b = try await basics.basics(f, client, token: f.adminToken)
+            let body: JSONValue = [
+                "name": "Draft", "module": "contacts", "template_id": .number(Double(b.template)),
+                "sender_id": .number(Double(b.sender)), "recipients": ["record_ids": [.number(Double(b.record))]],
+                "schedule": ["send": "draft"],
+                "follow_ups": [["template_id": .number(Double(b.template)), "delay": ["amount": 3, "unit": "days"]]],
+            ]
+            let draft = try #require(basics.id(try await client.api(.post, "/api/v1/mass-emails", token: f.adminToken, json: body)))
+            #expect(status(try await client.api(.get, "/api/v1/mass-emails/\(draft)", token: f.adminToken)) == ["pending"])
+            var later = body.objectValue!
+            later["schedule"] = ["send": "later", "date": "2099-01-01", "time": "09:00", "time_zone": "UTC"]
+            let scheduled = try #require(basics.id(try await client.api(.post, "/api/v1/mass-emails", token: f.adminToken, json: .object(later))))
+            let stopped = try await client.api(.post, "/api/v1/mass-emails/\(scheduled)/stop", token: f.adminToken)
+            #expect(stopped.json?.objectValue?["status"] == "stopped")
+            #expect(status(stopped) == ["stopped"])
+        }
+    }
+}
