@@ -86,6 +86,41 @@ import Testing
         }
     }
 
+    @Test func aPausedFollowUpResumesAndItsTemplateCannotBeDeleted() async throws {
+        try await WebFixture.with { f, client in
+            let id = try await sentWithFollowUps(f, client)
+            try await f.store.followUpRuns.planDue(zone: TimeZone(identifier: "UTC")!)
+            #expect(try await f.store.followUpRuns.fireDue(now: Clock.epochSeconds() + 4 * 86_400).count == 1)
+            try await f.store.followUpRuns.pause(id, step: 1, reason: "the SMTP server refused the session: 535 no", now: Clock.epochSeconds())
+            let read = try await client.api(.get, "/api/v1/mass-emails/\(id)", token: f.adminToken)
+            #expect(status(read) == ["paused", "waiting"])
+            #expect(read.json?.objectValue?["follow_up_status"]?.arrayValue?.first?.objectValue?["status_reason"] == "the SMTP server refused the session: 535 no")
+            let cookie = try await login(f, client)
+            let page = try await client.execute(uri: "/mass-emails/\(id)", method: .get, headers: [.cookie: cookie])
+            #expect(page.text.contains("/mass-emails/\(id)/follow-ups/1/resume"))
+            #expect(page.text.contains("535 no"))
+            let resumed = try await client.api(.post, "/api/v1/mass-emails/\(id)/follow-ups/1/resume", token: f.adminToken)
+            #expect(status(resumed) == ["sending", "waiting"])
+            let again = try await client.api(.post, "/api/v1/mass-emails/\(id)/follow-ups/1/resume", token: f.adminToken)
+            #expect(again.status == .conflict)
+            #expect(again.text.contains("is sending and cannot be resumed"))
+
+            // A template that only a follow-up uses cannot be deleted either.
+            let b = try await basics.basics(f, client, token: f.adminToken)
+            let other = try #require(basics.id(try await client.api(.post, "/api/v1/modules/contacts/templates", token: f.adminToken,
+                                                                    json: ["name": "Only a follow-up", "subject": "S", "html": "<p>x</p>"])))
+            let draft = try await client.api(.post, "/api/v1/mass-emails", token: f.adminToken, json: [
+                "name": "Draft", "module": "contacts", "template_id": .number(Double(b.template)), "sender_id": .number(Double(b.sender)),
+                "recipients": ["record_ids": [.number(Double(b.record))]], "schedule": ["send": "draft"],
+                "follow_ups": [["template_id": .number(Double(other)), "delay": ["amount": 1, "unit": "days"]]],
+            ])
+            #expect(draft.status == .created)
+            let refused = try await client.api(.delete, "/api/v1/templates/\(other)", token: f.adminToken)
+            #expect(refused.status == .conflict)
+            #expect(refused.text.contains("a follow-up of the mass email 'Draft' uses this template"))
+        }
+    }
+
     @Test func stopOnASentMassEmailStopsTheFollowUpsNotSentYet() async throws {
         try await WebFixture.with { f, client in
             let id = try await sentWithFollowUps(f, client)

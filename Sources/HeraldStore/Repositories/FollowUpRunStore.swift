@@ -248,7 +248,11 @@ public struct FollowUpRunStore: Sendable {
                 WHERE mass_email_id = \(bind: massEmailID) AND step = \(bind: step) AND status IN (\(binds: from)) RETURNING step
                 """).first()
             if row == nil, let action {
-                throw HeraldError.conflict("follow-up \(step) of mass email \(massEmailID) cannot be \(action) now")
+                let status = try await db.raw("""
+                    SELECT status FROM follow_up_runs WHERE mass_email_id = \(bind: massEmailID) AND step = \(bind: step)
+                    """).first()?.decode(column: "status", as: String.self) ?? FollowUpRun.Status.pending.rawValue
+                throw HeraldError.conflict("follow-up \(step) of mass email \(massEmailID) is \(status) and cannot be \(action)",
+                                           problems: [Problem(field: "status", reason: status)])
             }
         }
     }

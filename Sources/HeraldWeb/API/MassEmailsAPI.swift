@@ -67,6 +67,12 @@ struct MassEmailsAPI {
             try await delivery.engine.stopFollowUps(m.id, step: try Self.step(context, of: m))
             return JSONResponse.make(try await present(try await store.massEmails.find(m.id)))
         }
+        api.post("mass-emails/:id/follow-ups/:step/resume") { _, context in
+            let m = try await fetch(context)
+            try await store.followUpRuns.resume(m.id, step: try Self.step(context, of: m), now: Clock.epochSeconds())
+            await delivery.engine.wake()
+            return JSONResponse.make(try await present(m))
+        }
         api.post("mass-emails/:id/pause") { _, context in
             let paused = try await store.massEmails.pause(try await fetch(context).id, reason: "paused by \(try context.user().name)")
             return JSONResponse.make(try await present(paused))

@@ -113,6 +113,12 @@ struct MassEmailPages {
             try await delivery.engine.stopFollowUps(m.id, step: try MassEmailsAPI.step(context, of: m))
             return Response.redirect(to: "/mass-emails/\(m.id)#follow-ups", type: .found)
         }
+        app.post("/mass-emails/:id/follow-ups/:step/resume") { _, context in
+            let m = try await fetch(context)
+            try await store.followUpRuns.resume(m.id, step: try MassEmailsAPI.step(context, of: m), now: Clock.epochSeconds())
+            await delivery.engine.wake()
+            return Response.redirect(to: "/mass-emails/\(m.id)#follow-ups", type: .found)
+        }
         app.post("/mass-emails/:id/pause") { _, context in
             let m = try await store.massEmails.pause(try await fetch(context).id, reason: "paused by \(try context.user().name)")
             return Response.redirect(to: "/mass-emails/\(m.id)", type: .found)

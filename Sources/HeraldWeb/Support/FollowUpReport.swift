@@ -70,7 +70,7 @@ struct FollowUpReport {
             "clicked": f.clicked, "click_rate": MassEmailPages.rate(f.clicked, of: f[.sent]),
             "unsubscribed": f.unsubscribed, "unsubscribe_rate": MassEmailPages.rate(f.unsubscribed, of: f[.sent]),
             "replied": f.replied, "reply_rate": MassEmailPages.rate(f.replied, of: f[.sent]),
-            "stoppable": status.isStoppable,
+            "stoppable": status.isStoppable, "resumable": status == .paused,
         ]
     }
 
