@@ -147,12 +147,16 @@ import Testing
             ]
             let draft = try #require(basics.id(try await client.api(.post, "/api/v1/mass-emails", token: f.adminToken, json: body)))
             #expect(status(try await client.api(.get, "/api/v1/mass-emails/\(draft)", token: f.adminToken)) == ["pending"])
+            let refused = try await client.api(.post, "/api/v1/mass-emails/\(draft)/follow-ups/1/stop", token: f.adminToken)
+            #expect(refused.status == .conflict)
+            #expect(refused.text.contains("is draft; edit it to change its follow-ups"))
             var later = body.objectValue!
             later["schedule"] = ["send": "later", "date": "2099-01-01", "time": "09:00", "time_zone": "UTC"]
             let scheduled = try #require(basics.id(try await client.api(.post, "/api/v1/mass-emails", token: f.adminToken, json: .object(later))))
             let stopped = try await client.api(.post, "/api/v1/mass-emails/\(scheduled)/stop", token: f.adminToken)
             #expect(stopped.json?.objectValue?["status"] == "stopped")
             #expect(status(stopped) == ["stopped"])
+            #expect(try await client.api(.post, "/api/v1/mass-emails/\(scheduled)/follow-ups/1/stop", token: f.adminToken).status == .conflict)
         }
     }
 }

@@ -185,13 +185,20 @@ public struct FollowUpRunStore: Sendable {
 
     /// Stops follow-up `step` of a mass email (nil: every follow-up not sent yet), and the
     /// follow-ups counted from it, which could otherwise never be due. A follow-up whose mass
-    /// email is still sending is stopped ahead: it gets no run when the mass email finishes.
+    /// email is still sending (or paused) is stopped ahead: it gets no run when the mass email
+    /// finishes. Of a draft or a scheduled mass email, the follow-ups are edited instead.
     /// Returns the steps it stopped; a follow-up already sent, stopped or failed is left as it is.
     @discardableResult
     public func stop(_ massEmailID: Int64, step: Int?, now: Int64) async throws -> [Int] {
         try await database.transaction { db in
-            guard let row = try await db.raw("SELECT follow_ups FROM mass_emails WHERE id = \(bind: massEmailID)").first() else {
+            guard let row = try await db.raw("SELECT status, follow_ups FROM mass_emails WHERE id = \(bind: massEmailID)").first() else {
                 throw HeraldError.notFound("no mass email \(massEmailID)")
+            }
+            let status = try row.decode(column: "status", as: String.self)
+            guard ["sending", "paused", "sent"].contains(status) else {
+                // A draft or a scheduled mass email is edited instead; a stopped or failed one sends no follow-up.
+                throw HeraldError.conflict("mass email \(massEmailID) is \(status); " + (["draft", "scheduled"].contains(status)
+                    ? "edit it to change its follow-ups" : "its follow-ups will not be sent"), problems: [Problem(field: "status", reason: status)])
             }
             let followUps = try MassEmailStore.decodeFollowUps(try row.decode(column: "follow_ups", as: String.self))
             let steps: [Int]

@@ -429,7 +429,7 @@ struct MassEmailPages {
             return ["stoppable": true, "stop_label": "Stop",
                     "stop_confirm": followUps.isEmpty ? "Messages not yet sent will not be sent." : "Messages not yet sent and its follow-ups will not be sent."]
         }
-        if m.status == .sent, followUps.contains(where: \.status.isStoppable) {
+        if m.status == .sent, followUps.contains(where: \.stoppable) {
             return ["stoppable": true, "stop_label": "Stop follow-ups", "stop_confirm": "Follow-ups not yet sent will not be sent."]
         }
         return ["stoppable": false]

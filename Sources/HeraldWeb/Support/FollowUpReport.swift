@@ -11,6 +11,9 @@ struct FollowUpReport {
     var status: FollowUpRun.Status
     var run: FollowUpRun?
     var figures: MassEmailFigures
+    /// Whether it has a Stop of its own: a draft's or a scheduled mass email's follow-ups are
+    /// edited instead.
+    var stoppable: Bool
     /// The follow-up in words ("3 days after sending, template “Reminder”, …").
     var summary: String
 
@@ -33,9 +36,10 @@ struct FollowUpReport {
                     templateNames[followUp.templateID] = (try? await store.templates.find(followUp.templateID))?.name ?? "(deleted template)"
                 }
                 let run = runs[m.id]?.first { $0.step == i + 1 }
+                let status = FollowUpRun.Status.of(run, massEmail: m.status)
                 out[m.id, default: []].append(FollowUpReport(
-                    step: i + 1, followUp: followUp, status: .of(run, massEmail: m.status), run: run,
-                    figures: figures[i + 1]?[m.id] ?? MassEmailFigures(),
+                    step: i + 1, followUp: followUp, status: status, run: run,
+                    figures: figures[i + 1]?[m.id] ?? MassEmailFigures(), stoppable: status.isStoppable && !m.status.isEditable,
                     summary: followUp.summary(in: module, templateName: templateNames[followUp.templateID] ?? "")))
             }
         }
@@ -70,7 +74,7 @@ struct FollowUpReport {
             "clicked": f.clicked, "click_rate": MassEmailPages.rate(f.clicked, of: f[.sent]),
             "unsubscribed": f.unsubscribed, "unsubscribe_rate": MassEmailPages.rate(f.unsubscribed, of: f[.sent]),
             "replied": f.replied, "reply_rate": MassEmailPages.rate(f.replied, of: f[.sent]),
-            "stoppable": status.isStoppable, "resumable": status == .paused,
+            "stoppable": stoppable, "resumable": status == .paused,
         ]
     }
 
