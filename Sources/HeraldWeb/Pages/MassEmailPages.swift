@@ -194,15 +194,7 @@ struct MassEmailPages {
         let title = existing.map { "Edit \($0.name)" } ?? "New mass email to \(module.pluralLabel)"
         let users = try await store.users.all().filter(\.isActive)
         let rows = actionRows ?? TriggerActionForm.rows(values, adding: false)
-        let actionProblems = problems.filter { $0.field.hasPrefix("trigger_actions") }.map { problem -> String in
-            // "trigger_actions[1].subject" → "Action 2, subject".
-            let path = problem.field.dropFirst("trigger_actions".count)
-            guard path.hasPrefix("["), let close = path.firstIndex(of: "]"), let i = Int(path[path.index(after: path.startIndex)..<close]) else {
-                return problem.reason
-            }
-            let rest = path[path.index(after: close)...].drop { $0 == "." }
-            return "Action \(i + 1)\(rest.isEmpty ? "" : ", \(rest)"): \(problem.reason)"
-        }
+        let actionProblems = RowProblem.under("trigger_actions", noun: "Action", in: problems).map(\.text)
         let data: [String: Any] = [
             "title": title, "csrf": context.csrf,
             "action": existing.map { "/mass-emails/\($0.id)" } ?? "/mass-emails",
