@@ -4,7 +4,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from test_trigger_actions import choose, start_form
+from test_trigger_actions import choose, save_as_draft, start_form
 
 
 def wait(driver, seconds=10):
@@ -113,8 +113,7 @@ def test_a_follow_up_without_a_template_is_refused_beside_it_without_javascript(
     choose(driver, "fu0_r0_field", "Mailing Country (Text)")
     choose(driver, "fu0_r0_op", "is any of")
     driver.find_element(By.NAME, "fu0_r0_value").send_keys("Germany, Austria")
-    driver.find_element(By.CSS_SELECTOR, "input[name=send][value=draft]").click()
-    driver.find_element(By.ID, "save-mass-email").click()
+    save_as_draft(driver)
     box = wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#follow-up-1 .error-box")))
     assert "Follow-up 1, template: is required" in box.text
     assert driver.find_element(By.NAME, "fu0_r0_value").get_attribute("value") == "Germany, Austria"
