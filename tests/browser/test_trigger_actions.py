@@ -36,6 +36,11 @@ def start_form(driver, herald, name):
         driver.find_element(By.ID, "nt-html").send_keys("<p>Hello</p>")
 
 
+def save_as_draft(driver):
+    driver.find_element(By.CSS_SELECTOR, "input[name=send][value=draft]").click()
+    driver.find_element(By.ID, "save-mass-email").click()
+
+
 def test_trigger_actions_in_the_create_form_show_in_the_summary(admin, herald):
     start_form(admin, herald, "Browser follow-ups")
     assert "No follow-up actions" in admin.find_element(By.ID, "action-summary").text
@@ -70,8 +75,7 @@ def test_trigger_actions_in_the_create_form_show_in_the_summary(admin, herald):
     assert "When opened: add the task “Call back”, due 2 days after, Not started, High priority, for the record's owner" in summary.text
     assert "When bounced: set Email Opt Out to “true”" in summary.text
 
-    admin.find_element(By.CSS_SELECTOR, "input[name=send][value=draft]").click()
-    admin.find_element(By.ID, "save-mass-email").click()
+    save_as_draft(admin)
     actions = wait(admin).until(EC.presence_of_element_located((By.ID, "trigger-actions")))
     assert "When opened: add the task “Call back”" in actions.text
     assert "When bounced: set Email Opt Out to “true”" in actions.text
@@ -87,8 +91,7 @@ def test_a_bounce_that_adds_a_task_is_refused_without_javascript(driver_factory,
     choose(driver, "ta0_event", "Bounced")
     choose(driver, "ta0_action", "Add a follow-up task")
     driver.find_element(By.NAME, "ta0_subject").send_keys("Call")
-    driver.find_element(By.CSS_SELECTOR, "input[name=send][value=draft]").click()
-    driver.find_element(By.ID, "save-mass-email").click()
+    save_as_draft(driver)
     errors = wait(driver).until(EC.presence_of_element_located((By.ID, "action-errors")))
     assert "Action 1, action: 'bounced' can only update a field" in errors.text
 

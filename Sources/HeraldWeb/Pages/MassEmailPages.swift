@@ -42,9 +42,9 @@ struct MassEmailPages {
             let module = try await store.modules.named(form["module"] ?? "contacts")
             let recordIDs = MassEmailPages.recordIDs(form)
             var values = form.dictionary
-            if let rows = MassEmailPages.rowsToRedraw(form) {
-                return try await self.form(module: module, existing: nil, values: MassEmailPages.replacingRows(values, rows), recordIDs: recordIDs,
-                                           problems: [], actionRows: rows, context: context)
+            if let redraw = MassEmailPages.redraw(form) {
+                return try await self.form(module: module, existing: nil, values: redraw.values, recordIDs: recordIDs,
+                                           problems: [], actionRows: redraw.actionRows, context: context)
             }
             do {
                 if let name = form["new_template_name"], !name.trimmedWhitespace.isEmpty {
@@ -85,16 +85,14 @@ struct MassEmailPages {
             let m = try await fetch(context)
             let module = try await store.modules.named(m.module)
             let form = try await FormData.read(request, context: context)
-            if let rows = MassEmailPages.rowsToRedraw(form) {
-                return try await self.form(module: module, existing: m, values: MassEmailPages.replacingRows(form.dictionary, rows),
-                                           recordIDs: MassEmailPages.recordIDs(form), problems: [], actionRows: rows, context: context)
+            if let redraw = MassEmailPages.redraw(form) {
+                return try await self.form(module: module, existing: m, values: redraw.values, recordIDs: MassEmailPages.recordIDs(form),
+                                           problems: [], actionRows: redraw.actionRows, context: context)
             }
             do {
                 let zone = TimeZone(identifier: try context.user().timeZone) ?? .gmt
-                var (_, draft) = try await MassEmailInput.parse(try MassEmailPages.formJSON(form.dictionary, module: m.module, zone: zone),
+                let (_, draft) = try await MassEmailInput.parse(try MassEmailPages.formJSON(form.dictionary, module: m.module, zone: zone),
                                                                 store: store, module: m.module)
-                // The form has no follow-up section yet: saving it keeps those given through the API.
-                draft.followUps = m.followUps
                 let updated = try await store.massEmails.update(m.id, draft, in: module)
                 if updated.status == .scheduled { await delivery.scheduler.wake() }
                 return Response.redirect(to: "/mass-emails/\(m.id)", type: .found)
@@ -208,15 +206,9 @@ struct MassEmailPages {
         let title = existing.map { "Edit \($0.name)" } ?? "New mass email to \(module.pluralLabel)"
         let users = try await store.users.all().filter(\.isActive)
         let rows = actionRows ?? TriggerActionForm.rows(values, adding: false)
-        let actionProblems = problems.filter { $0.field.hasPrefix("trigger_actions") }.map { problem -> String in
-            // "trigger_actions[1].subject" → "Action 2, subject".
-            let path = problem.field.dropFirst("trigger_actions".count)
-            guard path.hasPrefix("["), let close = path.firstIndex(of: "]"), let i = Int(path[path.index(after: path.startIndex)..<close]) else {
-                return problem.reason
-            }
-            let rest = path[path.index(after: close)...].drop { $0 == "." }
-            return "Action \(i + 1)\(rest.isEmpty ? "" : ", \(rest)"): \(problem.reason)"
-        }
+        let actionProblems = RowProblem.under("trigger_actions", noun: "Action", in: problems).map(\.text)
+        let followUps = FollowUpForm.rows(values)
+        let followUpProblems = RowProblem.under("follow_ups", noun: "Follow-up", in: problems, words: FollowUpForm.words)
         let data: [String: Any] = [
             "title": title, "csrf": context.csrf,
             "action": existing.map { "/mass-emails/\($0.id)" } ?? "/mass-emails",
@@ -245,6 +237,11 @@ struct MassEmailPages {
             "action_summary": Self.summaries(rows, module: module, users: users, zone: TimeZone(identifier: zoneName) ?? .gmt),
             "machines_checked": values["include_machine_events"] == "on",
             "action_errors": actionProblems, "has_action_errors": !actionProblems.isEmpty,
+            "follow_up_rows": FollowUpForm.view(followUps, module: module, templates: templates, problems: followUpProblems),
+            "has_follow_up_rows": !followUps.isEmpty, "can_add_follow_up": followUps.count < FollowUp.maxCount,
+            "follow_up_summary": FollowUpForm.summaries(followUps, module: module, templates: templates),
+            "follow_up_errors": followUpProblems.filter { $0.row == nil }.map(\.text),
+            "has_follow_up_errors": followUpProblems.contains { $0.row == nil },
         ]
         let html = pages.render("mass_email_form", title: title, context: context, data: data, modules: modules, current: "mass-emails")
         return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response
@@ -272,16 +269,21 @@ struct MassEmailPages {
         object["schedule"] = .object(schedule)
         object["trigger_actions"] = TriggerActionForm.json(TriggerActionForm.rows(form, adding: false), zone: zone)
         object["include_machine_events"] = .bool(form["include_machine_events"] == "on")
+        object["follow_ups"] = FollowUpForm.json(FollowUpForm.rows(form))
         return .object(object)
     }
 
-    /// The action rows to show again when the form was posted by "Trigger an action" or a row's
-    /// "Remove" rather than "Save"; nil when it is to be saved.
-    static func rowsToRedraw(_ form: FormData) -> [[String: String]]? {
+    /// The form to show again when it was posted by one of its sections' buttons ("Trigger an
+    /// action", "Add follow up", a row's "Remove", …) rather than "Save": its values with the
+    /// change made, and the action rows when they changed; nil when it is to be saved.
+    static func redraw(_ form: FormData) -> (values: [String: String], actionRows: [[String: String]]?)? {
         let values = form.dictionary
-        if form["add_action"] != nil { return TriggerActionForm.rows(values, adding: true) }
-        if let removed = form["remove_action"].flatMap({ Int($0) }) { return TriggerActionForm.rows(values, adding: false, removing: removed) }
-        if form["refresh_actions"] != nil { return TriggerActionForm.rows(values, adding: false) }
+        var actionRows: [[String: String]]?
+        if form["add_action"] != nil { actionRows = TriggerActionForm.rows(values, adding: true) }
+        if let removed = form["remove_action"].flatMap({ Int($0) }) { actionRows = TriggerActionForm.rows(values, adding: false, removing: removed) }
+        if form["refresh_actions"] != nil { actionRows = TriggerActionForm.rows(values, adding: false) }
+        if let actionRows { return (replacingRows(values, actionRows), actionRows) }
+        if let change = FollowUpForm.change(values) { return (FollowUpForm.replacing(values, with: FollowUpForm.rows(values, change: change)), nil) }
         return nil
     }
 
@@ -322,6 +324,7 @@ struct MassEmailPages {
         var values = ["name": m.name, "template_id": String(m.templateID), "sender_id": String(m.senderID)]
         values.merge(TriggerActionForm.flatten(TriggerActionForm.rows(of: m.triggerActions, zone: zone))) { _, new in new }
         if m.triggersOnMachineEvents { values["include_machine_events"] = "on" }
+        values.merge(FollowUpForm.flatten(FollowUpForm.rows(of: m.followUps))) { _, new in new }
         switch m.recipients {
         case .view(let id): values["recipients"] = "view:\(id)"
         case .list(let id): values["recipients"] = "list:\(id)"

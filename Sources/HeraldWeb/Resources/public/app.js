@@ -37,6 +37,11 @@ document.addEventListener("DOMContentLoaded", () => {
     event.addEventListener("change", sync);
     sync();
   });
+  // Follow-ups: a rule shows the boxes of a field condition only when it is one.
+  document.querySelectorAll(".fu-rule").forEach((rule) => {
+    const kind = rule.querySelector("[data-rule-kind]");
+    kind.addEventListener("change", () => { rule.dataset.kind = kind.value; });
+  });
   document.querySelectorAll("[data-confirm]").forEach((el) => {
     el.addEventListener("click", (event) => { if (!confirm(el.dataset.confirm)) event.preventDefault(); });
   });
