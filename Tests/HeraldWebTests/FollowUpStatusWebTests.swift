@@ -58,7 +58,7 @@ import Testing
 
             let cookie = try await login(f, client)
             let summary = try await client.execute(uri: "/mass-emails?tab=sent", method: .get, headers: [.cookie: cookie])
-            #expect(summary.text.contains("class=\"follow-up\" data-id=\"\(id)\" data-step=\"1\""))
+            #expect(summary.text.contains("class=\"follow-up-row\" data-id=\"\(id)\" data-step=\"1\""))
             #expect(summary.text.contains("data-step=\"2\""))
             #expect(summary.text.contains("3 days after sending, template"))
             #expect(summary.text.contains("not to those who opened or replied, as a reply"))

@@ -1,5 +1,6 @@
 """Follow-up emails in the mass email form, in a real browser: two follow-ups with exclusion
-rules, scheduled, and shown again in words."""
+rules, scheduled, shown in words on the mass email's page and under it on the summary, and
+again in the edit form."""
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -91,9 +92,19 @@ def test_two_follow_ups_with_rules_are_scheduled_and_shown_in_words(admin, heral
     wait(admin).until(EC.presence_of_element_located((By.CSS_SELECTOR, "h1 .status")))
     assert admin.find_element(By.CSS_SELECTOR, "h1 .status").text == "scheduled"
 
-    # The mass email's page lists follow-ups only once the sending side (another branch) adds
-    # its "Follow-ups" section; until then the edit form shows what was saved.
-    admin.get(admin.current_url.split("?")[0] + "/edit")
+    # The mass email's page lists them with their status; so does the summary, under it.
+    table = admin.find_element(By.ID, "follow-up-table").text
+    assert first in table and second in table
+    assert [s.text for s in admin.find_elements(By.CSS_SELECTOR, "#follow-up-table .status")] == ["pending", "pending"]
+    page = admin.current_url.split("?")[0]
+    admin.get(herald.url + "/mass-emails?tab=scheduled")
+    mass_email = page.rsplit("/", 1)[1]
+    rows = admin.find_elements(By.CSS_SELECTOR, f"tr.follow-up-row[data-id='{mass_email}']")
+    assert len(rows) == 2
+    assert "3 days after sending" in rows[0].text and "1 day after the previous follow-up" in rows[1].text
+
+    # The edit form shows what was saved.
+    admin.get(page + "/edit")
     summary = wait(admin).until(EC.presence_of_element_located((By.ID, "follow-up-summary")))
     assert first in summary.text
     assert second in summary.text

@@ -150,7 +150,7 @@ def test_follow_ups_go_to_exactly_the_expected_recipients_threaded_when_asked(wo
         assert 'id="follow-up-1"' in page and 'id="follow-up-2"' in page
         assert "3 days after sending, template “Reminder”, not to those who opened or clicked or replied, as a reply" in page
         summary = fetch_page(server, token, "/mass-emails?tab=sent")
-        assert summary.count('class="follow-up"') == 2
+        assert summary.count('class="follow-up-row"') == 2
     finally:
         server.stop()
         capture.stop()
