@@ -176,8 +176,7 @@ public struct FollowUpRunStore: Sendable {
             try await db.raw("""
                 UPDATE follow_up_runs SET status = 'sent', finished_at = \(bind: now), modified_at = \(bind: now)
                 WHERE mass_email_id = \(bind: massEmailID) AND step = \(bind: step) AND status = 'sending' AND resolved_at IS NOT NULL
-                  AND NOT EXISTS (SELECT 1 FROM mail_messages WHERE mass_email_id = \(bind: massEmailID) AND step = \(bind: step)
-                                  AND status IN ('queued', 'sending', 'deferred'))
+                  AND NOT \(MessageStore.anyUndecided(massEmail: massEmailID, step: step))
                 RETURNING step
                 """).first() != nil
         }

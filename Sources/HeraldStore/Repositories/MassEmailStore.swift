@@ -274,8 +274,7 @@ public struct MassEmailStore: Sendable {
             guard let row = try await db.raw("""
                 UPDATE mass_emails SET status = 'sent', finished_at = \(bind: now), modified_at = \(bind: now)
                 WHERE id = \(bind: id) AND status = 'sending' AND resolved_at IS NOT NULL
-                  AND NOT EXISTS (SELECT 1 FROM mail_messages WHERE mass_email_id = \(bind: id) AND step = 0
-                                  AND status IN ('queued', 'sending', 'deferred'))
+                  AND NOT \(MessageStore.anyUndecided(massEmail: id, step: 0))
                 RETURNING follow_ups
                 """).first() else { return false }
             // In the same transaction: a sent mass email always has its follow-ups' runs.

@@ -102,6 +102,18 @@ public struct MessageStore: Sendable {
         return inserted
     }
 
+    /// The SQL condition that a message of step `step` of mass email `massEmail` is still
+    /// undecided (waiting or being sent), written as two lookups that each match a partial
+    /// index; as one `status IN (…)` both databases would read every message of the step.
+    static func anyUndecided(massEmail: Int64, step: Int) -> SQLQueryString {
+        """
+        (EXISTS (SELECT 1 FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND step = \(bind: step)
+                 AND status IN ('queued', 'deferred'))
+         OR EXISTS (SELECT 1 FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND step = \(bind: step)
+                    AND status = 'sending'))
+        """
+    }
+
     /// Claims up to `limit` due messages of one mass email's step `step` (0 for its own, k
     /// for its k-th follow-up's) for `node`, leased until `now + leaseSeconds`.
     public func claim(massEmail: Int64, step: Int = 0, node: String, limit: Int, now: Int64, leaseSeconds: Int64 = 120) async throws -> [ClaimedMessage] {
@@ -114,7 +126,7 @@ public struct MessageStore: Sendable {
                 WHERE \(SendingUnit.sendingCondition(massEmail: massEmail, step: step))
                   AND id IN (SELECT id FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND step = \(bind: step)
                              AND status IN ('queued', 'deferred') AND next_attempt_at <= \(bind: now)
-                             LIMIT \(literal: limit) \(lock))
+                             ORDER BY next_attempt_at LIMIT \(literal: limit) \(lock))
                 RETURNING id, mass_email_id, step, record_id, address, attempts
                 """).all().map { row in
                 ClaimedMessage(id: try row.decode(column: "id", as: Int64.self),
