@@ -198,21 +198,18 @@ enum Migrations {
                 """).run()
             try await db.raw("CREATE INDEX follow_up_runs_status ON follow_up_runs (status, due_at)").run()
         },
-        Migration(version: 10, name: "claims by a partial index") { db, _ in
-            // Claims read only messages waiting to go, a step at a time, oldest due first. An
+        Migration(version: 10, name: "message indexes by step") { db, _ in
+            // Claims read only messages waiting to go, a step at a time, oldest due first: an
             // index of just those keeps each claim as cheap at the millionth message as at the
-            // first (on PostgreSQL the full index lost to a sequential scan past every sent
-            // row), and a message leaves it when claimed instead of being re-indexed by each
-            // change of its status.
-            // Likewise the messages being sent: few at any moment, looked up by mass email and
-            // step (is any still undecided?) or all together (a node's claims, expired leases).
+            // first (with the step in the query, PostgreSQL chose a sequential scan past every
+            // sent row). Counting a step's messages by status, and asking whether any is still
+            // undecided, read an index of (mass email, step, status) alone.
             try await db.raw("DROP INDEX mail_messages_due").run()
-            try await db.raw("DROP INDEX mail_messages_claimed").run()
+            try await db.raw("CREATE INDEX mail_messages_status ON mail_messages (mass_email_id, step, status)").run()
             try await db.raw("""
                 CREATE INDEX mail_messages_waiting ON mail_messages (mass_email_id, step, next_attempt_at)
                 WHERE status IN ('queued', 'deferred')
                 """).run()
-            try await db.raw("CREATE INDEX mail_messages_held ON mail_messages (mass_email_id, step) WHERE status = 'sending'").run()
         },
     ]
 }

@@ -103,14 +103,11 @@ public struct MessageStore: Sendable {
     }
 
     /// The SQL condition that a message of step `step` of mass email `massEmail` is still
-    /// undecided (waiting or being sent), written as two lookups that each match a partial
-    /// index; as one `status IN (…)` both databases would read every message of the step.
+    /// undecided: waiting or being sent.
     static func anyUndecided(massEmail: Int64, step: Int) -> SQLQueryString {
         """
-        (EXISTS (SELECT 1 FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND step = \(bind: step)
-                 AND status IN ('queued', 'deferred'))
-         OR EXISTS (SELECT 1 FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND step = \(bind: step)
-                    AND status = 'sending'))
+        EXISTS (SELECT 1 FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND step = \(bind: step)
+                AND status IN ('queued', 'sending', 'deferred'))
         """
     }
 
