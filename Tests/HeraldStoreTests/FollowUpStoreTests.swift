@@ -89,4 +89,24 @@ import Testing
             #expect(try await store.followUpRuns.run(m.id, step: 1)?.status == .sending)
         }
     }
+
+    @Test func aFailedFollowUpStopsThoseCountedFromIt() async throws {
+        try await TestDatabase.withStore(.sqlite) { store in
+            let f = try await MassEmailStoreTests.fixture(store)
+            let contact = try await MassEmailStoreTests.contact(f, "a@example.org")
+            let followUps = [FollowUp(templateID: f.template.id, delay: .hours(2)),
+                             FollowUp(templateID: f.template.id, delay: .hours(1), after: .previousFollowUp),
+                             FollowUp(templateID: f.template.id, delay: .hours(9))]
+            let draft = MassEmailDraft(name: "Sent", recipients: .records([contact]), templateID: f.template.id, senderID: f.sender.id,
+                                       schedule: .now, followUps: followUps)
+            let m = try await store.massEmails.create(draft, in: f.contacts, owner: f.admin.id, now: Date(timeIntervalSince1970: 1_800_000_000))
+            _ = try await store.massEmails.startDue(now: 1_800_000_000)
+            try await store.massEmails.markResolved(m.id, now: 1_800_000_000)
+            #expect(try await store.massEmails.finishIfDone(m.id, now: 1_800_000_010))
+            try await store.followUpRuns.fail(m.id, step: 1, reason: "the template no longer compiles", now: 1_800_000_020)
+            let runs = try await store.followUpRuns.runs(of: [m.id])[m.id] ?? []
+            #expect(runs.map(\.status) == [.failed, .stopped, .waiting])
+            #expect(runs[1].statusReason == "follow-up 1, which it is counted from, failed")
+        }
+    }
 }

@@ -241,14 +241,21 @@ public struct FollowUpRunStore: Sendable {
     }
 
     /// Marks a follow-up failed, saying why (its template no longer compiles).
+    /// Those counted from it can never be due: they are stopped, saying why.
     public func fail(_ massEmailID: Int64, step: Int, reason: String, now: Int64) async throws {
         try await transition(massEmailID, step: step, from: ["waiting", "sending", "paused"], to: .failed, reason: reason, now: now)
+        let followUps = try await MassEmailStore(database: database).find(massEmailID).followUps
+        guard step >= 1, step <= followUps.count else { return }
+        for chained in FollowUp.chained(after: step - 1, in: followUps) {
+            try await transition(massEmailID, step: chained + 1, from: ["waiting"], to: .stopped,
+                                 reason: "follow-up \(step), which it is counted from, failed", now: now)
+        }
     }
 
     private func transition(_ massEmailID: Int64, step: Int, from: [String], to: FollowUpRun.Status, reason: String?, now: Int64,
                             action: String? = nil) async throws {
         try await database.transaction { db in
-            let finished: SQLQueryString = to == .failed ? ", finished_at = \(bind: now)" : ""
+            let finished: SQLQueryString = to == .failed || to == .stopped ? ", finished_at = \(bind: now)" : ""
             let row = try await db.raw("""
                 UPDATE follow_up_runs SET status = \(bind: to.rawValue), status_reason = \(bind: reason), modified_at = \(bind: now)\(finished)
                 WHERE mass_email_id = \(bind: massEmailID) AND step = \(bind: step) AND status IN (\(binds: from)) RETURNING step
