@@ -17,18 +17,13 @@ public struct TemplateMessageMaker: MessageMaker {
         var original: CompiledTemplate?
     }
 
-    struct Key: Hashable {
-        var massEmail: Int64
-        var step: Int
-    }
-
     /// What is made once and shared by the batches; the rendering itself runs outside it, so
     /// that batches render in parallel.
     actor Cache {
-        var prepared: [Key: Prepared] = [:]
+        var prepared: [MassEmailStep: Prepared] = [:]
         var owners: [Int64: MergeValues.Person] = [:]
 
-        func prepared(_ id: Key, _ make: () async throws -> Prepared) async throws -> Prepared {
+        func prepared(_ id: MassEmailStep, _ make: () async throws -> Prepared) async throws -> Prepared {
             if let ready = prepared[id] { return ready }
             let ready = try await make()
             prepared[id] = ready
@@ -122,7 +117,7 @@ public struct TemplateMessageMaker: MessageMaker {
     }
 
     private func prepare(_ massEmail: MassEmail, step: Int) async throws -> Prepared {
-        try await cache.prepared(Key(massEmail: massEmail.id, step: step)) {
+        try await cache.prepared(MassEmailStep(massEmailID: massEmail.id, step: step)) {
             let module = try await store.modules.named(massEmail.module)
             guard step <= massEmail.followUps.count else {
                 throw HeraldError.notFound("mass email \(massEmail.id) has no follow-up \(step)")

@@ -24,7 +24,7 @@ public actor MassEmailScheduler: Service {
     public var pollInterval: Duration = .seconds(1)
 
     /// What this process resolves now, by mass email and step (0 for the mass email itself).
-    private var resolving: [Step: Task<Void, Never>] = [:]
+    private var resolving: [MassEmailStep: Task<Void, Never>] = [:]
     private let doorbell = Doorbell()
     private var shuttingDown = false
 
@@ -85,35 +85,31 @@ public actor MassEmailScheduler: Service {
         let started = try await store.massEmails.startDue(now: t)
         for id in started { logger.info("mass email started", metadata: ["mass_email": "\(id)"]) }
         for id in try await store.massEmails.unresolved(now: t) {
-            guard resolving[Step(massEmail: id, step: 0)] == nil, try await store.massEmails.claimResolution(id, node: node, now: t) else { continue }
-            resolve(Step(massEmail: id, step: 0)) { [self] in try await self.resolver.resolve(id, node: self.node, now: self.now) }
+            let key = MassEmailStep(massEmailID: id, step: 0)
+            guard resolving[key] == nil, try await store.massEmails.claimResolution(id, node: node, now: t) else { continue }
+            resolve(key) { [self] in try await self.resolver.resolve(id, node: self.node, now: self.now) }
         }
         try await store.followUpRuns.planDue(zone: try await store.settings.timeZone())
-        for (id, step) in try await store.followUpRuns.fireDue(now: t) {
-            logger.info("follow-up fired", metadata: ["mass_email": "\(id)", "step": "\(step)"])
+        for fired in try await store.followUpRuns.fireDue(now: t) {
+            logger.info("follow-up fired", metadata: ["mass_email": "\(fired.massEmailID)", "step": "\(fired.step)"])
         }
-        for (id, step) in try await store.followUpRuns.unresolved(now: t) {
-            guard resolving[Step(massEmail: id, step: step)] == nil,
-                  try await store.followUpRuns.claimResolution(id, step: step, node: node, now: t) else { continue }
-            resolve(Step(massEmail: id, step: step)) { [self] in try await self.followUpResolver.resolve(id, step: step, node: self.node, now: self.now) }
+        for key in try await store.followUpRuns.unresolved(now: t) {
+            guard resolving[key] == nil,
+                  try await store.followUpRuns.claimResolution(key.massEmailID, step: key.step, node: node, now: t) else { continue }
+            resolve(key) { [self] in try await self.followUpResolver.resolve(key.massEmailID, step: key.step, node: self.node, now: self.now) }
         }
         let times = [try await store.massEmails.nextScheduledAt(), try await store.followUpRuns.nextDueAt()].compactMap { $0 }
         return times.min()
     }
 
-    struct Step: Hashable {
-        var massEmail: Int64
-        var step: Int
-    }
-
-    private func resolve(_ key: Step, _ work: @escaping @Sendable () async throws -> Void) {
+    private func resolve(_ key: MassEmailStep, _ work: @escaping @Sendable () async throws -> Void) {
         resolving[key] = Task { [self] in
             do {
                 try await work()
                 await self.onReady()
             } catch {
                 self.logger.error("resolving recipients failed; will try again",
-                                  metadata: ["mass_email": "\(key.massEmail)", "step": "\(key.step)", "error": "\(error)"])
+                                  metadata: ["mass_email": "\(key.massEmailID)", "step": "\(key.step)", "error": "\(error)"])
             }
             self.resolved(key)
         }
@@ -124,7 +120,7 @@ public actor MassEmailScheduler: Service {
         while let task = resolving.values.first { await task.value }
     }
 
-    private func resolved(_ key: Step) {
+    private func resolved(_ key: MassEmailStep) {
         resolving[key] = nil
     }
 

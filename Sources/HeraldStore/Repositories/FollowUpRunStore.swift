@@ -61,7 +61,7 @@ public struct FollowUpRunStore: Sendable {
         for row in undated {
             let id = try row.decode(column: "mass_email_id", as: Int64.self)
             let step = try row.decode(column: "step", as: Int.self)
-            let followUps = try MassEmailStore.decodeFollowUps(try row.decode(column: "follow_ups", as: String.self))
+            let followUps: [FollowUp] = try MassEmailStore.decodeList(row, column: "follow_ups")
             guard step <= followUps.count,
                   let due = FollowUp.dueAt(step - 1, of: followUps, massEmailFinishedAt: try row.decode(column: "finished_at", as: Int64?.self),
                                            previousFiredAt: try row.decode(column: "previous_started_at", as: Int64?.self), zone: zone)
@@ -85,22 +85,22 @@ public struct FollowUpRunStore: Sendable {
 
     /// Fires the follow-ups that are due and returns those this call fired: one that another
     /// process fired meanwhile is not among them.
-    public func fireDue(now: Int64) async throws -> [(massEmailID: Int64, step: Int)] {
+    public func fireDue(now: Int64) async throws -> [MassEmailStep] {
         let due = try await database.read { db in
             try await db.raw("""
                 SELECT mass_email_id, step FROM follow_up_runs WHERE status = 'waiting' AND due_at <= \(bind: now)
                 ORDER BY due_at LIMIT 100
-                """).all().map { (try $0.decode(column: "mass_email_id", as: Int64.self), try $0.decode(column: "step", as: Int.self)) }
+                """).all().map(Self.step(from:))
         }
-        var fired: [(massEmailID: Int64, step: Int)] = []
-        for (id, step) in due {
+        var fired: [MassEmailStep] = []
+        for due in due {
             let won = try await database.transaction { db in
                 try await db.raw("""
                     UPDATE follow_up_runs SET status = 'sending', started_at = \(bind: now), modified_at = \(bind: now)
-                    WHERE mass_email_id = \(bind: id) AND step = \(bind: step) AND status = 'waiting' RETURNING step
+                    WHERE mass_email_id = \(bind: due.massEmailID) AND step = \(bind: due.step) AND status = 'waiting' RETURNING step
                     """).first() != nil
             }
-            if won { fired.append((id, step)) }
+            if won { fired.append(due) }
         }
         return fired
     }
@@ -108,12 +108,12 @@ public struct FollowUpRunStore: Sendable {
     // MARK: Choosing recipients
 
     /// Fired follow-ups whose recipients are not all queued and that no live process is choosing.
-    public func unresolved(now: Int64) async throws -> [(massEmailID: Int64, step: Int)] {
+    public func unresolved(now: Int64) async throws -> [MassEmailStep] {
         try await database.read { db in
             try await db.raw("""
                 SELECT mass_email_id, step FROM follow_up_runs WHERE status = 'sending' AND resolved_at IS NULL
                   AND (resolver_lease IS NULL OR resolver_lease < \(bind: now)) ORDER BY mass_email_id, step
-                """).all().map { (try $0.decode(column: "mass_email_id", as: Int64.self), try $0.decode(column: "step", as: Int.self)) }
+                """).all().map(Self.step(from:))
         }
     }
 
@@ -199,7 +199,7 @@ public struct FollowUpRunStore: Sendable {
                 throw HeraldError.conflict("mass email \(massEmailID) is \(status); " + (["draft", "scheduled"].contains(status)
                     ? "edit it to change its follow-ups" : "its follow-ups will not be sent"), problems: [Problem(field: "status", reason: status)])
             }
-            let followUps = try MassEmailStore.decodeFollowUps(try row.decode(column: "follow_ups", as: String.self))
+            let followUps: [FollowUp] = try MassEmailStore.decodeList(row, column: "follow_ups")
             let steps: [Int]
             if let step {
                 guard step >= 1, step <= followUps.count else { throw HeraldError.notFound("mass email \(massEmailID) has no follow-up \(step)") }
@@ -271,6 +271,10 @@ public struct FollowUpRunStore: Sendable {
     }
 
     // MARK: Rows
+
+    static func step(from row: any SQLRow) throws -> MassEmailStep {
+        MassEmailStep(massEmailID: try row.decode(column: "mass_email_id", as: Int64.self), step: try row.decode(column: "step", as: Int.self))
+    }
 
     static func run(from row: any SQLRow) throws -> FollowUpRun {
         FollowUpRun(

@@ -27,6 +27,17 @@ public struct MassEmailFigures: Sendable, Hashable {
     public var pending: Int { self[.queued] + self[.sending] + self[.deferred] }
 }
 
+/// One step of a mass email: 0 for its own messages, k for its k-th follow-up's.
+public struct MassEmailStep: Sendable, Hashable {
+    public var massEmailID: Int64
+    public var step: Int
+
+    public init(massEmailID: Int64, step: Int) {
+        self.massEmailID = massEmailID
+        self.step = step
+    }
+}
+
 /// What the engine sends: a mass email's own messages (step 0) or one follow-up's (step k).
 public struct SendingUnit: Sendable, Hashable {
     public var massEmail: MassEmail
@@ -37,12 +48,11 @@ public struct SendingUnit: Sendable, Hashable {
         self.step = step
     }
 
+    public var key: MassEmailStep { MassEmailStep(massEmailID: massEmail.id, step: step) }
+
     /// The same mass email and step, however fresh the mass email's details.
-    public static func == (a: SendingUnit, b: SendingUnit) -> Bool { a.massEmail.id == b.massEmail.id && a.step == b.step }
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(massEmail.id)
-        hasher.combine(step)
-    }
+    public static func == (a: SendingUnit, b: SendingUnit) -> Bool { a.key == b.key }
+    public func hash(into hasher: inout Hasher) { hasher.combine(key) }
 
     /// The SQL condition that step `step` of mass email `massEmail` may be sent now: the mass
     /// email is sending, or (for a follow-up) it is sent and the follow-up is sending.
@@ -278,7 +288,7 @@ public struct MassEmailStore: Sendable {
                 RETURNING follow_ups
                 """).first() else { return false }
             // In the same transaction: a sent mass email always has its follow-ups' runs.
-            let followUps = try Self.decodeFollowUps(try row.decode(column: "follow_ups", as: String.self))
+            let followUps: [FollowUp] = try Self.decodeList(row, column: "follow_ups")
             try await FollowUpRunStore.create(massEmailID: id, count: followUps.count, now: now, db: db)
             return true
         }
@@ -466,8 +476,8 @@ public struct MassEmailStore: Sendable {
         var followUps: String
 
         init(_ draft: MassEmailDraft, now: Date) throws {
-            triggerActions = MassEmailStore.encodeTriggerActions(draft.triggerActions)
-            followUps = MassEmailStore.encodeFollowUps(draft.followUps)
+            triggerActions = MassEmailStore.encodeList(draft.triggerActions)
+            followUps = MassEmailStore.encodeList(draft.followUps)
             (scheduledAt, zone) = try draft.validate(now: now)
             status = scheduledAt == nil ? .draft : .scheduled
             name = draft.name.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -494,20 +504,14 @@ public struct MassEmailStore: Sendable {
         return out
     }
 
-    static func encodeTriggerActions(_ actions: [TriggerAction]) -> String {
-        String(decoding: (try? JSONEncoder().encode(actions)) ?? Data("[]".utf8), as: UTF8.self)
+    /// A list kept as a JSON column (the trigger actions, the follow-ups): read and written
+    /// whole, with its mass email.
+    static func encodeList<Item: Encodable>(_ items: [Item]) -> String {
+        String(decoding: (try? JSONEncoder().encode(items)) ?? Data("[]".utf8), as: UTF8.self)
     }
 
-    static func decodeTriggerActions(_ text: String) throws -> [TriggerAction] {
-        try JSONDecoder().decode([TriggerAction].self, from: Data(text.utf8))
-    }
-
-    static func encodeFollowUps(_ followUps: [FollowUp]) -> String {
-        String(decoding: (try? JSONEncoder().encode(followUps)) ?? Data("[]".utf8), as: UTF8.self)
-    }
-
-    static func decodeFollowUps(_ text: String) throws -> [FollowUp] {
-        try JSONDecoder().decode([FollowUp].self, from: Data(text.utf8))
+    static func decodeList<Item: Decodable>(_ row: any SQLRow, column: String) throws -> [Item] {
+        try JSONDecoder().decode([Item].self, from: Data(try row.decode(column: column, as: String.self).utf8))
     }
 
     static func massEmail(from row: any SQLRow) throws -> MassEmail {
@@ -536,8 +540,8 @@ public struct MassEmailStore: Sendable {
             skipped: decodeCounts(try row.decode(column: "skipped", as: String.self)),
             createdAt: try row.decode(column: "created_at", as: Int64.self),
             modifiedAt: try row.decode(column: "modified_at", as: Int64.self),
-            triggerActions: try decodeTriggerActions(try row.decode(column: "trigger_actions", as: String.self)),
+            triggerActions: try decodeList(row, column: "trigger_actions"),
             triggersOnMachineEvents: try row.decode(column: "triggers_on_machines", as: Bool.self),
-            followUps: try decodeFollowUps(try row.decode(column: "follow_ups", as: String.self)))
+            followUps: try decodeList(row, column: "follow_ups"))
     }
 }

@@ -81,7 +81,7 @@ public struct TemplateStore: Sendable {
                                            problems: [Problem(field: "id", reason: "in use by a mass email")])
             }
             for row in try await db.raw("SELECT name, follow_ups FROM mass_emails WHERE follow_ups <> '[]'").all() {
-                let followUps = try MassEmailStore.decodeFollowUps(try row.decode(column: "follow_ups", as: String.self))
+                let followUps: [FollowUp] = try MassEmailStore.decodeList(row, column: "follow_ups")
                 if followUps.contains(where: { $0.templateID == id }) {
                     throw HeraldError.conflict("a follow-up of the mass email '\(try row.decode(column: "name", as: String.self))' uses this template; it cannot be deleted",
                                                problems: [Problem(field: "id", reason: "in use by a follow-up")])

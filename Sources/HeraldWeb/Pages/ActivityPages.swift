@@ -51,8 +51,7 @@ struct ActivityPages {
                                                  in: module, by: user.id)
                 return Response.redirect(to: "/m/\(module.apiName)/\(record.id)#tasks", type: .found)
             } catch let error as HeraldError where error.kind == .invalid {
-                return try await RecordPages(store: store, pages: pages).detail(module: module, record: record, context: context,
-                                                                                 problems: error.problems.map { Problem(field: "task.\($0.field)", reason: $0.reason) })
+                return try await recordPage(module, record, refusing: error, as: "task", context: context)
             }
         }
         app.post("/m/:module/:id/calls") { request, context in
@@ -72,8 +71,7 @@ struct ActivityPages {
                                                  in: module, by: user.id)
                 return Response.redirect(to: "/m/\(module.apiName)/\(record.id)#calls", type: .found)
             } catch let error as HeraldError where error.kind == .invalid {
-                return try await RecordPages(store: store, pages: pages).detail(module: module, record: record, context: context,
-                                                                                 problems: error.problems.map { Problem(field: "call.\($0.field)", reason: $0.reason) })
+                return try await recordPage(module, record, refusing: error, as: "call", context: context)
             }
         }
         app.post("/tasks/:id/complete") { request, context in
@@ -91,6 +89,14 @@ struct ActivityPages {
     }
 
     /// The record in the path, if the user may see it.
+    /// The record's page again, with the refused task or call form's problems beside its
+    /// fields (`task.subject`).
+    func recordPage(_ module: Module, _ record: Record, refusing error: HeraldError, as form: String,
+                    context: AppRequestContext) async throws -> Response {
+        try await RecordPages(store: store, pages: pages).detail(module: module, record: record, context: context,
+                                                                 problems: error.problems.map { Problem(field: "\(form).\($0.field)", reason: $0.reason) })
+    }
+
     func target(_ context: AppRequestContext) async throws -> (Module, Record) {
         let module = try await store.modules.named(context.parameters.require("module"))
         return (module, try await RecordPages(store: store, pages: pages).find(module, context))

@@ -156,16 +156,9 @@ struct MassEmailPages {
                 "id": m.id, "name": m.name, "status": m.status.rawValue, "reason": m.statusReason as Any,
                 "module": modules.first { $0.apiName == m.module }?.pluralLabel ?? m.module,
                 "time": time.map { Self.format($0, zone) } ?? "—",
-                "recipients": f.recipients, "sent": f[.sent], "delivered": f[.sent],
-                "bounced": f[.bounced], "bounce_rate": Self.rate(f[.bounced], of: f.processed),
-                "delivered_rate": Self.rate(f[.sent], of: f.processed),
-                "opened": f.opened, "open_rate": Self.rate(f.opened, of: f[.sent]), "machine_opened": Self.ifAny(f.machineOpened),
-                "clicked": f.clicked, "click_rate": Self.rate(f.clicked, of: f[.sent]), "machine_clicked": Self.ifAny(f.machineClicked),
-                "unsubscribed": f.unsubscribed, "unsubscribe_rate": Self.rate(f.unsubscribed, of: f[.sent]),
-                "soft_bounced": Self.ifAny(f.softBounced), "replied": f.replied, "reply_rate": Self.rate(f.replied, of: f[.sent]),
                 "owner": users[m.ownerID] ?? "—",
                 "follow_ups": (followUps[m.id] ?? []).map { $0.view(massEmailID: m.id, zone: zone) },
-            ].merging(Self.stopButton(m, followUps: followUps[m.id] ?? [])) { _, new in new }
+            ].merging(Self.columns(f)) { _, new in new }.merging(Self.stopButton(m, followUps: followUps[m.id] ?? [])) { _, new in new }
         }
         let data: [String: Any] = [
             "tabs": Self.tabs.map { t in
@@ -423,6 +416,19 @@ struct MassEmailPages {
         let refresh = m.status == .sending || m.status == .scheduled || followUps.contains { $0.status == .sending } ? 3 : nil
         return HTMLResponse(html: pages.render("mass_email", title: m.name, context: context, data: data, modules: modules,
                                                current: "mass-emails", refresh: refresh)).response
+    }
+
+    /// A summary row's figures: counts and rates, the same for a mass email and a follow-up.
+    static func columns(_ f: MassEmailFigures) -> [String: Any] {
+        [
+            "recipients": f.recipients, "sent": f[.sent], "delivered": f[.sent],
+            "bounced": f[.bounced], "bounce_rate": rate(f[.bounced], of: f.processed),
+            "delivered_rate": rate(f[.sent], of: f.processed),
+            "opened": f.opened, "open_rate": rate(f.opened, of: f[.sent]), "machine_opened": ifAny(f.machineOpened),
+            "clicked": f.clicked, "click_rate": rate(f.clicked, of: f[.sent]), "machine_clicked": ifAny(f.machineClicked),
+            "unsubscribed": f.unsubscribed, "unsubscribe_rate": rate(f.unsubscribed, of: f[.sent]),
+            "soft_bounced": ifAny(f.softBounced), "replied": f.replied, "reply_rate": rate(f.replied, of: f[.sent]),
+        ]
     }
 
     /// Whether Stop shows, and what it stops: the mass email with its follow-ups, or (once it

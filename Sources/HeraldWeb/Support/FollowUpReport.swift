@@ -59,23 +59,15 @@ struct FollowUpReport {
 
     /// For the pages' templates; times in `zone`.
     func view(massEmailID: Int64, zone: TimeZone) -> [String: Any] {
-        let f = figures
-        return [
+        [
             "mass_email_id": massEmailID, "step": step, "summary": summary, "status": status.rawValue,
             // false, not nil: a missing key would show the mass email's own reason.
             "reason": run?.statusReason.map { $0 as Any } ?? false,
             "time": time.map { MassEmailPages.format($0, zone) } ?? "—",
             "time_label": run?.finishedAt != nil ? "finished" : run?.startedAt != nil ? "fired" : run?.dueAt != nil ? "due" : "",
-            "recipients": f.recipients, "sent": f[.sent], "excluded": run?.excludedCount ?? 0,
-            "excluded_any": (run?.excludedCount ?? 0) > 0, "excluded_text": excludedText,
-            "bounced": f[.bounced], "bounce_rate": MassEmailPages.rate(f[.bounced], of: f.processed),
-            "delivered_rate": MassEmailPages.rate(f[.sent], of: f.processed),
-            "opened": f.opened, "open_rate": MassEmailPages.rate(f.opened, of: f[.sent]),
-            "clicked": f.clicked, "click_rate": MassEmailPages.rate(f.clicked, of: f[.sent]),
-            "unsubscribed": f.unsubscribed, "unsubscribe_rate": MassEmailPages.rate(f.unsubscribed, of: f[.sent]),
-            "replied": f.replied, "reply_rate": MassEmailPages.rate(f.replied, of: f[.sent]),
+            "excluded": run?.excludedCount ?? 0, "excluded_any": (run?.excludedCount ?? 0) > 0, "excluded_text": excludedText,
             "stoppable": stoppable, "resumable": status == .paused,
-        ]
+        ].merging(MassEmailPages.columns(figures)) { _, new in new }
     }
 
     var json: JSONValue {
