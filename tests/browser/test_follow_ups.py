@@ -1,6 +1,7 @@
 """Follow-up emails in the mass email form, in a real browser: two follow-ups with exclusion
 rules, scheduled, shown in words on the mass email's page and under it on the summary, and
 again in the edit form."""
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -32,12 +33,23 @@ def follow_up(driver, i):
     return driver.find_element(By.CSS_SELECTOR, f".follow-up[data-follow-up='{i}']")
 
 
+def left_the_page(element):
+    """Whether `element` is gone with the page it was on. Asked in the middle of the page
+    change, chromedriver may answer "does not belong to the document" instead of a stale
+    element: that is gone too."""
+    try:
+        element.is_enabled()
+        return False
+    except WebDriverException:
+        return True
+
+
 def press(driver, css, then):
     """Presses one of the section's buttons (the form is posted and drawn again) and waits
     for `then` on the new page."""
     old = driver.find_element(By.ID, "follow-ups")
     driver.find_element(By.CSS_SELECTOR, css).click()
-    wait(driver).until(EC.staleness_of(old))
+    wait(driver).until(lambda _: left_the_page(old))
     return wait(driver).until(EC.presence_of_element_located((By.CSS_SELECTOR, then)))
 
 
