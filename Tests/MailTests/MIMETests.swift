@@ -144,12 +144,43 @@ import Testing
     @Test func dateFormat() {
         #expect(MailMessage.formatDate(Date(timeIntervalSince1970: 0)) == "Thu, 1 Jan 1970 00:00:00 +0000")
         #expect(MailMessage.formatDate(Date(timeIntervalSince1970: 1_795_000_000)) == "Wed, 18 Nov 2026 11:06:40 +0000")
+        #expect(MailMessage.formatDate(Date(timeIntervalSince1970: 951_782_400)) == "Tue, 29 Feb 2000 00:00:00 +0000")
+        #expect(MailMessage.formatDate(Date(timeIntervalSince1970: -1)) == "Wed, 31 Dec 1969 23:59:59 +0000")
+        // The arithmetic agrees with the calendar on dates from 1901 to 2100.
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "EEE, d MMM yyyy HH:mm:ss '+0000'"
+        for _ in 0..<2_000 {
+            let date = Date(timeIntervalSince1970: TimeInterval(Int64.random(in: -2_177_452_800...4_102_444_800)))
+            #expect(MailMessage.formatDate(date) == formatter.string(from: date))
+        }
     }
 
     @Test func quotedPrintable() {
         let encoded = String(decoding: QuotedPrintable.encode("a=b tail \nÄ\n" + String(repeating: "x", count: 200)), as: UTF8.self)
         #expect(encoded.hasPrefix("a=3Db tail=20\r\n=C3=84\r\n"))
         #expect(encoded.components(separatedBy: "\r\n").allSatisfy { $0.count <= 76 })
+        #expect(String(decoding: QuotedPrintable.encode("a \r\nb\r"), as: UTF8.self) == "a=20\r\nb")
+        #expect(QuotedPrintable.encode("").isEmpty)
+        #expect(String(decoding: QuotedPrintable.encode("\n\n"), as: UTF8.self) == "\r\n\r\n")
+    }
+
+    /// Any text comes back from the decoder as it went in (line ends as CRLF), in lines of at
+    /// most 76 characters, 7-bit.
+    @Test func quotedPrintableRoundTrips() {
+        var generator = SystemRandomNumberGenerator()
+        let pieces = ["a", "x", " ", "\t", "=", "Ä", "€", "\n", "\r\n", ".", "\u{7F}", "~", "word "]
+        for _ in 0..<400 {
+            let text = (0..<Int.random(in: 0...300, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            let encoded = QuotedPrintable.encode(text)
+            #expect(encoded.allSatisfy { $0 < 128 })
+            let lines = String(decoding: encoded, as: UTF8.self).components(separatedBy: "\r\n")
+            #expect(lines.allSatisfy { $0.utf8.count <= 76 && !$0.contains("\r") && !$0.contains("\n") })
+            #expect(lines.allSatisfy { $0.last != " " && $0.last != "\t" })
+            let expected = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\n", with: "\r\n")
+            #expect(String(decoding: QuotedPrintable.decode(encoded[...]), as: UTF8.self) == expected, "\(text.debugDescription)")
+        }
     }
 
     @Test func headerInjectionIsRefused() {

@@ -92,8 +92,8 @@ public struct CompiledTemplate: Sendable {
             // Made from the HTML as written (its links show their real addresses), so a
             // mistake here is one in the HTML: report it there.
             var derived = ProblemList()
-            textText = builder.compile(finishText(HTMLText.plainText(fromHTML: html, wrapping: false)), part: .text,
-                                       problems: &derived)
+            textText = builder.compile(finishText(Self.wrappingStaticLines(HTMLText.plainText(fromHTML: html, wrapping: false))),
+                                       part: .text, problems: &derived)
             for p in derived.problems { problems.add(Part.html.rawValue, "in the text made from the HTML, \(p.reason)") }
         }
         try problems.check()
@@ -112,6 +112,14 @@ public struct CompiledTemplate: Sendable {
         self.usesOwner = builder.usesOwner
         self.usedExtraNames = builder.usedExtraNames
         self.trackedLinks = tracked?.links ?? []
+    }
+
+    /// Wraps, once, the lines that no merge tag can change, so that the wrapping after each
+    /// rendering finds only the lines with values in them long.
+    static func wrappingStaticLines(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.contains("{{") ? String($0) : HTMLText.wrap(String($0)) }
+            .joined(separator: "\n")
     }
 
     /// The message for one recipient.

@@ -9,6 +9,8 @@ import Mail
 /// Message-ID derived from (mass email, step, recipient), so that a retry is the same message.
 public struct TemplateMessageMaker: MessageMaker {
     struct Prepared {
+        /// The module with only the fields a message needs (those its templates use, the
+        /// owner and the recipient's name): a batch reads and decodes those columns alone.
         var module: Module
         var template: CompiledTemplate
         var sender: Sender
@@ -61,7 +63,7 @@ public struct TemplateMessageMaker: MessageMaker {
         let owners = try await owners(of: records)
         let module = prepared.module
         let sender = prepared.sender
-        let nameFields = ["first_name", "last_name"].compactMap { module.field($0) }
+        let nameFields = Self.nameFields.compactMap { module.field($0) }
         let now = Date()
         let trackedLinks = prepared.template.trackedLinks.count
         let verp = try await returnPaths?.current()
@@ -111,6 +113,9 @@ public struct TemplateMessageMaker: MessageMaker {
         return String(decoding: digest, as: UTF8.self)
     }
 
+    /// The fields of the recipient's name in the To header.
+    static let nameFields = ["first_name", "last_name"]
+
     /// "Re: " and the original subject, once: a subject that already reads "Re: …" keeps it.
     static func replySubject(_ subject: String) -> String {
         subject.lowercased().hasPrefix("re:") ? subject : "Re: \(subject)"
@@ -127,7 +132,11 @@ public struct TemplateMessageMaker: MessageMaker {
             // Stored before the first message goes out, so that every click has somewhere to go.
             try await store.engagement.saveLinks(compiled.trackedLinks, massEmail: massEmail.id, step: step)
             let original = followUp?.threaded == true ? try await compile(massEmail.templateID, module: module, tracking: false) : nil
-            return Prepared(module: module, template: compiled, sender: try await store.senders.find(massEmail.senderID), original: original)
+            var needed = compiled.fieldNames.union(original?.fieldNames ?? [])
+            needed.formUnion([BuiltinFields.owner] + Self.nameFields)
+            var narrowed = module
+            narrowed.fields = module.fields.filter { needed.contains($0.apiName) }
+            return Prepared(module: narrowed, template: compiled, sender: try await store.senders.find(massEmail.senderID), original: original)
         }
     }
 

@@ -42,14 +42,21 @@ public struct MessageToken: Sendable, Hashable {
 
 /// Signs and checks ``MessageToken``s under the server's secret.
 public struct MessageTokenSigner: Sendable {
-    // SymmetricKey is not marked Sendable, but it is immutable once made; one key serves
-    // every sign and check instead of a new one (an allocation) each time.
-    nonisolated(unsafe) private let key: SymmetricKey
+    // An HMAC already keyed: each token starts from a copy of it instead of hashing the key
+    // again (a mass email signs several tokens a message). HMAC is not marked Sendable, but
+    // this one is never changed; copies are values.
+    nonisolated(unsafe) private let keyed: HMAC<SHA256>
     static let macLength = 12
 
     /// - Parameter secret: the server's secret (``SettingsStore/engagementSecret()``), at least 32 bytes of it random.
     public init(secret: String) {
-        self.key = SymmetricKey(data: SHA256.hash(data: Data(("herald message token\u{0}" + secret).utf8)))
+        keyed = HMAC(key: SymmetricKey(data: SHA256.hash(data: Data(("herald message token\u{0}" + secret).utf8))))
+    }
+
+    private func code(for bytes: some DataProtocol) -> HashedAuthenticationCode<SHA256> {
+        var mac = keyed
+        mac.update(data: bytes)
+        return mac.finalize()
     }
 
     public func sign(_ token: MessageToken) -> String {
@@ -58,7 +65,7 @@ public struct MessageTokenSigner: Sendable {
         if case .click(let link) = token.purpose {
             withUnsafeBytes(of: UInt16(clamping: link).bigEndian) { bytes.append(contentsOf: $0) }
         }
-        bytes.append(contentsOf: HMAC<SHA256>.authenticationCode(for: bytes, using: key).prefix(Self.macLength))
+        bytes.append(contentsOf: code(for: bytes).prefix(Self.macLength))
         return Base32.encode(bytes)
     }
 
@@ -68,7 +75,7 @@ public struct MessageTokenSigner: Sendable {
         guard text.utf8.count <= 64, let bytes = Base32.decode(text), bytes.count >= 9 + Self.macLength else { return nil }
         let body = bytes.prefix(bytes.count - Self.macLength)
         let mac = bytes.suffix(Self.macLength)
-        let expected = Array(HMAC<SHA256>.authenticationCode(for: Array(body), using: key).prefix(Self.macLength))
+        let expected = Array(code(for: body).prefix(Self.macLength))
         // Constant time, so that timing tells nothing about how much of a forged code was right.
         guard zip(expected, mac).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0 else { return nil }
         let id = body.dropFirst().prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }

@@ -314,9 +314,10 @@ public actor DeliveryEngine: Service {
             let last = failures.last?.outcome
             let reply = [last?.code.map(String.init), last?.enhancedCode, last?.text].compactMap { $0 }.joined(separator: " ")
             try? await store.massEmails.pause(unit, reason: "\(failures.count) of \(answered.count) messages in a batch failed (last: \(reply))", now: t)
-            return
         }
-        try await store.massEmails.finishIfDone(unit, now: t)
+        // Finishing is fill()'s: the batch's end wakes it, and its claim finding nothing while
+        // no batch of the unit is in flight is when asking "is any undecided?" pays (asked
+        // after every batch, PostgreSQL gathered every waiting message's index entry each time).
     }
 
     private func currentThrottleDelay(sender: Int64) -> Int64? { throttled[sender]?.delay }

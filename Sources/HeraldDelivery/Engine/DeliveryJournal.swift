@@ -61,7 +61,7 @@ public final class DeliveryJournal: Sendable {
     /// Notes an outcome; returns the segment it went to, for ``committed(_:)``.
     @discardableResult
     public func append(_ outcome: MessageOutcome) -> Int {
-        let line = Data(Self.encode(outcome).utf8)
+        let line = Data(Self.encode(outcome))
         return state.withLock { state in
             if state.handle == nil || state.linesInSegment >= segmentLines {
                 try? state.handle?.close()
@@ -99,14 +99,26 @@ public final class DeliveryJournal: Sendable {
     }
 
     // id, attempt, status, attempts, next attempt, code, enhanced code, sent at, text; tab-separated.
-    static func encode(_ o: MessageOutcome) -> String {
-        let text = (o.text ?? "").replacingOccurrences(of: "\t", with: " ").replacingOccurrences(of: "\n", with: " ")
-            .replacingOccurrences(of: "\r", with: " ")
-        let fields: [String] = [
-            String(o.id), String(o.attempt), o.status.rawValue, String(o.attempts), o.nextAttemptAt.map(String.init) ?? "",
-            o.code.map(String.init) ?? "", o.enhancedCode ?? "", o.sentAt.map(String.init) ?? "", String(text.prefix(500)), "end",
-        ]
-        return fields.joined(separator: "\t") + "\n"
+    // Built byte by byte: one line a message, written while the SMTP connection waits.
+    static func encode(_ o: MessageOutcome) -> [UInt8] {
+        var line: [UInt8] = []
+        line.reserveCapacity(96 + (o.text?.utf8.count ?? 0))
+        func field(_ text: some StringProtocol) {
+            line.append(contentsOf: text.utf8)
+            line.append(9)
+        }
+        field(String(o.id))
+        field(String(o.attempt))
+        field(o.status.rawValue)
+        field(String(o.attempts))
+        field(o.nextAttemptAt.map(String.init) ?? "")
+        field(o.code.map(String.init) ?? "")
+        field(o.enhancedCode ?? "")
+        field(o.sentAt.map(String.init) ?? "")
+        // The text is the last field but one: a tab or line break in it would split the line.
+        for byte in (o.text ?? "").prefix(500).utf8 { line.append(byte == 9 || byte == 10 || byte == 13 ? 32 : byte) }
+        line.append(contentsOf: "\tend\n".utf8)
+        return line
     }
 
     static func decode(_ line: Substring) -> MessageOutcome? {

@@ -88,6 +88,14 @@ public struct MessageStore: Sendable {
     /// duplicate, or a chunk queued before a crash) gets no second one.
     static func insertQueued(massEmailID: Int64, step: Int, recipients: [(recordID: Int64, address: String)], now: Int64,
                              db: any SQLDatabase) async throws -> Int {
+        if db.isPostgres {
+            return try await db.raw("""
+                INSERT INTO mail_messages (mass_email_id, step, record_id, address, status, attempts, next_attempt_at)
+                SELECT \(bind: massEmailID), \(bind: step), u.record_id, u.address, 'queued', 0, \(bind: now)
+                FROM unnest(\(bind: recipients.map(\.recordID))::bigint[], \(bind: recipients.map(\.address))::text[]) AS u(record_id, address)
+                ON CONFLICT (mass_email_id, step, address) DO NOTHING RETURNING id
+                """).all().count
+        }
         var inserted = 0
         for start in stride(from: 0, to: recipients.count, by: 400) {
             let rows = recipients[start..<min(start + 400, recipients.count)].map {
@@ -140,23 +148,41 @@ public struct MessageStore: Sendable {
     public func record(_ outcomes: [MessageOutcome]) async throws {
         guard !outcomes.isEmpty else { return }
         try await database.transaction { db in
-            for start in stride(from: 0, to: outcomes.count, by: 300) {
-                let rows = outcomes[start..<min(start + 300, outcomes.count)].map { o in
-                    SQLQueryString("""
-                        (CAST(\(bind: o.id) AS BIGINT), CAST(\(bind: o.status.rawValue) AS TEXT), CAST(\(bind: o.attempts) AS INTEGER),
-                         CAST(\(bind: o.nextAttemptAt) AS BIGINT), CAST(\(bind: o.code) AS INTEGER), CAST(\(bind: o.enhancedCode) AS TEXT),
-                         CAST(\(bind: o.text.map { String($0.prefix(500)) }) AS TEXT), CAST(\(bind: o.sentAt) AS BIGINT),
-                         CAST(\(bind: o.attempt) AS INTEGER))
-                        """)
-                }
+            if db.isPostgres {
+                // Arrays cannot hold NULL here, so an absent value travels as a value no real
+                // one has (0, -1 or the empty text) and NULLIF turns it back.
                 try await db.raw("""
-                    UPDATE mail_messages SET status = v.column2, attempts = v.column3,
-                        next_attempt_at = COALESCE(v.column4, mail_messages.next_attempt_at),
-                        smtp_code = v.column5, smtp_status = v.column6, smtp_text = v.column7, sent_at = v.column8,
-                        claimed_by = NULL, lease_until = NULL
-                    FROM (VALUES \(rows.joined(separator: ", "))) AS v
-                    WHERE mail_messages.id = v.column1 AND mail_messages.status = 'sending' AND mail_messages.attempts = v.column9
+                    UPDATE mail_messages SET status = v.status, attempts = v.attempts,
+                        next_attempt_at = COALESCE(NULLIF(v.next_attempt_at, -1), mail_messages.next_attempt_at),
+                        smtp_code = NULLIF(v.code, 0), smtp_status = NULLIF(v.enhanced_code, ''), smtp_text = NULLIF(v.text, ''),
+                        sent_at = NULLIF(v.sent_at, 0), claimed_by = NULL, lease_until = NULL
+                    FROM unnest(\(bind: outcomes.map(\.id))::bigint[], \(bind: outcomes.map(\.status.rawValue))::text[],
+                                \(bind: outcomes.map { Int64($0.attempts) })::bigint[], \(bind: outcomes.map { $0.nextAttemptAt ?? -1 })::bigint[],
+                                \(bind: outcomes.map { Int64($0.code ?? 0) })::bigint[], \(bind: outcomes.map { $0.enhancedCode ?? "" })::text[],
+                                \(bind: outcomes.map { $0.text.map { String($0.prefix(500)) } ?? "" })::text[],
+                                \(bind: outcomes.map { $0.sentAt ?? 0 })::bigint[], \(bind: outcomes.map { Int64($0.attempt) })::bigint[])
+                         AS v(id, status, attempts, next_attempt_at, code, enhanced_code, text, sent_at, attempt)
+                    WHERE mail_messages.id = v.id AND mail_messages.status = 'sending' AND mail_messages.attempts = v.attempt
                     """).run()
+            } else {
+                for start in stride(from: 0, to: outcomes.count, by: 300) {
+                    let rows = outcomes[start..<min(start + 300, outcomes.count)].map { o in
+                        SQLQueryString("""
+                            (CAST(\(bind: o.id) AS BIGINT), CAST(\(bind: o.status.rawValue) AS TEXT), CAST(\(bind: o.attempts) AS INTEGER),
+                             CAST(\(bind: o.nextAttemptAt) AS BIGINT), CAST(\(bind: o.code) AS INTEGER), CAST(\(bind: o.enhancedCode) AS TEXT),
+                             CAST(\(bind: o.text.map { String($0.prefix(500)) }) AS TEXT), CAST(\(bind: o.sentAt) AS BIGINT),
+                             CAST(\(bind: o.attempt) AS INTEGER))
+                            """)
+                    }
+                    try await db.raw("""
+                        UPDATE mail_messages SET status = v.column2, attempts = v.column3,
+                            next_attempt_at = COALESCE(v.column4, mail_messages.next_attempt_at),
+                            smtp_code = v.column5, smtp_status = v.column6, smtp_text = v.column7, sent_at = v.column8,
+                            claimed_by = NULL, lease_until = NULL
+                        FROM (VALUES \(rows.joined(separator: ", "))) AS v
+                        WHERE mail_messages.id = v.column1 AND mail_messages.status = 'sending' AND mail_messages.attempts = v.column9
+                        """).run()
+                }
             }
             // A refusal at send time is a hard bounce like any other: listed with the mass
             // email's bounces (the engine has already suppressed 5.1.x addresses).

@@ -275,13 +275,25 @@ public struct MailMessage: Sendable {
 
     /// RFC 5322 §3.3 date-time in UTC, e.g. `Fri, 27 Nov 2026 03:43:05 +0000`.
     static func formatDate(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .weekday], from: date)
-        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let time = Int(seconds - days * 86_400)
+        // Civil from days (H. Hinnant's algorithm): by arithmetic, as every message of a mass
+        // email has a Date and a Calendar is costly to ask.
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let weekday = Int(((days % 7) + 11) % 7)  // 1970-01-01 was a Thursday
+        let names = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        return "\(days[c.weekday! - 1]), \(c.day!) \(months[c.month! - 1]) \(c.year!) "
-            + "\(String(c.hour!).leftPadded(2)):\(String(c.minute!).leftPadded(2)):\(String(c.second!).leftPadded(2)) +0000"
+        return "\(names[weekday]), \(day) \(months[Int(month) - 1]) \(year) "
+            + "\(String(time / 3600).leftPadded(2)):\(String(time / 60 % 60).leftPadded(2)):\(String(time % 60).leftPadded(2)) +0000"
     }
 }
 
