@@ -9,8 +9,10 @@ enum HeaderEncoding {
 
     static func isAtext(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar {
-        case "a"..."z", "A"..."Z", "0"..."9": return true
-        default: return "!#$%&'*+-/=?^_`{|}~".unicodeScalars.contains(scalar)
+        case "a"..."z", "A"..."Z", "0"..."9", "!", "#", "$", "%", "&", "'", "*", "+", "-", "/", "=", "?", "^", "_", "`", "{", "|", "}", "~":
+            return true
+        default:
+            return false
         }
     }
 
@@ -72,18 +74,19 @@ enum HeaderEncoding {
 
     /// `Name: tok tok …` folded before a token whenever the line would pass 78 columns.
     /// `separator` goes between tokens (", " for address lists).
+    /// Tokens are ASCII (plain words or encoded-words), so a length is its UTF-8 count.
     static func fold(name: String, tokens: [String], separators: [String]? = nil) -> String {
         var out = name + ":"
-        var lineLength = out.count
+        var lineLength = out.utf8.count
         for (index, token) in tokens.enumerated() {
             let separator = index == 0 ? "" : (separators?[index - 1] ?? "")
-            let piece = separator + " " + token
-            if index > 0 && lineLength + piece.count > lineLimit {
+            let length = separator.utf8.count + 1 + token.utf8.count
+            if index > 0 && lineLength + length > lineLimit {
                 out += separator.trimmingTrailingSpace + "\r\n " + token
-                lineLength = 1 + token.count
+                lineLength = 1 + token.utf8.count
             } else {
-                out += piece
-                lineLength += piece.count
+                out += separator + " " + token
+                lineLength += length
             }
         }
         return out + "\r\n"

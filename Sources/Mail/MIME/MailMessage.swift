@@ -147,32 +147,60 @@ public struct MailMessage: Sendable {
 
         for image in inlineImages { try Self.checkMessageID(image.contentID, field: "Content-ID") }
         var boundaries = BoundaryMaker(seed: boundarySeed)
-        let body = try bodyPart(&boundaries)
-        return Array(head.utf8) + body
+        // Innermost first, so that the numbering does not depend on the order of writing.
+        let alternative = textBody != nil && htmlBody != nil ? boundaries.next() : nil
+        let related = inlineImages.isEmpty ? nil : boundaries.next()
+        let mixed = attachments.isEmpty ? nil : boundaries.next()
+        // One buffer, written front to back (a mass email renders one message per recipient),
+        // with room for quoted-printable's worst case so that it never grows; what is returned
+        // is an exact copy, since a batch of messages is held until it is sent.
+        var out: [UInt8] = []
+        out.reserveCapacity(head.utf8.count + 4 * ((textBody?.utf8.count ?? 0) + (htmlBody?.utf8.count ?? 0)) + 2_048)
+        out.append(contentsOf: head.utf8)
+        if let mixed {
+            try Self.writeMultipart("mixed", boundary: mixed, parts: 1 + attachments.count, into: &out) { (index, out) throws(MailError) in
+                if index == 0 {
+                    try writeRelated(related, alternative: alternative, into: &out)
+                } else {
+                    out += try Self.attachmentPart(attachments[index - 1])
+                }
+            }
+        } else {
+            try writeRelated(related, alternative: alternative, into: &out)
+        }
+        return out.withUnsafeBufferPointer { written in [UInt8](unsafeUninitializedCapacity: written.count) { copy, count in
+            count = copy.initialize(from: written).1
+        } }
     }
 
     // MARK: - Parts
 
-    private func bodyPart(_ boundaries: inout BoundaryMaker) throws(MailError) -> [UInt8] {
-        var content: [UInt8]
+    /// The HTML with its inline images (RFC 2387: the HTML is the root, the images follow
+    /// it), or the text parts alone.
+    private func writeRelated(_ related: String?, alternative: String?, into out: inout [UInt8]) throws(MailError) {
+        guard let related else { return writeContent(alternative: alternative, into: &out) }
+        try Self.writeMultipart("related", boundary: related, parameters: ";\r\n type=\"\(rootType)\"",
+                                parts: 1 + inlineImages.count, into: &out) { (index, out) throws(MailError) in
+            if index == 0 {
+                writeContent(alternative: alternative, into: &out)
+            } else {
+                out += Self.inlinePart(inlineImages[index - 1])
+            }
+        }
+    }
+
+    private func writeContent(alternative: String?, into out: inout [UInt8]) {
         switch (textBody, htmlBody) {
         case (let text?, let html?):
-            content = Self.multipart("alternative", [Self.textPart(text, subtype: "plain"), Self.textPart(html, subtype: "html")], &boundaries)
+            // Never throws: the parts are text.
+            try? Self.writeMultipart("alternative", boundary: alternative ?? "", parts: 2, into: &out) { index, out in
+                Self.writeTextPart(index == 0 ? text : html, subtype: index == 0 ? "plain" : "html", into: &out)
+            }
         case (nil, let html?):
-            content = Self.textPart(html, subtype: "html")
+            Self.writeTextPart(html, subtype: "html", into: &out)
         case (let text, nil):
-            content = Self.textPart(text ?? "", subtype: "plain")
+            Self.writeTextPart(text ?? "", subtype: "plain", into: &out)
         }
-        if !inlineImages.isEmpty {
-            // RFC 2387: the HTML is the root, the images follow it.
-            content = Self.multipart("related", [content] + inlineImages.map(Self.inlinePart), &boundaries, parameters: ";\r\n type=\"\(rootType)\"")
-        }
-        if !attachments.isEmpty {
-            var parts = [content]
-            for attachment in attachments { parts.append(try Self.attachmentPart(attachment)) }
-            content = Self.multipart("mixed", parts, &boundaries)
-        }
-        return content
     }
 
     private var rootType: String {
@@ -180,9 +208,9 @@ public struct MailMessage: Sendable {
     }
 
     /// Text as UTF-8 quoted-printable: safe over any relay, readable when it is ASCII.
-    static func textPart(_ text: String, subtype: String) -> [UInt8] {
-        Array("Content-Type: text/\(subtype); charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n".utf8)
-            + QuotedPrintable.encode(text)
+    static func writeTextPart(_ text: String, subtype: String, into out: inout [UInt8]) {
+        out.append(contentsOf: "Content-Type: text/\(subtype); charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n".utf8)
+        QuotedPrintable.encode(text, into: &out)
     }
 
     static func attachmentPart(_ attachment: Attachment) throws(MailError) -> [UInt8] {
@@ -234,16 +262,15 @@ public struct MailMessage: Sendable {
         }.joined()
     }
 
-    static func multipart(_ subtype: String, _ parts: [[UInt8]], _ boundaries: inout BoundaryMaker, parameters: String = "") -> [UInt8] {
-        let boundary = boundaries.next()
-        var out = Array("Content-Type: multipart/\(subtype);\r\n boundary=\"\(boundary)\"\(parameters)\r\n\r\n".utf8)
-        for part in parts {
-            out += Array("--\(boundary)\r\n".utf8)
-            out += part
+    static func writeMultipart(_ subtype: String, boundary: String, parameters: String = "", parts: Int, into out: inout [UInt8],
+                               _ writePart: (Int, inout [UInt8]) throws(MailError) -> Void) throws(MailError) {
+        out.append(contentsOf: "Content-Type: multipart/\(subtype);\r\n boundary=\"\(boundary)\"\(parameters)\r\n\r\n".utf8)
+        for index in 0..<parts {
+            out.append(contentsOf: "--\(boundary)\r\n".utf8)
+            try writePart(index, &out)
             if out.last != 10 { out += [13, 10] }
         }
-        out += Array("--\(boundary)--\r\n".utf8)
-        return out
+        out.append(contentsOf: "--\(boundary)--\r\n".utf8)
     }
 
     // MARK: - Checks and formats
