@@ -132,6 +132,21 @@ import Testing
         #expect(problems(html: "<style>{{#title}}</style>{{/title}}").first?.hasPrefix("html: in the text made from the HTML, line 1, column 1:") == true)
     }
 
+    /// Wrapping a rendered text wraps each of its lines as the converter does, whether the
+    /// line was wrapped when the template was compiled (no merge tag in it) or not.
+    @Test func wrappingARenderedTextWrapsEachLine() throws {
+        let words = ["a", "word", "Grüße", "https://example.com/a/rather/long/path/that/is/one/word", "-", " ", "  "]
+        for _ in 0..<300 {
+            let lines = (0..<Int.random(in: 1...6)).map { _ in (0..<Int.random(in: 0...40)).map { _ in words.randomElement()! }.joined(separator: " ") }
+            let text = lines.joined(separator: "\n")
+            #expect(HTMLText.wrapLines(text) == lines.map { HTMLText.wrapLines($0) }.joined(separator: "\n"))
+        }
+        let lorem = "<p>" + Array(repeating: "Lorem ipsum dolor sit amet,", count: 8).joined(separator: " ") + "</p>"
+        let t = try compile(html: "<p>Hi {{first_name}}, " + Array(repeating: "news", count: 20).joined(separator: " ") + "</p>" + lorem)
+        let text = t.render(MergeValues(fields: ["first_name": "Ann"])).text
+        #expect(text == HTMLText.plainText(fromHTML: "<p>Hi Ann, " + Array(repeating: "news", count: 20).joined(separator: " ") + "</p>" + lorem))
+    }
+
     @Test func htmlToText() {
         func text(_ html: String) -> String { HTMLText.plainText(fromHTML: html) }
         #expect(text("<p>One</p><p>Two</p>") == "One\n\nTwo")

@@ -315,23 +315,34 @@ public enum HTMLText {
     }
 
     /// Wraps every line longer than ``lineLength`` at spaces; cheap when none is.
+    ///
+    /// It runs for every message of a mass email whose text part is made from the HTML (see
+    /// ``CompiledTemplate``), so it works on bytes: one pass finds the long lines, and the
+    /// lines between them are copied as one piece.
     public static func wrapLines(_ text: String) -> String {
-        var longest = 0, current = 0
-        for c in text.utf8 {
-            if c == 0x0A { longest = max(longest, current); current = 0 } else if c & 0xC0 != 0x80 { current += 1 }
-        }
-        guard max(longest, current) > lineLength else { return text }
-        // Works on bytes: it runs for every message of a mass email whose text part is made from HTML.
         let bytes = Array(text.utf8)
+        var long: [Range<Int>] = []
+        var lineStart = 0, width = 0
+        for (index, byte) in bytes.enumerated() {
+            if byte == 0x0A {
+                if width > lineLength { long.append(lineStart..<index) }
+                lineStart = index + 1
+                width = 0
+            } else if byte & 0xC0 != 0x80 {
+                width += 1
+            }
+        }
+        if width > lineLength { long.append(lineStart..<bytes.count) }
+        guard !long.isEmpty else { return text }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count + bytes.count / 16)
-        var start = 0
-        while start <= bytes.count {
-            let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
-            wrap(bytes[start..<end], into: &out)
-            if end < bytes.count { out.append(0x0A) }
-            start = end + 1
+        var copied = 0
+        for line in long {
+            out.append(contentsOf: bytes[copied..<line.lowerBound])
+            wrap(bytes[line], into: &out)
+            copied = line.upperBound
         }
+        out.append(contentsOf: bytes[copied...])
         return String(decoding: out, as: UTF8.self)
     }
 

@@ -132,11 +132,9 @@ public struct MessageStore: Sendable {
                   AND id IN (SELECT id FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND step = \(bind: step)
                              AND status IN ('queued', 'deferred') AND next_attempt_at <= \(bind: now)
                              ORDER BY next_attempt_at LIMIT \(literal: limit) \(lock))
-                RETURNING id, mass_email_id, step, record_id, address, attempts
+                RETURNING id, record_id, address, attempts
                 """).all().map { row in
-                ClaimedMessage(id: try row.decode(column: "id", as: Int64.self),
-                               massEmailID: try row.decode(column: "mass_email_id", as: Int64.self),
-                               step: try row.decode(column: "step", as: Int.self),
+                ClaimedMessage(id: try row.decode(column: "id", as: Int64.self), massEmailID: massEmail, step: step,
                                recordID: try row.decode(column: "record_id", as: Int64.self),
                                address: try row.decode(column: "address", as: String.self),
                                attempt: try row.decode(column: "attempts", as: Int.self))

@@ -62,12 +62,13 @@ enum HeaderEncoding {
     /// encoded-words otherwise. Joined by single spaces when folded.
     static func unstructuredTokens(_ value: String) -> [String] {
         // RFC 5322 §2.1.1: a line may not pass 998 characters; a longer word is encoded.
-        if isPlain(value), !value.split(separator: " ").contains(where: { $0.utf8.count > 900 }) {
-            // Keep the exact spacing when there is nothing to fold at; otherwise words.
-            if value.contains("  ") || value.hasPrefix(" ") || value.hasSuffix(" ") || value.contains("\t") {
-                return [value]
+        if isPlain(value) {
+            let words = value.utf8.split(separator: 32, omittingEmptySubsequences: false)
+            if !words.contains(where: { $0.count > 900 }) {
+                // Keep the exact spacing when there is nothing to fold at; otherwise words.
+                if words.contains(where: \.isEmpty) || value.utf8.contains(9) { return [value] }
+                return words.map { String(Substring($0)) }
             }
-            return value.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
         }
         return encodedWords(value)
     }
