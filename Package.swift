@@ -119,6 +119,7 @@ let package = Package(
         .testTarget(
             name: "HeraldDeliveryTests",
             dependencies: ["HeraldDelivery", "HeraldStore", "HeraldCore", "Mail",
+                           .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: swiftSettings
         ),

@@ -1,3 +1,5 @@
+import Crypto
+import Foundation
 @testable import HeraldDelivery
 import Testing
 
@@ -11,6 +13,17 @@ import Testing
         #expect(signer.verify(text) == token)
         #expect(signer.verify(text.uppercased()) == token, "a return path may come back in capitals")
         #expect(text.allSatisfy { $0.isLowercase || $0.isNumber })
+    }
+
+    /// The precomputed inner and outer states give exactly HMAC-SHA256, so tokens already
+    /// sent keep verifying.
+    @Test func theCodeIsHMACSHA256() {
+        let secret = "a server secret of some length, for tests"
+        let key = SymmetricKey(data: SHA256.hash(data: Data(("herald message token\u{0}" + secret).utf8)))
+        for length in [0, 1, 9, 11, 63, 64, 65, 200] {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255) }
+            #expect(Array(signer.code(for: bytes)) == Array(HMAC<SHA256>.authenticationCode(for: bytes, using: key)))
+        }
     }
 
     @Test func refusesEveryAlteration() {

@@ -72,8 +72,8 @@ public struct TemplateMessageMaker: MessageMaker {
                 return .failure(HeraldError.notFound("record \(claimed.recordID) was deleted before its message was sent"))
             }
             let ownerID: Int64? = if case .reference(let id)? = record[BuiltinFields.owner] { id } else { nil }
-            let values = MergeValues(record: record, module: module, owner: ownerID.flatMap { owners[$0] }, sender: sender,
-                                     extra: links.mergeValues(message: claimed.id, links: trackedLinks))
+            let extra = links.mergeValues(message: claimed.id, links: trackedLinks)
+            let values = MergeValues(record: record, module: module, owner: ownerID.flatMap { owners[$0] }, sender: sender, extra: extra)
             var rendered = prepared.template.render(values)
             var inReplyTo: [String] = []
             if let original = prepared.original {
@@ -81,13 +81,13 @@ public struct TemplateMessageMaker: MessageMaker {
                 inReplyTo = [Self.messageID(massEmail: massEmail.id, step: 0, address: claimed.address, sender: sender)]
             }
             let name = nameFields.compactMap { record[$0.apiName]?.text }.filter { !$0.isEmpty }.joined(separator: " ")
+            let unsubscribe = links.listUnsubscribe(message: claimed.id, mailDomain: verp?.domain, oneClick: extra[LinkTracking.unsubscribeName])
             do throws(MailError) {
                 return .success(try composer.compose(
                     rendered, from: sender, to: claimed.address, recipientName: name.isEmpty ? nil : name,
                     messageID: Self.messageID(massEmail: massEmail.id, step: claimed.step, address: claimed.address, sender: sender),
                     date: now, inReplyTo: inReplyTo,
-                    listUnsubscribe: MailMessage.ListUnsubscribe(urls: links.listUnsubscribe(message: claimed.id, mailDomain: verp?.domain),
-                                                                 oneClick: true),
+                    listUnsubscribe: MailMessage.ListUnsubscribe(urls: unsubscribe, oneClick: true),
                     returnPath: verp?.bounceAddress(for: claimed.id)))
             } catch {
                 return .failure(HeraldError.invalid(field: "message", error.message))

@@ -71,9 +71,12 @@ public struct EngagementLinks: Sendable {
 
     /// The `List-Unsubscribe` addresses of a message: the one-click URL (RFC 8058), and a
     /// `mailto:` at the bounce domain when one is configured (the inbound listener reads it).
-    public func listUnsubscribe(message: Int64, mailDomain: String?) -> [String] {
+    ///
+    /// - Parameter oneClick: the message's unsubscribe URL when the caller has it already
+    ///   (its merge value from ``mergeValues(message:links:)``), so that it is not signed twice.
+    public func listUnsubscribe(message: Int64, mailDomain: String?, oneClick: String? = nil) -> [String] {
         let token = MessageToken(.unsubscribe, message: message)
-        var urls = [url(token)]
+        var urls = [oneClick ?? url(token)]
         if let mailDomain { urls.append("mailto:unsubscribe+\(signer.sign(token))@\(mailDomain)?subject=unsubscribe") }
         return urls
     }

@@ -42,21 +42,34 @@ public struct MessageToken: Sendable, Hashable {
 
 /// Signs and checks ``MessageToken``s under the server's secret.
 public struct MessageTokenSigner: Sendable {
-    // An HMAC already keyed: each token starts from a copy of it instead of hashing the key
-    // again (a mass email signs several tokens a message). HMAC is not marked Sendable, but
-    // this one is never changed; copies are values.
-    nonisolated(unsafe) private let keyed: HMAC<SHA256>
+    // RFC 2104 HMAC with both keyed states made once: a token's code is the inner hash, from
+    // a copy of the state that has absorbed key ⊕ ipad, then the outer hash, from a copy of the
+    // one that has absorbed key ⊕ opad. A mass email signs several tokens a message, and
+    // HMAC<SHA256> would hash the opad block again for each. (SHA256 is not marked Sendable,
+    // but these are never changed; copies are values.)
+    nonisolated(unsafe) private let inner: SHA256
+    nonisolated(unsafe) private let outer: SHA256
     static let macLength = 12
 
     /// - Parameter secret: the server's secret (``SettingsStore/engagementSecret()``), at least 32 bytes of it random.
     public init(secret: String) {
-        keyed = HMAC(key: SymmetricKey(data: SHA256.hash(data: Data(("herald message token\u{0}" + secret).utf8))))
+        // The key is a SHA-256 digest: 32 bytes, shorter than the 64-byte block, so it is padded, not hashed.
+        let key = Array(SHA256.hash(data: Data(("herald message token\u{0}" + secret).utf8))) + Array(repeating: 0, count: 32)
+        var inner = SHA256()
+        inner.update(data: key.map { $0 ^ 0x36 })
+        var outer = SHA256()
+        outer.update(data: key.map { $0 ^ 0x5C })
+        self.inner = inner
+        self.outer = outer
     }
 
-    private func code(for bytes: some DataProtocol) -> HashedAuthenticationCode<SHA256> {
-        var mac = keyed
-        mac.update(data: bytes)
-        return mac.finalize()
+    /// HMAC-SHA256 of `bytes` under the key.
+    func code(for bytes: some DataProtocol) -> SHA256.Digest {
+        var inner = self.inner
+        inner.update(data: bytes)
+        var outer = self.outer
+        inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
+        return outer.finalize()
     }
 
     public func sign(_ token: MessageToken) -> String {
