@@ -186,7 +186,14 @@ public actor DeliveryEngine: Service {
     }
 
     private func finished(batch: Int) async {
-        batches[batch] = nil
+        let unit = batches.removeValue(forKey: batch)?.unit
+        if shuttingDown, let unit, !batches.values.contains(where: { $0.unit == unit }) {
+            // fill() runs no more, so the last batch of a mass email that ends during a
+            // shutdown finishes it here rather than at the next start.
+            do { try await store.massEmails.finishIfDone(unit, now: now()) } catch {
+                logger.error("could not mark a finished mass email sent; the next start will", metadata: ["error": "\(error)"])
+            }
+        }
         await wake()
     }
 
@@ -249,7 +256,7 @@ public actor DeliveryEngine: Service {
             // What happened to messages that went out must be written even when Stop cancelled
             // this batch: the writes run in a task of their own, which the cancel does not reach.
             try await Task { [self] in
-                try await store.messages.record(final.map(\.outcome))
+                try await persistently("writing outcomes") { try await store.messages.record(final.map(\.outcome)) }
                 journal.committed(noted.map(\.2))
                 if !unreported.isEmpty { try await giveBack(unreported) }
                 try await afterBatch(final, of: claimed, in: unit, quotaDay: quotaDay)
@@ -265,9 +272,29 @@ public actor DeliveryEngine: Service {
     /// Returns claimed messages to the queue, their attempt not counted.
     nonisolated private func giveBack(_ claimed: [ClaimedMessage]) async throws {
         let t = now()
-        try await store.messages.record(claimed.map {
-            MessageOutcome(id: $0.id, attempt: $0.attempt, status: .queued, attempts: $0.attempt - 1, nextAttemptAt: t)
-        })
+        try await persistently("giving messages back") {
+            try await store.messages.record(claimed.map {
+                MessageOutcome(id: $0.id, attempt: $0.attempt, status: .queued, attempts: $0.attempt - 1, nextAttemptAt: t)
+            })
+        }
+    }
+
+    /// Runs a write of outcomes again after a failure that may pass (a deadlock PostgreSQL
+    /// broke, a dropped connection): such a write is idempotent, guarded by the attempt. Given
+    /// up after about 16 s, the messages stay `sending` under this node's lease — never
+    /// requeued, so never sent twice — and the journal's replay at the next start writes them.
+    nonisolated private func persistently(_ what: String, _ write: () async throws -> Void) async throws {
+        var delay = Duration.milliseconds(50)
+        for attempt in 1... {
+            do {
+                return try await write()
+            } catch {
+                guard attempt < 10 else { throw error }
+                logger.warning("a database write failed; trying again", metadata: ["write": "\(what)", "attempt": "\(attempt)", "error": "\(error)"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
     }
 
     nonisolated private func afterBatch(_ outcomes: [Outcome], of claimed: [ClaimedMessage], in unit: SendingUnit,

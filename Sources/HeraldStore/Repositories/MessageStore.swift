@@ -223,11 +223,23 @@ public struct MessageStore: Sendable {
     }
 
     /// Extends the leases of everything `node` holds.
+    ///
+    /// On PostgreSQL a message whose outcome is being written at that moment is skipped, not
+    /// waited for: the two statements lock the same rows in different orders, and waiting was
+    /// a deadlock that cost the outcome write. (Its lease is renewed next time, if it is still
+    /// being sent.)
     public func renewLeases(of node: String, until: Int64) async throws {
         try await database.transaction { db in
-            try await db.raw("""
-                UPDATE mail_messages SET lease_until = \(bind: until) WHERE status = 'sending' AND claimed_by = \(bind: node)
-                """).run()
+            if db.isPostgres {
+                try await db.raw("""
+                    UPDATE mail_messages SET lease_until = \(bind: until)
+                    WHERE id IN (SELECT id FROM mail_messages WHERE status = 'sending' AND claimed_by = \(bind: node) FOR UPDATE SKIP LOCKED)
+                    """).run()
+            } else {
+                try await db.raw("""
+                    UPDATE mail_messages SET lease_until = \(bind: until) WHERE status = 'sending' AND claimed_by = \(bind: node)
+                    """).run()
+            }
         }
     }
 
