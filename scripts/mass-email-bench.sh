@@ -42,9 +42,15 @@ ours=$(echo "$out" | sed -nE 's/^rate: ([0-9]+) msg\/s/\1/p')
 size=$(echo "$out" | sed -nE 's/^message size: ([0-9]+) bytes/\1/p')
 
 reference_messages=$(( recipients < 100000 ? recipients : 100000 ))
-start=$(date +%s.%N)
-smtp-source -s "$connections" -m "$reference_messages" -l "$size" -d -f bench@example.com -t sink@example.org "127.0.0.1:$port"
-end=$(date +%s.%N)
-reference=$(python3 -c "print('%.0f' % ($reference_messages / ($end - $start)))")
-printf '\n%-22s %10s/s\n%-22s %10s/s\n%-22s %10sx\n' "smtp-source ($size B)" "$reference" "Herald mass email" "$ours" \
-  "ratio" "$(python3 -c "print('%.2f' % ($ours / $reference))")"
+# The reference runs three times and its median counts: on a shared machine one run of it
+# moves by a tenth or more, and the ratio with it.
+rates=()
+for run in 1 2 3; do
+  start=$(date +%s.%N)
+  smtp-source -s "$connections" -m "$reference_messages" -l "$size" -d -f bench@example.com -t sink@example.org "127.0.0.1:$port"
+  end=$(date +%s.%N)
+  rates+=("$(python3 -c "print('%.0f' % ($reference_messages / ($end - $start)))")")
+done
+reference=$(printf '%s\n' "${rates[@]}" | sort -n | sed -n 2p)
+printf '\n%-22s %10s/s (median of %s)\n%-22s %10s/s\n%-22s %10sx\n' "smtp-source ($size B)" "$reference" "${rates[*]}" \
+  "Herald mass email" "$ours" "ratio" "$(python3 -c "print('%.2f' % ($ours / $reference))")"
