@@ -320,10 +320,10 @@ public enum HTMLText {
     /// ``CompiledTemplate``), so it works on bytes: one pass finds the long lines, and the
     /// lines between them are copied as one piece.
     public static func wrapLines(_ text: String) -> String {
-        let bytes = Array(text.utf8)
         var long: [Range<Int>] = []
-        var lineStart = 0, width = 0
-        for (index, byte) in bytes.enumerated() {
+        var lineStart = 0, width = 0, count = 0
+        for (index, byte) in text.utf8.enumerated() {
+            count += 1
             if byte == 0x0A {
                 if width > lineLength { long.append(lineStart..<index) }
                 lineStart = index + 1
@@ -332,8 +332,9 @@ public enum HTMLText {
                 width += 1
             }
         }
-        if width > lineLength { long.append(lineStart..<bytes.count) }
+        if width > lineLength { long.append(lineStart..<count) }
         guard !long.isEmpty else { return text }
+        let bytes = Array(text.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count + bytes.count / 16)
         var copied = 0

@@ -8,13 +8,6 @@ public enum DatabaseKind: String, Sendable {
     case postgres
 }
 
-extension SQLDatabase {
-    /// Whether this is a PostgreSQL connection: bulk statements there pass arrays (one bind a
-    /// column, `unnest`) instead of a row of binds per value, whose parsing and planning
-    /// PostgreSQL pays for on every statement. SQLite, in process, parses them cheaply.
-    var isPostgres: Bool { dialect.name == "postgresql" }
-}
-
 /// Access to Herald's database: reads on a pooled connection, writes in a transaction.
 ///
 /// SQLite allows one writer at a time; its storage serialises writers so that

@@ -149,7 +149,8 @@ public struct FollowUpRunStore: Sendable {
                         excluded: [FollowUpExclusionReason: Int], now: Int64) async throws {
         try await database.transaction { db in
             _ = try await MessageStore.insertQueued(massEmailID: massEmailID, step: step,
-                                                   recipients: recipients.map { ($0.recordID, $0.address) }, now: now, db: db)
+                                                   recipients: recipients.map { ($0.recordID, $0.address) }, now: now,
+                                                   kind: database.kind, db: db)
             try await db.raw("""
                 UPDATE follow_up_runs SET resolve_cursor = \(bind: cursor), excluded = \(bind: MassEmailStore.encodeCounts(excluded))
                 WHERE mass_email_id = \(bind: massEmailID) AND step = \(bind: step)

@@ -391,7 +391,8 @@ public struct MassEmailStore: Sendable {
     public func enqueue(_ id: Int64, step: Int, recipients: [(recordID: Int64, address: String)], cursor: Int64,
                         skipped: [SkipReason: Int], now: Int64) async throws -> Int {
         try await database.transaction { db in
-            let inserted = try await MessageStore.insertQueued(massEmailID: id, step: step, recipients: recipients, now: now, db: db)
+            let inserted = try await MessageStore.insertQueued(massEmailID: id, step: step, recipients: recipients, now: now,
+                                                               kind: database.kind, db: db)
             var counts = skipped
             counts[.duplicate, default: 0] += recipients.count - inserted
             try await db.raw("""

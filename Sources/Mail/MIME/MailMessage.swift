@@ -155,7 +155,8 @@ public struct MailMessage: Sendable {
         // with room for quoted-printable's worst case so that it never grows; what is returned
         // is an exact copy, since a batch of messages is held until it is sent.
         var out: [UInt8] = []
-        out.reserveCapacity(head.utf8.count + 4 * ((textBody?.utf8.count ?? 0) + (htmlBody?.utf8.count ?? 0)) + 2_048)
+        let parts = [textBody, htmlBody].compactMap { $0.map { QuotedPrintable.maximumEncodedCount($0.utf8.count) } }
+        out.reserveCapacity(head.utf8.count + parts.reduce(0, +) + 2_048)
         out.append(contentsOf: head.utf8)
         if let mixed {
             try Self.writeMultipart("mixed", boundary: mixed, parts: 1 + attachments.count, into: &out) { (index, out) throws(MailError) in
@@ -192,8 +193,7 @@ public struct MailMessage: Sendable {
     private func writeContent(alternative: String?, into out: inout [UInt8]) {
         switch (textBody, htmlBody) {
         case (let text?, let html?):
-            // Never throws: the parts are text.
-            try? Self.writeMultipart("alternative", boundary: alternative ?? "", parts: 2, into: &out) { index, out in
+            Self.writeMultipart("alternative", boundary: alternative ?? "", parts: 2, into: &out) { index, out in
                 Self.writeTextPart(index == 0 ? text : html, subtype: index == 0 ? "plain" : "html", into: &out)
             }
         case (nil, let html?):
@@ -262,8 +262,10 @@ public struct MailMessage: Sendable {
         }.joined()
     }
 
-    static func writeMultipart(_ subtype: String, boundary: String, parameters: String = "", parts: Int, into out: inout [UInt8],
-                               _ writePart: (Int, inout [UInt8]) throws(MailError) -> Void) throws(MailError) {
+    /// Throws what writing a part throws: nothing for text parts, ``MailError`` for an attachment.
+    static func writeMultipart<Failure: Error>(_ subtype: String, boundary: String, parameters: String = "", parts: Int,
+                                               into out: inout [UInt8],
+                                               _ writePart: (Int, inout [UInt8]) throws(Failure) -> Void) throws(Failure) {
         out.append(contentsOf: "Content-Type: multipart/\(subtype);\r\n boundary=\"\(boundary)\"\(parameters)\r\n\r\n".utf8)
         for index in 0..<parts {
             out.append(contentsOf: "--\(boundary)\r\n".utf8)

@@ -8,6 +8,12 @@ enum QuotedPrintable {
         return out
     }
 
+    /// The most bytes `count` bytes of text can take encoded: every byte "=XX", with a soft
+    /// break every 25 of them.
+    static func maximumEncodedCount(_ count: Int) -> Int {
+        count * 3 + (count / 25 + 1) * 3 + 2
+    }
+
     /// Appends the encoding of `text` to `out`.
     static func encode(_ text: String, into out: inout [UInt8]) {
         var text = text
@@ -20,8 +26,7 @@ enum QuotedPrintable {
     static func encode(_ input: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) {
         guard let bytes = input.baseAddress, !input.isEmpty else { return }
         let count = input.count
-        // Worst case: every byte "=XX" with a soft break every 25 bytes.
-        let capacity = count * 3 + (count / 25 + 1) * 3 + 2
+        let capacity = maximumEncodedCount(count)
         let start = output.count
         output.reserveCapacity(start + capacity)
         output.append(contentsOf: repeatElement(0, count: capacity))
