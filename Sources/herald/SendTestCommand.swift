@@ -15,10 +15,13 @@ struct SendTest: AsyncParsableCommand {
           herald send-test --transport 'smtp://relay.internal:25?tls=none' --from me@example.com --to you@example.org
           herald send-test --transport file:///tmp/outbox --from me@example.com --to you@example.org
         Add ca=/path/to/ca.pem to the URL's query to trust a private or self-signed certificate.
+        tls=opportunistic encrypts when the server offers STARTTLS but checks no certificate, and
+        goes on in clear when it does not; tls=required (the default with a password) checks it.
+        Credentials never go in clear, but to a relay on this machine with cleartext_auth=loopback.
         """
     )
 
-    @Option(help: "smtp://[user:password@]host[:port][?tls=required|opportunistic|none], smtps://…, or file:///folder")
+    @Option(help: "smtp://[user:password@]host[:port][?tls=required|opportunistic|none][&ca=file], smtps://…, or file:///folder")
     var transport: String
 
     @Option(help: "The sender address (also the envelope return path).")

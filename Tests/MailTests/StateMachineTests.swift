@@ -58,7 +58,7 @@ private let body = MessageBody(message: Array("Subject: x\r\n\r\nhello\r\n".utf8
         _ = m.connected()
         _ = m.received(reply(220))
         #expect(m.received(reply(502, "EHLO not implemented")) == .send([.helo("c")]))
-        guard case .connectionReady(let capabilities) = m.received(reply(250, "ok")) else { Issue.record(); return }
+        guard case .connectionReady(let capabilities, .plainAsConfigured) = m.received(reply(250, "ok")) else { Issue.record(); return }
         #expect(!capabilities.pipelining)
     }
 
@@ -75,7 +75,7 @@ private let body = MessageBody(message: Array("Subject: x\r\n\r\nhello\r\n".utf8
         #expect(m.received(ehloAll) == .send([.startTLS]))
         #expect(m.received(reply(220, "go ahead")) == .startTLSHandshake)
         #expect(m.tlsEstablished() == .send([.ehlo("client.test")]))
-        guard case .connectionReady = m.received(ehloAll) else { Issue.record(); return }
+        guard case .connectionReady(_, .tls) = m.received(ehloAll) else { Issue.record(); return }
     }
 
     @Test func repliesBeforeHandshakeAreAnAttack() {
@@ -100,12 +100,20 @@ private let body = MessageBody(message: Array("Subject: x\r\n\r\nhello\r\n".utf8
         #expect(reason.error?.code == .tlsNotAvailable)
     }
 
-    @Test func opportunisticTLSGoesOnWhenRefusedOrAbsent() {
+    /// RFC 7435: encrypt when offered, go on in clear otherwise, and say which happened.
+    @Test func opportunisticTLSGoesOnWhenRefusedOrAbsentAndSaysSo() {
         var m = machine(.opportunisticStartTLS)
         _ = m.received(ehloAll)
-        guard case .connectionReady = m.received(reply(454, "no")) else { Issue.record(); return }
+        #expect(m.received(reply(454, "4.7.0 TLS not available")) == .connectionReady(
+            SMTPCapabilities(ehloReply: ehloAll), .plainRefused(reply(454, "4.7.0 TLS not available"))
+        ))
         var n = machine(.opportunisticStartTLS)
-        guard case .connectionReady = n.received(ehloPlain) else { Issue.record(); return }
+        #expect(n.received(ehloPlain) == .connectionReady(SMTPCapabilities(ehloReply: ehloPlain), .plainNotOffered))
+        var o = machine(.opportunisticStartTLS)
+        #expect(o.received(ehloAll) == .send([.startTLS]))
+        #expect(o.received(reply(220, "go ahead")) == .startTLSHandshake)
+        #expect(o.tlsEstablished() == .send([.ehlo("client.test")]))
+        #expect(o.received(ehloAll) == .connectionReady(SMTPCapabilities(ehloReply: ehloAll), .tls))
     }
 
     @Test func authPlainAfterTLS() {
@@ -148,6 +156,9 @@ private let body = MessageBody(message: Array("Subject: x\r\n\r\nhello\r\n".utf8
         var m = machine(.opportunisticStartTLS, credentials: .password(username: "u", password: "p"))
         guard case .close(let reason) = m.received(ehloPlain) else { Issue.record(); return }
         #expect(reason.error?.code == .insecureAuthenticationRefused)
+        #expect(reason.error?.message == "credentials are only sent over TLS, and this session is in clear: the server does not offer STARTTLS")
+        // The advice names the URL setting that allows it, and where it is allowed.
+        #expect(reason.error?.hint?.contains("cleartext_auth=loopback") == true)
     }
 
     @Test func authInClearWhenAllowed() {

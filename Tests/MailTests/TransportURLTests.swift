@@ -42,6 +42,40 @@ import Testing
         #expect(message("smtps://host?tls=none").contains("smtps://"))
         #expect(message("file://relative/path").contains("absolute path"))
         #expect(message("just words").contains("not a URL") || message("just words").contains("unknown scheme"))
+        #expect(message("smtp://host?tls=opportunistic&ca=/etc/ca.pem").contains("use tls=required"))
+        #expect(message("smtp://u:hunter2@mail.example.com?tls=none&cleartext_auth=loopback").contains("only for a relay on this machine"))
+        #expect(message("smtp://u:hunter2@127.0.0.1?tls=none&cleartext_auth=yes").contains("the only value is loopback"))
+    }
+
+    /// `tls=opportunistic` encrypts without checking (RFC 7435); `ca=` asks for a check, so
+    /// without `tls=` it means `required`.
+    @Test func opportunisticChecksNoCertificateAndCAMeansRequired() throws {
+        let opportunistic = try TransportURL("smtp://relay.example.com?tls=opportunistic").clientConfiguration()
+        #expect(try opportunistic.makeTLSConfiguration().certificateVerification == .none)
+        let required = try TransportURL("smtp://relay.example.com?tls=required").clientConfiguration()
+        #expect(try required.makeTLSConfiguration().certificateVerification == .fullVerification)
+        #expect(try TransportURL("smtp://relay.example.com?ca=/etc/ca.pem").kind == .smtp(.requiredStartTLS))
+    }
+
+    @Test func cleartextAuthenticationOnlyToALoopbackRelayAndOnlyWhenAsked() throws {
+        let asked = try TransportURL("smtp://u:p@127.0.0.1:25?tls=none&cleartext_auth=loopback").clientConfiguration()
+        #expect(SMTPClientStateMachine.Configuration(asked).allowsPlaintextAuthentication)
+        let notAsked = try TransportURL("smtp://u:p@127.0.0.1:25?tls=none").clientConfiguration()
+        #expect(!SMTPClientStateMachine.Configuration(notAsked).allowsPlaintextAuthentication)
+    }
+
+    /// "Add ca=" is advice only for someone who has not; with ca= the advice is to check it.
+    @Test func certificateErrorsAdviseInTheTermsOfTheURL() {
+        struct VerifyFailed: Error, CustomStringConvertible {
+            var description: String { "handshakeFailed(CERTIFICATE_VERIFY_FAILED)" }
+        }
+        let withoutCA = SMTPClientChannelHandler.tlsFailure(VerifyFailed(), trust: .systemDefault)
+        #expect(withoutCA.message == "the server's certificate is not trusted (CERTIFICATE_VERIFY_FAILED)")
+        #expect(withoutCA.hint?.contains("add ca=") == true)
+        let withCA = SMTPClientChannelHandler.tlsFailure(VerifyFailed(), trust: .certificatesPEM(["…"]))
+        #expect(withCA.message.contains("not signed by the certificate given in ca="))
+        #expect(withCA.hint?.contains("add ca=") == false)
+        #expect(withCA.hint?.contains("Check that ca= names") == true)
     }
 
     @Test func redaction() {

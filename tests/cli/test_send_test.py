@@ -76,6 +76,8 @@ def test_password_is_never_sent_in_clear(smtp_server):
     assert result.returncode != 0
     assert "s3cret-pw" not in result.stderr + result.stdout
     assert "only sent over TLS" in result.stderr
+    # How it could be allowed, and where only: a relay on this machine.
+    assert "cleartext_auth=loopback" in result.stderr
     assert handler.messages == []
 
 
@@ -149,3 +151,24 @@ def test_untrusted_certificate_is_a_clear_tls_error(tls_server):
     result = send_test(f"smtp://user:s3cret-pw@localhost:{port}")
     assert_clear_failure(result, "certificate is not trusted", "ca=/path/to/ca.pem", secret="s3cret-pw")
     assert captured_messages(captured) == []
+
+
+def test_a_certificate_not_signed_by_the_given_ca_says_to_check_it_not_to_add_it(tls_server, tmp_path):
+    port, _, captured = tls_server
+    other = tmp_path / "other.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "other.key"), "-out", str(other),
+         "-days", "2", "-subj", "/CN=localhost"], check=True, capture_output=True)
+    result = send_test(f"smtp://user:s3cret-pw@localhost:{port}?ca={other}")
+    assert_clear_failure(result, "not signed by the certificate given in ca=", "Check that ca= names", secret="s3cret-pw")
+    assert "add ca=" not in result.stderr
+    assert captured_messages(captured) == []
+
+
+def test_opportunistic_tls_encrypts_without_checking_the_certificate(tls_server):
+    # No ca=: the self-signed certificate cannot be checked, and opportunistic TLS does not try.
+    port, _, captured = tls_server
+    result = send_test(f"smtp://localhost:{port}?tls=opportunistic")
+    assert result.returncode == 0, result.stderr
+    [message] = captured_messages(captured)
+    assert message["tls"]

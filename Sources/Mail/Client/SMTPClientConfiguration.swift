@@ -7,7 +7,10 @@ public struct SMTPClientConfiguration: Sendable {
     public enum Security: String, Sendable, Hashable {
         /// Plain TCP; STARTTLS is not used even if offered.
         case none
-        /// STARTTLS when the server offers it, plain otherwise (RFC 3207 §4 allows going on).
+        /// STARTTLS when the server offers it, without checking the certificate; plain when
+        /// the server does not offer it or refuses it (RFC 7435 opportunistic security, as
+        /// Postfix's `may`). ``Trust`` is not used: encryption against passive listeners,
+        /// no authentication of the server.
         case opportunisticStartTLS = "opportunistic"
         /// STARTTLS, and fail when the server does not offer it or refuses it.
         case requiredStartTLS = "required"
@@ -107,12 +110,21 @@ public struct SMTPClientConfiguration: Sendable {
         self.timeouts = timeouts
     }
 
-    var hostIsLoopback: Bool {
+    var hostIsLoopback: Bool { Self.isLoopback(host) }
+
+    static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     func makeTLSConfiguration() throws(MailError) -> TLSConfiguration {
         var tls = TLSConfiguration.makeClientConfiguration()
+        if security == .opportunisticStartTLS {
+            // RFC 7435 §1: opportunistic security encrypts without authenticating. Checking the
+            // certificate would turn a session that can be encrypted into a failure, where
+            // going on unverified is strictly better than going on in clear.
+            tls.certificateVerification = .none
+            return tls
+        }
         switch trust {
         case .systemDefault:
             break

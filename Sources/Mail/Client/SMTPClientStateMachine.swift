@@ -22,7 +22,7 @@ public struct SMTPClientStateMachine: Sendable {
         /// Discard any bytes already read, put TLS in front, then call ``tlsEstablished()``.
         case startTLSHandshake
         /// Session set up; the connection can carry messages.
-        case connectionReady(SMTPCapabilities)
+        case connectionReady(SMTPCapabilities, SessionSecurity)
         /// The current message is done; write `send` (RSET, when needed) and hand back the result.
         case messageFinished(DeliveryResult, send: [SMTPCommand])
         /// Close the connection for the given reason.
@@ -41,6 +41,30 @@ public struct SMTPClientStateMachine: Sendable {
         public var interruptedMessages: [DeliveryResult]
         /// The oldest message that was in flight.
         public var interruptedMessage: DeliveryResult? { interruptedMessages.first }
+    }
+
+    /// Whether a ready session is encrypted and, if not, why not; logged by the connection
+    /// so that an operator sees what opportunistic TLS ended up doing.
+    public enum SessionSecurity: Sendable, Hashable, CustomStringConvertible {
+        /// TLS from the first byte (implicit) or after STARTTLS.
+        case tls
+        /// In clear because the configuration asked for no TLS.
+        case plainAsConfigured
+        /// In clear: opportunistic TLS, and the server's EHLO did not offer STARTTLS.
+        case plainNotOffered
+        /// In clear: opportunistic TLS, and the server refused STARTTLS with this reply.
+        case plainRefused(SMTPReply)
+
+        public var isEncrypted: Bool { self == .tls }
+
+        public var description: String {
+            switch self {
+            case .tls: "encrypted with TLS"
+            case .plainAsConfigured: "in clear, as configured (tls=none)"
+            case .plainNotOffered: "in clear: the server does not offer STARTTLS"
+            case .plainRefused(let reply): "in clear: the server refused STARTTLS (\(reply))"
+            }
+        }
     }
 
     /// Which RFC 5321 §4.5.3.2 timeout applies to the reply we wait for.
@@ -89,6 +113,8 @@ public struct SMTPClientStateMachine: Sendable {
     private let configuration: Configuration
     private var state: State = .initial
     private var tlsActive: Bool
+    /// Set when opportunistic TLS goes on in clear after a refused STARTTLS.
+    private var startTLSRefusal: SMTPReply?
     private var capabilities = SMTPCapabilities()
     /// RSET replies still due while idle.
     private var resetRepliesDue = 0
@@ -293,7 +319,9 @@ public struct SMTPClientStateMachine: Sendable {
                 if configuration.security == .requiredStartTLS {
                     return close(MailError(.tlsNotAvailable, "the server refused STARTTLS", reply: reply), sendQuit: true)
                 }
-                // RFC 3207 §4: after a refusal the client may go on without TLS.
+                // RFC 3207 §4: after a refusal the client may go on without TLS; RFC 7435 §1:
+                // opportunistic security falls back to clear text when encryption is not to be had.
+                startTLSRefusal = reply
                 return authenticateOrReady()
             }
             state = .tlsHandshake
@@ -366,7 +394,10 @@ public struct SMTPClientStateMachine: Sendable {
     private mutating func authenticateOrReady() -> Action {
         guard let credentials = configuration.credentials else { return ready() }
         guard tlsActive || configuration.allowsPlaintextAuthentication else {
-            return close(MailError(.insecureAuthenticationRefused, "credentials are only sent over TLS (allowed in clear on loopback only when configured)"), sendQuit: true)
+            return close(MailError(
+                .insecureAuthenticationRefused,
+                "credentials are only sent over TLS, and this session is \(sessionSecurity)"
+            ), sendQuit: true)
         }
         let offered = capabilities.authMechanisms
         switch credentials {
@@ -418,7 +449,13 @@ public struct SMTPClientStateMachine: Sendable {
 
     private mutating func ready() -> Action {
         state = .idle
-        return .connectionReady(capabilities)
+        return .connectionReady(capabilities, sessionSecurity)
+    }
+
+    private var sessionSecurity: SessionSecurity {
+        if tlsActive { return .tls }
+        if let startTLSRefusal { return .plainRefused(startTLSRefusal) }
+        return configuration.security == .none ? .plainAsConfigured : .plainNotOffered
     }
 
     // MARK: - Transactions

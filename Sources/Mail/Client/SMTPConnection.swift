@@ -15,12 +15,15 @@ import NIOSSL
 public final class SMTPConnection: Sendable {
     /// What the server announced after the last EHLO (after STARTTLS, when used).
     public let capabilities: SMTPCapabilities
+    /// Whether the session is encrypted, and if not, why not.
+    public let security: SMTPClientStateMachine.SessionSecurity
     private let channel: any Channel
     private let closing: ClosingFlag
 
-    private init(channel: any Channel, capabilities: SMTPCapabilities, closing: ClosingFlag) {
+    private init(channel: any Channel, capabilities: SMTPCapabilities, security: SMTPClientStateMachine.SessionSecurity, closing: ClosingFlag) {
         self.channel = channel
         self.capabilities = capabilities
+        self.security = security
         self.closing = closing
     }
 
@@ -53,7 +56,7 @@ public final class SMTPConnection: Sendable {
             tlsContext = nil
         }
         let eventLoop = eventLoopGroup.next()
-        let readyPromise = eventLoop.makePromise(of: SMTPCapabilities.self)
+        let readyPromise = eventLoop.makePromise(of: (SMTPCapabilities, SMTPClientStateMachine.SessionSecurity).self)
         let closing = ClosingFlag()
         let hostname = configuration.host.first?.isNumber == true || configuration.host.contains(":") ? nil : configuration.host
         let implicitTLS = configuration.security == .implicitTLS
@@ -79,8 +82,9 @@ public final class SMTPConnection: Sendable {
             throw MailError(.connectionFailed, "could not connect to \(configuration.host):\(configuration.port): \(Self.describe(error))", context: context)
         }
         do {
-            let capabilities = try await readyPromise.futureResult.get()
-            return SMTPConnection(channel: channel, capabilities: capabilities, closing: closing)
+            let (capabilities, security) = try await readyPromise.futureResult.get()
+            logReady(security, configuration: configuration, logger: logger)
+            return SMTPConnection(channel: channel, capabilities: capabilities, security: security, closing: closing)
         } catch var error as MailError {
             channel.close(promise: nil)
             error.context.merge(context) { current, _ in current }
@@ -130,6 +134,23 @@ public final class SMTPConnection: Sendable {
         channel.writeAndFlush(SMTPClientRequest.quit(promise)).whenFailure { _ in promise.succeed() }
         try? await promise.futureResult.get()
         try? await channel.close()
+    }
+
+    /// Says how the session is protected: at info level what opportunistic TLS decided
+    /// (encrypted without a certificate check, or in clear and why), since nothing else
+    /// tells an operator; at debug level the rest, which the URL already says.
+    private static func logReady(_ security: SMTPClientStateMachine.SessionSecurity, configuration: SMTPClientConfiguration, logger: Logger) {
+        switch (configuration.security, security) {
+        case (.opportunisticStartTLS, .tls):
+            logger.info("SMTP session encrypted with TLS (opportunistic: the certificate is not checked)")
+        case (.opportunisticStartTLS, _):
+            logger.info("SMTP session \(security) (opportunistic TLS)")
+        case (_, .tls):
+            let checked = configuration.trust == .insecureNoVerification ? "not checked" : "checked"
+            logger.debug("SMTP session encrypted with TLS (the certificate is \(checked))")
+        default:
+            logger.debug("SMTP session \(security)")
+        }
     }
 
     static func describe(_ error: any Error) -> String {

@@ -61,12 +61,16 @@ public struct MailError: Error, Sendable, Hashable, CustomStringConvertible {
     public var context: [String: String]
     /// The server's reply, when the failure came from one.
     public var reply: SMTPReply?
+    /// What a person configuring a transport should check: given where the failure is
+    /// known best, else the usual cause of ``code``; nil when there is none.
+    public var hint: String?
 
-    public init(_ code: Code, _ message: String, context: [String: String] = [:], reply: SMTPReply? = nil) {
+    public init(_ code: Code, _ message: String, context: [String: String] = [:], reply: SMTPReply? = nil, hint: String? = nil) {
         self.code = code
         self.message = message
         self.context = context
         self.reply = reply
+        self.hint = hint ?? Self.usualHint(for: code)
     }
 
     public var description: String {
@@ -80,14 +84,14 @@ public struct MailError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 extension MailError {
-    /// What a person configuring a transport should check, for the failures that have a
-    /// usual cause; nil for the others.
-    public var hint: String? {
+    /// The usual cause of a failure with this code, for a person configuring a transport.
+    static func usualHint(for code: Code) -> String? {
         switch code {
         case .authenticationFailed: "The server rejected the user name or password."
-        case .tlsHandshakeFailed: "The TLS connection failed; if the server uses a private or self-signed certificate, add ca=/path/to/ca.pem to the URL."
+        case .tlsHandshakeFailed: "Check that the port speaks TLS the way the URL says: smtps:// starts with TLS (port 465), smtp:// uses STARTTLS (587 or 25)."
         case .tlsNotAvailable: "The server does not offer STARTTLS; use smtps:// for port 465, or tls=opportunistic only on a trusted network."
-        case .insecureAuthenticationRefused: "Credentials are only sent over TLS; use tls=required or smtps://."
+        case .insecureAuthenticationRefused:
+            "Use tls=required or smtps:// so that the password is encrypted. Only a relay on this machine (127.0.0.1, ::1 or localhost) may take it in clear, and only when the URL says so with cleartext_auth=loopback."
         case .connectionFailed: "Check the host name and port, and that the server is reachable from here."
         case .timeout: "The server did not answer in time; check the port (587 STARTTLS, 465 implicit TLS, 25 relay)."
         default: nil

@@ -6,14 +6,16 @@ import NIOPosix
 /// A transport described by a URL, parsed and checked with clear errors.
 ///
 /// - `smtp://[user:password@]host[:port][?tls=required|opportunistic|none]` — STARTTLS.
-///   Port 587 by default. `tls` defaults to `required`, or `opportunistic` without
-///   credentials.
+///   Port 587 by default. `tls` defaults to `required` with credentials or `ca=`, else to
+///   `opportunistic`, which encrypts when the server offers STARTTLS but checks no
+///   certificate (RFC 7435), and goes on in clear when it does not.
 /// - `smtps://[user:password@]host[:port]` — TLS from the first byte, port 465 by default.
 /// - `file:///path/to/outbox` — a folder of `.eml` files.
 ///
 /// Further query items: `ca=/path/to/ca.pem` trusts exactly that certificate (a private CA
 /// or self-signed relay), `helo=name` sets the EHLO name, `auth=xoauth2` takes the
-/// password as an OAuth 2 access token. Percent-encode special characters in the password.
+/// password as an OAuth 2 access token, `cleartext_auth=loopback` lets a relay on this
+/// machine take credentials without TLS. Percent-encode special characters in the password.
 ///
 /// ``description`` never shows the password.
 public struct TransportURL: Sendable, Hashable, CustomStringConvertible {
@@ -28,6 +30,8 @@ public struct TransportURL: Sendable, Hashable, CustomStringConvertible {
     public let credentials: SMTPClientConfiguration.Credentials?
     public let caFile: String?
     public let clientName: String?
+    /// `cleartext_auth=loopback`: credentials may go without TLS to a loopback relay.
+    public let allowsCleartextAuthenticationOnLoopback: Bool
     private let redacted: String
 
     public init(_ string: String) throws(MailError) {
@@ -50,6 +54,7 @@ public struct TransportURL: Sendable, Hashable, CustomStringConvertible {
             credentials = nil
             caFile = nil
             clientName = nil
+            allowsCleartextAuthenticationOnLoopback = false
             return
         }
         guard scheme == "smtp" || scheme == "smtps" else {
@@ -82,9 +87,13 @@ public struct TransportURL: Sendable, Hashable, CustomStringConvertible {
             kind = .smtp(.implicitTLS)
         } else {
             switch query["tls"]?.lowercased() {
-            case nil: kind = .smtp(credentials == nil ? .opportunisticStartTLS : .requiredStartTLS)
+            case nil: kind = .smtp(credentials == nil && query["ca"] == nil ? .opportunisticStartTLS : .requiredStartTLS)
             case "required": kind = .smtp(.requiredStartTLS)
-            case "opportunistic": kind = .smtp(.opportunisticStartTLS)
+            case "opportunistic":
+                guard query["ca"] == nil else {
+                    throw MailError(.invalidURL, "transport URL '\(shown)': tls=opportunistic checks no certificate, so ca= would do nothing; use tls=required to check the server against it")
+                }
+                kind = .smtp(.opportunisticStartTLS)
             case "none": kind = .smtp(.none)
             case let other?:
                 throw MailError(.invalidURL, "transport URL '\(shown)': tls=\(other) is not one of required, opportunistic, none")
@@ -92,6 +101,17 @@ public struct TransportURL: Sendable, Hashable, CustomStringConvertible {
         }
         caFile = query["ca"]
         clientName = query["helo"]
+        switch query["cleartext_auth"]?.lowercased() {
+        case nil:
+            allowsCleartextAuthenticationOnLoopback = false
+        case "loopback":
+            guard SMTPClientConfiguration.isLoopback(self.host) else {
+                throw MailError(.invalidURL, "transport URL '\(shown)': cleartext_auth=loopback is only for a relay on this machine (127.0.0.1, ::1 or localhost), not \(self.host)")
+            }
+            allowsCleartextAuthenticationOnLoopback = true
+        case let other?:
+            throw MailError(.invalidURL, "transport URL '\(shown)': cleartext_auth=\(other) is not allowed; the only value is loopback (credentials in clear to a relay on this machine)")
+        }
     }
 
     public var description: String { redacted }
@@ -108,7 +128,10 @@ public struct TransportURL: Sendable, Hashable, CustomStringConvertible {
             }
             resolvedTrust = .certificatesPEM([pem])
         }
-        var configuration = SMTPClientConfiguration(host: host, port: port, security: security, trust: resolvedTrust, credentials: credentials)
+        var configuration = SMTPClientConfiguration(
+            host: host, port: port, security: security, trust: resolvedTrust, credentials: credentials,
+            allowsPlaintextAuthenticationOnLoopback: allowsCleartextAuthenticationOnLoopback
+        )
         if let clientName { configuration.clientName = clientName }
         return configuration
     }
