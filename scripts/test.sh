@@ -26,6 +26,10 @@ pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 command -v smtp-sink >/dev/null || [ -x /usr/sbin/smtp-sink ] || need_apt+=(postfix)
+# A private Postfix relay with STARTTLS and Cyrus SASL (scripts/postfix-relay.sh) for the
+# interop tests: saslpasswd2 makes its user, the modules check PLAIN and LOGIN.
+[ -x /usr/sbin/saslpasswd2 ] || need_apt+=(sasl2-bin)
+ls /usr/lib/*/sasl2/libplain.so >/dev/null 2>&1 || need_apt+=(libsasl2-modules)
 command -v sqlite3 >/dev/null || need_apt+=(sqlite3)
 command -v openssl >/dev/null || need_apt+=(openssl)  # the mail tests make certificates and DKIM keys
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -25,7 +25,9 @@ struct MassEmailBench: AsyncParsableCommand {
     @Option(help: "How many contacts (recipients).") var recipients = 100_000
     @Option(help: "The database to create: a new SQLite file, or an empty PostgreSQL database URL.")
     var database = "herald-mass-bench.sqlite"
-    @Option(help: "host:port of the SMTP sink.") var smtp: String
+    @Option(help: "host:port of the SMTP sink, spoken to in clear.") var smtp: String?
+    @Option(help: "A transport URL instead of --smtp, e.g. 'smtp://user:pw@127.0.0.1:587?tls=required&ca=/tmp/ca.pem'.")
+    var transport: String?
     @Option(help: "SMTP connections.") var connections = 4
     @Option(help: "The state folder for the engine's journal (must be new).") var stateDir = "herald-mass-bench-state"
     @Option(help: ArgumentHelp("all, or prepare / send (all runs prepare in a child process).", visibility: .hidden))
@@ -35,6 +37,10 @@ struct MassEmailBench: AsyncParsableCommand {
         guard (100...20_000_000).contains(recipients) else { throw ValidationError("--recipients must be from 100 to 20000000") }
         guard (1...64).contains(connections) else { throw ValidationError("--connections must be from 1 to 64") }
         guard ["all", "prepare", "send"].contains(phase) else { throw ValidationError("--phase must be all, prepare or send") }
+        guard (smtp == nil) != (transport == nil) else { throw ValidationError("give either --smtp host:port or --transport URL") }
+        if let transport {
+            do { _ = try TransportURL(transport) } catch { throw ValidationError("--transport: \(error.message)") }
+        }
         if phase != "send", !database.contains("://"), FileManager.default.fileExists(atPath: database) {
             throw ValidationError("--database: \(database) exists; give a new path")
         }
@@ -53,8 +59,8 @@ struct MassEmailBench: AsyncParsableCommand {
             // sending's alone, not the importer's.
             let child = Process()
             child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-            child.arguments = ["bench-mass-email", "--phase", "prepare", "--recipients", String(recipients), "--database", database,
-                               "--smtp", smtp]
+            child.arguments = ["bench-mass-email", "--phase", "prepare", "--recipients", String(recipients), "--database", database]
+                + (transport.map { ["--transport", $0] } ?? ["--smtp", smtp ?? ""])
             try child.run()
             child.waitUntilExit()
             guard child.terminationStatus == 0 else { throw CLIError("preparing the bench failed") }
@@ -105,7 +111,7 @@ struct MassEmailBench: AsyncParsableCommand {
         }
 
         let state = try StateDirectory(path: stateDir)
-        let transports = TransportSource(override: "smtp://\(smtp)?tls=none", outbox: "outbox", settings: store.settings,
+        let transports = TransportSource(override: transport ?? "smtp://\(smtp ?? "")?tls=none", outbox: "outbox", settings: store.settings,
                                          poolConfiguration: SMTPPoolConfiguration(maximumConnections: connections), logger: logger)
         let links = EngagementLinks(secret: try await store.settings.engagementSecret(),
                                     publicURL: PublicURL("https://crm.example.com"))
