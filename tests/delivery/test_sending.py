@@ -142,6 +142,13 @@ def test_every_recipient_gets_one_correctly_personalised_message(workdir):
         assert by_address["p7@example.org"]["mail_from"] == sender["email"]
         assert done["skipped"] == {"duplicate": 1, "opted_out": 1, "suppressed": 1, "no_email": 1, "invalid_email": 0}
         assert done["figures"]["sent"] == 41
+        # The log says what was skipped in the API's words, and that the mass email finished.
+        log = server.output()
+        resolved = next(line for line in log.splitlines() if "recipients resolved" in line)
+        assert "skipped_opted_out=1" in resolved and "skipped_suppressed=1" in resolved, resolved
+        assert "SkipReason" not in log
+        finished = next((line for line in log.splitlines() if "mass email finished" in line), None)
+        assert finished and "sent=41" in finished and "recipients=41" in finished and "seconds=" in finished, log[-2000:]
         rows = api.ok("GET", f"/api/v1/mass-emails/{created['id']}/messages?limit=1000")["messages"]
         assert len(rows) == 41 and all(r["status"] == "sent" and r["smtp_code"] == 250 for r in rows)
     finally:

@@ -144,7 +144,7 @@ public actor DeliveryEngine: Service {
                 if let day = allowance.quotaDay { try await store.quota.release(allowance.count - claimed.count, day: day) }
                 if claimed.isEmpty {
                     if !batches.values.contains(where: { $0.unit == unit }) {
-                        try await store.massEmails.finishIfDone(unit, now: t)
+                        try await finishIfDone(unit, now: t)
                     }
                     break
                 }
@@ -153,6 +153,29 @@ public actor DeliveryEngine: Service {
             }
         }
         return started
+    }
+
+    /// Marks `unit` sent once every message of it is decided, and logs that it finished,
+    /// with its figures and how long it took.
+    private func finishIfDone(_ unit: SendingUnit, now t: Int64) async throws {
+        guard try await store.massEmails.finishIfDone(unit, now: t) else { return }
+        let id = unit.massEmail.id
+        var metadata: Logger.Metadata = ["mass_email": "\(id)"]
+        let startedAt: Int64?
+        if unit.step == 0 {
+            let massEmail = try await store.massEmails.find(id)
+            startedAt = massEmail.startedAt
+            metadata.merge(.counts(massEmail.skipped, prefix: "skipped_")) { $1 }
+        } else {
+            metadata["step"] = "\(unit.step)"
+            startedAt = try await store.followUpRuns.run(id, step: unit.step)?.startedAt
+        }
+        if let figures = try await store.massEmails.figures([id], step: unit.step)[id] {
+            metadata["recipients"] = "\(figures.recipients)"
+            metadata.merge(.counts(figures.byStatus)) { $1 }
+        }
+        if let startedAt { metadata["seconds"] = "\(max(0, t - startedAt))" }
+        logger.info(unit.step == 0 ? "mass email finished" : "follow-up finished", metadata: metadata)
     }
 
     /// How many messages of `massEmail` may be claimed now: the batch size, within the
@@ -190,7 +213,7 @@ public actor DeliveryEngine: Service {
         if shuttingDown, let unit, !batches.values.contains(where: { $0.unit == unit }) {
             // fill() runs no more, so the last batch of a mass email that ends during a
             // shutdown finishes it here rather than at the next start.
-            do { try await store.massEmails.finishIfDone(unit, now: now()) } catch {
+            do { try await finishIfDone(unit, now: now()) } catch {
                 logger.error("could not mark a finished mass email sent; the next start will", metadata: ["error": "\(error)"])
             }
         }

@@ -55,6 +55,7 @@ public struct FollowUpResolver: Sendable {
             cursor = last
         }
         try await store.followUpRuns.markResolved(id, step: step, now: now())
-        logger.info("follow-up recipients chosen", metadata: ["mass_email": "\(id)", "step": "\(step)", "excluded": "\(excluded)"])
+        logger.info("follow-up recipients chosen",
+                    metadata: Logger.Metadata.counts(excluded, prefix: "excluded_").merging(["mass_email": "\(id)", "step": "\(step)"]) { $1 })
     }
 }

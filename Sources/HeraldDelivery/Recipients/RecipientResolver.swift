@@ -74,6 +74,6 @@ public struct RecipientResolver: Sendable {
             (cursor, skipped) = try await store.massEmails.resolutionProgress(id)
         }
         try await store.massEmails.markResolved(id, now: now())
-        logger.info("recipients resolved", metadata: ["mass_email": "\(id)", "skipped": "\(skipped)"])
+        logger.info("recipients resolved", metadata: Logger.Metadata.counts(skipped, prefix: "skipped_").merging(["mass_email": "\(id)"]) { $1 })
     }
 }
