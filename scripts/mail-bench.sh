@@ -27,6 +27,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 user=(); [ "$(id -u)" = 0 ] && user=(-u root)
 smtp-sink "${user[@]}" "127.0.0.1:$port" 1024 &
 sink=$!
+disown "$sink"  # no "Killed" notice when the trap ends it
 trap 'kill -9 $sink 2>/dev/null || true' EXIT
 sleep 0.5
 
@@ -46,6 +47,6 @@ if [ "$(id -u)" != 0 ] || ! command -v saslpasswd2 >/dev/null; then
   exit 0
 fi
 relay_dir=$(mktemp -d "$( [ -d /dev/shm ] && echo /dev/shm || echo /tmp )/herald-relay.XXXXXX")
-trap 'kill -9 $sink 2>/dev/null || true; bash scripts/postfix-relay.sh stop "$relay_dir"; rm -rf "$relay_dir"' EXIT
+trap 'kill -9 $sink 2>/dev/null; bash scripts/postfix-relay.sh stop "$relay_dir"; rm -rf "$relay_dir"' EXIT
 echo; echo "== a Postfix relay with STARTTLS and SASL ($relay_messages messages a run)"
 python3 scripts/relay-bench.py "$bin" "$(bash scripts/postfix-relay.sh start "$relay_dir" lean)" "$relay_messages" 5

@@ -35,6 +35,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 user=(); [ "$(id -u)" = 0 ] && user=(-u root)
 smtp-sink "${user[@]}" "127.0.0.1:$port" 1024 &
 sink=$!
+disown "$sink"  # no "Killed" notice when the trap ends it
 trap 'kill -9 $sink 2>/dev/null || true; rm -rf "$work"' EXIT
 sleep 0.5
 
