@@ -19,6 +19,7 @@ public struct Store: Sendable {
     public let massEmails: MassEmailStore
     public let followUpRuns: FollowUpRunStore
     public let messages: MessageStore
+    public let nodes: NodeStore
     public let quota: QuotaStore
     public let suppressions: SuppressionStore
     public let engagement: EngagementStore
@@ -44,6 +45,7 @@ public struct Store: Sendable {
         self.massEmails = MassEmailStore(database: database)
         self.followUpRuns = FollowUpRunStore(database: database)
         self.messages = MessageStore(database: database)
+        self.nodes = NodeStore(database: database)
         self.quota = QuotaStore(database: database)
         self.suppressions = SuppressionStore(database: database)
         self.engagement = EngagementStore(database: database)

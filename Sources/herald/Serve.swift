@@ -10,6 +10,7 @@ import Mail
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import UnixSignals
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -91,6 +92,33 @@ struct Serve: AsyncParsableCommand {
         return (String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
     }
 
+    @Option(name: .long, help: """
+        After SIGTERM, how long messages already on the wire may take to finish (seconds, 0–600) before \
+        the connections are closed; nothing new is handed to SMTP meanwhile, and what was claimed and \
+        not sent goes back to the queue. A second SIGTERM stops at once. Env: HERALD_SHUTDOWN_GRACE.
+        """)
+    var shutdownGrace: Int64 = Int64(ProcessInfo.processInfo.environment["HERALD_SHUTDOWN_GRACE"] ?? "") ?? 10
+
+    @Option(name: .long, help: """
+        How long the relay may stay unreachable (refused, timed out, TLS or DNS failing) before the \
+        sending mass emails pause for a person, like 24h, 90m or 3600s; until then Herald retries by \
+        itself, waiting 30 s, then twice as long each time, up to 10 minutes. Env: HERALD_OUTAGE_PAUSE_AFTER.
+        """)
+    var outagePauseAfter: String = ProcessInfo.processInfo.environment["HERALD_OUTAGE_PAUSE_AFTER"] ?? "24h"
+
+    /// `--outage-pause-after` in seconds, or nil when it is not a duration.
+    var outagePauseSeconds: Int64? {
+        let text = outagePauseAfter.trimmingCharacters(in: .whitespaces).lowercased()
+        guard let unit = text.last, let value = Int64(text.dropLast()), value > 0 else { return nil }
+        switch unit {
+        case "s": return value
+        case "m": return value * 60
+        case "h": return value * 3600
+        case "d": return value * 86400
+        default: return nil
+        }
+    }
+
     @Option(name: .long, help: ArgumentHelp("bcrypt cost for password hashes (4–16).", visibility: .hidden))
     var bcryptCost: UInt8 = 12
 
@@ -99,6 +127,10 @@ struct Serve: AsyncParsableCommand {
         guard (4...16).contains(bcryptCost) else { throw ValidationError("--bcrypt-cost must be from 4 to 16") }
         guard (1...64).contains(smtpConnections) else { throw ValidationError("--smtp-connections must be from 1 to 64") }
         guard (0...3600).contains(machineWindow) else { throw ValidationError("--machine-window must be from 0 to 3600 seconds") }
+        guard (0...600).contains(shutdownGrace) else { throw ValidationError("--shutdown-grace must be from 0 to 600 seconds") }
+        guard let outage = outagePauseSeconds, (60...30 * 86400).contains(outage) else {
+            throw ValidationError("--outage-pause-after: '\(outagePauseAfter)' is not a duration from 1m to 30d (like 24h, 90m or 3600s)")
+        }
         if let publicURL {
             guard let url = URL(string: publicURL), ["http", "https"].contains(url.scheme?.lowercased() ?? ""), url.host != nil,
                   url.query == nil, url.fragment == nil else {
@@ -155,9 +187,13 @@ struct Serve: AsyncParsableCommand {
         let publicURL = PublicURL(self.publicURL ?? "http://\(host):\(port)")
         let links = EngagementLinks(secret: try await store.settings.engagementSecret(), publicURL: publicURL)
         let returnPaths = ReturnPathSource(override: bounceDomainName, settings: store.settings, signer: links.signer)
+        var engine = EngineConfiguration(node: state.node)
+        engine.policy.shutdownGrace = shutdownGrace
+        engine.policy.retry.outagePauseAfter = outagePauseSeconds ?? engine.policy.retry.outagePauseAfter
         let delivery = try Delivery(store: store, transports: transports,
                                     maker: TemplateMessageMaker(store: store, links: links, returnPaths: returnPaths),
-                                    state: state, links: links, quietSeconds: machineWindow, returnPaths: returnPaths, logger: logger)
+                                    state: state, links: links, quietSeconds: machineWindow, configuration: engine,
+                                    returnPaths: returnPaths, logger: logger)
         var inbound: [any Service] = []
         if let inboundAddress {
             let (inboundHost, inboundPort) = inboundAddress
@@ -175,6 +211,20 @@ struct Serve: AsyncParsableCommand {
             })
         let group = ServiceGroup(configuration: .init(
             services: delivery.services + inbound + [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        // The first SIGTERM or SIGINT shuts down gracefully (the group hears it); a second one
+        // ends the process at once: every outcome noted so far is in the journal, which the
+        // next start replays.
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        let secondSignal = Task {
+            var heard = 0
+            for await signal in signals {
+                heard += 1
+                guard heard >= 2 else { continue }
+                logger.warning("a second \(signal): stopping at once; the delivery journal keeps what was sent")
+                Foundation.exit(1)
+            }
+        }
+        defer { secondSignal.cancel() }
         do {
             try await group.run()
         } catch {

@@ -71,8 +71,8 @@ struct EngineHarness {
                                              settings: store.settings, logger: logger)
             var configuration = EngineConfiguration(node: state.node)
             configuration.idlePoll = .milliseconds(20)
-            configuration.batchSize = 50
-            configuration.retry = retry
+            configuration.policy.batchSize = 50
+            configuration.policy.retry = retry
             let links = EngagementLinks(secret: try await store.settings.engagementSecret(), publicURL: PublicURL("http://herald.test"))
             let returnPaths = ReturnPathSource(override: bounceDomain, settings: store.settings, signer: links.signer)
             let delivery = try Delivery(store: store, transports: transports,
@@ -301,7 +301,7 @@ struct EngineHarness {
             #expect(claimed.count == 10)
             let journal = try DeliveryJournal(directory: state.journal)
             for message in claimed.prefix(4) {
-                journal.append(MessageOutcome(id: message.id, attempt: message.attempt, status: .sent, attempts: 1, code: 250,
+                try journal.append(MessageOutcome(id: message.id, attempt: message.attempt, status: .sent, attempts: 1, code: 250,
                                               text: "ok", sentAt: h.clock.now()))
             }
             answered.withLock { $0 = claimed.prefix(4).map(\.address) }

@@ -19,7 +19,7 @@ import Testing
         let claimed = try await f.store.messages.claim(massEmail: m.id, node: "n", limit: 100, now: 1)
         try await f.store.messages.record(claimed.map {
             MessageOutcome(id: $0.id, attempt: 1, status: .sent, attempts: 1, code: 250, sentAt: 1_000)
-        })
+        }, node: "n")
         return (m, claimed.sorted { $0.id < $1.id })
     }
 

@@ -122,15 +122,18 @@ import Testing
             #expect(Set(ids).count == 300)
             let one = try #require(batches.first { !$0.isEmpty }?.first)
             #expect(one.attempt == 1)
-            // An outcome for another attempt (a stale journal line) changes nothing.
-            try await store.messages.record([MessageOutcome(id: one.id, attempt: 2, status: .sent, attempts: 2, sentAt: 10)])
+            let holder = ["a", "b", "c"][batches.firstIndex { $0.contains(one) }!]
+            // An outcome for another attempt (a stale journal line), or from another node,
+            // changes nothing.
+            try await store.messages.record([MessageOutcome(id: one.id, attempt: 2, status: .sent, attempts: 2, sentAt: 10)], node: holder)
+            try await store.messages.record([MessageOutcome(id: one.id, attempt: 1, status: .sent, attempts: 1, sentAt: 10)], node: "someone-else")
             #expect(try await store.messages.page(massEmail: m.id, status: .sent).isEmpty)
-            try await store.messages.record([MessageOutcome(id: one.id, attempt: 1, status: .sent, attempts: 1, code: 250, sentAt: 10)])
+            try await store.messages.record([MessageOutcome(id: one.id, attempt: 1, status: .sent, attempts: 1, code: 250, sentAt: 10)], node: holder)
             #expect(try await store.messages.page(massEmail: m.id, status: .sent).map(\.id) == [one.id])
-            // A restarted node gives back what it held; an expired lease does the same for a node that never came back.
-            let heldByA = batches.flatMap { $0 }.count - 1
-            let requeued = try await store.messages.requeueClaims(of: "a") + store.messages.requeueExpired(now: 10 + 121)
-            #expect(requeued == heldByA)
+            // A restarted node gives back what it held.
+            var requeued = 0
+            for node in ["a", "b", "c"] { requeued += try await store.messages.requeueClaims(of: node) }
+            #expect(requeued == 299)
             #expect(try await store.massEmails.figures([m.id])[m.id]?[.queued] == 299)
             // Stopped: nothing more can be claimed.
             _ = try await store.massEmails.stop(m.id)
@@ -138,43 +141,67 @@ import Testing
         }
     }
 
-    /// Renewing leases never waits for a message whose outcome is being written: the two lock
-    /// the same rows in different orders, and on PostgreSQL waiting was a deadlock (found by
-    /// the 1M benchmark) that cost a batch's outcome write.
-    @Test(arguments: TestDatabase.kinds.filter { $0 == .postgres })
-    func renewingLeasesSkipsAMessageBeingWritten(kind: DatabaseKind) async throws {
+    /// A process whose heartbeat lapses is declared dead by another: what it held goes back
+    /// to the queue (its attempt not counted), its resolution is freed, its row goes; it
+    /// learns so at its next heartbeat, and its late outcomes change nothing.
+    @Test(arguments: TestDatabase.kinds)
+    func aProcessWhoseHeartbeatLapsesIsTakenOver(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in
             let f = try await Self.fixture(store)
-            let m = try await Self.sendNow(f, name: "Leases")
+            let m = try await Self.sendNow(f, name: "Heartbeats")
             _ = try await store.massEmails.startDue(now: Clock.epochSeconds() + 1)
-            _ = try await store.massEmails.enqueue(m.id, step: 0, recipients: (1...3).map { (Int64($0), "r\($0)@x.org") },
-                                                   cursor: 3, skipped: [:], now: 0)
-            let claimed = try await store.messages.claim(massEmail: m.id, node: "a", limit: 3, now: 10)
-            #expect(claimed.count == 3)
-            let busy = claimed[0].id
-            @Sendable func leases() async throws -> [Int64: Int64] {
-                try await store.database.read { db in
-                    try await db.raw("SELECT id, lease_until FROM mail_messages WHERE mass_email_id = \(bind: m.id)").all()
-                        .reduce(into: [Int64: Int64]()) { $0[try $1.decode(column: "id", as: Int64.self)] = try $1.decode(column: "lease_until", as: Int64.self) }
-                }
+            _ = try await store.massEmails.enqueue(m.id, step: 0, recipients: (1...10).map { (Int64($0), "r\($0)@x.org") },
+                                                   cursor: 10, skipped: [:], now: 0)
+            try await store.nodes.register("a", now: 100)
+            try await store.nodes.register("b", now: 100)
+            let heldByA = try await store.messages.claim(massEmail: m.id, node: "a", limit: 4, now: 100)
+            let heldByB = try await store.messages.claim(massEmail: m.id, node: "b", limit: 4, now: 100)
+            // "a" wrote one outcome before it died.
+            try await store.messages.record([MessageOutcome(id: heldByA[0].id, attempt: 1, status: .sent, attempts: 1, code: 250, sentAt: 101)],
+                                            node: "a")
+            #expect(try await store.nodes.beat("b", now: 103))
+            // Not stale yet at 105 (5 s): nothing is taken.
+            #expect(try await store.nodes.takeOver(now: 105, by: "b").messages == 0)
+            #expect(try await store.nodes.beat("b", now: 106))
+            let taken = try await store.nodes.takeOver(now: 106, by: "b")
+            #expect(taken.nodes == ["a"])
+            #expect(taken.messages == 3)
+            #expect(try await store.nodes.alive(now: 106) == ["b"])
+            let rows = try await store.messages.page(massEmail: m.id)
+            #expect(rows.filter { $0.status == .sent }.map(\.id) == [heldByA[0].id])
+            #expect(rows.filter { $0.status == .sending }.map(\.id).sorted() == heldByB.map(\.id).sorted())
+            // Given back with the attempt not counted, due now.
+            for row in rows where heldByA.dropFirst().contains(where: { $0.id == row.id }) {
+                #expect(row.status == .queued && row.attempts == 0 && row.nextAttemptAt == 106)
             }
-            let before = try await leases()
-            // An outcome write in progress holds its row until it commits; the renewal, on
-            // another connection, must not wait for it (if it did, it goes on after the commit).
-            let renewed = try await store.database.transaction { db in
-                try await db.raw("SELECT id FROM mail_messages WHERE id = \(bind: busy) FOR UPDATE").run()
-                _ = Task { try await store.messages.renewLeases(of: "a", until: 999) }
-                for _ in 0..<200 {
-                    let now = try await leases()
-                    if claimed.dropFirst().allSatisfy({ now[$0.id] == 999 }) { return true }
-                    try await Task.sleep(for: .milliseconds(50))
-                }
-                return false
-            }
-            #expect(renewed, "renewing the leases waited for the locked message")
-            let after = try await leases()
-            #expect(after[busy] == before[busy])
-            #expect(claimed.dropFirst().allSatisfy { after[$0.id] == 999 })
+            // "a" comes back: its late outcome changes nothing; its heartbeat says it was declared dead.
+            try await store.messages.record([MessageOutcome(id: heldByA[1].id, attempt: 1, status: .sent, attempts: 1, code: 250, sentAt: 107)],
+                                            node: "a")
+            #expect(try await store.messages.page(massEmail: m.id, status: .sent).count == 1)
+            #expect(try await store.nodes.beat("a", now: 107) == false)
+            #expect(try await store.nodes.alive(now: 107) == ["a", "b"])
+            // Replaying a journal applies to what was given back and not claimed since.
+            try await store.messages.record([MessageOutcome(id: heldByA[2].id, attempt: 1, status: .sent, attempts: 1, code: 250, sentAt: 101)],
+                                            node: "a", alsoRequeued: true)
+            #expect(try await store.messages.page(massEmail: m.id, status: .sent).count == 2)
+        }
+    }
+
+    /// What holds a process's sending up is reported and shown while it is alive.
+    @Test(arguments: TestDatabase.kinds)
+    func conditionsOfLiveProcessesAreShown(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            try await store.nodes.register("a", now: 100)
+            try await store.nodes.register("b", now: 100)
+            try await store.nodes.report("a", NodeStore.Condition(node: "a", kind: .waitingForRelay, since: 100, nextTry: 130,
+                                                                  reason: "connection refused"))
+            #expect(try await store.nodes.conditions(now: 101) == [
+                NodeStore.Condition(node: "a", kind: .waitingForRelay, since: 100, nextTry: 130, reason: "connection refused")])
+            try await store.nodes.report("a", nil)
+            #expect(try await store.nodes.conditions(now: 101).isEmpty)
+            try await store.nodes.report("b", NodeStore.Condition(node: "b", kind: .journalUnwritable, since: 100, reason: "No space left on device"))
+            // A dead process's condition is not shown.
+            #expect(try await store.nodes.conditions(now: 200).isEmpty)
         }
     }
 

@@ -13,7 +13,8 @@ import Testing
 
     static func batch(_ count: Int, text: @escaping (Int) -> String = { _ in "hello" }) -> [OutgoingMessage] {
         (0..<count).map {
-            OutgoingMessage(envelope: try! Envelope(returnPath: "b@example.com", recipients: ["r\($0)@example.org"]), message: message(text($0)))
+            OutgoingMessage(id: Int64($0), envelope: try! Envelope(returnPath: "b@example.com", recipients: ["r\($0)@example.org"]),
+                            message: message(text($0)))
         }
     }
 
@@ -27,9 +28,10 @@ import Testing
 
         var all: [(index: Int, result: Result<DeliveryResult, MailError>, after: Duration)] { calls.withLockedValue { $0 } }
 
-        func record(_ index: Int, _ result: Result<DeliveryResult, MailError>) {
+        /// `id` is the message's position in the batch (``batch(_:text:)`` numbers them so).
+        func record(_ id: Int64, _ result: Result<DeliveryResult, MailError>) {
             let after = clock.now - start
-            calls.withLockedValue { $0.append((index, result, after)) }
+            calls.withLockedValue { $0.append((Int(id), result, after)) }
         }
 
         /// How many times each index was reported.

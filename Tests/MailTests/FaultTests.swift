@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import Testing
 @testable import Mail
@@ -170,5 +171,29 @@ import Testing
             #expect(error.message.contains("refused"))
         }
         await transport.shutdown()
+    }
+
+    /// Against a server that is down, a batch costs one connection attempt per worker, not
+    /// one per message: each worker fails one message with the reason and stops, and the
+    /// rest come back notSent (never seen by a server, free to send later).
+    @Test func aBatchAgainstARefusingServerTriesOneConnectionPerWorker() async throws {
+        let port = Peers.freePort()
+        let transport = SMTPTransport(configuration: SMTPClientConfiguration(host: "127.0.0.1", port: port, security: .none),
+                                      poolConfiguration: SMTPPoolConfiguration(maximumConnections: 4))
+        let messages = (0..<50).map {
+            OutgoingMessage(id: Int64(1000 + $0), envelope: try! Envelope(returnPath: "b@example.com", recipients: ["r\($0)@example.org"]),
+                            message: Self.message)
+        }
+        let reported = NIOLockedValueBox<[Int64: MailError.Code]>([:])
+        let results = await transport.send(messages) { id, result in
+            if case .failure(let error) = result { reported.withLockedValue { $0[id] = error.code } }
+        }
+        await transport.shutdown()
+        let codes = results.map { result -> MailError.Code? in if case .failure(let error) = result { error.code } else { nil } }
+        #expect(codes.filter { $0 == .connectionFailed }.count == 4)
+        #expect(codes.filter { $0 == .notSent }.count == 46)
+        // Each result was reported under its message's own id.
+        #expect(reported.withLockedValue { $0 }.count == 50)
+        #expect(Set(reported.withLockedValue { $0 }.keys) == Set(messages.map(\.id)))
     }
 }

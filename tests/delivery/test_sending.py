@@ -22,9 +22,11 @@ PEER = Path(__file__).resolve().parent.parent / "peers" / "capture_smtp.py"
 class Capture:
     """aiosmtpd capturing into a JSON-lines file."""
 
-    def __init__(self, workdir, *args):
-        self.port = free_port()
-        self.out = os.path.join(workdir, f"captured-{self.port}.jsonl")
+    def __init__(self, workdir, *args, port=None, out=None):
+        """`port` and `out`: start again where a stopped capture listened and wrote."""
+        self.args = args
+        self.port = port or free_port()
+        self.out = out or os.path.join(workdir, f"captured-{self.port}.jsonl")
         self.release = os.path.join(workdir, f"release-{self.port}")
         Path(self.out).touch()
         self.process = subprocess.Popen(
@@ -40,18 +42,29 @@ class Capture:
     def transport_as(self, helo):
         return f"{self.transport}&helo={helo}"
 
+    def lines(self):
+        """Complete lines only: the server may be writing the last one as we read."""
+        return [line for line in Path(self.out).read_text().split("\n")[:-1] if line.strip()]
+
     def records(self):
-        return [json.loads(line) for line in Path(self.out).read_text().splitlines() if line.strip()]
+        return [json.loads(line) for line in self.lines()]
 
     def count(self):
-        return sum(1 for line in Path(self.out).read_text().splitlines() if line.strip())
+        return len(self.lines())
 
     def stop(self):
+        if self.process.poll() is not None:
+            return
         self.process.stdin.close()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+    def kill(self):
+        """SIGKILL, as a relay that dies: connections drop wherever they are."""
+        self.process.kill()
+        self.process.wait()
 
 
 @pytest.fixture

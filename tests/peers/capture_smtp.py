@@ -5,7 +5,10 @@ Writes one JSON line per accepted message to --out (flushed at once): the envelo
 Message-ID and the raw message in base64. Prints READY when listening; exits when stdin
 closes. `--stall-after N` makes it stop answering MAIL FROM after N messages until the
 file named by --release exists, so a test can kill Herald while no transaction is open.
-`--delay` slows each DATA down, so that a mass email takes a while.
+`--delay` slows each DATA down, so that a mass email takes a while. `--fsync` makes each
+accepted message durable (written and fsynced) before the 250 goes out, as a real MTA's
+queue does: what a kill of this server loses was never accepted, so a fault test counts
+missing and duplicated recipients exactly.
 """
 import argparse, asyncio, base64, email, json, os, sys, threading
 
@@ -42,6 +45,8 @@ class Capture:
             with open(self.args.out, "a") as out:
                 out.write(json.dumps(record) + "\n")
                 out.flush()
+                if self.args.fsync:
+                    os.fsync(out.fileno())
             self.count += 1
         return "250 2.0.0 OK captured"
 
@@ -54,6 +59,7 @@ def main():
     p.add_argument("--stall-after", type=int)
     p.add_argument("--release")
     p.add_argument("--reject", action="append", default=[])
+    p.add_argument("--fsync", action="store_true")
     args = p.parse_args()
     controller = Controller(Capture(args), hostname="127.0.0.1", port=args.port, data_size_limit=10_000_000)
     controller.start()

@@ -6,15 +6,19 @@ public enum MessageStatus: String, Sendable, CaseIterable, Codable {
     case sending
     /// The server accepted it (250 after the data).
     case sent
-    /// A temporary failure (4xx, a lost connection): tried again at `next_attempt_at`.
+    /// A temporary failure (4xx): tried again at `next_attempt_at`.
     case deferred
+    /// The data went out and the connection was lost before the server's reply (RFC 5321
+    /// §3.8): most likely delivered, but no server said so. Tried again at `next_attempt_at`
+    /// until one accepts it; counted apart, never as sent.
+    case uncertain
     /// Gave up: temporary failures past the retry limit, or it could not be built.
     case failed
     /// The server refused it for good (5xx): a hard bounce.
     case bounced
 
     /// Not yet decided: a mass email with such messages is still sending.
-    public var isPending: Bool { self == .queued || self == .sending || self == .deferred }
+    public var isPending: Bool { self == .queued || self == .sending || self == .deferred || self == .uncertain }
 }
 
 /// Where the addresses of a module's records come from: its own email field, or (for deals)

@@ -6,39 +6,59 @@ import Mail
 import ServiceLifecycle
 import Synchronization
 
-/// How the engine works: batch sizes, parallelism, leases and the retry rules.
+/// How the engine works: its node, its decisions (``DeliveryStateMachine/Configuration``),
+/// and how often outcomes, heartbeats and polls happen.
 public struct EngineConfiguration: Sendable {
     /// This process's stable name (kept in its state folder): its claims and journal are its own.
     public var node: String
-    /// Messages claimed, rendered and handed to SMTP together.
-    public var batchSize = 500
-    /// Batches in flight at once, so that the connections stay busy while one batch is being
-    /// claimed, rendered or written back.
-    public var parallelBatches = 3
-    public var leaseSeconds: Int64 = 120
+    /// Batch sizes, parallelism, retries, backoff, the shutdown grace.
+    public var policy = DeliveryStateMachine.Configuration()
+    /// How long an answered message's outcome waits before it is written to the database
+    /// (with the others answered meanwhile): the window of what a process that dies for good
+    /// may have delivered without the database knowing.
+    public var flushInterval: Duration = .milliseconds(25)
+    /// Outcomes written at once, at most, before the interval is over.
+    public var flushSize = 256
+    /// How often this process tells the others it is alive, and looks for those that are not.
+    public var heartbeatInterval: Duration = .seconds(1)
     /// How often an idle engine looks for work that another process queued.
     public var idlePoll: Duration = .milliseconds(250)
-    public var retry = RetryPolicy()
 
     public init(node: String) { self.node = node }
 }
 
 /// Herald's sending engine: claims messages of sending mass emails in batches, renders
-/// them, hands them to the transport, and writes their outcomes back in batches.
+/// them, hands them to the transport, and writes each outcome back as it comes. What it
+/// decides is ``DeliveryStateMachine``'s (claims, pacing, throttling, the relay being out,
+/// pauses, stopping); this actor only performs its actions.
 ///
 /// ## Exactly once, and the window SMTP leaves open
-/// A claimed message is `sending`, leased to this node. Each outcome goes to the
-/// ``DeliveryJournal`` the moment the server answers, then to the database with its batch.
-/// After a crash the engine replays the journal, then gives back what it still held: those
-/// messages had not been handed to SMTP — except, per open connection, the one whose final
-/// "." had been sent and whose reply had not yet been noted. **That is the window SMTP makes
-/// unknowable (RFC 1047)**: such a message may be sent twice. It is bounded by the number
-/// of open connections (`SMTPPoolConfiguration.maximumConnections`).
+/// A claimed message is `sending`, held by this node. Its outcome goes to the
+/// ``DeliveryJournal`` the moment the server answers, and to the database within about
+/// ``EngineConfiguration/flushInterval`` (``OutcomeWriter``).
+/// - **A process that restarts** replays its journal, then gives back what it still held:
+///   those messages had not been handed to SMTP — except, per open connection, the one
+///   whose final "." had been sent and whose reply had not yet been noted. **That is the
+///   window SMTP makes unknowable (RFC 1047)**: such a message may be sent twice.
+/// - **A process that dies for good** stops moving its heartbeat; after
+///   ``NodeStore/staleAfter`` another process gives its messages back to the queue. Sent
+///   again are then, besides the one per open connection, those it delivered in its last
+///   flush interval (the outcomes its journal had and the database did not). A process
+///   whose heartbeats stop reaching the database stops handing messages to SMTP before the
+///   others may take them (``DeliveryStateMachine/Configuration/fenceAfter``).
+/// - **Nothing goes out unnoted**: when the journal cannot be written, no further message is
+///   handed to SMTP until it can.
 ///
 /// ## Stop
 /// ``stop(_:)`` marks the mass email stopped (claims check it), cancels this process's
 /// batches of it (the transport hands no further message to a connection) and waits until no
 /// process holds a message of it, so when it returns nothing more of it reaches SMTP.
+///
+/// ## Shutdown
+/// On graceful shutdown (SIGTERM) no new message is handed to SMTP; what is on the wire may
+/// finish within ``DeliveryStateMachine/Configuration/shutdownGrace``, then the connections
+/// are closed; what was claimed and not sent goes back to the queue; outcomes are written;
+/// the engine logs what it did and returns.
 public actor DeliveryEngine: Service {
     let store: Store
     let reactor: any EngagementReactor
@@ -49,12 +69,13 @@ public actor DeliveryEngine: Service {
     let logger: Logger
     let now: @Sendable () -> Int64
 
-    private var batches: [Int: (unit: SendingUnit, task: Task<Void, Never>)] = [:]
+    private var machine: DeliveryStateMachine
+    private let batches = BatchRegistry()
     private var nextBatch = 0
-    private var throttled: [Int64: (until: Int64, delay: Int64)] = [:]
-    private var lastHousekeeping: Int64 = 0
     private let doorbell = Doorbell()
-    private var shuttingDown = false
+    private var exited = false
+    private var givenBack = 0
+    private let writer: OutcomeWriter
 
     /// - Parameter reactor: hears of each hard bounce at send time (the "bounced" trigger actions).
     public init(store: Store, transports: TransportSource, maker: any MessageMaker, journal: DeliveryJournal,
@@ -68,16 +89,32 @@ public actor DeliveryEngine: Service {
         self.configuration = configuration
         self.logger = logger
         self.now = now
+        self.machine = DeliveryStateMachine(configuration: configuration.policy, now: now())
+        let batches = self.batches
+        self.writer = OutcomeWriter(store: store, journal: journal, node: configuration.node, interval: configuration.flushInterval,
+                                    size: configuration.flushSize, logger: logger,
+                                    onJournalFailure: { _ in batches.cancelAll() })
     }
 
     public func run() async throws {
         try await recover()
+        let writer = self.writer
+        let writing = Task { await writer.run { written in await self.written(written) } }
+        let beating = Task { await self.heartbeats() }
         await withGracefulShutdownHandler {
             await self.loop()
         } onGracefulShutdown: {
-            Task { await self.beginShutdown() }
+            Task { await self.shutdownRequested() }
         }
-        for batch in batches.values { await batch.task.value }
+        // Cancelled rather than shut down gracefully: what is still in flight hands nothing more.
+        for task in batches.cancelAll() { await task.value }
+        await writer.stop()
+        await writing.value
+        beating.cancel()
+        await beating.value
+        let totals = writer.totals
+        logger.notice("delivery stopped", metadata: Logger.Metadata.counts(totals)
+            .merging(["given_back": "\(givenBack)", "node": "\(configuration.node)"]) { $1 })
     }
 
     /// Looks for work now (a mass email started, a message became due).
@@ -85,17 +122,17 @@ public actor DeliveryEngine: Service {
         await doorbell.ring()
     }
 
-    private func beginShutdown() async {
-        shuttingDown = true
+    private func shutdownRequested() async {
+        perform(machine.shutdownRequested(now: now()))
         await wake()
     }
 
     /// Replays the journal of a previous run into the database, then gives back every message
-    /// this node still held.
+    /// this node still held, and says it is alive.
     public func recover() async throws {
         let outcomes = try journal.replay()
         if !outcomes.isEmpty {
-            try await store.messages.record(outcomes)
+            try await store.messages.record(outcomes, node: configuration.node, alsoRequeued: true)
             logger.notice("replayed the delivery journal", metadata: ["outcomes": "\(outcomes.count)"])
         }
         try journal.clear()
@@ -103,63 +140,303 @@ public actor DeliveryEngine: Service {
         if requeued > 0 {
             logger.notice("gave back messages claimed before a restart", metadata: ["messages": "\(requeued)"])
         }
+        try await store.nodes.register(configuration.node, now: now())
     }
 
     private func loop() async {
-        while !shuttingDown && !Task.isCancelled {
-            var started = false
+        while !exited && !Task.isCancelled {
             do {
-                try await housekeeping()
-                started = try await fill()
+                let t = now()
+                perform(machine.beginRound(now: t))
+                try await fill(now: t)
             } catch {
                 logger.error("delivery loop failed; trying again", metadata: ["error": "\(error)"])
             }
-            if !started || batches.count >= configuration.parallelBatches { await doorbell.wait(upTo: configuration.idlePoll) }
+            if !exited { await doorbell.wait(upTo: configuration.idlePoll) }
         }
     }
 
+    // MARK: - Performing the machine's actions
 
-    private func housekeeping() async throws {
-        let t = now()
-        guard t - lastHousekeeping >= 20 else { return }
-        lastHousekeeping = t
-        try await store.messages.renewLeases(of: configuration.node, until: t + configuration.leaseSeconds)
-        let expired = try await store.messages.requeueExpired(now: t)
-        if expired > 0 { logger.notice("gave back messages of a process that stopped renewing its lease", metadata: ["messages": "\(expired)"]) }
-    }
-
-    /// Starts batches while there is room and work; returns whether it started any.
-    private func fill() async throws -> Bool {
-        guard batches.count < configuration.parallelBatches else { return false }
-        var started = false
-        for unit in try await store.massEmails.sendable() {
-            let massEmail = unit.massEmail
-            while batches.count < configuration.parallelBatches, !shuttingDown {
-                let t = now()
-                if let rest = throttled[massEmail.senderID], rest.until > t { break }
-                let allowance = try await allowance(for: massEmail, now: t)
-                guard allowance.count > 0 else { break }
-                let claimed = try await store.messages.claim(massEmail: massEmail.id, step: unit.step, node: configuration.node,
-                                                             limit: allowance.count, now: t, leaseSeconds: configuration.leaseSeconds)
-                if let day = allowance.quotaDay { try await store.quota.release(allowance.count - claimed.count, day: day) }
-                if claimed.isEmpty {
-                    if !batches.values.contains(where: { $0.unit == unit }) {
-                        try await finishIfDone(unit, now: t)
-                    }
-                    break
+    private func perform(_ actions: [DeliveryStateMachine.Action]) {
+        for action in actions {
+            switch action {
+            case .claim:
+                break  // made by fill(), which asks for claims one at a time
+            case .stopFeeding:
+                batches.cancelAll()
+            case .abandonInFlight:
+                Task { await transports.reload() }
+            case .probeJournal:
+                do {
+                    try journal.probe()
+                    perform(machine.journalWorks(now: now()))
+                } catch {
+                    logger.debug("the delivery journal still cannot be written", metadata: ["error": "\(error)"])
                 }
-                start(claimed, of: unit, quotaDay: allowance.quotaDay)
-                started = true
+            case .finishIfDone(let unit):
+                Task { [self] in
+                    do { try await finishIfDone(unit, now: now()) } catch {
+                        logger.error("could not mark a finished mass email sent; trying again later", metadata: ["error": "\(error)"])
+                    }
+                }
+            case .pause(let unit, let reason):
+                Task { [self] in
+                    do { try await store.massEmails.pause(unit, reason: reason, now: now()) } catch {
+                        logger.error("could not pause a mass email", metadata: ["mass_email": "\(unit.massEmailID)", "error": "\(error)"])
+                    }
+                }
+            case .pauseAll(let reason):
+                Task { [self] in
+                    do {
+                        for unit in try await store.massEmails.sendable() {
+                            try await store.massEmails.pause(unit.key, reason: reason, now: now())
+                        }
+                        logger.error("paused every sending mass email", metadata: ["reason": "\(reason)"])
+                    } catch {
+                        logger.error("could not pause the sending mass emails", metadata: ["error": "\(error)"])
+                    }
+                }
+            case .report(let condition):
+                let node = configuration.node
+                Task { [store] in try? await store.nodes.report(node, condition.map { Self.nodeCondition($0, node: node) }) }
+            case .log(let level, let text):
+                logger.log(level: level, "\(text)")
+            case .exit:
+                exited = true
+                Task { await doorbell.ring() }
             }
         }
-        return started
     }
+
+    static func nodeCondition(_ condition: DeliveryStateMachine.Condition, node: String) -> NodeStore.Condition {
+        switch condition {
+        case .waitingForRelay(let since, let nextTry, let reason):
+            NodeStore.Condition(node: node, kind: .waitingForRelay, since: since, nextTry: nextTry, reason: reason)
+        case .journalUnwritable(let since, let reason):
+            NodeStore.Condition(node: node, kind: .journalUnwritable, since: since, reason: reason)
+        case .outOfTouch(let since):
+            NodeStore.Condition(node: node, kind: .outOfTouch, since: since)
+        }
+    }
+
+    // MARK: - Claims
+
+    /// Claims and starts batches while the machine wants them.
+    private func fill(now t: Int64) async throws {
+        guard machine.mayClaim(now: t) else { return }
+        let units = try await store.massEmails.sendable()
+        guard !units.isEmpty else { return }
+        var byKey: [MassEmailStep: SendingUnit] = [:]
+        var candidates: [DeliveryStateMachine.Candidate] = []
+        var allowances: [Int64: Int?] = [:]
+        for unit in units {
+            byKey[unit.key] = unit
+            let sender = unit.massEmail.senderID
+            if allowances[sender] == nil { allowances[sender] = try await senderAllowance(sender, now: t) }
+            candidates.append(DeliveryStateMachine.Candidate(unit: unit.key, senderID: sender, senderAllowance: allowances[sender] ?? nil))
+        }
+        while let action = machine.nextClaim(among: candidates, now: t) {
+            guard case .claim(let key, let limit) = action, let unit = byKey[key] else { break }
+            let (claimed, quotaDay) = try await claim(unit, limit: limit, now: t)
+            perform(machine.claimed(key, count: claimed.count, now: t))
+            if !claimed.isEmpty { start(claimed, of: unit, quotaDay: quotaDay) }
+        }
+    }
+
+    /// How many more messages a sender's rates allow now; nil when it has none.
+    private func senderAllowance(_ senderID: Int64, now t: Int64) async throws -> Int? {
+        let sender = try await store.senders.find(senderID)
+        var allowance: Int?
+        if let perMinute = sender.ratePerMinute {
+            allowance = max(0, perMinute - (try await store.messages.sentCount(sender: senderID, since: t - 60)))
+        }
+        if let perHour = sender.ratePerHour {
+            allowance = min(allowance ?? .max, max(0, perHour - (try await store.messages.sentCount(sender: senderID, since: t - 3600))))
+        }
+        return allowance
+    }
+
+    /// Claims up to `limit` messages within the organisation's daily quota (reserved here;
+    /// what the claim did not use is given back at once).
+    private func claim(_ unit: SendingUnit, limit: Int, now t: Int64) async throws -> ([ClaimedMessage], quotaDay: String?) {
+        var count = limit
+        var quotaDay: String?
+        if let quota = try await store.settings.dailyQuota() {
+            let day = try await store.settings.today(at: Date(timeIntervalSince1970: TimeInterval(t)))
+            // What the quota holds back stays queued and goes out the next day.
+            count = try await store.quota.reserve(count, day: day, limit: quota)
+            quotaDay = day
+        }
+        guard count > 0 else { return ([], quotaDay) }
+        let claimed = try await store.messages.claim(massEmail: unit.massEmail.id, step: unit.step, node: configuration.node,
+                                                     limit: count, now: t)
+        if let quotaDay { try await store.quota.release(count - claimed.count, day: quotaDay) }
+        return (claimed, quotaDay)
+    }
+
+    private func start(_ claimed: [ClaimedMessage], of unit: SendingUnit, quotaDay: String?) {
+        let id = nextBatch
+        nextBatch += 1
+        // Unstructured so that Stop and the machine's stopFeeding can cancel it: a cancelled
+        // batch hands no further message to a connection. run() waits for every one.
+        let task = Task { [self] in
+            await self.process(claimed, of: unit, quotaDay: quotaDay)
+            await self.batchEnded(id, unit: unit.key)
+        }
+        batches.add(id, unit: unit.key, task: task)
+    }
+
+    private func batchEnded(_ id: Int, unit: MassEmailStep) async {
+        batches.remove(id)
+        perform(machine.batchEnded(unit, now: now()))
+        await wake()
+    }
+
+    // MARK: - A batch
+
+    /// Renders and sends one batch; each outcome goes to the writer as it comes. Runs off the actor.
+    nonisolated private func process(_ claimed: [ClaimedMessage], of unit: SendingUnit, quotaDay: String?) async {
+        let massEmail = unit.massEmail
+        let key = unit.key
+        let sender = massEmail.senderID
+        let policy = configuration.policy.retry
+        let writer = self.writer
+        let now = self.now
+        func noteAll(_ messages: [ClaimedMessage], _ outcome: (ClaimedMessage) -> Outcome) {
+            for message in messages { writer.add(outcome(message), for: message, unit: key, sender: sender, quotaDay: quotaDay) }
+        }
+        func giveBack(_ messages: [ClaimedMessage]) {
+            noteAll(messages) { Outcome.of(.failure(MailError(.notSent, "given back")), for: $0, now: now(), policy: policy) }
+        }
+        let made: [Result<OutgoingMessage, HeraldError>]
+        do {
+            made = try await maker.make(claimed, of: massEmail)
+        } catch {
+            giveBack(claimed)
+            try? await Task { try await self.store.massEmails.fail(key, reason: "\(error)", now: now()) }.value
+            return
+        }
+        var outgoing: [OutgoingMessage] = []
+        var byID: [Int64: ClaimedMessage] = [:]
+        outgoing.reserveCapacity(claimed.count)
+        for (message, result) in zip(claimed, made) {
+            switch result {
+            case .success(var rendered):
+                rendered.id = message.id
+                outgoing.append(rendered)
+                byID[message.id] = message
+            case .failure(let error):
+                noteAll([message]) { _ in
+                    Outcome(outcome: MessageOutcome(id: message.id, attempt: message.attempt, status: .failed, attempts: message.attempt,
+                                                    text: error.message), signal: .refused, suppress: false)
+                }
+            }
+        }
+        // Another process may have stopped it between the claim and now.
+        let stillSending = (try? await Task { try await self.store.massEmails.isSending(key) }.value) ?? false
+        guard stillSending, !Task.isCancelled else {
+            giveBack(Array(byID.values))
+            return
+        }
+        let transport: any Transport
+        do {
+            transport = try await Task { try await self.transports.transport() }.value
+        } catch {
+            // The URL itself is wrong: a person must mend it.
+            noteAll(Array(byID.values)) {
+                Outcome.of(.failure(MailError(.invalidURL, "the mail transport cannot be used: \(error)")), for: $0, now: now(), policy: policy)
+            }
+            return
+        }
+        let throttleDelay = await self.throttleDelay(sender: sender)
+        let reported = Mutex(Set<Int64>())
+        let sending = byID
+        _ = await transport.send(outgoing) { id, result in
+            guard let message = sending[id] else { return }
+            reported.withLock { _ = $0.insert(id) }
+            writer.add(Outcome.of(result, for: message, now: now(), policy: policy, throttleDelay: throttleDelay),
+                       for: message, unit: key, sender: sender, quotaDay: quotaDay)
+        }
+        // The transport reports every message; should one be missing, it goes back to the queue.
+        let missing = reported.withLock { done in byID.values.filter { !done.contains($0.id) } }
+        if !missing.isEmpty { giveBack(missing) }
+    }
+
+    private func throttleDelay(sender: Int64) -> Int64? { machine.throttleDelay(sender: sender) }
+
+    // MARK: - After outcomes are written
+
+    /// A group of outcomes reached the database: their after-effects, then what they tell
+    /// the machine.
+    private func written(_ written: OutcomeWriter.Written) async {
+        if let failure = writer.takeJournalError() { perform(machine.journalFailed(failure, now: now())) }
+        let t = now()
+        let entries = written.entries
+        givenBack += entries.filter { $0.outcome.outcome.status == .queued }.count
+        let bounced = entries.filter { $0.outcome.outcome.status == .bounced }
+        if !bounced.isEmpty {
+            let events = bounced.map {
+                EngagementEvent(kind: .bounced, messageID: $0.message.id, massEmailID: $0.message.massEmailID, step: $0.message.step,
+                                recordID: $0.message.recordID, address: $0.message.address, at: t)
+            }
+            do { try await reactor.react(to: events) } catch {
+                logger.error("trigger actions failed for bounces", metadata: ["error": "\(error)"])
+            }
+        }
+        do {
+            for entry in entries where entry.outcome.suppress {
+                let o = entry.outcome.outcome
+                try await store.suppressions.add(entry.message.address, reason: "hard_bounce",
+                                                 detail: [o.code.map(String.init), o.enhancedCode, o.text].compactMap { $0 }.joined(separator: " "),
+                                                 now: t)
+            }
+            var unsentByDay: [String: Int] = [:]
+            for entry in entries {
+                guard let day = entry.quotaDay else { continue }
+                let o = entry.outcome
+                if o.outcome.status == .queued || (o.outcome.status == .deferred && o.signal == .throttled) { unsentByDay[day, default: 0] += 1 }
+            }
+            for (day, count) in unsentByDay { try await store.quota.release(count, day: day) }
+        } catch {
+            logger.error("after-effects of outcomes failed", metadata: ["error": "\(error)"])
+        }
+        var byUnit: [MassEmailStep: (sender: Int64, outcomes: [Outcome])] = [:]
+        for entry in entries { byUnit[entry.unit, default: (entry.sender, [])].outcomes.append(entry.outcome) }
+        for (unit, group) in byUnit { perform(machine.received(group.outcomes, of: unit, sender: group.sender, now: t)) }
+        await wake()
+    }
+
+    // MARK: - Heartbeats
+
+    private func heartbeats() async {
+        while !exited && !Task.isCancelled {
+            try? await Task.sleep(for: configuration.heartbeatInterval)
+            guard !exited else { return }
+            let t = now()
+            do {
+                let alive = try await store.nodes.beat(configuration.node, now: t)
+                perform(machine.heartbeat(alive ? .recorded : .declaredDead, now: t))
+                let taken = try await store.nodes.takeOver(now: t, by: configuration.node)
+                if taken.messages > 0 || !taken.nodes.isEmpty {
+                    logger.notice("took over the messages of processes that stopped", metadata: [
+                        "processes": "\(taken.nodes.joined(separator: ", "))", "messages": "\(taken.messages)"])
+                    await wake()
+                }
+            } catch {
+                perform(machine.heartbeat(.failed, now: t))
+                logger.warning("a heartbeat could not be written", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    // MARK: - Finishing and stopping
 
     /// Marks `unit` sent once every message of it is decided, and logs that it finished,
     /// with its figures and how long it took.
-    private func finishIfDone(_ unit: SendingUnit, now t: Int64) async throws {
+    private func finishIfDone(_ unit: MassEmailStep, now t: Int64) async throws {
         guard try await store.massEmails.finishIfDone(unit, now: t) else { return }
-        let id = unit.massEmail.id
+        let id = unit.massEmailID
         var metadata: Logger.Metadata = ["mass_email": "\(id)"]
         let startedAt: Int64?
         if unit.step == 0 {
@@ -176,211 +453,6 @@ public actor DeliveryEngine: Service {
         }
         if let startedAt { metadata["seconds"] = "\(max(0, t - startedAt))" }
         logger.info(unit.step == 0 ? "mass email finished" : "follow-up finished", metadata: metadata)
-    }
-
-    /// How many messages of `massEmail` may be claimed now: the batch size, within the
-    /// organisation's daily quota (reserved here) and the sender's rates.
-    private func allowance(for massEmail: MassEmail, now t: Int64) async throws -> (count: Int, quotaDay: String?) {
-        var count = configuration.batchSize
-        let sender = try await store.senders.find(massEmail.senderID)
-        if let perMinute = sender.ratePerMinute {
-            count = min(count, max(0, perMinute - (try await store.messages.sentCount(sender: massEmail.senderID, since: t - 60))))
-        }
-        if let perHour = sender.ratePerHour {
-            count = min(count, max(0, perHour - (try await store.messages.sentCount(sender: massEmail.senderID, since: t - 3600))))
-        }
-        guard count > 0 else { return (0, nil) }
-        guard let quota = try await store.settings.dailyQuota() else { return (count, nil) }
-        let day = try await store.settings.today(at: Date(timeIntervalSince1970: TimeInterval(t)))
-        // What the quota holds back stays queued and goes out the next day.
-        return (try await store.quota.reserve(count, day: day, limit: quota), day)
-    }
-
-    private func start(_ claimed: [ClaimedMessage], of unit: SendingUnit, quotaDay: String?) {
-        let id = nextBatch
-        nextBatch += 1
-        // Unstructured so that Stop can cancel one mass email's batches; run() and stop(_:)
-        // await every one of them.
-        let task = Task { [self] in
-            await self.process(claimed, of: unit, quotaDay: quotaDay)
-            await self.finished(batch: id)
-        }
-        batches[id] = (unit, task)
-    }
-
-    private func finished(batch: Int) async {
-        let unit = batches.removeValue(forKey: batch)?.unit
-        if shuttingDown, let unit, !batches.values.contains(where: { $0.unit == unit }) {
-            // fill() runs no more, so the last batch of a mass email that ends during a
-            // shutdown finishes it here rather than at the next start.
-            do { try await finishIfDone(unit, now: now()) } catch {
-                logger.error("could not mark a finished mass email sent; the next start will", metadata: ["error": "\(error)"])
-            }
-        }
-        await wake()
-    }
-
-    /// Renders, sends and records one batch. Runs off the actor.
-    nonisolated private func process(_ claimed: [ClaimedMessage], of unit: SendingUnit, quotaDay: String?) async {
-        let massEmail = unit.massEmail
-        let policy = configuration.retry
-        var outcomes: [Outcome?] = Array(repeating: nil, count: claimed.count)
-        do {
-            let made: [Result<OutgoingMessage, HeraldError>]
-            do {
-                made = try await maker.make(claimed, of: massEmail)
-            } catch {
-                try await giveBack(claimed)
-                try? await store.massEmails.fail(unit, reason: "\(error)", now: now())
-                return
-            }
-            var outgoing: [OutgoingMessage] = []
-            var positionOf: [Int] = []
-            for (i, result) in made.enumerated() {
-                switch result {
-                case .success(let message):
-                    outgoing.append(message)
-                    positionOf.append(i)
-                case .failure(let error):
-                    outcomes[i] = Outcome(outcome: MessageOutcome(id: claimed[i].id, attempt: claimed[i].attempt, status: .failed,
-                                                                  attempts: claimed[i].attempt, text: error.message),
-                                          signal: nil, suppress: false)
-                }
-            }
-            // Another process may have stopped it between the claim and now.
-            if try await !store.massEmails.isSending(unit) || Task.isCancelled {
-                try await Task { try await self.giveBack(claimed) }.value
-                return
-            }
-            let transport: any Transport
-            do {
-                transport = try await transports.transport()
-            } catch {
-                try await giveBack(claimed)
-                try? await store.massEmails.pause(unit, reason: "the mail transport cannot be used: \(error)", now: now())
-                return
-            }
-            let throttleDelay = await currentThrottleDelay(sender: massEmail.senderID)
-            let answered = Mutex<[(Int, Outcome, Int)]>([])
-            let journal = self.journal
-            let now = self.now
-            let positions = positionOf
-            _ = await transport.send(outgoing) { index, result in
-                let position = positions[index]
-                let outcome = Outcome.of(result, for: claimed[position], now: now(), policy: policy, throttleDelay: throttleDelay)
-                let segment = journal.append(outcome.outcome)
-                answered.withLock { $0.append((position, outcome, segment)) }
-            }
-            let noted = answered.withLock { $0 }
-            for (position, outcome, _) in noted { outcomes[position] = outcome }
-            let final = outcomes.compactMap { $0 }
-            // The transport reports every message; should one be missing, it goes back to the queue.
-            let unreported = claimed.indices.filter { outcomes[$0] == nil }.map { claimed[$0] }
-            // What happened to messages that went out must be written even when Stop cancelled
-            // this batch: the writes run in a task of their own, which the cancel does not reach.
-            try await Task { [self] in
-                try await persistently("writing outcomes") { try await store.messages.record(final.map(\.outcome)) }
-                journal.committed(noted.map(\.2))
-                if !unreported.isEmpty { try await giveBack(unreported) }
-                try await afterBatch(final, of: claimed, in: unit, quotaDay: quotaDay)
-            }.value
-        } catch {
-            logger.error("a delivery batch failed; its messages go back to the queue", metadata: [
-                "mass_email": "\(massEmail.id)", "error": "\(error)"])
-            let pending = claimed.filter { message in !outcomes.contains { $0?.outcome.id == message.id } }
-            try? await Task { try await self.giveBack(pending) }.value
-        }
-    }
-
-    /// Returns claimed messages to the queue, their attempt not counted.
-    nonisolated private func giveBack(_ claimed: [ClaimedMessage]) async throws {
-        let t = now()
-        try await persistently("giving messages back") {
-            try await store.messages.record(claimed.map {
-                MessageOutcome(id: $0.id, attempt: $0.attempt, status: .queued, attempts: $0.attempt - 1, nextAttemptAt: t)
-            })
-        }
-    }
-
-    /// Runs a write of outcomes again after a failure that may pass (a deadlock PostgreSQL
-    /// broke, a dropped connection): such a write is idempotent, guarded by the attempt. Given
-    /// up after about 16 s, the messages stay `sending` under this node's lease — never
-    /// requeued, so never sent twice — and the journal's replay at the next start writes them.
-    nonisolated private func persistently(_ what: String, _ write: () async throws -> Void) async throws {
-        var delay = Duration.milliseconds(50)
-        for attempt in 1... {
-            do {
-                return try await write()
-            } catch {
-                guard attempt < 10 else { throw error }
-                logger.warning("a database write failed; trying again", metadata: ["write": "\(what)", "attempt": "\(attempt)", "error": "\(error)"])
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
-            }
-        }
-    }
-
-    nonisolated private func afterBatch(_ outcomes: [Outcome], of claimed: [ClaimedMessage], in unit: SendingUnit,
-                                        quotaDay: String?) async throws {
-        let massEmail = unit.massEmail
-        let policy = configuration.retry
-        let t = now()
-        let addresses = Dictionary(claimed.map { ($0.id, $0.address) }, uniquingKeysWith: { first, _ in first })
-        let bounced = Set(outcomes.filter { $0.outcome.status == .bounced }.map(\.outcome.id))
-        if !bounced.isEmpty {
-            let events = claimed.filter { bounced.contains($0.id) }.map {
-                EngagementEvent(kind: .bounced, messageID: $0.id, massEmailID: $0.massEmailID, step: $0.step, recordID: $0.recordID,
-                                address: $0.address, at: t)
-            }
-            do {
-                try await reactor.react(to: events)
-            } catch {
-                logger.error("trigger actions failed for bounces", metadata: ["mass_email": "\(massEmail.id)", "error": "\(error)"])
-            }
-        }
-        for outcome in outcomes where outcome.suppress {
-            if let address = addresses[outcome.outcome.id] {
-                try await store.suppressions.add(address, reason: "hard_bounce",
-                                                 detail: [outcome.outcome.code.map(String.init), outcome.outcome.enhancedCode, outcome.outcome.text]
-                                                    .compactMap { $0 }.joined(separator: " "), now: t)
-            }
-        }
-        if let quotaDay {
-            let unsent = outcomes.filter { $0.outcome.status == .queued || ($0.outcome.status == .deferred && $0.signal == .throttled) }.count
-            try await store.quota.release(unsent, day: quotaDay)
-        }
-        if outcomes.contains(where: { $0.signal == .throttled }) {
-            await noteThrottled(sender: massEmail.senderID, now: t)
-        } else {
-            await noteNotThrottled(sender: massEmail.senderID)
-        }
-        if case .transportBroken(let reason)? = outcomes.lazy.compactMap(\.signal).first(where: { if case .transportBroken = $0 { true } else { false } }) {
-            try? await store.massEmails.pause(unit, reason: "the SMTP server refused the session: \(reason)", now: t)
-            return
-        }
-        let answered = outcomes.filter { $0.outcome.status != .queued && $0.signal != .throttled }
-        let failures = answered.filter { $0.signal == .failure }
-        if answered.count >= policy.pauseMinimumMessages, Double(failures.count) >= Double(answered.count) * policy.pauseFailureRatio {
-            let last = failures.last?.outcome
-            let reply = [last?.code.map(String.init), last?.enhancedCode, last?.text].compactMap { $0 }.joined(separator: " ")
-            try? await store.massEmails.pause(unit, reason: "\(failures.count) of \(answered.count) messages in a batch failed (last: \(reply))", now: t)
-        }
-        // Finishing is fill()'s: the batch's end wakes it, and its claim finding nothing while
-        // no batch of the unit is in flight is when asking "is any undecided?" pays (asked
-        // after every batch, PostgreSQL gathered every waiting message's index entry each time).
-    }
-
-    private func currentThrottleDelay(sender: Int64) -> Int64? { throttled[sender]?.delay }
-
-    private func noteThrottled(sender: Int64, now t: Int64) {
-        let policy = configuration.retry
-        let delay = throttled[sender].map { min(policy.maxThrottleDelay, $0.delay * 2) } ?? policy.throttleDelay
-        throttled[sender] = (t + delay, delay)
-        logger.notice("the SMTP server asks to slow down; resting this sender", metadata: ["sender": "\(sender)", "seconds": "\(delay)"])
-    }
-
-    private func noteNotThrottled(sender: Int64) {
-        if let rest = throttled[sender], rest.until <= now() { throttled[sender] = nil }
     }
 
     /// Stops a mass email: see the type's documentation. Returns it as stopped.
@@ -403,12 +475,40 @@ public actor DeliveryEngine: Service {
     /// Cancels this process's batches of those steps (the transport hands them no further
     /// message) and waits until no process holds a message of the mass email.
     private func cancelAndWait(massEmail id: Int64, steps: Set<Int>, waitForOthers: Duration) async throws {
-        let mine = batches.values.filter { $0.unit.massEmail.id == id && steps.contains($0.unit.step) }.map(\.task)
-        for task in mine { task.cancel() }
+        let mine = batches.cancel { $0.massEmailID == id && steps.contains($0.step) }
         for task in mine { await task.value }
         let deadline = ContinuousClock.now + waitForOthers
         while ContinuousClock.now < deadline, try await store.messages.holding(massEmail: id) {
             try await Task.sleep(for: .milliseconds(50))
         }
+    }
+}
+
+/// The batches in flight, reachable from any thread: the journal's failure, on a
+/// connection's event loop, cancels them at once, before another message goes out unnoted.
+final class BatchRegistry: Sendable {
+    private let batches = Mutex<[Int: (unit: MassEmailStep, task: Task<Void, Never>)]>([:])
+
+    func add(_ id: Int, unit: MassEmailStep, task: Task<Void, Never>) {
+        batches.withLock { $0[id] = (unit, task) }
+    }
+
+    func remove(_ id: Int) {
+        batches.withLock { _ = $0.removeValue(forKey: id) }
+    }
+
+    /// Cancels every batch (no further message is handed to a connection) and returns their tasks.
+    @discardableResult
+    func cancelAll() -> [Task<Void, Never>] {
+        let tasks = batches.withLock { $0.values.map(\.task) }
+        for task in tasks { task.cancel() }
+        return tasks
+    }
+
+    /// Cancels the batches of the units that match, and returns their tasks.
+    func cancel(where matches: (MassEmailStep) -> Bool) -> [Task<Void, Never>] {
+        let tasks = batches.withLock { $0.values.filter { matches($0.unit) }.map(\.task) }
+        for task in tasks { task.cancel() }
+        return tasks
     }
 }

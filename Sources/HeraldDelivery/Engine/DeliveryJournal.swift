@@ -12,6 +12,7 @@ import Synchronization
 /// sent again: the only messages that can be are those whose final "." was sent and whose
 /// reply had not been noted — at most one per open connection (see ``DeliveryEngine``).
 /// (A power cut can lose what the page cache held; the journal does not fsync per message.)
+/// A line that cannot be written is an error, never ignored: see ``append(_:)``.
 ///
 /// Lines go to numbered segment files; a segment is deleted once every outcome in it is in
 /// the database, so the journal stays small however long a mass email is.
@@ -58,24 +59,65 @@ public final class DeliveryJournal: Sendable {
         for file in try segmentFiles() { try FileManager.default.removeItem(at: file) }
     }
 
+    /// The journal could not be written.
+    public struct WriteError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
     /// Notes an outcome; returns the segment it went to, for ``committed(_:)``.
+    ///
+    /// - Throws: ``WriteError`` when the line could not be written (a full disk, a read-only
+    ///   folder). The engine then hands nothing more to SMTP: an outcome that is not noted
+    ///   could be sent again after a crash. The next line goes to a new segment, so that a
+    ///   line cut short by the failure stays alone at the end of its file (replay skips it).
     @discardableResult
-    public func append(_ outcome: MessageOutcome) -> Int {
+    public func append(_ outcome: MessageOutcome) throws(WriteError) -> Int {
         let line = Data(Self.encode(outcome))
-        return state.withLock { state in
-            if state.handle == nil || state.linesInSegment >= segmentLines {
+        let result: Result<Int, WriteError> = state.withLock { state in
+            do {
+                if state.handle == nil || state.linesInSegment >= segmentLines {
+                    try? state.handle?.close()
+                    state.handle = nil
+                    state.segment += 1
+                    state.linesInSegment = 0
+                    let url = directory.appendingPathComponent(String(format: "journal-%08d.log", state.segment))
+                    guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+                        return .failure(WriteError(description: "cannot create \(url.path): \(String(cString: strerror(errno)))"))
+                    }
+                    state.handle = try FileHandle(forWritingTo: url)
+                }
+                try state.handle?.write(contentsOf: line)
+            } catch {
                 try? state.handle?.close()
-                state.segment += 1
-                state.linesInSegment = 0
-                let url = directory.appendingPathComponent(String(format: "journal-%08d.log", state.segment))
-                FileManager.default.createFile(atPath: url.path, contents: nil)
-                state.handle = try? FileHandle(forWritingTo: url)
+                state.handle = nil
+                return .failure(WriteError(description: "cannot write to \(directory.path): \(Self.describe(error))"))
             }
-            try? state.handle?.write(contentsOf: line)
             state.linesInSegment += 1
             state.pending[state.segment, default: 0] += 1
-            return state.segment
+            return .success(state.segment)
         }
+        return try result.get()
+    }
+
+    /// Whether a line can be written now: a small file is written and removed. After a
+    /// failure, the engine asks this before it sends again.
+    public func probe() throws(WriteError) {
+        let url = directory.appendingPathComponent("journal-probe.tmp")
+        defer { try? FileManager.default.removeItem(at: url) }
+        do {
+            try Data(repeating: 0x2E, count: 512).write(to: url)
+        } catch {
+            throw WriteError(description: "cannot write to \(directory.path): \(Self.describe(error))")
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        let ns = error as NSError
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+        return ns.localizedDescription
     }
 
     /// Marks outcomes as in the database: a segment none of whose outcomes is pending, and

@@ -5,7 +5,8 @@ import Mail
 /// How the engine retries, backs off and gives up. One place, so that the rules are read
 /// and tested together.
 public struct RetryPolicy: Sendable, Hashable {
-    /// Attempts before a temporary failure becomes `failed`.
+    /// Attempts before a temporary failure becomes `failed`. Only attempts a server
+    /// answered (or took the data of) count: a relay that was down costs none.
     public var maxAttempts = 5
     /// The first retry's delay; each later one doubles, up to `maxDelay`.
     public var baseDelay: Int64 = 60
@@ -14,10 +15,18 @@ public struct RetryPolicy: Sendable, Hashable {
     /// keeps asking, up to `maxThrottleDelay`.
     public var throttleDelay: Int64 = 30
     public var maxThrottleDelay: Int64 = 900
-    /// A batch with at least this many answered messages, of which at least
-    /// `pauseFailureRatio` failed for other reasons than throttling, pauses its mass email.
+    /// Of the last `refusalWindow` messages of a mass email that a server answered, at least
+    /// `pauseMinimumMessages` answered and at least `pauseRefusalRatio` of them refused for
+    /// reasons that are not the address's (content, policy, the account): it pauses, since
+    /// sending the rest would only be refused too.
+    public var refusalWindow = 50
     public var pauseMinimumMessages = 20
-    public var pauseFailureRatio = 0.5
+    public var pauseRefusalRatio = 0.5
+    /// When the relay cannot be reached: the first wait before trying again, doubling up to
+    /// `maxOutageDelay`; after `outagePauseAfter` of it, the mass emails pause for a person.
+    public var outageDelay: Int64 = 30
+    public var maxOutageDelay: Int64 = 600
+    public var outagePauseAfter: Int64 = 24 * 3600
 
     public init() {}
 
@@ -27,13 +36,31 @@ public struct RetryPolicy: Sendable, Hashable {
 }
 
 /// What one SMTP result means for a message, and what it tells the engine about the server.
+///
+/// The table (each row tested in `RulesAndJournalTests`):
+///
+/// | result | message | attempt counted | signal |
+/// | --- | --- | --- | --- |
+/// | 250 after the data | sent | yes | |
+/// | 5.1.x (no such address) | bounced, address suppressed | yes | |
+/// | other 5xx | bounced | yes | refused |
+/// | 4xx asking to slow down (421, 454, 4.7.x, "rate") | deferred by the sender's rest | no | throttled |
+/// | other 4xx | deferred, backing off | yes | |
+/// | the data sent, then the connection lost | uncertain, retried | yes | |
+/// | no server reached, or the session not set up (refused, timeout, TLS, DNS, closed before the data) | back to the queue | no | outage |
+/// | the account refused (535, no AUTH, credentials in clear), a bad URL, a 5xx greeting | back to the queue | no | transport broken |
+/// | refused before a byte was sent (too big, not ASCII, bad header) | failed | yes | refused |
+/// | never handed to a connection | back to the queue | no | |
 public struct Outcome: Sendable, Hashable {
     public enum Signal: Sendable, Hashable {
-        /// The server asks us to slow down (421, 450/451 4.7.x, 454, "rate", "too many").
+        /// The server asks us to slow down: the sender rests.
         case throttled
-        /// A failure that is not the recipient's doing: counts toward pausing the mass email.
-        case failure
-        /// The transport cannot work at all (wrong password, TLS refused): pause now.
+        /// Refused for a reason that is not the address's: counts toward pausing the mass email.
+        case refused
+        /// The relay could not be reached or would not set up a session: the engine waits
+        /// and tries again later, by itself.
+        case outage(String)
+        /// The relay refuses the account or the configuration is wrong: a person must act.
         case transportBroken(String)
     }
 
@@ -42,73 +69,84 @@ public struct Outcome: Sendable, Hashable {
     /// A hard bounce for an address that does not exist (5.1.x): suppress it.
     public var suppress: Bool
 
+    /// Whether a server replied about this message (any reply: it is reachable).
+    public var serverAnswered: Bool { outcome.code != nil }
+
     /// Classifies the result of one claimed message's attempt at time `now`.
     public static func of(_ result: Result<DeliveryResult, MailError>, for message: ClaimedMessage, now: Int64,
                           policy: RetryPolicy, throttleDelay: Int64? = nil) -> Outcome {
         let attempt = message.attempt
-        func deferred(_ code: Int?, _ enhanced: String?, _ text: String, counted: Bool, delay: Int64, signal: Signal?) -> Outcome {
-            let attempts = counted ? attempt : attempt - 1
-            if counted && attempts >= policy.maxAttempts {
-                return Outcome(outcome: MessageOutcome(id: message.id, attempt: attempt, status: .failed, attempts: attempts,
-                                                       code: code, enhancedCode: enhanced, text: "gave up after \(attempts) attempts: \(text)"),
-                               signal: signal, suppress: false)
-            }
-            return Outcome(outcome: MessageOutcome(id: message.id, attempt: attempt, status: .deferred, attempts: attempts,
-                                                   nextAttemptAt: now + delay, code: code, enhancedCode: enhanced, text: text),
-                           signal: signal, suppress: false)
+        func make(_ status: MessageStatus, counted: Bool, next: Int64? = nil, code: Int? = nil, enhanced: String? = nil,
+                  text: String?, sentAt: Int64? = nil, signal: Signal? = nil, suppress: Bool = false) -> Outcome {
+            Outcome(outcome: MessageOutcome(id: message.id, attempt: attempt, status: status, attempts: counted ? attempt : attempt - 1,
+                                            nextAttemptAt: next, code: code, enhancedCode: enhanced, text: text, sentAt: sentAt),
+                    signal: signal, suppress: suppress)
         }
+        /// Another try later; after the last counted attempt, failed.
+        func retry(_ status: MessageStatus, code: Int?, enhanced: String?, _ text: String) -> Outcome {
+            if attempt >= policy.maxAttempts {
+                return make(.failed, counted: true, code: code, enhanced: enhanced, text: "gave up after \(attempt) attempts: \(text)")
+            }
+            return make(status, counted: true, next: now + policy.retryDelay(afterAttempt: attempt), code: code, enhanced: enhanced, text: text)
+        }
+        func throttled(_ reply: SMTPReply, _ text: String) -> Outcome {
+            make(.deferred, counted: false, next: now + (throttleDelay ?? policy.throttleDelay), code: reply.code,
+                 enhanced: reply.enhancedCode?.description, text: text, signal: .throttled)
+        }
+        /// Not this message's doing: back to the queue as it was, and the reason passed on.
+        func backToQueue(_ text: String, _ signal: Signal) -> Outcome {
+            make(.queued, counted: false, next: now, text: text, signal: signal)
+        }
+
         switch result {
         case .failure(let error):
             switch error.code {
             case .notSent:
-                // Never reached a connection: back in the queue, the attempt not counted.
-                return Outcome(outcome: MessageOutcome(id: message.id, attempt: attempt, status: .queued, attempts: attempt - 1,
-                                                       nextAttemptAt: now, text: nil), signal: nil, suppress: false)
-            case .authenticationFailed, .authenticationNotSupported, .insecureAuthenticationRefused, .tlsNotAvailable,
-                 .tlsHandshakeFailed, .invalidURL:
-                return deferred(nil, nil, error.message, counted: false, delay: policy.baseDelay,
-                                signal: .transportBroken(error.message))
+                // Never reached a connection.
+                return make(.queued, counted: false, next: now, text: nil)
+            case .authenticationFailed, .authenticationNotSupported, .insecureAuthenticationRefused, .invalidURL:
+                return backToQueue(error.message, .transportBroken(error.message))
             case .messageRefusedLocally, .invalidAddress, .invalidHeader:
-                return Outcome(outcome: MessageOutcome(id: message.id, attempt: attempt, status: .failed, attempts: attempt,
-                                                       text: error.message), signal: .failure, suppress: false)
+                return make(.failed, counted: true, text: error.message, signal: .refused)
             default:
-                if let reply = error.reply, Self.isThrottling(reply) {
-                    let delay = throttleDelay ?? policy.throttleDelay
-                    return deferred(reply.code, reply.enhancedCode?.description, reply.text, counted: false, delay: delay, signal: .throttled)
+                if let reply = error.reply {
+                    if Self.isThrottling(reply) { return throttled(reply, reply.text) }
+                    // A server that refuses the session itself (554 at the greeting) will
+                    // not take anything from us until someone sorts it out.
+                    if reply.isPermanentFailure { return backToQueue(error.message, .transportBroken(error.message)) }
                 }
-                return deferred(error.reply?.code, error.reply?.enhancedCode?.description, error.message, counted: true,
-                                delay: policy.retryDelay(afterAttempt: attempt), signal: .failure)
+                // Refused, timed out, TLS or DNS failed, closed: nothing was answered about
+                // this message, and the relay is out for now.
+                return backToQueue(error.message, .outage(error.message))
             }
         case .success(let delivery):
             guard let recipient = delivery.recipients.first else {
-                return Outcome(outcome: MessageOutcome(id: message.id, attempt: attempt, status: .failed, attempts: attempt,
-                                                       text: "no recipient in the result"), signal: .failure, suppress: false)
+                return make(.failed, counted: true, text: "no recipient in the result", signal: .refused)
             }
             let code = recipient.code
             let enhanced = recipient.enhancedCode?.description
             if delivery.deliveryUncertain {
-                // RFC 1047: the data went out and the reply never came. It was most likely
-                // delivered; sending again risks the duplicate that Herald promises not to send.
-                return Outcome(outcome: MessageOutcome(id: message.id, attempt: attempt, status: .sent, attempts: attempt, code: nil,
-                                                       text: "delivery uncertain: the connection was lost after the data; not sent again",
-                                                       sentAt: now), signal: nil, suppress: false)
+                // RFC 5321 §3.8, RFC 1047: the data went out and the reply never came. Most
+                // likely delivered, but no server said so; like Postfix, a temporary failure,
+                // tried again (which may duplicate it) until a server accepts it.
+                return retry(.uncertain, code: nil, enhanced: nil,
+                             "delivery uncertain: the connection was lost after the data, before the server's reply")
             }
             switch recipient.status {
             case .accepted:
-                return Outcome(outcome: MessageOutcome(id: message.id, attempt: attempt, status: .sent, attempts: attempt, code: code,
-                                                       enhancedCode: enhanced, text: recipient.text, sentAt: now), signal: nil, suppress: false)
+                return make(.sent, counted: true, code: code, enhanced: enhanced, text: recipient.text, sentAt: now)
             case .permanentFailure:
                 let unknownAddress = recipient.enhancedCode.map { $0.statusClass == 5 && $0.subject == 1 } ?? false
-                return Outcome(outcome: MessageOutcome(id: message.id, attempt: attempt, status: .bounced, attempts: attempt, code: code,
-                                                       enhancedCode: enhanced, text: recipient.text),
-                               signal: unknownAddress ? nil : .failure, suppress: unknownAddress)
+                return make(.bounced, counted: true, code: code, enhanced: enhanced, text: recipient.text,
+                            signal: unknownAddress ? nil : .refused, suppress: unknownAddress)
             case .transientFailure:
-                if let reply = recipient.reply, Self.isThrottling(reply) {
-                    let delay = throttleDelay ?? policy.throttleDelay
-                    return deferred(code, enhanced, recipient.text, counted: false, delay: delay, signal: .throttled)
+                guard let reply = recipient.reply else {
+                    // The connection went before the data (the transport has already tried
+                    // a fresh one): no server said anything about this message.
+                    return backToQueue(recipient.text, .outage(recipient.text))
                 }
-                return deferred(code, enhanced, recipient.text, counted: true, delay: policy.retryDelay(afterAttempt: attempt),
-                                signal: .failure)
+                if Self.isThrottling(reply) { return throttled(reply, recipient.text) }
+                return retry(.deferred, code: code, enhanced: enhanced, recipient.text)
             }
         }
     }

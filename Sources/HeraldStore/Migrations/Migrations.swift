@@ -211,5 +211,22 @@ enum Migrations {
                 WHERE status IN ('queued', 'deferred')
                 """).run()
         },
+        Migration(version: 11, name: "delivery nodes and uncertain messages") { db, _ in
+            // One row a sending process, its heartbeat moved on every second: a process whose
+            // heartbeat is stale is dead, and the others take its claimed messages over (a
+            // lease per message, renewed every 20 s and lapsing after 120, took two minutes).
+            // `condition` is what holds its sending up, for the pages.
+            try await db.raw("""
+                CREATE TABLE delivery_nodes (node TEXT PRIMARY KEY, heartbeat_at BIGINT NOT NULL, started_at BIGINT NOT NULL,
+                    condition TEXT, condition_since BIGINT, condition_next_try BIGINT, condition_reason TEXT)
+                """).run()
+            // A message whose data went out without a reply is retried like a deferred one.
+            try await db.raw("DROP INDEX mail_messages_waiting").run()
+            try await db.raw("""
+                CREATE INDEX mail_messages_waiting ON mail_messages (mass_email_id, step, next_attempt_at)
+                WHERE status IN ('queued', 'deferred', 'uncertain')
+                """).run()
+            try await db.raw("ALTER TABLE mail_messages DROP COLUMN lease_until").run()
+        },
     ]
 }

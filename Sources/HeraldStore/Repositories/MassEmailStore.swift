@@ -24,7 +24,7 @@ public struct MassEmailFigures: Sendable, Hashable {
     public var recipients: Int { byStatus.values.reduce(0, +) }
     /// Handed to SMTP and answered, either way.
     public var processed: Int { self[.sent] + self[.failed] + self[.bounced] }
-    public var pending: Int { self[.queued] + self[.sending] + self[.deferred] }
+    public var pending: Int { self[.queued] + self[.sending] + self[.deferred] + self[.uncertain] }
 }
 
 /// One step of a mass email: 0 for its own messages, k for its k-th follow-up's.
@@ -297,27 +297,27 @@ public struct MassEmailStore: Sendable {
     /// Finishes step `step` of a mass email (0 for itself, k for its k-th follow-up) once
     /// every message of it is decided.
     @discardableResult
-    public func finishIfDone(_ unit: SendingUnit, now: Int64) async throws -> Bool {
-        unit.step == 0 ? try await finishIfDone(unit.massEmail.id, now: now)
-            : try await FollowUpRunStore(database: database).finishIfDone(unit.massEmail.id, step: unit.step, now: now)
+    public func finishIfDone(_ unit: MassEmailStep, now: Int64) async throws -> Bool {
+        unit.step == 0 ? try await finishIfDone(unit.massEmailID, now: now)
+            : try await FollowUpRunStore(database: database).finishIfDone(unit.massEmailID, step: unit.step, now: now)
     }
 
     /// Pauses what `unit` sends, saying why: the mass email, or only its follow-up.
-    public func pause(_ unit: SendingUnit, reason: String, now: Int64) async throws {
-        if unit.step == 0 { _ = try await pause(unit.massEmail.id, reason: reason, now: now) }
-        else { try await FollowUpRunStore(database: database).pause(unit.massEmail.id, step: unit.step, reason: reason, now: now) }
+    public func pause(_ unit: MassEmailStep, reason: String, now: Int64) async throws {
+        if unit.step == 0 { _ = try await pause(unit.massEmailID, reason: reason, now: now) }
+        else { try await FollowUpRunStore(database: database).pause(unit.massEmailID, step: unit.step, reason: reason, now: now) }
     }
 
     /// Marks what `unit` sends failed, saying why.
-    public func fail(_ unit: SendingUnit, reason: String, now: Int64) async throws {
-        if unit.step == 0 { _ = try await fail(unit.massEmail.id, reason: reason, now: now) }
-        else { try await FollowUpRunStore(database: database).fail(unit.massEmail.id, step: unit.step, reason: reason, now: now) }
+    public func fail(_ unit: MassEmailStep, reason: String, now: Int64) async throws {
+        if unit.step == 0 { _ = try await fail(unit.massEmailID, reason: reason, now: now) }
+        else { try await FollowUpRunStore(database: database).fail(unit.massEmailID, step: unit.step, reason: reason, now: now) }
     }
 
     /// Whether `unit` is still sending (a worker checks that what it sends was not stopped).
-    public func isSending(_ unit: SendingUnit) async throws -> Bool {
+    public func isSending(_ unit: MassEmailStep) async throws -> Bool {
         try await database.read { db in
-            try await db.raw("SELECT 1 AS one WHERE \(SendingUnit.sendingCondition(massEmail: unit.massEmail.id, step: unit.step))").first() != nil
+            try await db.raw("SELECT 1 AS one WHERE \(SendingUnit.sendingCondition(massEmail: unit.massEmailID, step: unit.step))").first() != nil
         }
     }
 

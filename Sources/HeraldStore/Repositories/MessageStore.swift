@@ -115,26 +115,27 @@ public struct MessageStore: Sendable {
     }
 
     /// The SQL condition that a message of step `step` of mass email `massEmail` is still
-    /// undecided: waiting or being sent.
+    /// undecided: waiting, being sent, or to be tried again.
     static func anyUndecided(massEmail: Int64, step: Int) -> SQLQueryString {
         """
         EXISTS (SELECT 1 FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND step = \(bind: step)
-                AND status IN ('queued', 'sending', 'deferred'))
+                AND status IN ('queued', 'sending', 'deferred', 'uncertain'))
         """
     }
 
     /// Claims up to `limit` due messages of one mass email's step `step` (0 for its own, k
-    /// for its k-th follow-up's) for `node`, leased until `now + leaseSeconds`.
-    public func claim(massEmail: Int64, step: Int = 0, node: String, limit: Int, now: Int64, leaseSeconds: Int64 = 120) async throws -> [ClaimedMessage] {
+    /// for its k-th follow-up's) for `node`: they are its until it writes their outcomes or
+    /// gives them back, or until its heartbeat lapses and another process takes them over
+    /// (``NodeStore/takeOver(now:by:)``).
+    public func claim(massEmail: Int64, step: Int = 0, node: String, limit: Int, now: Int64) async throws -> [ClaimedMessage] {
         guard limit > 0 else { return [] }
         let lock: SQLQueryString = database.kind == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
         return try await database.transaction { db in
             try await db.raw("""
-                UPDATE mail_messages SET status = 'sending', claimed_by = \(bind: node), lease_until = \(bind: now + leaseSeconds),
-                    attempts = attempts + 1
+                UPDATE mail_messages SET status = 'sending', claimed_by = \(bind: node), attempts = attempts + 1
                 WHERE \(SendingUnit.sendingCondition(massEmail: massEmail, step: step))
                   AND id IN (SELECT id FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND step = \(bind: step)
-                             AND status IN ('queued', 'deferred') AND next_attempt_at <= \(bind: now)
+                             AND status IN ('queued', 'deferred', 'uncertain') AND next_attempt_at <= \(bind: now)
                              ORDER BY next_attempt_at LIMIT \(literal: limit) \(lock))
                 RETURNING id, record_id, address, attempts
                 """).all().map { row in
@@ -146,8 +147,14 @@ public struct MessageStore: Sendable {
         }
     }
 
-    /// Writes outcomes back, a few hundred rows a statement, in one transaction.
-    public func record(_ outcomes: [MessageOutcome]) async throws {
+    /// Writes outcomes back, a few hundred rows a statement, in one transaction. Each row
+    /// changes only if `node` still holds the message for that attempt: a late outcome (of
+    /// a process the others declared dead, or an earlier attempt's) changes nothing.
+    ///
+    /// `alsoRequeued` (replaying a journal after a restart): an outcome also applies to a
+    /// message that the others gave back to the queue after this node's heartbeat lapsed and
+    /// that nobody has claimed since, so that what was delivered is not sent again.
+    public func record(_ outcomes: [MessageOutcome], node: String, alsoRequeued: Bool = false) async throws {
         guard !outcomes.isEmpty else { return }
         try await database.transaction { db in
             if database.kind == .postgres {
@@ -157,14 +164,14 @@ public struct MessageStore: Sendable {
                     UPDATE mail_messages SET status = v.status, attempts = v.attempts,
                         next_attempt_at = COALESCE(NULLIF(v.next_attempt_at, -1), mail_messages.next_attempt_at),
                         smtp_code = NULLIF(v.code, 0), smtp_status = NULLIF(v.enhanced_code, ''), smtp_text = NULLIF(v.text, ''),
-                        sent_at = NULLIF(v.sent_at, 0), claimed_by = NULL, lease_until = NULL
+                        sent_at = NULLIF(v.sent_at, 0), claimed_by = NULL
                     FROM unnest(\(bind: outcomes.map(\.id))::bigint[], \(bind: outcomes.map(\.status.rawValue))::text[],
                                 \(bind: outcomes.map { Int64($0.attempts) })::bigint[], \(bind: outcomes.map { $0.nextAttemptAt ?? -1 })::bigint[],
                                 \(bind: outcomes.map { Int64($0.code ?? 0) })::bigint[], \(bind: outcomes.map { $0.enhancedCode ?? "" })::text[],
                                 \(bind: outcomes.map { $0.text.map { String($0.prefix(500)) } ?? "" })::text[],
                                 \(bind: outcomes.map { $0.sentAt ?? 0 })::bigint[], \(bind: outcomes.map { Int64($0.attempt) })::bigint[])
                          AS v(id, status, attempts, next_attempt_at, code, enhanced_code, text, sent_at, attempt)
-                    WHERE mail_messages.id = v.id AND mail_messages.status = 'sending' AND mail_messages.attempts = v.attempt
+                    WHERE mail_messages.id = v.id AND \(Self.held(attempt: "v.attempt", node: node, alsoRequeued: alsoRequeued))
                     """).run()
             } else {
                 for start in stride(from: 0, to: outcomes.count, by: 300) {
@@ -180,9 +187,9 @@ public struct MessageStore: Sendable {
                         UPDATE mail_messages SET status = v.column2, attempts = v.column3,
                             next_attempt_at = COALESCE(v.column4, mail_messages.next_attempt_at),
                             smtp_code = v.column5, smtp_status = v.column6, smtp_text = v.column7, sent_at = v.column8,
-                            claimed_by = NULL, lease_until = NULL
+                            claimed_by = NULL
                         FROM (VALUES \(rows.joined(separator: ", "))) AS v
-                        WHERE mail_messages.id = v.column1 AND mail_messages.status = 'sending' AND mail_messages.attempts = v.column9
+                        WHERE mail_messages.id = v.column1 AND \(Self.held(attempt: "v.column9", node: node, alsoRequeued: alsoRequeued))
                         """).run()
                 }
             }
@@ -202,43 +209,28 @@ public struct MessageStore: Sendable {
         }
     }
 
+    /// The condition that `node` still holds a message for the attempt in column `attempt`
+    /// (or, `alsoRequeued`, that the message was given back from that attempt and not claimed since).
+    private static func held(attempt: String, node: String, alsoRequeued: Bool) -> SQLQueryString {
+        let held: SQLQueryString = """
+            (mail_messages.status = 'sending' AND mail_messages.attempts = \(unsafeRaw: attempt) AND mail_messages.claimed_by = \(bind: node))
+            """
+        guard alsoRequeued else { return held }
+        return """
+            (\(held) OR (mail_messages.status = 'queued' AND mail_messages.claimed_by IS NULL
+                         AND mail_messages.attempts = \(unsafeRaw: attempt) - 1))
+            """
+    }
+
     /// Gives back every message `node` had claimed (after its journal has been replayed at
     /// start): they were never handed to SMTP, or are in the window that SMTP leaves unknowable.
     @discardableResult
     public func requeueClaims(of node: String) async throws -> Int {
         try await database.transaction { db in
             try await db.raw("""
-                UPDATE mail_messages SET status = 'queued', attempts = attempts - 1, claimed_by = NULL, lease_until = NULL
+                UPDATE mail_messages SET status = 'queued', attempts = attempts - 1, claimed_by = NULL
                 WHERE status = 'sending' AND claimed_by = \(bind: node) RETURNING id
                 """).all().count
-        }
-    }
-
-    /// Gives back messages whose worker stopped renewing its lease (a process that died and
-    /// did not come back).
-    @discardableResult
-    public func requeueExpired(now: Int64) async throws -> Int {
-        try await database.transaction { db in
-            try await db.raw("""
-                UPDATE mail_messages SET status = 'queued', attempts = attempts - 1, claimed_by = NULL, lease_until = NULL
-                WHERE status = 'sending' AND lease_until < \(bind: now) RETURNING id
-                """).all().count
-        }
-    }
-
-    /// Extends the leases of everything `node` holds.
-    ///
-    /// On PostgreSQL a message whose outcome is being written at that moment is skipped, not
-    /// waited for: the two statements lock the same rows in different orders, and waiting was
-    /// a deadlock that cost the outcome write. (Its lease is renewed next time, if it is still
-    /// being sent.)
-    public func renewLeases(of node: String, until: Int64) async throws {
-        let lock: SQLQueryString = database.kind == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
-        try await database.transaction { db in
-            try await db.raw("""
-                UPDATE mail_messages SET lease_until = \(bind: until)
-                WHERE id IN (SELECT id FROM mail_messages WHERE status = 'sending' AND claimed_by = \(bind: node) \(lock))
-                """).run()
         }
     }
 

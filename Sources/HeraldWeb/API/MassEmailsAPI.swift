@@ -29,9 +29,10 @@ struct MassEmailsAPI {
             let figures = try await store.massEmails.figures(massEmails.map(\.id))
             let followUps = try await FollowUpReport.load(massEmails, store: store)
             let counts = try await store.massEmails.countsByStatus(owner: owner)
+            let waiting = try await DeliveryWait.load(store)
             return JSONResponse.make(JSONValue.object([
                 "mass_emails": .array(massEmails.map {
-                    Present.massEmail($0, figures: figures[$0.id] ?? MassEmailFigures(), followUps: followUps[$0.id] ?? [])
+                    Present.massEmail($0, figures: figures[$0.id] ?? MassEmailFigures(), followUps: followUps[$0.id] ?? [], waiting: waiting)
                 }),
                 "counts": .object(Dictionary(uniqueKeysWithValues: MassEmail.Status.allCases.map { ($0.rawValue, JSONValue.number(Double(counts[$0] ?? 0))) })),
             ]))
@@ -115,7 +116,7 @@ struct MassEmailsAPI {
     func present(_ massEmail: MassEmail) async throws -> JSONValue {
         let figures = try await store.massEmails.figures([massEmail.id])[massEmail.id] ?? MassEmailFigures()
         let followUps = try await FollowUpReport.load([massEmail], store: store)
-        return Present.massEmail(massEmail, figures: figures, followUps: followUps[massEmail.id] ?? [])
+        return Present.massEmail(massEmail, figures: figures, followUps: followUps[massEmail.id] ?? [], waiting: try await DeliveryWait.load(store))
     }
 
     /// Stops a mass email that is scheduled, sending or paused, with its follow-ups; of one

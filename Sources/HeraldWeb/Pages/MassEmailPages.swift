@@ -363,6 +363,8 @@ struct MassEmailPages {
         let runs = try await store.triggerRuns.counts(massEmailID: m.id)
         let module = try await store.modules.named(m.module)
         let followUps = try await FollowUpReport.load([m], store: store)[m.id] ?? []
+        let sending = m.status == .sending || followUps.contains { $0.status == .sending }
+        let waiting = sending ? try await DeliveryWait.load(store)?.text { Self.format($0, zone) } : nil
         let actions: [[String: Any]] = m.triggerActions.enumerated().map { i, action in
             ["summary": action.summary(in: module, userName: { names[$0] ?? "user \($0)" }), "runs": runs[i] ?? 0]
         }
@@ -376,9 +378,10 @@ struct MassEmailPages {
             "started": m.startedAt.map { Self.format($0, zone) } as Any,
             "finished": m.finishedAt.map { Self.format($0, zone) } as Any,
             "resolving": m.status == .sending && m.resolvedAt == nil,
+            "waiting": waiting as Any,
             "figures": [
                 "recipients": f.recipients, "queued": f[.queued], "sending": f[.sending], "sent": f[.sent], "deferred": f[.deferred],
-                "failed": f[.failed], "bounced": f[.bounced],
+                "uncertain": Self.ifAny(f[.uncertain]), "failed": f[.failed], "bounced": f[.bounced],
             ],
             "engagement": [
                 "opened": f.opened, "open_rate": Self.rate(f.opened, of: f[.sent]), "machine_opened": f.machineOpened,
@@ -400,7 +403,7 @@ struct MassEmailPages {
                     "address": r.address, "status": r.status.rawValue, "step": r.step == 0 ? "Mass email" : "Follow-up \(r.step)", "record_link": "/m/\(m.module)/\(r.recordID)",
                     "attempts": r.attempts,
                     "reply": [r.code.map(String.init), r.enhancedCode, r.text].compactMap { $0 }.joined(separator: " "),
-                    "when": (r.sentAt ?? (r.status == .deferred ? r.nextAttemptAt : nil)).map { Self.format($0, zone) } ?? "",
+                    "when": (r.sentAt ?? (r.status == .deferred || r.status == .uncertain ? r.nextAttemptAt : nil)).map { Self.format($0, zone) } ?? "",
                     "opened": r.openedAt.map { "\(Self.format($0, zone)) ×\(r.opens)" } ?? "",
                     "clicked": r.clickedAt.map { "\(Self.format($0, zone)) ×\(r.clicks)" } ?? "",
                     "machines": r.machineOpens + r.machineClicks > 0

@@ -90,7 +90,8 @@ enum Present {
 }
 
 extension Present {
-    static func massEmail(_ m: MassEmail, figures f: MassEmailFigures, followUps: [FollowUpReport] = []) -> JSONValue {
+    /// `waiting` is shown only while the mass email or one of its follow-ups is sending.
+    static func massEmail(_ m: MassEmail, figures f: MassEmailFigures, followUps: [FollowUpReport] = [], waiting: DeliveryWait? = nil) -> JSONValue {
         func time(_ t: Int64?) -> JSONValue { t.map { .string(ISODateTime.format(epochSeconds: $0)) } ?? .null }
         let recipients: JSONValue = switch m.recipients {
         case .view(let id): .object(["view_id": .number(Double(id))])
@@ -111,6 +112,7 @@ extension Present {
             "include_machine_events": .bool(m.triggersOnMachineEvents),
             "follow_ups": .array(m.followUps.map(FollowUpInput.json)),
             "follow_up_status": .array(followUps.map(\.json)),
+            "waiting": (m.status == .sending || followUps.contains { $0.status == .sending }) ? waiting?.json ?? .null : .null,
         ])
     }
 
@@ -118,7 +120,7 @@ extension Present {
         .object([
             "recipients": .number(Double(f.recipients)), "queued": .number(Double(f[.queued])),
             "sending": .number(Double(f[.sending])), "sent": .number(Double(f[.sent])),
-            "deferred": .number(Double(f[.deferred])), "failed": .number(Double(f[.failed])),
+            "deferred": .number(Double(f[.deferred])), "uncertain": .number(Double(f[.uncertain])), "failed": .number(Double(f[.failed])),
             "bounced": .number(Double(f[.bounced])),
             "opened": .number(Double(f.opened)), "machine_opened": .number(Double(f.machineOpened)),
             "clicked": .number(Double(f.clicked)), "machine_clicked": .number(Double(f.machineClicked)),
@@ -154,7 +156,7 @@ extension Present {
         return .object([
             "id": .number(Double(r.id)), "step": .number(Double(r.step)), "record_id": .number(Double(r.recordID)),
             "address": .string(r.address), "status": .string(r.status.rawValue), "attempts": .number(Double(r.attempts)),
-            "next_attempt_at": r.status == .deferred ? .string(ISODateTime.format(epochSeconds: r.nextAttemptAt)) : .null,
+            "next_attempt_at": r.status == .deferred || r.status == .uncertain ? .string(ISODateTime.format(epochSeconds: r.nextAttemptAt)) : .null,
             "smtp_code": r.code.map { .number(Double($0)) } ?? .null, "smtp_status": r.enhancedCode.map(JSONValue.string) ?? .null,
             "smtp_text": r.text.map(JSONValue.string) ?? .null,
             "sent_at": time(r.sentAt), "opened_at": time(r.openedAt), "opens": .number(Double(r.opens)),

@@ -35,26 +35,29 @@ final class MessageFeed: Sendable {
     }
 }
 
-/// The results of a batch send, each reported once, the moment it is known.
+/// The results of a batch send, each reported once, the moment it is known, under the
+/// message's own ``OutgoingMessage/id``.
 final class BatchResults: Sendable {
-    typealias Report = @Sendable (Int, Result<DeliveryResult, MailError>) -> Void
+    typealias Report = @Sendable (Int64, Result<DeliveryResult, MailError>) -> Void
+    private let ids: [Int64]
     private let results: Mutex<[Result<DeliveryResult, MailError>?]>
     private let report: Report?
 
-    init(count: Int, report: Report?) {
-        self.results = Mutex(Array(repeating: nil, count: count))
+    init(_ messages: [OutgoingMessage], report: Report?) {
+        self.ids = messages.map(\.id)
+        self.results = Mutex(Array(repeating: nil, count: messages.count))
         self.report = report
     }
 
-    /// Keeps and reports the result of message `index`; a second result for the same
-    /// message is ignored, so a caller hears of each message exactly once.
+    /// Keeps and reports the result of the message at `index` in the batch; a second result
+    /// for the same message is ignored, so a caller hears of each message exactly once.
     func record(_ index: Int, _ result: Result<DeliveryResult, MailError>) {
         let isFirst = results.withLock { results in
             guard results[index] == nil else { return false }
             results[index] = result
             return true
         }
-        if isFirst { report?(index, result) }
+        if isFirst { report?(ids[index], result) }
     }
 
     /// Every result, in message order; a message that has none was never handed to a

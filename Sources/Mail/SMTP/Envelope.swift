@@ -38,12 +38,17 @@ public struct Envelope: Sendable, Hashable {
     }
 }
 
-/// One message handed to a ``Transport``: its envelope and its RFC 5322 bytes.
+/// One message handed to a ``Transport``: the caller's number for it, its envelope and its
+/// RFC 5322 bytes.
 public struct OutgoingMessage: Sendable {
+    /// The caller's number for the message, handed back with its result
+    /// (``Transport/send(_:onResult:)``), so that a result never depends on a position.
+    public var id: Int64
     public var envelope: Envelope
     public var message: [UInt8]
 
-    public init(envelope: Envelope, message: [UInt8]) {
+    public init(id: Int64 = 0, envelope: Envelope, message: [UInt8]) {
+        self.id = id
         self.envelope = envelope
         self.message = message
     }

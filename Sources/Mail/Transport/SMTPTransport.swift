@@ -56,11 +56,11 @@ public struct SMTPTransport: Transport, Service {
     /// rather than block there, or that connection stalls.
     public func send(
         _ messages: [OutgoingMessage],
-        onResult: (@Sendable (Int, Result<DeliveryResult, MailError>) -> Void)?
+        onResult: (@Sendable (Int64, Result<DeliveryResult, MailError>) -> Void)?
     ) async -> [Result<DeliveryResult, MailError>] {
         guard !messages.isEmpty else { return [] }
         let feed = MessageFeed(messages)
-        let results = BatchResults(count: messages.count, report: onResult)
+        let results = BatchResults(messages, report: onResult)
         let workers = min(pool.poolConfiguration.maximumConnections, messages.count)
         await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self) { group in
@@ -83,9 +83,12 @@ public struct SMTPTransport: Transport, Service {
             do throws(MailError) {
                 lease = try await pool.lease()
             } catch {
-                guard let index = feed.take() else { return }
-                results.record(index, .failure(error))
-                continue
+                // No connection (refused, timed out, TLS failed, unknown host): this worker
+                // stops after failing one message with the reason, rather than trying a new
+                // connection for every message of the batch against a server that is down.
+                // Other workers go on; what nobody takes comes back as notSent.
+                if let index = feed.take() { results.record(index, .failure(error)) }
+                return
             }
             let connection = lease.connection
             let heldBack = HeldBack()

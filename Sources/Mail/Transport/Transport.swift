@@ -16,13 +16,13 @@ public protocol Transport: Sendable {
     /// Delivers many messages, as fast as the transport allows (for SMTP: over pooled,
     /// pipelined connections). Results are in the order of `messages`.
     ///
-    /// `onResult` is called with each message's index and result the moment it is known,
-    /// before the batch ends, so that a caller can record it at once. When the calling task
-    /// is cancelled, no further message is handed to a connection; those come back as
-    /// ``MailError/Code/notSent``.
+    /// `onResult` is called with each message's ``OutgoingMessage/id`` and result the moment
+    /// it is known, before the batch ends, so that a caller can record it at once; each
+    /// message is reported exactly once. When the calling task is cancelled, no further
+    /// message is handed to a connection; those come back as ``MailError/Code/notSent``.
     func send(
         _ messages: [OutgoingMessage],
-        onResult: (@Sendable (Int, Result<DeliveryResult, MailError>) -> Void)?
+        onResult: (@Sendable (Int64, Result<DeliveryResult, MailError>) -> Void)?
     ) async -> [Result<DeliveryResult, MailError>]
 
     /// Closes whatever the transport holds open.
@@ -37,11 +37,11 @@ extension Transport {
 
     public func send(
         _ messages: [OutgoingMessage],
-        onResult: (@Sendable (Int, Result<DeliveryResult, MailError>) -> Void)?
+        onResult: (@Sendable (Int64, Result<DeliveryResult, MailError>) -> Void)?
     ) async -> [Result<DeliveryResult, MailError>] {
         var results: [Result<DeliveryResult, MailError>] = []
         results.reserveCapacity(messages.count)
-        for (index, message) in messages.enumerated() {
+        for message in messages {
             let result: Result<DeliveryResult, MailError>
             if Task.isCancelled {
                 result = .failure(MailError(.notSent, "cancelled before sending"))
@@ -52,7 +52,7 @@ extension Transport {
                     result = .failure(error)
                 }
             }
-            onResult?(index, result)
+            onResult?(message.id, result)
             results.append(result)
         }
         return results
