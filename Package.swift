@@ -87,9 +87,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "HeraldCore", swiftSettings: swiftSettings),
+        // glibc's libresolv, for DNS lookups (TXT, MX) through the system's resolver.
+        .systemLibrary(name: "CResolv", path: "Sources/CResolv"),
         .target(
             name: "Mail",
             dependencies: [
+                "CResolv",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -30,6 +30,8 @@ command -v smtp-sink >/dev/null || [ -x /usr/sbin/smtp-sink ] || need_apt+=(post
 # interop tests: saslpasswd2 makes its user, the modules check PLAIN and LOGIN.
 [ -x /usr/sbin/saslpasswd2 ] || need_apt+=(sasl2-bin)
 ls /usr/lib/*/sasl2/libplain.so >/dev/null 2>&1 || need_apt+=(libsasl2-modules)
+# A DNS server on loopback for the DNS checks of sending domains and DKIM verification.
+[ -x /usr/sbin/dnsmasq ] || need_apt+=(dnsmasq-base)
 command -v sqlite3 >/dev/null || need_apt+=(sqlite3)
 command -v openssl >/dev/null || need_apt+=(openssl)  # the mail tests make certificates and DKIM keys
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -48,6 +50,7 @@ python3 -c 'import aiosmtpd' 2>/dev/null || need_pip+=(aiosmtpd)
 python3 -c 'import dkim' 2>/dev/null || need_pip+=(dkimpy)
 python3 -c 'import nacl' 2>/dev/null || need_pip+=(pynacl)  # dkimpy verifies ed25519 signatures with it
 python3 -c 'import pytest' 2>/dev/null || need_pip+=(pytest)
+python3 -c 'import dns.resolver' 2>/dev/null || need_pip+=(dnspython)  # dkimpy looks DKIM keys up with it
 if [ ${#need_pip[@]} -gt 0 ]; then
   log "installing ${need_pip[*]} (pip)"
   python3 -m pip install -q "${need_pip[@]}" || { echo "pip install failed"; exit 1; }

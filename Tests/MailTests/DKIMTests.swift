@@ -14,9 +14,18 @@ import Testing
     static func ed25519Key() async throws -> String { try await key(["genpkey", "-algorithm", "ed25519"]) }
 
     static func verify(_ signed: [UInt8], record: String) async throws -> Bool {
+        try await verify(signed, arguments: [record])
+    }
+
+    /// Every signature, each against its selector's record.
+    static func verify(_ signed: [UInt8], records: [String: String]) async throws -> Bool {
+        try await verify(signed, arguments: records.map { "\($0.key)=\($0.value)" })
+    }
+
+    private static func verify(_ signed: [UInt8], arguments: [String]) async throws -> Bool {
         let path = Peers.temporaryDirectory() + "/signed.eml"
         try Data(signed).write(to: URL(fileURLWithPath: path))
-        let output = try await Peers.run(["python3", Peers.directory + "/dkim_verify.py", path, record])
+        let output = try await Peers.run(["python3", Peers.directory + "/dkim_verify.py", path] + arguments)
         if output.status != 0 { print("dkim_verify: \(output.stdout) \(output.stderr)") }
         return output.status == 0 && output.stdout.contains("PASS")
     }
@@ -48,6 +57,26 @@ import Testing
         #expect(String(decoding: DKIMSigner.canonicalHeader(Array("SubJect : a  b \t\r\n\tc ".utf8)), as: UTF8.self) == "subject:a b c")
         #expect(String(decoding: DKIMSigner.canonicalBody(Array("a  b \r\n\r\n\r\n".utf8)[...]), as: UTF8.self) == "a b\r\n")
         #expect(DKIMSigner.canonicalBody(Array("\r\n\r\n".utf8)[...]).isEmpty)
+        // Empty lines between lines with text stay; a line of blanks is empty; bare LF ends a line too.
+        #expect(String(decoding: DKIMSigner.canonicalBody(Array("a\r\n\r\n \t \nb \r\n \r\n".utf8)[...]), as: UTF8.self) == "a\r\n\r\n\r\nb\r\n")
+        #expect(String(decoding: DKIMSigner.canonicalBody(Array("no final line break".utf8)[...]), as: UTF8.self) == "no final line break\r\n")
+    }
+
+    /// Keys Herald makes itself sign messages that dkimpy verifies; with both kinds, one
+    /// message carries two signatures and each verifies against its own selector's record.
+    @Test func generatedKeysAndTwoSignatures() async throws {
+        guard Peers.available(await Peers.hasPythonModule("dkim"), "python module dkim (pip install dkimpy)") else { return }
+        let rsa = try DKIMSigner(domain: "example.com", selector: "r1", privateKeyPEM: try DKIMKeyGenerator.make(.rsa2048))
+        let ed = try DKIMSigner(domain: "example.com", selector: "e1", privateKeyPEM: try DKIMKeyGenerator.make(.ed25519))
+        #expect(rsa.algorithm == .rsaSHA256 && ed.algorithm == .ed25519SHA256)
+        #expect(rsa.dnsRecord.hasPrefix("v=DKIM1; k=rsa; p=MIIBIjAN"))
+        let message = try MIMETests.samples()[0].1.render()
+        let signed = try DKIMSigner.sign(message, with: [rsa, ed])
+        let text = String(decoding: signed, as: UTF8.self)
+        // The first signer's field on top: a verifier that reads only the first finds RSA.
+        #expect(text.hasPrefix("DKIM-Signature: v=1; a=rsa-sha256"))
+        #expect(text.components(separatedBy: "DKIM-Signature:").count == 3)
+        #expect(try await Self.verify(signed, records: ["r1": rsa.dnsRecord, "e1": ed.dnsRecord]))
     }
 
     @Test func badKeys() {

@@ -47,6 +47,8 @@ public struct MailError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let fileWriteFailed = Code("fileWriteFailed")
         /// A DKIM private key could not be read, or signing failed.
         public static let dkimKey = Code("dkimKey")
+        /// A DNS lookup got no answer (no server answered, the answer could not be read).
+        public static let dnsLookupFailed = Code("dnsLookupFailed")
         /// The transport or pool has been shut down.
         public static let shutDown = Code("shutDown")
         /// The batch was cancelled before this message was handed to a connection: nothing

@@ -75,14 +75,36 @@ public struct DKIMSigner: Sendable {
 
     /// The message with a `DKIM-Signature:` field in front.
     public func sign(_ message: [UInt8], timestamp: Date = Date()) throws(MailError) -> [UInt8] {
-        Array(try signatureField(for: message, timestamp: timestamp).utf8) + message
+        try Self.sign(message, with: [self], timestamp: timestamp)
     }
 
-    /// The `DKIM-Signature:` field (folded, ending in CRLF) for `message`.
-    public func signatureField(for message: [UInt8], timestamp: Date = Date()) throws(MailError) -> String {
-        let (headerFields, body) = Self.split(message)
-        let bodyHash = Base64.encode(Array(SHA256.hash(data: Self.canonicalBody(body))))
+    /// The message signed by each of `signers` (say an RSA key and an Ed25519 key of the same
+    /// domain: verifiers that do not know Ed25519 ignore its signature, RFC 8463 §4), their
+    /// `DKIM-Signature:` fields in front, the first signer's on top. The body is canonicalised and hashed once, whatever
+    /// the number of signatures: every signer here hashes with SHA-256, relaxed.
+    public static func sign(_ message: [UInt8], with signers: [DKIMSigner], timestamp: Date = Date()) throws(MailError) -> [UInt8] {
+        guard !signers.isEmpty else { return message }
+        let (headerFields, body) = split(message)
+        let bodyHash = bodyHash(body)
+        var fields = ""
+        for signer in signers {
+            fields += try signer.signatureField(headers: headerFields, bodyHash: bodyHash, timestamp: timestamp)
+        }
+        var signed = Array(fields.utf8)
+        signed.reserveCapacity(signed.count + message.count)
+        signed += message
+        return signed
+    }
 
+    /// §3.7 `bh=`: the base64 SHA-256 of the relaxed body.
+    static func bodyHash(_ body: ArraySlice<UInt8>) -> String {
+        var hasher = SHA256()
+        canonicalBody(body) { hasher.update(bufferPointer: $0) }
+        return Base64.encode(Array(hasher.finalize()))
+    }
+
+    /// The `DKIM-Signature:` field (folded, ending in CRLF) for a message's header fields.
+    private func signatureField(headers headerFields: [HeaderField], bodyHash: String, timestamp: Date) throws(MailError) -> String {
         // RFC 6376 §5.4.2: for each name, the last unused instance, bottom-up.
         var remaining = headerFields
         var used: [String] = []
@@ -182,42 +204,60 @@ public struct DKIMSigner: Sendable {
 
     /// §3.4.4: WSP runs to one space, none at line ends, no empty lines at the end.
     static func canonicalBody(_ body: ArraySlice<UInt8>) -> [UInt8] {
-        var lines: [[UInt8]] = []
-        var current: [UInt8] = []
+        var out: [UInt8] = []
+        canonicalBody(body) { out.append(contentsOf: $0) }
+        return out
+    }
+
+    /// The relaxed body, handed to `emit` a line at a time (never built whole): empty lines
+    /// are held back until a line with text follows, so that those at the end are dropped.
+    static func canonicalBody(_ body: ArraySlice<UInt8>, emit: (UnsafeRawBufferPointer) -> Void) {
+        let crlf: [UInt8] = [13, 10]
+        var line: [UInt8] = []
+        line.reserveCapacity(1000)
+        var heldEmptyLines = 0
         var pendingSpace = false
+        func endLine() {
+            if line.isEmpty {
+                heldEmptyLines += 1
+            } else {
+                for _ in 0..<heldEmptyLines { crlf.withUnsafeBytes(emit) }
+                heldEmptyLines = 0
+                line.append(contentsOf: crlf)
+                line.withUnsafeBytes(emit)
+                line.removeAll(keepingCapacity: true)
+            }
+            pendingSpace = false
+        }
         var index = body.startIndex
         while index < body.endIndex {
             let byte = body[index]
             if byte == 10 || (byte == 13 && index + 1 < body.endIndex && body[index + 1] == 10) {
-                lines.append(current)
-                current = []
-                pendingSpace = false
+                endLine()
                 index += byte == 13 ? 2 : 1
                 continue
             }
             if byte == 32 || byte == 9 {
                 pendingSpace = true
             } else {
-                if pendingSpace { current.append(32) }
+                if pendingSpace { line.append(32) }
                 pendingSpace = false
-                current.append(byte)
+                line.append(byte)
             }
             index += 1
         }
-        if !current.isEmpty { lines.append(current) }
-        while lines.last?.isEmpty == true { lines.removeLast() }
-        var out: [UInt8] = []
-        for line in lines { out += line + [13, 10] }
-        return out
+        if !line.isEmpty { endLine() }
     }
 
     /// The 32-byte seed of a PKCS#8 Ed25519 key (RFC 8410 §7), or nil for other keys.
     static func ed25519Seed(pem: String) -> [UInt8]? {
         let lines = pem.split(whereSeparator: \.isNewline).filter { !$0.hasPrefix("-----") }
         guard pem.contains("BEGIN PRIVATE KEY"), let der = Base64.decode(lines.joined()) else { return nil }
-        // SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING seed } }
-        let prefix: [UInt8] = [0x30, 0x2E, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]
-        guard der.count == 48, Array(der.prefix(16)) == prefix else { return nil }
+        guard der.count == 48, Array(der.prefix(16)) == ed25519PKCS8Prefix else { return nil }
         return Array(der.suffix(32))
     }
+
+    /// RFC 8410 §7, the DER of an Ed25519 private key before its 32-byte seed: SEQUENCE {
+    /// INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING seed } }.
+    static let ed25519PKCS8Prefix: [UInt8] = [0x30, 0x2E, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2B, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]
 }
