@@ -320,31 +320,37 @@ public enum HTMLText {
     /// ``CompiledTemplate``), so it works on bytes: one pass finds the long lines, and the
     /// lines between them are copied as one piece.
     public static func wrapLines(_ text: String) -> String {
-        var long: [Range<Int>] = []
-        var lineStart = 0, width = 0, count = 0
-        for (index, byte) in text.utf8.enumerated() {
-            count += 1
-            if byte == 0x0A {
-                if width > lineLength { long.append(lineStart..<index) }
-                lineStart = index + 1
-                width = 0
-            } else if byte & 0xC0 != 0x80 {
-                width += 1
+        var text = text
+        // Over the contiguous UTF-8 storage: iterating `utf8.enumerated()` cost six
+        // nanoseconds a byte, a twentieth of a mass email's CPU.
+        let wrapped: String? = text.withUTF8 { bytes in
+            var long: [Range<Int>] = []
+            var lineStart = 0, width = 0
+            for index in 0..<bytes.count {
+                let byte = bytes[index]
+                if byte == 0x0A {
+                    if width > lineLength { long.append(lineStart..<index) }
+                    lineStart = index + 1
+                    width = 0
+                } else if byte & 0xC0 != 0x80 {
+                    width += 1
+                }
             }
+            if width > lineLength { long.append(lineStart..<bytes.count) }
+            guard !long.isEmpty else { return nil }
+            let all = Array(bytes)
+            var out: [UInt8] = []
+            out.reserveCapacity(all.count + all.count / 16)
+            var copied = 0
+            for line in long {
+                out.append(contentsOf: all[copied..<line.lowerBound])
+                wrap(all[line], into: &out)
+                copied = line.upperBound
+            }
+            out.append(contentsOf: all[copied...])
+            return String(decoding: out, as: UTF8.self)
         }
-        if width > lineLength { long.append(lineStart..<count) }
-        guard !long.isEmpty else { return text }
-        let bytes = Array(text.utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + bytes.count / 16)
-        var copied = 0
-        for line in long {
-            out.append(contentsOf: bytes[copied..<line.lowerBound])
-            wrap(bytes[line], into: &out)
-            copied = line.upperBound
-        }
-        out.append(contentsOf: bytes[copied...])
-        return String(decoding: out, as: UTF8.self)
+        return wrapped ?? text
     }
 
     /// Wraps a line at spaces; a merge tag or a long URL is one word and never split. A list
