@@ -130,7 +130,7 @@ let package = Package(
         .testTarget(
             name: "HeraldWebTests",
             dependencies: [
-                "HeraldWeb", "HeraldDelivery", "HeraldStore", "HeraldCore",
+                "HeraldWeb", "HeraldDelivery", "HeraldStore", "HeraldCore", "Mail",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings

@@ -22,17 +22,21 @@ public struct Delivery: Sendable {
     public let returnPaths: ReturnPathSource
     /// Records bounces and complaints from the inbound listener and the webhooks.
     public let bounces: BounceRecorder
+    /// Sending domains and their DKIM keys: what signs each message.
+    public let domains: SendingDomains
 
     public init(store: Store, transports: TransportSource, maker: any MessageMaker, state: StateDirectory,
                 links: EngagementLinks, quietSeconds: Int64 = MachineRules.defaultQuietSeconds,
-                configuration: EngineConfiguration? = nil, returnPaths: ReturnPathSource? = nil, logger: Logger,
-                now: @escaping @Sendable () -> Int64 = { Clock.epochSeconds() }) throws {
+                configuration: EngineConfiguration? = nil, returnPaths: ReturnPathSource? = nil, domains: SendingDomains? = nil,
+                logger: Logger, now: @escaping @Sendable () -> Int64 = { Clock.epochSeconds() }) throws {
         self.transports = transports
         self.links = links
         let reactor = TriggerActionRunner(store: store, logger: logger)
         self.reactor = reactor
         self.engagement = EngagementRecorder(store: store, reactor: reactor, quietSeconds: quietSeconds, logger: logger)
         self.returnPaths = returnPaths ?? ReturnPathSource(override: nil, settings: store.settings, signer: links.signer)
+        self.domains = domains ?? SendingDomains(store: store, transports: transports, returnPaths: self.returnPaths,
+                                                 publicURL: links.publicURL, logger: logger, now: now)
         self.bounces = BounceRecorder(store: store, reactor: reactor, logger: logger)
         let engine = DeliveryEngine(store: store, transports: transports, maker: maker,
                                     journal: try DeliveryJournal(directory: state.journal),

@@ -20,6 +20,7 @@ public struct Store: Sendable {
     public let followUpRuns: FollowUpRunStore
     public let messages: MessageStore
     public let nodes: NodeStore
+    public let domains: DomainStore
     public let quota: QuotaStore
     public let suppressions: SuppressionStore
     public let engagement: EngagementStore
@@ -46,6 +47,7 @@ public struct Store: Sendable {
         self.followUpRuns = FollowUpRunStore(database: database)
         self.messages = MessageStore(database: database)
         self.nodes = NodeStore(database: database)
+        self.domains = DomainStore(database: database)
         self.quota = QuotaStore(database: database)
         self.suppressions = SuppressionStore(database: database)
         self.engagement = EngagementStore(database: database)

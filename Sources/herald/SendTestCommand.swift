@@ -1,5 +1,9 @@
 import ArgumentParser
 import Foundation
+import HeraldCore
+import HeraldDelivery
+import HeraldStore
+import Logging
 import Mail
 
 /// `herald send-test`: sends one message through a transport URL so that a user can check
@@ -24,8 +28,15 @@ struct SendTest: AsyncParsableCommand {
     @Option(help: "smtp://[user:password@]host[:port][?tls=required|opportunistic|none][&ca=file], smtps://…, or file:///folder")
     var transport: String
 
-    @Option(help: "The sender address (also the envelope return path).")
+    @Option(help: "The sender: an address, or a name and an address like 'Zoë Sender <zoe@example.com>' (also the envelope return path).")
     var from: String
+
+    @Option(help: ArgumentHelp("""
+        The database whose sending domains sign the message with DKIM when the From domain (or a parent) \
+        is one of them. Default: HERALD_DATABASE, else herald.sqlite when it exists; without one the \
+        message goes unsigned.
+        """, valueName: "url"))
+    var database: String?
 
     @Option(help: "A recipient address; repeat for several.")
     var to: [String]
@@ -43,15 +54,27 @@ struct SendTest: AsyncParsableCommand {
         } catch {
             Self.fail(error.message)
         }
-        var message = MailMessage(from: MailAddress(from), to: to.map { MailAddress($0) }, subject: subject)
+        let sender: MailAddress
+        do {
+            sender = try MailAddress(parsing: from, field: "--from")
+        } catch {
+            Self.fail(error.message)
+        }
+        var message = MailMessage(from: sender, to: to.map { MailAddress($0) }, subject: subject)
         message.textBody = "This is a test message sent by `herald send-test` through \(url) at \(Date()).\n"
+        let signers = await Self.signers(for: sender.address, database: database)
         let bytes: [UInt8]
         let envelope: Envelope
         do {
-            bytes = try message.render()
-            envelope = try Envelope(returnPath: from, recipients: to)
+            bytes = try DKIMSigner.sign(try message.render(), with: signers)
+            envelope = try Envelope(returnPath: sender.address, recipients: to)
         } catch {
             Self.fail(error.message)
+        }
+        if let signer = signers.first {
+            print("signed     DKIM d=\(signer.domain) s=\(signers.map(\.selector).joined(separator: ", s="))")
+        } else {
+            print("unsigned   \(sender.domain) has no DKIM key here (Admin → Sending domains, or give --database)")
         }
         var timeouts = SMTPClientConfiguration.Timeouts.all(.seconds(Int64(max(1, timeout))))
         timeouts.connect = .seconds(Int64(max(1, min(timeout, 30))))
@@ -85,6 +108,26 @@ struct SendTest: AsyncParsableCommand {
             }
         }
         if failed { throw ExitCode(1) }
+    }
+
+    /// The DKIM signers of the sending domain that covers `address`, from the database given
+    /// (or HERALD_DATABASE, or ./herald.sqlite when it exists); none without a database.
+    static func signers(for address: String, database: String?) async -> [DKIMSigner] {
+        let environment = ProcessInfo.processInfo.environment["HERALD_DATABASE"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let text = database ?? environment ?? (FileManager.default.fileExists(atPath: "herald.sqlite") ? "herald.sqlite" : nil) else {
+            return []
+        }
+        var logger = Logger(label: "herald.send-test")
+        logger.logLevel = .error
+        do {
+            let store = try await Store.open(try DatabaseLocation(parsing: text), logger: logger)
+            let keys = try await store.domains.signingKeys()
+            await store.close()
+            let byDomain = SendingDomains.signers(of: keys, logger: logger)
+            return SendingDomain.signingDomain(for: address, among: Set(byDomain.keys)).flatMap { byDomain[$0] } ?? []
+        } catch {
+            fail("cannot read the DKIM keys from \(text): \(error)")
+        }
     }
 
     static func fail(_ message: String) -> Never {

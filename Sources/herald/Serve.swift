@@ -119,6 +119,12 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
+    @Option(name: .long, help: """
+        The DNS server that "Check DNS" of sending domains asks, as address:port (IPv4), instead of \
+        the system's resolver (/etc/resolv.conf). Env: HERALD_DNS_SERVER.
+        """)
+    var dnsServer: String? = ProcessInfo.processInfo.environment["HERALD_DNS_SERVER"].flatMap { $0.isEmpty ? nil : $0 }
+
     @Option(name: .long, help: ArgumentHelp("bcrypt cost for password hashes (4–16).", visibility: .hidden))
     var bcryptCost: UInt8 = 12
 
@@ -145,6 +151,9 @@ struct Serve: AsyncParsableCommand {
         }
         if let transportURL {
             do throws(MailError) { _ = try TransportURL(transportURL) } catch { throw ValidationError("--transport: \(error.message)") }
+        }
+        if let dnsServer {
+            do throws(MailError) { _ = try DNSResolver(server: dnsServer) } catch { throw ValidationError("--dns-server: \(error.message)") }
         }
     }
 
@@ -190,14 +199,18 @@ struct Serve: AsyncParsableCommand {
         var engine = EngineConfiguration(node: state.node)
         engine.policy.shutdownGrace = shutdownGrace
         engine.policy.retry.outagePauseAfter = outagePauseSeconds ?? engine.policy.retry.outagePauseAfter
+        let resolver = try dnsServer.map { server throws(MailError) in try DNSResolver(server: server) } ?? DNSResolver()
+        let domains = SendingDomains(store: store, transports: transports, returnPaths: returnPaths, publicURL: publicURL,
+                                     resolver: resolver, logger: logger)
         let delivery = try Delivery(store: store, transports: transports,
-                                    maker: TemplateMessageMaker(store: store, links: links, returnPaths: returnPaths),
+                                    maker: TemplateMessageMaker(store: store, links: links, returnPaths: returnPaths, domains: domains),
                                     state: state, links: links, quietSeconds: machineWindow, configuration: engine,
-                                    returnPaths: returnPaths, logger: logger)
+                                    returnPaths: returnPaths, domains: domains, logger: logger)
         var inbound: [any Service] = []
         if let inboundAddress {
             let (inboundHost, inboundPort) = inboundAddress
-            let mail = InboundMail(store: store, returnPaths: returnPaths, recorder: delivery.bounces, transports: transports, logger: logger)
+            let mail = InboundMail(store: store, returnPaths: returnPaths, recorder: delivery.bounces, transports: transports,
+                                   domains: domains, logger: logger)
             inbound.append(mail.listener(host: inboundHost, port: inboundPort, serverName: try await returnPaths.domain() ?? "localhost",
                                          onListening: { say("Inbound SMTP for bounces and replies at \(inboundHost):\($0)") }))
         }

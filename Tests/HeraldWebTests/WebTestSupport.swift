@@ -6,6 +6,7 @@ import HeraldStore
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import Mail
 import NIOCore
 import Prometheus
 import Testing
@@ -24,8 +25,10 @@ struct WebFixture {
     /// recorder holds tracking hits until flushed.
     var delivery: Delivery
 
-    /// - Parameter transport: a transport URL given as if on the command line (`--transport`).
-    static func with(transport: String? = nil,
+    /// - Parameters:
+    ///   - transport: a transport URL given as if on the command line (`--transport`).
+    ///   - dnsServer: the DNS server the sending domains' check asks (`--dns-server`).
+    static func with(transport: String? = nil, dnsServer: String? = nil,
                      _ body: @escaping @Sendable (WebFixture, any TestClientProtocol) async throws -> Void) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("herald-web-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -38,11 +41,15 @@ struct WebFixture {
         let user = try await accounts.createUser(email: "user@example.com", name: "Plain User", role: .user, password: "user-password-1", timeZone: "Europe/Berlin")
         let outbox = dir.appendingPathComponent("outbox").path
         let links = EngagementLinks(secret: try await store.settings.engagementSecret(), publicURL: PublicURL("http://herald.test"))
+        let transports = TransportSource(override: transport, outbox: outbox, settings: store.settings, logger: logger)
+        let returnPaths = ReturnPathSource(override: nil, settings: store.settings, signer: links.signer)
+        let domains = SendingDomains(store: store, transports: transports, returnPaths: returnPaths, publicURL: links.publicURL,
+                                     resolver: try dnsServer.map { try DNSResolver(server: $0) } ?? DNSResolver(), logger: logger)
         let delivery = try Delivery(
-            store: store,
-            transports: TransportSource(override: transport, outbox: outbox, settings: store.settings, logger: logger),
-            maker: TemplateMessageMaker(store: store, links: links), state: StateDirectory(path: dir.appendingPathComponent("state").path),
-            links: links, logger: logger)
+            store: store, transports: transports,
+            maker: TemplateMessageMaker(store: store, links: links, returnPaths: returnPaths, domains: domains),
+            state: StateDirectory(path: dir.appendingPathComponent("state").path),
+            links: links, returnPaths: returnPaths, domains: domains, logger: logger)
         let fixture = WebFixture(
             store: store, admin: admin, adminPassword: password,
             adminToken: try await store.tokens.create(for: admin.id, name: "test").secret,

@@ -14,12 +14,13 @@ public struct MessageComposer: Sendable {
     ///     (mass email, step, recipient), so that a retry is recognisably the same message.
     ///   - headers: extra headers (`List-Unsubscribe` and friends come from `listUnsubscribe`).
     ///   - returnPath: the envelope sender (a VERP address, see ``ReturnPaths``); the sender's address when nil.
+    ///   - signers: the DKIM keys of the sender's domain (``SendingDomains/signers(for:)``), RSA first.
     /// - Throws: ``MailError`` when an address or header is refused.
     public func compose(
         _ rendered: RenderedMail, from sender: Sender, to address: String, recipientName: String? = nil,
         messageID: String? = nil, date: Date = Date(), inReplyTo: [String] = [],
         listUnsubscribe: MailMessage.ListUnsubscribe? = nil, headers: [(name: String, value: String)] = [],
-        returnPath: String? = nil
+        returnPath: String? = nil, signers: [DKIMSigner] = []
     ) throws(MailError) -> OutgoingMessage {
         var message = MailMessage(
             from: MailAddress(sender.email, name: sender.name.isEmpty ? nil : sender.name),
@@ -35,6 +36,6 @@ public struct MessageComposer: Sendable {
         message.listUnsubscribe = listUnsubscribe
         message.headers = headers
         let envelope = try Envelope(returnPath: returnPath ?? sender.email, recipients: [address])
-        return OutgoingMessage(envelope: envelope, message: try message.render())
+        return OutgoingMessage(envelope: envelope, message: try DKIMSigner.sign(try message.render(), with: signers, timestamp: date))
     }
 }

@@ -44,14 +44,18 @@ public struct TemplateMessageMaker: MessageMaker {
     let cache = Cache()
     /// VERP return paths, when a bounce domain is configured.
     let returnPaths: ReturnPathSource?
+    /// The DKIM keys messages are signed with.
+    let domains: SendingDomains?
 
     /// - Parameters:
     ///   - links: where each message's tracking and unsubscribe links point.
     ///   - returnPaths: the VERP return paths, when a bounce domain is configured.
-    public init(store: Store, links: EngagementLinks, returnPaths: ReturnPathSource? = nil) {
+    ///   - domains: the sending domains whose keys sign each message (by its From domain).
+    public init(store: Store, links: EngagementLinks, returnPaths: ReturnPathSource? = nil, domains: SendingDomains? = nil) {
         self.store = store
         self.links = links
         self.returnPaths = returnPaths
+        self.domains = domains
     }
 
     public func make(_ batch: [ClaimedMessage], of massEmail: MassEmail) async throws -> [Result<OutgoingMessage, HeraldError>] {
@@ -67,6 +71,7 @@ public struct TemplateMessageMaker: MessageMaker {
         let now = Date()
         let trackedLinks = prepared.template.trackedLinks.count
         let verp = try await returnPaths?.current()
+        let signers = await domains?.signers(for: sender.email) ?? []
         return batch.map { claimed in
             guard let record = byID[claimed.recordID] else {
                 return .failure(HeraldError.notFound("record \(claimed.recordID) was deleted before its message was sent"))
@@ -88,7 +93,7 @@ public struct TemplateMessageMaker: MessageMaker {
                     messageID: Self.messageID(massEmail: massEmail.id, step: claimed.step, address: claimed.address, sender: sender),
                     date: now, inReplyTo: inReplyTo,
                     listUnsubscribe: MailMessage.ListUnsubscribe(urls: unsubscribe, oneClick: true),
-                    returnPath: verp?.bounceAddress(for: claimed.id)))
+                    returnPath: verp?.bounceAddress(for: claimed.id), signers: signers))
             } catch {
                 return .failure(HeraldError.invalid(field: "message", error.message))
             }

@@ -228,5 +228,20 @@ enum Migrations {
                 """).run()
             try await db.raw("ALTER TABLE mail_messages DROP COLUMN lease_until").run()
         },
+        Migration(version: 12, name: "sending domains and DKIM keys") { db, kind in
+            let id = SchemaSQL.idColumn(kind)
+            try await db.raw("""
+                CREATE TABLE sending_domains (\(id), name TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL, checked_at BIGINT)
+                """).run()
+            // The private key never leaves the server: the pages and the API show only the
+            // public record. A replaced key keeps signing nothing but stays listed (and its
+            // record published) until retires_at, so that messages signed with it verify.
+            try await db.raw("""
+                CREATE TABLE domain_keys (\(id), domain_id BIGINT NOT NULL REFERENCES sending_domains(id) ON DELETE CASCADE,
+                    selector TEXT NOT NULL, algorithm TEXT NOT NULL, private_key TEXT NOT NULL, public_record TEXT NOT NULL,
+                    created_at BIGINT NOT NULL, replaced_at BIGINT, retires_at BIGINT, verified_at BIGINT,
+                    UNIQUE (domain_id, selector))
+                """).run()
+        },
     ]
 }

@@ -30,9 +30,11 @@ struct MassEmailsAPI {
             let followUps = try await FollowUpReport.load(massEmails, store: store)
             let counts = try await store.massEmails.countsByStatus(owner: owner)
             let waiting = try await DeliveryWait.load(store)
+            let warnings = try await senderWarnings(massEmails)
             return JSONResponse.make(JSONValue.object([
                 "mass_emails": .array(massEmails.map {
-                    Present.massEmail($0, figures: figures[$0.id] ?? MassEmailFigures(), followUps: followUps[$0.id] ?? [], waiting: waiting)
+                    Present.massEmail($0, figures: figures[$0.id] ?? MassEmailFigures(), followUps: followUps[$0.id] ?? [], waiting: waiting,
+                                      warnings: warnings[$0.senderID].map { [$0] } ?? [])
                 }),
                 "counts": .object(Dictionary(uniqueKeysWithValues: MassEmail.Status.allCases.map { ($0.rawValue, JSONValue.number(Double(counts[$0] ?? 0))) })),
             ]))
@@ -40,7 +42,7 @@ struct MassEmailsAPI {
         api.post("mass-emails") { request, context in
             let user = try context.user()
             let body = try await JSONBody.decode(JSONValue.self, from: request, context: context)
-            let (module, draft) = try await MassEmailInput.parse(body, store: store)
+            let (module, draft) = try await MassEmailInput.parse(body, store: store, delivery: delivery)
             let created = try await store.massEmails.create(draft, in: module, owner: user.id)
             if created.status == .scheduled { await delivery.scheduler.wake() }
             return JSONResponse.make(try await present(created), status: .created)
@@ -51,7 +53,7 @@ struct MassEmailsAPI {
         api.put("mass-emails/:id") { request, context in
             let existing = try await fetch(context)
             let body = try await JSONBody.decode(JSONValue.self, from: request, context: context)
-            let (module, draft) = try await MassEmailInput.parse(body, store: store, module: existing.module)
+            let (module, draft) = try await MassEmailInput.parse(body, store: store, delivery: delivery, module: existing.module)
             let updated = try await store.massEmails.update(existing.id, draft, in: module)
             if updated.status == .scheduled { await delivery.scheduler.wake() }
             return JSONResponse.make(try await present(updated))
@@ -116,7 +118,18 @@ struct MassEmailsAPI {
     func present(_ massEmail: MassEmail) async throws -> JSONValue {
         let figures = try await store.massEmails.figures([massEmail.id])[massEmail.id] ?? MassEmailFigures()
         let followUps = try await FollowUpReport.load([massEmail], store: store)
-        return Present.massEmail(massEmail, figures: figures, followUps: followUps[massEmail.id] ?? [], waiting: try await DeliveryWait.load(store))
+        return Present.massEmail(massEmail, figures: figures, followUps: followUps[massEmail.id] ?? [], waiting: try await DeliveryWait.load(store),
+                                 warnings: try await senderWarnings([massEmail])[massEmail.senderID].map { [$0] } ?? [])
+    }
+
+    /// The warning of each mass email's sender (an unsigned or unverified domain), by sender.
+    func senderWarnings(_ massEmails: [MassEmail]) async throws -> [Int64: String] {
+        let wanted = Set(massEmails.map(\.senderID))
+        let senders = try await store.senders.all().filter { wanted.contains($0.id) }
+        let authentication = try await delivery.domains.authentication(of: senders.map(\.email))
+        var warnings: [Int64: String] = [:]
+        for sender in senders { warnings[sender.id] = authentication[sender.email]?.warning }
+        return warnings
     }
 
     /// Stops a mass email that is scheduled, sending or paused, with its follow-ups; of one
@@ -149,8 +162,11 @@ struct MassEmailsAPI {
 /// Reads a mass email's details from JSON (the API) or from the create form turned into
 /// the same JSON: one reader, so that both say the same about the same mistake.
 enum MassEmailInput {
-    /// - Parameter module: the module of a mass email being edited (it cannot change).
-    static func parse(_ body: JSONValue, store: Store, module fixed: String? = nil) async throws -> (Module, MassEmailDraft) {
+    /// - Parameters:
+    ///   - module: the module of a mass email being edited (it cannot change).
+    ///   - delivery: refuses, when the organisation sends only from authenticated domains, a
+    ///     sender that is not (a draft may still be saved).
+    static func parse(_ body: JSONValue, store: Store, delivery: Delivery, module fixed: String? = nil) async throws -> (Module, MassEmailDraft) {
         var reader = try JSONObjectReader(body)
         let name = reader.string("name", required: true, maxLength: MassEmailDraft.maxNameLength)
         let moduleName = fixed ?? reader.string("module", required: true)
@@ -209,6 +225,9 @@ enum MassEmailInput {
         let modules = try await store.modules.all()
         if RecipientAddressSource.of(module, among: modules) == nil {
             throw HeraldError.invalid(field: "module", "\(module.pluralLabel) have no email field, nor a lookup to a module with one")
+        }
+        if schedule != .draft, let sender = try? await store.senders.find(senderID!) {
+            try await delivery.domains.requireAuthenticated(sender)
         }
         return (module, MassEmailDraft(name: name!, recipients: recipients!, templateID: templateID!, senderID: senderID!, schedule: schedule,
                                        triggerActions: triggerActions, triggersOnMachineEvents: machines, followUps: followUps))

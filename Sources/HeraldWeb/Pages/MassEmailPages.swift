@@ -62,7 +62,8 @@ struct MassEmailPages {
                     }
                 }
                 let zone = TimeZone(identifier: try context.user().timeZone) ?? .gmt
-                let (module, draft) = try await MassEmailInput.parse(try MassEmailPages.formJSON(values, module: module.apiName, zone: zone), store: store)
+                let (module, draft) = try await MassEmailInput.parse(try MassEmailPages.formJSON(values, module: module.apiName, zone: zone),
+                                                                    store: store, delivery: delivery)
                 let created = try await store.massEmails.create(draft, in: module, owner: try context.user().id)
                 if created.status == .scheduled { await delivery.scheduler.wake() }
                 return Response.redirect(to: "/mass-emails/\(created.id)", type: .found)
@@ -92,7 +93,7 @@ struct MassEmailPages {
             do {
                 let zone = TimeZone(identifier: try context.user().timeZone) ?? .gmt
                 let (_, draft) = try await MassEmailInput.parse(try MassEmailPages.formJSON(form.dictionary, module: m.module, zone: zone),
-                                                                store: store, module: m.module)
+                                                                store: store, delivery: delivery, module: m.module)
                 let updated = try await store.massEmails.update(m.id, draft, in: module)
                 if updated.status == .scheduled { await delivery.scheduler.wake() }
                 return Response.redirect(to: "/mass-emails/\(m.id)", type: .found)
@@ -202,6 +203,8 @@ struct MassEmailPages {
         let actionProblems = RowProblem.under("trigger_actions", noun: "Action", in: problems).map(\.text)
         let followUps = FollowUpForm.rows(values)
         let followUpProblems = RowProblem.under("follow_ups", noun: "Follow-up", in: problems, words: FollowUpForm.words)
+        let authentication = try await delivery.domains.authentication(of: senders.map(\.email))
+        let selectedSender = senders.first { values["sender_id"] == String($0.id) } ?? senders.first
         let data: [String: Any] = [
             "title": title, "csrf": context.csrf,
             "action": existing.map { "/mass-emails/\($0.id)" } ?? "/mass-emails",
@@ -213,7 +216,12 @@ struct MassEmailPages {
             "record_ids": recordIDs.map(String.init).joined(separator: ","),
             "templates": templates.map { ["id": $0.id, "name": $0.name, "selected": values["template_id"] == String($0.id)] },
             "no_templates": templates.isEmpty,
-            "senders": senders.map { ["id": $0.id, "label": $0.name.isEmpty ? $0.email : "\($0.name) <\($0.email)>", "selected": values["sender_id"] == String($0.id)] },
+            "senders": senders.map {
+                ["id": $0.id, "label": $0.name.isEmpty ? $0.email : "\($0.name) <\($0.email)>", "selected": values["sender_id"] == String($0.id),
+                 "warning": authentication[$0.email]?.warning ?? ""]
+            },
+            // The chosen sender's warning, drawn on the server; the page's script follows the select.
+            "sender_warning": selectedSender.flatMap { authentication[$0.email]?.warning } as Any,
             "no_senders": senders.isEmpty, "is_admin": user.role == .admin,
             "send_now": send == "now", "send_later": send == "later", "send_draft": send == "draft",
             "date": values["date"] ?? LocalDate(Date().addingTimeInterval(86_400), in: TimeZone(identifier: zoneName) ?? .gmt).description,

@@ -1,11 +1,13 @@
 import Foundation
 import Hummingbird
 import HeraldCore
+import HeraldDelivery
 import HeraldStore
 
 /// The organisation's sender addresses, for admins: list, add, edit, delete.
 struct SenderPages {
     let store: Store
+    let delivery: Delivery
     let pages: PageRenderer
 
     func register(on app: RouterGroup<AppRequestContext>) {
@@ -74,10 +76,13 @@ struct SenderPages {
     /// The list with the add form, or with the edit form of `editing`.
     func page(editing: Sender?, form: [String: String], problems: [Problem], context: AppRequestContext) async throws -> Response {
         let errors = AdminPages.errorMap(problems)
+        let senders = try await store.senders.all()
+        let authentication = try await delivery.domains.authentication(of: senders.map(\.email))
         let html = pages.render("admin_senders", title: "Senders", context: context, data: [
-            "senders": try await store.senders.all().map { s -> [String: Any] in
+            "senders": senders.map { s -> [String: Any] in
                 ["id": s.id, "email": s.email, "name": s.name, "reply_to": s.replyTo as Any, "editing": s.id == editing?.id,
-                 "rates": [s.ratePerMinute.map { "\($0)/min" }, s.ratePerHour.map { "\($0)/h" }].compactMap { $0 }.joined(separator: ", ")]
+                 "rates": [s.ratePerMinute.map { "\($0)/min" }, s.ratePerHour.map { "\($0)/h" }].compactMap { $0 }.joined(separator: ", "),
+                 "dkim": authentication[s.email]?.state.rawValue ?? "unsigned", "warning": authentication[s.email]?.warning as Any]
             },
             "editing": editing.map { ["id": $0.id, "email": $0.email] as [String: Any] } as Any,
             "action": editing.map { "/admin/senders/\($0.id)" } ?? "/admin/senders",

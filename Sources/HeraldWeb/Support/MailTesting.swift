@@ -67,7 +67,7 @@ struct MailTesting {
         let (url, origin) = try await configuredTransport()
         let message: OutgoingMessage
         do {
-            message = try MessageComposer().compose(rendered, from: sender, to: to)
+            message = try MessageComposer().compose(rendered, from: sender, to: to, signers: await delivery.domains.signers(for: sender.email))
         } catch {
             throw HeraldError.invalid(field: "to", error.message)
         }

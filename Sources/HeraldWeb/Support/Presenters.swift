@@ -59,12 +59,23 @@ enum Present {
         .object(["subject": .string(r.subject), "html": .string(r.html), "text": .string(r.text)])
     }
 
-    static func sender(_ s: Sender) -> JSONValue {
-        .object(["id": .number(Double(s.id)), "email": .string(s.email), "name": .string(s.name),
-                 "reply_to": s.replyTo.map(JSONValue.string) ?? .null,
-                 "rate_per_minute": s.ratePerMinute.map { .number(Double($0)) } ?? .null,
-                 "rate_per_hour": s.ratePerHour.map { .number(Double($0)) } ?? .null,
-                 "created_at": .string(ISODateTime.format(epochSeconds: s.createdAt))])
+    /// With `authentication`: how its mail is signed (`dkim`: verified, unverified or
+    /// unsigned), the return path's alignment, and `warnings` saying what to do.
+    static func sender(_ s: Sender, authentication a: SenderAuthentication? = nil) -> JSONValue {
+        var fields: [String: JSONValue] = [
+            "id": .number(Double(s.id)), "email": .string(s.email), "name": .string(s.name),
+            "reply_to": s.replyTo.map(JSONValue.string) ?? .null,
+            "rate_per_minute": s.ratePerMinute.map { .number(Double($0)) } ?? .null,
+            "rate_per_hour": s.ratePerHour.map { .number(Double($0)) } ?? .null,
+            "created_at": .string(ISODateTime.format(epochSeconds: s.createdAt)),
+        ]
+        if let a {
+            fields["dkim"] = .string(a.state.rawValue)
+            fields["signing_domain"] = a.domain.map(JSONValue.string) ?? .null
+            fields["return_path_aligned"] = a.returnPathAligned.map(JSONValue.bool) ?? .null
+            fields["warnings"] = .array(a.warning.map { [.string($0)] } ?? [])
+        }
+        return .object(fields)
     }
 
     static func user(_ u: User) -> JSONValue {
@@ -91,7 +102,9 @@ enum Present {
 
 extension Present {
     /// `waiting` is shown only while the mass email or one of its follow-ups is sending.
-    static func massEmail(_ m: MassEmail, figures f: MassEmailFigures, followUps: [FollowUpReport] = [], waiting: DeliveryWait? = nil) -> JSONValue {
+    /// `warnings`: what stands between it and the inbox (an unsigned or unverified sender).
+    static func massEmail(_ m: MassEmail, figures f: MassEmailFigures, followUps: [FollowUpReport] = [], waiting: DeliveryWait? = nil,
+                          warnings: [String] = []) -> JSONValue {
         func time(_ t: Int64?) -> JSONValue { t.map { .string(ISODateTime.format(epochSeconds: $0)) } ?? .null }
         let recipients: JSONValue = switch m.recipients {
         case .view(let id): .object(["view_id": .number(Double(id))])
@@ -113,6 +126,7 @@ extension Present {
             "follow_ups": .array(m.followUps.map(FollowUpInput.json)),
             "follow_up_status": .array(followUps.map(\.json)),
             "waiting": (m.status == .sending || followUps.contains { $0.status == .sending }) ? waiting?.json ?? .null : .null,
+            "warnings": .array(warnings.map(JSONValue.string)),
         ])
     }
 

@@ -14,6 +14,29 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
         self.name = name
     }
 
+    /// Reads an address as people write it: `zoe@example.com`, `<zoe@example.com>`,
+    /// `Zoë Sender <zoe@example.com>` or `"Sender, Zoë" <zoe@example.com>` (RFC 5322 §3.4
+    /// name-addr, the display name any Unicode text; it is RFC 2047-encoded when rendered).
+    ///
+    /// - Throws: ``MailError`` (`invalidAddress`) naming `field` when there is no valid ASCII
+    ///   address, or the name holds a line break.
+    public init(parsing text: String, field: String = "address") throws(MailError) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard let open = trimmed.lastIndex(of: "<") else {
+            self = try MailAddress(trimmed).validated(field: field)
+            return
+        }
+        guard trimmed.hasSuffix(">") else {
+            throw MailError(.invalidAddress, "\(field): '\(text.prefix(80))' has a '<' without the closing '>'")
+        }
+        let address = String(trimmed[trimmed.index(after: open)..<trimmed.index(before: trimmed.endIndex)]).trimmingCharacters(in: .whitespaces)
+        var name = String(trimmed[..<open]).trimmingCharacters(in: .whitespaces)
+        if name.count >= 2, name.hasPrefix("\""), name.hasSuffix("\"") {
+            name = String(name.dropFirst().dropLast()).replacingOccurrences(of: "\\\"", with: "\"").replacingOccurrences(of: "\\\\", with: "\\")
+        }
+        self = try MailAddress(address, name: name.isEmpty ? nil : name).validated(field: field)
+    }
+
     /// The domain after the last `@`.
     public var domain: Substring {
         address.lastIndex(of: "@").map { address[address.index(after: $0)...] } ?? ""

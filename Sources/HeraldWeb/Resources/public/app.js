@@ -42,6 +42,27 @@ document.addEventListener("DOMContentLoaded", () => {
     const kind = rule.querySelector("[data-rule-kind]");
     kind.addEventListener("change", () => { rule.dataset.kind = kind.value; });
   });
+  // A select whose options carry a warning (the mass email form's sender) shows the chosen one's.
+  document.querySelectorAll("select[data-warning-target]").forEach((select) => {
+    const target = document.getElementById(select.dataset.warningTarget);
+    if (!target) return;
+    const show = () => {
+      const warning = select.selectedOptions[0]?.dataset.warning || "";
+      target.textContent = warning;
+      target.hidden = warning === "";
+    };
+    select.addEventListener("change", show);
+  });
+  // A button that copies the text of the element it names (a DNS record's value).
+  document.querySelectorAll("button[data-copy]").forEach((button) => {
+    button.hidden = false;
+    button.addEventListener("click", () => {
+      const source = document.getElementById(button.dataset.copy);
+      if (!source) return;
+      const text = source.value ?? source.textContent;
+      navigator.clipboard?.writeText(text).then(() => { button.textContent = "Copied"; setTimeout(() => { button.textContent = "Copy"; }, 1500); });
+    });
+  });
   document.querySelectorAll("[data-confirm]").forEach((el) => {
     el.addEventListener("click", (event) => { if (!confirm(el.dataset.confirm)) event.preventDefault(); });
   });

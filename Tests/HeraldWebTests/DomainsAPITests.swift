@@ -1,0 +1,120 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+@testable import HeraldWeb
+import HummingbirdTesting
+import Testing
+
+/// `/api/v1/domains` and what sending domains change elsewhere in the API, with DNS answered
+/// by dnsmasq on loopback.
+@Suite(.serialized) struct DomainsAPITests {
+    /// dnsmasq answering for example.com, with `records` (dnsmasq options); nil (a skip, or a
+    /// failure when peers are required) when it is not installed.
+    final class DNSServer: @unchecked Sendable {
+        // @unchecked: the Process is started and stopped by the one test that owns this.
+        let process = Process()
+        let port: Int
+
+        init?(port: Int, _ records: [String]) throws {
+            let path = ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq"].first { FileManager.default.isExecutableFile(atPath: $0) }
+            guard let path else {
+                if ProcessInfo.processInfo.environment["HERALD_REQUIRE_PEERS"] == "1" { Issue.record("dnsmasq is missing") }
+                return nil
+            }
+            self.port = port
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = ["--no-daemon", "--port=\(port)", "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
+                                 "--user=root", "--local=/example.com/"] + records
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+
+        /// SIGKILL: a child of the test runner inherits SIGTERM ignored.
+        func stop() {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    static func object(_ response: TestResponse) -> [String: JSONValue] { response.json?.objectValue ?? [:] }
+
+    @Test func addCheckRotateAndDelete() async throws {
+        // The DNS server starts once the keys are made, on the port the check was told.
+        let port = Int.random(in: 40_000...60_000)
+        try await WebFixture.with(dnsServer: "127.0.0.1:\(port)") { f, client in
+            let created = try await client.api(.post, "/api/v1/domains", token: f.adminToken, json: ["domain": "Example.com", "ed25519": true])
+            #expect(created.status == .created)
+            #expect(!created.text.contains("PRIVATE KEY"))
+            let domain = Self.object(created)
+            #expect(domain["domain"]?.stringValue == "example.com")
+            #expect(domain["keys"]?.arrayValue?.count == 2)
+            #expect(domain["records"]?.arrayValue?.compactMap { $0.objectValue?["purpose"]?.stringValue } == ["dkim", "dkim", "spf", "dmarc"])
+
+            // Refused: a second time (409), a bad name (422), a user who is no admin (403).
+            #expect(try await client.api(.post, "/api/v1/domains", token: f.adminToken, json: ["domain": "example.com"]).status == .conflict)
+            let bad = try await client.api(.post, "/api/v1/domains", token: f.adminToken, json: ["domain": "not a domain"])
+            #expect(bad.status == .unprocessableContent && bad.problemFields == ["domain"])
+            #expect(try await client.api(.get, "/api/v1/domains", token: f.userToken).status == .forbidden)
+            #expect(try await client.api(.post, "/api/v1/domains", token: f.userToken, json: ["domain": "example.org"]).status == .forbidden)
+
+            // An unsigned sender is warned about; once its domain's keys are found in DNS, not.
+            let sender = try await f.store.senders.create(email: "news@example.com", name: "News", replyTo: nil)
+            func senderWarnings() async throws -> [JSONValue] {
+                let senders = try await client.api(.get, "/api/v1/senders", token: f.userToken)
+                return Self.object(senders)["senders"]?.arrayValue?.first { $0.objectValue?["id"] == .number(Double(sender.id)) }?
+                    .objectValue?["warnings"]?.arrayValue ?? []
+            }
+            #expect(try await senderWarnings().first?.stringValue?.contains("not found in DNS yet") == true)
+
+            let keys = domain["keys"]?.arrayValue?.compactMap(\.objectValue) ?? []
+            let rsa = keys.first { $0["algorithm"]?.stringValue == "rsa-sha256" }
+            guard let dns = try DNSServer(port: port, [
+                "--txt-record=\(rsa?["record_name"]?.stringValue ?? ""),\(rsa?["record_value"]?.stringValue ?? "")",
+                "--txt-record=example.com,v=spf1 mx ~all",
+                "--txt-record=_dmarc.example.com,v=DMARC1; p=quarantine",
+            ]) else { return }
+            defer { dns.stop() }
+            guard case .number(let rawID)? = domain["id"] else { Issue.record("no id"); return }
+            let id = Int(rawID)
+            let checked = try await client.api(.post, "/api/v1/domains/\(id)/check", token: f.adminToken, json: [:])
+            #expect(checked.status == .ok)
+            let verdicts = Self.object(checked)["checks"]?.arrayValue?.compactMap { check -> String? in
+                guard let c = check.objectValue else { return nil }
+                return "\(c["record"]?.objectValue?["purpose"]?.stringValue ?? "")=\(c["verdict"]?.stringValue ?? "")"
+            }
+            // The Ed25519 key is not published; SPF does not name the relay; DMARC is there.
+            #expect(verdicts == ["dkim=found", "dkim=missing", "spf=wrong", "dmarc=found"])
+            #expect(Self.object(checked)["domain"]?.objectValue?["verified"] == .bool(false))
+
+            // "Only send from authenticated domains": a mass email from the unverified sender is refused.
+            _ = try await f.store.settings.setOnlyAuthenticatedDomains(true)
+            let contacts = try await f.store.modules.named("contacts")
+            let template = try await f.store.templates.create(in: contacts, name: "T", subject: "Hi", html: "<p>Hi</p>", text: nil, by: f.admin.id)
+            let view = try await f.store.views.create(in: contacts, name: "All", criteria: .everything, by: f.admin.id)
+            let refused = try await client.api(.post, "/api/v1/mass-emails", token: f.adminToken, json: [
+                "name": "Launch", "module": "contacts", "template_id": .number(Double(template.id)), "sender_id": .number(Double(sender.id)),
+                "recipients": ["view_id": .number(Double(view.id))], "schedule": ["send": "now"],
+            ])
+            #expect(refused.status == .unprocessableContent && refused.problemFields == ["sender_id"])
+            #expect(refused.text.contains("only from authenticated domains"))
+            // A draft may still be saved, and says what stands in its way.
+            let draft = try await client.api(.post, "/api/v1/mass-emails", token: f.adminToken, json: [
+                "name": "Launch", "module": "contacts", "template_id": .number(Double(template.id)), "sender_id": .number(Double(sender.id)),
+                "recipients": ["view_id": .number(Double(view.id))], "schedule": ["send": "draft"],
+            ])
+            #expect(draft.status == .created)
+            #expect(Self.object(draft)["warnings"]?.arrayValue?.first?.stringValue?.contains("news@example.com") == true)
+
+            // Rotation: new keys sign; the old ones stay listed as retiring.
+            #expect(try await client.api(.post, "/api/v1/domains/\(id)/rotate", token: f.adminToken, json: ["keep_old_days": 0]).status
+                    == .unprocessableContent)
+            let rotated = try await client.api(.post, "/api/v1/domains/\(id)/rotate", token: f.adminToken, json: ["keep_old_days": 7])
+            let states = Self.object(rotated)["keys"]?.arrayValue?.compactMap { $0.objectValue?["state"]?.stringValue }
+            #expect(states == ["active", "active", "retiring", "retiring"])
+            #expect(try await client.api(.delete, "/api/v1/domains/\(id)", token: f.adminToken).status == .noContent)
+            #expect(try await client.api(.get, "/api/v1/domains/\(id)", token: f.adminToken).status == .notFound)
+        }
+    }
+}
