@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -120,3 +121,57 @@ def wait_until(what, condition, timeout=120, interval=0.1):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting until {what}")
+
+
+class DNS:
+    """dnsmasq answering for example.com from the TXT records given; started again to change them."""
+
+    def __init__(self, port):
+        self.port = port
+        self.process = None
+        self.binary = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+        if not os.path.exists(self.binary):
+            message = "dnsmasq is not installed (apt-get install dnsmasq-base)"
+            import pytest
+            if os.environ.get("HERALD_REQUIRE_PEERS") == "1":
+                pytest.fail(message)
+            pytest.skip(message)
+
+    def serve(self, records):
+        self.stop()
+        arguments = [self.binary, "--no-daemon", f"--port={self.port}", "--listen-address=127.0.0.1", "--bind-interfaces",
+                     "--no-resolv", "--no-hosts", "--user=root", "--local=/example.com/"]
+        arguments += [f"--txt-record={name},{value}" for name, value in records]
+        self.process = subprocess.Popen(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # dnsmasq listens on UDP: it is ready when it answers (a name it does not know: NXDOMAIN).
+        wait_until("dnsmasq answers", self.answers, timeout=10, interval=0.05)
+
+    def answers(self):
+        import dns.resolver
+        try:
+            self.resolver().resolve("ready.example.com", "TXT")
+        except dns.resolver.NXDOMAIN:
+            return True
+        except Exception:
+            return False
+        return True
+
+    def resolver(self):
+        import dns.resolver
+        resolver = dns.resolver.Resolver(configure=False)
+        resolver.nameservers = ["127.0.0.1"]
+        resolver.port = self.port
+        return resolver
+
+    def txt(self, name):
+        try:
+            answer = self.resolver().resolve(name, "TXT")
+        except Exception:
+            return None
+        return b"".join(answer[0].strings)
+
+    def stop(self):
+        if self.process:
+            self.process.kill()
+            self.process.wait()
+            self.process = None

@@ -115,7 +115,7 @@ final class SMTPClientChannelHandler: ChannelDuplexHandler {
         } else if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
             mailError = Self.tlsFailure(error, trust: trust)
         } else {
-            mailError = MailError(.connectionClosed, "the connection failed: \(error)")
+            mailError = MailError(.connectionClosed, "the connection failed: \(SMTPConnection.describe(error))")
         }
         perform(stateMachine.errorHappened(mailError), context: context)
     }

@@ -164,6 +164,8 @@ public final class SMTPConnection: Sendable {
             case 111: return "connection refused"
             case 110: return "connection timed out"
             case 113, 101: return "host unreachable"
+            case 104: return "connection reset by the server"
+            case 32: return "connection closed by the server while writing"
             default: return "\(error)"
             }
         }
