@@ -64,6 +64,7 @@ import Testing
             """
         let report = try #require(BounceReport(parsing: Array(text.utf8)))
         #expect(report.recipients.map(\.address) == ["yan@example.org"])
+        #expect(report.recipients.map(\.reason) == [.userUnknown])
     }
 
     @Test func reportsWithoutRecipientLines() throws {
@@ -81,6 +82,7 @@ import Testing
         let report = try #require(BounceReport(parsing: Array(ReasonFixtures.recipientsWithoutSeparator.utf8)))
         #expect(report.recipients.map(\.address) == ["amy@example.org", "ben@example.org"])
         #expect(report.recipients.map(\.severity) == [.permanent, .transient])
+        #expect(report.recipients.map(\.reason) == [.userUnknown, .mailboxFull])
     }
 
     @Test func statusesInText() {
@@ -129,5 +131,6 @@ import Testing
             let elapsed = ContinuousClock.now - start
             #expect(elapsed < .seconds(10), "\(input.prefix(60))…: \(elapsed)")
         }
+        _ = BounceReason.classify(status: "5.1.1", diagnostic: String(repeating: "mailbox ", count: size / 8))
     }
 }
