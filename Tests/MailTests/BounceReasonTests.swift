@@ -123,6 +123,7 @@ private func suppresses(_ recipient: BounceReport.Recipient) -> Bool {
             #expect(recipient.reason == item.reason, "\(item.name)")
             #expect(recipient.severity == item.severity, "\(item.name)")
             #expect(suppresses(recipient) == item.suppresses, "\(item.name)")
+            #expect(!BounceReport.isAutomaticReply(MIMEPart(parsing: Array(item.text.utf8))), "\(item.name)")
         }
     }
 
