@@ -128,6 +128,7 @@ import Testing
             let start = ContinuousClock.now
             let message = MIMEPart(parsing: Array(input.utf8))
             _ = BounceReport(message: message)
+            _ = FeedbackReport(message: message)
             _ = BounceReport.isAutomaticReply(message)
             let elapsed = ContinuousClock.now - start
             #expect(elapsed < .seconds(10), "\(input.prefix(60))…: \(elapsed)")

@@ -10,7 +10,8 @@ extension BounceReport {
     /// Korean. A delivery status notification is never one, though Postfix, Exim and others
     /// label theirs `Auto-Submitted: auto-replied`: a `delivery-status` part, or mail from
     /// `MAILER-DAEMON` (or `postmaster`, or the null sender, in the words of a bounce), stays a
-    /// bounce. A newsletter (`Precedence: bulk`) is mail, not a reply.
+    /// bounce. Neither is a complaint (``FeedbackReport``). A newsletter (`Precedence: bulk`) is
+    /// mail, not a reply.
     public static func isAutomaticReply(_ message: MIMEPart) -> Bool {
         BounceText.isAutomaticReply(message, all: message.allParts)
     }
@@ -48,7 +49,7 @@ extension BounceText {
     static let autoReplySubjectPrefixes = ["auto:", "absence", "vacation", "away:", "ooo:", "ooo ", "abwesend", "abwesenheit", "afwezig", "ausente", "ausência", "congés"]
 
     static func isAutomaticReply(_ message: MIMEPart, all: [MIMEPart]) -> Bool {
-        if isDeliveryStatusNotification(message, all: all) { return false }
+        if isDeliveryStatusNotification(message, all: all) || FeedbackReport.isFeedbackReport(message, all: all) { return false }
         if isReadReceipt(message, all: all) { return true }
         // RFC 3834 §5: "no" is the only value a person's mail carries.
         if let auto = message.header("Auto-Submitted") {

@@ -6,14 +6,15 @@ extension BounceReport {
 
     /// Reads an already parsed message as a bounce.
     ///
-    /// Nil when it is not one: an automatic reply (``isAutomaticReply(_:)``), a read receipt, or
-    /// mail that names no failed recipient and does not come from a mail system. A report that clearly is a bounce (a `delivery-status` part, the
+    /// Nil when it is not one: an automatic reply (``isAutomaticReply(_:)``), a complaint
+    /// (``FeedbackReport``), a read receipt, or mail that names no failed recipient and does not
+    /// come from a mail system. A report that clearly is a bounce (a `delivery-status` part, the
     /// null sender, `MAILER-DAEMON` or `postmaster`) but names no recipient (Delivery report
     /// unavailable) is returned with no ``recipients``, so that the caller can still record it
     /// against the message its VERP address names.
     public init?(message: MIMEPart) {
         let all = message.allParts
-        if BounceText.isReadReceipt(message, all: all) { return nil }
+        if FeedbackReport.isFeedbackReport(message, all: all) || BounceText.isReadReceipt(message, all: all) { return nil }
         if BounceText.isAutomaticReply(message, all: all) { return nil }
         let reportID = message.header("Message-ID").flatMap(BounceText.messageID)
         if let status = all.first(where: { BounceText.deliveryStatusTypes.contains($0.contentType) }) {
