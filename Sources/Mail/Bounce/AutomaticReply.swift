@@ -59,18 +59,20 @@ extension BounceText {
         for name in autoReplyHeaders {
             if let value = message.header(name)?.trimmingSpaces.lowercased(), value != "no", value != "false", value != "0" { return true }
         }
-        if message.header("X-Apple-Action")?.lowercased().contains("vacation") == true { return true }
+        if message.header("X-Apple-Action")?.lowercased().containsBytes("vacation") == true { return true }
         for name in ["Precedence", "X-Precedence"] {
             if let value = message.header(name)?.trimmingSpaces.lowercased(), value == "auto_reply" || value == "auto-reply" { return true }
         }
         return isAutoReplySubject(message.header("Subject") ?? "")
     }
 
+    static let autoReplySubjectTable = PhraseTable([autoReplySubjectPhrases])
+
     static func isAutoReplySubject(_ subject: String) -> Bool {
         let lower = subject.lowercased().trimmingSpaces
         guard !lower.isEmpty else { return false }
         let bytes = Array(lower.utf8)
-        if autoReplySubjectPhrases.contains(where: { ByteSearch.matches($0, in: bytes) }) { return true }
+        if autoReplySubjectTable.firstGroup(in: bytes) != nil { return true }
         return autoReplySubjectPrefixes.contains { lower.hasPrefix($0) }
     }
 
@@ -81,7 +83,7 @@ extension BounceText {
         if all.contains(where: { deliveryStatusTypes.contains($0.contentType) }) { return true }
         if message.contentType == "multipart/report", message.contentTypeParameter("report-type")?.lowercased() == "delivery-status" { return true }
         let from = message.header("From")?.lowercased() ?? ""
-        if from.contains("mailer-daemon") { return true }
+        if from.containsBytes("mailer-daemon") { return true }
         guard isFromMailSystem(message) else { return false }
         let text = Array(humanText(message).utf8.prefix(2000)).map(asciiLower)
         return looksLikeBounce(subject: message.header("Subject") ?? "", text: text[...])

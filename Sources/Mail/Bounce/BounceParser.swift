@@ -49,7 +49,7 @@ enum BounceText {
         if let open = text.firstIndex(of: "<"), let close = text[open...].firstIndex(of: ">") {
             text = text[text.index(after: open)..<close]
         }
-        return text.isEmpty || text.contains(" ") ? nil : String(text)
+        return text.isEmpty || text.utf8.contains(32) ? nil : String(text)
     }
 
     /// `rfc822; Ann@Example.org` → `Ann@Example.org` (RFC 3464 §2.3.2: address-type ";"
@@ -57,7 +57,7 @@ enum BounceText {
     static func typed(_ value: String) -> String {
         if let semicolon = value.firstIndex(of: ";") {
             let type = value[..<semicolon].trimmingSpaces
-            if !type.isEmpty, !type.contains(" "), !type.contains("@") {
+            if !type.isEmpty, !type.utf8.contains(32), !type.utf8.contains(UInt8(ascii: "@")) {
                 return value[value.index(after: semicolon)...].trimmingSpaces
             }
         }
@@ -71,9 +71,9 @@ enum BounceText {
         if let open = text.firstIndex(of: "<"), let close = text[open...].firstIndex(of: ">") {
             text = text[text.index(after: open)..<close]
         }
-        guard let word = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).first(where: { $0.contains("@") }) else { return nil }
+        guard let word = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).first(where: { $0.utf8.contains(UInt8(ascii: "@")) }) else { return nil }
         let address = word.trimming("<>\"'()[];:")
-        return address.contains("@") ? address.lowercased() : nil
+        return address.utf8.contains(UInt8(ascii: "@")) ? address.lowercased() : nil
     }
 
     /// Every address in a header value (`To: Ann <ann@example.org>, bob@example.org`).
@@ -480,7 +480,7 @@ enum BounceText {
         if message.headers("Return-Path").contains(where: { $0.replacingSpaces == "<>" }) { return true }
         if !message.headers("X-Failed-Recipients").isEmpty { return true }
         let from = message.header("From")?.lowercased() ?? ""
-        return from.contains("mailer-daemon") || from.contains("postmaster@") || from.contains("mail delivery")
+        return from.containsBytes("mailer-daemon") || from.containsBytes("postmaster@") || from.containsBytes("mail delivery")
     }
 
     static func format(text: [UInt8], from: String) -> BounceReport.Format {
@@ -489,7 +489,7 @@ enum BounceText {
         if has("this message was created automatically by mail delivery software") || has("following address(es) failed") { return .exim }
         if has("this is the mail system at host") || has("this is the postfix program") { return .postfix }
         if has("delivery has failed to these recipients") || has("remote server returned") || has("resolver.adr") || has("diagnostic information for administrators") || has("couldn't be delivered to") { return .exchange }
-        if from.contains("googlemail.com") || has("address not found") || has("wasn't delivered to") || has("there was a temporary problem delivering your message") { return .gmail }
+        if from.containsBytes("googlemail.com") || has("address not found") || has("wasn't delivered to") || has("there was a temporary problem delivering your message") { return .gmail }
         return .text
     }
 

@@ -133,9 +133,8 @@ extension BounceReport.Recipient {
 /// bounces (sisimai's reason and remote-host rules, the IANA enhanced status code registry,
 /// Postfix, Exim and the big providers' published error pages); none of their data is copied.
 enum BounceRules {
-    /// A phrase to look for in the lower-cased diagnostic, white space collapsed to one space.
-    /// `*` stands for up to 60 bytes of anything (`mailbox*full`). A phrase that starts with a
-    /// letter or digit matches only at the start of a word, so `moved` does not match `removed`.
+    /// A phrase to look for in the lower-cased diagnostic, white space collapsed to one space
+    /// (see ``PhraseTable`` for `*` and word starts).
     typealias Phrase = String
 
     /// Codes that decide alone, whatever the words: each names its cause precisely, and the
@@ -372,12 +371,12 @@ enum BounceRules {
         if let key, let reason = decisiveCodes[key] { return reason }
         // Exchange Online's ranges of three-digit details: banned IPs and tenants.
         if let code, code.subject == 7, (606...649).contains(code.detail) || (700...749).contains(code.detail) { return .blocked }
-        if let reason = firstMatch(phrases, in: text) { return reason }
+        if let reason = firstMatch(phrases, phraseTable, in: text) { return reason }
         if let key, let reason = codes[key] {
             // 5.4.4 is "unable to route" only when permanent; 4.4.4 is a routing hiccup.
             return reason == .hostUnknown && code?.statusClass == 4 ? .networkError : reason
         }
-        if let reason = firstMatch(weakPhrases, in: text) { return reason }
+        if let reason = firstMatch(weakPhrases, weakPhraseTable, in: text) { return reason }
         // What the class and subject still say.
         switch (code?.statusClass, code?.subject) {
         case (4, 7): return .rateLimited
@@ -451,12 +450,11 @@ enum BounceRules {
         return out
     }
 
-    static func firstMatch(_ groups: [(BounceReason, [Phrase])], in text: [UInt8]) -> BounceReason? {
-        guard !text.isEmpty else { return nil }
-        for (reason, phrases) in groups where phrases.contains(where: { ByteSearch.matches($0, in: text) }) {
-            return reason
-        }
-        return nil
+    static let phraseTable = PhraseTable(phrases.map(\.1))
+    static let weakPhraseTable = PhraseTable(weakPhrases.map(\.1))
+
+    static func firstMatch(_ groups: [(BounceReason, [Phrase])], _ table: PhraseTable, in text: [UInt8]) -> BounceReason? {
+        table.firstGroup(in: text).map { groups[$0].0 }
     }
 
     static func isDigit(_ byte: UInt8) -> Bool { byte >= 48 && byte <= 57 }

@@ -140,7 +140,7 @@ public struct FeedbackReport: Sendable, Hashable {
         if message.header("Subject")?.lowercased().hasPrefix("complaint about message from") == true { return true }
         if returnedHeaders(in: all).contains(where: { $0.name.caseInsensitiveEquals("X-HmXmrOriginalRecipient") }) { return true }
         // AOL's loop before ARF marked its reports X-Loop: scomp.
-        return message.headers("X-Loop").contains { $0.lowercased().contains("scomp") }
+        return message.headers("X-Loop").contains { $0.lowercased().containsBytes("scomp") }
     }
 
     /// The header fields of the reported message: a `message/rfc822` part's, or a

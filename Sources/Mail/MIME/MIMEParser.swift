@@ -1,5 +1,3 @@
-import Foundation
-
 /// A received message or one of its parts, read leniently: headers unfolded and RFC 2047
 /// decoded, the body transfer-decoded, multiparts split and `message/rfc822` parts read as
 /// messages of their own.
@@ -125,7 +123,7 @@ enum MIMEParser {
             }
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
             let name = String(decoding: line[..<colon], as: UTF8.self).trimmingSpaces
-            guard !name.isEmpty, !name.contains(" ") else { continue }
+            guard !name.isEmpty, !name.utf8.contains(32) else { continue }
             fields.append((name, latin1OrUTF8(line[(colon + 1)...]).trimmingSpaces))
         }
         return fields.map { ($0.name, decodeEncodedWords($0.value)) }
@@ -220,7 +218,7 @@ enum MIMEParser {
             }
             parameters[base] = latin1OrUTF8(joined[...])
         }
-        return (type.contains("/") ? type : "text/plain", parameters)
+        return (type.utf8.contains(UInt8(ascii: "/")) ? type : "text/plain", parameters)
     }
 
     static func percentDecoded(_ bytes: [UInt8]) -> [UInt8] {
@@ -327,7 +325,7 @@ enum MIMEParser {
     /// RFC 2047 encoded-words (`=?charset?B|Q?text?=`) in a header value decoded; the white
     /// space between two adjacent encoded-words is dropped (§6.2). A malformed word stays as written.
     static func decodeEncodedWords(_ value: String) -> String {
-        guard value.contains("=?") else { return value }
+        guard value.containsBytes("=?") else { return value }
         var out = ""
         var pendingSpace = ""
         var lastWasEncoded = false
@@ -454,7 +452,18 @@ extension StringProtocol {
         return String(String.UnicodeScalarView(scalars))
     }
 
+    /// Header names are ASCII: compared byte by byte without building lower-case copies.
     func caseInsensitiveEquals(_ other: some StringProtocol) -> Bool {
-        utf8.count == other.utf8.count && lowercased() == other.lowercased()
+        guard utf8.count == other.utf8.count else { return false }
+        for (a, b) in zip(utf8, other.utf8) {
+            if a >= 0x80 || b >= 0x80 { return lowercased() == other.lowercased() }
+            if a != b, (a | 0x20) != (b | 0x20) || !((a | 0x20) >= 97 && (a | 0x20) <= 122) { return false }
+        }
+        return true
+    }
+
+    /// Whether the UTF-8 of `needle` occurs in this text; byte for byte, without Foundation.
+    func containsBytes(_ needle: String) -> Bool {
+        ByteSearch.find(Array(needle.utf8), in: Array(utf8), from: 0) != nil
     }
 }
