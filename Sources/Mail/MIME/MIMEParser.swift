@@ -1,5 +1,3 @@
-import Foundation
-
 /// A received message or one of its parts, read leniently: headers unfolded and RFC 2047
 /// decoded, the body transfer-decoded, multiparts split and `message/rfc822` parts read as
 /// messages of their own.
@@ -44,8 +42,8 @@ public struct MIMEPart: Sendable {
         body = []
         let (type, parameters) = MIMEParser.contentType(header("Content-Type"))
         let encoding = header("Content-Transfer-Encoding")?.lowercased().trimmingSpaces ?? ""
-        if type.hasPrefix("multipart/"), let boundary = parameters["boundary"], !boundary.isEmpty, depth < Self.maximumDepth {
-            let (preamble, pieces) = MIMEParser.multipart(rawBody, boundary: boundary)
+        if type.hasPrefix("multipart/"), let boundary = parameters["boundary"], !boundary.isEmpty, depth < Self.maximumDepth,
+           let (preamble, pieces) = MIMEParser.multipart(rawBody, boundary: boundary) {
             body = Array(preamble)
             parts = pieces.map { MIMEPart(bytes: Array($0), depth: depth + 1) }
         } else if type == "message/rfc822" || type == "message/global", depth < Self.maximumDepth {
@@ -125,7 +123,7 @@ enum MIMEParser {
             }
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
             let name = String(decoding: line[..<colon], as: UTF8.self).trimmingSpaces
-            guard !name.isEmpty, !name.contains(" ") else { continue }
+            guard !name.isEmpty, !name.utf8.contains(32) else { continue }
             fields.append((name, latin1OrUTF8(line[(colon + 1)...]).trimmingSpaces))
         }
         return fields.map { ($0.name, decodeEncodedWords($0.value)) }
@@ -137,49 +135,120 @@ enum MIMEParser {
     }
 
     /// `type/subtype` (lower case) and its parameters (names lower case, quotes removed).
+    ///
+    /// Lenient where senders are sloppy: a parameter continued on the next line without its
+    /// `;` (`multipart/report; report-type=delivery-status` then ` boundary="x"`) is a
+    /// parameter of its own, as is one after the type with no `;` at all; RFC 2231
+    /// continuations (`boundary*0=…; boundary*1=…`) are joined and `%XX` in `name*=` decoded.
     static func contentType(_ value: String?) -> (type: String, parameters: [String: String]) {
         guard let value, !value.isEmpty else { return ("text/plain", [:]) }
-        var pieces = splitParameters(value)
-        let type = pieces.isEmpty ? "" : pieces.removeFirst().trimmingSpaces.lowercased()
+        // No honest Content-Type comes near this; a hostile one is read no further.
+        let bytes = Array(value.utf8.prefix(8192))
+        var index = 0
+        func isSpace(_ byte: UInt8) -> Bool { byte == 32 || byte == 9 || byte == 13 || byte == 10 }
+        func isTokenByte(_ byte: UInt8) -> Bool { !isSpace(byte) && byte != UInt8(ascii: ";") && byte != UInt8(ascii: "=") && byte != UInt8(ascii: "\"") }
+        while index < bytes.count, isSpace(bytes[index]) { index += 1 }
+        let typeStart = index
+        while index < bytes.count, !isSpace(bytes[index]), bytes[index] != UInt8(ascii: ";") { index += 1 }
+        let type = String(decoding: bytes[typeStart..<index], as: UTF8.self).lowercased()
+
         var parameters: [String: String] = [:]
-        for piece in pieces {
-            guard let equals = piece.firstIndex(of: "=") else { continue }
-            let name = piece[..<equals].trimmingSpaces.lowercased()
-            var raw = piece[piece.index(after: equals)...].trimmingSpaces
-            if raw.hasPrefix("\"") {
-                raw.removeFirst()
-                if raw.hasSuffix("\"") { raw.removeLast() }
-                raw = raw.replacingOccurrences(of: "\\\"", with: "\"").replacingOccurrences(of: "\\\\", with: "\\")
+        var sections: [String: [(number: Int, value: String, encoded: Bool)]] = [:]
+        while index < bytes.count {
+            while index < bytes.count, isSpace(bytes[index]) || bytes[index] == UInt8(ascii: ";") { index += 1 }
+            let nameStart = index
+            while index < bytes.count, isTokenByte(bytes[index]) { index += 1 }
+            let name = String(decoding: bytes[nameStart..<index], as: UTF8.self).lowercased()
+            var look = index
+            while look < bytes.count, isSpace(bytes[look]) { look += 1 }
+            guard !name.isEmpty, look < bytes.count, bytes[look] == UInt8(ascii: "=") else {
+                // Not a parameter: skip the word (or the stray character) and go on.
+                if index == nameStart { index += 1 }
+                continue
             }
-            if parameters[name] == nil { parameters[name] = raw }
+            index = look + 1
+            while index < bytes.count, isSpace(bytes[index]) { index += 1 }
+            var raw: [UInt8] = []
+            if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+                index += 1
+                while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+                    if bytes[index] == UInt8(ascii: "\\"), index + 1 < bytes.count { index += 1 }
+                    raw.append(bytes[index])
+                    index += 1
+                }
+                index += 1
+            } else {
+                // A token ends at ";", or at white space that a next "name=" follows.
+                while index < bytes.count, bytes[index] != UInt8(ascii: ";") {
+                    if isSpace(bytes[index]) {
+                        var next = index
+                        while next < bytes.count, isSpace(bytes[next]) { next += 1 }
+                        var end = next
+                        while end < bytes.count, isTokenByte(bytes[end]) { end += 1 }
+                        while end < bytes.count, isSpace(bytes[end]) { end += 1 }
+                        if end > next, end < bytes.count, bytes[end] == UInt8(ascii: "=") { break }
+                    }
+                    raw.append(bytes[index])
+                    index += 1
+                }
+                while let last = raw.last, isSpace(last) { raw.removeLast() }
+            }
+            let text = String(decoding: raw, as: UTF8.self)
+            if let star = name.firstIndex(of: "*") {
+                // RFC 2231: name*, name*0, name*1*, …
+                let base = String(name[..<star])
+                let suffix = name[name.index(after: star)...]
+                let encoded = suffix.hasSuffix("*") || suffix.isEmpty
+                let number = Int(suffix.hasSuffix("*") ? suffix.dropLast() : suffix) ?? 0
+                if sections[base, default: []].count < 64 { sections[base, default: []].append((number, text, encoded)) }
+            } else if parameters[name] == nil {
+                parameters[name] = text
+            }
         }
-        return (type.contains("/") ? type : "text/plain", parameters)
+        for (base, parts) in sections where parameters[base] == nil {
+            var joined: [UInt8] = []
+            for (offset, part) in parts.sorted(by: { $0.number < $1.number }).enumerated() {
+                var piece = Array(part.value.utf8)
+                // The first encoded section starts with charset'language'.
+                if part.encoded, offset == 0, let first = piece.firstIndex(of: UInt8(ascii: "'")),
+                   let second = piece[(first + 1)...].firstIndex(of: UInt8(ascii: "'")) {
+                    piece = Array(piece[(second + 1)...])
+                }
+                joined += part.encoded ? percentDecoded(piece) : piece
+            }
+            parameters[base] = latin1OrUTF8(joined[...])
+        }
+        return (type.utf8.contains(UInt8(ascii: "/")) ? type : "text/plain", parameters)
     }
 
-    /// Splits at semicolons outside quoted strings.
-    static func splitParameters(_ value: String) -> [String] {
-        var pieces: [String] = []
-        var current = ""
-        var quoted = false
-        var escaped = false
-        for character in value {
-            if escaped { escaped = false; current.append(character); continue }
-            if character == "\\" && quoted { escaped = true; current.append(character); continue }
-            if character == "\"" { quoted.toggle() }
-            if character == ";" && !quoted {
-                pieces.append(current)
-                current = ""
-            } else {
-                current.append(character)
+    static func percentDecoded(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        var index = 0
+        func hex(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case 48...57: byte - 48
+            case 65...70: byte - 55
+            case 97...102: byte - 87
+            default: nil
             }
         }
-        pieces.append(current)
-        return pieces
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count, let high = hex(bytes[index + 1]), let low = hex(bytes[index + 2]) {
+                out.append(high << 4 | low)
+                index += 3
+            } else {
+                out.append(bytes[index])
+                index += 1
+            }
+        }
+        return out
     }
 
     /// RFC 2046 §5.1.1: parts between `--boundary` lines, up to `--boundary--`; a missing
-    /// close delimiter ends the last part at the end of the input.
-    static func multipart(_ body: ArraySlice<UInt8>, boundary: String) -> (preamble: ArraySlice<UInt8>, parts: [ArraySlice<UInt8>]) {
+    /// close delimiter ends the last part at the end of the input. Nil when the boundary never
+    /// appears: the body is then read as one text, since it is all there is to read (a sloppy
+    /// bounce declares a boundary and writes plain text).
+    static func multipart(_ body: ArraySlice<UInt8>, boundary: String) -> (preamble: ArraySlice<UInt8>, parts: [ArraySlice<UInt8>])? {
         let delimiter = Array("--\(boundary)".utf8)
         var parts: [ArraySlice<UInt8>] = []
         var preambleEnd: Int?
@@ -210,7 +279,8 @@ enum MIMEParser {
             lineStart = nextLine
         }
         if let start = partStart, start < body.endIndex { parts.append(body[start...]) }
-        return (body[..<(preambleEnd ?? body.startIndex)], parts)
+        guard let preambleEnd else { return nil }
+        return (body[..<preambleEnd], parts)
     }
 
     static func transferDecode(_ body: ArraySlice<UInt8>, encoding: String) -> [UInt8] {
@@ -255,7 +325,7 @@ enum MIMEParser {
     /// RFC 2047 encoded-words (`=?charset?B|Q?text?=`) in a header value decoded; the white
     /// space between two adjacent encoded-words is dropped (§6.2). A malformed word stays as written.
     static func decodeEncodedWords(_ value: String) -> String {
-        guard value.contains("=?") else { return value }
+        guard value.containsBytes("=?") else { return value }
         var out = ""
         var pendingSpace = ""
         var lastWasEncoded = false
@@ -282,17 +352,36 @@ enum MIMEParser {
         return out + pendingSpace
     }
 
+    /// An encoded-word has no white space and, by RFC 2047 §2, at most 75 characters; one
+    /// forward pass of at most 400 scalars finds its parts, so that a value full of `=?`
+    /// stays linear to decode.
     private static func encodedWord(_ text: Substring) -> (String, Substring)? {
-        let body = text.dropFirst(2)
-        guard let q1 = body.firstIndex(of: "?") else { return nil }
-        let charset = body[..<q1].split(separator: "*").first.map(String.init) ?? ""  // RFC 2231 §5 language suffix
-        let afterCharset = body[body.index(after: q1)...]
-        guard let q2 = afterCharset.firstIndex(of: "?") else { return nil }
-        let encoding = afterCharset[..<q2].uppercased()
-        let payloadStart = afterCharset.index(after: q2)
-        guard let end = afterCharset[payloadStart...].range(of: "?=") else { return nil }
-        let payload = afterCharset[payloadStart..<end.lowerBound]
-        guard !payload.contains(" ") else { return nil }
+        let scalars = text.unicodeScalars
+        guard var index = scalars.index(scalars.startIndex, offsetBy: 2, limitedBy: scalars.endIndex) else { return nil }
+        var marks: [Substring.Index] = []
+        var close: Substring.Index?
+        var count = 0
+        while index < scalars.endIndex, count < 400 {
+            let scalar = scalars[index]
+            if scalar == " " || scalar == "\t" { return nil }
+            let next = scalars.index(after: index)
+            if scalar == "?" {
+                if marks.count == 2, next < scalars.endIndex, scalars[next] == "=" {
+                    close = index
+                    break
+                }
+                if marks.count < 2 { marks.append(index) }
+            }
+            index = next
+            count += 1
+        }
+        guard let close, marks.count == 2 else { return nil }
+        let start = scalars.index(scalars.startIndex, offsetBy: 2)
+        // RFC 2231 §5: a language may follow the charset after "*".
+        let charset = String(text[start..<marks[0]]).split(separator: "*").first.map(String.init) ?? ""
+        let encoding = String(text[scalars.index(after: marks[0])..<marks[1]]).uppercased()
+        let payload = text[scalars.index(after: marks[1])..<close]
+        let after = text[scalars.index(close, offsetBy: 2)...]
         let bytes: [UInt8]
         switch encoding {
         case "B":
@@ -304,7 +393,7 @@ enum MIMEParser {
         default:
             return nil
         }
-        return (decode(bytes, charset: charset), afterCharset[end.upperBound...])
+        return (decode(bytes, charset: charset), after)
     }
 }
 
@@ -363,7 +452,18 @@ extension StringProtocol {
         return String(String.UnicodeScalarView(scalars))
     }
 
+    /// Header names are ASCII: compared byte by byte without building lower-case copies.
     func caseInsensitiveEquals(_ other: some StringProtocol) -> Bool {
-        utf8.count == other.utf8.count && lowercased() == other.lowercased()
+        guard utf8.count == other.utf8.count else { return false }
+        for (a, b) in zip(utf8, other.utf8) {
+            if a >= 0x80 || b >= 0x80 { return lowercased() == other.lowercased() }
+            if a != b, (a | 0x20) != (b | 0x20) || !((a | 0x20) >= 97 && (a | 0x20) <= 122) { return false }
+        }
+        return true
+    }
+
+    /// Whether the UTF-8 of `needle` occurs in this text; byte for byte, without Foundation.
+    func containsBytes(_ needle: String) -> Bool {
+        ByteSearch.find(Array(needle.utf8), in: Array(utf8), from: 0) != nil
     }
 }
