@@ -15,7 +15,8 @@ final class RecordingReactor: EngagementReactor {
 }
 
 /// A delivery status notification as a reporting MTA writes it (RFC 3464).
-func dsn(to returnPath: String, recipient: String, status: String, action: String, originalMessageID: String?, reportID: String) -> [UInt8] {
+func dsn(to returnPath: String, recipient: String, status: String, action: String, originalMessageID: String?, reportID: String,
+         diagnostic: String? = nil) -> [UInt8] {
     let headers = originalMessageID.map { "Message-ID: <\($0)>\r\n" } ?? ""
     return Array("""
         From: MAILER-DAEMON@mx.example.org\r
@@ -37,7 +38,7 @@ func dsn(to returnPath: String, recipient: String, status: String, action: Strin
         Final-Recipient: rfc822; \(recipient)\r
         Action: \(action)\r
         Status: \(status)\r
-        Diagnostic-Code: smtp; \(status.hasPrefix("5") ? "550" : "451") \(status) mailbox says no\r
+        Diagnostic-Code: smtp; \(diagnostic ?? "\(status.hasPrefix("5") ? "550" : "451") \(status) mailbox says no")\r
         \r
         --b\r
         Content-Type: text/rfc822-headers\r

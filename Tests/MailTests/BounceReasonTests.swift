@@ -15,7 +15,8 @@ private func suppresses(_ recipient: BounceReport.Recipient) -> Bool {
         ])
         #expect(BounceReason.allCases.filter(\.isAddressLevel) == [.userUnknown, .hostUnknown, .accountSuspended, .hasMoved])
         #expect(BounceReason.allCases.filter(\.isReceiverRefusal) == [.blocked, .spam, .policy, .authentication])
-        #expect(BounceReason.allCases.filter { $0.likelyFix != nil } == BounceReason.allCases.filter(\.isReceiverRefusal))
+        // What we can fix on our side: the receiver's refusals, a message too large, throttling.
+        #expect(BounceReason.allCases.filter { $0.likelyFix != nil } == [.messageTooLarge, .blocked, .spam, .policy, .authentication, .rateLimited])
         #expect(BounceReason.authentication.likelyFix == "Publish SPF and DKIM for the From domain and align them (Admin → Sending domains)")
         #expect(BounceReason.blocked.likelyFix?.contains("block list") == true)
         #expect(Set(BounceReason.allCases.map(\.label)).count == BounceReason.allCases.count)

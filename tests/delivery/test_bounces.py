@@ -20,11 +20,13 @@ def fetch_page(server, token, path):
         return response.read().decode()
 
 
-def dsn(return_path, recipient, original_id):
+def dsn(return_path, recipient, original_id, status="5.1.1",
+        diagnostic="550 5.1.1 <{recipient}>: Recipient address rejected: User unknown", report_id="dsn-1@mx.example.org"):
+    diagnostic = diagnostic.format(recipient=recipient)
     return f"""From: MAILER-DAEMON@mx.example.org
 To: {return_path}
 Subject: Undelivered Mail Returned to Sender
-Message-ID: <dsn-1@mx.example.org>
+Message-ID: <{report_id}>
 MIME-Version: 1.0
 Content-Type: multipart/report; report-type=delivery-status; boundary="BOUNDARY"
 
@@ -40,8 +42,8 @@ Reporting-MTA: dns; mx.example.org
 
 Final-Recipient: rfc822; {recipient}
 Action: failed
-Status: 5.1.1
-Diagnostic-Code: smtp; 550 5.1.1 <{recipient}>: Recipient address rejected: User unknown
+Status: {status}
+Diagnostic-Code: smtp; {diagnostic}
 
 --BOUNDARY
 Content-Type: text/rfc822-headers
@@ -50,6 +52,40 @@ Message-ID: {original_id}
 Subject: Hello
 
 --BOUNDARY--
+""".replace("\n", "\r\n")
+
+
+def arf(return_path, complainant):
+    """A complaint as Yahoo's feedback loop sends it (RFC 5965), the complainant redacted."""
+    return f"""From: feedbackloop@yahoo.example
+To: fbl@{DOMAIN}
+Subject: Email Feedback Report for IP 192.0.2.1
+Message-ID: <cfl-1@yahoo.example>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="F"
+
+--F
+Content-Type: text/plain
+
+This is an email abuse report.
+
+--F
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: Yahoo!-Mail-Feedback/2.0
+Version: 0.1
+Original-Mail-From: <{return_path}>
+
+--F
+Content-Type: text/rfc822-headers
+
+Return-Path: <{return_path}>
+From: News <news@example.com>
+To: redacted@yahoo.example
+Subject: Hello
+
+--F--
 """.replace("\n", "\r\n")
 
 
@@ -113,6 +149,36 @@ def test_a_dsn_over_smtp_bounces_the_right_recipient_and_a_reply_is_kept(workdir
         assert 'id="replies"' in page and "Count me in!" in page
         figures = api.ok("GET", f"/api/v1/mass-emails/{created['id']}")["figures"]
         assert figures["replied"] == 1 and figures["bounced"] == 1
+
+        # A block list's refusal keeps the address and says what to do; a complaint (ARF, to
+        # any address at the bounce domain) suppresses with its reason.
+        blocked = by_address["p1@example.org"]
+        with smtplib.SMTP("127.0.0.1", inbound, timeout=10) as smtp:
+            smtp.sendmail("<>", [blocked["mail_from"]], dsn(
+                blocked["mail_from"], "p1@example.org", blocked["message_id"], status="5.7.1", report_id="dsn-2@mx.example.org",
+                diagnostic="554 5.7.1 Service unavailable; Client host [192.0.2.1] blocked using zen.spamhaus.org"))
+            smtp.sendmail("", [f"fbl@{DOMAIN}"], arf(replied["mail_from"], "p3@example.org"))
+        wait_until("the refusal and the complaint are recorded", lambda: len(bounces()) == 3 or None, timeout=30)
+        by_kind = {b["kind"]: b for b in bounces()}
+        assert by_kind["refused"]["reason"] == "blocked" and "block list" in by_kind["refused"]["likely_fix"]
+        assert by_kind["refused"]["suppressed_address"] is False
+        assert by_kind["hard"]["reason"] == "user_unknown" and by_kind["hard"]["suppressed_address"] is True
+        assert by_kind["complaint"]["address"] == "p3@example.org" and by_kind["complaint"]["source"] == "arf"
+        suppressed = {s["address"]: s for s in api.ok("GET", "/api/v1/suppressions")["suppressions"]}
+        assert "p1@example.org" not in suppressed
+        assert suppressed["p3@example.org"]["reason"] == "complaint"
+        assert suppressed["p2@example.org"]["detail"].startswith("user unknown")
+        figures = api.ok("GET", f"/api/v1/mass-emails/{created['id']}")["figures"]
+        assert figures["refused_by_reason"] == {"blocked": 1} and figures["complained"] == 1
+        # Per delivered message: p1 and p2 bounced, so one complaint of one delivered.
+        assert figures["sent"] == 1 and figures["complaint_rate"] == 100
+        page = fetch_page(server, token, f"/mass-emails/{created['id']}/bounces")
+        assert "refused by the receiver" in page and "Refused by the receiver: sender blocked or poor reputation" in page
+        assert "Address does not exist" in page
+        page = fetch_page(server, token, f"/mass-emails/{created['id']}")
+        assert 'id="refusals"' in page and "Likely fix:" in page and 'id="complaints"' in page and "100.0 %" in page
+        summary = fetch_page(server, token, "/mass-emails")
+        assert "Complaints" in summary and "1 refused" in summary
     finally:
         server.stop()
         capture.stop()

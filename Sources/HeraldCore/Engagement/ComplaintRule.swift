@@ -1,3 +1,5 @@
+import Foundation
+
 /// When complaints pause a mass email: once at least ``minimumDelivered`` messages were
 /// delivered, a complaint rate above the threshold. Gmail and Yahoo want bulk senders under
 /// 0.3 % (February 2024); over it, mail starts going to spam for every recipient, so the
@@ -15,5 +17,11 @@ public enum ComplaintRule {
     /// The rate in percent, or nil before anything was delivered.
     public static func rate(complaints: Int, delivered: Int) -> Double? {
         delivered == 0 ? nil : Double(complaints) * 100 / Double(delivered)
+    }
+
+    /// `0.3 %`, `0.05 %`, `1.2 %`: two significant figures under one percent.
+    public static func format(_ percent: Double) -> String {
+        let text = percent >= 1 || percent == 0 ? String(format: "%.1f", percent) : String(format: "%.2g", percent)
+        return text + " %"
     }
 }

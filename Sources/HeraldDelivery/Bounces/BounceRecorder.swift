@@ -7,7 +7,7 @@ import Logging
 /// Records bounces and complaints from every source (the inbound listener, the providers'
 /// webhooks) the same way, and hands the events they make to the ``EngagementReactor``.
 ///
-/// A hard bounce is a `.bounced` event and a complaint a `.complained` one; a soft bounce is
+/// A hard bounce is a `.bounced` event and a complaint a `.complained` one; a soft bounce or a refusal is
 /// counted (and suppresses at the threshold) but is no event: the message may still arrive.
 public struct BounceRecorder: Sendable {
     let store: Store
@@ -42,13 +42,30 @@ public struct BounceRecorder: Sendable {
             switch done.bounce.kind {
             case .hard: kind = .bounced
             case .complaint: kind = .complained
-            case .soft, .delivery: return nil
+            case .soft, .refused, .delivery: return nil
             }
             return EngagementEvent(kind: kind, messageID: message.id, massEmailID: message.massEmailID, step: message.step,
                                    recordID: message.recordID, address: message.address, at: done.bounce.receivedAt)
         }
         if !events.isEmpty { try await reactor.react(to: events) }
+        let complained = Set(recorded.filter { $0.bounce.kind == .complaint }.compactMap(\.message)
+            .map { MassEmailStep(massEmailID: $0.massEmailID, step: $0.step) })
+        for unit in complained { try await pauseIfComplaintsAreTooMany(unit) }
         return recorded
+    }
+
+    /// Pauses what `unit` sends when its complaint rate passes the organisation's threshold
+    /// (``ComplaintRule``): the rest would go to spam folders, and hurt every other mass email.
+    func pauseIfComplaintsAreTooMany(_ unit: MassEmailStep) async throws {
+        guard let figures = try await store.massEmails.figures([unit.massEmailID], step: unit.step)[unit.massEmailID] else { return }
+        let threshold = try await store.settings.complaintThreshold()
+        guard ComplaintRule.shouldPause(complaints: figures.complained, delivered: figures[.sent], thresholdPercent: threshold),
+              try await store.massEmails.isSending(unit) else { return }
+        let rate = figures.complaintRate ?? 0
+        let reason = "spam complaints: \(figures.complained) of \(figures[.sent]) delivered (\(ComplaintRule.format(rate))), over the threshold of \(ComplaintRule.format(threshold)); "
+            + "check that everyone asked for this mail before resuming"
+        try await store.massEmails.pause(unit, reason: reason, now: Clock.epochSeconds())
+        logger.warning("mass email paused for spam complaints", metadata: ["mass_email": "\(unit.massEmailID)", "step": "\(unit.step)", "rate": "\(rate)"])
     }
 
     /// Records what a provider's webhook reported: each event's message is found by the

@@ -89,6 +89,12 @@ public struct InboundMail: Sendable {
     public func receive(data: [UInt8], from reversePath: String, to recipients: [String]) async throws {
         guard let paths = try await returnPaths.current() else { return }
         let message = MIMEPart(parsing: data)
+        // A feedback report may come to any address at the bounce domain (the abuse desk's
+        // loop is set up once, for the domain); it names its message itself.
+        if let feedback = FeedbackReport(message: message) {
+            try await complaint(feedback, raw: data, paths: paths)
+            return
+        }
         let received = Received(data: data, reversePath: reversePath)
         var seen = Set<ReturnPaths.Target>()
         for recipient in recipients {
@@ -114,23 +120,33 @@ public struct InboundMail: Sendable {
     /// Records what a bounce says about message `messageID` (from the VERP address), or, with
     /// none, about the message its returned headers name.
     func bounce(_ message: MIMEPart, raw: [UInt8], messageID: Int64?, nullSender: Bool) async throws {
+        // RFC 3834: an out-of-office or vacation reply comes to the return path too, often from
+        // the null sender; it says the address works.
+        if BounceReport.isAutomaticReply(message) {
+            logger.info("automatic reply to a return path dropped")
+            return
+        }
         let report = BounceReport(message: message)
         let bodyHash = BounceRecorder.fingerprint(String(decoding: MIMEPart.split(raw).body, as: UTF8.self))
         let reportKey = report?.reportMessageID ?? bodyHash
         let rawText = String(decoding: raw, as: UTF8.self)
-        guard let report else {
-            // RFC 3464 §2: a DSN comes from the null sender. One we cannot read is kept as a
-            // soft bounce (the raw report is there to be read); anything else sent to a return
-            // path (an out-of-office reply, spam) is no bounce.
-            guard nullSender, let messageID, let message = try await store.bounces.message(messageID) else {
+        if report == nil || report?.recipients.isEmpty == true {
+            // RFC 3464 §2: a DSN comes from the null sender. One we cannot read, or a mail
+            // system's report that names no recipient ("delivery report unavailable"), is
+            // kept against the message its VERP address names, as a soft bounce whose raw
+            // report is there to be read; anything else sent to a return path (spam) is no bounce.
+            guard report != nil || nullSender, let messageID, let message = try await store.bounces.message(messageID) else {
                 logger.info("mail to a return path that is not a bounce dropped")
                 return
             }
             try await recorder.record([BounceStore.Report(
-                messageID: message.id, address: message.address, kind: .soft, action: "unknown", diagnostic: "the report could not be read",
-                source: "dsn", raw: rawText, fingerprint: BounceRecorder.fingerprint("dsn", reportKey), receivedAt: now())])
+                messageID: message.id, address: message.address, kind: .soft, action: "unknown",
+                diagnostic: report == nil ? "the report could not be read" : "the report names no recipient",
+                reason: BounceReason.other.rawValue, source: "dsn", raw: rawText,
+                fingerprint: BounceRecorder.fingerprint("dsn", reportKey), receivedAt: now())])
             return
         }
+        guard let report else { return }
         let failing = report.recipients.filter { $0.severity != .success }
         guard !failing.isEmpty else { return }
         var target: SentMessage? = if let messageID { try await store.bounces.message(messageID) } else { nil }
@@ -144,11 +160,45 @@ public struct InboundMail: Sendable {
         // VERP names one message, so one recipient: the one whose address is the message's,
         // else the report's first.
         let recipient = failing.first { $0.address == target.address } ?? failing[0]
-        let kind = Bounce.kind(status: recipient.status, action: recipient.action?.rawValue)
+        let verdict = BouncePolicy.verdict(recipient)
         try await recorder.record([BounceStore.Report(
-            messageID: target.id, address: target.address, kind: kind, status: recipient.status, action: recipient.action?.rawValue,
-            diagnostic: recipient.diagnostic, source: "dsn", raw: rawText,
+            messageID: target.id, address: target.address, kind: verdict.kind, status: recipient.status, action: recipient.action?.rawValue,
+            diagnostic: recipient.diagnostic, reason: verdict.reason.rawValue, suppression: verdict.suppression, source: "dsn", raw: rawText,
             fingerprint: BounceRecorder.fingerprint("dsn", reportKey, target.address, recipient.status ?? "", recipient.action?.rawValue ?? ""),
+            receivedAt: now())])
+    }
+
+    /// Records a complaint (an ARF report, or the older forms of Microsoft's and AOL's
+    /// feedback loops): the address is suppressed, and nothing else fires. The message is the
+    /// one its returned copy's VERP return path names, else its Message-ID, else the last one
+    /// sent to the complainant (providers often redact the address, never the return path).
+    func complaint(_ report: FeedbackReport, raw: [UInt8], paths: ReturnPaths) async throws {
+        switch report.feedbackType {
+        case .notSpam, .authFailure:
+            // "Not spam" is good news and a DMARC failure report is about us, not the person.
+            logger.info("feedback report that is no complaint dropped", metadata: ["type": "\(report.feedbackType.rawValue)"])
+            return
+        case .abuse, .fraud, .virus, .other:
+            break
+        }
+        var target: SentMessage?
+        if let returnPath = report.returnPath.flatMap(Self.address), case .bounce(let id)? = paths.target(of: returnPath) {
+            target = try await store.bounces.message(id)
+        }
+        let complainant = report.complainant.flatMap(Self.address)
+        if target == nil, let original = report.originalMessageID {
+            target = try await recorder.message(matching: [original], addresses: [complainant].compactMap { $0 })
+        }
+        if target == nil, let complainant { target = try await store.bounces.latestMessage(to: complainant) }
+        guard let address = target?.address ?? complainant else {
+            logger.info("complaint about no message or address of ours dropped")
+            return
+        }
+        let key = report.reportMessageID ?? BounceRecorder.fingerprint(String(decoding: MIMEPart.split(raw).body, as: UTF8.self))
+        try await recorder.record([BounceStore.Report(
+            messageID: target?.id, address: address, kind: .complaint, action: report.feedbackType.rawValue,
+            diagnostic: "reported as \(report.feedbackType.rawValue) by \(report.userAgent ?? report.reportingMTA ?? "a mailbox provider")",
+            source: "arf", raw: String(decoding: raw, as: UTF8.self), fingerprint: BounceRecorder.fingerprint("arf", key, address),
             receivedAt: now())])
     }
 
@@ -165,9 +215,10 @@ public struct InboundMail: Sendable {
             try await bounce(message, raw: received.data, messageID: nil, nullSender: true)
             return
         }
-        // RFC 3834 §5: automatic responses (out of office, vacation) say so; they are no reply.
-        if let auto = message.header("Auto-Submitted")?.lowercased(), !auto.hasPrefix("no") {
-            logger.info("automatic reply dropped", metadata: ["auto-submitted": "\(auto)"])
+        // RFC 3834 §5: automatic responses (out of office, vacation) say so, or their
+        // subjects do; they are no reply.
+        if BounceReport.isAutomaticReply(message) {
+            logger.info("automatic reply dropped")
             return
         }
         let from = message.header("From").flatMap(Self.address)

@@ -130,7 +130,16 @@ public actor DeliveryEngine: Service {
     /// Replays the journal of a previous run into the database, then gives back every message
     /// this node still held, and says it is alive.
     public func recover() async throws {
-        let outcomes = try journal.replay()
+        // The journal keeps what the database needs to be right; a bounce's reason is read
+        // again from its reply.
+        let outcomes = try journal.replay().map { outcome in
+            guard outcome.status == .bounced else { return outcome }
+            var o = outcome
+            let verdict = BouncePolicy.verdict(refusalCode: o.code, enhanced: o.enhancedCode, text: o.text)
+            o.bounceKind = verdict.kind
+            o.bounceReason = verdict.reason.rawValue
+            return o
+        }
         if !outcomes.isEmpty {
             try await store.messages.record(outcomes, node: configuration.node, alsoRequeued: true)
             logger.notice("replayed the delivery journal", metadata: ["outcomes": "\(outcomes.count)"])
@@ -374,7 +383,8 @@ public actor DeliveryEngine: Service {
         let t = now()
         let entries = written.entries
         givenBack += entries.filter { $0.outcome.outcome.status == .queued }.count
-        let bounced = entries.filter { $0.outcome.outcome.status == .bounced }
+        // A refusal by the receiver is no "bounced" event (see BouncePolicy): the address is good.
+        let bounced = entries.filter { $0.outcome.outcome.status == .bounced && $0.outcome.outcome.bounceKind == .hard }
         if !bounced.isEmpty {
             let events = bounced.map {
                 EngagementEvent(kind: .bounced, messageID: $0.message.id, massEmailID: $0.message.massEmailID, step: $0.message.step,
@@ -388,7 +398,8 @@ public actor DeliveryEngine: Service {
             for entry in entries where entry.outcome.suppress {
                 let o = entry.outcome.outcome
                 try await store.suppressions.add(entry.message.address, reason: "hard_bounce",
-                                                 detail: [o.code.map(String.init), o.enhancedCode, o.text].compactMap { $0 }.joined(separator: " "),
+                                                 detail: Bounce.suppressionDetail(reason: o.bounceReason, source: "smtp", text:
+                                                    [o.code.map(String.init), o.enhancedCode, o.text].compactMap { $0 }.joined(separator: " ")),
                                                  now: t)
             }
             var unsentByDay: [String: Int] = [:]

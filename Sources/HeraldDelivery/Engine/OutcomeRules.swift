@@ -42,8 +42,8 @@ public struct RetryPolicy: Sendable, Hashable {
 /// | result | message | attempt counted | signal |
 /// | --- | --- | --- | --- |
 /// | 250 after the data | sent | yes | |
-/// | 5.1.x (no such address) | bounced, address suppressed | yes | |
-/// | other 5xx | bounced | yes | refused |
+/// | 5xx about the address (user or host unknown, moved, suspended; ``BouncePolicy``) | bounced, address suppressed | yes | |
+/// | other 5xx (blocked, spam, policy, full, …) | bounced, its reason listed | yes | refused |
 /// | 4xx asking to slow down (421, 454, 4.7.x, "rate") | deferred by the sender's rest | no | throttled |
 /// | other 4xx | deferred, backing off | yes | |
 /// | the data sent, then the connection lost | uncertain, retried | yes | |
@@ -66,7 +66,7 @@ public struct Outcome: Sendable, Hashable {
 
     public var outcome: MessageOutcome
     public var signal: Signal?
-    /// A hard bounce for an address that does not exist (5.1.x): suppress it.
+    /// A hard bounce whose reason is about the address (``BouncePolicy``): suppress it.
     public var suppress: Bool
 
     /// Whether a server replied about this message (any reply: it is reachable).
@@ -77,9 +77,11 @@ public struct Outcome: Sendable, Hashable {
                           policy: RetryPolicy, throttleDelay: Int64? = nil) -> Outcome {
         let attempt = message.attempt
         func make(_ status: MessageStatus, counted: Bool, next: Int64? = nil, code: Int? = nil, enhanced: String? = nil,
-                  text: String?, sentAt: Int64? = nil, signal: Signal? = nil, suppress: Bool = false) -> Outcome {
+                  text: String?, sentAt: Int64? = nil, signal: Signal? = nil, suppress: Bool = false,
+                  bounce: BouncePolicy.Verdict? = nil) -> Outcome {
             Outcome(outcome: MessageOutcome(id: message.id, attempt: attempt, status: status, attempts: counted ? attempt : attempt - 1,
-                                            nextAttemptAt: next, code: code, enhancedCode: enhanced, text: text, sentAt: sentAt),
+                                            nextAttemptAt: next, code: code, enhancedCode: enhanced, text: text, sentAt: sentAt,
+                                            bounceKind: bounce?.kind ?? .hard, bounceReason: bounce?.reason.rawValue),
                     signal: signal, suppress: suppress)
         }
         /// Another try later; after the last counted attempt, failed.
@@ -136,9 +138,10 @@ public struct Outcome: Sendable, Hashable {
             case .accepted:
                 return make(.sent, counted: true, code: code, enhanced: enhanced, text: recipient.text, sentAt: now)
             case .permanentFailure:
-                let unknownAddress = recipient.enhancedCode.map { $0.statusClass == 5 && $0.subject == 1 } ?? false
+                let verdict = BouncePolicy.verdict(refusalCode: code, enhanced: enhanced, text: recipient.text)
+                let addressLevel = verdict.suppression == .now
                 return make(.bounced, counted: true, code: code, enhanced: enhanced, text: recipient.text,
-                            signal: unknownAddress ? nil : .refused, suppress: unknownAddress)
+                            signal: addressLevel ? nil : .refused, suppress: addressLevel, bounce: verdict)
             case .transientFailure:
                 guard let reply = recipient.reply else {
                     // The connection went before the data (the transport has already tried

@@ -243,5 +243,10 @@ enum Migrations {
                     UNIQUE (domain_id, selector))
                 """).run()
         },
+        Migration(version: 13, name: "bounce reasons") { db, _ in
+            // Read from each report when it is recorded (see HeraldDelivery's BouncePolicy);
+            // bounces recorded before stay without one.
+            try await db.raw("ALTER TABLE bounces ADD COLUMN reason TEXT").run()
+        },
     ]
 }

@@ -27,9 +27,10 @@ public struct SoftBounceThreshold: Sendable, Hashable {
 }
 
 /// Bounces and complaints, from every source, and what they do (the suppression reasons are
-/// `hard_bounce`, as the engine writes at send time, `soft_bounces` and `complaint`): a hard bounce marks its
-/// message bounced and suppresses the address, as does a complaint and the soft bounce that
-/// reaches the ``SoftBounceThreshold``.
+/// `hard_bounce`, as the engine writes at send time, `soft_bounces` and `complaint`): a hard
+/// bounce or a refusal marks its message bounced; the address is suppressed as the report's
+/// ``Bounce/Suppression`` says (at once, at the ``SoftBounceThreshold``, never), and always
+/// for a complaint. The suppression's detail starts with the bounce's reason.
 public struct BounceStore: Sendable {
     let database: any HeraldDatabase
 
@@ -41,6 +42,10 @@ public struct BounceStore: Sendable {
         public var status: String?
         public var action: String?
         public var diagnostic: String?
+        /// See ``Bounce/reason``.
+        public var reason: String?
+        /// What the report does to the address (a complaint always suppresses).
+        public var suppression: Bounce.Suppression
         public var source: String
         /// The report as received, kept to be viewed.
         public var raw: String?
@@ -49,13 +54,22 @@ public struct BounceStore: Sendable {
         public var receivedAt: Int64
 
         public init(messageID: Int64?, address: String, kind: Bounce.Kind, status: String? = nil, action: String? = nil,
-                    diagnostic: String? = nil, source: String, raw: String? = nil, fingerprint: String, receivedAt: Int64) {
+                    diagnostic: String? = nil, reason: String? = nil, suppression: Bounce.Suppression? = nil, source: String,
+                    raw: String? = nil, fingerprint: String, receivedAt: Int64) {
             self.messageID = messageID
             self.address = address
             self.kind = kind
             self.status = status
             self.action = action
             self.diagnostic = diagnostic
+            self.reason = reason
+            self.suppression = suppression ?? {
+                switch kind {
+                case .hard, .complaint: .now
+                case .soft: .atThreshold
+                case .refused, .delivery: .never
+                }
+            }()
             self.source = source
             self.raw = raw
             self.fingerprint = fingerprint
@@ -81,34 +95,40 @@ public struct BounceStore: Sendable {
             let message: SentMessage? = if let id = report.messageID { try await Self.message(id, in: db) } else { nil }
             let address = (message?.address ?? report.address).lowercased()
             guard let row = try await db.raw("""
-                INSERT INTO bounces (message_id, mass_email_id, address, kind, status, action, diagnostic, source, fingerprint, raw, received_at)
+                INSERT INTO bounces (message_id, mass_email_id, address, kind, status, action, diagnostic, reason, source, fingerprint, raw, received_at)
                 VALUES (\(bind: message?.id), \(bind: message?.massEmailID), \(bind: address), \(bind: report.kind.rawValue),
                         \(bind: report.status.map { String($0.prefix(20)) }), \(bind: report.action.map { String($0.prefix(40)) }),
-                        \(bind: report.diagnostic.map { String($0.prefix(1000)) }), \(bind: report.source), \(bind: report.fingerprint),
+                        \(bind: report.diagnostic.map { String($0.prefix(1000)) }), \(bind: report.reason.map { String($0.prefix(40)) }),
+                        \(bind: report.source), \(bind: report.fingerprint),
                         \(bind: report.raw), \(bind: report.receivedAt))
                 ON CONFLICT (fingerprint) DO NOTHING
                 RETURNING id
                 """).first() else { return nil }
             let bounce = Bounce(id: try row.decode(column: "id", as: Int64.self), messageID: message?.id, massEmailID: message?.massEmailID,
                                 address: address, kind: report.kind, status: report.status, action: report.action,
-                                diagnostic: report.diagnostic, source: report.source, receivedAt: report.receivedAt)
+                                diagnostic: report.diagnostic, reason: report.reason, source: report.source, receivedAt: report.receivedAt)
+            if let message, report.kind == .hard || report.kind == .refused {
+                // Only a sent message becomes bounced: one still queued or already failed keeps its state.
+                try await db.raw("UPDATE mail_messages SET status = 'bounced' WHERE id = \(bind: message.id) AND status = 'sent'").run()
+            }
             var suppressed = false
-            let detail = [report.status, report.diagnostic].compactMap { $0 }.joined(separator: " ")
-            switch report.kind {
-            case .hard:
-                if let message {
-                    // Only a sent message becomes bounced: one still queued or already failed keeps its state.
-                    try await db.raw("UPDATE mail_messages SET status = 'bounced' WHERE id = \(bind: message.id) AND status = 'sent'").run()
-                }
-                try await SuppressionStore.add(address, reason: "hard_bounce", detail: "\(report.source): \(detail)", now: report.receivedAt, in: db)
+            let detail = Bounce.suppressionDetail(reason: report.reason, source: report.source,
+                                                  text: [report.status, report.diagnostic].compactMap { $0 }.joined(separator: " "))
+            switch (report.kind, report.suppression) {
+            case (.delivery, _), (_, .never):
+                break
+            case (.complaint, _):
+                try await SuppressionStore.add(address, reason: "complaint", detail: detail, now: report.receivedAt, in: db)
                 suppressed = true
-            case .complaint:
-                try await SuppressionStore.add(address, reason: "complaint", detail: "\(report.source): \(detail)", now: report.receivedAt, in: db)
+            case (_, .now):
+                try await SuppressionStore.add(address, reason: "hard_bounce", detail: detail, now: report.receivedAt, in: db)
                 suppressed = true
-            case .soft:
+            case (_, .atThreshold):
+                // Hard bounces that say nothing about the address count too: several of them
+                // for one address do.
                 let since = report.receivedAt - Int64(softThreshold.days) * 86_400
                 let count = try await db.raw("""
-                    SELECT COUNT(*) AS n FROM bounces WHERE address = \(bind: address) AND kind = 'soft' AND received_at > \(bind: since)
+                    SELECT COUNT(*) AS n FROM bounces WHERE address = \(bind: address) AND kind IN ('soft', 'hard') AND received_at > \(bind: since)
                     """).first()!.decode(column: "n", as: Int.self)
                 if softThreshold.count > 0, count >= softThreshold.count {
                     try await SuppressionStore.add(address, reason: "soft_bounces",
@@ -116,8 +136,6 @@ public struct BounceStore: Sendable {
                                                    now: report.receivedAt, in: db)
                     suppressed = true
                 }
-            case .delivery:
-                break
             }
             return Recorded(bounce: bounce, message: message, suppressed: suppressed)
         }
@@ -164,7 +182,7 @@ public struct BounceStore: Sendable {
     public func list(massEmail: Int64, before: Int64 = .max, limit: Int = 100) async throws -> [Bounce] {
         try await database.read { db in
             try await db.raw("""
-                SELECT id, message_id, mass_email_id, address, kind, status, action, diagnostic, source, received_at FROM bounces
+                SELECT id, message_id, mass_email_id, address, kind, status, action, diagnostic, reason, source, received_at FROM bounces
                 WHERE mass_email_id = \(bind: massEmail) AND id < \(bind: before) ORDER BY id DESC LIMIT \(literal: limit)
                 """).all().map(Self.bounce)
         }
@@ -174,7 +192,7 @@ public struct BounceStore: Sendable {
     public func find(_ id: Int64) async throws -> (bounce: Bounce, raw: String?)? {
         try await database.read { db in
             guard let row = try await db.raw("""
-                SELECT id, message_id, mass_email_id, address, kind, status, action, diagnostic, source, received_at, raw FROM bounces
+                SELECT id, message_id, mass_email_id, address, kind, status, action, diagnostic, reason, source, received_at, raw FROM bounces
                 WHERE id = \(bind: id)
                 """).first() else { return nil }
             return (try Self.bounce(row), try row.decode(column: "raw", as: String?.self))
@@ -200,7 +218,8 @@ public struct BounceStore: Sendable {
                address: try row.decode(column: "address", as: String.self),
                kind: Bounce.Kind(rawValue: try row.decode(column: "kind", as: String.self)) ?? .hard,
                status: try row.decode(column: "status", as: String?.self), action: try row.decode(column: "action", as: String?.self),
-               diagnostic: try row.decode(column: "diagnostic", as: String?.self), source: try row.decode(column: "source", as: String.self),
+               diagnostic: try row.decode(column: "diagnostic", as: String?.self), reason: try row.decode(column: "reason", as: String?.self),
+               source: try row.decode(column: "source", as: String.self),
                receivedAt: try row.decode(column: "received_at", as: Int64.self))
     }
 }

@@ -16,6 +16,14 @@ public struct MassEmailFigures: Sendable, Hashable {
     public var softBounced = 0
     /// Recipients who replied.
     public var replied = 0
+    /// Recipients who reported the message as spam.
+    public var complained = 0
+    /// Recipients whose receiver refused us rather than the address (``Bounce/Kind/refused``),
+    /// by reason (`blocked`, `spam`, …).
+    public var refusedByReason: [String: Int] = [:]
+    public var refused: Int { refusedByReason.values.reduce(0, +) }
+    /// Complaints per delivered message, in percent; nil before anything was delivered.
+    public var complaintRate: Double? { ComplaintRule.rate(complaints: complained, delivered: self[.sent]) }
 
     public init(byStatus: [MessageStatus: Int] = [:]) { self.byStatus = byStatus }
 
@@ -193,6 +201,20 @@ public struct MassEmailStore: Sendable {
                 """).all() {
                 out[try row.decode(column: "mass_email_id", as: Int64.self), default: MassEmailFigures()].softBounced =
                     try row.decode(column: "n", as: Int.self)
+            }
+            for row in try await db.raw("""
+                SELECT b.mass_email_id, b.kind, b.reason, COUNT(DISTINCT b.message_id) AS n FROM bounces b
+                JOIN mail_messages m ON m.id = b.message_id
+                WHERE b.mass_email_id IN (\(binds: ids)) AND m.step = \(bind: step) AND b.kind IN ('complaint', 'refused')
+                GROUP BY b.mass_email_id, b.kind, b.reason
+                """).all() {
+                let id = try row.decode(column: "mass_email_id", as: Int64.self)
+                let n = try row.decode(column: "n", as: Int.self)
+                if try row.decode(column: "kind", as: String.self) == Bounce.Kind.complaint.rawValue {
+                    out[id, default: MassEmailFigures()].complained += n
+                } else {
+                    out[id, default: MassEmailFigures()].refusedByReason[try row.decode(column: "reason", as: String?.self) ?? "other", default: 0] += n
+                }
             }
             for row in try await db.raw("""
                 SELECT r.mass_email_id, COUNT(DISTINCT r.message_id) AS n FROM replies r JOIN mail_messages m ON m.id = r.message_id

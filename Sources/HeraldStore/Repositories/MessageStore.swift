@@ -37,9 +37,15 @@ public struct MessageOutcome: Sendable, Hashable {
     public var enhancedCode: String?
     public var text: String?
     public var sentAt: Int64?
+    /// For a bounced message: `.hard`, or `.refused` when the receiver refused us rather than
+    /// the address (see ``Bounce/Kind``), and why (``Bounce/reason``); listed with the mass
+    /// email's bounces.
+    public var bounceKind: Bounce.Kind
+    public var bounceReason: String?
 
     public init(id: Int64, attempt: Int, status: MessageStatus, attempts: Int, nextAttemptAt: Int64? = nil,
-                code: Int? = nil, enhancedCode: String? = nil, text: String? = nil, sentAt: Int64? = nil) {
+                code: Int? = nil, enhancedCode: String? = nil, text: String? = nil, sentAt: Int64? = nil,
+                bounceKind: Bounce.Kind = .hard, bounceReason: String? = nil) {
         self.id = id
         self.attempt = attempt
         self.status = status
@@ -49,6 +55,8 @@ public struct MessageOutcome: Sendable, Hashable {
         self.enhancedCode = enhancedCode
         self.text = text
         self.sentAt = sentAt
+        self.bounceKind = bounceKind
+        self.bounceReason = bounceReason
     }
 }
 
@@ -193,14 +201,15 @@ public struct MessageStore: Sendable {
                         """).run()
                 }
             }
-            // A refusal at send time is a hard bounce like any other: listed with the mass
-            // email's bounces (the engine has already suppressed 5.1.x addresses).
+            // A refusal at send time is a bounce like any other: listed with the mass email's
+            // bounces (the engine has already suppressed the addresses it had to).
             let now = Clock.epochSeconds()
             for o in outcomes where o.status == .bounced {
                 try await db.raw("""
-                    INSERT INTO bounces (message_id, mass_email_id, address, kind, status, action, diagnostic, source, fingerprint, received_at)
-                    SELECT id, mass_email_id, address, 'hard', \(bind: o.enhancedCode), 'failed',
-                           \(bind: [o.code.map(String.init), o.text].compactMap { $0 }.joined(separator: " ").prefix(1000).description), 'smtp',
+                    INSERT INTO bounces (message_id, mass_email_id, address, kind, status, action, diagnostic, reason, source, fingerprint, received_at)
+                    SELECT id, mass_email_id, address, \(bind: o.bounceKind.rawValue), \(bind: o.enhancedCode), 'failed',
+                           \(bind: [o.code.map(String.init), o.text].compactMap { $0 }.joined(separator: " ").prefix(1000).description),
+                           \(bind: o.bounceReason), 'smtp',
                            \(bind: "smtp:\(o.id):\(o.attempt)"), \(bind: now)
                     FROM mail_messages WHERE id = \(bind: o.id) AND status = 'bounced' AND attempts = \(bind: o.attempts)
                     ON CONFLICT (fingerprint) DO NOTHING

@@ -2,6 +2,7 @@ import Hummingbird
 import HeraldCore
 import HeraldDelivery
 import HeraldStore
+import Mail
 
 /// `/api/v1/settings/bounces` (admins): bounce domain, soft-bounce threshold, reply
 /// forwarding, webhook secrets. `/api/v1/mass-emails/{id}/bounces`, `/api/v1/bounces/{id}` and
@@ -86,6 +87,10 @@ struct BouncesAPI {
             "status": bounce.status.map(JSONValue.string) ?? .null,
             "action": bounce.action.map(JSONValue.string) ?? .null,
             "diagnostic": bounce.diagnostic.map(JSONValue.string) ?? .null,
+            "reason": bounce.reason.map(JSONValue.string) ?? .null,
+            "reason_label": BouncePages.reason(bounce.reason).map { .string($0.label) } ?? .null,
+            "likely_fix": BouncePages.reason(bounce.reason)?.likelyFix.map(JSONValue.string) ?? .null,
+            "suppressed_address": .bool(BouncePages.suppresses(bounce)),
             "source": .string(bounce.source),
             "received_at": .string(ISODateTime.format(epochSeconds: bounce.receivedAt)),
         ])

@@ -4,7 +4,8 @@ import HeraldDelivery
 import HeraldStore
 
 /// `/api/v1/domains`, for admins: sending domains with their DKIM keys and the DNS records to
-/// publish, key rotation, and the DNS check. Private keys never leave the server.
+/// publish, key rotation, and the DNS check. Private keys never leave the server. And
+/// `/api/v1/settings/deliverability`: only authenticated domains, the complaint threshold.
 struct DomainsAPI {
     let store: Store
     let delivery: Delivery
@@ -47,6 +48,31 @@ struct DomainsAPI {
             try await domains.delete(try context.parameters.require("id", as: Int64.self))
             return Response(status: .noContent)
         }
+        let settings = api.group("settings/deliverability").add(middleware: RequireAdminMiddleware())
+        settings.get { _, _ in try await deliverability() }
+        settings.put { request, context in
+            var body = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))
+            let only = body.bool("only_authenticated_domains")
+            let threshold: Double?
+            switch body.raw("complaint_threshold") {
+            case nil, .null?: threshold = nil
+            case .number(let d)?: threshold = d
+            case let other?:
+                throw HeraldError.invalid(field: "complaint_threshold", "must be a percentage (0.3 for 0.3 %), not \(other.typeName)")
+            }
+            try body.finish()
+            if let threshold { try await store.settings.setComplaintThreshold(threshold) }
+            if let only { try await store.settings.setOnlyAuthenticatedDomains(only) }
+            return try await deliverability()
+        }
+    }
+
+    /// The organisation's deliverability settings, as the Sending domains page shows them.
+    private func deliverability() async throws -> Response {
+        JSONResponse.make(JSONValue.object([
+            "only_authenticated_domains": .bool(try await store.settings.onlyAuthenticatedDomains()),
+            "complaint_threshold": .number(try await store.settings.complaintThreshold()),
+        ]))
     }
 
     func present(_ domain: SendingDomain) async throws -> JSONValue {

@@ -2,6 +2,7 @@ import Hummingbird
 import HeraldCore
 import HeraldDelivery
 import HeraldStore
+import Mail
 
 /// A mass email's bounces (hard or soft, status, diagnostic) and each bounce's raw report,
 /// for whoever may see the mass email. The raw report is shown as escaped text, never as HTML.
@@ -42,10 +43,34 @@ struct BouncePages {
     }
 
     static func row(_ bounce: Bounce) -> [String: Any] {
-        [
+        let reason = reason(bounce.reason)
+        return [
             "id": bounce.id, "address": bounce.address, "kind": bounce.kind.rawValue,
+            "kind_label": bounce.kind == .refused ? "refused by the receiver" : bounce.kind.rawValue,
+            "reason": bounce.reason ?? "", "reason_label": reason?.label ?? "", "likely_fix": reason?.likelyFix ?? "",
+            "suppresses": suppresses(bounce),
             "status": bounce.status ?? "", "action": bounce.action ?? "", "diagnostic": bounce.diagnostic ?? "",
             "source": bounce.source, "received_at": ISODateTime.format(epochSeconds: bounce.receivedAt),
         ]
+    }
+
+    /// A stored reason as the Mail library's, for its label and likely fix.
+    static func reason(_ stored: String?) -> BounceReason? { stored.flatMap(BounceReason.init(rawValue:)) }
+
+    /// Whether this kind of bounce put its address on the suppression list by itself (a soft
+    /// one may still, at the threshold): a complaint, or a hard bounce about the address.
+    static func suppresses(_ bounce: Bounce) -> Bool {
+        switch bounce.kind {
+        case .complaint: true
+        case .hard: reason(bounce.reason).map(\.isAddressLevel) ?? true
+        case .soft, .refused, .delivery: false
+        }
+    }
+
+    /// The refusals of a mass email by reason, most first, each with its likely fix.
+    static func refusals(_ figures: MassEmailFigures) -> [[String: Any]] {
+        figures.refusedByReason.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { key, count in
+            ["count": count, "reason": key, "label": reason(key)?.label ?? key, "likely_fix": reason(key)?.likelyFix ?? ""]
+        }
     }
 }

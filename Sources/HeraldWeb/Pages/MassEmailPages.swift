@@ -352,6 +352,9 @@ struct MassEmailPages {
         let user = try context.user()
         let zone = TimeZone(identifier: user.timeZone) ?? .gmt
         let f = try await store.massEmails.figures([m.id])[m.id] ?? MassEmailFigures()
+        let complaintThreshold = try await store.settings.complaintThreshold()
+        let complaintRate: String = f.complaintRate.map(ComplaintRule.format) ?? ""
+        let complaintsOver: Bool = (f.complaintRate ?? 0) > complaintThreshold
         let rows = try await store.messages.page(massEmail: m.id, after: after, limit: 100)
         let modules = try await store.modules.all()
         let template = try? await store.templates.find(m.templateID)
@@ -399,7 +402,10 @@ struct MassEmailPages {
                 "soft_bounced": f.softBounced, "soft_bounce_rate": Self.rate(f.softBounced, of: f.processed),
                 "replied": f.replied, "reply_rate": Self.rate(f.replied, of: f[.sent]),
                 "bounced": f[.bounced], "bounce_rate": Self.rate(f[.bounced], of: f.processed),
-            ],
+                "complained": f.complained, "complaint_rate": complaintRate,
+                "complaints_over": complaintsOver, "complaint_threshold": ComplaintRule.format(complaintThreshold),
+            ] as [String: Any],
+            "refusals": BouncePages.refusals(f) as [[String: Any]], "refused": f.refused as Int,
             "chart": chart.isEmpty ? nil as String? as Any : chart.svg(zone: zone),
             "chart_rows": chart.rows(zone: zone),
             "progress": progress,
@@ -439,6 +445,7 @@ struct MassEmailPages {
             "clicked": f.clicked, "click_rate": rate(f.clicked, of: f[.sent]), "machine_clicked": ifAny(f.machineClicked),
             "unsubscribed": f.unsubscribed, "unsubscribe_rate": rate(f.unsubscribed, of: f[.sent]),
             "soft_bounced": ifAny(f.softBounced), "replied": f.replied, "reply_rate": rate(f.replied, of: f[.sent]),
+            "refused": ifAny(f.refused), "complained": f.complained, "complaint_rate": f.complaintRate.map(ComplaintRule.format) ?? "",
         ]
     }
 

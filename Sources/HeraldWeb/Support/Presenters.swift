@@ -140,6 +140,10 @@ extension Present {
             "clicked": .number(Double(f.clicked)), "machine_clicked": .number(Double(f.machineClicked)),
             "unsubscribed": .number(Double(f.unsubscribed)), "soft_bounced": .number(Double(f.softBounced)),
             "replied": .number(Double(f.replied)),
+            "complained": .number(Double(f.complained)),
+            "complaint_rate": f.complaintRate.map { .number($0) } ?? .null,
+            "refused": .number(Double(f.refused)),
+            "refused_by_reason": .object(f.refusedByReason.mapValues { .number(Double($0)) }),
         ])
     }
 

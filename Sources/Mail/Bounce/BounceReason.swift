@@ -77,8 +77,8 @@ public enum BounceReason: String, Sendable, CaseIterable, Hashable {
         }
     }
 
-    /// What usually cures a refusal by the receiver; nil for the other reasons, where there is
-    /// nothing to fix on our side (the address is gone, or the failure passes by itself).
+    /// What usually cures a refusal by the receiver (or a message too large, or throttling);
+    /// nil for the other reasons, where there is nothing to fix on our side (the address is gone, or the failure passes by itself).
     public var likelyFix: String? {
         switch self {
         case .authentication:
@@ -89,6 +89,10 @@ public enum BounceReason: String, Sendable, CaseIterable, Hashable {
             "The receiver's filter took the content for spam: review the wording and links, send only to people who asked for it, and keep unsubscribing easy"
         case .policy:
             "The receiver's own rules refused the message (relaying, attachments, accepted senders): the reply names the rule; the recipient's administrator may have to allow the sender"
+        case .messageTooLarge:
+            "Make the message smaller: link to large files rather than attaching them"
+        case .rateLimited:
+            "The receiver takes mail from us more slowly: lower the sender's messages per minute, or spread the mass email over a longer time"
         default:
             nil
         }
