@@ -37,7 +37,7 @@ public struct Delivery: Sendable {
         self.returnPaths = returnPaths ?? ReturnPathSource(override: nil, settings: store.settings, signer: links.signer)
         self.domains = domains ?? SendingDomains(store: store, transports: transports, returnPaths: self.returnPaths,
                                                  publicURL: links.publicURL, logger: logger, now: now)
-        self.bounces = BounceRecorder(store: store, reactor: reactor, logger: logger)
+        self.bounces = BounceRecorder(store: store, reactor: reactor, signer: links.signer, logger: logger)
         let engine = DeliveryEngine(store: store, transports: transports, maker: maker,
                                     journal: try DeliveryJournal(directory: state.journal),
                                     configuration: configuration ?? EngineConfiguration(node: state.node), reactor: reactor,

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HeraldCore
 @testable import HeraldDelivery
@@ -57,7 +58,7 @@ func dsn(to returnPath: String, recipient: String, status: String, action: Strin
         var logger = Logger(label: "inbound-test")
         logger.logLevel = .warning
         return InboundMail(store: h.store, returnPaths: ReturnPathSource(override: domain, settings: h.store.settings, signer: h.delivery.links.signer),
-                           recorder: BounceRecorder(store: h.store, reactor: reactor, logger: logger),
+                           recorder: BounceRecorder(store: h.store, reactor: reactor, signer: h.delivery.links.signer, logger: logger),
                            transports: h.delivery.transports, logger: logger, now: h.clock.now)
     }
 
@@ -205,12 +206,22 @@ func dsn(to returnPath: String, recipient: String, status: String, action: Strin
         }
     }
 
-    @Test func ourMessageIDsAreRecognised() throws {
-        let parsed = try #require(BounceRecorder.parseMessageID("<herald.12.1.0123456789abcdef@example.com>"))
-        #expect(parsed.0 == 12 && parsed.1 == 1 && parsed.2 == "0123456789abcdef")
-        #expect(BounceRecorder.parseMessageID("herald.x.1.0123456789abcdef@example.com") == nil)
-        #expect(BounceRecorder.parseMessageID("other.12.1.0123456789abcdef@example.com") == nil)
-        #expect(BounceRecorder.parseMessageID("herald.12.1.0123@example.com") == nil)
+    @Test func ourMessageIDsAreKeyedAndRecognised() throws {
+        let signer = MessageTokenSigner(secret: String(repeating: "s", count: 40))
+        let id = HeraldMessageID.make(massEmail: 12, step: 1, address: "Ann@Example.org", domain: "example.com", signer: signer)
+        let parsed = try #require(HeraldMessageID(parsing: "<\(id)>"))
+        #expect(parsed.massEmail == 12 && parsed.step == 1 && parsed.code.count == 16)
+        #expect(parsed.names("ann@example.org", signer: signer))
+        // The code is keyed: the plain SHA-256 of the address (what anyone can compute) is not
+        // it, another key gives another, and another mass email or step another.
+        #expect(!parsed.names("bob@example.org", signer: signer))
+        #expect(!parsed.names("ann@example.org", signer: MessageTokenSigner(secret: String(repeating: "t", count: 40))))
+        #expect(HeraldMessageID.make(massEmail: 13, step: 1, address: "ann@example.org", domain: "example.com", signer: signer) != id)
+        let unkeyed = SHA256.hash(data: Data("ann@example.org".utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+        #expect(parsed.code != unkeyed)
+        #expect(HeraldMessageID(parsing: "herald.x.1.0123456789abcdef@example.com") == nil)
+        #expect(HeraldMessageID(parsing: "other.12.1.0123456789abcdef@example.com") == nil)
+        #expect(HeraldMessageID(parsing: "herald.12.1.0123@example.com") == nil)
     }
 
     @Test func returnPathsRoundTrip() {

@@ -162,7 +162,7 @@ import Testing
 
     /// An ARF report in Yahoo's style (the address redacted, our VERP return path kept) and one
     /// in Microsoft's (the complainant named, a return path that is not ours).
-    static func complaint(returnPath: String, to: String, rcptTo: String?, agent: String, id: String) -> [UInt8] {
+    static func complaint(returnPath: String, to: String, rcptTo: String?, agent: String, id: String, messageID: String? = nil) -> [UInt8] {
         Array("""
             From: feedback@mailbox.example\r
             To: fbl@\(domain)\r
@@ -189,7 +189,7 @@ import Testing
             From: News <news@example.com>\r
             To: \(to)\r
             Subject: Hello\r
-            \r
+            \(messageID.map { "Message-ID: \($0)\r\n" } ?? "")\r
             Hello\r
             --F--\r
 
@@ -217,10 +217,20 @@ import Testing
                                        agent: "Yahoo!-Mail-Feedback/2.0", id: "y1@mailbox.example")
             try await inbound.receive(data: yahoo, from: "", to: ["fbl@" + Self.domain])
             try await inbound.receive(data: yahoo, from: "", to: ["fbl@" + Self.domain])  // twice: one complaint
-            // Microsoft's: the return path is not ours; the complainant's last message is.
+            // Microsoft's: the return path is not ours, the keyed Message-ID is.
+            let c1 = try #require(h.inbox.deliveries.first { $0.to == "c1@example.org" }).messageID
             try await inbound.receive(data: Self.complaint(returnPath: "someone@else.example", to: "c1@example.org", rcptTo: "c1@example.org",
-                                                           agent: "Microsoft Junk Mail Reporting Program", id: "j1@mailbox.example"),
+                                                           agent: "Microsoft Junk Mail Reporting Program", id: "j1@mailbox.example",
+                                                           messageID: c1),
                                       from: "", to: ["fbl@" + Self.domain])
+            // A report that names an address but no message of ours (anyone can write one) is dropped.
+            try await inbound.receive(data: Self.complaint(returnPath: "someone@else.example", to: "c9@example.org", rcptTo: "c9@example.org",
+                                                           agent: "Forger", id: "forged@x.example"), from: "", to: ["fbl@" + Self.domain])
+            try await inbound.receive(data: Self.complaint(returnPath: "someone@else.example", to: "c9@example.org", rcptTo: "c9@example.org",
+                                                           agent: "Forger", id: "forged2@x.example",
+                                                           messageID: "<herald.\(m.id).0.0123456789abcdef@example.com>"),
+                                      from: "", to: ["fbl@" + Self.domain])
+            #expect(try await h.store.suppressions.suppressed(among: ["c9@example.org"]).isEmpty)
             try await inbound.receive(data: Self.complaint(returnPath: try verp("c2@example.org"), to: "c2@example.org", rcptTo: nil,
                                                            agent: "X", id: "x2@mailbox.example"), from: "", to: ["abuse@" + Self.domain])
             #expect(try await h.store.suppressions.suppressed(among: ["c0@example.org", "c1@example.org", "c2@example.org", "c3@example.org"])

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+@testable import HeraldWeb
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -50,6 +51,87 @@ import Testing
             #expect(logout.status == .found)
             let after = try await client.execute(uri: "/m/contacts", method: .get, headers: [.cookie: session])
             #expect(after.status == .found, "the session is gone")
+        }
+    }
+
+    @Test func loginRedirectsOnlyWithinTheSite() {
+        // Browsers drop tabs and line breaks and read a backslash as a slash: each is //evil.com to them.
+        for bad in ["//evil.com", "/\t/evil.com", "/\n/evil.com", "/\\evil.com", "\\/evil.com", "https://evil.com", "evil.com",
+                    "/\u{7F}/evil.com", "", "javascript:alert(1)"] {
+            #expect(AuthPages.safeNext(bad) == "/", "\(bad.debugDescription)")
+        }
+        for good in ["/", "/m/contacts", "/mass-emails/3?after=10", "/m/contacts#top", "/a//b"] {
+            #expect(AuthPages.safeNext(good) == good)
+        }
+        #expect(AuthPages.safeNext(nil) == "/")
+    }
+
+    @Test func theThrottleTable() {
+        var throttle = LoginThrottle()
+        let t: Int64 = 1_000_000
+        // Five free failures for an account; then 1 s, 2 s, 4 s … after the last one.
+        for i in 0..<5 {
+            #expect(throttle.decide(account: "ann", address: "a", now: t + Int64(i)) == .allow)
+            throttle.failed(account: "ann", address: "a", now: t + Int64(i))
+        }
+        #expect(throttle.decide(account: "ann", address: "a", now: t + 4) == .wait(seconds: 1))
+        #expect(throttle.decide(account: "ann", address: "b", now: t + 5) == .allow, "one second after the last failure")
+        throttle.failed(account: "ann", address: "b", now: t + 5)
+        #expect(throttle.decide(account: "ann", address: "c", now: t + 5) == .wait(seconds: 2))
+        #expect(throttle.decide(account: "bob", address: "c", now: t + 5) == .allow, "another account is not held back")
+        // Capped at 15 minutes; forgotten after an hour.
+        for i in 0..<30 { throttle.failed(account: "ann", address: "x\(i)", now: t + 10) }
+        #expect(throttle.decide(account: "ann", address: "d", now: t + 10) == .wait(seconds: 900))
+        #expect(throttle.decide(account: "ann", address: "d", now: t + 10 + 3600) == .allow)
+        // A success forgets the account's failures, not the address's.
+        throttle.succeeded(account: "ann")
+        #expect(throttle.decide(account: "ann", address: "d", now: t + 11) == .allow)
+        for i in 0..<20 { throttle.failed(account: "u\(i)", address: "guesser", now: t + 20) }
+        #expect(throttle.decide(account: "new", address: "guesser", now: t + 20) == .wait(seconds: 1))
+        throttle.succeeded(account: "new")
+        #expect(throttle.decide(account: "other", address: "guesser", now: t + 20) == .wait(seconds: 1))
+        // Memory stays bounded whatever names are tried.
+        var flood = LoginThrottle()
+        flood.rules.capacity = 100
+        for i in 0..<1000 { flood.failed(account: "n\(i)", address: "a\(i)", now: t + Int64(i)) }
+        #expect(flood.accounts.count <= 100 && flood.addresses.count <= 100)
+    }
+
+    @Test func loginsAreThrottledAndSmall() async throws {
+        try await WebFixture.with { f, client in
+            let formType: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+            for _ in 0..<5 {
+                let wrong = try await client.execute(uri: "/login", method: .post, headers: formType,
+                                                     body: form([("email", f.user.email), ("password", "wrong-password")]))
+                #expect(wrong.status == .unauthorized)
+            }
+            // Then each try waits twice as long after the last failure (1 s, 2 s, …); on a busy
+            // machine a try may come after the wait, so keep guessing until held back.
+            var refusals = 0
+            for _ in 0..<15 {
+                let wrong = try await client.execute(uri: "/login", method: .post, headers: formType,
+                                                     body: form([("email", f.user.email), ("password", "wrong-password")]))
+                if wrong.status == .tooManyRequests { refusals += 1; break }
+                #expect(wrong.status == .unauthorized)
+            }
+            #expect(refusals == 1)
+            // Held back, even the right password is refused before it is looked at.
+            let held = try await client.execute(uri: "/login", method: .post, headers: formType,
+                                                body: form([("email", f.user.email), ("password", "user-password-1")]))
+            #expect(held.status == .tooManyRequests && held.text.contains("Too many failed attempts"))
+            #expect((held.headers[.retryAfter].flatMap { Int($0) } ?? 0) >= 1)
+            // Another account still logs in.
+            let admin = try await client.execute(uri: "/login", method: .post, headers: formType,
+                                                 body: form([("email", f.admin.email), ("password", f.adminPassword)]))
+            #expect(admin.status == .found)
+            // A login form is small: 64 KB is not read.
+            let big = try await client.execute(uri: "/login", method: .post, headers: formType,
+                                               body: ByteBuffer(string: "email=a&password=" + String(repeating: "x", count: 64 * 1024)))
+            #expect(big.status == .contentTooLarge)
+            // After login, only paths of this site.
+            let tab = try await client.execute(uri: "/login", method: .post, headers: formType,
+                                               body: form([("email", f.admin.email), ("password", f.adminPassword), ("next", "/\t/evil.com")]))
+            #expect(tab.headers[.location] == "/")
         }
     }
 }

@@ -12,11 +12,14 @@ import Logging
 public struct BounceRecorder: Sendable {
     let store: Store
     let reactor: any EngagementReactor
+    /// Checks the keyed code of Herald's Message-IDs.
+    let signer: MessageTokenSigner
     let logger: Logger
 
-    public init(store: Store, reactor: any EngagementReactor, logger: Logger) {
+    public init(store: Store, reactor: any EngagementReactor, signer: MessageTokenSigner, logger: Logger) {
         self.store = store
         self.reactor = reactor
+        self.signer = signer
         self.logger = logger
     }
 
@@ -86,23 +89,23 @@ public struct BounceRecorder: Sendable {
         return try await record(reports)
     }
 
-    /// The message one of Herald's Message-IDs (`herald.<mass email>.<step>.<address hash>@…`,
-    /// angle brackets or not) names, trying `addresses` first and then every address of that
-    /// mass email's step; nil when none of `ids` is ours or no address hashes to it.
+    /// The message one of Herald's Message-IDs (``HeraldMessageID``, angle brackets or not)
+    /// names, trying `addresses` first and then every address of that mass email's step; nil
+    /// when none of `ids` is ours or no address has its keyed code.
     public func message(matching ids: [String], addresses: [String]) async throws -> SentMessage? {
         // A long References header names many messages; the first few of ours are enough.
-        for (massEmail, step, hash) in ids.compactMap(Self.parseMessageID).prefix(5) {
-            for address in addresses where TemplateMessageMaker.addressHash(address) == hash {
-                if let found = try await store.bounces.message(massEmail: massEmail, step: step, address: address) { return found }
+        for id in ids.compactMap(HeraldMessageID.init(parsing:)).prefix(5) {
+            for address in addresses where id.names(address, signer: signer) {
+                if let found = try await store.bounces.message(massEmail: id.massEmail, step: id.step, address: address) { return found }
             }
-            // The reply came from another address (an alias, a forward): look the hash up,
+            // The reply came from another address (an alias, a forward): look the code up,
             // a page at a time, so that a large mass email costs no more memory than a page,
             // and at most `scanLimit` addresses, so that a forged In-Reply-To cannot make every
             // inbound message hash a million addresses.
             var after: Int64 = 0
             for _ in 0..<(Self.scanLimit / 5000) {
-                let page = try await store.bounces.addresses(massEmail: massEmail, step: step, after: after, limit: 5000)
-                if let hit = page.first(where: { TemplateMessageMaker.addressHash($0.address) == hash }) {
+                let page = try await store.bounces.addresses(massEmail: id.massEmail, step: id.step, after: after, limit: 5000)
+                if let hit = page.first(where: { id.names($0.address, signer: signer) }) {
                     return try await store.bounces.message(hit.id)
                 }
                 guard let last = page.last, page.count == 5000 else { break }
@@ -114,18 +117,6 @@ public struct BounceRecorder: Sendable {
 
     /// How many addresses of one mass email a Message-ID is looked up among, at most.
     static let scanLimit = 100_000
-
-    /// `(mass email, step, address hash)` of one of Herald's Message-IDs.
-    static func parseMessageID(_ text: String) -> (Int64, Int, String)? {
-        var id = Substring(text.trimmingCharacters(in: .whitespaces))
-        if id.hasPrefix("<") { id = id.dropFirst() }
-        if id.hasSuffix(">") { id = id.dropLast() }
-        guard let at = id.firstIndex(of: "@") else { return nil }
-        let parts = id[..<at].split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4, parts[0] == "herald", let massEmail = Int64(parts[1]), let step = Int(parts[2]),
-              parts[3].utf8.count == 16, parts[3].allSatisfy(\.isHexDigit) else { return nil }
-        return (massEmail, step, parts[3].lowercased())
-    }
 
     /// A stable fingerprint of the parts that identify a report.
     static func fingerprint(_ parts: String...) -> String {

@@ -170,8 +170,9 @@ public struct InboundMail: Sendable {
 
     /// Records a complaint (an ARF report, or the older forms of Microsoft's and AOL's
     /// feedback loops): the address is suppressed, and nothing else fires. The message is the
-    /// one its returned copy's VERP return path names, else its Message-ID, else the last one
-    /// sent to the complainant (providers often redact the address, never the return path).
+    /// one its returned copy's VERP return path names, else its keyed Message-ID (providers
+    /// often redact the address, never those). A report that names neither is dropped: anyone
+    /// can write an ARF report naming an address, and it must not suppress a good one.
     func complaint(_ report: FeedbackReport, raw: [UInt8], paths: ReturnPaths) async throws {
         switch report.feedbackType {
         case .notSpam, .authFailure:
@@ -189,14 +190,14 @@ public struct InboundMail: Sendable {
         if target == nil, let original = report.originalMessageID {
             target = try await recorder.message(matching: [original], addresses: [complainant].compactMap { $0 })
         }
-        if target == nil, let complainant { target = try await store.bounces.latestMessage(to: complainant) }
-        guard let address = target?.address ?? complainant else {
-            logger.info("complaint about no message or address of ours dropped")
+        guard let target else {
+            logger.info("complaint that names no message of ours dropped")
             return
         }
+        let address = target.address
         let key = report.reportMessageID ?? BounceRecorder.fingerprint(String(decoding: MIMEPart.split(raw).body, as: UTF8.self))
         try await recorder.record([BounceStore.Report(
-            messageID: target?.id, address: address, kind: .complaint, action: report.feedbackType.rawValue,
+            messageID: target.id, address: address, kind: .complaint, action: report.feedbackType.rawValue,
             diagnostic: "reported as \(report.feedbackType.rawValue) by \(report.userAgent ?? report.reportingMTA ?? "a mailbox provider")",
             source: "arf", raw: String(decoding: raw, as: UTF8.self), fingerprint: BounceRecorder.fingerprint("arf", key, address),
             receivedAt: now())])

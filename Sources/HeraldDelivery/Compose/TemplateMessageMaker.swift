@@ -83,14 +83,14 @@ public struct TemplateMessageMaker: MessageMaker {
             var inReplyTo: [String] = []
             if let original = prepared.original {
                 rendered.subject = Self.replySubject(original.renderSubject(values))
-                inReplyTo = [Self.messageID(massEmail: massEmail.id, step: 0, address: claimed.address, sender: sender)]
+                inReplyTo = [messageID(massEmail: massEmail.id, step: 0, address: claimed.address, sender: sender)]
             }
             let name = nameFields.compactMap { record[$0.apiName]?.text }.filter { !$0.isEmpty }.joined(separator: " ")
             let unsubscribe = links.listUnsubscribe(message: claimed.id, mailDomain: verp?.domain, oneClick: extra[LinkTracking.unsubscribeName])
             do throws(MailError) {
                 return .success(try composer.compose(
                     rendered, from: sender, to: claimed.address, recipientName: name.isEmpty ? nil : name,
-                    messageID: Self.messageID(massEmail: massEmail.id, step: claimed.step, address: claimed.address, sender: sender),
+                    messageID: messageID(massEmail: massEmail.id, step: claimed.step, address: claimed.address, sender: sender),
                     date: now, inReplyTo: inReplyTo,
                     listUnsubscribe: MailMessage.ListUnsubscribe(urls: unsubscribe, oneClick: true),
                     returnPath: verp?.bounceAddress(for: claimed.id), signers: signers))
@@ -100,22 +100,10 @@ public struct TemplateMessageMaker: MessageMaker {
         }
     }
 
-    /// `<mass email>.<step>.<hash of the address>@<sender's domain>`: stable, so that the
-    /// same recipient's message is recognisably the same however often it is built.
-    public static func messageID(massEmail: Int64, step: Int, address: String, sender: Sender) -> String {
+    /// The message's ``HeraldMessageID``, at the sender's domain.
+    func messageID(massEmail: Int64, step: Int, address: String, sender: Sender) -> String {
         let domain = sender.email.split(separator: "@").last.map(String.init) ?? "herald.invalid"
-        return "herald.\(massEmail).\(step).\(addressHash(address))@\(domain)"
-    }
-
-    /// The hash of an address in a Message-ID: 16 hex digits of its SHA-256.
-    public static func addressHash(_ address: String) -> String {
-        let hex = Array("0123456789abcdef".utf8)
-        var digest: [UInt8] = []
-        for byte in SHA256.hash(data: Data(address.lowercased().utf8)).prefix(8) {
-            digest.append(hex[Int(byte >> 4)])
-            digest.append(hex[Int(byte & 15)])
-        }
-        return String(decoding: digest, as: UTF8.self)
+        return HeraldMessageID.make(massEmail: massEmail, step: step, address: address, domain: domain, signer: links.signer)
     }
 
     /// The fields of the recipient's name in the To header.

@@ -29,8 +29,16 @@ public struct ImportOptions: Sendable {
     public var batchSize = 500
     /// The owner of new records when the file has no owner column.
     public var owner: Int64
+    /// What the importing user may see: duplicates are found, and lookups resolved, only
+    /// among these records, and only with `.all` (an admin) may the file name owners.
+    /// Matched against every record, an update would take over someone else's record, and
+    /// a dry run would tell whether an address is in someone else's records.
+    public var scope: AccessScope
 
-    public init(owner: Int64) { self.owner = owner }
+    public init(owner: Int64, scope: AccessScope = .all) {
+        self.owner = owner
+        self.scope = scope
+    }
 }
 
 /// What an import did, row by row where it failed.
@@ -135,6 +143,10 @@ struct ImportJob: Sendable {
                 if f.isSystem { problems.add("mapping.\(column)", "'\(fieldName)' is set by Herald and cannot be imported") }
                 else { plan.append((i, f)) }
             }
+        }
+        // As on the record form: only admins give records to an owner.
+        for (i, f) in plan where f.apiName == BuiltinFields.owner && options.scope != .all {
+            problems.add("mapping.\(header[i].trimmingCharacters(in: .whitespaces))", "only admins may import the owner of records")
         }
         var mapped = Set<String>()
         for (_, f) in plan where !mapped.insert(f.apiName).inserted {
@@ -243,7 +255,7 @@ struct ImportJob: Sendable {
             if !emails.isEmpty {
                 for row in try await db.raw("""
                     SELECT id, lower(\(ident: emailField.column)) AS e FROM \(ident: module.table)
-                    WHERE lower(\(ident: emailField.column)) IN (\(binds: emails))
+                    WHERE lower(\(ident: emailField.column)) IN (\(binds: emails)) AND \(RecordStore.scopeSQL(options.scope))
                     """).all() {
                     existing[try row.decode(column: "e", as: String.self)] = try row.decode(column: "id", as: Int64.self)
                 }
@@ -255,7 +267,7 @@ struct ImportJob: Sendable {
                 if let id = existing[email] {
                     if options.duplicates == .skip { report.skipped += 1; continue }
                     if !options.dryRun {
-                        try await RecordStore.checkReferences(row.changes.values, in: module, db: db)
+                        try await RecordStore.checkReferences(row.changes.values, in: module, scope: options.scope, db: db)
                         var values = row.changes.values
                         values[BuiltinFields.modifiedAt] = .some(.datetime(Clock.epochSeconds()))
                         let assignments = values.keys.sorted().map { name -> SQLQueryString in
@@ -296,7 +308,9 @@ struct ImportJob: Sendable {
             })
             guard !ids.isEmpty else { continue }
             let table = field.type == .user ? "users" : "rec_" + (field.lookupModule ?? module.apiName)
-            let found = Set(try await db.raw("SELECT id FROM \(ident: table) WHERE id IN (\(binds: Array(ids)))").all()
+            // A lookup may name only a record the importer may see (users are everyone's to name).
+            let visible: SQLQueryString = field.type == .user ? "1 = 1" : RecordStore.scopeSQL(options.scope)
+            let found = Set(try await db.raw("SELECT id FROM \(ident: table) WHERE id IN (\(binds: Array(ids))) AND \(visible)").all()
                 .map { try $0.decode(column: "id", as: Int64.self) })
             for row in rows {
                 if case .reference(let id)?? = row.changes.values[field.apiName], !found.contains(id) {

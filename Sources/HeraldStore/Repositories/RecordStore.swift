@@ -48,8 +48,11 @@ public struct RecordStore: Sendable {
     let database: any HeraldDatabase
     let settings: SettingsStore
 
-    /// Creates a record from checked changes. Lookups and users must exist.
-    public func create(in module: Module, _ changes: RecordChanges, owner: Int64, now: Date = Date()) async throws -> Record {
+    /// Creates a record from checked changes. Lookups and users must exist, and lookups name
+    /// records within `scope` (the writer's: a user cannot point a deal at a contact they
+    /// cannot see, and then read its address through a mass email).
+    public func create(in module: Module, _ changes: RecordChanges, owner: Int64, scope: AccessScope = .all,
+                       now: Date = Date()) async throws -> Record {
         var values = changes.values
         if values[BuiltinFields.owner] == nil { values[BuiltinFields.owner] = .some(.reference(owner)) }
         let stamp = Clock.epochSeconds(now)
@@ -57,7 +60,7 @@ public struct RecordStore: Sendable {
         values[BuiltinFields.modifiedAt] = .some(.datetime(stamp))
         let set = values
         return try await database.transaction { db in
-            try await RecordStore.checkReferences(set, in: module, db: db)
+            try await RecordStore.checkReferences(set, in: module, scope: scope, db: db)
             let names = module.fields.map(\.apiName).filter { set[$0] != nil }
             let columns = names.map { SQLQueryString("\(ident: "f_" + $0)") }.joined(separator: ", ")
             let binds = names.map { name -> SQLQueryString in
@@ -83,7 +86,7 @@ public struct RecordStore: Sendable {
         guard try await RecordStore.fetch(module, id: id, scope: scope, db: db) != nil else {
             throw HeraldError.notFound("no \(module.singularLabel.lowercased()) \(id) in \(module.pluralLabel)")
         }
-        try await RecordStore.checkReferences(set, in: module, db: db)
+        try await RecordStore.checkReferences(set, in: module, scope: scope, db: db)
         let assignments = set.keys.sorted().map { name -> SQLQueryString in
             if let value = set[name]! { "\(ident: "f_" + name) = \(bind: value.sqlValue)" } else { "\(ident: "f_" + name) = NULL" }
         }.joined(separator: ", ")
@@ -252,7 +255,9 @@ public struct RecordStore: Sendable {
     }
 
     /// Refuses lookups to records that do not exist and user fields naming no user.
-    static func checkReferences(_ values: [String: FieldValue?], in module: Module, db: any SQLDatabase) async throws {
+    /// Users must exist; lookups must name a record within `scope` (one outside it is "no
+    /// record", as if it did not exist, so that nothing is learnt from the answer).
+    static func checkReferences(_ values: [String: FieldValue?], in module: Module, scope: AccessScope, db: any SQLDatabase) async throws {
         var problems = ProblemList()
         for field in module.fields {
             guard case .reference(let id)?? = values[field.apiName] else { continue }
@@ -262,7 +267,7 @@ public struct RecordStore: Sendable {
                 if found == nil { problems.add(field.apiName, "no user \(id)") }
             case .lookup:
                 guard let target = field.lookupModule else { continue }
-                let found = try await db.raw("SELECT id FROM \(ident: "rec_" + target) WHERE id = \(bind: id)").first()
+                let found = try await db.raw("SELECT id FROM \(ident: "rec_" + target) WHERE id = \(bind: id) AND \(scopeSQL(scope))").first()
                 if found == nil { problems.add(field.apiName, "no record \(id) in module '\(target)'") }
             default:
                 continue

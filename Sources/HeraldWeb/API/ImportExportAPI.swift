@@ -11,7 +11,7 @@ struct ImportExportAPI {
         api.post("modules/:module/import") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))
             let query = request.uri.queryParameters
-            let options = try CSVTransfer.options({ query[Substring($0)].map(String.init) }, owner: try context.user().id)
+            let options = try CSVTransfer.options({ query[Substring($0)].map(String.init) }, user: try context.user())
             let report = try await store.importer.run(into: module, options: options, input: CSVTransfer.chunks(request.body))
             let status: HTTPResponse.Status = report.failed > 0 && !options.dryRun && options.atomic ? .unprocessableContent : .ok
             return JSONResponse.make(Present.importReport(report), status: status)

@@ -23,7 +23,7 @@ struct RecordsAPI {
             let user = try context.user()
             var changes = try await RecordsAPI.changes(from: request, context: context, module: module, creating: true)
             try RecordsAPI.checkOwner(&changes, user: user)
-            let record = try await store.records.create(in: module, changes, owner: user.id)
+            let record = try await store.records.create(in: module, changes, owner: user.id, scope: user.scope)
             return JSONResponse.make(Present.record(record, in: module), status: .created)
         }
         api.get("modules/:module/records/:id") { _, context in

@@ -17,10 +17,14 @@ public struct AppRequestContext: AuthRequestContext, SessionRequestContext, Requ
     /// True when the user came with an API token rather than a session cookie.
     public var viaToken = false
 
+    /// The client's IP address (the proxy's, behind one), for throttling logins.
+    public let clientAddress: String
+
     public init(source: Source) {
         self.coreContext = .init(source: source)
         self.identity = nil
         self.sessions = .init()
+        self.clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 
     /// CSV uploads can be large; everything else is small.

@@ -8,6 +8,10 @@ struct AuthPages {
     let store: Store
     let accounts: Accounts
     let pages: PageRenderer
+    /// One for the server: throttles guessing, bounds password checks at once.
+    let gate = LoginGate()
+    /// A login form is a few hundred bytes; nobody is known yet, so nothing more is read.
+    static let formLimit = 16 * 1024
 
     func register(on app: RouterGroup<AppRequestContext>) {
         app.get("/login") { request, context in
@@ -17,14 +21,36 @@ struct AuthPages {
             ])).response
         }
         app.post("/login") { request, context in
-            let form = try await FormData.read(request, context: context)
+            let form = try await FormData.read(request, context: context, limit: AuthPages.formLimit)
             let email = form["email"] ?? ""
             let next = AuthPages.safeNext(form["next"])
-            guard let user = try await accounts.login(email: email, password: form["password"] ?? "") else {
-                return HTMLResponse(html: pages.render("login", title: "Log in", context: context, data: [
-                    "next": next, "email": email, "error": "Wrong email or password.",
-                ]), status: .unauthorized).response
+            func refuse(_ error: String, _ status: HTTPResponse.Status, retryAfter: Int64? = nil) -> Response {
+                var response = HTMLResponse(html: pages.render("login", title: "Log in", context: context, data: [
+                    "next": next, "email": email, "error": error,
+                ]), status: status).response
+                if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
+                return response
             }
+            let account = email.trimmingCharacters(in: .whitespaces).lowercased()
+            let address = context.clientAddress
+            switch await gate.admit(account: account, address: address, now: Clock.epochSeconds()) {
+            case .wait(let seconds):
+                return refuse("Too many failed attempts. Try again in \(seconds) second\(seconds == 1 ? "" : "s").", .tooManyRequests,
+                              retryAfter: seconds)
+            case .busy:
+                return refuse("Too many people are logging in at once. Try again in a moment.", .serviceUnavailable, retryAfter: 1)
+            case .go:
+                break
+            }
+            let user: User?
+            do {
+                user = try await accounts.login(email: email, password: form["password"] ?? "")
+            } catch {
+                await gate.finish(account: account, address: address, succeeded: false, now: Clock.epochSeconds())
+                throw error
+            }
+            await gate.finish(account: account, address: address, succeeded: user != nil, now: Clock.epochSeconds())
+            guard let user else { return refuse("Wrong email or password.", .unauthorized) }
             context.sessions.createSession(WebSession(userID: user.id, csrf: Secrets.random(bytes: 24)))
             return Response.redirect(to: next, type: .found)
         }
@@ -43,9 +69,15 @@ struct AuthPages {
         }
     }
 
-    /// Only local paths: a login link must never send the user to another site.
+    /// Only paths of this site: a login link must never send the user to another one. Browsers
+    /// drop tabs and line breaks from a URL and read `\\` as `/` (WHATWG URL), so `/\t/evil.com`
+    /// and `/\\evil.com` are `//evil.com` to them: any control character or backslash is
+    /// refused, and what is left must parse as a path with no scheme and no host.
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\") else { return "/" }
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"),
+              next.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F && $0 != "\\" }),
+              let parsed = URLComponents(string: next), parsed.scheme == nil, parsed.host == nil, parsed.path.hasPrefix("/")
+        else { return "/" }
         return next
     }
 }

@@ -66,7 +66,7 @@ struct ImportPages {
             let formOptions = ["duplicates": form["duplicates"] ?? "skip", "atomic": form["atomic"] ?? "true"]
             do {
                 guard !chosen.isEmpty else { throw HeraldError.invalid(field: "mapping", "map at least one column to a field") }
-                var options = try CSVTransfer.options({ formOptions[$0] }, owner: user.id)
+                var options = try CSVTransfer.options({ formOptions[$0] }, user: user)
                 options.mapping = chosen
                 options.dryRun = dryRun
                 let report = try await store.importer.run(into: module, options: options, input: ImportUploads.chunks(path))

@@ -22,7 +22,7 @@ struct RecordPages {
             do {
                 var changes = try RecordChanges.validate(inputs.mapValues(FieldInput.text), module: module, creating: true).get()
                 try RecordsAPI.checkOwner(&changes, user: user)
-                let record = try await store.records.create(in: module, changes, owner: user.id)
+                let record = try await store.records.create(in: module, changes, owner: user.id, scope: user.scope)
                 return Response.redirect(to: "/m/\(module.apiName)/\(record.id)", type: .found)
             } catch let error as HeraldError where error.kind == .invalid {
                 return try await self.form(module: module, record: nil, inputs: inputs, problems: error.problems, context: context)

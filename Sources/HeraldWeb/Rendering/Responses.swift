@@ -48,10 +48,10 @@ struct FormData: Sendable {
     /// Each field's last value.
     var dictionary: [String: String] { Dictionary(pairs, uniquingKeysWith: { _, last in last }) }
 
-    /// Reads a request's form body.
-    static func read(_ request: Request, context: AppRequestContext) async throws -> FormData {
+    /// Reads a request's form body, at most `limit` bytes of it (413 beyond).
+    static func read(_ request: Request, context: AppRequestContext, limit: Int? = nil) async throws -> FormData {
         var request = request
-        let body = try await request.collectBody(upTo: context.maxUploadSize)
+        let body = try await request.collectBody(upTo: limit ?? context.maxUploadSize)
         return FormData(String(buffer: body))
     }
 }

@@ -38,8 +38,8 @@ enum CSVTransfer {
     }
 
     /// Import options from query parameters (API) or form fields (pages).
-    static func options(_ value: (String) -> String?, owner: Int64) throws -> ImportOptions {
-        var options = ImportOptions(owner: owner)
+    static func options(_ value: (String) -> String?, user: User) throws -> ImportOptions {
+        var options = ImportOptions(owner: user.id, scope: user.scope)
         var problems = ProblemList()
         if let d = value("duplicates"), !d.isEmpty {
             if let v = ImportOptions.Duplicates(rawValue: d) { options.duplicates = v } else {

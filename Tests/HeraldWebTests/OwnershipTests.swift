@@ -1,0 +1,76 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// What a user (not an admin) may not reach through the API: records of others by import or
+/// by a lookup; and that the same calls still work within their own records.
+@Suite struct OwnershipTests {
+    static func id(_ response: TestResponse) -> Int64? {
+        if case .number(let n)? = response.json?.objectValue?["id"] { Int64(n) } else { nil }
+    }
+
+    @Test func importFindsDuplicatesOnlyAmongTheUsersRecordsAndNamesNoOwner() async throws {
+        try await WebFixture.with { f, client in
+            let contacts = try await f.store.modules.named("contacts")
+            let admins = try #require(Self.id(try await client.api(.post, "/api/v1/modules/contacts/records", token: f.adminToken,
+                                                                  json: ["last_name": "Secret", "email": "secret@example.com"])))
+            // Update by email: the admin's record is not the user's to match, so nothing of it changes.
+            let csv = "Last Name,Email,Title\nTaken,secret@example.com,Mine now\n"
+            let dry = try await client.api(.post, "/api/v1/modules/contacts/import?duplicates=skip&dry_run=true", token: f.userToken,
+                                           raw: csv, contentType: "text/csv")
+            // A dry run says nothing of whether the address is in someone else's records.
+            #expect(dry.json?.objectValue?["skipped"] == 0 && dry.json?.objectValue?["created"] == 1)
+            let update = try await client.api(.post, "/api/v1/modules/contacts/import?duplicates=update", token: f.userToken,
+                                              raw: csv, contentType: "text/csv")
+            #expect(update.status == .ok && update.json?.objectValue?["updated"] == 0 && update.json?.objectValue?["created"] == 1)
+            let secret = try #require(try await f.store.records.find(in: contacts, id: admins, scope: .all))
+            #expect(secret["last_name"] == .text("Secret") && secret["owner"] == .reference(f.admin.id))
+            // The owner column is refused for a user, and said where.
+            let owned = try await client.api(.post, "/api/v1/modules/contacts/import?duplicates=update", token: f.userToken,
+                                             raw: "Last Name,Email,Owner\nTaken,secret@example.com,\(f.user.id)\n", contentType: "text/csv")
+            #expect(owned.status == .unprocessableContent && owned.problemFields == ["mapping.Owner"])
+            #expect(owned.text.contains("only admins may import the owner"))
+            #expect(try await f.store.records.find(in: contacts, id: admins, scope: .all)?["owner"] == .reference(f.admin.id))
+            // The allowed path: the user's own record is found and updated; an admin matches any.
+            let again = try await client.api(.post, "/api/v1/modules/contacts/import?duplicates=update", token: f.userToken,
+                                             raw: "Last Name,Email,Title\nTaken,secret@example.com,Updated\n", contentType: "text/csv")
+            #expect(again.json?.objectValue?["updated"] == 1 && again.json?.objectValue?["created"] == 0)
+            let admin = try await client.api(.post, "/api/v1/modules/contacts/import?duplicates=skip&dry_run=true", token: f.adminToken,
+                                             raw: csv, contentType: "text/csv")
+            #expect(admin.json?.objectValue?["skipped"] == 1)
+            let adminOwner = try await client.api(.post, "/api/v1/modules/contacts/import?duplicates=allow", token: f.adminToken,
+                                                  raw: "Last Name,Email,Owner\nGiven,given@example.com,\(f.user.id)\n", contentType: "text/csv")
+            #expect(adminOwner.json?.objectValue?["created"] == 1)
+        }
+    }
+
+    @Test func aLookupMayNameOnlyARecordTheWriterCanSee() async throws {
+        try await WebFixture.with { f, client in
+            let admins = try #require(Self.id(try await client.api(.post, "/api/v1/modules/contacts/records", token: f.adminToken,
+                                                                  json: ["last_name": "Hidden", "email": "hidden@example.com"])))
+            let own = try #require(Self.id(try await client.api(.post, "/api/v1/modules/contacts/records", token: f.userToken,
+                                                               json: ["last_name": "Mine", "email": "mine@example.com"])))
+            let refused = try await client.api(.post, "/api/v1/modules/deals/records", token: f.userToken,
+                                               json: ["deal_name": "Grab", "stage": "Qualification", "contact": .number(Double(admins))])
+            #expect(refused.status == .unprocessableContent && refused.problemFields == ["contact"])
+            #expect(refused.text.contains("no record \(admins)"))
+            let deal = try await client.api(.post, "/api/v1/modules/deals/records", token: f.userToken,
+                                            json: ["deal_name": "Fine", "stage": "Qualification", "contact": .number(Double(own))])
+            #expect(deal.status == .created)
+            let dealID = try #require(Self.id(deal))
+            let moved = try await client.api(.patch, "/api/v1/modules/deals/records/\(dealID)", token: f.userToken,
+                                             json: ["contact": .number(Double(admins))])
+            #expect(moved.status == .unprocessableContent && moved.problemFields == ["contact"])
+            // By import too.
+            let imported = try await client.api(.post, "/api/v1/modules/deals/import?duplicates=allow", token: f.userToken,
+                                                raw: "Deal Name,Stage,Contact\nGrab,Qualification,\(admins)\n", contentType: "text/csv")
+            #expect(imported.json?.objectValue?["created"] == 0 && imported.json?.objectValue?["failed"] == 1)
+            // An admin may point at anyone's.
+            #expect(try await client.api(.post, "/api/v1/modules/deals/records", token: f.adminToken,
+                                         json: ["deal_name": "Admin's", "stage": "Qualification", "contact": .number(Double(own))]).status == .created)
+        }
+    }
+}
