@@ -261,6 +261,10 @@ struct EngineHarness {
             await h.delivery.scheduler.settle()
             await h.delivery.engine.wake()
             try await h.eventually("the mass email is sent") { try await h.status(m.id) == .sent }
+            // The action runs after the outcome is written, not before the mass email is sent.
+            try await h.eventually("the bounced action ran") {
+                try await h.store.records.find(in: h.contacts, id: gone, scope: .all)?["mailing_city"] != nil
+            }
             let goneRecord = try await h.store.records.find(in: h.contacts, id: gone, scope: .all)
             let fineRecord = try await h.store.records.find(in: h.contacts, id: fine, scope: .all)
             #expect(goneRecord?["mailing_city"] == .text("Bounced"))

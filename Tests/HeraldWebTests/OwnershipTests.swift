@@ -73,4 +73,28 @@ import Testing
                                          json: ["deal_name": "Admin's", "stage": "Qualification", "contact": .number(Double(own))]).status == .created)
         }
     }
+
+    @Test func aListTakesOnlyRecordsTheUserCanSeeAndIsMadeWholeOrNotAtAll() async throws {
+        try await WebFixture.with { f, client in
+            let admins = try #require(Self.id(try await client.api(.post, "/api/v1/modules/contacts/records", token: f.adminToken,
+                                                                  json: ["last_name": "Hidden", "email": "hidden@example.com"])))
+            let own = try #require(Self.id(try await client.api(.post, "/api/v1/modules/contacts/records", token: f.userToken,
+                                                               json: ["last_name": "Mine", "email": "mine@example.com"])))
+            let refused = try await client.api(.post, "/api/v1/modules/contacts/lists", token: f.userToken,
+                                               json: ["name": "Grab", "record_ids": [.number(Double(own)), .number(Double(admins))]])
+            #expect(refused.status == .unprocessableContent && refused.text.contains("no record \(admins)"))
+            // No half-made list stays behind.
+            let lists = try await client.api(.get, "/api/v1/modules/contacts/lists", token: f.userToken)
+            #expect(lists.json?.objectValue?["lists"]?.arrayValue?.isEmpty == true)
+            let made = try await client.api(.post, "/api/v1/modules/contacts/lists", token: f.userToken,
+                                            json: ["name": "Mine", "record_ids": [.number(Double(own))]])
+            #expect(made.status == .created && made.json?.objectValue?["member_count"] == 1)
+            let listID = try #require(Self.id(made))
+            let add = try await client.api(.post, "/api/v1/modules/contacts/lists/\(listID)/members", token: f.userToken,
+                                           json: ["record_ids": [.number(Double(admins))]])
+            #expect(add.status == .unprocessableContent)
+            #expect(try await client.api(.post, "/api/v1/modules/contacts/lists/\(listID)/members", token: f.adminToken,
+                                         json: ["record_ids": [.number(Double(admins))]]).status == .ok)
+        }
+    }
 }

@@ -35,6 +35,8 @@ public struct HeraldError: Error, Sendable, CustomStringConvertible {
         case unauthorized
         /// A server Herald relies on, such as the SMTP relay, failed or refused (HTTP 502).
         case upstream
+        /// The body is not of a type the call reads, e.g. not JSON (HTTP 415).
+        case unsupportedMediaType = "unsupported_media_type"
     }
 
     public var kind: Kind

@@ -35,49 +35,59 @@ public struct ListStore: Sendable {
         return try ListStore.list(from: row, module: module.apiName)
     }
 
-    public func create(in module: Module, name: String, by user: Int64?) async throws -> StaticList {
+    /// Makes a list with `members` (records within `scope`), all or nothing: a bad id leaves
+    /// no list behind.
+    public func create(in module: Module, name: String, by user: Int64?, members: [Int64] = [], scope: AccessScope = .all) async throws -> StaticList {
         let trimmed = name.trimmingCharacters(in: .whitespaces)
         var problems = ProblemList()
         if trimmed.isEmpty { problems.add("name", "is required") }
         if trimmed.count > ViewStore.maxNameLength { problems.add("name", "must be at most \(ViewStore.maxNameLength) characters") }
         try problems.check()
         let now = Clock.epochSeconds()
-        return try await database.transaction { db in
+        let id = try await database.transaction { db in
             let clash = try await db.raw("SELECT id FROM static_lists WHERE module_id = \(bind: module.id) AND lower(name) = lower(\(bind: trimmed))").first()
             if clash != nil { throw HeraldError.conflict("a list named '\(trimmed)' already exists in \(module.pluralLabel)", problems: [Problem(field: "name", reason: "already exists")]) }
             let row = try await db.raw("""
                 INSERT INTO static_lists (module_id, name, created_by, created_at)
                 VALUES (\(bind: module.id), \(bind: trimmed), \(bind: user), \(bind: now)) RETURNING id
                 """).first()
-            return StaticList(id: try row!.decode(column: "id", as: Int64.self), module: module.apiName, name: trimmed, memberCount: 0, createdAt: now)
+            let id = try row!.decode(column: "id", as: Int64.self)
+            try await Self.insert(members, into: id, in: module, scope: scope, db: db)
+            return id
         }
+        return try await find(id, in: module)
     }
 
-    /// Adds records to a list; ids that name no record of the module are refused, all of them listed.
-    public func add(_ recordIDs: [Int64], to listID: Int64, in module: Module) async throws -> StaticList {
-        let ids = Array(Set(recordIDs)).sorted()
+    /// Adds records to a list; ids that name no record of the module within `scope` (the
+    /// caller's) are refused, all of them listed, and nothing is added.
+    public func add(_ recordIDs: [Int64], to listID: Int64, in module: Module, scope: AccessScope = .all) async throws -> StaticList {
         try await database.transaction { db in
             let list = try await db.raw("SELECT id FROM static_lists WHERE id = \(bind: listID) AND module_id = \(bind: module.id)").first()
             if list == nil { throw HeraldError.notFound("no list \(listID) in module \(module.pluralLabel)") }
-            var found = Set<Int64>()
-            for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
-                for row in try await db.raw("SELECT id FROM \(ident: module.table) WHERE id IN (\(binds: chunk))").all() {
-                    found.insert(try row.decode(column: "id", as: Int64.self))
-                }
-            }
-            let missing = ids.filter { !found.contains($0) }
-            if !missing.isEmpty {
-                throw HeraldError.invalid(missing.prefix(20).map { Problem(field: "record_ids", reason: "no record \($0) in \(module.pluralLabel)") })
-            }
-            let now = Clock.epochSeconds()
-            for id in ids {
-                try await db.raw("""
-                    INSERT INTO static_list_members (list_id, record_id, added_at) VALUES (\(bind: listID), \(bind: id), \(bind: now))
-                    ON CONFLICT (list_id, record_id) DO NOTHING
-                    """).run()
-            }
+            try await Self.insert(recordIDs, into: listID, in: module, scope: scope, db: db)
         }
         return try await find(listID, in: module)
+    }
+
+    private static func insert(_ recordIDs: [Int64], into listID: Int64, in module: Module, scope: AccessScope, db: any SQLDatabase) async throws {
+        let ids = Array(Set(recordIDs)).sorted()
+        var found = Set<Int64>()
+        for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+            for row in try await db.raw("SELECT id FROM \(ident: module.table) WHERE id IN (\(binds: chunk)) AND \(RecordStore.scopeSQL(scope))").all() {
+                found.insert(try row.decode(column: "id", as: Int64.self))
+            }
+        }
+        let missing = ids.filter { !found.contains($0) }
+        if !missing.isEmpty {
+            throw HeraldError.invalid(missing.prefix(20).map { Problem(field: "record_ids", reason: "no record \($0) in \(module.pluralLabel)") })
+        }
+        let now = Clock.epochSeconds()
+        for id in ids {
+            try await db.raw("""
+                INSERT INTO static_list_members (list_id, record_id, added_at) VALUES (\(bind: listID), \(bind: id), \(bind: now))
+                ON CONFLICT (list_id, record_id) DO NOTHING
+                """).run()
+        }
     }
 
     public func remove(_ recordIDs: [Int64], from listID: Int64, in module: Module) async throws -> StaticList {
@@ -100,6 +110,7 @@ public struct ListStore: Sendable {
 
     public func delete(_ id: Int64, in module: Module) async throws {
         try await database.transaction { db in
+            try await MassEmailStore.refuseIfUsed(recipients: "list", id: id, what: "list", db: db)
             try await db.raw("DELETE FROM static_list_members WHERE list_id = \(bind: id)").run()
             let deleted = try await db.raw("DELETE FROM static_lists WHERE id = \(bind: id) AND module_id = \(bind: module.id) RETURNING id").first()
             if deleted == nil { throw HeraldError.notFound("no list \(id) in module \(module.pluralLabel)") }

@@ -375,9 +375,11 @@ public struct SuppressionStore: Sendable {
             """).run()
     }
 
+    /// Takes `address` off the list; 404 (``HeraldError/notFound(_:)``) when it is not on it.
     public func remove(_ address: String) async throws {
         try await database.transaction { db in
-            try await db.raw("DELETE FROM suppressions WHERE address = \(bind: address.lowercased())").run()
+            let gone = try await db.raw("DELETE FROM suppressions WHERE address = \(bind: address.lowercased()) RETURNING address").first()
+            if gone == nil { throw HeraldError.notFound("\(address.prefix(254)) is not on the suppression list") }
         }
     }
 

@@ -75,6 +75,7 @@ public struct ViewStore: Sendable {
 
     public func delete(_ id: Int64, in module: Module) async throws {
         try await database.transaction { db in
+            try await MassEmailStore.refuseIfUsed(recipients: "view", id: id, what: "view", db: db)
             let deleted = try await db.raw("DELETE FROM views WHERE id = \(bind: id) AND module_id = \(bind: module.id) RETURNING id").first()
             if deleted == nil { throw HeraldError.notFound("no view \(id) in module \(module.pluralLabel)") }
         }

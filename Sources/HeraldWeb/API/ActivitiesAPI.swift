@@ -110,7 +110,21 @@ struct ActivitiesAPI {
     func filter(_ request: Request, _ context: AppRequestContext) async throws -> ActivityFilter {
         let user = try context.user()
         let query = request.uri.queryParameters
-        var filter = ActivityFilter(openOnly: query["open"].map(String.init) == "true")
+        // true or false, nothing else: a typo must not silently mean false.
+        var problems = ProblemList()
+        func flag(_ key: String) -> Bool {
+            let value: String? = query[Substring(key)].map(String.init)
+            switch value {
+            case nil, "false"?: return false
+            case "true"?: return true
+            case let other?:
+                problems.add(key, "must be true or false, not '\(other.prefix(40))'")
+                return false
+            }
+        }
+        let open = flag("open"), mine = flag("mine")
+        try problems.check()
+        var filter = ActivityFilter(openOnly: open)
         if let module = query["module"].map(String.init), !module.isEmpty {
             guard let id = query["record_id"].flatMap({ Int64(String($0)) }), id > 0 else {
                 throw HeraldError.invalid(field: "record_id", "a record id is required with module")
@@ -120,7 +134,7 @@ struct ActivitiesAPI {
         } else if query["record_id"] != nil {
             throw HeraldError.invalid(field: "module", "is required with record_id")
         }
-        if query["mine"].map(String.init) == "true" || (filter.record == nil && !user.isAdmin) { filter.user = user.id }
+        if mine || (filter.record == nil && !user.isAdmin) { filter.user = user.id }
         return filter
     }
 

@@ -17,8 +17,8 @@ struct ListsAPI {
             let name = body.string("name", required: true, maxLength: ViewStore.maxNameLength)
             let ids = body.ids("record_ids") ?? []
             try body.finish()
-            var list = try await store.lists.create(in: module, name: name!, by: try context.user().id)
-            if !ids.isEmpty { list = try await store.lists.add(ids, to: list.id, in: module) }
+            let user = try context.user()
+            let list = try await store.lists.create(in: module, name: name!, by: user.id, members: ids, scope: user.scope)
             return JSONResponse.make(Present.list(list), status: .created)
         }
         api.get("modules/:module/lists/:id") { _, context in
@@ -33,7 +33,7 @@ struct ListsAPI {
         api.post("modules/:module/lists/:id/members") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))
             let ids = try await ListsAPI.ids(request, context: context)
-            let list = try await store.lists.add(ids, to: try context.parameters.require("id", as: Int64.self), in: module)
+            let list = try await store.lists.add(ids, to: try context.parameters.require("id", as: Int64.self), in: module, scope: try context.user().scope)
             return JSONResponse.make(Present.list(list))
         }
         api.post("modules/:module/lists/:id/members/remove") { request, context in

@@ -14,8 +14,8 @@ struct SuppressionsAPI {
             var problems = ProblemList()
             let limit = query["limit"].map { Int(String($0)) } ?? 100
             if limit == nil || !(1...1000).contains(limit!) { problems.add("limit", "must be a whole number from 1 to 1000") }
+            if let q = query["q"], q.count > 320 { problems.add("q", "must be at most 320 characters") }
             let search = query["q"].map(String.init).flatMap { $0.trimmedWhitespace.isEmpty ? nil : $0.trimmedWhitespace }
-            if let search, search.count > 320 { problems.add("q", "must be at most 320 characters") }
             try problems.check()
             let after = query["after"].map(String.init) ?? ""
             let rows = try await store.suppressions.page(search: search, after: after, limit: limit!)
@@ -44,11 +44,16 @@ struct SuppressionsAPI {
             guard reason.count <= 200 else { throw HeraldError.invalid(field: "reason", "must be at most 200 characters") }
             var request = request
             let body = try await request.collectBody(upTo: 16 * 1024 * 1024)
+            guard body.readableBytes > 0 else {
+                throw HeraldError.invalid(field: "body", "is empty: send a CSV file with an email column, or one address a line")
+            }
             let report = try await SuppressionsAPI.importList(String(buffer: body), reason: reason, by: try context.user(), store: store)
             return JSONResponse.make(report.json)
         }
         admin.delete(":address") { _, context in
-            try await store.suppressions.remove(try context.parameters.require("address"))
+            // The router hands the segment as sent: a+b@example.com arrives as a%2Bb%40example.com.
+            let segment = try context.parameters.require("address")
+            try await store.suppressions.remove(segment.removingPercentEncoding ?? segment)
             return Response(status: .noContent)
         }
     }

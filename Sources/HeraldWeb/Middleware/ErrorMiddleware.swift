@@ -49,6 +49,7 @@ struct ErrorMiddleware: RouterMiddleware {
         case .forbidden: .forbidden
         case .unauthorized: .unauthorized
         case .upstream: .badGateway
+        case .unsupportedMediaType: .unsupportedMediaType
         }
     }
 }

@@ -42,11 +42,11 @@ struct RecordPages {
             switch form["action"] {
             case "add_to_list"?:
                 guard let listID = form["list"].flatMap({ Int64($0) }) else { throw HeraldError.invalid(field: "list", "choose a list") }
-                _ = try await store.lists.add(ids, to: listID, in: module)
+                _ = try await store.lists.add(ids, to: listID, in: module, scope: try context.user().scope)
                 return Response.redirect(to: "/m/\(module.apiName)?list=\(listID)", type: .found)
             case "new_list"?:
-                let list = try await store.lists.create(in: module, name: form["list_name"] ?? "", by: try context.user().id)
-                _ = try await store.lists.add(ids, to: list.id, in: module)
+                let user = try context.user()
+                let list = try await store.lists.create(in: module, name: form["list_name"] ?? "", by: user.id, members: ids, scope: user.scope)
                 return Response.redirect(to: "/m/\(module.apiName)?list=\(list.id)", type: .found)
             case "delete"?:
                 for id in ids { try await store.records.delete(in: module, id: id, scope: try context.user().scope) }

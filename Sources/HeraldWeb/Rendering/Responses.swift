@@ -58,12 +58,21 @@ struct FormData: Sendable {
 
 /// Reads JSON bodies with errors that say where the JSON is wrong.
 enum JSONBody {
+    /// Reads a JSON body: `Content-Type: application/json` (or `…+json`), UTF-8, each key once
+    /// an object (415 for another type, 400 for unreadable JSON, 422 for wrong values).
     static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: AppRequestContext) async throws -> T {
+        let mediaType = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        guard let mediaType, mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json")) else {
+            throw HeraldError(.unsupportedMediaType, "send the body as JSON, with Content-Type: application/json"
+                              + (mediaType.map { ", not \($0.prefix(100))" } ?? ""))
+        }
         var request = request
         let body = try await request.collectBody(upTo: context.maxUploadSize)
         guard body.readableBytes > 0 else { throw HeraldError(.malformed, "the request body is empty; send JSON") }
+        let bytes = Array(body.readableBytesView)
+        if let problem = JSONSyntaxCheck.problem(bytes) { throw HeraldError(.malformed, "the body is not valid JSON: \(problem)") }
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer: body))
+            return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch let error as HeraldError {
             throw error
         } catch let DecodingError.dataCorrupted(context) where context.codingPath.isEmpty {

@@ -37,6 +37,9 @@ struct JSONObjectReader {
             return nil
         case .string(let s)?:
             if s.count > maxLength { problems.add(name(key), "must be at most \(maxLength) characters") }
+            // A NUL would cut a header short (a sender "a\0b" sends as "a") and PostgreSQL
+            // refuses it in text: no name or value of Herald's holds one.
+            if s.utf8.contains(0) { problems.add(name(key), "must not contain the NUL character") }
             return s
         case let other?:
             problems.add(name(key), "must be a string, not \(other.typeName)")

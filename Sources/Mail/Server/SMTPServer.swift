@@ -27,10 +27,20 @@ public struct SMTPServerConfiguration: Sendable {
     public var maximumRecipients: Int
     /// When set, STARTTLS is offered (RFC 3207) with this server configuration.
     public var tls: TLSConfiguration?
-    /// RFC 5321 §4.5.3.2.7: a silent client is disconnected after this long (5 minutes).
+    /// RFC 5321 §4.5.3.2.7: a client that sends no complete line for this long (5 minutes)
+    /// is disconnected. Only a whole line counts, so a byte now and then keeps nobody open.
     public var idleTimeout: TimeAmount
+    /// However busy, a session ends this long after it began (10 minutes): time enough for
+    /// the largest message on a slow link, not for holding a connection for ever.
+    public var sessionTimeout: TimeAmount
     /// The longest command line or data line accepted; a longer one ends the session.
     public var maximumLineLength: Int
+    /// Connections at once, in all and from one address; more are answered 421 and closed.
+    public var maximumConnections: Int
+    public var maximumConnectionsPerAddress: Int
+    /// Handlers running at once; a message waits for its turn with its connection paused
+    /// (nothing more is read from it), so that a burst cannot hold many copies in memory.
+    public var maximumConcurrentHandlers: Int
 
     public init(
         host: String = "127.0.0.1",
@@ -40,7 +50,11 @@ public struct SMTPServerConfiguration: Sendable {
         maximumRecipients: Int = 100,
         tls: TLSConfiguration? = nil,
         idleTimeout: TimeAmount = .minutes(5),
-        maximumLineLength: Int = 65_536
+        sessionTimeout: TimeAmount = .minutes(10),
+        maximumLineLength: Int = 65_536,
+        maximumConnections: Int = 200,
+        maximumConnectionsPerAddress: Int = 20,
+        maximumConcurrentHandlers: Int = 8
     ) {
         self.host = host
         self.port = port
@@ -49,7 +63,11 @@ public struct SMTPServerConfiguration: Sendable {
         self.maximumRecipients = maximumRecipients
         self.tls = tls
         self.idleTimeout = idleTimeout
+        self.sessionTimeout = sessionTimeout
         self.maximumLineLength = maximumLineLength
+        self.maximumConnections = maximumConnections
+        self.maximumConnectionsPerAddress = maximumConnectionsPerAddress
+        self.maximumConcurrentHandlers = maximumConcurrentHandlers
     }
 }
 
@@ -75,6 +93,8 @@ public final class SMTPServer: Service, Sendable {
     private let handler: Handler
     private let logger: Logger
     private let channel: NIOLockedChannel
+    private let connections: ConnectionCounter
+    private let handlerSlots: AsyncSlots
 
     public init(
         configuration: SMTPServerConfiguration,
@@ -89,6 +109,8 @@ public final class SMTPServer: Service, Sendable {
         self.acceptRecipient = acceptRecipient
         self.handler = handler
         self.channel = NIOLockedChannel()
+        self.connections = ConnectionCounter()
+        self.handlerSlots = AsyncSlots(configuration.maximumConcurrentHandlers)
     }
 
     /// Binds and starts accepting; returns the bound port.
@@ -99,6 +121,8 @@ public final class SMTPServer: Service, Sendable {
         let acceptRecipient = self.acceptRecipient
         let handler = self.handler
         let logger = self.logger
+        let connections = self.connections
+        let slots = self.handlerSlots
         let server = try await ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -106,7 +130,8 @@ public final class SMTPServer: Service, Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(SMTPServerChannelHandler(
                         configuration: configuration, tlsContext: tlsContext,
-                        acceptRecipient: acceptRecipient, handler: handler, logger: logger
+                        acceptRecipient: acceptRecipient, handler: handler, logger: logger,
+                        connections: connections, slots: slots
                     ))
                 }
             }
@@ -125,6 +150,49 @@ public final class SMTPServer: Service, Sendable {
         try await start()
         try? await gracefulShutdown()
         await stop()
+    }
+}
+
+/// Open connections, in all and by client address.
+final class ConnectionCounter: Sendable {
+    private let counts = Mutex<(total: Int, byAddress: [String: Int])>((0, [:]))
+
+    /// Counts a new connection from `address` if both caps allow it.
+    func open(_ address: String, total: Int, perAddress: Int) -> Bool {
+        counts.withLock { counts in
+            guard counts.total < total, counts.byAddress[address, default: 0] < perAddress else { return false }
+            counts.total += 1
+            counts.byAddress[address, default: 0] += 1
+            return true
+        }
+    }
+
+    func close(_ address: String) {
+        counts.withLock { counts in
+            counts.total -= 1
+            let left = counts.byAddress[address, default: 1] - 1
+            counts.byAddress[address] = left > 0 ? left : nil
+        }
+    }
+}
+
+/// At most `limit` holders at once; the others wait in line.
+actor AsyncSlots {
+    private var free: Int
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(_ limit: Int) { free = max(1, limit) }
+
+    func acquire() async {
+        if free > 0 {
+            free -= 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func release() {
+        if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
     }
 }
 
@@ -148,9 +216,17 @@ final class SMTPServerChannelHandler: ChannelInboundHandler {
     private let handler: SMTPServer.Handler
     private let logger: Logger
     private var idleTimer: Scheduled<Void>?
+    private var sessionTimer: Scheduled<Void>?
     private var remoteAddress: String?
+    private let connections: ConnectionCounter
+    private let slots: AsyncSlots
+    /// The address counted in `connections`, once counted.
+    private var counted: String?
 
-    init(configuration: SMTPServerConfiguration, tlsContext: NIOSSLContext?, acceptRecipient: @escaping SMTPServer.RecipientCheck, handler: @escaping SMTPServer.Handler, logger: Logger) {
+    init(configuration: SMTPServerConfiguration, tlsContext: NIOSSLContext?, acceptRecipient: @escaping SMTPServer.RecipientCheck,
+         handler: @escaping SMTPServer.Handler, logger: Logger, connections: ConnectionCounter, slots: AsyncSlots) {
+        self.connections = connections
+        self.slots = slots
         self.configuration = configuration
         self.tlsContext = tlsContext
         self.acceptRecipient = acceptRecipient
@@ -166,20 +242,38 @@ final class SMTPServerChannelHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         remoteAddress = context.remoteAddress?.description
+        let address = context.remoteAddress?.ipAddress ?? "unknown"
+        guard connections.open(address, total: configuration.maximumConnections, perAddress: configuration.maximumConnectionsPerAddress) else {
+            // RFC 5321 §3.8: 421 and close; the client tries again later.
+            logger.info("SMTP connection refused: too many at once", metadata: ["address": "\(address)"])
+            perform(.close(SMTPReply(code: 421, enhancedCode: .init(statusClass: 4, subject: 7, detail: 0), lines: ["too many connections, try again later"])),
+                    context: context)
+            context.fireChannelActive()
+            return
+        }
+        counted = address
         perform(machine.connected(), context: context)
         armIdleTimer(context: context)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        sessionTimer = context.eventLoop.scheduleTask(in: configuration.sessionTimeout) {
+            let (handler, context) = loopBound.value
+            handler.perform(.close(SMTPReply(code: 421, enhancedCode: .init(statusClass: 4, subject: 4, detail: 2), lines: ["session too long, closing"])),
+                            context: context)
+        }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         idleTimer?.cancel()
+        sessionTimer?.cancel()
+        if let counted { connections.close(counted) }
+        counted = nil
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
         buffer.writeBuffer(&incoming)
-        armIdleTimer(context: context)
         processLines(context: context)
     }
 
@@ -208,9 +302,29 @@ final class SMTPServerChannelHandler: ChannelInboundHandler {
             var line = Array(view[view.startIndex..<newline])
             buffer.moveReaderIndex(forwardBy: newline - view.startIndex + 1)
             if line.last == 13 { line.removeLast() }
+            // A whole line is progress; bytes alone are not.
+            armIdleTimer(context: context)
             perform(machine.received(line: line), context: context)
         }
         buffer.discardReadBytes()
+        // While the application works on a recipient or a message, read nothing more: a client
+        // that keeps sending then fills its own socket buffer, not our memory.
+        pauseReading(machine.isWaitingForHandler && context.channel.isActive, context: context)
+    }
+
+    private var paused = false
+
+    private func pauseReading(_ pause: Bool, context: ChannelHandlerContext) {
+        guard pause != paused else { return }
+        paused = pause
+        context.channel.setOption(ChannelOptions.autoRead, value: !pause).whenComplete { _ in }
+        if pause {
+            // The application's time is ours, not the client's idleness.
+            idleTimer?.cancel()
+        } else {
+            armIdleTimer(context: context)
+            context.read()
+        }
     }
 
     private func perform(_ action: SMTPServerStateMachine.Action, context: ChannelHandlerContext) {
@@ -239,6 +353,7 @@ final class SMTPServerChannelHandler: ChannelInboundHandler {
                 eventLoop.execute {
                     let (handler, context) = loopBound.value
                     handler.perform(handler.machine.recipientChecked(reply), context: context)
+                    handler.pauseReading(false, context: context)
                     handler.processLines(context: context)
                 }
             }
@@ -248,23 +363,28 @@ final class SMTPServerChannelHandler: ChannelInboundHandler {
             let handler = self.handler
             let eventLoop = context.eventLoop
             let logger = self.logger
+            let slots = self.slots
             Task {
                 var failure: SMTPReply?
+                await slots.acquire()
                 do {
                     try await handler(message)
                 } catch {
                     logger.warning("SMTP server handler failed: \(error)")
                     failure = SMTPReply(code: 451, enhancedCode: .init(statusClass: 4, subject: 3, detail: 0), lines: ["local error, try again later"])
                 }
+                await slots.release()
                 eventLoop.execute {
                     let (channelHandler, context) = loopBound.value
                     channelHandler.perform(channelHandler.machine.messageHandled(failure), context: context)
+                    channelHandler.pauseReading(false, context: context)
                     channelHandler.processLines(context: context)
                 }
             }
         case .close(let reply):
             if let reply { write(reply, context: context) }
             idleTimer?.cancel()
+            sessionTimer?.cancel()
             context.close(promise: nil)
         }
     }

@@ -59,7 +59,16 @@ public struct SMTPServerStateMachine: Sendable {
         self.tlsActive = tlsActive
     }
 
-    /// Whether the handler should hold back further input (a hook is running).
+    /// Waiting for the recipient check or the message handler (not for a TLS handshake,
+    /// which needs to read): the connection reads nothing more meanwhile.
+    public var isWaitingForHandler: Bool {
+        switch state {
+        case .checking, .delivering: true
+        default: false
+        }
+    }
+
+    /// Whether the handler should hold back further input (a hook is running, or TLS starting).
     public var isWaitingForApplication: Bool {
         switch state {
         case .checking, .delivering, .tlsStarting: true

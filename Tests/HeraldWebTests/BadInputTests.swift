@@ -1,0 +1,110 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+@testable import HeraldWeb
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// Bodies a strict API refuses, each with the right status and the JSON error shape.
+@Suite struct BadInputTests {
+    @Test func theSyntaxCheckTable() {
+        let cases: [(String, String?)] = [
+            (#"{"role":"admin","role":"user"}"#, "the key 'role' appears twice in one object"),
+            (#"{"a":{"x":1},"b":{"x":2}}"#, nil),
+            (#"[{"x":1},{"x":2}]"#, nil),
+            (#"{"a":"x","\u0061":"y"}"#, "the key 'a' appears twice in one object"),
+            (#"{"a":"\ud800"}"#, "a string has a lone surrogate escape or does not end"),
+            (#"{"a":"\udc00x"}"#, "a string has a lone surrogate escape or does not end"),
+            (#"{"a":"\ud83d\ude00"}"#, nil),
+            (#"{"n":1e400}"#, "the number 1e400 is too large"),
+            (#"{"n":-1.5e300,"m":0}"#, nil),
+            (#"{"s":"a,\"b\":c","b":1}"#, nil),
+        ]
+        for (json, expected) in cases {
+            #expect(JSONSyntaxCheck.problem(Array(json.utf8)) == expected, "\(json)")
+        }
+        #expect(JSONSyntaxCheck.problem([0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D]) == "the body is not UTF-8")
+    }
+
+    @Test func jsonRoutesRefuseWhatIsNotStrictJSON() async throws {
+        try await WebFixture.with { f, client in
+            let path = "/api/v1/modules/contacts/records"
+            // A key twice: which one counts is not for the reader to guess.
+            let twice = try await client.api(.post, path, token: f.adminToken, raw: #"{"last_name":"A","last_name":"B"}"#)
+            #expect(twice.status == .badRequest && twice.text.contains("appears twice"))
+            #expect(twice.json?.objectValue?["error"]?.objectValue?["code"] == "malformed")
+            let surrogate = try await client.api(.post, path, token: f.adminToken, raw: #"{"last_name":"\ud800"}"#)
+            #expect(surrogate.status == .badRequest)
+            let huge = try await client.api(.post, path, token: f.adminToken, raw: #"{"last_name":"A","n":1e400}"#)
+            #expect(huge.status == .badRequest && huge.text.contains("too large"))
+            // Not JSON at all: 415, saying what to send.
+            for type in ["text/plain", "application/x-www-form-urlencoded"] {
+                let wrong = try await client.api(.post, path, token: f.adminToken, raw: #"{"last_name":"A"}"#, contentType: type)
+                #expect(wrong.status == .unsupportedMediaType && wrong.text.contains("application/json"), "\(type)")
+            }
+            let none = try await client.execute(uri: path, method: .post, headers: [.authorization: "Bearer \(f.adminToken)"],
+                                                body: ByteBuffer(string: #"{"last_name":"A"}"#))
+            #expect(none.status == .unsupportedMediaType)
+            // A NUL in a name is refused, with the field.
+            let nul = try await client.api(.post, "/api/v1/senders", token: f.adminToken, json: ["email": "a@example.com", "name": "a\u{0}b"])
+            #expect(nul.status == .unprocessableContent && nul.problemFields == ["name"])
+            // Nothing of the refused calls was stored; the allowed path still works.
+            #expect(try await f.store.records.count(in: try await f.store.modules.named("contacts"), criteria: .all([]), scope: .all) == 0)
+            let fine = try await client.api(.post, path, token: f.adminToken, raw: #"{"last_name":"A","email":"a@example.com"}"#,
+                                            contentType: "application/json; charset=utf-8")
+            #expect(fine.status == .created)
+        }
+    }
+
+    @Test func removingASuppressionDecodesTheAddressAndSaysWhenItIsNotThere() async throws {
+        try await WebFixture.with { f, client in
+            try await f.store.suppressions.add("a+b@example.com", reason: "manual")
+            let gone = try await client.api(.delete, "/api/v1/suppressions/a%2Bb%40example.com", token: f.adminToken)
+            #expect(gone.status == .noContent)
+            #expect(try await f.store.suppressions.suppressed(among: ["a+b@example.com"]).isEmpty)
+            let again = try await client.api(.delete, "/api/v1/suppressions/a%2Bb%40example.com", token: f.adminToken)
+            #expect(again.status == .notFound && again.text.contains("not on the suppression list"))
+            #expect(try await client.api(.delete, "/api/v1/suppressions/nobody%40example.com", token: f.adminToken).status == .notFound)
+        }
+    }
+
+    @Test func aViewOrListAMassEmailStillNeedsCannotBeDeleted() async throws {
+        try await WebFixture.with { f, client in
+            let contacts = try await f.store.modules.named("contacts")
+            let template = try await f.store.templates.create(in: contacts, name: "T", subject: "Hi", html: "<p>Hi</p>", text: nil, by: f.admin.id)
+            let sender = try await f.store.senders.create(email: "news@example.com", name: "News", replyTo: nil)
+            let view = try await f.store.views.create(in: contacts, name: "All", criteria: .everything, by: f.admin.id)
+            let list = try await f.store.lists.create(in: contacts, name: "L", by: f.admin.id)
+            let later = LocalDate(Date().addingTimeInterval(2 * 86_400), in: TimeZone(identifier: "UTC")!)
+            var drafts: [MassEmail] = []
+            for recipients in [MassEmail.Recipients.view(view.id), .list(list.id)] {
+                drafts.append(try await f.store.massEmails.create(
+                    MassEmailDraft(name: "Later", recipients: recipients, templateID: template.id, senderID: sender.id, schedule: .at(date: later, hour: 9, minute: 0, timeZone: "UTC")),
+                    in: contacts, owner: f.admin.id))
+            }
+            let viewGone = try await client.api(.delete, "/api/v1/modules/contacts/views/\(view.id)", token: f.adminToken)
+            #expect(viewGone.status == .conflict && viewGone.text.contains("scheduled mass email 'Later' sends to this view"))
+            let listGone = try await client.api(.delete, "/api/v1/modules/contacts/lists/\(list.id)", token: f.adminToken)
+            #expect(listGone.status == .conflict)
+            // Once those mass emails are gone, they may go.
+            for draft in drafts {
+                _ = try await f.store.massEmails.stop(draft.id)
+            }
+            #expect(try await client.api(.delete, "/api/v1/modules/contacts/views/\(view.id)", token: f.adminToken).status == .noContent)
+            #expect(try await client.api(.delete, "/api/v1/modules/contacts/lists/\(list.id)", token: f.adminToken).status == .noContent)
+        }
+    }
+
+    @Test func queryFlagsAndEmptyImportsAreRefused() async throws {
+        try await WebFixture.with { f, client in
+            let typo = try await client.api(.get, "/api/v1/tasks?mine=yes&open=1", token: f.userToken)
+            #expect(typo.status == .unprocessableContent && Set(typo.problemFields) == ["mine", "open"])
+            #expect(try await client.api(.get, "/api/v1/tasks?mine=true&open=false", token: f.userToken).status == .ok)
+            let long = try await client.api(.get, "/api/v1/suppressions?q=" + String(repeating: "%20", count: 400), token: f.adminToken)
+            #expect(long.status == .unprocessableContent && long.problemFields == ["q"])
+            let empty = try await client.api(.post, "/api/v1/suppressions/import", token: f.adminToken, raw: "", contentType: "text/csv")
+            #expect(empty.status == .unprocessableContent && empty.problemFields == ["body"])
+        }
+    }
+}
