@@ -119,6 +119,8 @@ import Testing
             "Subject: " + String(repeating: "=?", count: size / 2) + "\n\nx",
             "Subject: " + String(repeating: "=?utf-8?q?", count: size / 10) + "\n\nx",
             "Content-Type: multipart/mixed; " + String(repeating: "a=b ", count: size / 4) + "\n\nx",
+            "Content-Type: multipart/mixed; boundary=x" + String(repeating: " ", count: size) + "y\n\nx",
+            "Subject: " + String(repeating: "=?x", count: size / 3) + "\n\nx",
             "Content-Type: multipart/mixed; boundary=x\n\n" + String(repeating: "--x\n", count: size / 4),
             "Content-Type: message/delivery-status\n\n" + String(repeating: "Final-Recipient: rfc822; a@b.c\n", count: size / 31),
             "From: MAILER-DAEMON@x.example\n\n" + String(repeating: "Received: x\n", count: size / 12),
