@@ -528,7 +528,10 @@ enum BounceText {
             if seen.insert(match.address).inserted { found.append(match) }
         }
         if !failed.isEmpty {
-            found = failed.map { address in found.first { $0.address == address } ?? (address, text.count, text.count) }
+            // Looked up by address: a search of the text's addresses for each failed one takes
+            // time quadratic in the size of a report that names thousands.
+            let mentions = Dictionary(found.map { ($0.address, $0) }, uniquingKeysWith: { first, _ in first })
+            found = failed.map { address in mentions[address] ?? (address, text.count, text.count) }
         }
         let anyTransient = transientPhrases.contains { ByteSearch.find($0, in: lower, from: 0) != nil }
             && ByteSearch.find(Array("permanent error".utf8), in: lower, from: 0) == nil
