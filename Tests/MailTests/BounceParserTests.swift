@@ -80,6 +80,19 @@ import Testing
         #expect(MIMEParser.decodeEncodedWords(hostile) == hostile)
     }
 
+    @Test func aSlashOrAtSignJoinedToAMarkSeparatesNothing() {
+        // Found by reading what the fuzz targets check: a "/" or "@" that a combining mark
+        // follows is one Character with it, so the type and the address had no "/" or "@"
+        // to Swift's string comparisons (and to `hasPrefix("multipart/")`).
+        #expect(MIMEPart(parsing: Array("Content-Type: text/\u{301}plain\n\nx".utf8)).contentType == "text/plain")
+        #expect(BounceText.address("rfc822; c@\u{301}example.org") == nil)
+        #expect(BounceText.address("rfc822; Ann@Example.ORG (Ann)") == "ann@example.org")
+        #expect(BounceText.address("rfc822; ann@例子.广告") == "ann@例子.广告")
+        let raw = "Content-Type: multipart/report; report-type=feedback-report; boundary=F\n\n--F\nContent-Type: message/feedback-report\n\n"
+            + "Feedback-Type: abuse\nOriginal-Rcpt-To: <c@\u{301}example.org>\nOriginal-Rcpt-To: <d@example.org>\n\n--F--\n"
+        #expect(FeedbackReport(parsing: Array(raw.utf8))?.originalRecipients == ["d@example.org"])
+    }
+
     @Test func deepNestingStops() {
         var raw = "Content-Type: message/rfc822\n\n"
         raw = String(repeating: raw, count: 100) + "Subject: deep\n\nx"

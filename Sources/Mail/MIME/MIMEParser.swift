@@ -223,7 +223,9 @@ enum MIMEParser {
             }
             parameters[base] = latin1OrUTF8(joined[...])
         }
-        return (type.utf8.contains(UInt8(ascii: "/")) ? type : "text/plain", parameters)
+        // A "/" that a combining mark follows is part of another character, and no type has it:
+        // `text/\u{301}plain` would neither be "text/…" to `hasPrefix` nor contain a "/".
+        return (type.contains { $0 == "/" } ? type : "text/plain", parameters)
     }
 
     static func percentDecoded(_ bytes: [UInt8]) -> [UInt8] {
