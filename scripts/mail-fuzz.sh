@@ -59,7 +59,7 @@ for target in "${targets[@]}"; do
   esac
   if [ -n "${MAIL_FUZZ_RUNS:-}" ]; then limit=(-runs="$MAIL_FUZZ_RUNS"); else limit=(-max_total_time="$seconds"); fi
   echo "== fuzzing $target (${limit[*]})"
-  if ! (cd "$out" && "./$target" "${limit[@]}" -max_len="$len" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "corpus-$target" 2>&1 | tail -n 12); then
+  if ! (cd "$out" && "./$target" "${limit[@]}" -max_len="$len" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "corpus-$target" 2>&1 | tee "$target.log" | tail -n 12); then
     echo "!! $target found a crash; see $out/crash-* $out/timeout-*"
     status=1
   fi

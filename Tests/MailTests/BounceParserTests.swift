@@ -63,6 +63,36 @@ import Testing
         }
     }
 
+    @Test func longRunsOfWhiteSpaceAndEncodedWordStarts() {
+        // Found while fuzzing, by timing hostile inputs: a Content-Type with thousands of
+        // spaces in a parameter took seconds (each space looked ahead over the whole run), and
+        // a Subject full of "=?x" re-read up to 400 characters from every "=?". The readings
+        // stay what they were.
+        let spaces = String(repeating: " ", count: 3000)
+        let (type, parameters) = MIMEParser.contentType("multipart/mixed; boundary=x" + spaces + "y;" + spaces + "charset=utf-8")
+        #expect(type == "multipart/mixed")
+        #expect(parameters["boundary"] == "x" + spaces + "y")
+        #expect(parameters["charset"] == "utf-8")
+        #expect(MIMEParser.contentType("text/plain; a=b" + spaces + "c=d").parameters == ["a": "b", "c": "d"])
+        #expect(MIMEParser.decodeEncodedWords("=?x=?utf-8?q?caf=C3=A9?= =?x") == "=?xcafé =?x")
+        #expect(MIMEParser.decodeEncodedWords("=?utf-8?q?a?=" + spaces + "=?utf-8*en?b?Yg==?= c") == "ab c")
+        let hostile = String(repeating: "=?x", count: 3000)
+        #expect(MIMEParser.decodeEncodedWords(hostile) == hostile)
+    }
+
+    @Test func aSlashOrAtSignJoinedToAMarkSeparatesNothing() {
+        // Found by reading what the fuzz targets check: a "/" or "@" that a combining mark
+        // follows is one Character with it, so the type and the address had no "/" or "@"
+        // to Swift's string comparisons (and to `hasPrefix("multipart/")`).
+        #expect(MIMEPart(parsing: Array("Content-Type: text/\u{301}plain\n\nx".utf8)).contentType == "text/plain")
+        #expect(BounceText.address("rfc822; c@\u{301}example.org") == nil)
+        #expect(BounceText.address("rfc822; Ann@Example.ORG (Ann)") == "ann@example.org")
+        #expect(BounceText.address("rfc822; ann@例子.广告") == "ann@例子.广告")
+        let raw = "Content-Type: multipart/report; report-type=feedback-report; boundary=F\n\n--F\nContent-Type: message/feedback-report\n\n"
+            + "Feedback-Type: abuse\nOriginal-Rcpt-To: <c@\u{301}example.org>\nOriginal-Rcpt-To: <d@example.org>\n\n--F--\n"
+        #expect(FeedbackReport(parsing: Array(raw.utf8))?.originalRecipients == ["d@example.org"])
+    }
+
     @Test func deepNestingStops() {
         var raw = "Content-Type: message/rfc822\n\n"
         raw = String(repeating: raw, count: 100) + "Subject: deep\n\nx"

@@ -119,6 +119,8 @@ import Testing
             "Subject: " + String(repeating: "=?", count: size / 2) + "\n\nx",
             "Subject: " + String(repeating: "=?utf-8?q?", count: size / 10) + "\n\nx",
             "Content-Type: multipart/mixed; " + String(repeating: "a=b ", count: size / 4) + "\n\nx",
+            "Content-Type: multipart/mixed; boundary=x" + String(repeating: " ", count: size) + "y\n\nx",
+            "Subject: " + String(repeating: "=?x", count: size / 3) + "\n\nx",
             "Content-Type: multipart/mixed; boundary=x\n\n" + String(repeating: "--x\n", count: size / 4),
             "Content-Type: message/delivery-status\n\n" + String(repeating: "Final-Recipient: rfc822; a@b.c\n", count: size / 31),
             "From: MAILER-DAEMON@x.example\n\n" + String(repeating: "Received: x\n", count: size / 12),
@@ -134,5 +136,22 @@ import Testing
             #expect(elapsed < .seconds(10), "\(input.prefix(60))…: \(elapsed)")
         }
         _ = BounceReason.classify(status: "5.1.1", diagnostic: String(repeating: "mailbox ", count: size / 8))
+    }
+
+    /// Exim's X-Failed-Recipients naming thousands, each also in the text: every failed address
+    /// was looked for among all the text's addresses (quadratic); now it is looked up.
+    @Test func manyFailedRecipientsAreLookedUp() {
+        let names = (0..<4000).map { "user\($0)@example.org" }
+        let raw = "From: Mail Delivery System <Mailer-Daemon@exim.example.net>\nX-Failed-Recipients: " + names.reversed().joined(separator: ", ")
+            + "\nSubject: Mail delivery failed\n\n" + names.map { "  \($0)\n    550 5.1.1 no such user\n" }.joined()
+        let start = ContinuousClock.now
+        let report = BounceReport(parsing: Array(raw.utf8))
+        #expect(ContinuousClock.now - start < .seconds(10))
+        // In X-Failed-Recipients' order, each with the words under its own mention, at most 20.
+        #expect(report?.recipients.count == 20)
+        #expect(report?.recipients.first?.address == "user3999@example.org")
+        #expect(report?.recipients.first?.status == "5.1.1")
+        #expect(report?.recipients.first?.diagnostic == "550 5.1.1 no such user")
+        #expect(report?.recipients.last?.address == "user3980@example.org")
     }
 }

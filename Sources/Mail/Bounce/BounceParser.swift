@@ -71,9 +71,11 @@ enum BounceText {
         if let open = text.firstIndex(of: "<"), let close = text[open...].firstIndex(of: ">") {
             text = text[text.index(after: open)..<close]
         }
-        guard let word = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).first(where: { $0.utf8.contains(UInt8(ascii: "@")) }) else { return nil }
-        let address = word.trimming("<>\"'()[];:")
-        return address.utf8.contains(UInt8(ascii: "@")) ? address.lowercased() : nil
+        // The "@" must be a character of its own: one that a combining mark follows (or a
+        // prepended mark precedes) is part of another character and separates nothing.
+        guard let word = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," }).first(where: { $0.contains { $0 == "@" } }) else { return nil }
+        let address = word.trimming("<>\"'()[];:").lowercased()
+        return address.contains { $0 == "@" } ? address : nil
     }
 
     /// Every address in a header value (`To: Ann <ann@example.org>, bob@example.org`).
@@ -528,7 +530,10 @@ enum BounceText {
             if seen.insert(match.address).inserted { found.append(match) }
         }
         if !failed.isEmpty {
-            found = failed.map { address in found.first { $0.address == address } ?? (address, text.count, text.count) }
+            // Looked up by address: a search of the text's addresses for each failed one takes
+            // time quadratic in the size of a report that names thousands.
+            let mentions = Dictionary(found.map { ($0.address, $0) }, uniquingKeysWith: { first, _ in first })
+            found = failed.map { address in mentions[address] ?? (address, text.count, text.count) }
         }
         let anyTransient = transientPhrases.contains { ByteSearch.find($0, in: lower, from: 0) != nil }
             && ByteSearch.find(Array("permanent error".utf8), in: lower, from: 0) == nil

@@ -178,7 +178,9 @@ enum MIMEParser {
                 }
                 index += 1
             } else {
-                // A token ends at ";", or at white space that a next "name=" follows.
+                // A token ends at ";", or at white space that a next "name=" follows. A run of
+                // white space is looked past once, as a whole: looking ahead from each of its
+                // bytes would take time quadratic in its length.
                 while index < bytes.count, bytes[index] != UInt8(ascii: ";") {
                     if isSpace(bytes[index]) {
                         var next = index
@@ -187,6 +189,9 @@ enum MIMEParser {
                         while end < bytes.count, isTokenByte(bytes[end]) { end += 1 }
                         while end < bytes.count, isSpace(bytes[end]) { end += 1 }
                         if end > next, end < bytes.count, bytes[end] == UInt8(ascii: "=") { break }
+                        raw += bytes[index..<next]
+                        index = next
+                        continue
                     }
                     raw.append(bytes[index])
                     index += 1
@@ -218,7 +223,9 @@ enum MIMEParser {
             }
             parameters[base] = latin1OrUTF8(joined[...])
         }
-        return (type.utf8.contains(UInt8(ascii: "/")) ? type : "text/plain", parameters)
+        // A "/" that a combining mark follows is part of another character, and no type has it:
+        // `text/\u{301}plain` would neither be "text/…" to `hasPrefix` nor contain a "/".
+        return (type.contains { $0 == "/" } ? type : "text/plain", parameters)
     }
 
     static func percentDecoded(_ bytes: [UInt8]) -> [UInt8] {
@@ -324,76 +331,79 @@ enum MIMEParser {
 
     /// RFC 2047 encoded-words (`=?charset?B|Q?text?=`) in a header value decoded; the white
     /// space between two adjacent encoded-words is dropped (§6.2). A malformed word stays as written.
+    ///
+    /// An encoded-word has no white space and, by RFC 2047 §2, at most 75 characters; up to 400
+    /// bytes are accepted. The value is read as bytes (every delimiter is ASCII) in one pass:
+    /// the first two `?` after a word's `=?` and the `?=` after them only move forward from one
+    /// `=?` to the next, so a value full of `=?` stays linear to decode.
     static func decodeEncodedWords(_ value: String) -> String {
         guard value.containsBytes("=?") else { return value }
-        var out = ""
-        var pendingSpace = ""
+        let bytes = Array(value.utf8)
+        let count = bytes.count
+        let question = UInt8(ascii: "?"), equals = UInt8(ascii: "=")
+        func isSpace(_ byte: UInt8) -> Bool { byte == 32 || byte == 9 }
+        // Cursors, each the first position at or after the last one asked for that holds what it
+        // looks for (or `count`); they never move back.
+        var space = 0, first = 0, second = 0, close = 0
+        /// The decoded text and the position after the encoded-word that starts at `start`.
+        func encodedWord(at start: Int) -> (String, Int)? {
+            let inner = start + 2
+            space = max(space, inner)
+            while space < count, !isSpace(bytes[space]) { space += 1 }
+            first = max(first, inner)
+            while first < count, bytes[first] != question { first += 1 }
+            guard first < space else { return nil }
+            second = max(second, first + 1)
+            while second < count, bytes[second] != question { second += 1 }
+            guard second < space else { return nil }
+            close = max(close, second + 1)
+            while close + 1 < count, !(bytes[close] == question && bytes[close + 1] == equals) { close += 1 }
+            guard close + 1 < count, close < space, close - inner < 400 else { return nil }
+            // RFC 2231 §5: a language may follow the charset after "*".
+            let star = UInt8(ascii: "*")
+            let charset = String(decoding: bytes[inner..<first].drop { $0 == star }.prefix { $0 != star }, as: UTF8.self)
+            let encoding = String(decoding: bytes[(first + 1)..<second], as: UTF8.self).uppercased()
+            let payload = bytes[(second + 1)..<close]
+            let decoded: [UInt8]
+            switch encoding {
+            case "B":
+                let text = String(decoding: payload, as: UTF8.self)
+                guard let data = Base64.decode(text) ?? Base64.decode(text + String(repeating: "=", count: (4 - payload.count % 4) % 4)) else { return nil }
+                decoded = data
+            case "Q":
+                // RFC 2047 §4.2: "_" is a space; otherwise quoted-printable.
+                decoded = QuotedPrintable.decode(ArraySlice(payload.map { $0 == UInt8(ascii: "_") ? 32 : $0 }))
+            default:
+                return nil
+            }
+            return (decode(decoded, charset: charset), close + 2)
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(count)
+        var pendingSpace: [UInt8] = []
         var lastWasEncoded = false
-        var rest = Substring(value)
-        while !rest.isEmpty {
-            if rest.hasPrefix("=?"), let (decoded, after) = encodedWord(rest) {
+        var index = 0
+        while index < count {
+            if bytes[index] == equals, index + 1 < count, bytes[index + 1] == question, let (decoded, after) = encodedWord(at: index) {
                 if !lastWasEncoded { out += pendingSpace }
-                pendingSpace = ""
-                out += decoded
+                pendingSpace = []
+                out += decoded.utf8
                 lastWasEncoded = true
-                rest = after
+                index = after
                 continue
             }
-            let character = rest.removeFirst()
-            if character == " " || character == "\t" {
-                pendingSpace.append(character)
+            if isSpace(bytes[index]) {
+                pendingSpace.append(bytes[index])
             } else {
                 out += pendingSpace
-                pendingSpace = ""
-                out.append(character)
+                pendingSpace = []
+                out.append(bytes[index])
                 lastWasEncoded = false
             }
+            index += 1
         }
-        return out + pendingSpace
-    }
-
-    /// An encoded-word has no white space and, by RFC 2047 §2, at most 75 characters; one
-    /// forward pass of at most 400 scalars finds its parts, so that a value full of `=?`
-    /// stays linear to decode.
-    private static func encodedWord(_ text: Substring) -> (String, Substring)? {
-        let scalars = text.unicodeScalars
-        guard var index = scalars.index(scalars.startIndex, offsetBy: 2, limitedBy: scalars.endIndex) else { return nil }
-        var marks: [Substring.Index] = []
-        var close: Substring.Index?
-        var count = 0
-        while index < scalars.endIndex, count < 400 {
-            let scalar = scalars[index]
-            if scalar == " " || scalar == "\t" { return nil }
-            let next = scalars.index(after: index)
-            if scalar == "?" {
-                if marks.count == 2, next < scalars.endIndex, scalars[next] == "=" {
-                    close = index
-                    break
-                }
-                if marks.count < 2 { marks.append(index) }
-            }
-            index = next
-            count += 1
-        }
-        guard let close, marks.count == 2 else { return nil }
-        let start = scalars.index(scalars.startIndex, offsetBy: 2)
-        // RFC 2231 §5: a language may follow the charset after "*".
-        let charset = String(text[start..<marks[0]]).split(separator: "*").first.map(String.init) ?? ""
-        let encoding = String(text[scalars.index(after: marks[0])..<marks[1]]).uppercased()
-        let payload = text[scalars.index(after: marks[1])..<close]
-        let after = text[scalars.index(close, offsetBy: 2)...]
-        let bytes: [UInt8]
-        switch encoding {
-        case "B":
-            guard let decoded = Base64.decode(payload) ?? Base64.decode(payload + String(repeating: "=", count: (4 - payload.utf8.count % 4) % 4)) else { return nil }
-            bytes = decoded
-        case "Q":
-            // RFC 2047 §4.2: "_" is a space; otherwise quoted-printable.
-            bytes = QuotedPrintable.decode(ArraySlice(payload.utf8.map { $0 == UInt8(ascii: "_") ? 32 : $0 }))
-        default:
-            return nil
-        }
-        return (decode(bytes, charset: charset), after)
+        // Every cut is at an ASCII byte, so the pieces of `value` stay valid UTF-8.
+        return String(decoding: out + pendingSpace, as: UTF8.self)
     }
 }
 
@@ -445,11 +455,20 @@ extension QuotedPrintable {
 }
 
 extension StringProtocol {
+    /// Without spaces, tabs, CRs and LFs at either end. Those are ASCII, so the ends are found
+    /// in the UTF-8 and the rest copied as it is, not rebuilt a scalar at a time.
     var trimmingSpaces: String {
-        var scalars = Substring(self).unicodeScalars[...]
-        while let first = scalars.first, first == " " || first == "\t" || first == "\r" || first == "\n" { scalars.removeFirst() }
-        while let last = scalars.last, last == " " || last == "\t" || last == "\r" || last == "\n" { scalars.removeLast() }
-        return String(String.UnicodeScalarView(scalars))
+        let bytes = utf8
+        func isSpace(_ byte: UInt8) -> Bool { byte == 32 || byte == 9 || byte == 13 || byte == 10 }
+        var start = bytes.startIndex
+        while start < bytes.endIndex, isSpace(bytes[start]) { start = bytes.index(after: start) }
+        var end = start, index = start
+        while index < bytes.endIndex {
+            let next = bytes.index(after: index)
+            if !isSpace(bytes[index]) { end = next }
+            index = next
+        }
+        return String(decoding: bytes[start..<end], as: UTF8.self)
     }
 
     /// Header names are ASCII: compared byte by byte without building lower-case copies.
