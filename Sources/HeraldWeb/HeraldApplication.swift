@@ -17,12 +17,15 @@ public struct WebConfiguration: Sendable {
     public var secureCookies: Bool
     /// The bcrypt cost for new password hashes; lower only in tests.
     public var bcryptCost: UInt8
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
+    public var metricsToken: String?
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, secureCookies: Bool = false, bcryptCost: UInt8 = 12) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, secureCookies: Bool = false, bcryptCost: UInt8 = 12, metricsToken: String? = nil) {
         self.host = host
         self.port = port
         self.secureCookies = secureCookies
         self.bcryptCost = bcryptCost
+        self.metricsToken = metricsToken
     }
 }
 
@@ -54,6 +57,7 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     let accounts = Accounts(store: store, bcryptCost: configuration.bcryptCost)
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: LogRequestsMiddleware(.debug))
+    router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware(pages: pages))
 
@@ -61,7 +65,14 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
         try await store.database.read { db in try await db.raw("SELECT 1 AS ok").run() }
         return JSONResponse.make(["status": "ok"])
     }
-    router.get("/metrics") { _, _ in
+    let metricsToken = configuration.metricsToken
+    router.get("/metrics") { request, _ in
+        if let metricsToken {
+            let presented = request.headers[.authorization].map { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : "" } ?? ""
+            guard Secrets.constantTimeEquals(presented, metricsToken) else {
+                return Response(status: .unauthorized, headers: [.wwwAuthenticate: "Bearer"])
+            }
+        }
         var buffer: [UInt8] = []
         metrics.emit(into: &buffer)
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(bytes: buffer)))
@@ -89,7 +100,7 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     let app = router.group()
         .add(middleware: sessionMiddleware)
         .add(middleware: AuthenticationMiddleware(store: store))
-    AuthPages(store: store, accounts: accounts, pages: pages).register(on: app)
+    AuthPages(store: store, accounts: accounts, pages: pages, secureCookies: configuration.secureCookies).register(on: app)
 
     let authenticated = app.group()
         .add(middleware: RequireUserMiddleware())

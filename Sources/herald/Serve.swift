@@ -31,8 +31,17 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .long, help: "Load the demo organisation's data into an empty database.")
     var demo = false
 
-    @Flag(name: .long, help: "Mark the session cookie Secure (when Herald is served over HTTPS). Env: HERALD_SECURE_COOKIES=1.")
+    @Flag(name: .long, help: """
+        Mark the session cookie Secure (when Herald is served over HTTPS; automatic when --public-url is https://). \
+        Env: HERALD_SECURE_COOKIES=1.
+        """)
     var secureCookies = ProcessInfo.processInfo.environment["HERALD_SECURE_COOKIES"] == "1"
+
+    @Option(name: .long, help: """
+        When set, /metrics answers only requests with "Authorization: Bearer <token>" (for Prometheus's \
+        bearer_token). Env: HERALD_METRICS_TOKEN.
+        """)
+    var metricsToken: String? = ProcessInfo.processInfo.environment["HERALD_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
 
     @Option(name: .long, help: """
         Where mail goes: smtp://user:pass@host:port (STARTTLS), smtps://… (implicit TLS) or file:///folder. \
@@ -216,7 +225,10 @@ struct Serve: AsyncParsableCommand {
         }
         let guessesURL = self.publicURL == nil
         let app = try await buildApplication(
-            configuration: WebConfiguration(host: host, port: port, secureCookies: secureCookies, bcryptCost: bcryptCost),
+            // Served over HTTPS (as the public URL says), the session cookie never travels in clear.
+            configuration: WebConfiguration(host: host, port: port,
+                                            secureCookies: secureCookies || self.publicURL?.lowercased().hasPrefix("https://") == true,
+                                            bcryptCost: bcryptCost, metricsToken: metricsToken),
             store: store, delivery: delivery, metrics: registry, logger: logger,
             onServerRunning: { port in
                 if guessesURL { publicURL.set("http://\(host):\(port)") }

@@ -135,3 +135,30 @@ import Testing
         }
     }
 }
+
+@Suite struct SecurityHeaderTests {
+    @Test func everyAnswerCarriesThem() async throws {
+        try await WebFixture.with { f, client in
+            for (path, token) in [("/login", nil), ("/api/v1/modules", f.userToken), ("/api/v1/nothing", f.userToken), ("/static/app.js", nil)] {
+                let response = try await client.api(.get, path, token: token)
+                let csp = response.headers[.contentSecurityPolicy] ?? ""
+                #expect(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "\(path)")
+                #expect(response.headers[.init("X-Frame-Options")!] == "DENY", "\(path)")
+                #expect(response.headers[.xContentTypeOptions] == "nosniff", "\(path)")
+            }
+            // No page relies on inline script, which the policy forbids.
+            let login = try await client.api(.get, "/login", token: nil)
+            #expect(!login.text.contains(" onclick=") && !login.text.contains("javascript:"))
+        }
+    }
+
+    @Test func metricsMayRequireABearerToken() async throws {
+        try await WebFixture.with(metricsToken: "scrape-secret") { _, client in
+            let anonymous = try await client.api(.get, "/metrics", token: nil)
+            let wrong = try await client.api(.get, "/metrics", token: "wrong")
+            let right = try await client.api(.get, "/metrics", token: "scrape-secret")
+            #expect(anonymous.status == .unauthorized && wrong.status == .unauthorized)
+            #expect(right.status == .ok && right.headers[.contentType]?.hasPrefix("text/plain") == true)
+        }
+    }
+}

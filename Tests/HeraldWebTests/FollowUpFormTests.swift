@@ -13,8 +13,7 @@ import Testing
 
     /// A logged-in admin: the session cookie and the form's CSRF token.
     func login(_ f: WebFixture, _ client: some TestClientProtocol) async throws -> (cookie: String, csrf: String) {
-        let login = try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                                             body: session.form([("email", f.admin.email), ("password", f.adminPassword)]))
+        let login = try await session.postLogin(client, [("email", f.admin.email), ("password", f.adminPassword)])
         let cookie = try #require(session.cookie(login))
         let page = try await client.execute(uri: "/mass-emails/new?module=contacts", method: .get, headers: [.cookie: cookie])
         let csrf = try #require(page.text.firstMatch(of: /name="_csrf" value="([^"]+)"/)?.1)

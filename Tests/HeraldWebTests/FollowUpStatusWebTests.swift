@@ -38,8 +38,7 @@ import Testing
 
     func login(_ f: WebFixture, _ client: some TestClientProtocol) async throws -> String {
         let session = SessionTests()
-        let login = try await client.execute(uri: "/login", method: .post, headers: [.contentType: "application/x-www-form-urlencoded"],
-                                             body: session.form([("email", f.admin.email), ("password", f.adminPassword)]))
+        let login = try await session.postLogin(client, [("email", f.admin.email), ("password", f.adminPassword)])
         return try #require(session.cookie(login))
     }
 

@@ -10,6 +10,17 @@ import Testing
         response.headers[values: .setCookie].first { $0.hasPrefix("herald_session=") }.map { String($0.split(separator: ";")[0]) }
     }
 
+    /// Posts the login form as a browser does: the page first, for its form token and cookie.
+    func postLogin(_ client: some TestClientProtocol, _ pairs: [(String, String)], padding: String = "") async throws -> TestResponse {
+        let page = try await client.execute(uri: "/login", method: .get)
+        let cookie = page.headers[values: .setCookie].first { $0.hasPrefix("herald_login=") }.map { String($0.split(separator: ";")[0]) } ?? ""
+        let token = page.text.firstMatch(of: /name="_login" value="([^"]+)"/).map { String($0.1) } ?? ""
+        var body = form(pairs + [("_login", token)])
+        body.writeString(padding)
+        return try await client.execute(uri: "/login", method: .post,
+                                        headers: [.contentType: "application/x-www-form-urlencoded", .cookie: cookie], body: body)
+    }
+
     func form(_ pairs: [(String, String)]) -> ByteBuffer {
         ByteBuffer(string: pairs.map { "\($0)=\($1.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)" }.joined(separator: "&"))
     }
@@ -17,11 +28,9 @@ import Testing
     @Test func loginFormsAndCSRF() async throws {
         try await WebFixture.with { f, client in
             let formType: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
-            let wrong = try await client.execute(uri: "/login", method: .post, headers: formType,
-                                                 body: form([("email", f.admin.email), ("password", "nope")]))
+            let wrong = try await postLogin(client, [("email", f.admin.email), ("password", "nope")])
             #expect(wrong.status == .unauthorized && wrong.text.contains("Wrong email or password"))
-            let login = try await client.execute(uri: "/login", method: .post, headers: formType,
-                                                 body: form([("email", f.admin.email.uppercased()), ("password", f.adminPassword), ("next", "//evil.example")]))
+            let login = try await postLogin(client, [("email", f.admin.email.uppercased()), ("password", f.adminPassword), ("next", "//evil.example")])
             #expect(login.status == .found && login.headers[.location] == "/")
             let setCookie = try #require(login.headers[values: .setCookie].first)
             #expect(setCookie.contains("HttpOnly") && setCookie.lowercased().contains("samesite=lax"))
@@ -101,16 +110,14 @@ import Testing
         try await WebFixture.with { f, client in
             let formType: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
             for _ in 0..<5 {
-                let wrong = try await client.execute(uri: "/login", method: .post, headers: formType,
-                                                     body: form([("email", f.user.email), ("password", "wrong-password")]))
+                let wrong = try await postLogin(client, [("email", f.user.email), ("password", "wrong-password")])
                 #expect(wrong.status == .unauthorized)
             }
             // Then each try waits twice as long after the last failure (1 s, 2 s, …); on a busy
             // machine a try may come after the wait, so keep guessing until held back.
             var refusal: TestResponse?
             for _ in 0..<15 {
-                let wrong = try await client.execute(uri: "/login", method: .post, headers: formType,
-                                                     body: form([("email", f.user.email), ("password", "wrong-password")]))
+                let wrong = try await postLogin(client, [("email", f.user.email), ("password", "wrong-password")])
                 if wrong.status == .tooManyRequests { refusal = wrong; break }
                 #expect(wrong.status == .unauthorized)
             }
@@ -120,16 +127,18 @@ import Testing
             // (That a held-back try is refused before its password is looked at, right or not,
             // is the throttle table's: decide() comes first.)
             // Another account still logs in.
-            let admin = try await client.execute(uri: "/login", method: .post, headers: formType,
-                                                 body: form([("email", f.admin.email), ("password", f.adminPassword)]))
+            let admin = try await postLogin(client, [("email", f.admin.email), ("password", f.adminPassword)])
             #expect(admin.status == .found)
             // A login form is small: 64 KB is not read.
             let big = try await client.execute(uri: "/login", method: .post, headers: formType,
                                                body: ByteBuffer(string: "email=a&password=" + String(repeating: "x", count: 64 * 1024)))
             #expect(big.status == .contentTooLarge)
+            // Login CSRF: a post from another site carries no form token, and logs nobody in.
+            let forged = try await client.execute(uri: "/login", method: .post, headers: formType,
+                                                  body: form([("email", f.admin.email), ("password", f.adminPassword)]))
+            #expect(forged.status == .forbidden && forged.text.contains("The login form had expired") && cookie(forged) == nil)
             // After login, only paths of this site.
-            let tab = try await client.execute(uri: "/login", method: .post, headers: formType,
-                                               body: form([("email", f.admin.email), ("password", f.adminPassword), ("next", "/\t/evil.com")]))
+            let tab = try await postLogin(client, [("email", f.admin.email), ("password", f.adminPassword), ("next", "/\t/evil.com")])
             #expect(tab.headers[.location] == "/")
         }
     }

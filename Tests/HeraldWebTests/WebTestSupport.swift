@@ -28,7 +28,7 @@ struct WebFixture {
     /// - Parameters:
     ///   - transport: a transport URL given as if on the command line (`--transport`).
     ///   - dnsServer: the DNS server the sending domains' check asks (`--dns-server`).
-    static func with(transport: String? = nil, dnsServer: String? = nil,
+    static func with(transport: String? = nil, dnsServer: String? = nil, metricsToken: String? = nil,
                      _ body: @escaping @Sendable (WebFixture, any TestClientProtocol) async throws -> Void) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("herald-web-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -55,7 +55,7 @@ struct WebFixture {
             adminToken: try await store.tokens.create(for: admin.id, name: "test").secret,
             user: user, userToken: try await store.tokens.create(for: user.id, name: "test").secret,
             outbox: outbox, delivery: delivery)
-        let router = try await buildRouter(configuration: .init(port: 0, bcryptCost: 4), store: store, delivery: delivery,
+        let router = try await buildRouter(configuration: .init(port: 0, bcryptCost: 4, metricsToken: metricsToken), store: store, delivery: delivery,
                                            metrics: PrometheusCollectorRegistry(), logger: logger)
         let app = Application(router: router, logger: logger)
         do {

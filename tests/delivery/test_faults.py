@@ -150,8 +150,9 @@ def server_page(server, massemail_id):
     jar = CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     login = opener.open(server.url + "/login").read().decode()
-    csrf = login.split('name="_csrf" value="', 1)[1].split('"', 1)[0] if 'name="_csrf"' in login else ""
-    form = urllib.parse.urlencode({"email": "admin@example.com", "password": "a-long-password", "_csrf": csrf}).encode()
+    # The login form's token (its cookie is in the jar), as a browser sends it.
+    token = login.split('name="_login" value="', 1)[1].split('"', 1)[0]
+    form = urllib.parse.urlencode({"email": "admin@example.com", "password": "a-long-password", "_login": token}).encode()
     opener.open(server.url + "/login", data=form).read()
     return opener.open(f"{server.url}/mass-emails/{massemail_id}").read().decode()
 

@@ -8,28 +8,34 @@ struct AuthPages {
     let store: Store
     let accounts: Accounts
     let pages: PageRenderer
+    /// Whether cookies are marked Secure (served over HTTPS).
+    let secureCookies: Bool
     /// One for the server: throttles guessing, bounds password checks at once.
     let gate = LoginGate()
+    /// The login form's own CSRF token travels in this cookie and in the form (double submit):
+    /// nobody is logged in yet, so there is no session to hold it. Without it another site
+    /// could log a visitor into an account of the attacker's, and read what they then type.
+    static let formCookie = "herald_login"
     /// A login form is a few hundred bytes; nobody is known yet, so nothing more is read.
     static let formLimit = 16 * 1024
 
     func register(on app: RouterGroup<AppRequestContext>) {
         app.get("/login") { request, context in
             if context.identity != nil { return Response.redirect(to: "/", type: .found) }
-            return HTMLResponse(html: pages.render("login", title: "Log in", context: context, data: [
-                "next": AuthPages.safeNext(request.uri.queryParameters["next"].map(String.init)),
-            ])).response
+            return loginPage(context: context, data: ["next": AuthPages.safeNext(request.uri.queryParameters["next"].map(String.init))])
         }
         app.post("/login") { request, context in
             let form = try await FormData.read(request, context: context, limit: AuthPages.formLimit)
             let email = form["email"] ?? ""
             let next = AuthPages.safeNext(form["next"])
             func refuse(_ error: String, _ status: HTTPResponse.Status, retryAfter: Int64? = nil) -> Response {
-                var response = HTMLResponse(html: pages.render("login", title: "Log in", context: context, data: [
-                    "next": next, "email": email, "error": error,
-                ]), status: status).response
+                var response = loginPage(context: context, data: ["next": next, "email": email, "error": error], status: status)
                 if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
                 return response
+            }
+            guard let expected = request.cookies[AuthPages.formCookie]?.value, let presented = form["_login"],
+                  Secrets.constantTimeEquals(presented, expected) else {
+                return refuse("The login form had expired. Please try again.", .forbidden)
             }
             let account = email.trimmingCharacters(in: .whitespaces).lowercased()
             let address = context.clientAddress
@@ -67,6 +73,18 @@ struct AuthPages {
         app.get("/") { _, context in
             Response.redirect(to: context.identity == nil ? "/login" : "/m/contacts", type: .found)
         }
+    }
+
+    /// The login form with a fresh form token, in the page and in its cookie (only for
+    /// `/login`, never sent cross-site).
+    func loginPage(context: AppRequestContext, data: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+        let token = Secrets.random(bytes: 18)
+        var data = data
+        data["login_token"] = token
+        var response = HTMLResponse(html: pages.render("login", title: "Log in", context: context, data: data), status: status).response
+        response.setCookie(Cookie(name: AuthPages.formCookie, value: token, maxAge: 3600, path: "/login", secure: secureCookies,
+                                  httpOnly: true, sameSite: .strict))
+        return response
     }
 
     /// Only paths of this site: a login link must never send the user to another one. Browsers

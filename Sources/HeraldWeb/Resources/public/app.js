@@ -1,5 +1,14 @@
 // Herald's small progressive enhancements; every page also works without JavaScript.
 document.addEventListener("DOMContentLoaded", () => {
+  // No inline handlers: the Content-Security-Policy allows scripts from this file only.
+  document.querySelectorAll("a[data-back]").forEach((link) => {
+    link.addEventListener("click", (event) => {
+      if (history.length > 1) { event.preventDefault(); history.back(); }
+    });
+  });
+  document.querySelectorAll("input.secret-value").forEach((input) => {
+    input.addEventListener("click", () => input.select());
+  });
   document.querySelectorAll("[data-toggle]").forEach((button) => {
     button.addEventListener("click", () => {
       const target = document.getElementById(button.dataset.toggle);
