@@ -9,7 +9,8 @@
 #        MAIL_FUZZ_RUNS=10000000 scripts/mail-fuzz.sh 0 MIME    (a number of executions instead)
 # The parsers are plain Swift, so each target is built with swiftc from their source files
 # alone. Crashes, hangs (over 10 s for one input) and slow inputs are written to
-# $MAIL_FUZZ_DIR (default /tmp/mail-fuzz) and fail the script.
+# $MAIL_FUZZ_DIR (default /tmp/mail-fuzz) and fail the script; libFuzzer's whole output
+# (progress lines with exec/s) is kept in $MAIL_FUZZ_DIR/<target>.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
