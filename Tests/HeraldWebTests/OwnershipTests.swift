@@ -97,4 +97,53 @@ import Testing
                                          json: ["record_ids": [.number(Double(admins))]]).status == .ok)
         }
     }
+
+    @Test func viewsListsAndTemplatesAreChangedByTheirMakerOrAnAdminAndFrozenWhileUsed() async throws {
+        try await WebFixture.with { f, client in
+            let contacts = try await f.store.modules.named("contacts")
+            let view = try await f.store.views.create(in: contacts, name: "Admin's", criteria: .everything, by: f.admin.id)
+            let list = try await f.store.lists.create(in: contacts, name: "Admin's", by: f.admin.id)
+            let template = try await f.store.templates.create(in: contacts, name: "Admin's", subject: "Hi", html: "<p>Hi</p>", text: nil, by: f.admin.id)
+            let own = try #require(Self.id(try await client.api(.post, "/api/v1/modules/contacts/records", token: f.userToken,
+                                                               json: ["last_name": "Mine", "email": "mine@example.com"])))
+            // A user may use them, not change them.
+            let viewEdit = try await client.api(.put, "/api/v1/modules/contacts/views/\(view.id)", token: f.userToken,
+                                                json: ["name": "Mine now", "criteria": ["all": []]])
+            #expect(viewEdit.status == .forbidden && viewEdit.text.contains("only the user who made this view or an admin"))
+            #expect(try await client.api(.delete, "/api/v1/modules/contacts/views/\(view.id)", token: f.userToken).status == .forbidden)
+            #expect(try await client.api(.post, "/api/v1/modules/contacts/lists/\(list.id)/members", token: f.userToken,
+                                         json: ["record_ids": [.number(Double(own))]]).status == .forbidden)
+            #expect(try await client.api(.delete, "/api/v1/modules/contacts/lists/\(list.id)", token: f.userToken).status == .forbidden)
+            let templateEdit = try await client.api(.put, "/api/v1/templates/\(template.id)", token: f.userToken,
+                                                    json: ["name": "Mine", "subject": "Gotcha", "html": "<p>x</p>"])
+            #expect(templateEdit.status == .forbidden)
+            #expect(try await client.api(.delete, "/api/v1/templates/\(template.id)", token: f.userToken).status == .forbidden)
+            #expect(try await f.store.views.find(view.id, in: contacts).name == "Admin's")
+            #expect(try await f.store.templates.find(template.id).subject == "Hi")
+            // Their own, they change; an admin changes anyone's.
+            let mine = try await f.store.views.create(in: contacts, name: "User's", criteria: .everything, by: f.user.id)
+            #expect(try await client.api(.put, "/api/v1/modules/contacts/views/\(mine.id)", token: f.userToken,
+                                         json: ["name": "User's too", "criteria": ["all": []]]).status == .ok)
+            #expect(try await client.api(.put, "/api/v1/modules/contacts/views/\(mine.id)", token: f.adminToken,
+                                         json: ["name": "Renamed by admin", "criteria": ["all": []]]).status == .ok)
+
+            // Used by a scheduled mass email: frozen, for admins too.
+            let sender = try await f.store.senders.create(email: "news@example.com", name: "News", replyTo: nil)
+            let later = LocalDate(Date().addingTimeInterval(2 * 86_400), in: TimeZone(identifier: "UTC")!)
+            for recipients in [MassEmail.Recipients.view(view.id), .list(list.id)] {
+                _ = try await f.store.massEmails.create(
+                    MassEmailDraft(name: "Later", recipients: recipients, templateID: template.id, senderID: sender.id,
+                                   schedule: .at(date: later, hour: 9, minute: 0, timeZone: "UTC")),
+                    in: contacts, owner: f.admin.id)
+            }
+            let frozenView = try await client.api(.put, "/api/v1/modules/contacts/views/\(view.id)", token: f.adminToken,
+                                                  json: ["name": "Changed", "criteria": ["all": []]])
+            #expect(frozenView.status == .conflict && frozenView.text.contains("cannot be changed until it has chosen its recipients"))
+            #expect(try await client.api(.post, "/api/v1/modules/contacts/lists/\(list.id)/members", token: f.adminToken,
+                                         json: ["record_ids": [.number(Double(own))]]).status == .conflict)
+            let frozenTemplate = try await client.api(.put, "/api/v1/templates/\(template.id)", token: f.adminToken,
+                                                      json: ["name": "Admin's", "subject": "Changed", "html": "<p>x</p>"])
+            #expect(frozenTemplate.status == .conflict && frozenTemplate.text.contains("scheduled mass email 'Later' uses this template"))
+        }
+    }
 }

@@ -45,15 +45,15 @@ import Testing
 
     @Test func aWellBehavedClientIsServedThroughACrowd() async throws {
         let running = NIOLockedValueBox((now: 0, most: 0))
-        let received = NIOLockedValueBox(0)
+        let received = NIOLockedValueBox<[String]>([])
         let server = SMTPServer(
-            configuration: SMTPServerConfiguration(port: 0, idleTimeout: .seconds(4), sessionTimeout: .seconds(8),
+            configuration: SMTPServerConfiguration(port: 0, idleTimeout: .seconds(8), sessionTimeout: .seconds(16),
                                                    maximumConnections: 60, maximumConnectionsPerAddress: 25, maximumConcurrentHandlers: 2),
-            handler: { _ in
+            handler: { message in
                 running.withLockedValue { $0.now += 1; $0.most = max($0.most, $0.now) }
                 try await Task.sleep(for: .milliseconds(200))
                 running.withLockedValue { $0.now -= 1 }
-                received.withLockedValue { $0 += 1 }
+                received.withLockedValue { $0 += message.envelope.recipients }
             })
         let port = try await server.start()
 
@@ -73,7 +73,7 @@ import Testing
         var slow: [Raw] = []
         for _ in 0..<10 { slow.append(try await Raw.connect(from: "127.0.0.6", to: port)) }
         let dripping = Task { [slow] in
-            for _ in 0..<120 {   // 12 s at most
+            for _ in 0..<200 {   // 20 s at most
                 for client in slow where client.channel.isActive { try? await client.send("E") }
                 try await Task.sleep(for: .milliseconds(100))
             }
@@ -81,7 +81,7 @@ import Testing
         // One that sends whole lines forever is ended by the session deadline.
         let chatty = try await Raw.connect(from: "127.0.0.7", to: port)
         let chattering = Task {
-            for _ in 0..<150 where chatty.channel.isActive {   // 15 s at most
+            for _ in 0..<300 where chatty.channel.isActive {   // 30 s at most
                 try? await chatty.send("NOOP\r\n")
                 try await Task.sleep(for: .milliseconds(100))
             }
@@ -95,15 +95,17 @@ import Testing
                                                   message: Array("Subject: \($0)\r\n\r\nhello\r\n".utf8)) }
         let results = await transport.send(batch)
         #expect(results.allSatisfy { (try? $0.get())?.allAccepted == true })
-        #expect(received.withLockedValue { $0 } == 6)
+        // Every message arrived (on a machine busy enough for a client timeout, one may arrive
+        // twice: SMTP cannot tell a lost reply from a lost message).
+        #expect(Set(received.withLockedValue { $0 }) == Set((0..<6).map { "bounce+\($0)@example.com" }))
         #expect(running.withLockedValue { $0.most } <= 2)
 
-        #expect(try await within(10) { slow.allSatisfy { !$0.channel.isActive } }, "slow clients dropped at the idle timeout")
+        #expect(try await within(20) { slow.allSatisfy { !$0.channel.isActive } }, "slow clients dropped at the idle timeout")
         #expect(slow.allSatisfy { $0.text.contains("421") && $0.text.contains("idle too long") })
-        #expect(try await within(15) { !chatty.channel.isActive }, "the session deadline ends a client that never stops")
+        #expect(try await within(30) { !chatty.channel.isActive }, "the session deadline ends a client that never stops")
         #expect(chatty.text.contains("session too long"))
         // The idle ones were dropped too, which freed their places for newcomers.
-        #expect(try await within(10) { idle.allSatisfy { !$0.channel.isActive } })
+        #expect(try await within(20) { idle.allSatisfy { !$0.channel.isActive } })
         let newcomer = try await Raw.connect(from: "127.0.0.5", to: port)
         #expect(try await within(6) { newcomer.text.hasPrefix("220") })
 
@@ -142,6 +144,24 @@ import Testing
         gate.withLockedValue { $0 = true }
         #expect(try await within(60) { written.withLockedValue { $0 } }, "and reads again once it is done")
         try? await channel.close()
+        await server.stop()
+    }
+
+    /// The session deadline does not cut a message being handled: it is answered first, so
+    /// that the client does not send it again.
+    @Test func theSessionDeadlineWaitsForTheAnswer() async throws {
+        // The whole transaction in one write, so that the handler starts well before the
+        // deadline even on a busy machine; it then runs past the deadline.
+        let server = SMTPServer(configuration: SMTPServerConfiguration(port: 0, sessionTimeout: .seconds(4)), handler: { _ in
+            try await Task.sleep(for: .seconds(6))
+        })
+        let port = try await server.start()
+        let client = try await Raw.connect(from: "127.0.0.9", to: port)
+        try await client.send("EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<a@example.com>\r\nDATA\r\nhi\r\n.\r\n")
+        #expect(try await within(20) { !client.channel.isActive })
+        let text = client.text
+        let queued = text.range(of: "queued"), closing = text.range(of: "session too long")
+        #expect(queued != nil && closing != nil && queued!.lowerBound < closing!.lowerBound, "\(text)")
         await server.stop()
     }
 

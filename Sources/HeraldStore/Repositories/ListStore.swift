@@ -64,6 +64,8 @@ public struct ListStore: Sendable {
         try await database.transaction { db in
             let list = try await db.raw("SELECT id FROM static_lists WHERE id = \(bind: listID) AND module_id = \(bind: module.id)").first()
             if list == nil { throw HeraldError.notFound("no list \(listID) in module \(module.pluralLabel)") }
+            try await SharedItems.checkMayChange("static_lists", id: listID, what: "list", scope: scope, db: db)
+            try await MassEmailStore.refuseIfUsed(recipients: "list", id: listID, what: "list", change: "changed", db: db)
             try await Self.insert(recordIDs, into: listID, in: module, scope: scope, db: db)
         }
         return try await find(listID, in: module)
@@ -90,9 +92,11 @@ public struct ListStore: Sendable {
         }
     }
 
-    public func remove(_ recordIDs: [Int64], from listID: Int64, in module: Module) async throws -> StaticList {
+    public func remove(_ recordIDs: [Int64], from listID: Int64, in module: Module, scope: AccessScope = .all) async throws -> StaticList {
         _ = try await find(listID, in: module)
         try await database.transaction { db in
+            try await SharedItems.checkMayChange("static_lists", id: listID, what: "list", scope: scope, db: db)
+            try await MassEmailStore.refuseIfUsed(recipients: "list", id: listID, what: "list", change: "changed", db: db)
             for id in recordIDs {
                 try await db.raw("DELETE FROM static_list_members WHERE list_id = \(bind: listID) AND record_id = \(bind: id)").run()
             }
@@ -108,8 +112,9 @@ public struct ListStore: Sendable {
         }
     }
 
-    public func delete(_ id: Int64, in module: Module) async throws {
+    public func delete(_ id: Int64, in module: Module, scope: AccessScope = .all) async throws {
         try await database.transaction { db in
+            try await SharedItems.checkMayChange("static_lists", id: id, what: "list", scope: scope, db: db)
             try await MassEmailStore.refuseIfUsed(recipients: "list", id: id, what: "list", db: db)
             try await db.raw("DELETE FROM static_list_members WHERE list_id = \(bind: id)").run()
             let deleted = try await db.raw("DELETE FROM static_lists WHERE id = \(bind: id) AND module_id = \(bind: module.id) RETURNING id").first()

@@ -227,17 +227,17 @@ public struct MassEmailStore: Sendable {
         }
     }
 
-    /// Refuses (409) to delete a view or list (`recipients` is `view` or `list`) that a mass
-    /// email still has to resolve its recipients from: deleted, the mass email would go out
-    /// to nobody.
-    static func refuseIfUsed(recipients kind: String, id: Int64, what: String, db: any SQLDatabase) async throws {
+    /// Refuses (409) to delete or change a view or list (`recipients` is `view` or `list`)
+    /// that a mass email still has to resolve its recipients from: deleted, the mass email
+    /// would go out to nobody; changed, to others than the ones it was saved for.
+    static func refuseIfUsed(recipients kind: String, id: Int64, what: String, change: String = "deleted", db: any SQLDatabase) async throws {
         guard let used = try await db.raw("""
             SELECT name, status FROM mass_emails WHERE recipients_kind = \(bind: kind) AND recipients_ref = \(bind: id)
               AND resolved_at IS NULL AND status IN ('draft', 'scheduled', 'sending', 'paused') LIMIT 1
             """).first() else { return }
         let name = try used.decode(column: "name", as: String.self)
         let status = try used.decode(column: "status", as: String.self)
-        throw HeraldError.conflict("the \(status) mass email '\(name)' sends to this \(what); it cannot be deleted until it has chosen its recipients",
+        throw HeraldError.conflict("the \(status) mass email '\(name)' sends to this \(what); it cannot be \(change) until it has chosen its recipients",
                                    problems: [Problem(field: "id", reason: "in use by a mass email")])
     }
 

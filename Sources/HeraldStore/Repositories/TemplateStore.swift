@@ -57,12 +57,15 @@ public struct TemplateStore: Sendable {
                             createdBy: user, createdAt: now, modifiedAt: now)
     }
 
-    /// Replaces a template's name and content; it stays in its module.
-    public func update(_ id: Int64, name: String, subject: String, html: String, text: String?) async throws -> MailTemplate {
+    /// Replaces a template's name and content; it stays in its module. `scope` is the editor's
+    /// (see ``SharedItems``).
+    public func update(_ id: Int64, name: String, subject: String, html: String, text: String?, scope: AccessScope = .all) async throws -> MailTemplate {
         let module = try await modules.named(try await find(id).module)
         let (name, text) = try TemplateStore.check(name: name, subject: subject, html: html, text: text, module: module)
         let now = Clock.epochSeconds()
         try await database.transaction { db in
+            try await SharedItems.checkMayChange("templates", id: id, what: "template", scope: scope, db: db)
+            try await SharedItems.refuseIfSending(template: id, db: db)
             try await TemplateStore.refuseClash(name, in: module, except: id, db: db)
             let updated = try await db.raw("""
                 UPDATE templates SET name = \(bind: name), subject = \(bind: subject), html = \(bind: html), text = \(bind: text),
@@ -74,8 +77,9 @@ public struct TemplateStore: Sendable {
     }
 
     /// Deletes a template that no mass email uses.
-    public func delete(_ id: Int64) async throws {
+    public func delete(_ id: Int64, scope: AccessScope = .all) async throws {
         try await database.transaction { db in
+            try await SharedItems.checkMayChange("templates", id: id, what: "template", scope: scope, db: db)
             if let used = try await db.raw("SELECT name FROM mass_emails WHERE template_id = \(bind: id) LIMIT 1").first() {
                 throw HeraldError.conflict("the mass email '\(try used.decode(column: "name", as: String.self))' uses this template; it cannot be deleted",
                                            problems: [Problem(field: "id", reason: "in use by a mass email")])

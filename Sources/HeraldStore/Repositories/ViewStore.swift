@@ -55,11 +55,14 @@ public struct ViewStore: Sendable {
         }
     }
 
-    public func update(_ id: Int64, in module: Module, name: String, criteria: Criteria) async throws -> View {
+    /// Changes a view; `scope` is the editor's (see ``SharedItems``).
+    public func update(_ id: Int64, in module: Module, name: String, criteria: Criteria, scope: AccessScope = .all) async throws -> View {
         let name = try ViewStore.check(name: name, criteria: criteria, module: module)
         let json = try ViewStore.encode(criteria)
         let now = Clock.epochSeconds()
         try await database.transaction { db in
+            try await SharedItems.checkMayChange("views", id: id, what: "view", scope: scope, db: db)
+            try await MassEmailStore.refuseIfUsed(recipients: "view", id: id, what: "view", change: "changed", db: db)
             let clash = try await db.raw("""
                 SELECT id FROM views WHERE module_id = \(bind: module.id) AND lower(name) = lower(\(bind: name)) AND id <> \(bind: id)
                 """).first()
@@ -73,8 +76,9 @@ public struct ViewStore: Sendable {
         return try await find(id, in: module)
     }
 
-    public func delete(_ id: Int64, in module: Module) async throws {
+    public func delete(_ id: Int64, in module: Module, scope: AccessScope = .all) async throws {
         try await database.transaction { db in
+            try await SharedItems.checkMayChange("views", id: id, what: "view", scope: scope, db: db)
             try await MassEmailStore.refuseIfUsed(recipients: "view", id: id, what: "view", db: db)
             let deleted = try await db.raw("DELETE FROM views WHERE id = \(bind: id) AND module_id = \(bind: module.id) RETURNING id").first()
             if deleted == nil { throw HeraldError.notFound("no view \(id) in module \(module.pluralLabel)") }

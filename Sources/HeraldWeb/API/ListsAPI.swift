@@ -27,7 +27,7 @@ struct ListsAPI {
         }
         api.delete("modules/:module/lists/:id") { _, context in
             let module = try await store.modules.named(context.parameters.require("module"))
-            try await store.lists.delete(try context.parameters.require("id", as: Int64.self), in: module)
+            try await store.lists.delete(try context.parameters.require("id", as: Int64.self), in: module, scope: try context.user().scope)
             return Response(status: .noContent)
         }
         api.post("modules/:module/lists/:id/members") { request, context in
@@ -39,7 +39,7 @@ struct ListsAPI {
         api.post("modules/:module/lists/:id/members/remove") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))
             let ids = try await ListsAPI.ids(request, context: context)
-            let list = try await store.lists.remove(ids, from: try context.parameters.require("id", as: Int64.self), in: module)
+            let list = try await store.lists.remove(ids, from: try context.parameters.require("id", as: Int64.self), in: module, scope: try context.user().scope)
             return JSONResponse.make(Present.list(list))
         }
     }

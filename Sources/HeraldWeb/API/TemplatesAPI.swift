@@ -50,11 +50,11 @@ struct TemplatesAPI {
             let content = try TemplatesAPI.content(&body, requireName: true)
             try body.finish()
             let template = try await store.templates.update(id, name: content.name, subject: content.subject, html: content.html,
-                                                            text: content.text)
+                                                            text: content.text, scope: try context.user().scope)
             return JSONResponse.make(Present.template(template))
         }
         api.delete("templates/:id") { _, context in
-            try await store.templates.delete(try context.parameters.require("id", as: Int64.self))
+            try await store.templates.delete(try context.parameters.require("id", as: Int64.self), scope: try context.user().scope)
             return Response(status: .noContent)
         }
         api.post("templates/:id/preview") { request, context in

@@ -36,12 +36,12 @@ struct ViewsAPI {
         api.put("modules/:module/views/:id") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))
             let (name, criteria) = try await ViewsAPI.read(request, context: context)
-            let view = try await store.views.update(try context.parameters.require("id", as: Int64.self), in: module, name: name, criteria: criteria)
+            let view = try await store.views.update(try context.parameters.require("id", as: Int64.self), in: module, name: name, criteria: criteria, scope: try context.user().scope)
             return JSONResponse.make(Present.view(view))
         }
         api.delete("modules/:module/views/:id") { _, context in
             let module = try await store.modules.named(context.parameters.require("module"))
-            try await store.views.delete(try context.parameters.require("id", as: Int64.self), in: module)
+            try await store.views.delete(try context.parameters.require("id", as: Int64.self), in: module, scope: try context.user().scope)
             return Response(status: .noContent)
         }
     }

@@ -60,7 +60,7 @@ struct TemplatePages {
             let form = try await FormData.read(request, context: context)
             do {
                 _ = try await store.templates.update(template.id, name: form["name"] ?? "", subject: form["subject"] ?? "",
-                                                     html: form["html"] ?? "", text: form["text"])
+                                                     html: form["html"] ?? "", text: form["text"], scope: try context.user().scope)
                 return Response.redirect(to: "/m/\(module.apiName)/templates/\(template.id)?saved=1", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
                 return try await editor(module, template: template, form: form, outcome: failed(error), context: context)
@@ -68,7 +68,7 @@ struct TemplatePages {
         }
         app.post("/m/:module/templates/:id/delete") { _, context in
             let (module, template) = try await find(context)
-            try await store.templates.delete(template.id)
+            try await store.templates.delete(template.id, scope: try context.user().scope)
             return Response.redirect(to: "/m/\(module.apiName)/templates", type: .found)
         }
         // Preview and test of the form as it stands, saved or not (`template` names the saved one).

@@ -45,7 +45,7 @@ struct ViewPages {
             let name = form["name"] ?? "", text = form["criteria"] ?? ""
             do {
                 let criteria = try ViewPages.criteria(from: text)
-                _ = try await store.views.update(view.id, in: module, name: name, criteria: criteria)
+                _ = try await store.views.update(view.id, in: module, name: name, criteria: criteria, scope: try context.user().scope)
                 return Response.redirect(to: "/m/\(module.apiName)?view=\(view.id)", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
                 return try await self.form(module: module, view: view, name: name, criteriaText: text, problems: ViewPages.problems(error),
@@ -54,7 +54,7 @@ struct ViewPages {
         }
         app.post("/m/:module/views/:id/delete") { _, context in
             let module = try await store.modules.named(context.parameters.require("module"))
-            try await store.views.delete(try context.parameters.require("id", as: Int64.self), in: module)
+            try await store.views.delete(try context.parameters.require("id", as: Int64.self), in: module, scope: try context.user().scope)
             return Response.redirect(to: "/m/\(module.apiName)", type: .found)
         }
     }

@@ -257,8 +257,9 @@ final class SMTPServerChannelHandler: ChannelInboundHandler {
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         sessionTimer = context.eventLoop.scheduleTask(in: configuration.sessionTimeout) {
             let (handler, context) = loopBound.value
-            handler.perform(.close(SMTPReply(code: 421, enhancedCode: .init(statusClass: 4, subject: 4, detail: 2), lines: ["session too long, closing"])),
-                            context: context)
+            // Not while a message is being handled: closing then, after the data and before
+            // the reply, would make the client send it again. It ends once answered.
+            if handler.paused { handler.sessionExpired = true } else { handler.endSession(context: context) }
         }
         context.fireChannelActive()
     }
@@ -313,6 +314,13 @@ final class SMTPServerChannelHandler: ChannelInboundHandler {
     }
 
     private var paused = false
+    /// The session deadline passed while a handler ran: end it after the answer.
+    private var sessionExpired = false
+
+    private func endSession(context: ChannelHandlerContext) {
+        perform(.close(SMTPReply(code: 421, enhancedCode: .init(statusClass: 4, subject: 4, detail: 2), lines: ["session too long, closing"])),
+                context: context)
+    }
 
     private func pauseReading(_ pause: Bool, context: ChannelHandlerContext) {
         guard pause != paused else { return }
@@ -353,6 +361,7 @@ final class SMTPServerChannelHandler: ChannelInboundHandler {
                 eventLoop.execute {
                     let (handler, context) = loopBound.value
                     handler.perform(handler.machine.recipientChecked(reply), context: context)
+                    if handler.sessionExpired { return handler.endSession(context: context) }
                     handler.pauseReading(false, context: context)
                     handler.processLines(context: context)
                 }
@@ -377,6 +386,7 @@ final class SMTPServerChannelHandler: ChannelInboundHandler {
                 eventLoop.execute {
                     let (channelHandler, context) = loopBound.value
                     channelHandler.perform(channelHandler.machine.messageHandled(failure), context: context)
+                    if channelHandler.sessionExpired { return channelHandler.endSession(context: context) }
                     channelHandler.pauseReading(false, context: context)
                     channelHandler.processLines(context: context)
                 }

@@ -1,0 +1,36 @@
+import HeraldCore
+import SQLKit
+
+/// Views, static lists and templates are shared: everyone may use them to send, only their
+/// creator or an admin changes or deletes them, and none changes while a mass email still
+/// depends on it. A view or list is read when a mass email chooses its recipients, so it is
+/// frozen until then; a template is read for every message, so it is frozen while a mass
+/// email using it is scheduled, sending or paused (copy it to make another).
+enum SharedItems {
+    /// Refuses (403) a change by someone who is neither the item's creator nor an admin
+    /// (`scope` is the editor's: `.all` for an admin). An item with no creator (made by
+    /// Herald, the demo) is for admins to change.
+    static func checkMayChange(_ table: String, id: Int64, what: String, scope: AccessScope, db: any SQLDatabase) async throws {
+        guard case .ownedBy(let user) = scope,
+              let row = try await db.raw("SELECT created_by FROM \(ident: table) WHERE id = \(bind: id)").first() else { return }
+        if try row.decode(column: "created_by", as: Int64?.self) != user {
+            throw HeraldError.forbidden("only the user who made this \(what) or an admin may change it")
+        }
+    }
+
+    /// Refuses (409) to change a template that a scheduled, sending or paused mass email (or
+    /// one of its follow-ups) uses: its messages would change half-way, and their tracked
+    /// links with them.
+    static func refuseIfSending(template id: Int64, db: any SQLDatabase) async throws {
+        for row in try await db.raw("""
+            SELECT name, status, template_id, follow_ups FROM mass_emails WHERE status IN ('scheduled', 'sending', 'paused')
+            """).all() {
+            let followUps: [FollowUp] = try MassEmailStore.decodeList(row, column: "follow_ups")
+            guard try row.decode(column: "template_id", as: Int64.self) == id || followUps.contains(where: { $0.templateID == id }) else { continue }
+            let name = try row.decode(column: "name", as: String.self)
+            let status = try row.decode(column: "status", as: String.self)
+            throw HeraldError.conflict("the \(status) mass email '\(name)' uses this template; it cannot change until that mass email is done (copy it to make another)",
+                                       problems: [Problem(field: "id", reason: "in use by a mass email that is not done")])
+        }
+    }
+}
