@@ -22,15 +22,25 @@ enum SharedItems {
     /// one of its follow-ups) uses: its messages would change half-way, and their tracked
     /// links with them.
     static func refuseIfSending(template id: Int64, db: any SQLDatabase) async throws {
-        for row in try await db.raw("""
-            SELECT name, status, template_id, follow_ups FROM mass_emails WHERE status IN ('scheduled', 'sending', 'paused')
-            """).all() {
-            let followUps: [FollowUp] = try MassEmailStore.decodeList(row, column: "follow_ups")
-            guard try row.decode(column: "template_id", as: Int64.self) == id || followUps.contains(where: { $0.templateID == id }) else { continue }
-            let name = try row.decode(column: "name", as: String.self)
-            let status = try row.decode(column: "status", as: String.self)
-            throw HeraldError.conflict("the \(status) mass email '\(name)' uses this template; it cannot change until that mass email is done (copy it to make another)",
-                                       problems: [Problem(field: "id", reason: "in use by a mass email that is not done")])
+        guard let user = try await massEmail(usingTemplate: id, statuses: ["scheduled", "sending", "paused"], db: db) else { return }
+        throw HeraldError.conflict("the \(user.status) mass email '\(user.name)' uses this template; it cannot change until that mass email is done (copy it to make another)",
+                                   problems: [Problem(field: "id", reason: "in use by a mass email that is not done")])
+    }
+
+    /// A mass email (of `statuses`, or any) that uses template `id`, itself or in one of its
+    /// follow-ups; one that uses it itself is named first.
+    static func massEmail(usingTemplate id: Int64, statuses: [String]? = nil, db: any SQLDatabase) async throws
+        -> (name: String, status: String, inFollowUp: Bool)? {
+        let only: SQLQueryString = statuses.map { "AND status IN (\(binds: $0))" } ?? ""
+        if let row = try await db.raw("SELECT name, status FROM mass_emails WHERE template_id = \(bind: id) \(only) LIMIT 1").first() {
+            return (try row.decode(column: "name", as: String.self), try row.decode(column: "status", as: String.self), false)
         }
+        for row in try await db.raw("SELECT name, status, follow_ups FROM mass_emails WHERE follow_ups <> '[]' \(only)").all() {
+            let followUps: [FollowUp] = try MassEmailStore.decodeList(row, column: "follow_ups")
+            if followUps.contains(where: { $0.templateID == id }) {
+                return (try row.decode(column: "name", as: String.self), try row.decode(column: "status", as: String.self), true)
+            }
+        }
+        return nil
     }
 }

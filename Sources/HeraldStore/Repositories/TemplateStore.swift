@@ -80,16 +80,10 @@ public struct TemplateStore: Sendable {
     public func delete(_ id: Int64, scope: AccessScope = .all) async throws {
         try await database.transaction { db in
             try await SharedItems.checkMayChange("templates", id: id, what: "template", scope: scope, db: db)
-            if let used = try await db.raw("SELECT name FROM mass_emails WHERE template_id = \(bind: id) LIMIT 1").first() {
-                throw HeraldError.conflict("the mass email '\(try used.decode(column: "name", as: String.self))' uses this template; it cannot be deleted",
-                                           problems: [Problem(field: "id", reason: "in use by a mass email")])
-            }
-            for row in try await db.raw("SELECT name, follow_ups FROM mass_emails WHERE follow_ups <> '[]'").all() {
-                let followUps: [FollowUp] = try MassEmailStore.decodeList(row, column: "follow_ups")
-                if followUps.contains(where: { $0.templateID == id }) {
-                    throw HeraldError.conflict("a follow-up of the mass email '\(try row.decode(column: "name", as: String.self))' uses this template; it cannot be deleted",
-                                               problems: [Problem(field: "id", reason: "in use by a follow-up")])
-                }
+            if let used = try await SharedItems.massEmail(usingTemplate: id, db: db) {
+                throw HeraldError.conflict(used.inFollowUp ? "a follow-up of the mass email '\(used.name)' uses this template; it cannot be deleted"
+                                                           : "the mass email '\(used.name)' uses this template; it cannot be deleted",
+                                           problems: [Problem(field: "id", reason: used.inFollowUp ? "in use by a follow-up" : "in use by a mass email")])
             }
             let deleted = try await db.raw("DELETE FROM templates WHERE id = \(bind: id) RETURNING id").first()
             if deleted == nil { throw HeraldError.notFound("no template \(id)") }
