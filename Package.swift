@@ -65,6 +65,8 @@ let package = Package(
             name: "HeraldStore",
             dependencies: [
                 "HeraldCore",
+                // Only for TransportURL.redact: one way to hide a password in a URL.
+                "Mail",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 .product(name: "PostgresKit", package: "postgres-kit"),

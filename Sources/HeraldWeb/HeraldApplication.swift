@@ -131,6 +131,7 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     DomainPages(store: store, delivery: delivery, pages: pages).register(on: authenticated)
     MailSettingsPages(store: store, pages: pages, delivery: delivery, mail: mail).register(on: authenticated)
     AccountPages(store: store, accounts: accounts, pages: pages).register(on: authenticated)
+    UserPages(store: store, accounts: accounts, pages: pages).register(on: authenticated)
     MassEmailPages(store: store, delivery: delivery, pages: pages).register(on: authenticated)
     SuppressionPages(store: store, pages: pages).register(on: authenticated)
     ActivityPages(store: store, pages: pages).register(on: authenticated)

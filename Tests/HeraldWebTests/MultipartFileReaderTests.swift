@@ -42,6 +42,25 @@ import Testing
         #expect(bytes.isEmpty)
     }
 
+    @Test(arguments: [1, 3, 17, 1000])
+    func keepsTheSmallFieldsBeforeTheFile(chunk: Int) throws {
+        let b = Self.boundary
+        let long = String(repeating: "x", count: MultipartFileReader.maxFieldBytes + 1)
+        let body = Array(("--\(b)\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\ntok-123\r\n"
+            + "--\(b)\r\nContent-Disposition: form-data; name=\"long\"\r\n\r\n\(long)\r\n").utf8) + Self.body(file: "a,b\r\n")
+        var reader = MultipartFileReader(boundary: b)
+        var i = 0
+        var fieldsWhenTheFileBegan: [String: String]?
+        while i < body.count {
+            let out = try reader.feed(Array(body[i..<min(i + chunk, body.count)]))
+            if !out.isEmpty, fieldsWhenTheFileBegan == nil { fieldsWhenTheFileBegan = reader.fields }
+            i += chunk
+        }
+        #expect(fieldsWhenTheFileBegan?["_csrf"] == "tok-123", "the token is known before a byte of the file is handed out")
+        #expect(reader.fields["long"] == nil, "an over-long value is left out, not cut")
+        #expect(reader.fields["note"] == "not the file")
+    }
+
     @Test func readsTheBoundaryFromTheContentType() {
         #expect(MultipartFileReader.boundary(fromContentType: "multipart/form-data; boundary=abc") == "abc")
         #expect(MultipartFileReader.boundary(fromContentType: "multipart/form-data; boundary=\"a b\"") == "a b")

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import Mail
 import SQLKit
 
 /// Which SQL database Herald runs on. The schema is one; a few statements differ.
@@ -53,11 +54,7 @@ public enum DatabaseLocation: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    static func redacted(_ url: String) -> String {
-        guard var components = URLComponents(string: url), components.password != nil else { return url }
-        components.password = "***"
-        return components.string ?? "(url)"
-    }
+    static func redacted(_ url: String) -> String { TransportURL.redact(url) }
 }
 
 extension DatabaseLocation {

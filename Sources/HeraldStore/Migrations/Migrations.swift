@@ -248,5 +248,11 @@ enum Migrations {
             // bounces recorded before stay without one.
             try await db.raw("ALTER TABLE bounces ADD COLUMN reason TEXT").run()
         },
+        Migration(version: 14, name: "account management") { db, _ in
+            // A session remembers the epoch it was made in; moving a user's epoch on (new
+            // password, deactivation) ends all their sessions at once, wherever they are stored.
+            try await db.raw("ALTER TABLE users ADD COLUMN session_epoch BIGINT NOT NULL DEFAULT 0").run()
+            try await db.raw("ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT").run()
+        },
     ]
 }

@@ -9,6 +9,8 @@ public struct StaticList: Sendable, Hashable {
     public var name: String
     public var memberCount: Int
     public var createdAt: Int64
+    /// Who made it: they and admins may change it.
+    public var createdBy: Int64?
 }
 
 /// Static lists and their members.
@@ -18,7 +20,7 @@ public struct ListStore: Sendable {
     public func all(in module: Module) async throws -> [StaticList] {
         try await database.read { db in
             try await db.raw("""
-                SELECT l.id, l.name, l.created_at, (SELECT COUNT(*) FROM static_list_members m WHERE m.list_id = l.id) AS n
+                SELECT l.id, l.name, l.created_at, l.created_by, (SELECT COUNT(*) FROM static_list_members m WHERE m.list_id = l.id) AS n
                 FROM static_lists l WHERE l.module_id = \(bind: module.id) ORDER BY l.name
                 """).all().map { try ListStore.list(from: $0, module: module.apiName) }
         }
@@ -27,7 +29,7 @@ public struct ListStore: Sendable {
     public func find(_ id: Int64, in module: Module) async throws -> StaticList {
         let row = try await database.read { db in
             try await db.raw("""
-                SELECT l.id, l.name, l.created_at, (SELECT COUNT(*) FROM static_list_members m WHERE m.list_id = l.id) AS n
+                SELECT l.id, l.name, l.created_at, l.created_by, (SELECT COUNT(*) FROM static_list_members m WHERE m.list_id = l.id) AS n
                 FROM static_lists l WHERE l.id = \(bind: id) AND l.module_id = \(bind: module.id)
                 """).first()
         }
@@ -126,6 +128,7 @@ public struct ListStore: Sendable {
         StaticList(id: try row.decode(column: "id", as: Int64.self), module: module,
                    name: try row.decode(column: "name", as: String.self),
                    memberCount: try row.decode(column: "n", as: Int.self),
-                   createdAt: try row.decode(column: "created_at", as: Int64.self))
+                   createdAt: try row.decode(column: "created_at", as: Int64.self),
+                   createdBy: try row.decode(column: "created_by", as: Int64?.self))
     }
 }

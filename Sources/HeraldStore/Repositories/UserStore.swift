@@ -18,6 +18,18 @@ public struct User: Sendable, Hashable, Codable {
     public var role: Role
     public var timeZone: String
     public var isActive: Bool
+    /// Sessions made under another epoch are over (see ``AccountPolicy``).
+    public var sessionEpoch: Int64
+
+    public init(id: Int64, email: String, name: String, role: Role, timeZone: String, isActive: Bool, sessionEpoch: Int64 = 0) {
+        self.id = id
+        self.email = email
+        self.name = name
+        self.role = role
+        self.timeZone = timeZone
+        self.isActive = isActive
+        self.sessionEpoch = sessionEpoch
+    }
 
     /// The records this user may see and change.
     public var scope: AccessScope { role == .admin ? .all : .ownedBy(id) }
@@ -30,7 +42,7 @@ public struct UserStore: Sendable {
 
     public func all() async throws -> [User] {
         try await database.read { db in
-            try await db.raw("SELECT id, email, name, role, time_zone, is_active FROM users ORDER BY id").all().map(UserStore.user)
+            try await db.raw("SELECT \(UserStore.columns) FROM users ORDER BY id").all().map(UserStore.user)
         }
     }
 
@@ -40,7 +52,7 @@ public struct UserStore: Sendable {
 
     public func find(_ id: Int64) async throws -> User? {
         try await database.read { db in
-            try await db.raw("SELECT id, email, name, role, time_zone, is_active FROM users WHERE id = \(bind: id)").first().map(UserStore.user)
+            try await db.raw("SELECT \(UserStore.columns) FROM users WHERE id = \(bind: id)").first().map(UserStore.user)
         }
     }
 
@@ -48,7 +60,7 @@ public struct UserStore: Sendable {
     public func credentials(email: String) async throws -> (user: User, passwordHash: String)? {
         try await database.read { db in
             guard let row = try await db.raw("""
-                SELECT id, email, name, role, time_zone, is_active, password_hash FROM users WHERE lower(email) = \(bind: EmailAddress.normalized(email))
+                SELECT \(UserStore.columns), password_hash FROM users WHERE lower(email) = \(bind: EmailAddress.normalized(email))
                 """).first() else { return nil }
             return (try UserStore.user(row), try row.decode(column: "password_hash", as: String.self))
         }
@@ -77,11 +89,110 @@ public struct UserStore: Sendable {
         }
     }
 
-    public func setPassword(_ userID: Int64, hash: String) async throws {
-        try await database.transaction { db in
-            try await db.raw("UPDATE users SET password_hash = \(bind: hash) WHERE id = \(bind: userID)").run()
+    /// The user with this email (case-insensitive).
+    public func find(email: String) async throws -> User? {
+        try await database.read { db in
+            try await db.raw("SELECT \(UserStore.columns) FROM users WHERE lower(email) = \(bind: EmailAddress.normalized(email))")
+                .first().map(UserStore.user)
         }
     }
+
+    /// Changes another person's account as ``AccountPolicy`` allows; returns the user as now stored.
+    public func change(_ id: Int64, _ change: UserChange, by actor: User?) async throws -> User {
+        try await database.transaction { db in
+            var target = try await UserStore.load(id, db: db)
+            let admins = try await db.raw("""
+                SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND is_active = \(bind: true)
+                """).first()!.decode(column: "n", as: Int.self)
+            let consequences = try AccountPolicy.check(change, to: target, by: actor, activeAdmins: admins)
+            if let name = change.name { target.name = name.trimmingCharacters(in: .whitespaces) }
+            if let role = change.role { target.role = role }
+            if let zone = change.timeZone { target.timeZone = zone }
+            if let active = change.isActive { target.isActive = active }
+            try await db.raw("""
+                UPDATE users SET name = \(bind: target.name), role = \(bind: target.role.rawValue), time_zone = \(bind: target.timeZone),
+                    is_active = \(bind: target.isActive) WHERE id = \(bind: id)
+                """).run()
+            return try await UserStore.apply(consequences, to: target, db: db)
+        }
+    }
+
+    /// Sets a new password (already hashed), by its owner or an admin; every session of the
+    /// user ends and every token is revoked. Returns the user with the new session epoch, so
+    /// that the caller can keep its own session alive.
+    public func setPassword(_ id: Int64, hash: String, by actor: User?) async throws -> User {
+        try await database.transaction { db in
+            let target = try await UserStore.load(id, db: db)
+            let consequences = try AccountPolicy.checkPassword(for: target, by: actor)
+            try await db.raw("UPDATE users SET password_hash = \(bind: hash) WHERE id = \(bind: id)").run()
+            return try await UserStore.apply(consequences, to: target, db: db)
+        }
+    }
+
+    /// What a user owns that ``handOver(from:to:by:)`` would move: records, every mass email,
+    /// open tasks, scheduled calls, and the views, static lists and templates they made.
+    public func holdings(of id: Int64) async throws -> Holdings {
+        try await database.read { db in try await UserStore.holdings(of: id, db: db, moveTo: nil) }
+    }
+
+    /// Hands everything `from` owns to `to` (an admin's step after deactivating someone) and
+    /// says how much moved. Completed tasks and past calls keep who did them.
+    public func handOver(from: Int64, to: Int64, by actor: User?) async throws -> Holdings {
+        try await database.transaction { db in
+            let source = try await UserStore.load(from, db: db)
+            let target = try await UserStore.load(to, db: db, field: "to_user_id")
+            try AccountPolicy.checkHandOver(from: source, to: target, by: actor)
+            return try await UserStore.holdings(of: from, db: db, moveTo: to)
+        }
+    }
+
+    /// Counts, or with `moveTo` moves, what a user owns.
+    static func holdings(of id: Int64, db: any SQLDatabase, moveTo: Int64?) async throws -> Holdings {
+        func count(_ table: String, _ column: String, _ extra: SQLQueryString = "1=1") async throws -> Int {
+            if let moveTo {
+                return try await db.raw("""
+                    UPDATE \(ident: table) SET \(ident: column) = \(bind: moveTo) WHERE \(ident: column) = \(bind: id) AND \(extra) RETURNING id
+                    """).all().count
+            }
+            return try await db.raw("SELECT COUNT(*) AS n FROM \(ident: table) WHERE \(ident: column) = \(bind: id) AND \(extra)")
+                .first()!.decode(column: "n", as: Int.self)
+        }
+        var holdings = Holdings()
+        for module in try await ModuleStore.load(from: db) {
+            holdings.records += try await count(module.table, "f_" + BuiltinFields.owner)
+        }
+        holdings.massEmails = try await count("mass_emails", "owner_id")
+        holdings.openTasks = try await count("tasks", "assignee_id", "status <> \(bind: CRMTask.Status.completed.rawValue)")
+        holdings.scheduledCalls = try await count("calls", "owner_id", "status = \(bind: CRMCall.Status.scheduled.rawValue)")
+        holdings.views = try await count("views", "created_by")
+        holdings.lists = try await count("static_lists", "created_by")
+        holdings.templates = try await count("templates", "created_by")
+        return holdings
+    }
+
+    static func load(_ id: Int64, db: any SQLDatabase, field: String? = nil) async throws -> User {
+        guard let user = try await db.raw("SELECT \(UserStore.columns) FROM users WHERE id = \(bind: id)").first().map(UserStore.user) else {
+            if let field { throw HeraldError.invalid(field: field, "there is no user \(id)") }
+            throw HeraldError.notFound("there is no user \(id)")
+        }
+        return user
+    }
+
+    static func apply(_ consequences: AccountPolicy.Consequences, to user: User, db: any SQLDatabase) async throws -> User {
+        var user = user
+        if consequences.endSessions {
+            user.sessionEpoch += 1
+            try await db.raw("UPDATE users SET session_epoch = \(bind: user.sessionEpoch) WHERE id = \(bind: user.id)").run()
+        }
+        if consequences.revokeTokens {
+            try await db.raw("""
+                UPDATE api_tokens SET revoked_at = \(bind: Clock.epochSeconds()) WHERE user_id = \(bind: user.id) AND revoked_at IS NULL
+                """).run()
+        }
+        return user
+    }
+
+    static let columns: SQLQueryString = "id, email, name, role, time_zone, is_active, session_epoch"
 
     static func user(_ row: any SQLRow) throws -> User {
         User(id: try row.decode(column: "id", as: Int64.self),
@@ -89,8 +200,24 @@ public struct UserStore: Sendable {
              name: try row.decode(column: "name", as: String.self),
              role: User.Role(rawValue: try row.decode(column: "role", as: String.self)) ?? .user,
              timeZone: try row.decode(column: "time_zone", as: String.self),
-             isActive: try row.decode(column: "is_active", as: Bool.self))
+             isActive: try row.decode(column: "is_active", as: Bool.self),
+             sessionEpoch: try row.decode(column: "session_epoch", as: Int64.self))
     }
+}
+
+/// What one user owns, as counted or handed over.
+public struct Holdings: Sendable, Hashable {
+    public var records = 0
+    public var massEmails = 0
+    public var openTasks = 0
+    public var scheduledCalls = 0
+    public var views = 0
+    public var lists = 0
+    public var templates = 0
+
+    public init() {}
+
+    public var total: Int { records + massEmails + openTasks + scheduledCalls + views + lists + templates }
 }
 
 /// An API token as its owner sees it: never the secret itself after creation.
@@ -103,26 +230,40 @@ public struct APIToken: Sendable, Hashable {
     public var createdAt: Int64
     public var lastUsedAt: Int64?
     public var revokedAt: Int64?
+    /// After this moment the token is refused; nil: it lasts until revoked.
+    public var expiresAt: Int64?
+
+    /// Whether the token is refused now.
+    public func isSpent(now: Int64) -> Bool { revokedAt != nil || expiresAt.map { $0 <= now } ?? false }
 }
 
 /// API tokens, stored as SHA-256 hashes: a leaked database does not leak usable tokens.
 public struct TokenStore: Sendable {
     let database: any HeraldDatabase
 
+    /// The longest a token may be made to last, in days; a token may also last until revoked.
+    public static let maximumLifetimeDays = 3650
+
     /// Creates a token and returns it with its secret, which is shown once and never stored.
-    public func create(for userID: Int64, name: String) async throws -> (token: APIToken, secret: String) {
+    /// With `expiresInDays` it is refused after that many days.
+    public func create(for userID: Int64, name: String, expiresInDays: Int? = nil) async throws -> (token: APIToken, secret: String) {
         let trimmed = name.trimmingCharacters(in: .whitespaces)
         if let r = ModuleRules.labelProblem(trimmed) { throw HeraldError.invalid(field: "name", r) }
+        if let days = expiresInDays, !(1...TokenStore.maximumLifetimeDays).contains(days) {
+            throw HeraldError.invalid(field: "expires_in_days", "must be between 1 and \(TokenStore.maximumLifetimeDays), or absent for a token that lasts until revoked")
+        }
         let secret = "hrd_" + Secrets.random(bytes: 32)
         let prefix = String(secret.prefix(10))
         let now = Clock.epochSeconds()
+        let expiresAt = expiresInDays.map { now + Int64($0) * 86_400 }
         return try await database.transaction { db in
             let row = try await db.raw("""
-                INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at)
-                VALUES (\(bind: userID), \(bind: trimmed), \(bind: prefix), \(bind: Secrets.sha256(secret)), \(bind: now)) RETURNING id
+                INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at, expires_at)
+                VALUES (\(bind: userID), \(bind: trimmed), \(bind: prefix), \(bind: Secrets.sha256(secret)), \(bind: now), \(bind: expiresAt))
+                RETURNING id
                 """).first()
             let token = APIToken(id: try row!.decode(column: "id", as: Int64.self), userID: userID, name: trimmed, prefix: prefix,
-                                 createdAt: now, lastUsedAt: nil, revokedAt: nil)
+                                 createdAt: now, lastUsedAt: nil, revokedAt: nil, expiresAt: expiresAt)
             return (token, secret)
         }
     }
@@ -130,7 +271,7 @@ public struct TokenStore: Sendable {
     public func all(for userID: Int64) async throws -> [APIToken] {
         try await database.read { db in
             try await db.raw("""
-                SELECT id, user_id, name, prefix, created_at, last_used_at, revoked_at FROM api_tokens
+                SELECT id, user_id, name, prefix, created_at, last_used_at, revoked_at, expires_at FROM api_tokens
                 WHERE user_id = \(bind: userID) ORDER BY id DESC
                 """).all().map(TokenStore.token)
         }
@@ -148,15 +289,29 @@ public struct TokenStore: Sendable {
         }
     }
 
-    /// The active user that a presented secret belongs to, if any.
+    /// The active user that a presented secret belongs to, if the token is neither revoked nor
+    /// expired. Notes when the token was used, at most once a minute, so that reading the API
+    /// does not turn every request into a write.
     public func user(forSecret secret: String) async throws -> User? {
         let hash = Secrets.sha256(secret)
-        return try await database.read { db in
-            try await db.raw("""
-                SELECT u.id, u.email, u.name, u.role, u.time_zone, u.is_active FROM api_tokens t JOIN users u ON u.id = t.user_id
-                WHERE t.token_hash = \(bind: hash) AND t.revoked_at IS NULL AND u.is_active = \(bind: true)
-                """).first().map(UserStore.user)
+        let now = Clock.epochSeconds()
+        let found = try await database.read { db -> (user: User, tokenID: Int64, lastUsed: Int64?)? in
+            guard let row = try await db.raw("""
+                SELECT u.id, u.email, u.name, u.role, u.time_zone, u.is_active, u.session_epoch, t.id AS token_id, t.last_used_at
+                FROM api_tokens t JOIN users u ON u.id = t.user_id
+                WHERE t.token_hash = \(bind: hash) AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > \(bind: now))
+                    AND u.is_active = \(bind: true)
+                """).first() else { return nil }
+            return (try UserStore.user(row), try row.decode(column: "token_id", as: Int64.self),
+                    try row.decode(column: "last_used_at", as: Int64?.self))
         }
+        guard let found else { return nil }
+        if found.lastUsed.map({ now - $0 >= 60 }) ?? true {
+            try await database.transaction { db in
+                try await db.raw("UPDATE api_tokens SET last_used_at = \(bind: now) WHERE id = \(bind: found.tokenID)").run()
+            }
+        }
+        return found.user
     }
 
     static func token(_ row: any SQLRow) throws -> APIToken {
@@ -164,7 +319,8 @@ public struct TokenStore: Sendable {
                  name: try row.decode(column: "name", as: String.self), prefix: try row.decode(column: "prefix", as: String.self),
                  createdAt: try row.decode(column: "created_at", as: Int64.self),
                  lastUsedAt: try row.decode(column: "last_used_at", as: Int64?.self),
-                 revokedAt: try row.decode(column: "revoked_at", as: Int64?.self))
+                 revokedAt: try row.decode(column: "revoked_at", as: Int64?.self),
+                 expiresAt: try row.decode(column: "expires_at", as: Int64?.self))
     }
 }
 

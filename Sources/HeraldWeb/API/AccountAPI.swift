@@ -13,10 +13,15 @@ struct AccountAPI {
             JSONResponse.make(JSONValue.object(["tokens": .array(try await store.tokens.all(for: try context.user().id).map(Present.token))]))
         }
         api.post("tokens") { request, context in
+            // A token that could make tokens would outlive its own revocation through its offspring.
+            guard !context.viaToken else {
+                throw HeraldError.forbidden("API tokens are made from a logged-in session (the Account page), not with another token")
+            }
             var body = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))
             let name = body.string("name", required: true, maxLength: 100)
+            let days = body.int("expires_in_days", range: 1...Int64(TokenStore.maximumLifetimeDays))
             try body.finish()
-            let (token, secret) = try await store.tokens.create(for: try context.user().id, name: name!)
+            let (token, secret) = try await store.tokens.create(for: try context.user().id, name: name!, expiresInDays: days.map(Int.init))
             guard case .object(var o) = Present.token(token) else { return Response(status: .internalServerError) }
             o["token"] = .string(secret)
             return JSONResponse.make(JSONValue.object(o), status: .created)
@@ -41,6 +46,37 @@ struct AccountAPI {
             try body.finish()
             let user = try await accounts.createUser(email: email!, name: name!, role: role!, password: password!, timeZone: zone)
             return JSONResponse.make(Present.user(user), status: .created)
+        }
+        admin.get("users/:id") { _, context in
+            let id = try context.parameters.require("id", as: Int64.self)
+            guard let user = try await store.users.find(id) else { throw HeraldError.notFound("there is no user \(id)") }
+            guard case .object(var o) = Present.user(user) else { return Response(status: .internalServerError) }
+            o["owns"] = Present.holdings(try await store.users.holdings(of: id))
+            return JSONResponse.make(JSONValue.object(o))
+        }
+        admin.patch("users/:id") { request, context in
+            let id = try context.parameters.require("id", as: Int64.self)
+            var body = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))
+            let change = UserChange(name: body.string("name", maxLength: 100), role: body.choice("role"),
+                                    timeZone: body.string("time_zone", maxLength: 100), isActive: body.bool("is_active"))
+            try body.finish()
+            return JSONResponse.make(Present.user(try await store.users.change(id, change, by: try context.user())))
+        }
+        admin.post("users/:id/password") { request, context in
+            let id = try context.parameters.require("id", as: Int64.self)
+            var body = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))
+            let password = body.string("password", required: true, maxLength: 200)
+            try body.finish()
+            _ = try await accounts.setPassword(of: id, to: password!, by: try context.user())
+            return Response(status: .noContent)
+        }
+        admin.post("users/:id/hand-over") { request, context in
+            let id = try context.parameters.require("id", as: Int64.self)
+            var body = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))
+            let to = body.int("to_user_id", required: true)
+            try body.finish()
+            let moved = try await store.users.handOver(from: id, to: to!, by: try context.user())
+            return JSONResponse.make(JSONValue.object(["handed_over": Present.holdings(moved)]))
         }
     }
 }

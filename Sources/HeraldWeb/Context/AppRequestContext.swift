@@ -6,6 +6,14 @@ import HeraldStore
 public struct WebSession: Codable, Sendable {
     public var userID: Int64
     public var csrf: String
+    /// The user's session epoch when the session began; a session of an older epoch is over.
+    public var epoch: Int64?
+
+    public init(for user: User) {
+        self.userID = user.id
+        self.csrf = Secrets.random(bytes: 24)
+        self.epoch = user.sessionEpoch
+    }
 }
 
 /// The request context of every Herald route: the authenticated user, if any, and the session.
@@ -16,6 +24,9 @@ public struct AppRequestContext: AuthRequestContext, SessionRequestContext, Requ
     public let sessions: SessionContext<WebSession>
     /// True when the user came with an API token rather than a session cookie.
     public var viaToken = false
+    /// The CSRF token that a streamed multipart form must carry in its `_csrf` field (see
+    /// ``CSRFMiddleware``); nil when there is nothing to check.
+    public var csrfInBody: String?
 
     /// The client's IP address (the proxy's, behind one), for throttling logins.
     public let clientAddress: String

@@ -18,8 +18,13 @@ struct AuthenticationMiddleware: RouterMiddleware {
             }
             context.identity = user
             context.viaToken = true
-        } else if let session = context.sessions.session, let user = try await store.users.find(session.userID), user.isActive {
-            context.identity = user
+        } else if let session = context.sessions.session {
+            // A new password or a deactivation moves the user's epoch on and so ends this session.
+            if let user = try await store.users.find(session.userID), user.isActive, (session.epoch ?? 0) == user.sessionEpoch {
+                context.identity = user
+            } else {
+                context.sessions.clearSession()
+            }
         }
         return try await next(request, context)
     }
@@ -54,8 +59,11 @@ struct RequireAdminMiddleware: RouterMiddleware {
 }
 
 /// Every state-changing request that rides on a session cookie must carry the session's
-/// CSRF token: in the `X-CSRF-Token` header, the `_csrf` query item, or a `_csrf` form field.
-/// Token-authenticated API calls carry no cookie, so they cannot be forged this way.
+/// CSRF token: in the `X-CSRF-Token` header or a `_csrf` form field, never in the URL (where
+/// logs and Referer headers would keep it). A `multipart/form-data` upload streams, so its
+/// `_csrf` field is checked by the one reader of such bodies (``ImportUploads``) before it
+/// stores anything; ``FormData`` refuses them. Token-authenticated API calls carry no cookie,
+/// so they cannot be forged this way.
 struct CSRFMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
@@ -66,7 +74,11 @@ struct CSRFMiddleware: RouterMiddleware {
         }
         var request = request
         var presented = request.headers.first(where: { $0.name.canonicalName == "x-csrf-token" })?.value
-            ?? request.uri.queryParameters["_csrf"].map(String.init)
+        if presented == nil, request.headers[.contentType]?.lowercased().hasPrefix("multipart/form-data") == true {
+            var context = context
+            context.csrfInBody = expected
+            return try await next(request, context)
+        }
         if presented == nil, request.headers[.contentType]?.hasPrefix("application/x-www-form-urlencoded") == true {
             let body = try await request.collectBody(upTo: context.maxUploadSize)
             presented = FormData(String(buffer: body))["_csrf"]

@@ -18,20 +18,21 @@ struct AccountPages {
                 return try await page(passwordProblems: [Problem(field: "current_password", reason: "is not your current password")],
                                       context: context)
             }
-            let new = form["new_password"] ?? ""
-            var problems = ProblemList()
-            if new.count < Accounts.minimumPasswordLength {
-                problems.add("new_password", "must be at least \(Accounts.minimumPasswordLength) characters")
+            do {
+                let updated = try await accounts.setPassword(of: user.id, to: form["new_password"] ?? "", field: "new_password", by: user)
+                // The change ended every session, this one too; carry on in a fresh one.
+                context.sessions.createSession(WebSession(for: updated))
+                return try await page(flash: "Your password was changed. Your other sessions were logged out and your API tokens revoked.",
+                                      context: context)
+            } catch let error as HeraldError where error.kind == .invalid {
+                return try await page(passwordProblems: error.problems, context: context)
             }
-            if new.utf8.count > 72 { problems.add("new_password", "must be at most 72 bytes") }
-            guard problems.isEmpty else { return try await page(passwordProblems: problems.problems, context: context) }
-            try await store.users.setPassword(user.id, hash: try await accounts.hash(new))
-            return try await page(flash: "Your password was changed.", context: context)
         }
         app.post("/account/tokens") { request, context in
             let form = try await FormData.read(request, context: context)
             do {
-                let (token, secret) = try await store.tokens.create(for: try context.user().id, name: form["name"] ?? "")
+                let days = form["expires_in_days"].flatMap { $0.isEmpty ? nil : Int($0) ?? -1 }
+                let (token, secret) = try await store.tokens.create(for: try context.user().id, name: form["name"] ?? "", expiresInDays: days)
                 return try await page(newToken: (token.name, secret), context: context)
             } catch let error as HeraldError where error.kind == .invalid {
                 return try await page(tokenProblems: error.problems, context: context)
@@ -70,14 +71,16 @@ struct AccountPages {
         formatter.timeZone = TimeZone(identifier: user.timeZone) ?? .gmt
         formatter.dateFormat = "yyyy-MM-dd HH:mm"
         func time(_ s: Int64?) -> String { s.map { formatter.string(from: Date(timeIntervalSince1970: TimeInterval($0))) } ?? "—" }
+        let now = Clock.epochSeconds()
         let tokens = try await store.tokens.all(for: user.id).map { t -> [String: Any] in
             ["id": t.id, "name": t.name, "prefix": t.prefix, "created": time(t.createdAt), "last_used": time(t.lastUsedAt),
-             "revoked": t.revokedAt.map { time($0) } as Any, "active": t.revokedAt == nil]
+             "expires": t.expiresAt.map { time($0) } ?? "never", "active": !t.isSpent(now: now),
+             "ended": t.revokedAt.map { "revoked " + time($0) } ?? "expired " + time(t.expiresAt)]
         }
         var data: [String: Any] = [
             "me": ["name": user.name, "email": user.email, "time_zone": user.timeZone, "role": user.role.rawValue],
             "tokens": tokens, "has_tokens": !tokens.isEmpty, "csrf": context.csrf,
-            "token_error": tokenProblems.map(\.reason).first as Any,
+            "token_error": tokenProblems.map(\.description).first as Any,
             "password_errors": passwordProblems.map(\.description),
         ]
         if let newToken { data["new_token"] = ["name": newToken.name, "secret": newToken.secret] }
@@ -85,7 +88,7 @@ struct AccountPages {
             let errors = Dictionary(userProblems.map { ($0.field, $0.reason) }, uniquingKeysWith: { "\($0); \($1)" })
             data["admin"] = [
                 "users": try await store.users.all().map { u -> [String: Any] in
-                    ["name": u.name, "email": u.email, "role": u.role.rawValue, "time_zone": u.timeZone, "active": u.isActive]
+                    ["id": u.id, "name": u.name, "email": u.email, "role": u.role.rawValue, "time_zone": u.timeZone, "active": u.isActive]
                 },
                 "form": ["email": userForm["email"] ?? "", "name": userForm["name"] ?? "", "time_zone": userForm["time_zone"] ?? "UTC",
                          "is_admin": userForm["role"] == "admin"],

@@ -57,7 +57,7 @@ struct AuthPages {
             }
             await gate.finish(account: account, address: address, succeeded: user != nil, now: Clock.epochSeconds())
             guard let user else { return refuse("Wrong email or password.", .unauthorized) }
-            context.sessions.createSession(WebSession(userID: user.id, csrf: Secrets.random(bytes: 24)))
+            context.sessions.createSession(WebSession(for: user))
             return Response.redirect(to: next, type: .found)
         }
         app.post("/logout") { request, context in

@@ -30,7 +30,8 @@ struct ImportPages {
                   let boundary = MultipartFileReader.boundary(fromContentType: type) else {
                 return try await uploadPage(module, error: "Choose a CSV file to upload.", context: context)
             }
-            let id = try await uploads.receive(request.body, boundary: boundary, user: user.id, limit: ImportPages.maxUploadBytes)
+            let id = try await uploads.receive(request.body, boundary: boundary, user: user.id, limit: ImportPages.maxUploadBytes,
+                                               csrf: context.csrfInBody)
             guard let id else {
                 return try await uploadPage(module, error: "Choose a CSV file to upload.", context: context)
             }
@@ -155,11 +156,12 @@ struct ImportUploads: Sendable {
     static let maxAge: TimeInterval = 24 * 3600
 
     /// Streams a multipart body's file part to disk; returns the new upload's id, or nil
-    /// when the form held no file (or an empty one).
-    func receive(_ body: RequestBody, boundary: String, user: Int64, limit: Int) async throws -> String? {
+    /// when the form held no file (or an empty one). With `csrf` (a session's upload), the
+    /// form's `_csrf` field, which comes before the file, must match before anything is stored.
+    func receive(_ body: RequestBody, boundary: String, user: Int64, limit: Int, csrf: String?) async throws -> String? {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        sweep()
+        sweep(for: user)
         let id = Secrets.random(bytes: 18)
         let path = "\(folder)/\(user)-\(id).csv"
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
@@ -175,6 +177,11 @@ struct ImportUploads: Sendable {
                     throw HeraldError.invalid(field: "file", "is larger than \(limit / 1024 / 1024) MB")
                 }
                 let out = try reader.feed(Array(buffer.readableBytesView))
+                if let csrf, reader.sawFile || reader.fields["_csrf"] != nil {
+                    guard let presented = reader.fields["_csrf"], Secrets.constantTimeEquals(presented, csrf) else {
+                        throw HeraldError.forbidden("the form has expired or did not come from Herald; reload the page and try again")
+                    }
+                }
                 if !out.isEmpty { try await NIOThreadPool.singleton.runIfActive { handle.write(Data(out)) } }
             }
             try handle.close()
@@ -205,15 +212,25 @@ struct ImportUploads: Sendable {
 
     func remove(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
 
-    func sweep() {
+    /// Removes uploads older than ``maxAge``, and `user`'s oldest beyond the newest
+    /// ``maxPerUser`` - 1, so that one more fits: the disk an importer can fill is bounded.
+    func sweep(for user: Int64) {
         let cutoff = Date().addingTimeInterval(-ImportUploads.maxAge)
+        var mine: [(path: String, modified: Date)] = []
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
             let path = "\(folder)/\(name)"
-            if let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date, modified < cutoff {
+            guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date else { continue }
+            if modified < cutoff {
                 remove(path)
+            } else if name.hasPrefix("\(user)-") {
+                mine.append((path, modified))
             }
         }
+        for old in mine.sorted(by: { $0.modified > $1.modified }).dropFirst(ImportUploads.maxPerUser - 1) { remove(old.path) }
     }
+
+    /// Uploads a user may have waiting for their column mapping at once.
+    static let maxPerUser = 3
 
     /// The header and the first data row, read from the start of the file.
     static func preview(_ path: String) async throws -> (header: [String], sample: [String]) {
@@ -275,7 +292,8 @@ private final class ReadOnlyFile: @unchecked Sendable {
 }
 
 /// Pulls the first file out of a `multipart/form-data` body as it streams by (RFC 7578),
-/// keeping only a delimiter's length of bytes between chunks.
+/// keeping only a delimiter's length of bytes between chunks, and keeps the small text fields
+/// before it (the form's `_csrf`, checked before a byte of the file is stored).
 struct MultipartFileReader {
     enum State { case preamble, headers, body(isFile: Bool), done }
 
@@ -284,6 +302,12 @@ struct MultipartFileReader {
     var buffer: [UInt8]
     private(set) var sawFile = false
     private(set) var fileBytes = 0
+    /// The text fields read so far; a value over ``maxFieldBytes`` is left out, not cut.
+    private(set) var fields: [String: String] = [:]
+    private var field: (name: String, value: [UInt8])?
+
+    static let maxFieldBytes = 4096
+    static let maxFields = 32
 
     init(boundary: String) {
         delimiter = Array("\r\n--\(boundary)".utf8)
@@ -326,23 +350,32 @@ struct MultipartFileReader {
                     if buffer.count > 16 * 1024 { throw HeraldError(.malformed, "a part of the upload has over-long headers") }
                     return out
                 }
-                let headers = String(decoding: buffer[..<end], as: UTF8.self).lowercased()
+                let raw = String(decoding: buffer[..<end], as: UTF8.self)
+                let headers = raw.lowercased()
                 buffer.removeFirst(end + 4)
                 let isFile = !sawFile && headers.contains("filename=")
                 if isFile { sawFile = true }
+                field = nil
+                if !headers.contains("filename="), fields.count < MultipartFileReader.maxFields,
+                   let name = raw.firstMatch(of: /(?i)\bname="([^"]*)"/)?.1 {
+                    field = (String(name), [])
+                }
                 state = .body(isFile: isFile)
             case .body(let isFile):
-                if let at = MultipartFileReader.find(delimiter, in: buffer) {
-                    if isFile { out += buffer[..<at]; fileBytes += at }
-                    buffer.removeFirst(at)
-                    state = .preamble
-                } else {
-                    let keep = delimiter.count - 1
-                    let ready = max(0, buffer.count - keep)
-                    if isFile { out += buffer[..<ready]; fileBytes += ready }
-                    buffer.removeFirst(ready)
-                    return out
+                let found = MultipartFileReader.find(delimiter, in: buffer)
+                let ready = found ?? max(0, buffer.count - (delimiter.count - 1))
+                if isFile { out += buffer[..<ready]; fileBytes += ready }
+                if var f = field {
+                    f.value += buffer[..<min(ready, MultipartFileReader.maxFieldBytes + 1 - min(f.value.count, MultipartFileReader.maxFieldBytes + 1))]
+                    field = f
                 }
+                buffer.removeFirst(ready)
+                guard found != nil else { return out }
+                if let f = field, f.value.count <= MultipartFileReader.maxFieldBytes {
+                    fields[f.name] = String(decoding: f.value, as: UTF8.self)
+                }
+                field = nil
+                state = .preamble
             }
         }
     }

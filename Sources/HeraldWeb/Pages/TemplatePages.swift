@@ -179,6 +179,7 @@ struct TemplatePages {
             "senders": senders.map { ["id": $0.id, "label": "\($0.name) <\($0.email)>", "selected": $0.id == chosenSender] as [String: Any] },
             "has_senders": !senders.isEmpty,
             "is_admin": user.isAdmin,
+            "may_change": template.map { user.mayChange(madeBy: $0.createdBy) } ?? true,
             "to": form["to"] ?? user.email,
             "preview_url": "/api/v1/modules/\(module.apiName)/templates/preview",
         ]

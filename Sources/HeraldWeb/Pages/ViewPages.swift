@@ -129,6 +129,7 @@ struct ViewPages {
                 .object(["field": .string($0.field), "reason": .string($0.reason)])
             })),
             "count_url": "/api/v1/modules/\(module.apiName)/views/count",
+            "may_change": try view.map { try context.user().mayChange(madeBy: $0.createdBy) } ?? true,
         ]
         if let view { data["view"] = ["id": view.id, "name": view.name] }
         let html = pages.render("view_form", title: title, context: context, data: data,

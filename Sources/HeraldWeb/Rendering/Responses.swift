@@ -50,6 +50,10 @@ struct FormData: Sendable {
 
     /// Reads a request's form body, at most `limit` bytes of it (413 beyond).
     static func read(_ request: Request, context: AppRequestContext, limit: Int? = nil) async throws -> FormData {
+        // Only the CSV upload reads multipart bodies, and checks their CSRF field as it does.
+        if request.headers[.contentType]?.lowercased().hasPrefix("multipart/") == true {
+            throw HeraldError(.unsupportedMediaType, "send this form as application/x-www-form-urlencoded")
+        }
         var request = request
         let body = try await request.collectBody(upTo: limit ?? context.maxUploadSize)
         return FormData(String(buffer: body))

@@ -34,16 +34,25 @@ public struct Accounts: Sendable {
         return ok && user.isActive ? user : nil
     }
 
+    /// Why `password` cannot be used, if it cannot.
+    public static func passwordProblem(_ password: String) -> String? {
+        if password.count < minimumPasswordLength { return "must be at least \(minimumPasswordLength) characters" }
+        // bcrypt reads only the first 72 bytes; a longer password would be silently cut.
+        if password.utf8.count > 72 { return "must be at most 72 bytes" }
+        return nil
+    }
+
     /// Creates a user after checking the password's length.
     public func createUser(email: String, name: String, role: User.Role, password: String, timeZone: String) async throws -> User {
-        guard password.count >= Accounts.minimumPasswordLength else {
-            throw HeraldError.invalid(field: "password", "must be at least \(Accounts.minimumPasswordLength) characters")
-        }
-        guard password.utf8.count <= 72 else {
-            // bcrypt reads only the first 72 bytes; a longer password would be silently cut.
-            throw HeraldError.invalid(field: "password", "must be at most 72 bytes")
-        }
+        if let reason = Accounts.passwordProblem(password) { throw HeraldError.invalid(field: "password", reason) }
         return try await store.users.create(email: email, name: name, role: role, passwordHash: try await hash(password), timeZone: timeZone)
+    }
+
+    /// Sets a user's password, by themselves or an admin (nil: the operator). Every session of
+    /// the user ends and every API token is revoked; the answer carries the new session epoch.
+    public func setPassword(of userID: Int64, to password: String, field: String = "password", by actor: User?) async throws -> User {
+        if let reason = Accounts.passwordProblem(password) { throw HeraldError.invalid(field: field, reason) }
+        return try await store.users.setPassword(userID, hash: try await hash(password), by: actor)
     }
 
     /// On a database with no users, creates the first admin with a random one-time password

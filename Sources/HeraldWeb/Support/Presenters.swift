@@ -87,7 +87,14 @@ enum Present {
         .object(["id": .number(Double(t.id)), "name": .string(t.name), "prefix": .string(t.prefix),
                  "created_at": .string(ISODateTime.format(epochSeconds: t.createdAt)),
                  "last_used_at": t.lastUsedAt.map { .string(ISODateTime.format(epochSeconds: $0)) } ?? .null,
-                 "revoked_at": t.revokedAt.map { .string(ISODateTime.format(epochSeconds: $0)) } ?? .null])
+                 "revoked_at": t.revokedAt.map { .string(ISODateTime.format(epochSeconds: $0)) } ?? .null,
+                 "expires_at": t.expiresAt.map { .string(ISODateTime.format(epochSeconds: $0)) } ?? .null])
+    }
+
+    static func holdings(_ h: Holdings) -> JSONValue {
+        .object(["records": .number(Double(h.records)), "mass_emails": .number(Double(h.massEmails)),
+                 "open_tasks": .number(Double(h.openTasks)), "scheduled_calls": .number(Double(h.scheduledCalls)),
+                 "views": .number(Double(h.views)), "lists": .number(Double(h.lists)), "templates": .number(Double(h.templates))])
     }
 
     static func importReport(_ r: ImportReport) -> JSONValue {

@@ -156,14 +156,21 @@ public struct TransportURL: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Replaces the password in a URL string with `***`, even when the URL is malformed.
+    ///
+    /// A password typed without percent-encoding may hold `/`, `?`, `#` or `@`, so the
+    /// userinfo is taken to end at the last `@` that is followed by something shaped like a
+    /// host (and port); when that is ambiguous (`smtp://host:25/x@y`) more is hidden, never less.
     public static func redact(_ string: String) -> String {
         guard let schemeEnd = string.range(of: "://") else { return string }
         let rest = string[schemeEnd.upperBound...]
-        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
-        let authority = rest[..<authorityEnd]
-        guard let at = authority.lastIndex(of: "@") else { return string }
-        let userinfo = authority[..<at]
-        let user = userinfo.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+        func looksLikeHost(after at: Substring.Index) -> Bool {
+            let tail = rest[rest.index(after: at)...]
+            let host = tail[..<(tail.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? tail.endIndex)]
+            return !host.isEmpty && host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || ".-_:[]%".contains($0)) }
+        }
+        guard let at = rest.indices.last(where: { rest[$0] == "@" && looksLikeHost(after: $0) }) else { return string }
+        let userinfo = rest[..<at]
+        let user = userinfo.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
         return String(string[..<schemeEnd.upperBound]) + user + (userinfo.contains(":") ? ":***" : "") + String(rest[at...])
     }
 }

@@ -1,0 +1,92 @@
+import Foundation
+import Hummingbird
+import HeraldCore
+import HeraldStore
+
+/// An admin's page for one user: name, role, time zone, active or not, a new password, and
+/// handing what the user owns to someone else. The rules are ``AccountPolicy``'s.
+struct UserPages {
+    let store: Store
+    let accounts: Accounts
+    let pages: PageRenderer
+
+    func register(on app: RouterGroup<AppRequestContext>) {
+        let admin = app.group("account/users").add(middleware: RequireAdminMiddleware())
+        admin.get(":id") { _, context in
+            try await page(try context.parameters.require("id", as: Int64.self), context: context)
+        }
+        admin.post(":id") { request, context in
+            let id = try context.parameters.require("id", as: Int64.self)
+            let form = try await FormData.read(request, context: context)
+            var change = UserChange(name: form["name"], timeZone: form["time_zone"], isActive: form["is_active"].map { $0 == "yes" })
+            if let role = form["role"] {
+                guard let parsed = User.Role(rawValue: role) else {
+                    return try await page(id, problems: [Problem(field: "role", reason: "choose admin or user")], context: context)
+                }
+                change.role = parsed
+            }
+            do {
+                let user = try await store.users.change(id, change, by: try context.user())
+                return try await page(id, flash: user.isActive ? "Saved \(user.name)." : "Saved. \(user.name) is deactivated: logged out everywhere, API tokens revoked.",
+                                      context: context)
+            } catch let error as HeraldError where error.kind == .invalid {
+                return try await page(id, problems: error.problems, context: context)
+            }
+        }
+        admin.post(":id/password") { request, context in
+            let id = try context.parameters.require("id", as: Int64.self)
+            let form = try await FormData.read(request, context: context)
+            do {
+                let user = try await accounts.setPassword(of: id, to: form["password"] ?? "", by: try context.user())
+                if user.id == (try context.user()).id { context.sessions.createSession(WebSession(for: user)) }
+                return try await page(id, flash: "Set a new password for \(user.name); their sessions were logged out and API tokens revoked.",
+                                      context: context)
+            } catch let error as HeraldError where error.kind == .invalid {
+                return try await page(id, problems: error.problems, context: context)
+            }
+        }
+        admin.post(":id/hand-over") { request, context in
+            let id = try context.parameters.require("id", as: Int64.self)
+            let form = try await FormData.read(request, context: context)
+            guard let to = form["to_user_id"].flatMap({ Int64($0) }) else {
+                return try await page(id, problems: [Problem(field: "to_user_id", reason: "choose who takes over")], context: context)
+            }
+            do {
+                let moved = try await store.users.handOver(from: id, to: to, by: try context.user())
+                return try await page(id, flash: "Handed over \(UserPages.describe(moved)).", context: context)
+            } catch let error as HeraldError where error.kind == .invalid {
+                return try await page(id, problems: error.problems, context: context)
+            }
+        }
+    }
+
+    /// "12 records, 2 mass emails and 1 open task", or "nothing".
+    static func describe(_ h: Holdings) -> String {
+        let parts = [(h.records, "record", "records"), (h.massEmails, "mass email", "mass emails"), (h.openTasks, "open task", "open tasks"),
+                     (h.scheduledCalls, "scheduled call", "scheduled calls"), (h.views, "view", "views"),
+                     (h.lists, "static list", "static lists"), (h.templates, "template", "templates")]
+            .filter { $0.0 > 0 }.map { "\($0.0) \($0.0 == 1 ? $0.1 : $0.2)" }
+        guard let last = parts.last else { return "nothing" }
+        return parts.count == 1 ? last : parts.dropLast().joined(separator: ", ") + " and " + last
+    }
+
+    func page(_ id: Int64, flash: String? = nil, problems: [Problem] = [], context: AppRequestContext) async throws -> Response {
+        guard let user = try await store.users.find(id) else { throw HeraldError.notFound("there is no user \(id)") }
+        let me = try context.user()
+        let holdings = try await store.users.holdings(of: id)
+        let errors = Dictionary(problems.map { ($0.field, $0.reason) }, uniquingKeysWith: { "\($0); \($1)" })
+        let others = try await store.users.all().filter { $0.isActive && $0.id != id }
+            .map { ["id": $0.id, "label": "\($0.name) (\($0.email))"] as [String: Any] }
+        let data: [String: Any] = [
+            "user": ["id": user.id, "name": user.name, "email": user.email, "time_zone": user.timeZone, "active": user.isActive,
+                     "is_admin": user.isAdmin, "is_me": user.id == me.id],
+            "holdings": UserPages.describe(holdings), "has_holdings": holdings.total > 0, "others": others, "has_others": !others.isEmpty,
+            "errors": ["name": errors["name"] as Any, "role": errors["role"] as Any, "time_zone": errors["time_zone"] as Any,
+                       "is_active": errors["is_active"] as Any, "password": errors["password"] as Any, "to_user_id": errors["to_user_id"] as Any],
+            "has_errors": !problems.isEmpty, "problems": problems.map(\.description), "csrf": context.csrf,
+        ]
+        let html = pages.render("user", title: "User \(user.name)", context: context, data: data,
+                                modules: try await store.modules.all(), flash: flash)
+        return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+@testable import HeraldWeb
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// What the pages offer a user matches what the store lets them do, and page forms carry
+/// their CSRF token in the body, never in the URL.
+@Suite struct PageSafetyTests {
+    let accounts = AccountManagementTests()
+
+    @Test func pagesOfferChangesOnlyToTheMakerOrAnAdmin() async throws {
+        try await WebFixture.with { f, client in
+            let contacts = try await f.store.modules.named("contacts")
+            let view = try await f.store.views.create(in: contacts, name: "Admin's view", criteria: .everything, by: f.admin.id)
+            let template = try await f.store.templates.create(in: contacts, name: "Admin's", subject: "Hi", html: "<p>Hi</p>", text: nil, by: f.admin.id)
+            _ = try await f.store.lists.create(in: contacts, name: "Admin list", by: f.admin.id)
+            _ = try await f.store.lists.create(in: contacts, name: "User list", by: f.user.id)
+            let user = try await accounts.logIn(client, f.user.email, "user-password-1")
+            let admin = try await accounts.logIn(client, f.admin.email, f.adminPassword)
+            func get(_ uri: String, _ who: (cookie: String, csrf: String)) async throws -> String {
+                let r = try await client.execute(uri: uri, method: .get, headers: [.cookie: who.cookie])
+                #expect(r.status == .ok, "\(uri)")
+                return r.text
+            }
+
+            let userTemplate = try await get("/m/contacts/templates/\(template.id)", user)
+            #expect(!userTemplate.contains("Delete template") && !userTemplate.contains("id=\"save-template\"") && userTemplate.contains("id=\"read-only\""))
+            let adminTemplate = try await get("/m/contacts/templates/\(template.id)", admin)
+            #expect(adminTemplate.contains("Delete template") && adminTemplate.contains("id=\"save-template\""))
+
+            let userView = try await get("/m/contacts/views/\(view.id)/edit", user)
+            #expect(!userView.contains("Delete view") && !userView.contains("Save view") && userView.contains("id=\"read-only\""))
+            #expect(try await get("/m/contacts/views/\(view.id)/edit", admin).contains("Delete view"))
+
+            let userList = try await get("/m/contacts?view=\(view.id)", user)
+            #expect(!userList.contains("Edit view"))
+            let addTo = try #require(userList.firstMatch(of: /<select name="list" aria-label="Static list">(.*?)<\/select>/)?.1)
+            #expect(addTo.contains("User list") && !addTo.contains("Admin list"), "only lists the user may add to")
+            #expect(try await get("/m/contacts?view=\(view.id)", admin).contains("Edit view"))
+        }
+    }
+
+    @Test func theUploadFormCarriesItsTokenInTheBody() async throws {
+        try await WebFixture.with { f, client in
+            let user = try await accounts.logIn(client, f.user.email, "user-password-1", page: "/m/contacts/import")
+            let page = try await client.execute(uri: "/m/contacts/import", method: .get, headers: [.cookie: user.cookie])
+            #expect(!page.text.contains("_csrf="), "no token in a URL")
+            let boundary = "----HeraldTest"
+            func upload(_ csrf: String?, query: String = "") async throws -> TestResponse {
+                var body = ""
+                if let csrf { body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n\(csrf)\r\n" }
+                body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.csv\"\r\nContent-Type: text/csv\r\n\r\nLast Name\nLee\n\r\n--\(boundary)--\r\n"
+                return try await client.execute(uri: "/m/contacts/import" + query, method: .post,
+                                                headers: [.cookie: user.cookie, .contentType: "multipart/form-data; boundary=\(boundary)"],
+                                                body: ByteBuffer(string: body))
+            }
+            let folder = ImportUploads().folder
+            let before = Set((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+            #expect(try await upload(nil).status == .forbidden)
+            #expect(try await upload("wrong").status == .forbidden)
+            #expect(try await upload(nil, query: "?_csrf=\(user.csrf)").status == .forbidden, "a token in the URL is not taken")
+            let after = Set((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+            #expect(after.subtracting(before).filter { $0.hasPrefix("\(f.user.id)-") }.isEmpty, "a refused upload stores nothing")
+            let good = try await upload(user.csrf)
+            #expect(good.status == .seeOther && good.headers[.location]?.hasPrefix("/m/contacts/import/") == true)
+
+            // Other forms refuse multipart bodies rather than read them unchecked.
+            let multipartForm = try await client.execute(uri: "/account/tokens", method: .post,
+                                                         headers: [.cookie: user.cookie, .contentType: "multipart/form-data; boundary=\(boundary)"],
+                                                         body: ByteBuffer(string: "--\(boundary)\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nx\r\n--\(boundary)--\r\n"))
+            #expect(multipartForm.status == .unsupportedMediaType)
+            #expect(try await f.store.tokens.all(for: f.user.id).count == 1)
+        }
+    }
+}
