@@ -248,5 +248,12 @@ enum Migrations {
             // bounces recorded before stay without one.
             try await db.raw("ALTER TABLE bounces ADD COLUMN reason TEXT").run()
         },
+        Migration(version: 14, name: "erased messages") { db, _ in
+            // When the person a message went to was erased (GDPR art. 17; see ErasureStore):
+            // the row stays, without the address, the record or the server's reply, so that
+            // the mass email's figures stay right; it is nobody's now, and nothing is sent or
+            // followed up on it again.
+            try await db.raw("ALTER TABLE mail_messages ADD COLUMN erased_at BIGINT").run()
+        },
     ]
 }
