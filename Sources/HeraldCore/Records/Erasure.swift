@@ -16,15 +16,20 @@ public struct Erasure: Sendable, Hashable, Codable {
     public var messages = 0
     /// Messages still waiting to go: not sent now, and kept, like the others, as anonymous rows.
     public var unsentMessages = 0
-    /// Opens, clicks and unsubscribes logged for those messages.
+    /// Opens and clicks of those messages whose user agent was removed; like the messages,
+    /// they stay, anonymous, for the mass emails' hourly chart.
     public var events = 0
+    /// Replies whose sender, subject, headers and text were removed (each still counts as a
+    /// reply in the figures).
     public var replies = 0
-    /// Bounce reports about the person's messages or address.
+    /// Bounce reports about the person's messages or address whose address, diagnostic and
+    /// report as received were removed (each still counts in the figures).
     public var bounces = 0
     public var tasks = 0
     public var calls = 0
     public var listMemberships = 0
-    /// Trigger actions recorded as having run for the record.
+    /// Trigger actions recorded as having run for the record, now for nobody (each still
+    /// counts as a run).
     public var triggerRuns = 0
     /// Mass emails to selected records whose selection named the record.
     public var massEmailSelections = 0
@@ -44,13 +49,13 @@ public struct Erasure: Sendable, Hashable, Codable {
             ("records", "the record", records),
             ("messages", "mass email messages (kept anonymous for the figures)", messages),
             ("unsent_messages", "messages not yet sent (they will not be)", unsentMessages),
-            ("events", "opens, clicks and unsubscribes", events),
-            ("replies", "replies", replies),
-            ("bounces", "bounce reports", bounces),
+            ("events", "opens and clicks (their user agents)", events),
+            ("replies", "replies (sender, subject and text)", replies),
+            ("bounces", "bounce reports (address, diagnostic and report)", bounces),
             ("tasks", "tasks", tasks),
             ("calls", "calls", calls),
             ("list_memberships", "static list memberships", listMemberships),
-            ("trigger_runs", "trigger actions run for the record", triggerRuns),
+            ("trigger_runs", "trigger actions run for the record (kept as anonymous runs)", triggerRuns),
             ("mass_email_selections", "mass email selections naming the record", massEmailSelections),
             ("suppressions", "suppression list entries with the address in plain text", suppressions),
         ]

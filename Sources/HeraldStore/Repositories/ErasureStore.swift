@@ -5,18 +5,20 @@ import SQLKit
 /// Erasing a person on request (GDPR art. 17, "the right to be forgotten"), in one
 /// transaction: all of it or none.
 ///
-/// Gone: the record; its tasks, calls, static list memberships and trigger action runs; the
-/// opens, clicks, unsubscribes, replies and bounce reports of every message to the person
-/// (those of their record, and those of any record to one of their addresses: a deal's
-/// message goes to its contact's address); the address in plain text on the suppression
-/// list; the record in mass emails' selections of records.
+/// Gone: the record; its tasks, calls and static list memberships; the address in plain text
+/// on the suppression list; the record in mass emails' selections of records; and, of every
+/// message to the person (those of their record, and those of any record to one of their
+/// addresses: a deal's message goes to its contact's address), the address, the record, the
+/// server's reply, the opens' and clicks' user agents, the replies' sender, subject, headers
+/// and text, the bounce reports' address, diagnostic and report as received.
 ///
-/// Kept: each message as an anonymous row (no address, no record, no server reply) with its
-/// status and its opened and clicked times, because a mass email's figures (sent, bounced,
-/// opened, clicked) are counted from these rows and must not change when someone is erased;
-/// and each address as a keyed hash on the suppression list
-/// (``SuppressionStore/erasedKey(_:secret:)``), which the recipient resolver matches, so that
-/// the person, imported again, is never mailed.
+/// Kept, anonymous: the rows themselves. A mass email's figures are counted from them (sent,
+/// bounced, opened and clicked from the messages; replied, soft-bounced, complained and
+/// refused from the replies and bounces; the hourly chart from the events; how often each
+/// trigger action ran from its runs), and they must not change when someone is erased; with
+/// the address and the record gone, what is left says nothing about anyone. Kept too: each
+/// address as a keyed hash on the suppression list (``SuppressionStore/erasedKey(_:secret:)``),
+/// which the recipient resolver matches, so that the person, imported again, is never mailed.
 ///
 /// A message to the person that a sending process holds at this moment (`sending`) makes
 /// erasing refuse with a conflict, to be tried again a moment later: that process is handing
@@ -67,8 +69,12 @@ public struct ErasureStore: Sendable {
             }
             var erasure = Erasure(module: module.apiName, recordID: id)
             for part in person.parts {
-                erasure[keyPath: part.count] = try await db.raw("DELETE FROM \(ident: part.table) WHERE \(part.condition) RETURNING 1 AS one")
-                    .all().count
+                let statement: SQLQueryString = if let anonymise = part.anonymise {
+                    "UPDATE \(ident: part.table) SET \(anonymise) WHERE \(part.condition) RETURNING 1 AS one"
+                } else {
+                    "DELETE FROM \(ident: part.table) WHERE \(part.condition) RETURNING 1 AS one"
+                }
+                erasure[keyPath: part.count] = try await db.raw(statement).all().count
             }
             // The rows stay for the figures (see the type's comment); one still waiting is not
             // sent. (The right-hand sides read the row as it was, on both databases.)
@@ -116,11 +122,13 @@ private struct Person {
         var massEmail: String
     }
 
-    /// A table, the rows of it that are the person's, and where their number goes.
+    /// A table, the rows of it that are the person's, where their number goes, and, for rows
+    /// that figures are counted from, what erasing sets instead of deleting them.
     struct Part {
         var table: String
         var condition: SQLQueryString
         var count: WritableKeyPath<Erasure, Int>
+        var anonymise: SQLQueryString? = nil
     }
 
     let module: Module
@@ -166,23 +174,35 @@ private struct Person {
         return Person(module: module, id: id, addresses: sorted, messages: messages)
     }
 
-    /// The rows deleted outright, in an order that the foreign keys allow.
+    /// The person's rows other than the messages and the record, before either changes.
     var parts: [Part] {
         let messageIDs = messages.map(\.id)
         let ofModule: SQLQueryString = "SELECT id FROM mass_emails WHERE module_id = \(bind: module.id)"
+        let erasedID: SQLQueryString = "'erased:' || CAST(id AS TEXT)"
         return [
-            Part(table: "message_events", condition: Self.among("message_id", messageIDs), count: \.events),
+            Part(table: "message_events", condition: "\(Self.among("message_id", messageIDs)) AND user_agent IS NOT NULL",
+                 count: \.events, anonymise: "user_agent = NULL"),
             Part(table: "replies", condition: """
-                \(Self.among("message_id", messageIDs)) OR (record_id = \(bind: id) AND mass_email_id IN (\(ofModule)))
-                OR \(Self.among("lower(from_address)", addresses))
-                """, count: \.replies),
-            Part(table: "bounces", condition: "\(Self.among("message_id", messageIDs)) OR \(Self.among("address", addresses))", count: \.bounces),
+                (\(Self.among("message_id", messageIDs)) OR (record_id = \(bind: id) AND mass_email_id IN (\(ofModule)))
+                 OR \(Self.among("lower(from_address)", addresses))) AND record_id <> 0
+                """, count: \.replies,
+                 anonymise: "record_id = 0, from_address = NULL, subject = NULL, headers = '', text = '', fingerprint = \(erasedID)"),
+            Part(table: "bounces", condition: """
+                (\(Self.among("message_id", messageIDs)) OR \(Self.among("address", addresses))) AND address NOT LIKE 'erased:%'
+                """, count: \.bounces,
+                 anonymise: "address = \(erasedID), diagnostic = NULL, raw = NULL, fingerprint = \(erasedID)"),
             Part(table: "tasks", condition: "module_id = \(bind: module.id) AND record_id = \(bind: id)", count: \.tasks),
             Part(table: "calls", condition: "module_id = \(bind: module.id) AND record_id = \(bind: id)", count: \.calls),
             Part(table: "static_list_members", condition: """
                 record_id = \(bind: id) AND list_id IN (SELECT id FROM static_lists WHERE module_id = \(bind: module.id))
                 """, count: \.listMemberships),
-            Part(table: "trigger_runs", condition: "record_id = \(bind: id) AND mass_email_id IN (\(ofModule))", count: \.triggerRuns),
+            // A run is kept under a number no record has: minus the id of the person's message
+            // of that mass email (one per mass email and record, so the key stays unique).
+            Part(table: "trigger_runs", condition: "record_id = \(bind: id) AND mass_email_id IN (\(ofModule))", count: \.triggerRuns,
+                 anonymise: """
+                    record_id = -COALESCE((SELECT MIN(m.id) FROM mail_messages m
+                                           WHERE m.mass_email_id = trigger_runs.mass_email_id AND m.record_id = \(bind: id)), \(bind: id))
+                    """),
             Part(table: "suppressions", condition: Self.among("address", addresses), count: \.suppressions),
         ]
     }
