@@ -29,6 +29,7 @@ public struct Store: Sendable {
     public let triggerRuns: TriggerRunStore
     public let bounces: BounceStore
     public let replies: ReplyStore
+    public let erasure: ErasureStore
 
     public init(database: any HeraldDatabase) {
         self.database = database
@@ -49,13 +50,14 @@ public struct Store: Sendable {
         self.nodes = NodeStore(database: database)
         self.domains = DomainStore(database: database)
         self.quota = QuotaStore(database: database)
-        self.suppressions = SuppressionStore(database: database)
+        self.suppressions = SuppressionStore(database: database, settings: settings)
         self.engagement = EngagementStore(database: database)
         self.tasks = TaskStore(database: database)
         self.calls = CallStore(database: database)
         self.triggerRuns = TriggerRunStore(database: database)
         self.bounces = BounceStore(database: database)
         self.replies = ReplyStore(database: database)
+        self.erasure = ErasureStore(database: database, settings: settings)
     }
 
     /// Opens the database at `location` and brings its schema up to date.

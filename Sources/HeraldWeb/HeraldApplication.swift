@@ -123,6 +123,7 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     BouncesAPI(store: store, delivery: delivery).register(on: api)
 
     RecordPages(store: store, pages: pages).register(on: authenticated)
+    ErasurePages(store: store, pages: pages).register(on: authenticated)
     ViewPages(store: store, pages: pages).register(on: authenticated)
     ImportPages(store: store, pages: pages).register(on: authenticated)
     AdminPages(store: store, pages: pages).register(on: authenticated)

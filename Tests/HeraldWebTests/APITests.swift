@@ -122,7 +122,12 @@ import Testing
 
     @Test func tokensAndUsers() async throws {
         try await WebFixture.with { f, client in
-            let made = try await client.api(.post, "/api/v1/tokens", token: f.userToken, json: ["name": "script"])
+            // Tokens come from a logged-in session (AccountManagementTests: never from a token).
+            let session = try await AccountManagementTests().logIn(client, f.user.email, "user-password-1")
+            let made = try await client.execute(uri: "/api/v1/tokens", method: .post,
+                                                headers: [.cookie: session.cookie, .contentType: "application/json",
+                                                          HTTPFields.Element.Name("X-CSRF-Token")!: session.csrf],
+                                                body: ByteBuffer(string: #"{"name":"script"}"#))
             guard case .string(let secret)? = made.json?.objectValue?["token"] else { Issue.record("no secret"); return }
             #expect(try await client.api(.get, "/api/v1/me", token: secret).json?.objectValue?["email"] == "user@example.com")
             let listed = try await client.api(.get, "/api/v1/tokens", token: f.userToken)

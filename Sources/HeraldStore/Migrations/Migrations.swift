@@ -254,5 +254,12 @@ enum Migrations {
             try await db.raw("ALTER TABLE users ADD COLUMN session_epoch BIGINT NOT NULL DEFAULT 0").run()
             try await db.raw("ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT").run()
         },
+        Migration(version: 15, name: "erased messages") { db, _ in
+            // When the person a message went to was erased (GDPR art. 17; see ErasureStore):
+            // the row stays, without the address, the record or the server's reply, so that
+            // the mass email's figures stay right; it is nobody's now, and nothing is sent or
+            // followed up on it again.
+            try await db.raw("ALTER TABLE mail_messages ADD COLUMN erased_at BIGINT").run()
+        },
     ]
 }

@@ -86,12 +86,19 @@ public struct BounceStore: Sendable {
     }
 
     /// Records `report` and applies it, in one transaction; nil when a report with the same
-    /// fingerprint was recorded before (nothing changes then).
+    /// fingerprint was recorded before, or when it names an erased person's message (nothing
+    /// changes then).
     ///
     /// When the message is known, its address is the one bounced (the report's may be an
     /// alias the mail was forwarded to).
     public func record(_ report: Report, softThreshold: SoftBounceThreshold = .standard) async throws -> Recorded? {
         try await database.transaction { db in
+            // A report about an erased person's message is not kept: it would bring their
+            // address back (see ErasureStore).
+            if let id = report.messageID,
+               try await db.raw("SELECT id FROM mail_messages WHERE id = \(bind: id) AND erased_at IS NOT NULL").first() != nil {
+                return nil
+            }
             let message: SentMessage? = if let id = report.messageID { try await Self.message(id, in: db) } else { nil }
             let address = (message?.address ?? report.address).lowercased()
             guard let row = try await db.raw("""
@@ -152,6 +159,7 @@ public struct BounceStore: Sendable {
             try await db.raw("""
                 SELECT id, mass_email_id, step, record_id, address, status FROM mail_messages
                 WHERE mass_email_id = \(bind: massEmail) AND step = \(bind: step) AND address = \(bind: address.lowercased())
+                    AND erased_at IS NULL
                 """).first().map(Self.sentMessage)
         }
     }
@@ -201,7 +209,7 @@ public struct BounceStore: Sendable {
 
     static func message(_ id: Int64, in db: any SQLDatabase) async throws -> SentMessage? {
         try await db.raw("""
-            SELECT id, mass_email_id, step, record_id, address, status FROM mail_messages WHERE id = \(bind: id)
+            SELECT id, mass_email_id, step, record_id, address, status FROM mail_messages WHERE id = \(bind: id) AND erased_at IS NULL
             """).first().map(sentMessage)
     }
 

@@ -82,7 +82,7 @@ public struct EngagementStore: Sendable {
             for start in stride(from: 0, to: ids.count, by: 500) {
                 for row in try await db.raw("""
                     SELECT id, mass_email_id, step, record_id, address, sent_at FROM mail_messages
-                    WHERE id IN (\(binds: Array(ids[start..<min(start + 500, ids.count)])))
+                    WHERE id IN (\(binds: Array(ids[start..<min(start + 500, ids.count)]))) AND erased_at IS NULL
                     """).all() {
                     messages[try row.decode(column: "id", as: Int64.self)] = Message(
                         massEmailID: try row.decode(column: "mass_email_id", as: Int64.self),
@@ -156,7 +156,7 @@ public struct EngagementStore: Sendable {
             try await db.raw("""
                 SELECT m.id, m.mass_email_id, m.step, mo.api_name AS module, m.record_id, m.address, m.unsubscribed_at
                 FROM mail_messages m JOIN mass_emails e ON e.id = m.mass_email_id JOIN modules mo ON mo.id = e.module_id
-                WHERE m.id = \(bind: message)
+                WHERE m.id = \(bind: message) AND m.erased_at IS NULL
                 """).first().map { row in
                 UnsubscribeTarget(messageID: try row.decode(column: "id", as: Int64.self),
                                   massEmailID: try row.decode(column: "mass_email_id", as: Int64.self),

@@ -26,7 +26,8 @@ extension MassEmailStore {
     /// A recipient is one whose mass email message was sent. Left out, under the first reason
     /// that applies: those whose message to that address so far (the mass email's or an
     /// earlier follow-up's) bounced or was unsubscribed from, whose record is opted out now,
-    /// whose address is suppressed, and those the follow-up's `exclusions` match as of `now`
+    /// whose address is suppressed (an erased person's message, which has no address left,
+    /// counts as that: their address is, by its keyed hash), and those the follow-up's `exclusions` match as of `now`
     /// (field conditions are on the record as it is now; `within_last_days` counts from
     /// `now` in `zone`). Opens and clicks are people's: a machine's (a privacy proxy, a link
     /// scanner) do not count.
@@ -41,7 +42,8 @@ extension MassEmailStore {
                     CASE WHEN \(sql.anyMessage("e.status = 'bounced'")) THEN 1 ELSE 0 END AS bounced,
                     CASE WHEN \(sql.anyMessage("e.unsubscribed_at IS NOT NULL")) THEN 1 ELSE 0 END AS unsubscribed,
                     \(sql.optOut(source)) AS opt_out,
-                    CASE WHEN EXISTS (SELECT 1 FROM suppressions s WHERE s.address = m.address) THEN 1 ELSE 0 END AS suppressed,
+                    CASE WHEN m.erased_at IS NOT NULL OR EXISTS (SELECT 1 FROM suppressions s WHERE s.address = m.address)
+                         THEN 1 ELSE 0 END AS suppressed,
                     CASE WHEN \(sql.excluded(exclusions)) THEN 1 ELSE 0 END AS excluded
                 FROM mail_messages m
                 WHERE m.mass_email_id = \(bind: massEmailID) AND m.step = 0 AND m.status IN ('sent', 'bounced') AND m.id > \(bind: after)

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HeraldCore
 import SQLKit
@@ -339,24 +340,46 @@ public struct Suppression: Sendable, Hashable {
     public var createdAt: Int64
 }
 
-/// Addresses that are never sent to again: unsubscribed, hard-bounced, added by an admin.
+/// Addresses that are never sent to again: unsubscribed, hard-bounced, added by an admin,
+/// and erased people's, which the list holds only as a keyed hash (``erasedKey(_:secret:)``).
 public struct SuppressionStore: Sendable {
     let database: any HeraldDatabase
+    let settings: SettingsStore
 
-    /// Which of `addresses` (normalised, lower case) are suppressed.
+    /// Which of `addresses` (normalised, lower case) are suppressed, in plain text or, for an
+    /// erased person's, by their keyed hash.
     public func suppressed(among addresses: [String]) async throws -> Set<String> {
         guard !addresses.isEmpty else { return [] }
+        let secret = try await settings.engagementSecret()
         return try await database.read { db in
             var out = Set<String>()
             for start in stride(from: 0, to: addresses.count, by: 500) {
                 let chunk = Array(addresses[start..<min(start + 500, addresses.count)])
-                for row in try await db.raw("SELECT address FROM suppressions WHERE address IN (\(binds: chunk))").all() {
-                    out.insert(try row.decode(column: "address", as: String.self))
+                var byKey: [String: String] = [:]
+                for address in chunk { byKey[Self.erasedKey(address, secret: secret)] = address }
+                let wanted = chunk + Array(byKey.keys)
+                for row in try await db.raw("SELECT address FROM suppressions WHERE address IN (\(binds: wanted))").all() {
+                    let found = try row.decode(column: "address", as: String.self)
+                    out.insert(byKey[found] ?? found)
                 }
             }
             return out
         }
     }
+
+    /// How the suppression list holds an erased person's address: `hmac:` and 64 hex digits
+    /// of an HMAC-SHA256 of the normalised address, under a key derived from the server's
+    /// secret (the one that signs tracking tokens and Message-IDs), so that an address is
+    /// recognised when it comes back but cannot be read off the list: an unkeyed hash of an
+    /// address is reversed by hashing a list of addresses.
+    public static func erasedKey(_ address: String, secret: String) -> String {
+        let key = SymmetricKey(data: SHA256.hash(data: Data(("herald erased address\u{0}" + secret).utf8)))
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(EmailAddress.normalized(address).utf8), using: key)
+        return "hmac:" + mac.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Whether a suppression list entry is an erased person's keyed hash.
+    public static func isErasedKey(_ entry: String) -> Bool { entry.hasPrefix("hmac:") }
 
     /// Suppresses an address (kept as it was first suppressed when already there).
     public func add(_ address: String, reason: String, detail: String? = nil, now: Int64 = Clock.epochSeconds()) async throws {

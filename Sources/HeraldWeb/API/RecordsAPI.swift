@@ -2,7 +2,8 @@ import Hummingbird
 import HeraldCore
 import HeraldStore
 
-/// `/api/v1/modules/:module/records`: create, read, update, delete and list records.
+/// `/api/v1/modules/:module/records`: create, read, update, delete and list records, and
+/// erase the person a record stands for.
 struct RecordsAPI {
     let store: Store
 
@@ -46,6 +47,13 @@ struct RecordsAPI {
             let module = try await store.modules.named(context.parameters.require("module"))
             try await store.records.delete(in: module, id: try context.parameters.require("id", as: Int64.self), scope: try context.user().scope)
             return Response(status: .noContent)
+        }
+        // GDPR art. 17: admins only, as it reaches past the record (its messages, replies,
+        // bounces, the suppression list). A user is refused before the record is looked for.
+        api.group("modules/:module/records/:id/erase").add(middleware: RequireAdminMiddleware()).post { _, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let erasure = try await store.erasure.erase(in: module, id: try context.parameters.require("id", as: Int64.self))
+            return JSONResponse.make(Present.erasure(erasure))
         }
     }
 

@@ -123,6 +123,8 @@ struct RecordPages {
             "priorities": CRMTask.Priority.allCases.map { ["value": $0.rawValue, "label": $0.label, "selected": $0 == .normal] },
             "has_tasks": !tasks.isEmpty, "has_calls": !calls.isEmpty, "replies": replies, "has_replies": !replies.isEmpty,
             "task_errors": errors("task"), "call_errors": errors("call"),
+            // Erasing (GDPR art. 17) is for admins, and for people: records with an address of their own.
+            "can_erase": user.isAdmin && module.emailField != nil,
             "has_task_errors": !errors("task").isEmpty, "has_call_errors": !errors("call").isEmpty, "zone": user.timeZone,
         ], modules: modules, current: module.apiName)
         return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response

@@ -30,6 +30,16 @@ enum Present {
 
     static func record(_ r: Record, in m: Module) -> JSONValue { .object(r.json(in: m)) }
 
+    /// What erasing a person removed: a count per kind, and how many addresses are now
+    /// suppressed by their keyed hash.
+    static func erasure(_ e: Erasure) -> JSONValue {
+        .object([
+            "module": .string(e.module), "id": .number(Double(e.recordID)),
+            "erased": .object(Dictionary(uniqueKeysWithValues: e.items.map { ($0.key, JSONValue.number(Double($0.count))) })),
+            "suppressed_addresses": .number(Double(e.suppressedAddresses)),
+        ])
+    }
+
     static func view(_ v: View, count: Int? = nil) -> JSONValue {
         var o: [String: JSONValue] = [
             "id": .number(Double(v.id)), "module": .string(v.module), "name": .string(v.name), "criteria": v.criteria.json,
