@@ -29,6 +29,7 @@ public struct Store: Sendable {
     public let triggerRuns: TriggerRunStore
     public let bounces: BounceStore
     public let replies: ReplyStore
+    public let testSends: TestSendStore
     public let erasure: ErasureStore
 
     public init(database: any HeraldDatabase) {
@@ -57,6 +58,7 @@ public struct Store: Sendable {
         self.triggerRuns = TriggerRunStore(database: database)
         self.bounces = BounceStore(database: database)
         self.replies = ReplyStore(database: database)
+        self.testSends = TestSendStore(database: database)
         self.erasure = ErasureStore(database: database, settings: settings)
     }
 

@@ -37,11 +37,15 @@ public struct HeraldError: Error, Sendable, CustomStringConvertible {
         case upstream
         /// The body is not of a type the call reads, e.g. not JSON (HTTP 415).
         case unsupportedMediaType = "unsupported_media_type"
+        /// The caller did this too often; `retryAfter` says when it may again (HTTP 429).
+        case tooManyRequests = "too_many_requests"
     }
 
     public var kind: Kind
     public var message: String
     public var problems: [Problem]
+    /// Seconds until the call may succeed again (`Retry-After`), for ``Kind/tooManyRequests``.
+    public var retryAfter: Int64?
 
     public init(_ kind: Kind, _ message: String, problems: [Problem] = []) {
         self.kind = kind
@@ -64,6 +68,11 @@ public struct HeraldError: Error, Sendable, CustomStringConvertible {
     }
     public static func forbidden(_ message: String) -> HeraldError { HeraldError(.forbidden, message) }
     public static func upstream(_ message: String) -> HeraldError { HeraldError(.upstream, message) }
+    public static func tooManyRequests(_ message: String, retryAfter: Int64) -> HeraldError {
+        var error = HeraldError(.tooManyRequests, message)
+        error.retryAfter = retryAfter
+        return error
+    }
 
     public var description: String { message }
 }

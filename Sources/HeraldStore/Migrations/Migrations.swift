@@ -261,5 +261,14 @@ enum Migrations {
             // followed up on it again.
             try await db.raw("ALTER TABLE mail_messages ADD COLUMN erased_at BIGINT").run()
         },
+        Migration(version: 16, name: "test sends") { db, kind in
+            // Kept for the limit (TestSendStore) and the count; the address, so an admin can see
+            // where tests went if a relay complains.
+            try await db.raw("""
+                CREATE TABLE test_sends (\(SchemaSQL.idColumn(kind)), user_id BIGINT NOT NULL REFERENCES users(id),
+                    address TEXT NOT NULL, sent_at BIGINT NOT NULL)
+                """).run()
+            try await db.raw("CREATE INDEX test_sends_user ON test_sends (user_id, sent_at)").run()
+        },
     ]
 }

@@ -107,6 +107,10 @@ public struct ErasureStore: Sendable {
                     """).run()
             }
             erasure.suppressedAddresses = person.addresses.count
+            // Where someone sent a test to the person: not a figure, so gone (not counted).
+            for address in person.addresses {
+                try await db.raw("DELETE FROM test_sends WHERE lower(address) = \(bind: address)").run()
+            }
             try await db.raw("DELETE FROM \(ident: module.table) WHERE id = \(bind: id)").run()
             erasure.records = 1
             return erasure

@@ -77,7 +77,7 @@ struct TemplatesAPI {
             let rendered = try await mail.preview(subject: template.subject, html: template.html, text: template.text,
                                                   module: try await store.modules.named(template.module),
                                                   recordID: recordID, senderID: sender.id, user: try context.user())
-            return JSONResponse.make(try await mail.send(rendered, from: sender, to: to!))
+            return JSONResponse.make(try await mail.send(rendered, from: sender, to: to!, by: try context.user()))
         }
     }
 

@@ -39,7 +39,7 @@ struct TransportSettingsAPI {
             let from = body.string("from", maxLength: 254)
             try body.finish()
             let sender = try await TransportSettings(delivery: delivery, mail: mail).testSender(id: senderID, address: from)
-            return JSONResponse.make(try await mail.send(TransportSettings.testMessage(), from: sender, to: to!))
+            return JSONResponse.make(try await mail.send(TransportSettings.testMessage(), from: sender, to: to!, by: try context.user()))
         }
     }
 }

@@ -29,6 +29,12 @@ struct ErrorMiddleware: RouterMiddleware {
 
     func respond(_ error: HeraldError, request: Request, context: Context, status: HTTPResponse.Status? = nil) -> Response {
         let status = status ?? ErrorMiddleware.status(for: error.kind)
+        var response = body(error, request: request, context: context, status: status)
+        if let seconds = error.retryAfter { response.headers[.retryAfter] = String(max(1, seconds)) }
+        return response
+    }
+
+    private func body(_ error: HeraldError, request: Request, context: Context, status: HTTPResponse.Status) -> Response {
         if request.uri.path.hasPrefix("/api/") || request.uri.path.hasPrefix("/webhooks/") || request.headers[.accept]?.contains("application/json") == true {
             return JSONResponse.make(ErrorBody(error: .init(code: error.kind.rawValue, message: error.message, problems: error.problems)),
                                      status: status)
@@ -50,6 +56,7 @@ struct ErrorMiddleware: RouterMiddleware {
         case .unauthorized: .unauthorized
         case .upstream: .badGateway
         case .unsupportedMediaType: .unsupportedMediaType
+        case .tooManyRequests: .tooManyRequests
         }
     }
 }

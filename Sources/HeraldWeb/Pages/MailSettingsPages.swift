@@ -69,11 +69,10 @@ struct MailSettingsPages {
             let form = try await FormData.read(request, context: context)
             do {
                 let sender = try await settings.testSender(id: form["sender_id"].flatMap { Int64($0) }, address: form["from"])
-                let result = try await mail.send(TransportSettings.testMessage(), from: sender, to: form["to"] ?? "")
+                let result = try await mail.send(TransportSettings.testMessage(), from: sender, to: form["to"] ?? "", by: try context.user())
                 return try await page(testResult: result, form: form, context: context)
-            } catch let error as HeraldError where error.kind == .invalid || error.kind == .upstream {
-                return try await page(testError: error.message, form: form,
-                                      status: error.kind == .upstream ? .badGateway : .unprocessableContent, context: context)
+            } catch let error as HeraldError where [.invalid, .upstream, .tooManyRequests].contains(error.kind) {
+                return try await page(testError: error.message, form: form, status: ErrorMiddleware.status(for: error.kind), context: context)
             }
         }
     }

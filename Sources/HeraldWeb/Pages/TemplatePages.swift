@@ -95,11 +95,11 @@ struct TemplatePages {
                 let rendered = try await mail.preview(
                     subject: form["subject"] ?? "", html: form["html"] ?? "", text: form["text"], module: module,
                     recordID: TemplatePages.recordID(form), senderID: sender.id, user: try context.user())
-                outcome.testResult = try await mail.send(rendered, from: sender, to: form["to"] ?? "")
-            } catch let error as HeraldError where error.kind == .invalid || error.kind == .upstream {
-                if error.kind == .upstream || error.problems.allSatisfy({ ["to", "sender_id", "record_id"].contains($0.field) }) {
+                outcome.testResult = try await mail.send(rendered, from: sender, to: form["to"] ?? "", by: try context.user())
+            } catch let error as HeraldError where [.invalid, .upstream, .tooManyRequests].contains(error.kind) {
+                if error.kind != .invalid || error.problems.allSatisfy({ ["to", "sender_id", "record_id"].contains($0.field) }) {
                     outcome.testError = error.message
-                    outcome.status = error.kind == .upstream ? .badGateway : .unprocessableContent
+                    outcome.status = ErrorMiddleware.status(for: error.kind)
                 } else {
                     outcome = failed(error)
                 }

@@ -55,16 +55,25 @@ struct MailTesting {
             .map { ($0.id, $0.title(in: module)) }
     }
 
-    /// Sends one message through the configured transport and reports each recipient's fate.
+    /// Sends one message, for `user`, through the configured transport and reports each
+    /// recipient's fate.
     ///
-    /// A refused address is a 422 on `to`; a transport that cannot be reached or refuses the
-    /// whole transaction is a 502 whose message names the cause, never the password.
-    func send(_ rendered: RenderedMail, from sender: Sender, to address: String) async throws -> JSONValue {
+    /// A test goes to any address typed, so it is held to what a mass email is: never to a
+    /// suppressed address (422 on `to`), within the daily quota (it counts toward it; 429 when
+    /// used up), and at most ``TestSendStore/limit`` a user (429 with Retry-After); each is
+    /// recorded. A transport that cannot be reached or refuses the whole transaction is a 502
+    /// whose message names the cause, never the password.
+    func send(_ rendered: RenderedMail, from sender: Sender, to address: String, by user: User) async throws -> JSONValue {
         let to = address.trimmedWhitespace
         guard EmailAddress.isValid(to) else {
             throw HeraldError.invalid(field: "to", to.isEmpty ? "is required" : "'\(to)' is not a valid email address")
         }
+        if try await !store.suppressions.suppressed(among: [EmailAddress.normalized(to)]).isEmpty {
+            throw HeraldError.invalid(field: "to", "\(to) is on the suppression list; Herald sends it nothing, tests neither")
+        }
         let (url, origin) = try await configuredTransport()
+        try await store.testSends.take(user: user.id, address: to)
+        try await takeFromQuota()
         let message: OutgoingMessage
         do {
             message = try MessageComposer().compose(rendered, from: sender, to: to, signers: await delivery.domains.signers(for: sender.email))
@@ -93,6 +102,20 @@ struct MailTesting {
                 ])
             }),
         ])
+    }
+
+    /// One message from today's quota, if the organisation has one; 429 until midnight (in
+    /// its time zone) when it is used up.
+    private func takeFromQuota() async throws {
+        guard let limit = try await store.settings.dailyQuota() else { return }
+        let day = try await store.settings.today()
+        guard try await store.quota.reserve(1, day: day, limit: limit) == 0 else { return }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = try await store.settings.timeZone()
+        let now = Date()
+        let midnight = calendar.date(byAdding: .day, value: 1, to: calendar.startOfDay(for: now)) ?? now.addingTimeInterval(3600)
+        throw HeraldError.tooManyRequests("today's sending quota of \(limit) messages is used up, and test sends count toward it",
+                                          retryAfter: Int64(midnight.timeIntervalSince(now).rounded(.up)))
     }
 
     /// The transport in use, its URL redacted; a saved URL that no longer parses is a 502.
