@@ -75,6 +75,29 @@ import Testing
     }
 
     @Test(arguments: TestDatabase.kinds)
+    func anAllOrNothingImportIsBoundedInRows(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let contacts = try await store.modules.named("contacts")
+            let admin = try await store.testAdmin()
+            let csv = "Last Name\n" + (1...5).map { "P\($0)\n" }.joined()
+            var options = ImportOptions(owner: admin.id)
+            options.atomicRowLimit = 4
+            options.duplicates = .allow
+            let refused = await #expect(throws: HeraldError.self) { _ = try await store.importer.run(into: contacts, options: options, input: ImporterTests.chunks(csv)) }
+            #expect(refused?.problems.map(\.field) == ["atomic"])
+            #expect(try await store.records.count(in: contacts, criteria: .all([]), scope: .all) == 0, "rolled back")
+            options.dryRun = true
+            #expect(try await store.importer.run(into: contacts, options: options, input: ImporterTests.chunks(csv)).created == 5, "a dry run writes nothing, so it has no bound")
+            options.dryRun = false
+            options.atomic = false
+            #expect(try await store.importer.run(into: contacts, options: options, input: ImporterTests.chunks(csv)).created == 5)
+            options.atomic = true
+            options.atomicRowLimit = 5
+            #expect(try await store.importer.run(into: contacts, options: options, input: ImporterTests.chunks(csv)).committed)
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
     func wrongHeaderAndEncodingAreRefused(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in
             let contacts = try await store.modules.named("contacts")

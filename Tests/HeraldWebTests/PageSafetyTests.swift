@@ -75,4 +75,24 @@ import Testing
             #expect(try await f.store.tokens.all(for: f.user.id).count == 1)
         }
     }
+
+    @Test func anAPIImportIsSpooledToDiskAndBoundedInBytes() async throws {
+        let uploads = ImportUploads()
+        let before = Set((try? FileManager.default.contentsOfDirectory(atPath: uploads.folder)) ?? [])
+        await #expect(throws: HTTPError.self) {
+            _ = try await uploads.spool(RequestBody(buffer: ByteBuffer(string: "Last Name\nLee\n")), user: 77, limit: 5)
+        }
+        let path = try await uploads.spool(RequestBody(buffer: ByteBuffer(string: "Last Name\nLee\n")), user: 77, limit: 1024)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "Last Name\nLee\n")
+        uploads.remove(path)
+        let after = Set((try? FileManager.default.contentsOfDirectory(atPath: uploads.folder)) ?? [])
+        #expect(after.subtracting(before).isEmpty, "nothing is left behind")
+
+        try await WebFixture.with { f, client in
+            let imported = try await client.api(.post, "/api/v1/modules/contacts/import?duplicates=allow", token: f.userToken, raw: "Last Name\nLee\n", contentType: "text/csv")
+            #expect(imported.status == .ok && imported.json?.objectValue?["created"] == .number(1))
+            let left = Set((try? FileManager.default.contentsOfDirectory(atPath: uploads.folder)) ?? [])
+            #expect(!left.contains { $0.hasPrefix("api-\(f.user.id)-") }, "the spooled file is removed")
+        }
+    }
 }

@@ -27,6 +27,13 @@ public struct ImportOptions: Sendable {
     /// batches where bad rows are skipped and reported.
     public var atomic = true
     public var batchSize = 500
+
+    /// The most rows an all-or-nothing import takes. Its one transaction holds the database's
+    /// writer (SQLite has one) until the last row; beyond this many rows that would stall
+    /// sending for minutes, so a larger file goes in batches (`atomic=false`).
+    public static let maxAtomicRows = 100_000
+    /// ``maxAtomicRows``, smaller in tests.
+    public var atomicRowLimit = ImportOptions.maxAtomicRows
     /// The owner of new records when the file has no owner column.
     public var owner: Int64
     /// What the importing user may see: duplicates are found, and lookups resolved, only
@@ -184,6 +191,12 @@ struct ImportJob: Sendable {
                     continue
                 }
                 report.rowsRead += 1
+                if options.atomic, !options.dryRun, report.rowsRead > options.atomicRowLimit {
+                    throw HeraldError.invalid(field: "atomic", """
+                        an all-or-nothing import takes at most \(options.atomicRowLimit) rows; import this file in batches \
+                        (atomic=false: each 500 rows committed on their own, bad rows skipped and reported)
+                        """)
+                }
                 if row.fields.count != headerCount {
                     report.failed += 1
                     report.fail(line: row.line, field: "", reason: "has \(row.fields.count) columns; the header has \(headerCount)")

@@ -6,13 +6,19 @@ import HeraldStore
 /// `/api/v1/modules/:module/import` (CSV body) and `/export` (CSV out).
 struct ImportExportAPI {
     let store: Store
+    let uploads = ImportUploads()
 
     func register(on api: RouterGroup<AppRequestContext>) {
         api.post("modules/:module/import") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))
+            let user = try context.user()
             let query = request.uri.queryParameters
-            let options = try CSVTransfer.options({ query[Substring($0)].map(String.init) }, user: try context.user())
-            let report = try await store.importer.run(into: module, options: options, input: CSVTransfer.chunks(request.body))
+            let options = try CSVTransfer.options({ query[Substring($0)].map(String.init) }, user: user)
+            // The body goes to disk first: read inside the import's transaction, a slow client
+            // would hold the database's writer for as long as its upload takes.
+            let path = try await uploads.spool(request.body, user: user.id, limit: ImportPages.maxUploadBytes)
+            defer { uploads.remove(path) }
+            let report = try await store.importer.run(into: module, options: options, input: ImportUploads.chunks(path))
             let status: HTTPResponse.Status = report.failed > 0 && !options.dryRun && options.atomic ? .unprocessableContent : .ok
             return JSONResponse.make(Present.importReport(report), status: status)
         }

@@ -22,7 +22,9 @@ struct ErrorMiddleware: RouterMiddleware {
             }
             if error.status.code >= 500 { throw error }
             var herald = HeraldError(kind, error.body ?? error.status.reasonPhrase)
-            if error.status == .contentTooLarge { herald.message = "the request body is larger than \(context.maxUploadSize / 1024 / 1024) MB" }
+            if error.status == .contentTooLarge, error.body == nil {
+                herald.message = "the request body is larger than \(context.maxUploadSize / 1024 / 1024) MB"
+            }
             return respond(herald, request: request, context: context, status: error.status)
         }
     }

@@ -197,6 +197,35 @@ struct ImportUploads: Sendable {
         return id
     }
 
+    /// Writes a whole request body (an API import's CSV) to a new file and returns its path;
+    /// 413 beyond `limit` bytes, with nothing left behind.
+    func spool(_ body: RequestBody, user: Int64, limit: Int) async throws -> String {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let path = "\(folder)/api-\(user)-\(Secrets.random(bytes: 18)).csv"
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
+              let handle = FileHandle(forWritingAtPath: path) else {
+            throw HeraldError(.invalid, "the upload could not be stored")
+        }
+        var total = 0
+        do {
+            for try await buffer in body {
+                total += buffer.readableBytes
+                guard total <= limit else {
+                    throw HTTPError(.contentTooLarge, message: "the CSV is larger than \(limit / 1024 / 1024) MB; split it")
+                }
+                let bytes = Data(buffer.readableBytesView)
+                try await NIOThreadPool.singleton.runIfActive { handle.write(bytes) }
+            }
+            try handle.close()
+        } catch {
+            try? handle.close()
+            remove(path)
+            throw error
+        }
+        return path
+    }
+
     /// The file of upload `id`, if it exists and belongs to `user`.
     func path(_ id: String, user: Int64) throws -> String {
         // Ids are base64url: anything else (a slash, dots) never names an upload.

@@ -31,12 +31,6 @@ enum CSVTransfer {
         return export(module: module, criteria: criteria, scope: user.scope, store: store, filename: module.apiName)
     }
 
-    /// The bytes of `buffers`, pulled one chunk at a time as the importer asks for them.
-    static func chunks<S: AsyncSequence & Sendable>(_ buffers: S) -> ByteChunks where S.Element == ByteBuffer {
-        let reader = ChunkReader(buffers.makeAsyncIterator())
-        return ByteChunks(unfolding: { try await reader.next() })
-    }
-
     /// Import options from query parameters (API) or form fields (pages).
     static func options(_ value: (String) -> String?, user: User) throws -> ImportOptions {
         var options = ImportOptions(owner: user.id, scope: user.scope)
@@ -65,19 +59,5 @@ enum CSVTransfer {
         }
         try problems.check()
         return options
-    }
-}
-
-/// Hands out a body's chunks one at a time.
-///
-/// `@unchecked Sendable` is sound here: the only caller is `AsyncThrowingStream(unfolding:)`,
-/// which has one consumer (the importer) and calls `next()` again only after the previous
-/// call returned, so the mutable iterator is never touched by two tasks at once.
-private final class ChunkReader<Iterator: AsyncIteratorProtocol>: @unchecked Sendable where Iterator.Element == ByteBuffer {
-    var iterator: Iterator
-    init(_ iterator: Iterator) { self.iterator = iterator }
-    func next() async throws -> [UInt8]? {
-        guard let buffer = try await iterator.next() else { return nil }
-        return Array(buffer.readableBytesView)
     }
 }
