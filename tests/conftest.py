@@ -7,6 +7,10 @@ import pytest
 
 from herald_process import Server
 
+# Every herald process of the run shares one key file for the secrets it seals, as the
+# processes of one deployment on one database must.
+os.environ.setdefault("HERALD_SECRET_KEY_FILE", os.path.join(tempfile.mkdtemp(prefix="herald-keys-"), "secret.key"))
+
 
 class Herald:
     def __init__(self, url, email, password, workdir):

@@ -11,6 +11,15 @@ struct DatabaseOptions: ParsableArguments {
         valueName: "url"))
     var database: String = ProcessInfo.processInfo.environment["HERALD_DATABASE"] ?? "herald.sqlite"
 
+    @Option(name: .long, help: ArgumentHelp(
+        """
+        The file of the keys that seal the secrets kept in the database (relay password, webhook \
+        secrets, signing key, DKIM keys), made at first use; every process on one database needs \
+        the same. Default: secret.key in the state folder. Env: HERALD_SECRET_KEY_FILE, or the key \
+        itself in HERALD_SECRET_KEY.
+        """, valueName: "path"))
+    var secretKeyFile: String? = ProcessInfo.processInfo.environment["HERALD_SECRET_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error. Env: HERALD_LOG_LEVEL.")
     var logLevel: String = ProcessInfo.processInfo.environment["HERALD_LOG_LEVEL"] ?? "info"
 
@@ -29,11 +38,27 @@ struct DatabaseOptions: ParsableArguments {
         }
     }
 
-    /// Opens the store, migrating it, with errors a user can act on.
-    func openStore(logger: Logger) async throws -> Store {
-        let location = try location()
+    /// The keys that seal stored secrets: `--secret-key-file`, or `secret.key` in `stateDir`
+    /// (the state folder's default when nil).
+    func keyring(stateDir: String? = nil) throws -> SecretKeyring {
+        try DatabaseOptions.keyring(file: secretKeyFile, stateDir: stateDir)
+    }
+
+    static func keyring(file: String?, stateDir: String? = nil) throws -> SecretKeyring {
+        let folder = stateDir ?? ProcessInfo.processInfo.environment["HERALD_STATE_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "herald-state"
         do {
-            return try await Store.open(location, logger: logger)
+            return try SecretKeyring.load(file: file ?? folder + "/secret.key")
+        } catch let error as HeraldError {
+            throw CLIError("--secret-key-file: \(error.cliText)")
+        }
+    }
+
+    /// Opens the store, migrating it, with errors a user can act on.
+    func openStore(logger: Logger, stateDir: String? = nil) async throws -> Store {
+        let location = try location()
+        let keyring = try keyring(stateDir: stateDir)
+        do {
+            return try await Store.open(location, logger: logger, keyring: keyring)
         } catch let error as HeraldError {
             throw CLIError("cannot open the database \(location): \(error.message)")
         } catch {

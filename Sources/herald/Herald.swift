@@ -10,7 +10,7 @@ struct Herald: AsyncParsableCommand {
             Every option can also be set by an environment variable, named in its help \
             (HERALD_DATABASE, HERALD_HOST, HERALD_PORT, …). Flags win over the environment.
             """,
-        subcommands: [Serve.self, Migrate.self, UserCommand.self, Import.self, Export.self, Bench.self, MassEmailBench.self, SendTest.self],
+        subcommands: [Serve.self, Migrate.self, UserCommand.self, SecretsCommand.self, Import.self, Export.self, Bench.self, MassEmailBench.self, SendTest.self],
         defaultSubcommand: nil
     )
 }

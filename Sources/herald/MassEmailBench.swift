@@ -73,7 +73,8 @@ struct MassEmailBench: AsyncParsableCommand {
 
     /// Loads the contacts, a template, a sender and a view of everyone.
     func prepare(logger: Logger) async throws {
-        let store = try await Store.open(try DatabaseLocation(parsing: database), logger: logger)
+        let store = try await Store.open(try DatabaseLocation(parsing: database), logger: logger,
+                                         keyring: try SecretKeyring.load(file: database + ".key"))
         let owner = try await store.users.create(email: "bench@example.com", name: "Bench", role: .admin, passwordHash: "-", timeZone: "UTC")
         let contacts = try await store.modules.named("contacts")
         var options = ImportOptions(owner: owner.id)
@@ -104,7 +105,8 @@ struct MassEmailBench: AsyncParsableCommand {
 
     /// Sends one mass email to everyone and reports the rate and this process's peak RSS.
     func send(logger: Logger) async throws {
-        let store = try await Store.open(try DatabaseLocation(parsing: database), logger: logger)
+        let store = try await Store.open(try DatabaseLocation(parsing: database), logger: logger,
+                                         keyring: try SecretKeyring.load(file: database + ".key"))
         let contacts = try await store.modules.named("contacts")
         guard let owner = try await store.users.all().first,
               let template = try await store.templates.all(in: contacts).first(where: { $0.name == "Bench" }),

@@ -120,7 +120,8 @@ struct SendTest: AsyncParsableCommand {
         var logger = Logger(label: "herald.send-test")
         logger.logLevel = .error
         do {
-            let store = try await Store.open(try DatabaseLocation(parsing: text), logger: logger)
+            let store = try await Store.open(try DatabaseLocation(parsing: text), logger: logger,
+                                             keyring: try DatabaseOptions.keyring(file: ProcessInfo.processInfo.environment["HERALD_SECRET_KEY_FILE"]))
             let keys = try await store.domains.signingKeys()
             await store.close()
             let byDomain = SendingDomains.signers(of: keys, logger: logger)

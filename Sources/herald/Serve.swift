@@ -176,7 +176,7 @@ struct Serve: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
-        let store = try await db.openStore(logger: logger)
+        let store = try await db.openStore(logger: logger, stateDir: stateDir)
         let accounts = Accounts(store: store, bcryptCost: bcryptCost)
         if let (admin, password) = try await accounts.bootstrapAdmin() {
             say("""

@@ -13,7 +13,7 @@ import ServiceLifecycle
 public actor TransportSource: Service {
     /// The settings key of the URL saved on the settings page (it holds the password: never
     /// show it unredacted).
-    public static let settingsKey = "delivery.transport_url"
+    public static let settingsKey = SettingsStore.transportURLKey
 
     /// Where the URL in use came from.
     public enum Origin: String, Sendable {

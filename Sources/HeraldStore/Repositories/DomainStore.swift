@@ -7,6 +7,8 @@ import SQLKit
 /// is read back only to sign (``signingKeys(now:)``), never to show.
 public struct DomainStore: Sendable {
     let database: any HeraldDatabase
+    /// Private keys are stored sealed.
+    let keyring: SecretKeyring
 
     /// A key to store: made, not yet saved.
     public struct NewKey: Sendable {
@@ -57,7 +59,7 @@ public struct DomainStore: Sendable {
             }
             let id = try await db.raw("INSERT INTO sending_domains (name, created_at) VALUES (\(bind: name), \(bind: now)) RETURNING id")
                 .first()!.decode(column: "id", as: Int64.self)
-            try await Self.insert(keys, domain: id, now: now, db: db)
+            try await Self.insert(keys, domain: id, now: now, keyring: keyring, db: db)
             return id
         }
         return try await find(id)
@@ -74,7 +76,7 @@ public struct DomainStore: Sendable {
                 UPDATE domain_keys SET replaced_at = \(bind: now), retires_at = \(bind: keepOldUntil)
                 WHERE domain_id = \(bind: id) AND replaced_at IS NULL
                 """).run()
-            try await Self.insert(keys, domain: id, now: now, db: db)
+            try await Self.insert(keys, domain: id, now: now, keyring: keyring, db: db)
         }
         return try await find(id)
     }
@@ -109,7 +111,7 @@ public struct DomainStore: Sendable {
                 """).all().compactMap { row in
                 guard let algorithm = DomainKey.Algorithm(rawValue: try row.decode(column: "algorithm", as: String.self)) else { return nil }
                 return SigningKey(domain: try row.decode(column: "name", as: String.self), selector: try row.decode(column: "selector", as: String.self),
-                                  algorithm: algorithm, privateKeyPEM: try row.decode(column: "private_key", as: String.self))
+                                  algorithm: algorithm, privateKeyPEM: try keyring.open(try row.decode(column: "private_key", as: String.self)))
             }
         }
     }
@@ -119,11 +121,11 @@ public struct DomainStore: Sendable {
         Set(try await find(id).keys.map(\.selector))
     }
 
-    private static func insert(_ keys: [NewKey], domain: Int64, now: Int64, db: any SQLDatabase) async throws {
+    private static func insert(_ keys: [NewKey], domain: Int64, now: Int64, keyring: SecretKeyring, db: any SQLDatabase) async throws {
         for key in keys {
             try await db.raw("""
                 INSERT INTO domain_keys (domain_id, selector, algorithm, private_key, public_record, created_at)
-                VALUES (\(bind: domain), \(bind: key.selector), \(bind: key.algorithm.rawValue), \(bind: key.privateKeyPEM),
+                VALUES (\(bind: domain), \(bind: key.selector), \(bind: key.algorithm.rawValue), \(bind: keyring.seal(key.privateKeyPEM)),
                         \(bind: key.publicRecord), \(bind: now))
                 """).run()
         }

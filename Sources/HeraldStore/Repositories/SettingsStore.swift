@@ -2,23 +2,34 @@ import Foundation
 import HeraldCore
 import SQLKit
 
-/// Organisation-wide settings: its name and time zone, and Herald's own secrets.
+/// Organisation-wide settings: its name and time zone, and Herald's own secrets, which are
+/// stored sealed (``SecretKeyring``) and read back open.
 public struct SettingsStore: Sendable {
     let database: any HeraldDatabase
+    let keyring: SecretKeyring
 
     public static let organisationName = "organisation.name"
     public static let organisationTimeZone = "organisation.time_zone"
+    /// The relay's URL, password and all, as set on the Mail page.
+    public static let transportURLKey = "delivery.transport_url"
+
+    /// Whether the setting `key` is a secret, kept sealed.
+    public static func isSecret(_ key: String) -> Bool {
+        key == transportURLKey || key == engagementSecretKey || (key.hasPrefix("webhooks.") && key.hasSuffix(".secret"))
+    }
 
     public func value(_ key: String) async throws -> String? {
-        try await database.read { db in
+        let stored = try await database.read { db in
             try await db.raw("SELECT value FROM settings WHERE key = \(bind: key)").first()?.decode(column: "value", as: String.self)
         }
+        return try stored.map { SettingsStore.isSecret(key) ? try keyring.open($0) : $0 }
     }
 
     public func set(_ key: String, to value: String) async throws {
+        let stored = SettingsStore.isSecret(key) && !value.isEmpty ? keyring.seal(value) : value
         try await database.transaction { db in
             try await db.raw("""
-                INSERT INTO settings (key, value) VALUES (\(bind: key), \(bind: value))
+                INSERT INTO settings (key, value) VALUES (\(bind: key), \(bind: stored))
                 ON CONFLICT (key) DO UPDATE SET value = excluded.value
                 """).run()
         }
@@ -52,7 +63,7 @@ public struct SettingsStore: Sendable {
         if let secret = try await value(SettingsStore.engagementSecretKey) { return secret }
         try await database.transaction { db in
             try await db.raw("""
-                INSERT INTO settings (key, value) VALUES (\(bind: SettingsStore.engagementSecretKey), \(bind: Secrets.random(bytes: 32)))
+                INSERT INTO settings (key, value) VALUES (\(bind: SettingsStore.engagementSecretKey), \(bind: keyring.seal(Secrets.random(bytes: 32))))
                 ON CONFLICT (key) DO NOTHING
                 """).run()
         }
