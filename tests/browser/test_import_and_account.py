@@ -95,3 +95,42 @@ def test_admin_creates_a_user(admin, herald):
     admin.find_element(By.CSS_SELECTOR, "#user-form button[type=submit]").click()
     wait(admin).until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.flash")))
     assert "bea@example.org" in admin.find_element(By.ID, "users-table").text
+
+
+def test_admin_manages_a_user(admin, herald):
+    admin.get(herald.url + "/account")
+    admin.find_element(By.ID, "u-name").send_keys("Cleo Field")
+    admin.find_element(By.ID, "u-email").send_keys("cleo@example.org")
+    admin.find_element(By.ID, "u-password").send_keys("cleo-password-1")
+    admin.find_element(By.CSS_SELECTOR, "#user-form button[type=submit]").click()
+    wait(admin).until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.flash")))
+    admin.find_element(By.LINK_TEXT, "Cleo Field").click()
+    wait(admin).until(EC.presence_of_element_located((By.ID, "user-edit-form")))
+    assert "owns nothing" in admin.find_element(By.ID, "holdings").text
+
+    # A bad time zone is explained at its field; nothing changes.
+    zone = admin.find_element(By.ID, "e-zone")
+    zone.clear()
+    zone.send_keys("Mars/Olympus")
+    admin.find_element(By.CSS_SELECTOR, "#user-edit-form button[type=submit]").click()
+    assert "not a time zone" in wait(admin).until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, "#user-edit-form .field-error"))).text
+
+    zone = admin.find_element(By.ID, "e-zone")
+    zone.clear()
+    zone.send_keys("Asia/Kolkata")
+    Select(admin.find_element(By.ID, "e-active")).select_by_value("no")
+    admin.find_element(By.CSS_SELECTOR, "#user-edit-form button[type=submit]").click()
+    flash = wait(admin).until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.flash"))).text
+    assert "deactivated" in flash
+    assert admin.find_element(By.ID, "e-zone").get_attribute("value") == "Asia/Kolkata"
+
+    # A new password, confirmed in the page's own dialog.
+    admin.find_element(By.ID, "e-password").send_keys("cleo-password-2")
+    admin.execute_script("window.confirm = () => true;")
+    admin.find_element(By.CSS_SELECTOR, "#user-password-form button[type=submit]").click()
+    assert "Set a new password" in wait(admin).until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.flash"))).text
+
+    admin.get(herald.url + "/account")
+    row = admin.find_element(By.XPATH, "//table[@id='users-table']//tr[contains(., 'cleo@example.org')]")
+    assert "No" in row.text and "Asia/Kolkata" in row.text
