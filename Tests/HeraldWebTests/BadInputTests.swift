@@ -105,6 +105,13 @@ import Testing
             #expect(long.status == .unprocessableContent && long.problemFields == ["q"])
             let empty = try await client.api(.post, "/api/v1/suppressions/import", token: f.adminToken, raw: "", contentType: "text/csv")
             #expect(empty.status == .unprocessableContent && empty.problemFields == ["body"])
+            // A header and nothing under it holds no address either (schemathesis sent "{}").
+            for text in ["email\n", "{}", "\n\n"] {
+                let nothing = try await client.api(.post, "/api/v1/suppressions/import", token: f.adminToken, raw: text, contentType: "text/csv")
+                #expect(nothing.status == .unprocessableContent && nothing.problemFields == ["body"], "\(text)")
+            }
+            let wrong = try await client.api(.post, "/api/v1/suppressions/import", token: f.adminToken, raw: "bob@\n", contentType: "text/csv")
+            #expect(wrong.status == .ok && wrong.text.contains("not a valid email address"))
         }
     }
 }
