@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Herald test: installs what is missing (apt-get, pip), starts a private
-# PostgreSQL, builds once, runs `swift test` and the browser tests, stops what it started.
+# PostgreSQL, builds once, runs `swift test`, schemathesis against the API and the browser
+# tests, stops what it started.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -51,6 +52,7 @@ python3 -c 'import dkim' 2>/dev/null || need_pip+=(dkimpy)
 python3 -c 'import nacl' 2>/dev/null || need_pip+=(pynacl)  # dkimpy verifies ed25519 signatures with it
 python3 -c 'import pytest' 2>/dev/null || need_pip+=(pytest)
 python3 -c 'import dns.resolver' 2>/dev/null || need_pip+=(dnspython)  # dkimpy looks DKIM keys up with it
+python3 -c 'import schemathesis' 2>/dev/null || need_pip+=('schemathesis>=4,<5')  # scripts/api-fuzz.sh
 if [ ${#need_pip[@]} -gt 0 ]; then
   log "installing ${need_pip[*]} (pip)"
   python3 -m pip install -q "${need_pip[@]}" || { echo "pip install failed"; exit 1; }
@@ -82,6 +84,9 @@ swift build --build-tests 2>&1 | grep -E "error|warning: unre|Compiling|Build co
 log "swift test"
 swift test --skip-build 2>&1 | tee "$work/swift-test.log" | grep -E "✘|error:|failed|passed after|Executed|Test run with" 
 [ "${PIPESTATUS[0]}" -eq 0 ] || failed=1
+
+log "the API against its OpenAPI document (schemathesis)"
+bash scripts/api-fuzz.sh "$(swift build --show-bin-path)/herald" || failed=1
 
 if [ -d tests ]; then
   log "browser and end-to-end tests (pytest)"

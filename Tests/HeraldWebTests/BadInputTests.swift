@@ -57,6 +57,21 @@ import Testing
         }
     }
 
+    @Test func aBodyOverTheLimitIsRefusedWith413AndTheErrorShape() async throws {
+        try await WebFixture.with { f, client in
+            // The suppression import reads at most 16 MB, JSON calls at most 64 MB.
+            let csv = String(repeating: "a@example.com\n", count: 16 * 1024 * 1024 / 14 + 1)
+            let list = try await client.api(.post, "/api/v1/suppressions/import", token: f.adminToken, raw: csv, contentType: "text/csv")
+            #expect(list.status == .contentTooLarge && list.text.contains("larger than 16 MB"), "\(list.text)")
+            #expect(list.json?.objectValue?["error"]?.objectValue?["code"] == "malformed")
+            let json = #"{"last_name":""# + String(repeating: "a", count: 64 * 1024 * 1024) + #""}"#
+            let record = try await client.api(.post, "/api/v1/modules/contacts/records", token: f.adminToken, raw: json)
+            #expect(record.status == .contentTooLarge && record.text.contains("larger than 64 MB"))
+            #expect(record.json?.objectValue?["error"]?.objectValue?["problems"] == .array([]))
+            #expect(try await f.store.suppressions.suppressed(among: ["a@example.com"]).isEmpty)
+        }
+    }
+
     @Test func removingASuppressionDecodesTheAddressAndSaysWhenItIsNotThere() async throws {
         try await WebFixture.with { f, client in
             try await f.store.suppressions.add("a+b@example.com", reason: "manual")
@@ -105,6 +120,13 @@ import Testing
             #expect(long.status == .unprocessableContent && long.problemFields == ["q"])
             let empty = try await client.api(.post, "/api/v1/suppressions/import", token: f.adminToken, raw: "", contentType: "text/csv")
             #expect(empty.status == .unprocessableContent && empty.problemFields == ["body"])
+            // A header and nothing under it holds no address either (schemathesis sent "{}").
+            for text in ["email\n", "{}", "\n\n"] {
+                let nothing = try await client.api(.post, "/api/v1/suppressions/import", token: f.adminToken, raw: text, contentType: "text/csv")
+                #expect(nothing.status == .unprocessableContent && nothing.problemFields == ["body"], "\(text)")
+            }
+            let wrong = try await client.api(.post, "/api/v1/suppressions/import", token: f.adminToken, raw: "bob@\n", contentType: "text/csv")
+            #expect(wrong.status == .ok && wrong.text.contains("not a valid email address"))
         }
     }
 }

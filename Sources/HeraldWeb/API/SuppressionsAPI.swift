@@ -47,7 +47,14 @@ struct SuppressionsAPI {
             guard body.readableBytes > 0 else {
                 throw HeraldError.invalid(field: "body", "is empty: send a CSV file with an email column, or one address a line")
             }
-            let report = try await SuppressionsAPI.importList(String(buffer: body), reason: reason, by: try context.user(), store: store)
+            let text = String(buffer: body)
+            // A header alone, or blank lines: nothing was meant that could be reported on, as
+            // with an empty body. A file whose lines are all wrong still gets its report.
+            let list = SuppressionImport(text: text)
+            guard !list.addresses.isEmpty || !list.problems.isEmpty || list.repeated > 0 else {
+                throw HeraldError.invalid(field: "body", "holds no address: send a CSV file with an email column, or one address a line")
+            }
+            let report = try await SuppressionsAPI.importList(text, reason: reason, by: try context.user(), store: store)
             return JSONResponse.make(report.json)
         }
         admin.delete(":address") { _, context in

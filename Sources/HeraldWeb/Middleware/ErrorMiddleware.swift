@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HeraldCore
+import NIOCore
 
 /// Turns errors into answers a user can act on: JSON for the API and the webhooks, a page for the browser.
 struct ErrorMiddleware: RouterMiddleware {
@@ -12,6 +13,12 @@ struct ErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as HeraldError {
             return respond(error, request: request, context: context)
+        } catch let error as NIOTooManyBytesError {
+            // `collectBody(upTo:)` throws this, not an HTTPError: left to Hummingbird, it becomes
+            // a 413 with an empty body instead of the error shape every other refusal has.
+            let limit = error.maxBytes ?? context.maxUploadSize
+            return respond(HeraldError(.malformed, "the request body is larger than \(ErrorMiddleware.size(limit)), the most this call reads"),
+                           request: request, context: context, status: .contentTooLarge)
         } catch let error as HTTPError {
             let kind: HeraldError.Kind = switch error.status {
             case .notFound: .notFound
@@ -23,7 +30,7 @@ struct ErrorMiddleware: RouterMiddleware {
             if error.status.code >= 500 { throw error }
             var herald = HeraldError(kind, error.body ?? error.status.reasonPhrase)
             if error.status == .contentTooLarge, error.body == nil {
-                herald.message = "the request body is larger than \(context.maxUploadSize / 1024 / 1024) MB"
+                herald.message = "the request body is larger than \(ErrorMiddleware.size(context.maxUploadSize)), the most this call reads"
             }
             return respond(herald, request: request, context: context, status: error.status)
         }
@@ -46,6 +53,12 @@ struct ErrorMiddleware: RouterMiddleware {
             "problems": error.problems.map { ["field": $0.field, "reason": $0.reason] },
         ])
         return HTMLResponse(html: html, status: status).response
+    }
+
+    /// A byte limit as people say it: "64 MB", "512 KB".
+    static func size(_ bytes: Int) -> String {
+        // Rounded: the limit NIO reports may be a byte under the one asked for.
+        bytes >= 1024 * 1024 ? "\((bytes + 512 * 1024) / 1024 / 1024) MB" : "\(max((bytes + 512) / 1024, 1)) KB"
     }
 
     static func status(for kind: HeraldError.Kind) -> HTTPResponse.Status {
