@@ -121,15 +121,15 @@ def test_admin_manages_a_user(admin, herald):
     zone.send_keys("Asia/Kolkata")
     Select(admin.find_element(By.ID, "e-active")).select_by_value("no")
     admin.find_element(By.CSS_SELECTOR, "#user-edit-form button[type=submit]").click()
-    flash = wait(admin).until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.flash"))).text
-    assert "deactivated" in flash
+    # Each step waits for its own words: the flash of the step before may still be on screen.
+    wait(admin).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "p.flash"), "deactivated"))
     assert admin.find_element(By.ID, "e-zone").get_attribute("value") == "Asia/Kolkata"
 
     # A new password, confirmed in the page's own dialog.
     admin.find_element(By.ID, "e-password").send_keys("cleo-password-2")
     admin.execute_script("window.confirm = () => true;")
     admin.find_element(By.CSS_SELECTOR, "#user-password-form button[type=submit]").click()
-    assert "Set a new password" in wait(admin).until(EC.presence_of_element_located((By.CSS_SELECTOR, "p.flash"))).text
+    wait(admin).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "p.flash"), "Set a new password"))
 
     admin.get(herald.url + "/account")
     row = admin.find_element(By.XPATH, "//table[@id='users-table']//tr[contains(., 'cleo@example.org')]")
