@@ -74,6 +74,7 @@ public struct Store: Sendable {
         let store = Store(database: database, keyring: keyring)
         do {
             try await Migrator(database: database, logger: logger).migrate()
+            try await store.settings.checkKeyring()
             let sealed = try await store.sealSecrets()
             if sealed > 0 { logger.notice("sealed secrets stored in plain text before", metadata: ["count": "\(sealed)"]) }
         } catch {

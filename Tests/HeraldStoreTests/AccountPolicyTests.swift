@@ -106,6 +106,23 @@ import Testing
     }
 
     @Test(arguments: TestDatabase.kinds)
+    func twoAdminsDemotingEachOtherAtOnceLeaveOne(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let a = try await store.testAdmin()
+            let b = try await store.users.create(email: "b@example.com", name: "B", role: .admin, passwordHash: "x", timeZone: "UTC")
+            for _ in 0..<5 {
+                async let first: Bool = (try? await store.users.change(a.id, UserChange(role: .user), by: b)) != nil
+                async let second: Bool = (try? await store.users.change(b.id, UserChange(isActive: false), by: a)) != nil
+                let (x, y) = await (first, second)
+                #expect(x != y, "exactly one of the two goes through")
+                #expect(try await store.users.all().filter { $0.isAdmin && $0.isActive }.count == 1)
+                _ = try await store.users.change(a.id, UserChange(role: .admin, isActive: true), by: nil)
+                _ = try await store.users.change(b.id, UserChange(role: .admin, isActive: true), by: nil)
+            }
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
     func tokensExpireAndNoteTheirUse(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in
             let admin = try await store.testAdmin()

@@ -38,10 +38,10 @@ import Testing
 
     static func sealAndRotate(location: DatabaseLocation, file: String, dir: String) async throws {
         let keyring = try SecretKeyring.load(file: file, environment: [:])
+        #expect(!FileManager.default.fileExists(atPath: file), "made only by opening a database")
+        var store = try await Store.open(location, logger: TestDatabase.logger, keyring: keyring)
         #expect(FileManager.default.fileExists(atPath: file))
         #expect(try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int == 0o600)
-
-        var store = try await Store.open(location, logger: TestDatabase.logger, keyring: keyring)
         let relay = "smtp://herald:s3cret-pass@127.0.0.1:2525"
         try await store.settings.set(SettingsStore.transportURLKey, to: relay)
         try await store.settings.set(SettingsStore.webhookSecretKey("postmark"), to: "hook-secret-1")
@@ -71,7 +71,7 @@ import Testing
         let old = keyring.currentID
         let new = try keyring.rotate()
         #expect(new != old)
-        #expect(try await store.sealSecrets(reseal: true) == 4)
+        #expect(try await store.sealSecrets(reseal: true) == 5, "four secrets and the key check")
         #expect(try await store.secretKeyIDs() == [new])
         #expect(try keyring.prune(keeping: try await store.secretKeyIDs()) == [old])
         #expect(try await store.settings.value(SettingsStore.transportURLKey) == relay)
@@ -86,6 +86,21 @@ import Testing
         let stranger = try SecretKeyring.load(file: dir + "/other/secret.key", environment: [:])
         let refused = await #expect(throws: HeraldError.self) { _ = try await Store.open(location, logger: TestDatabase.logger, keyring: stranger) }
         #expect(refused?.message.contains("key file of the server that made it") == true)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/other/secret.key"), "no stray key is left behind")
+    }
+
+    @Test func processesStartingTogetherAgreeOnOneKey() async throws {
+        let dir = try Self.folder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = dir + "/secret.key"
+        let rings = try (0..<8).map { _ in try SecretKeyring.load(file: file, environment: [:]) }
+        await withThrowingTaskGroup(of: Void.self) { group in
+            for ring in rings { group.addTask { try ring.persist() } }
+        }
+        #expect(Set(rings.map(\.currentID)).count == 1)
+        let sealed = rings[3].seal("relay password")
+        for ring in rings { #expect(try ring.open(sealed) == "relay password") }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["secret.key"], "no temporary file is left")
     }
 
     @Test func keysFromTheEnvironment() throws {

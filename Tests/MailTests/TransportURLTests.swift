@@ -87,6 +87,9 @@ import Testing
         #expect(TransportURL.redact("smtps://u:x/y?z@relay.example.com/?tls=1") == "smtps://u:***@relay.example.com/?tls=1")
         #expect(TransportURL.redact("smtp://host:25/x@y") == "smtp://host:***@y")
         #expect(TransportURL.redact("file:///var/mail/a@b") == "file:///var/mail/a@b")
+        // Nothing like a host after any @: everything before the last one is hidden.
+        #expect(TransportURL.redact("smtp://u:s3cret@smtp,example.com") == "smtp://***@smtp,example.com")
+        #expect(TransportURL.redact("smtp://u:s3cret@") == "smtp://***@")
         #expect(TransportURL.redact("smtp://user@host") == "smtp://user@host")
     }
 

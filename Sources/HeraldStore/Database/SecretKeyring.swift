@@ -1,5 +1,8 @@
 import Crypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import HeraldCore
 import Synchronization
 
@@ -7,8 +10,9 @@ import Synchronization
 /// secrets, the key that signs tracking links and Message-IDs, DKIM private keys) with a key
 /// kept outside it, so that a copy of the database alone gives none of them away.
 ///
-/// The keys live in a file (`secret.key` in the state folder by default; one line a key, the
-/// first seals, all open) or in `HERALD_SECRET_KEY` (and `HERALD_SECRET_KEY_PREVIOUS`, comma
+/// The keys live in a file (`secret.key` in the state folder by default, made by the first
+/// process that opens a database holding no sealed secret; one line a key, the first seals,
+/// all open) or in `HERALD_SECRET_KEY` (and `HERALD_SECRET_KEY_PREVIOUS`, comma
 /// separated, while rotating). A sealed value reads `enc1:<key id>:<ChaCha20-Poly1305 box, base64>`;
 /// a value without the prefix is one stored before sealing began, sealed at the next start.
 public final class SecretKeyring: Sendable {
@@ -19,39 +23,85 @@ public final class SecretKeyring: Sendable {
         var key: SymmetricKey { SymmetricKey(data: bytes) }
     }
 
-    /// The file the keys came from; nil for keys from the environment (or a test's).
+    struct State: Sendable {
+        var keys: [Key]
+        /// A key made in memory for a key file that does not exist yet: written by ``persist()``
+        /// only once the database is known to hold no secrets sealed with another key.
+        var pending: Bool
+        /// The file's modification time when it was read, to notice a rotation by another process.
+        var modified: Date?
+    }
+
+    /// The file the keys come from; nil for keys from the environment (or a test's).
     public let file: String?
-    private let keys: Mutex<[Key]>
+    private let state: Mutex<State>
 
     static let prefix = "enc1:"
 
-    init(file: String?, keys: [Key]) {
+    init(file: String?, keys: [Key], pending: Bool = false, modified: Date? = nil) {
         self.file = file
-        self.keys = Mutex(keys)
+        self.state = Mutex(State(keys: keys, pending: pending, modified: modified))
     }
 
     /// A key for one process's tests: nothing is written anywhere.
     public static let ephemeral = SecretKeyring(file: nil, keys: [SecretKeyring.newKey()])
 
-    /// The keys from `HERALD_SECRET_KEY` when it is set, else from `file`, which is made with
-    /// a new key (readable by its owner only) when it does not exist yet.
+    /// The keys from `HERALD_SECRET_KEY` when it is set, else from `file`. A missing file is
+    /// not made here: ``Store/open(_:logger:keyring:)`` makes it, and only for a database that
+    /// holds no sealed secrets yet, so that a command run from the wrong folder cannot seal
+    /// anything with a stray key.
     public static func load(file: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SecretKeyring {
         if let current = environment["HERALD_SECRET_KEY"], !current.isEmpty {
             let previous = (environment["HERALD_SECRET_KEY_PREVIOUS"] ?? "").split(separator: ",").map(String.init)
             return SecretKeyring(file: nil, keys: try ([current] + previous).map { try key(fromBase64: $0, name: "HERALD_SECRET_KEY") })
         }
-        if !FileManager.default.fileExists(atPath: file) {
-            try write([newKey()], to: file)
+        guard FileManager.default.fileExists(atPath: file) else {
+            return SecretKeyring(file: file, keys: [newKey()], pending: true)
         }
-        return SecretKeyring(file: file, keys: try read(file))
+        return SecretKeyring(file: file, keys: try read(file), modified: modificationDate(file))
     }
 
+    /// Whether the keys are still only in memory, their file not yet written.
+    public var isPending: Bool { state.withLock { $0.pending } }
+
+    /// Writes the key file of a pending keyring. When another process made the file first
+    /// (several starting at once on a new database), its keys are taken instead of ours.
+    public func persist() throws {
+        guard let file, isPending else { return }
+        let keys = state.withLock { $0.keys }
+        let temporary = try Self.writeTemporary(keys, beside: file)
+        defer { unlink(temporary) }
+        // link(2) fails if the file exists: exactly one process's keys become the file.
+        if link(temporary, file) != 0 && errno != EEXIST {
+            throw HeraldError.invalid(field: "secret-key-file", "cannot write \(file)")
+        }
+        let stored = try Self.read(file)
+        let modified = Self.modificationDate(file)
+        state.withLock { $0 = State(keys: stored, pending: false, modified: modified) }
+    }
+
+    /// A short text that tells where the keys are, for messages.
+    var source: String { file.map { "the key file \($0)" } ?? "HERALD_SECRET_KEY(_PREVIOUS)" }
+
     /// The id of the key that seals.
-    public var currentID: String { keys.withLock { $0[0].id } }
+    public var currentID: String { current().id }
+
+    /// The key that seals: the file's first, re-read when the file changed (a rotation by
+    /// another process), so that nothing is sealed with a key a rotation is about to drop.
+    /// The window left: a value sealed between this check and a rotation's prune, in another
+    /// process, carries the dropped key; `herald secrets rotate` prunes only after resealing,
+    /// so the window is that of one settings write during one rotation.
+    private func current() -> Key {
+        if let file, !isPending, let modified = Self.modificationDate(file), modified != state.withLock({ $0.modified }),
+           let keys = try? Self.read(file) {
+            state.withLock { $0 = State(keys: keys, pending: false, modified: modified) }
+        }
+        return state.withLock { $0.keys[0] }
+    }
 
     /// `text` sealed with the current key.
     public func seal(_ text: String) -> String {
-        let key = keys.withLock { $0[0] }
+        let key = current()
         // ChaChaPoly.seal fails only for a key of the wrong size, which `Key` never holds.
         let box = try! ChaChaPoly.seal(Data(text.utf8), using: key.key)
         return Self.prefix + key.id + ":" + box.combined.base64EncodedString()
@@ -69,15 +119,17 @@ public final class SecretKeyring: Sendable {
     public func open(_ stored: String) throws -> String {
         guard let id = Self.keyID(of: stored) else { return stored }
         let box = String(stored.dropFirst(Self.prefix.count + id.count + 1))
-        var key = keys.withLock { $0.first { $0.id == id } }
-        if key == nil, let file, let reread = try? Self.read(file) {
-            keys.withLock { $0 = reread }
+        var key = state.withLock { $0.keys.first { $0.id == id } }
+        if key == nil, let file, !isPending, let reread = try? Self.read(file) {
+            let modified = Self.modificationDate(file)
+            state.withLock { $0 = State(keys: reread, pending: false, modified: modified) }
             key = reread.first { $0.id == id }
         }
         guard let key else {
             throw HeraldError(.upstream, """
-                a secret in the database was sealed with key \(id), which \(file.map { "the key file \($0)" } ?? "HERALD_SECRET_KEY(_PREVIOUS)") \
-                does not hold: give this process the key file of the server that made it (see Secrets at rest in the README)
+                a secret in the database was sealed with key \(id), which \(source) does not hold\(isPending ? " (there is no such file)" : ""): \
+                give this process the key file of the server that made it, with --secret-key-file or \
+                HERALD_SECRET_KEY_FILE (see Secrets at rest in the README)
                 """)
         }
         guard let data = Data(base64Encoded: box), let sealed = try? ChaChaPoly.SealedBox(combined: data),
@@ -90,24 +142,32 @@ public final class SecretKeyring: Sendable {
     /// Puts a new key first in the file, keeping the others so that what they sealed still
     /// opens; returns its id. Keys from the environment are rotated by changing the environment.
     public func rotate() throws -> String {
-        guard let file else {
+        guard let file, !isPending else {
             throw HeraldError.invalid(field: "HERALD_SECRET_KEY", "set a new key there and the old one in HERALD_SECRET_KEY_PREVIOUS, then run this again")
         }
         let fresh = Self.newKey()
-        let all = [fresh] + (try Self.read(file))
-        try Self.write(all, to: file)
-        keys.withLock { $0 = all }
+        try replace(with: [fresh] + (try Self.read(file)), in: file)
         return fresh.id
     }
 
     /// Drops from the file every key but the current one and those in `used`.
     public func prune(keeping used: Set<String>) throws -> [String] {
-        guard let file else { return [] }
+        guard let file, !isPending else { return [] }
         let all = try Self.read(file)
         let kept = all.enumerated().filter { $0.offset == 0 || used.contains($0.element.id) }.map(\.element)
-        try Self.write(kept, to: file)
-        keys.withLock { $0 = kept }
+        try replace(with: kept, in: file)
         return all.map(\.id).filter { id in !kept.contains { $0.id == id } }
+    }
+
+    private func replace(with keys: [Key], in file: String) throws {
+        let temporary = try Self.writeTemporary(keys, beside: file)
+        // Renamed over the old file: a crash leaves one whole file or the other.
+        if rename(temporary, file) != 0 {
+            unlink(temporary)
+            throw HeraldError.invalid(field: "secret-key-file", "cannot replace \(file)")
+        }
+        let modified = Self.modificationDate(file)
+        state.withLock { $0 = State(keys: keys, pending: false, modified: modified) }
     }
 
     static func newKey() -> Key {
@@ -120,6 +180,10 @@ public final class SecretKeyring: Sendable {
         }
         // The id names the key without revealing it.
         return Key(id: String(Secrets.sha256(text.trimmingCharacters(in: .whitespaces)).prefix(8)), bytes: data)
+    }
+
+    static func modificationDate(_ file: String) -> Date? {
+        (try? FileManager.default.attributesOfItem(atPath: file))?[.modificationDate] as? Date
     }
 
     static func read(_ file: String) throws -> [Key] {
@@ -138,18 +202,26 @@ public final class SecretKeyring: Sendable {
         return keys
     }
 
-    static func write(_ keys: [Key], to file: String) throws {
+    /// Writes `keys` to a new file of a name of its own beside `file`, readable by its owner
+    /// only from the moment it exists (open with O_EXCL and mode 0600, not chmod afterwards).
+    static func writeTemporary(_ keys: [Key], beside file: String) throws -> String {
         let folder = (file as NSString).deletingLastPathComponent
         if !folder.isEmpty {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
         let text = "# Herald's secret keys: the first seals, every one opens. Back it up apart from the database.\n"
             + keys.map { "\($0.id) \($0.bytes.base64EncodedString())" }.joined(separator: "\n") + "\n"
-        // Written whole to a new file, then renamed over the old one: a crash leaves one or the other.
-        let temporary = file + ".new"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+        let temporary = file + ".\(getpid()).\(Secrets.random(bytes: 6)).new"
+        let descriptor = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else { throw HeraldError.invalid(field: "secret-key-file", "cannot write \(temporary)") }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        let synced = fsync(descriptor)
+        close(descriptor)
+        guard written == bytes.count, synced == 0 else {
+            unlink(temporary)
             throw HeraldError.invalid(field: "secret-key-file", "cannot write \(temporary)")
         }
-        if rename(temporary, file) != 0 { throw HeraldError.invalid(field: "secret-key-file", "cannot replace \(file)") }
+        return temporary
     }
 }

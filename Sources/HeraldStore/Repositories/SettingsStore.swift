@@ -13,9 +13,38 @@ public struct SettingsStore: Sendable {
     /// The relay's URL, password and all, as set on the Mail page.
     public static let transportURLKey = "delivery.transport_url"
 
+    /// A value sealed when the database first met a key: opening it at start proves that this
+    /// process holds the database's key, before it needs any secret.
+    static let keyCheckKey = "secrets.check"
+
     /// Whether the setting `key` is a secret, kept sealed.
     public static func isSecret(_ key: String) -> Bool {
-        key == transportURLKey || key == engagementSecretKey || (key.hasPrefix("webhooks.") && key.hasSuffix(".secret"))
+        key == transportURLKey || key == engagementSecretKey || key == keyCheckKey || (key.hasPrefix("webhooks.") && key.hasSuffix(".secret"))
+    }
+
+    /// Checks that the keyring opens the database's secrets: the sealed check value when there
+    /// is one; otherwise (a new database, or one from before sealing) writes a pending key file
+    /// and seals the check value with it. Two processes starting at once agree on one key.
+    func checkKeyring() async throws {
+        func stored() async throws -> String? {
+            try await database.read { db in
+                try await db.raw("SELECT value FROM settings WHERE key = \(bind: SettingsStore.keyCheckKey)").first()?
+                    .decode(column: "value", as: String.self)
+            }
+        }
+        if let existing = try await stored() {
+            _ = try keyring.open(existing)
+            return
+        }
+        try keyring.persist()
+        try await database.transaction { db in
+            try await db.raw("""
+                INSERT INTO settings (key, value) VALUES (\(bind: SettingsStore.keyCheckKey), \(bind: keyring.seal("herald")))
+                ON CONFLICT (key) DO NOTHING
+                """).run()
+        }
+        guard let check = try await stored() else { throw HeraldError.conflict("the key check could not be stored") }
+        _ = try keyring.open(check)
     }
 
     public func value(_ key: String) async throws -> String? {

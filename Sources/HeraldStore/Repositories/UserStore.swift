@@ -100,10 +100,14 @@ public struct UserStore: Sendable {
     /// Changes another person's account as ``AccountPolicy`` allows; returns the user as now stored.
     public func change(_ id: Int64, _ change: UserChange, by actor: User?) async throws -> User {
         try await database.transaction { db in
-            var target = try await UserStore.load(id, db: db)
+            // PostgreSQL: lock the active admins' rows, so that two admins demoting each other at
+            // once cannot both see the other still there (the second waits, then counts one).
+            // SQLite runs one writing transaction at a time.
+            let lock: SQLQueryString = database.kind == .postgres ? "FOR UPDATE" : ""
             let admins = try await db.raw("""
-                SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND is_active = \(bind: true)
-                """).first()!.decode(column: "n", as: Int.self)
+                SELECT id FROM users WHERE role = 'admin' AND is_active = \(bind: true) ORDER BY id \(lock)
+                """).all().count
+            var target = try await UserStore.load(id, db: db)
             let consequences = try AccountPolicy.check(change, to: target, by: actor, activeAdmins: admins)
             if let name = change.name { target.name = name.trimmingCharacters(in: .whitespaces) }
             if let role = change.role { target.role = role }
@@ -139,8 +143,10 @@ public struct UserStore: Sendable {
     /// says how much moved. Completed tasks and past calls keep who did them.
     public func handOver(from: Int64, to: Int64, by actor: User?) async throws -> Holdings {
         try await database.transaction { db in
-            let source = try await UserStore.load(from, db: db)
-            let target = try await UserStore.load(to, db: db, field: "to_user_id")
+            // PostgreSQL: both rows locked, so that a deactivation committed meanwhile is seen.
+            let lock: SQLQueryString = database.kind == .postgres ? "FOR UPDATE" : ""
+            let source = try await UserStore.load(from, db: db, lock: lock)
+            let target = try await UserStore.load(to, db: db, field: "to_user_id", lock: lock)
             try AccountPolicy.checkHandOver(from: source, to: target, by: actor)
             return try await UserStore.holdings(of: from, db: db, moveTo: to)
         }
@@ -170,8 +176,8 @@ public struct UserStore: Sendable {
         return holdings
     }
 
-    static func load(_ id: Int64, db: any SQLDatabase, field: String? = nil) async throws -> User {
-        guard let user = try await db.raw("SELECT \(UserStore.columns) FROM users WHERE id = \(bind: id)").first().map(UserStore.user) else {
+    static func load(_ id: Int64, db: any SQLDatabase, field: String? = nil, lock: SQLQueryString = "") async throws -> User {
+        guard let user = try await db.raw("SELECT \(UserStore.columns) FROM users WHERE id = \(bind: id) \(lock)").first().map(UserStore.user) else {
             if let field { throw HeraldError.invalid(field: field, "there is no user \(id)") }
             throw HeraldError.notFound("there is no user \(id)")
         }

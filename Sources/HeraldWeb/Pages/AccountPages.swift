@@ -29,6 +29,10 @@ struct AccountPages {
             }
         }
         app.post("/account/tokens") { request, context in
+            // As in the API: a token that could make tokens would outlive its own revocation.
+            guard !context.viaToken else {
+                throw HeraldError.forbidden("API tokens are made from a logged-in session, not with another token")
+            }
             let form = try await FormData.read(request, context: context)
             do {
                 let days = form["expires_in_days"].flatMap { $0.isEmpty ? nil : Int($0) ?? -1 }

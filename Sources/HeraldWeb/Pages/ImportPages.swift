@@ -161,7 +161,6 @@ struct ImportUploads: Sendable {
     func receive(_ body: RequestBody, boundary: String, user: Int64, limit: Int, csrf: String?) async throws -> String? {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        sweep(for: user)
         let id = Secrets.random(bytes: 18)
         let path = "\(folder)/\(user)-\(id).csv"
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
@@ -194,6 +193,8 @@ struct ImportUploads: Sendable {
             remove(path)
             return nil
         }
+        // Only now, with the form's token checked: a forged upload must not clear someone's.
+        sweep(for: user, keeping: path)
         return id
     }
 
@@ -241,9 +242,9 @@ struct ImportUploads: Sendable {
 
     func remove(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
 
-    /// Removes uploads older than ``maxAge``, and `user`'s oldest beyond the newest
-    /// ``maxPerUser`` - 1, so that one more fits: the disk an importer can fill is bounded.
-    func sweep(for user: Int64) {
+    /// Removes uploads older than ``maxAge``, and `user`'s oldest beyond ``maxPerUser`` with
+    /// `newest` (just stored): the disk an importer can fill is bounded.
+    func sweep(for user: Int64, keeping newest: String) {
         let cutoff = Date().addingTimeInterval(-ImportUploads.maxAge)
         var mine: [(path: String, modified: Date)] = []
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
@@ -251,7 +252,7 @@ struct ImportUploads: Sendable {
             guard let modified = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date else { continue }
             if modified < cutoff {
                 remove(path)
-            } else if name.hasPrefix("\(user)-") {
+            } else if name.hasPrefix("\(user)-"), path != newest {
                 mine.append((path, modified))
             }
         }

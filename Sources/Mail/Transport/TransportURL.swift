@@ -168,7 +168,11 @@ public struct TransportURL: Sendable, Hashable, CustomStringConvertible {
             let host = tail[..<(tail.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? tail.endIndex)]
             return !host.isEmpty && host.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || ".-_:[]%".contains($0)) }
         }
-        guard let at = rest.indices.last(where: { rest[$0] == "@" && looksLikeHost(after: $0) }) else { return string }
+        guard let at = rest.indices.last(where: { rest[$0] == "@" && looksLikeHost(after: $0) }) else {
+            // An @ but nothing like a host after it (`u:pw@smtp,example.com`): hide all before it.
+            guard let last = rest.lastIndex(of: "@") else { return string }
+            return String(string[..<schemeEnd.upperBound]) + "***" + String(rest[last...])
+        }
         let userinfo = rest[..<at]
         let user = userinfo.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
         return String(string[..<schemeEnd.upperBound]) + user + (userinfo.contains(":") ? ":***" : "") + String(rest[at...])
