@@ -117,3 +117,24 @@ import Testing
         #expect(try both.open("not sealed") == "not sealed", "a value from before sealing reads as it is")
     }
 }
+
+@Suite struct StoreClosingTests {
+    /// A delivery loop may still be writing when its store closes: closing waits for its
+    /// connection rather than leave it unclosed (which SQLiteNIO traps on) or close it under it.
+    @Test func closingWaitsForAConnectionInUse() async throws {
+        let (location, cleanup) = try await TestDatabase.fresh(.sqlite)
+        let store = try await Store.open(location, logger: TestDatabase.logger)
+        let (inside, signal) = AsyncStream.makeStream(of: Void.self)
+        let writer = Task {
+            try await store.database.transaction { db in
+                signal.yield()
+                try await Task.sleep(for: .milliseconds(300))
+                try await db.raw("INSERT INTO settings (key, value) VALUES ('late', 'write')").run()
+            }
+        }
+        for await _ in inside { break }
+        await store.close()
+        try await writer.value
+        try await cleanup()
+    }
+}

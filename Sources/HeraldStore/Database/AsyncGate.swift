@@ -3,8 +3,14 @@
 actor ResourcePool<Resource: Sendable> {
     private var free: [Resource]
     private var waiters: [CheckedContinuation<Resource, Never>] = []
+    private let total: Int
+    /// Set by ``drain()`` while resources are still out: resumed when the last comes back.
+    private var draining: CheckedContinuation<[Resource], Never>?
 
-    init(_ resources: [Resource]) { self.free = resources }
+    init(_ resources: [Resource]) {
+        self.free = resources
+        self.total = resources.count
+    }
 
     func take() async -> Resource {
         if let r = free.popLast() { return r }
@@ -12,10 +18,37 @@ actor ResourcePool<Resource: Sendable> {
     }
 
     func give(_ resource: Resource) {
-        if waiters.isEmpty { free.append(resource) } else { waiters.removeFirst().resume(returning: resource) }
+        if !waiters.isEmpty {
+            waiters.removeFirst().resume(returning: resource)
+            return
+        }
+        free.append(resource)
+        if free.count == total, let draining {
+            self.draining = nil
+            draining.resume(returning: takeAll())
+        }
     }
 
-    func drain() -> [Resource] {
+    /// Every resource, once all are back: closing a connection that a task is still using (a
+    /// delivery loop finishing its last write) would leave it unclosed, or closed under it.
+    /// A task that never gives its resource back does not hold closing up for more than
+    /// `patience`: then the ones that are back are closed and the rest left as they are.
+    func drain(patience: Duration = .seconds(10)) async -> [Resource] {
+        if free.count == total { return takeAll() }
+        Task { [weak self] in
+            try? await Task.sleep(for: patience)
+            await self?.giveUpWaiting()
+        }
+        return await withCheckedContinuation { draining = $0 }
+    }
+
+    private func giveUpWaiting() {
+        guard let draining else { return }
+        self.draining = nil
+        draining.resume(returning: takeAll())
+    }
+
+    private func takeAll() -> [Resource] {
         defer { free = [] }
         return free
     }
