@@ -35,6 +35,12 @@ struct UserCommand: AsyncParsableCommand {
         }
     }
 
+    /// HERALD_PASSWORD, or a random one that the command prints once (`made`).
+    static func password() -> (password: String, made: Bool) {
+        if let given = ProcessInfo.processInfo.environment["HERALD_PASSWORD"] { return (given, false) }
+        return (Secrets.random(bytes: 12), true)
+    }
+
     static func find(_ email: String, in store: Store, option: String = "--email") async throws -> User {
         guard let user = try await store.users.find(email: email) else { throw CLIError("\(option): there is no user \(email)") }
         return user
@@ -54,11 +60,10 @@ struct UserCommand: AsyncParsableCommand {
         func run() async throws {
             guard let role = User.Role(rawValue: role) else { throw ValidationError("--role: '\(role)' is not admin or user") }
             try await UserCommand.withStore(db) { store in
-                let given = ProcessInfo.processInfo.environment["HERALD_PASSWORD"]
-                let password = given ?? Secrets.random(bytes: 12)
+                let (password, made) = UserCommand.password()
                 let user = try await Accounts(store: store).createUser(email: email, name: name, role: role, password: password, timeZone: timeZone)
                 print("Created \(user.role.rawValue) \(user.email) (id \(user.id)).")
-                if given == nil { print("Password (shown once): \(password)") }
+                if made { print("Password (shown once): \(password)") }
             }
         }
     }
@@ -140,11 +145,10 @@ struct UserCommand: AsyncParsableCommand {
         func run() async throws {
             try await UserCommand.withStore(db) { store in
                 let user = try await UserCommand.find(email, in: store)
-                let given = ProcessInfo.processInfo.environment["HERALD_PASSWORD"]
-                let password = given ?? Secrets.random(bytes: 12)
+                let (password, made) = UserCommand.password()
                 _ = try await Accounts(store: store).setPassword(of: user.id, to: password, by: nil)
                 print("Set a new password for \(user.email); their sessions ended and their API tokens were revoked.")
-                if given == nil { print("Password (shown once): \(password)") }
+                if made { print("Password (shown once): \(password)") }
             }
         }
     }
