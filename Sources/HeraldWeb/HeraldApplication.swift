@@ -19,13 +19,18 @@ public struct WebConfiguration: Sendable {
     public var bcryptCost: UInt8
     /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
     public var metricsToken: String?
+    /// Where uploaded CSV files wait between the import steps (and API imports are spooled).
+    /// Processes that serve one database behind a load balancer on one machine share it.
+    public var uploadsFolder: String
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, secureCookies: Bool = false, bcryptCost: UInt8 = 12, metricsToken: String? = nil) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, secureCookies: Bool = false, bcryptCost: UInt8 = 12, metricsToken: String? = nil,
+                uploadsFolder: String = FileManager.default.temporaryDirectory.appendingPathComponent("herald-imports").path) {
         self.host = host
         self.port = port
         self.secureCookies = secureCookies
         self.bcryptCost = bcryptCost
         self.metricsToken = metricsToken
+        self.uploadsFolder = uploadsFolder
     }
 }
 
@@ -106,11 +111,12 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
         .add(middleware: RequireUserMiddleware())
         .add(middleware: CSRFMiddleware())
     let api = authenticated.group("api/v1")
+    let uploads = ImportUploads(folder: configuration.uploadsFolder)
     ModulesAPI(store: store).register(on: api)
     RecordsAPI(store: store).register(on: api)
     ViewsAPI(store: store).register(on: api)
     ListsAPI(store: store).register(on: api)
-    ImportExportAPI(store: store).register(on: api)
+    ImportExportAPI(store: store, uploads: uploads).register(on: api)
     AccountAPI(store: store, accounts: accounts).register(on: api)
     let mail = MailTesting(store: store, delivery: delivery)
     TemplatesAPI(store: store, mail: mail).register(on: api)
@@ -125,7 +131,7 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     RecordPages(store: store, pages: pages).register(on: authenticated)
     ErasurePages(store: store, pages: pages).register(on: authenticated)
     ViewPages(store: store, pages: pages).register(on: authenticated)
-    ImportPages(store: store, pages: pages).register(on: authenticated)
+    ImportPages(store: store, pages: pages, uploads: uploads).register(on: authenticated)
     AdminPages(store: store, pages: pages).register(on: authenticated)
     TemplatePages(store: store, pages: pages, mail: mail).register(on: authenticated)
     SenderPages(store: store, delivery: delivery, pages: pages).register(on: authenticated)

@@ -24,6 +24,8 @@ struct WebFixture {
     /// The delivery side behind the routes: its engine sends when a test runs it, its
     /// recorder holds tracking hits until flushed.
     var delivery: Delivery
+    /// This app's own folder for CSV uploads waiting between the import steps.
+    var uploadsFolder: String
 
     /// - Parameters:
     ///   - transport: a transport URL given as if on the command line (`--transport`).
@@ -54,8 +56,9 @@ struct WebFixture {
             store: store, admin: admin, adminPassword: password,
             adminToken: try await store.tokens.create(for: admin.id, name: "test").secret,
             user: user, userToken: try await store.tokens.create(for: user.id, name: "test").secret,
-            outbox: outbox, delivery: delivery)
-        let router = try await buildRouter(configuration: .init(port: 0, bcryptCost: 4, metricsToken: metricsToken), store: store, delivery: delivery,
+            outbox: outbox, delivery: delivery, uploadsFolder: dir.appendingPathComponent("uploads").path)
+        let router = try await buildRouter(configuration: .init(port: 0, bcryptCost: 4, metricsToken: metricsToken, uploadsFolder: fixture.uploadsFolder),
+                                           store: store, delivery: delivery,
                                            metrics: PrometheusCollectorRegistry(), logger: logger)
         let app = Application(router: router, logger: logger)
         do {

@@ -6,7 +6,7 @@ import HeraldStore
 /// `/api/v1/modules/:module/import` (CSV body) and `/export` (CSV out).
 struct ImportExportAPI {
     let store: Store
-    let uploads = ImportUploads()
+    let uploads: ImportUploads
 
     func register(on api: RouterGroup<AppRequestContext>) {
         api.post("modules/:module/import") { request, context in

@@ -13,7 +13,7 @@ import NIOPosix
 struct ImportPages {
     let store: Store
     let pages: PageRenderer
-    let uploads = ImportUploads()
+    let uploads: ImportUploads
 
     /// The largest CSV file the page accepts.
     static let maxUploadBytes = 512 * 1024 * 1024
@@ -150,7 +150,7 @@ struct ImportPages {
 
 /// Uploaded CSV files waiting between the import steps.
 struct ImportUploads: Sendable {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("herald-imports").path
+    let folder: String
 
     /// Uploads older than this are removed when the next one arrives.
     static let maxAge: TimeInterval = 24 * 3600
