@@ -7,6 +7,11 @@
 #   Feedback       FeedbackReport on any received message
 # Usage: scripts/mail-fuzz.sh [seconds-per-target] [target…]   (default 60, all targets)
 #        MAIL_FUZZ_RUNS=10000000 scripts/mail-fuzz.sh 0 MIME    (a number of executions instead)
+# MAIL_FUZZ_JOBS=N runs N fuzzers side by side on the target's one corpus (one per core), each
+# for the time given or for its share of MAIL_FUZZ_RUNS; their logs are <target>-<n>.log.
+# MAIL_FUZZ_TRACE_CMP=0 builds with edge coverage only, without libFuzzer's comparison tracing:
+# about twice the executions a second, for long runs from a corpus that the guided runs grew
+# (comparison tracing is what finds new magic strings; keep it on for short runs).
 # The parsers are plain Swift, so each target is built with swiftc from their source files
 # alone. Crashes, hangs (over 10 s for one input) and slow inputs are written to
 # $MAIL_FUZZ_DIR (default /tmp/mail-fuzz) and fail the script; libFuzzer's whole output
@@ -47,7 +52,15 @@ for target in "${targets[@]}"; do
     *) echo "unknown target $target"; exit 2 ;;
   esac
   echo "== building $target"
-  swiftc -sanitize=fuzzer,address -parse-as-library "${flags[@]}" -g -module-name Mail \
+  if [ "${MAIL_FUZZ_TRACE_CMP:-1}" = 0 ]; then
+    # swiftc's -sanitize=fuzzer always adds comparison tracing, so link libFuzzer by hand.
+    fuzzer=$(dirname "$(dirname "$(readlink -f "$(command -v swiftc)")")")
+    fuzzer=$(find "$fuzzer/lib/clang" -name 'libclang_rt.fuzzer-x86_64.a' | head -n 1)
+    flags+=(-sanitize=address -sanitize-coverage=edge,inline-8bit-counters,pc-table -Xlinker "$fuzzer" -Xlinker -lstdc++)
+  else
+    flags+=(-sanitize=fuzzer,address)
+  fi
+  swiftc -parse-as-library "${flags[@]}" -g -module-name Mail \
     "${sources[@]}" "scripts/mail-fuzz/${target}Fuzz.swift" -o "$out/$target" 2>&1 \
     | { grep -v "Cannot export local symbol" || true; }
   [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "build of $target failed"; exit 1; }
@@ -58,11 +71,33 @@ for target in "${targets[@]}"; do
     ServerCommand) seed ServerCommand seed1 'EHLO c\r\nMAIL FROM:<a@b.c> SIZE=10\r\nRCPT TO:<x@y.z>\r\nDATA\r\n..x\r\n.\r\nQUIT\r\n' ;;
     *) seed "$target" dsn "$dsn"; seed "$target" text "$text"; seed "$target" arf "$arf"; seed "$target" auto "$auto" ;;
   esac
-  if [ -n "${MAIL_FUZZ_RUNS:-}" ]; then limit=(-runs="$MAIL_FUZZ_RUNS"); else limit=(-max_total_time="$seconds"); fi
-  echo "== fuzzing $target (${limit[*]})"
-  if ! (cd "$out" && "./$target" "${limit[@]}" -max_len="$len" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "corpus-$target" 2>&1 | tee "$target.log" | tail -n 12); then
-    echo "!! $target found a crash; see $out/crash-* $out/timeout-*"
-    status=1
+  jobs=${MAIL_FUZZ_JOBS:-1}
+  if [ -n "${MAIL_FUZZ_RUNS:-}" ]; then limit=(-runs="$(( (MAIL_FUZZ_RUNS + jobs - 1) / jobs ))"); else limit=(-max_total_time="$seconds"); fi
+  echo "== fuzzing $target ($jobs × ${limit[*]})"
+  options=("${limit[@]}" -max_len="$len" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "corpus-$target")
+  if [ "$jobs" = 1 ]; then
+    if ! (cd "$out" && "./$target" "${options[@]}" 2>&1 | tee "$target.log" | tail -n 12); then
+      echo "!! $target found a crash; see $out/crash-* $out/timeout-*"
+      status=1
+    fi
+  else
+    rm -f "$out/$target-"[0-9]*.log
+    pids=()
+    for n in $(seq 1 "$jobs"); do
+      (cd "$out" && exec "./$target" "${options[@]}" > "$target-$n.log" 2>&1) &
+      pids+=($!)
+    done
+    for n in $(seq 1 "$jobs"); do
+      if wait "${pids[$((n - 1))]}"; then
+        tail -n 7 "$out/$target-$n.log"
+      else
+        tail -n 30 "$out/$target-$n.log"
+        echo "!! $target (worker $n) found a crash; see $out/crash-* $out/timeout-*"
+        status=1
+      fi
+    done
+    total=$(cat "$out/$target-"[0-9]*.log | awk '$2 == "DONE" { sum += substr($1, 2) } END { print sum + 0 }')
+    echo "$target: ${total:-0} executions in all"
   fi
 done
 exit $status

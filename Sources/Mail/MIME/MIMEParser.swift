@@ -312,7 +312,8 @@ enum MIMEParser {
     static func decode(_ bytes: some Collection<UInt8>, charset: String?) -> String {
         switch (charset ?? "utf-8").lowercased().trimmingSpaces {
         // US-ASCII with 8-bit bytes in it is in practice Latin-1; pure ASCII reads the same either way.
-        case "iso-8859-1", "latin1", "iso_8859-1", "us-ascii" where !bytes.allSatisfy({ $0 < 128 }):
+        case "iso-8859-1", "latin1", "iso_8859-1",
+             "us-ascii" where !bytes.allSatisfy({ $0 < 128 }):
             return String(bytes.map { Character(Unicode.Scalar($0)) })
         case "windows-1252", "cp1252":
             return String(String.UnicodeScalarView(bytes.map { windows1252($0) }))
