@@ -9,10 +9,14 @@ work=$(mktemp -d /tmp/herald-test.XXXXXX)
 chmod 755 "$work"
 failed=0
 pg_started=""
+spamd_pid=""
 
 log() { printf '\n== %s\n' "$*"; }
 
 cleanup() {
+  if [ -n "$spamd_pid" ]; then
+    kill "$spamd_pid" 2>/dev/null || true
+  fi
   if [ -n "$pg_started" ]; then
     runuser -u postgres -- "$pg_bin/pg_ctl" -D "$work/pg" -m immediate stop >/dev/null 2>&1 || true
   fi
@@ -34,6 +38,9 @@ ls /usr/lib/*/sasl2/libplain.so >/dev/null 2>&1 || need_apt+=(libsasl2-modules)
 # A DNS server on loopback for the DNS checks of sending domains and DKIM verification.
 [ -x /usr/sbin/dnsmasq ] || need_apt+=(dnsmasq-base)
 command -v sqlite3 >/dev/null || need_apt+=(sqlite3)
+# SpamAssassin's spamd for "Check for spam" (its rules come with the package; no sa-update).
+[ -x /usr/sbin/spamd ] || need_apt+=(spamd spamassassin)
+command -v spamc >/dev/null || need_apt+=(spamc)
 command -v openssl >/dev/null || need_apt+=(openssl)  # the mail tests make certificates and DKIM keys
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing ${need_apt[*]}"
@@ -75,6 +82,25 @@ pg_started=yes
 export HERALD_TEST_POSTGRES_URL="postgres://herald@127.0.0.1:$pg_port/postgres"
 # Tests that need a real peer fail instead of skipping when it is missing.
 export HERALD_REQUIRE_PEERS=1
+
+# --- SpamAssassin's spamd --------------------------------------------------------------
+# Network rules off (-L, no DNS blocklists), no Bayes, no per-user files, its own
+# configuration folder (Debian's .pre files load the plugins) and a private port.
+log "starting spamd"
+mkdir -p "$work/spamassassin"
+cp /etc/spamassassin/*.pre "$work/spamassassin/"
+printf 'required_score 5.0\nuse_bayes 0\nskip_rbl_checks 1\n' > "$work/spamassassin/local.cf"
+spamd_port=$(free_port)
+/usr/sbin/spamd -L -x --listen="127.0.0.1:$spamd_port" --allowed-ips=127.0.0.1 -u nobody --max-children=4 \
+  --siteconfigpath="$work/spamassassin" -s stderr >/dev/null 2>"$work/spamd.log" &
+spamd_pid=$!
+for _ in $(seq 1 120); do
+  spamc -d 127.0.0.1 -p "$spamd_port" -K >/dev/null 2>&1 && break
+  kill -0 "$spamd_pid" 2>/dev/null || break
+  sleep 0.5
+done
+spamc -d 127.0.0.1 -p "$spamd_port" -K >/dev/null 2>&1 || { tail -n 20 "$work/spamd.log"; echo "spamd did not start"; exit 1; }
+export HERALD_TEST_SPAMD="127.0.0.1:$spamd_port"
 
 # --- build once, then test -----------------------------------------------------------
 log "building"

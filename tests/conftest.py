@@ -10,6 +10,9 @@ from herald_process import Server
 # Every herald process of the run shares one key file for the secrets it seals, as the
 # processes of one deployment on one database must.
 os.environ.setdefault("HERALD_SECRET_KEY_FILE", os.path.join(tempfile.mkdtemp(prefix="herald-keys-"), "secret.key"))
+# The spamd the test command started (network rules off), for "Check for spam".
+if os.environ.get("HERALD_TEST_SPAMD"):
+    os.environ.setdefault("HERALD_SPAMD", os.environ["HERALD_TEST_SPAMD"])
 
 
 class Herald:

@@ -2,6 +2,7 @@ import Foundation
 import HeraldCore
 import HeraldStore
 import Logging
+import Mail
 import ServiceLifecycle
 
 /// Herald's delivery side, put together: where mail goes (``TransportSource``), the
@@ -24,11 +25,13 @@ public struct Delivery: Sendable {
     public let bounces: BounceRecorder
     /// Sending domains and their DKIM keys: what signs each message.
     public let domains: SendingDomains
+    /// The spam check before sending, through SpamAssassin's spamd.
+    public let spam: SpamCheck
 
     public init(store: Store, transports: TransportSource, maker: any MessageMaker, state: StateDirectory,
                 links: EngagementLinks, quietSeconds: Int64 = MachineRules.defaultQuietSeconds,
                 configuration: EngineConfiguration? = nil, returnPaths: ReturnPathSource? = nil, domains: SendingDomains? = nil,
-                logger: Logger, now: @escaping @Sendable () -> Int64 = { Clock.epochSeconds() }) throws {
+                spamd: SpamAssassinClient = .local, logger: Logger, now: @escaping @Sendable () -> Int64 = { Clock.epochSeconds() }) throws {
         self.transports = transports
         self.links = links
         let reactor = TriggerActionRunner(store: store, logger: logger)
@@ -37,6 +40,8 @@ public struct Delivery: Sendable {
         self.returnPaths = returnPaths ?? ReturnPathSource(override: nil, settings: store.settings, signer: links.signer)
         self.domains = domains ?? SendingDomains(store: store, transports: transports, returnPaths: self.returnPaths,
                                                  publicURL: links.publicURL, logger: logger, now: now)
+        self.spam = SpamCheck(client: spamd, store: store,
+                              maker: TemplateMessageMaker(store: store, links: links, returnPaths: self.returnPaths, domains: self.domains))
         self.bounces = BounceRecorder(store: store, reactor: reactor, signer: links.signer, logger: logger)
         let engine = DeliveryEngine(store: store, transports: transports, maker: maker,
                                     journal: try DeliveryJournal(directory: state.journal),

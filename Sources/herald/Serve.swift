@@ -134,6 +134,12 @@ struct Serve: AsyncParsableCommand {
         """)
     var dnsServer: String? = ProcessInfo.processInfo.environment["HERALD_DNS_SERVER"].flatMap { $0.isEmpty ? nil : $0 }
 
+    @Option(name: .long, help: """
+        SpamAssassin's spamd, as host:port, for "Check for spam" and the threshold that may refuse \
+        mass email (default 127.0.0.1:783, where Debian's spamd listens). Env: HERALD_SPAMD.
+        """)
+    var spamd: String = ProcessInfo.processInfo.environment["HERALD_SPAMD"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1:783"
+
     @Option(name: .long, help: ArgumentHelp("bcrypt cost for password hashes (4–16).", visibility: .hidden))
     var bcryptCost: UInt8 = 12
 
@@ -164,6 +170,7 @@ struct Serve: AsyncParsableCommand {
         if let dnsServer {
             do throws(MailError) { _ = try DNSResolver(server: dnsServer) } catch { throw ValidationError("--dns-server: \(error.message)") }
         }
+        do throws(MailError) { _ = try SpamAssassinClient(address: spamd) } catch { throw ValidationError("--spamd: \(error.message)") }
     }
 
     func run() async throws {
@@ -214,7 +221,7 @@ struct Serve: AsyncParsableCommand {
         let delivery = try Delivery(store: store, transports: transports,
                                     maker: TemplateMessageMaker(store: store, links: links, returnPaths: returnPaths, domains: domains),
                                     state: state, links: links, quietSeconds: machineWindow, configuration: engine,
-                                    returnPaths: returnPaths, domains: domains, logger: logger)
+                                    returnPaths: returnPaths, domains: domains, spamd: try SpamAssassinClient(address: spamd), logger: logger)
         var inbound: [any Service] = []
         if let inboundAddress {
             let (inboundHost, inboundPort) = inboundAddress

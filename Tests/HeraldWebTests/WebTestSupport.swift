@@ -30,7 +30,8 @@ struct WebFixture {
     /// - Parameters:
     ///   - transport: a transport URL given as if on the command line (`--transport`).
     ///   - dnsServer: the DNS server the sending domains' check asks (`--dns-server`).
-    static func with(transport: String? = nil, dnsServer: String? = nil, metricsToken: String? = nil,
+    ///   - spamd: SpamAssassin's spamd (`--spamd`); by default the test command's (HERALD_TEST_SPAMD).
+    static func with(transport: String? = nil, dnsServer: String? = nil, metricsToken: String? = nil, spamd: String? = nil,
                      _ body: @escaping @Sendable (WebFixture, any TestClientProtocol) async throws -> Void) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("herald-web-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -51,7 +52,9 @@ struct WebFixture {
             store: store, transports: transports,
             maker: TemplateMessageMaker(store: store, links: links, returnPaths: returnPaths, domains: domains),
             state: StateDirectory(path: dir.appendingPathComponent("state").path),
-            links: links, returnPaths: returnPaths, domains: domains, logger: logger)
+            links: links, returnPaths: returnPaths, domains: domains,
+            spamd: try (spamd ?? ProcessInfo.processInfo.environment["HERALD_TEST_SPAMD"]).map { try SpamAssassinClient(address: $0) } ?? .local,
+            logger: logger)
         let fixture = WebFixture(
             store: store, admin: admin, adminPassword: password,
             adminToken: try await store.tokens.create(for: admin.id, name: "test").secret,

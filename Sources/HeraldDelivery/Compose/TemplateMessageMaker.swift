@@ -100,6 +100,35 @@ public struct TemplateMessageMaker: MessageMaker {
         }
     }
 
+    /// One message as a mass email would send it to `record` (or, without one, with the
+    /// template's fallbacks): tracked links, the open pixel, the unsubscribe link and
+    /// `List-Unsubscribe`, the VERP return path and the DKIM signature, for checks before
+    /// sending. Its tokens name no message (id 0), so nothing it links to is recorded.
+    /// - Parameter text: the template's own text part; nil makes it from the HTML.
+    public func sample(subject: String, html: String, text: String?, module: Module, record: Record?, owner: MergeValues.Person?,
+                       sender: Sender) async throws -> OutgoingMessage {
+        let compiled = try CompiledTemplate(subject: subject, html: html, text: text, module: module,
+                                            extraNames: MailTemplate.engineNames, tracking: true)
+        let extra = links.mergeValues(message: 0, links: compiled.trackedLinks.count)
+        let values = record.map { MergeValues(record: $0, module: module, owner: owner, sender: sender, extra: extra) }
+            ?? MergeValues(sender: sender, extra: extra)
+        let address = record.flatMap { r in module.emailField.flatMap { r[$0.apiName]?.text } }.flatMap { $0.isEmpty ? nil : $0 }
+            ?? "recipient@example.org"
+        let name = record.map { r in Self.nameFields.compactMap { module.field($0) }.compactMap { r[$0.apiName]?.text }
+            .filter { !$0.isEmpty }.joined(separator: " ") } ?? ""
+        let verp = try await returnPaths?.current()
+        let unsubscribe = links.listUnsubscribe(message: 0, mailDomain: verp?.domain, oneClick: extra[LinkTracking.unsubscribeName])
+        do throws(MailError) {
+            return try composer.compose(
+                compiled.render(values), from: sender, to: address, recipientName: name.isEmpty ? nil : name,
+                messageID: messageID(massEmail: 0, step: 0, address: address, sender: sender), date: Date(),
+                listUnsubscribe: MailMessage.ListUnsubscribe(urls: unsubscribe, oneClick: true),
+                returnPath: verp?.bounceAddress(for: 0), signers: await domains?.signers(for: sender.email) ?? [])
+        } catch {
+            throw HeraldError.invalid(field: "message", error.message)
+        }
+    }
+
     /// The message's ``HeraldMessageID``, at the sender's domain.
     func messageID(massEmail: Int64, step: Int, address: String, sender: Sender) -> String {
         let domain = sender.email.split(separator: "@").last.map(String.init) ?? "herald.invalid"

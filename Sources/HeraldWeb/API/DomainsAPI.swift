@@ -53,17 +53,27 @@ struct DomainsAPI {
         settings.put { request, context in
             var body = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))
             let only = body.bool("only_authenticated_domains")
-            let threshold: Double?
-            switch body.raw("complaint_threshold") {
-            case nil, .null?: threshold = nil
-            case .number(let d)?: threshold = d
-            case let other?:
-                throw HeraldError.invalid(field: "complaint_threshold", "must be a percentage (0.3 for 0.3 %), not \(other.typeName)")
-            }
+            let threshold = try Self.number(&body, "complaint_threshold", "must be a percentage (0.3 for 0.3 %)")
+            let spamThreshold = try Self.number(&body, "spam_threshold", "must be a SpamAssassin score (5.0 is its own)")
+            let refuse = body.bool("refuse_over_spam_threshold")
             try body.finish()
+            // Both checked before either is saved: a refused request changes nothing.
+            if let threshold { try SettingsStore.checkComplaintThreshold(threshold) }
+            if let spamThreshold { try SettingsStore.checkSpamThreshold(spamThreshold) }
             if let threshold { try await store.settings.setComplaintThreshold(threshold) }
+            if let spamThreshold { try await store.settings.setSpamThreshold(spamThreshold) }
             if let only { try await store.settings.setOnlyAuthenticatedDomains(only) }
+            if let refuse { try await store.settings.setRefuseOverSpamThreshold(refuse) }
             return try await deliverability()
+        }
+    }
+
+    /// An optional number field; anything else but null is a 422 saying what it `must` be.
+    static func number(_ body: inout JSONObjectReader, _ field: String, _ must: String) throws -> Double? {
+        switch body.raw(field) {
+        case nil, .null?: nil
+        case .number(let d)?: d
+        case let other?: throw HeraldError.invalid(field: field, "\(must), not \(other.typeName)")
         }
     }
 
@@ -72,6 +82,8 @@ struct DomainsAPI {
         JSONResponse.make(JSONValue.object([
             "only_authenticated_domains": .bool(try await store.settings.onlyAuthenticatedDomains()),
             "complaint_threshold": .number(try await store.settings.complaintThreshold()),
+            "spam_threshold": .number(try await store.settings.spamThreshold()),
+            "refuse_over_spam_threshold": .bool(try await store.settings.refuseOverSpamThreshold()),
         ]))
     }
 

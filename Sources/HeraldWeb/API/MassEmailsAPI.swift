@@ -42,7 +42,7 @@ struct MassEmailsAPI {
         api.post("mass-emails") { request, context in
             let user = try context.user()
             let body = try await JSONBody.decode(JSONValue.self, from: request, context: context)
-            let (module, draft) = try await MassEmailInput.parse(body, store: store, delivery: delivery)
+            let (module, draft) = try await MassEmailInput.parse(body, store: store, delivery: delivery, scope: try context.user().scope)
             let created = try await store.massEmails.create(draft, in: module, owner: user.id)
             if created.status == .scheduled { await delivery.scheduler.wake() }
             return JSONResponse.make(try await present(created), status: .created)
@@ -53,7 +53,8 @@ struct MassEmailsAPI {
         api.put("mass-emails/:id") { request, context in
             let existing = try await fetch(context)
             let body = try await JSONBody.decode(JSONValue.self, from: request, context: context)
-            let (module, draft) = try await MassEmailInput.parse(body, store: store, delivery: delivery, module: existing.module)
+            let (module, draft) = try await MassEmailInput.parse(body, store: store, delivery: delivery, module: existing.module,
+                                                                 scope: try context.user().scope)
             let updated = try await store.massEmails.update(existing.id, draft, in: module)
             if updated.status == .scheduled { await delivery.scheduler.wake() }
             return JSONResponse.make(try await present(updated))
@@ -165,8 +166,11 @@ enum MassEmailInput {
     /// - Parameters:
     ///   - module: the module of a mass email being edited (it cannot change).
     ///   - delivery: refuses, when the organisation sends only from authenticated domains, a
-    ///     sender that is not (a draft may still be saved).
-    static func parse(_ body: JSONValue, store: Store, delivery: Delivery, module fixed: String? = nil) async throws -> (Module, MassEmailDraft) {
+    ///     sender that is not, and, when it refuses mass email over its spam threshold, a
+    ///     template that scores over it (a draft may still be saved).
+    ///   - scope: whose records the spam check may render the template with.
+    static func parse(_ body: JSONValue, store: Store, delivery: Delivery, module fixed: String? = nil,
+                      scope: AccessScope) async throws -> (Module, MassEmailDraft) {
         var reader = try JSONObjectReader(body)
         let name = reader.string("name", required: true, maxLength: MassEmailDraft.maxNameLength)
         let moduleName = fixed ?? reader.string("module", required: true)
@@ -228,6 +232,9 @@ enum MassEmailInput {
         }
         if schedule != .draft, let sender = try? await store.senders.find(senderID!) {
             try await delivery.domains.requireAuthenticated(sender)
+            let chosen: [Int64] = if case .records(let ids)? = recipients { ids } else { [] }
+            let templates = [("template_id", templateID!)] + followUps.enumerated().map { ("follow_ups[\($0.offset)].template_id", $0.element.templateID) }
+            try await delivery.spam.requireUnderThreshold(templateIDs: templates, sender: sender, module: module, recordIDs: chosen, scope: scope)
         }
         return (module, MassEmailDraft(name: name!, recipients: recipients!, templateID: templateID!, senderID: senderID!, schedule: schedule,
                                        triggerActions: triggerActions, triggersOnMachineEvents: machines, followUps: followUps))

@@ -40,6 +40,26 @@ struct TemplatesAPI {
                                                   recordID: recordID, senderID: senderID, user: try context.user())
             return JSONResponse.make(Present.rendered(rendered))
         }
+        // The spam check of content as it stands, saved or not, and of a saved template.
+        api.post("modules/:module/templates/spam-check") { request, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            var body = try await TemplatesAPI.body(request, context: context)
+            let content = try TemplatesAPI.content(&body, requireName: false)
+            let recordID = body.int("record_id"), senderID = body.int("sender_id")
+            try body.finish()
+            return JSONResponse.make(Present.spam(try await mail.spamCheck(
+                subject: content.subject, html: content.html, text: content.text, module: module,
+                recordID: recordID, senderID: senderID, user: try context.user())))
+        }
+        api.post("templates/:id/spam-check") { request, context in
+            let template = try await store.templates.find(try context.parameters.require("id", as: Int64.self))
+            var body = try await TemplatesAPI.body(request, context: context, emptyIsObject: true)
+            let recordID = body.int("record_id"), senderID = body.int("sender_id")
+            try body.finish()
+            return JSONResponse.make(Present.spam(try await mail.spamCheck(
+                subject: template.subject, html: template.html, text: template.hasOwnText ? template.text : nil,
+                module: try await store.modules.named(template.module), recordID: recordID, senderID: senderID, user: try context.user())))
+        }
         api.get("templates/:id") { _, context in
             JSONResponse.make(Present.template(try await store.templates.find(try context.parameters.require("id", as: Int64.self))))
         }

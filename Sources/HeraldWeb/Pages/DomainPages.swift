@@ -35,8 +35,16 @@ struct DomainPages {
                 guard let threshold = Double(text.replacingOccurrences(of: "%", with: "")) else {
                     throw HeraldError.invalid(field: "complaint_threshold", "'\(text)' is not a number")
                 }
+                let spamText = (form["spam_threshold"] ?? "").trimmedWhitespace
+                guard let spam = Double(spamText) else {
+                    throw HeraldError.invalid(field: "spam_threshold", "'\(spamText)' is not a number")
+                }
+                try SettingsStore.checkComplaintThreshold(threshold)
+                try SettingsStore.checkSpamThreshold(spam)
                 try await store.settings.setComplaintThreshold(threshold)
+                try await store.settings.setSpamThreshold(spam)
                 try await store.settings.setOnlyAuthenticatedDomains(form["only_authenticated"] == "1")
+                try await store.settings.setRefuseOverSpamThreshold(form["refuse_over_spam_threshold"] == "1")
                 return Response.redirect(to: "/admin/domains", type: .found)
             } catch let error as HeraldError where error.kind == .invalid {
                 return try await listPage(problems: AdminPages.problems(error), status: .unprocessableContent, context: context)
@@ -93,7 +101,10 @@ struct DomainPages {
                 return ["email": s.email, "state": auth?.state.rawValue ?? "unsigned", "warning": auth?.warning as Any]
             },
             "form": form, "csrf": context.csrf, "has_errors": !problems.isEmpty,
-            "errors": ["domain": errors["domain"] as Any, "complaint_threshold": errors["complaint_threshold"] as Any],
+            "errors": ["domain": errors["domain"] as Any, "complaint_threshold": errors["complaint_threshold"] as Any,
+                       "spam_threshold": errors["spam_threshold"] as Any],
+            "spam_threshold": SpamCheck.threshold(try await store.settings.spamThreshold()),
+            "refuse_over_spam_threshold": try await store.settings.refuseOverSpamThreshold(),
             "only_authenticated": try await store.settings.onlyAuthenticatedDomains(),
             "complaint_threshold": Self.percent(try await store.settings.complaintThreshold()),
         ], modules: try await store.modules.all())

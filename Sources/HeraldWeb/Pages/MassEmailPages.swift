@@ -42,6 +42,11 @@ struct MassEmailPages {
             let module = try await store.modules.named(form["module"] ?? "contacts")
             let recordIDs = MassEmailPages.recordIDs(form)
             var values = form.dictionary
+            if form["check_spam"] != nil {
+                return try await self.form(module: module, existing: nil, values: values, recordIDs: recordIDs, problems: [],
+                                           spam: try await spamCheck(form, module: module, recordIDs: recordIDs, context: context),
+                                           context: context)
+            }
             if let redraw = MassEmailPages.redraw(form) {
                 return try await self.form(module: module, existing: nil, values: redraw.values, recordIDs: recordIDs,
                                            problems: [], actionRows: redraw.actionRows, context: context)
@@ -63,7 +68,7 @@ struct MassEmailPages {
                 }
                 let zone = TimeZone(identifier: try context.user().timeZone) ?? .gmt
                 let (module, draft) = try await MassEmailInput.parse(try MassEmailPages.formJSON(values, module: module.apiName, zone: zone),
-                                                                    store: store, delivery: delivery)
+                                                                    store: store, delivery: delivery, scope: try context.user().scope)
                 let created = try await store.massEmails.create(draft, in: module, owner: try context.user().id)
                 if created.status == .scheduled { await delivery.scheduler.wake() }
                 return Response.redirect(to: "/mass-emails/\(created.id)", type: .found)
@@ -86,6 +91,12 @@ struct MassEmailPages {
             let m = try await fetch(context)
             let module = try await store.modules.named(m.module)
             let form = try await FormData.read(request, context: context)
+            if form["check_spam"] != nil {
+                let recordIDs = MassEmailPages.recordIDs(form)
+                return try await self.form(module: module, existing: m, values: form.dictionary, recordIDs: recordIDs, problems: [],
+                                           spam: try await spamCheck(form, module: module, recordIDs: recordIDs, context: context),
+                                           context: context)
+            }
             if let redraw = MassEmailPages.redraw(form) {
                 return try await self.form(module: module, existing: m, values: redraw.values, recordIDs: MassEmailPages.recordIDs(form),
                                            problems: [], actionRows: redraw.actionRows, context: context)
@@ -93,7 +104,8 @@ struct MassEmailPages {
             do {
                 let zone = TimeZone(identifier: try context.user().timeZone) ?? .gmt
                 let (_, draft) = try await MassEmailInput.parse(try MassEmailPages.formJSON(form.dictionary, module: m.module, zone: zone),
-                                                                store: store, delivery: delivery, module: m.module)
+                                                                store: store, delivery: delivery, module: m.module,
+                                                                scope: try context.user().scope)
                 let updated = try await store.massEmails.update(m.id, draft, in: module)
                 if updated.status == .scheduled { await delivery.scheduler.wake() }
                 return Response.redirect(to: "/mass-emails/\(m.id)", type: .found)
@@ -176,8 +188,31 @@ struct MassEmailPages {
 
     /// - Parameter actionRows: the follow-up action rows to draw, when not those in `values`
     ///   (a new, still empty row is not among those).
+    /// "Check for spam" on the form: the chosen template from the chosen sender, for the record
+    /// that saving would check with (``SpamCheck/sampleRecord(in:recordIDs:scope:)``), scored by
+    /// SpamAssassin; the outcome or what stopped it, for the form to show.
+    func spamCheck(_ form: FormData, module: Module, recordIDs: [Int64],
+                   context: AppRequestContext) async throws -> Result<SpamCheck.Outcome, HeraldError> {
+        guard let templateID = form["template_id"].flatMap({ Int64($0) }),
+              let template = try? await store.templates.find(templateID), template.module == module.apiName else {
+            return .failure(HeraldError.invalid(field: "template_id", "choose a template to check"))
+        }
+        let user = try context.user()
+        // The record the refusal on saving would check with.
+        let record = try await delivery.spam.sampleRecord(in: module, recordIDs: form["recipients"] == "records" ? recordIDs : [],
+                                                          scope: user.scope)
+        do {
+            return .success(try await MailTesting(store: store, delivery: delivery).spamCheck(
+                subject: template.subject, html: template.html, text: template.hasOwnText ? template.text : nil, module: module,
+                recordID: record?.id, senderID: form["sender_id"].flatMap { Int64($0) }, user: user))
+        } catch let error as HeraldError where [.invalid, .upstream].contains(error.kind) {
+            return .failure(error)
+        }
+    }
+
     func form(module: Module, existing: MassEmail?, values: [String: String], recordIDs: [Int64], problems: [Problem],
-              actionRows: [[String: String]]? = nil, context: AppRequestContext) async throws -> Response {
+              actionRows: [[String: String]]? = nil, spam: Result<SpamCheck.Outcome, HeraldError>? = nil,
+              context: AppRequestContext) async throws -> Response {
         let user = try context.user()
         let modules = try await store.modules.all()
         let sendable = modules.filter { RecipientAddressSource.of($0, among: modules) != nil }
@@ -205,7 +240,7 @@ struct MassEmailPages {
         let followUpProblems = RowProblem.under("follow_ups", noun: "Follow-up", in: problems, words: FollowUpForm.words)
         let authentication = try await delivery.domains.authentication(of: senders.map(\.email))
         let selectedSender = senders.first { values["sender_id"] == String($0.id) } ?? senders.first
-        let data: [String: Any] = [
+        var data: [String: Any] = [
             "title": title, "csrf": context.csrf,
             "action": existing.map { "/mass-emails/\($0.id)" } ?? "/mass-emails",
             "module": ["api_name": module.apiName, "label": module.pluralLabel, "singular": module.singularLabel],
@@ -244,6 +279,11 @@ struct MassEmailPages {
             "follow_up_errors": followUpProblems.filter { $0.row == nil }.map(\.text),
             "has_follow_up_errors": followUpProblems.contains { $0.row == nil },
         ]
+        switch spam {
+        case .success(let outcome)?: data["spam"] = Present.spamPanel(outcome)
+        case .failure(let error)?: data["spam_error"] = error.message
+        case nil: break
+        }
         let html = pages.render("mass_email_form", title: title, context: context, data: data, modules: modules, current: "mass-emails")
         return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HeraldCore
+import HeraldDelivery
 import HeraldStore
 
 /// The templates of a module and the template editor.
@@ -20,6 +21,8 @@ struct TemplatePages {
         var preview: RenderedMail?
         var testResult: JSONValue?
         var testError: String?
+        var spam: SpamCheck.Outcome?
+        var spamError: String?
         var status: HTTPResponse.Status = .ok
     }
 
@@ -99,6 +102,24 @@ struct TemplatePages {
             } catch let error as HeraldError where [.invalid, .upstream, .tooManyRequests].contains(error.kind) {
                 if error.kind != .invalid || error.problems.allSatisfy({ ["to", "sender_id", "record_id"].contains($0.field) }) {
                     outcome.testError = error.message
+                    outcome.status = ErrorMiddleware.status(for: error.kind)
+                } else {
+                    outcome = failed(error)
+                }
+            }
+            return try await editor(module, template: try await saved(form), form: form, outcome: outcome, context: context)
+        }
+        app.post("/m/:module/templates/spam-check") { request, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let form = try await FormData.read(request, context: context)
+            var outcome = Outcome()
+            do {
+                outcome.spam = try await mail.spamCheck(
+                    subject: form["subject"] ?? "", html: form["html"] ?? "", text: form["text"], module: module,
+                    recordID: TemplatePages.recordID(form), senderID: form["sender_id"].flatMap { Int64($0) }, user: try context.user())
+            } catch let error as HeraldError where [.invalid, .upstream].contains(error.kind) {
+                if error.kind != .invalid || error.problems.allSatisfy({ ["sender_id", "record_id"].contains($0.field) }) {
+                    outcome.spamError = error.message
                     outcome.status = ErrorMiddleware.status(for: error.kind)
                 } else {
                     outcome = failed(error)
@@ -187,6 +208,8 @@ struct TemplatePages {
         if let preview = outcome.preview { data["preview"] = Present.rendered(preview).mustache }
         if let result = outcome.testResult { data["test_result"] = result.mustache }
         if let error = outcome.testError { data["test_error"] = error }
+        if let spam = outcome.spam { data["spam"] = Present.spamPanel(spam) }
+        if let error = outcome.spamError { data["spam_error"] = error }
         let html = pages.render("template_form", title: title, context: context, data: data,
                                 modules: try await store.modules.all(), current: module.apiName, flash: flash)
         return HTMLResponse(html: html, status: outcome.status).response

@@ -49,6 +49,20 @@ struct MailTesting {
                            sender: sender, extra: extra)
     }
 
+    /// Scores the content with SpamAssassin as a mass email would send it to record `recordID`
+    /// (nil: no record, fallbacks) from sender `senderID` (nil: the first; a 422 when there is
+    /// none). A 502 says how to enable SpamAssassin when it cannot be reached.
+    func spamCheck(subject: String, html: String, text: String?, module: Module, recordID: Int64?, senderID: Int64?,
+                   user: User) async throws -> SpamCheck.Outcome {
+        let sender = try await self.sender(senderID, required: true)!
+        var record: Record?
+        if let recordID {
+            record = try await store.records.find(in: module, id: recordID, scope: user.scope)
+            if record == nil { throw HeraldError.invalid(field: "record_id", "no record \(recordID) in \(module.pluralLabel)") }
+        }
+        return try await delivery.spam.check(subject: subject, html: html, text: text, module: module, record: record, sender: sender)
+    }
+
     /// A few records to preview with, for the editor's drop-down.
     func sampleRecords(in module: Module, user: User, limit: Int = 10) async throws -> [(id: Int64, title: String)] {
         try await store.records.list(in: module, RecordQuery(limit: limit), scope: user.scope).records

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import HeraldDelivery
 import HeraldStore
 
 /// The JSON shapes of the API's resources, in one place.
@@ -67,6 +68,30 @@ enum Present {
 
     static func rendered(_ r: RenderedMail) -> JSONValue {
         .object(["subject": .string(r.subject), "html": .string(r.html), "text": .string(r.text)])
+    }
+
+    /// A spam check: SpamAssassin's score and `required` (its own line), the organisation's
+    /// `threshold`, and each rule that fired, highest score first.
+    static func spam(_ o: SpamCheck.Outcome) -> JSONValue {
+        .object([
+            "score": .number(o.report.score), "required": .number(o.report.required),
+            "threshold": .number(o.threshold), "over_threshold": .bool(o.isOverThreshold),
+            "refuses_over_threshold": .bool(o.refusesOverThreshold),
+            "rules": .array(o.report.rules.map {
+                .object(["name": .string($0.name), "score": .number($0.score), "description": .string($0.description)])
+            }),
+        ])
+    }
+
+    /// What the spam check's panel shows.
+    static func spamPanel(_ o: SpamCheck.Outcome) -> [String: Any] {
+        [
+            "score": SpamCheck.points(o.report.score), "threshold": SpamCheck.threshold(o.threshold),
+            "over": o.isOverThreshold, "refuses": o.refusesOverThreshold,
+            "rules": o.report.rules.map { ["name": $0.name, "score": SpamCheck.points($0.score), "description": $0.description,
+                                           "adds": $0.score > 0] as [String: Any] },
+            "no_rules": o.report.rules.isEmpty,
+        ]
     }
 
     /// With `authentication`: how its mail is signed (`dkim`: verified, unverified or
