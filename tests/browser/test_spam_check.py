@@ -46,7 +46,7 @@ def check_in_editor(driver):
 
 def test_the_editor_and_the_mass_email_form_score_a_template(admin, herald):
     ensure_sender(admin, herald)
-    write_template(admin, herald, "Spam check letter", CLEAN_SUBJECT, CLEAN_HTML)
+    letter = write_template(admin, herald, "Spam check letter", CLEAN_SUBJECT, CLEAN_HTML)
     score = float(check_in_editor(admin).text)
     assert score < 5.0
     assert admin.find_element(By.ID, "spam-ok").is_displayed()
@@ -72,3 +72,10 @@ def test_the_editor_and_the_mass_email_form_score_a_template(admin, herald):
     assert "SUBJ_ALL_CAPS" in admin.find_element(By.ID, "spam-rules").text
     assert admin.find_element(By.ID, "me-name").get_attribute("value") == "Spam check launch"
     assert Select(admin.find_element(By.ID, "me-template")).first_selected_option.get_attribute("value") == shouting
+
+    # The letter, checked on the same form, is under the threshold.
+    Select(admin.find_element(By.ID, "me-template")).select_by_value(letter)
+    admin.find_element(By.ID, "me-spam-button").click()
+    wait(admin).until(EC.presence_of_element_located((By.ID, "spam-ok")))
+    assert float(admin.find_element(By.ID, "spam-score").text) < 5.0
+    assert not admin.find_elements(By.ID, "spam-warning")
