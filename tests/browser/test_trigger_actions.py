@@ -69,8 +69,11 @@ def test_trigger_actions_in_the_create_form_show_in_the_summary(admin, herald):
     choose(admin, "ta1_action", "Update a field")
     choose(admin, "ta1_field", "Email Opt Out (Boolean)")
     admin.find_element(By.NAME, "ta1_value").send_keys("true")
+    # The refresh posts the form and the page comes back: wait for the old summary to go
+    # before reading the new one, or the read can land on the page being replaced.
+    before = admin.find_element(By.ID, "action-summary")
     admin.find_element(By.ID, "refresh-actions").click()
-
+    wait(admin).until(EC.staleness_of(before))
     summary = wait(admin).until(EC.presence_of_element_located((By.ID, "action-summary")))
     assert "When opened: add the task “Call back”, due 2 days after, Not started, High priority, for the record's owner" in summary.text
     assert "When bounced: set Email Opt Out to “true”" in summary.text
