@@ -33,7 +33,7 @@ let package = Package(
         .executableTarget(
             name: "herald",
             dependencies: [
-                "HeraldWeb", "HeraldDelivery", "HeraldStore", "HeraldCore", "Mail",
+                "HeraldWeb", "HeraldDelivery", "HeraldStore", "HeraldCore", "Mail", "ChildProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -92,6 +92,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "HeraldCore", swiftSettings: swiftSettings),
+        // posix_spawn instead of Foundation's Process (see the type's documentation).
+        .target(name: "ChildProcess", swiftSettings: swiftSettings),
         // glibc's libresolv, for DNS lookups (TXT, MX) through the system's resolver.
         .systemLibrary(name: "CResolv", path: "Sources/CResolv"),
         .target(
@@ -139,7 +141,7 @@ let package = Package(
         .testTarget(
             name: "HeraldWebTests",
             dependencies: [
-                "HeraldWeb", "HeraldDelivery", "HeraldStore", "HeraldCore", "Mail",
+                "HeraldWeb", "HeraldDelivery", "HeraldStore", "HeraldCore", "Mail", "ChildProcess",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -153,7 +155,7 @@ let package = Package(
         .testTarget(
             name: "MailTests",
             dependencies: [
-                "Mail",
+                "Mail", "ChildProcess",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

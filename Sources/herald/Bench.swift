@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChildProcess
 import Foundation
 import HeraldCore
 import HeraldStore
@@ -118,16 +119,9 @@ struct Bench: AsyncParsableCommand {
     }
 
     func shell(_ tool: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw CLIError("\(tool) failed") }
-        return String(decoding: data, as: UTF8.self)
+        let result = try ChildProcess.run([tool] + arguments)
+        guard result.status == 0 else { throw CLIError("\(tool) failed: \(result.stderr)") }
+        return result.stdout
     }
 
     func format(_ x: Double) -> String { String(format: "%.2f", x) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChildProcess
 import Foundation
 import HeraldCore
 import HeraldDelivery
@@ -60,13 +61,9 @@ struct MassEmailBench: AsyncParsableCommand {
         default:
             // The contacts are loaded by a child process, so that the peak RSS reported is the
             // sending's alone, not the importer's.
-            let child = Process()
-            child.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-            child.arguments = ["bench-mass-email", "--phase", "prepare", "--recipients", String(recipients), "--database", database]
-                + (transport.map { ["--transport", $0] } ?? ["--smtp", smtp ?? ""])
-            try child.run()
-            child.waitUntilExit()
-            guard child.terminationStatus == 0 else { throw CLIError("preparing the bench failed") }
+            let child = try ChildProcess(["/proc/self/exe", "bench-mass-email", "--phase", "prepare", "--recipients", String(recipients),
+                                          "--database", database] + (transport.map { ["--transport", $0] } ?? ["--smtp", smtp ?? ""]))
+            guard child.wait() == 0 else { throw CLIError("preparing the bench failed") }
             try await send(logger: logger)
         }
     }

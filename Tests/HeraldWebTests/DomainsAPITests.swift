@@ -1,3 +1,4 @@
+import ChildProcess
 import Foundation
 import HeraldCore
 import HeraldStore
@@ -10,9 +11,8 @@ import Testing
 @Suite(.serialized) struct DomainsAPITests {
     /// dnsmasq answering for example.com, with `records` (dnsmasq options); nil (a skip, or a
     /// failure when peers are required) when it is not installed.
-    final class DNSServer: @unchecked Sendable {
-        // @unchecked: the Process is started and stopped by the one test that owns this.
-        let process = Process()
+    final class DNSServer: Sendable {
+        let process: ChildProcess
         let port: Int
 
         init?(port: Int, _ records: [String]) throws {
@@ -22,19 +22,14 @@ import Testing
                 return nil
             }
             self.port = port
-            process.executableURL = URL(fileURLWithPath: path)
-            process.arguments = ["--no-daemon", "--port=\(port)", "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv", "--no-hosts",
-                                 "--user=root", "--local=/example.com/"] + records
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            process = try ChildProcess([path, "--no-daemon", "--port=\(port)", "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv",
+                                        "--no-hosts", "--user=root", "--local=/example.com/"] + records, output: .discard, error: .discard)
             Thread.sleep(forTimeInterval: 0.3)
         }
 
-        /// SIGKILL: a child of the test runner inherits SIGTERM ignored.
         func stop() {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.send(SIGKILL)
+            process.wait()
         }
     }
 

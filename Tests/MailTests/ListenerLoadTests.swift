@@ -101,7 +101,12 @@ import Testing
         #expect(running.withLockedValue { $0.most } <= 2)
 
         #expect(try await within(20) { slow.allSatisfy { !$0.channel.isActive } }, "slow clients dropped at the idle timeout")
-        #expect(slow.allSatisfy { $0.text.contains("421") && $0.text.contains("idle too long") })
+        // The server writes its 421 and closes while the client is still sending; data that
+        // reaches a closed socket makes the kernel answer with a reset, which may discard the
+        // 421 before the client reads it. So: none was told anything else, and most heard it.
+        let told = slow.filter { $0.text.contains("421") && $0.text.contains("idle too long") }.count
+        #expect(slow.allSatisfy { $0.text.hasPrefix("220") && !$0.text.dropFirst(3).contains("250") }, "\(slow.map(\.text))")
+        #expect(told >= 5, "\(slow.map(\.text))")
         #expect(try await within(30) { !chatty.channel.isActive }, "the session deadline ends a client that never stops")
         #expect(chatty.text.contains("session too long"))
         // The idle ones were dropped too, which freed their places for newcomers.

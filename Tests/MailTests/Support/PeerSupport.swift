@@ -1,3 +1,4 @@
+import ChildProcess
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -62,17 +63,8 @@ enum Peers {
 
     /// Runs a command to completion, blocking the calling thread: only through ``run(_:input:)``.
     private static func runBlocking(_ arguments: [String], input: Data? = nil) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+        let result = try ChildProcess.run(arguments, input: input.map { [UInt8]($0) })
+        return Output(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 
     /// A port nobody listens on right now.
@@ -110,24 +102,15 @@ struct PeerError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// A long-running peer process, stopped by ``stop()`` (stdin closed, then SIGTERM).
-final class PeerProcess: @unchecked Sendable {
-    // @unchecked: the Process and Pipe are touched only by the test that owns this object,
-    // sequentially (start, then stop); nothing else holds a reference.
-    let process = Process()
-    private let stdin = Pipe()
+/// A long-running peer process, stopped by ``stop()`` (stdin closed, then SIGKILL).
+final class PeerProcess: Sendable {
+    let process: ChildProcess
     let logPath: String
 
     init(_ arguments: [String], logPath: String) throws {
         self.logPath = logPath
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.standardInput = stdin
-        let log = FileHandle(forWritingAtPath: logPath)!
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        process = try ChildProcess(arguments, input: .pipe, output: .file(logPath), error: .file(logPath))
     }
 
     /// Waits until the log contains `marker` (or the port accepts connections).
@@ -154,13 +137,10 @@ final class PeerProcess: @unchecked Sendable {
         return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
     }
 
-    /// SIGKILL: smtp-sink started from the test runner ignores SIGTERM (an inherited
-    /// disposition), and peers hold nothing that needs a clean exit.
+    /// SIGKILL: peers hold nothing that needs a clean exit.
     func stop() {
-        try? stdin.fileHandleForWriting.close()
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        process.closeInput()
+        process.send(SIGKILL)
+        process.wait()
     }
-
-    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 }
