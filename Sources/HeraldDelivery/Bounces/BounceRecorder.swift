@@ -120,6 +120,6 @@ public struct BounceRecorder: Sendable {
 
     /// A stable fingerprint of the parts that identify a report.
     static func fingerprint(_ parts: String...) -> String {
-        SHA256.hash(data: Data(parts.joined(separator: "\u{0}").utf8)).map { String(format: "%02x", $0) }.joined()
+        Hex.encode(SHA256.hash(data: Data(parts.joined(separator: "\u{0}").utf8)))
     }
 }

@@ -352,11 +352,16 @@ public struct SuppressionStore: Sendable {
         guard !addresses.isEmpty else { return [] }
         let secret = try await settings.engagementSecret()
         return try await database.read { db in
+            // Hashing every address costs more than the lookup: only when someone was erased.
+            let erased = try await db.raw("""
+                SELECT 1 AS found FROM suppressions WHERE address >= 'hmac:' AND address < 'hmac;' LIMIT 1
+                """).first() != nil
+            let keys = erased ? ErasedAddressKeys(secret: secret) : nil
             var out = Set<String>()
             for start in stride(from: 0, to: addresses.count, by: 500) {
                 let chunk = Array(addresses[start..<min(start + 500, addresses.count)])
                 var byKey: [String: String] = [:]
-                for address in chunk { byKey[Self.erasedKey(address, secret: secret)] = address }
+                if let keys { for address in chunk { byKey[keys.key(for: address)] = address } }
                 let wanted = chunk + Array(byKey.keys)
                 for row in try await db.raw("SELECT address FROM suppressions WHERE address IN (\(binds: wanted))").all() {
                     let found = try row.decode(column: "address", as: String.self)
@@ -367,15 +372,9 @@ public struct SuppressionStore: Sendable {
         }
     }
 
-    /// How the suppression list holds an erased person's address: `hmac:` and 64 hex digits
-    /// of an HMAC-SHA256 of the normalised address, under a key derived from the server's
-    /// secret (the one that signs tracking tokens and Message-IDs), so that an address is
-    /// recognised when it comes back but cannot be read off the list: an unkeyed hash of an
-    /// address is reversed by hashing a list of addresses.
+    /// How the suppression list holds an erased person's address (``ErasedAddressKeys``).
     public static func erasedKey(_ address: String, secret: String) -> String {
-        let key = SymmetricKey(data: SHA256.hash(data: Data(("herald erased address\u{0}" + secret).utf8)))
-        let mac = HMAC<SHA256>.authenticationCode(for: Data(EmailAddress.normalized(address).utf8), using: key)
-        return "hmac:" + mac.map { String(format: "%02x", $0) }.joined()
+        ErasedAddressKeys(secret: secret).key(for: address)
     }
 
     /// Whether a suppression list entry is an erased person's keyed hash.
