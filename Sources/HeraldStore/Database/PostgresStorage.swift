@@ -1,6 +1,8 @@
 import Foundation
 import HeraldCore
 import Logging
+import NIOCore
+import NIOPosix
 import PostgresKit
 import PostgresNIO
 import SQLKit
@@ -15,6 +17,9 @@ public final class PostgresStorage: HeraldDatabase {
     private let runTask: Task<Void, Never>
     /// host:port, for messages (never the password).
     private let location: String
+    /// For the probe's one direct connection.
+    private let connectionConfiguration: PostgresConnection.Configuration
+    private let logger: Logger
 
     public init(url: String, maxConnections: Int = 20, logger: Logger) throws {
         guard let sqlConfiguration = try? SQLPostgresConfiguration(url: url) else {
@@ -35,6 +40,8 @@ public final class PostgresStorage: HeraldDatabase {
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         self.location = "\(host):\(port)"
+        self.connectionConfiguration = core
+        self.logger = logger
         self.runTask = Task { await client.run() }
     }
 
@@ -44,12 +51,18 @@ public final class PostgresStorage: HeraldDatabase {
         let where_ = location
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
+                // One connection of its own, not the pool's: the pool retries a refused login
+                // or a missing database in the background until the timeout, which would then
+                // read as a server that does not answer.
                 do {
-                    try await self.read { db in try await db.raw("SELECT 1 AS ok").run() }
+                    let connection = try await PostgresConnection.connect(configuration: self.connectionConfiguration, id: 0, logger: self.logger)
+                    try await connection.close()
                 } catch let error as PSQLError where error.code == .server {
                     throw HeraldError.invalid(field: "database", "PostgreSQL at \(where_) refused: \(error.serverInfo?[.message] ?? "an error")")
+                } catch let error as PSQLError {
+                    throw HeraldError.invalid(field: "database", "cannot connect to PostgreSQL at \(where_): \(Self.reason(error.underlying))")
                 } catch {
-                    throw HeraldError.invalid(field: "database", "cannot connect to PostgreSQL at \(where_)")
+                    throw HeraldError.invalid(field: "database", "cannot connect to PostgreSQL at \(where_): \(Self.reason(error))")
                 }
             }
             group.addTask {
@@ -58,6 +71,16 @@ public final class PostgresStorage: HeraldDatabase {
             }
             try await group.next()
             group.cancelAll()
+        }
+    }
+
+    /// What went wrong connecting, in words (the system's for a refused or unreachable port).
+    static func reason(_ error: (any Error)?) -> String {
+        switch error {
+        case let error as IOError: String(cString: strerror(error.errnoCode))
+        case let error as NIOConnectionError: reason(error.connectionErrors.first?.error ?? error.dnsAAAAError ?? error.dnsAError)
+        case nil: "no reason given"
+        case let error?: "\(error)"
         }
     }
 
