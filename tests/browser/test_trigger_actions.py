@@ -109,7 +109,9 @@ def test_a_task_added_on_a_record_is_in_my_tasks_until_done(admin, herald):
     form.find_element(By.NAME, "subject").send_keys("Browser task")
     admin.execute_script("arguments[0].value = '2030-01-15'", form.find_element(By.NAME, "due_date"))
     Select(form.find_element(By.NAME, "priority")).select_by_visible_text("High")
+    page = admin.find_element(By.TAG_NAME, "main")
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(admin).until(EC.staleness_of(page))
     tasks = wait(admin).until(EC.presence_of_element_located((By.ID, "record-tasks")))
     assert "Browser task" in tasks.text and "2030-01-15" in tasks.text
 
@@ -121,8 +123,10 @@ def test_a_task_added_on_a_record_is_in_my_tasks_until_done(admin, herald):
     assert wait(admin).until(EC.url_to_be(record))
 
     admin.get(herald.url + "/tasks")
+    # Done posts and comes back to /tasks: the URL does not change, so wait for the page to.
+    page = admin.find_element(By.TAG_NAME, "main")
     admin.find_element(By.XPATH, "//table[@id='my-tasks']//tr[td[contains(., 'Browser task')]]//button").click()
-    wait(admin).until(EC.url_contains("/tasks"))
+    wait(admin).until(EC.staleness_of(page))
     assert "Browser task" not in admin.find_element(By.TAG_NAME, "main").text
     admin.get(herald.url + "/tasks?show=all")
     done = admin.find_element(By.XPATH, "//table[@id='my-tasks']//tr[td[contains(., 'Browser task')]]")
