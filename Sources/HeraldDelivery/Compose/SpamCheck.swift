@@ -26,25 +26,47 @@ public struct SpamCheck: Sendable {
     public let client: SpamAssassinClient
     let store: Store
     let maker: TemplateMessageMaker
+    /// Checks this process runs at once; spamd has a few children (Debian starts 5), each
+    /// held for up to the client's timeout.
+    let concurrentChecks: Int
+    /// How long a check waits for a turn before it is refused as busy.
+    let waitForTurn: Duration
+    private let turns: TurnGate
 
-    public init(client: SpamAssassinClient, store: Store, maker: TemplateMessageMaker) {
+    public init(client: SpamAssassinClient, store: Store, maker: TemplateMessageMaker, concurrentChecks: Int = 2,
+                waitForTurn: Duration = .seconds(20)) {
         self.client = client
         self.store = store
         self.maker = maker
+        self.concurrentChecks = concurrentChecks
+        self.waitForTurn = waitForTurn
+        self.turns = TurnGate(limit: concurrentChecks)
     }
 
     /// Checks the template content for `record` (nil: fallbacks) from `sender`.
     /// - Throws: ``HeraldError`` `.invalid` when the template does not compile, `.upstream`
-    ///   when SpamAssassin cannot be asked (saying how to enable it).
+    ///   when SpamAssassin cannot be asked (saying how to enable it), `.tooManyRequests` when
+    ///   ``concurrentChecks`` others are running and none ends within ``waitForTurn``.
     public func check(subject: String, html: String, text: String?, module: Module, record: Record?,
                       sender: Sender) async throws -> Outcome {
         let owner = try await owner(of: record)
         let message = try await maker.sample(subject: subject, html: html, text: text, module: module, record: record,
                                              owner: owner, sender: sender)
-        let report: SpamReport
-        do {
-            report = try await client.report(message.message)
+        guard await turns.enter(waitingUpTo: waitForTurn) else {
+            throw HeraldError.tooManyRequests("SpamAssassin is busy with \(concurrentChecks) other checks from this server; "
+                                              + "try again in a few seconds", retryAfter: 5)
+        }
+        let result: Result<SpamReport, MailError>
+        do throws(MailError) {
+            result = .success(try await client.report(message.message))
         } catch {
+            result = .failure(error)
+        }
+        await turns.leave()
+        let report: SpamReport
+        switch result {
+        case .success(let scored): report = scored
+        case .failure(let error):
             throw HeraldError.upstream("SpamAssassin could not check the message: \(error.message)" + (error.hint.map { ". \($0)" } ?? ""))
         }
         return Outcome(report: report, threshold: try await store.settings.spamThreshold(),
@@ -81,7 +103,7 @@ public struct SpamCheck: Sendable {
             do {
                 outcome = try await check(subject: template.subject, html: template.html, text: template.hasOwnText ? template.text : nil,
                                           module: module, record: record, sender: sender)
-            } catch let error as HeraldError where error.kind == .upstream {
+            } catch let error as HeraldError where [.upstream, .tooManyRequests].contains(error.kind) {
                 throw HeraldError.invalid(field: field, "the organisation refuses mass email over its spam threshold, and the "
                                           + "message could not be checked: \(error.message)")
             }

@@ -205,7 +205,7 @@ struct MassEmailPages {
             return .success(try await MailTesting(store: store, delivery: delivery).spamCheck(
                 subject: template.subject, html: template.html, text: template.hasOwnText ? template.text : nil, module: module,
                 recordID: record?.id, senderID: form["sender_id"].flatMap { Int64($0) }, user: user))
-        } catch let error as HeraldError where [.invalid, .upstream].contains(error.kind) {
+        } catch let error as HeraldError where [.invalid, .upstream, .tooManyRequests].contains(error.kind) {
             return .failure(error)
         }
     }

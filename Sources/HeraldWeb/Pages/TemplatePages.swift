@@ -117,7 +117,7 @@ struct TemplatePages {
                 outcome.spam = try await mail.spamCheck(
                     subject: form["subject"] ?? "", html: form["html"] ?? "", text: form["text"], module: module,
                     recordID: TemplatePages.recordID(form), senderID: form["sender_id"].flatMap { Int64($0) }, user: try context.user())
-            } catch let error as HeraldError where [.invalid, .upstream].contains(error.kind) {
+            } catch let error as HeraldError where [.invalid, .upstream, .tooManyRequests].contains(error.kind) {
                 if error.kind != .invalid || error.problems.allSatisfy({ ["sender_id", "record_id"].contains($0.field) }) {
                     outcome.spamError = error.message
                     outcome.status = ErrorMiddleware.status(for: error.kind)
