@@ -62,16 +62,21 @@ struct MassEmailBench: AsyncParsableCommand {
             // The contacts are loaded by a child process, so that the peak RSS reported is the
             // sending's alone, not the importer's.
             let child = try ChildProcess(["/proc/self/exe", "bench-mass-email", "--phase", "prepare", "--recipients", String(recipients),
-                                          "--database", database] + (transport.map { ["--transport", $0] } ?? ["--smtp", smtp ?? ""]))
+                                          "--database", database, "--state-dir", stateDir]
+                                         + (transport.map { ["--transport", $0] } ?? ["--smtp", smtp ?? ""]))
             guard child.wait() == 0 else { throw CLIError("preparing the bench failed") }
             try await send(logger: logger)
         }
     }
 
+    /// The secrets' key, shared by both phases: beside the state folder, since the database
+    /// may be a PostgreSQL URL (a key named after it made a folder called `postgres:`).
+    var keyFile: String { stateDir + ".key" }
+
     /// Loads the contacts, a template, a sender and a view of everyone.
     func prepare(logger: Logger) async throws {
         let store = try await Store.open(try DatabaseLocation(parsing: database), logger: logger,
-                                         keyring: try SecretKeyring.load(file: database + ".key"))
+                                         keyring: try SecretKeyring.load(file: keyFile))
         let owner = try await store.users.create(email: "bench@example.com", name: "Bench", role: .admin, passwordHash: "-", timeZone: "UTC")
         let contacts = try await store.modules.named("contacts")
         var options = ImportOptions(owner: owner.id)
@@ -103,7 +108,7 @@ struct MassEmailBench: AsyncParsableCommand {
     /// Sends one mass email to everyone and reports the rate and this process's peak RSS.
     func send(logger: Logger) async throws {
         let store = try await Store.open(try DatabaseLocation(parsing: database), logger: logger,
-                                         keyring: try SecretKeyring.load(file: database + ".key"))
+                                         keyring: try SecretKeyring.load(file: keyFile))
         let contacts = try await store.modules.named("contacts")
         guard let owner = try await store.users.all().first,
               let template = try await store.templates.all(in: contacts).first(where: { $0.name == "Bench" }),
