@@ -23,7 +23,7 @@ public final class ChildProcess: Sendable {
     public enum Input: Sendable {
         /// `/dev/null`.
         case none
-        /// A pipe this process writes to (``writeInput(_:)``, ``closeInput()``, or ``run(_:input:)``).
+        /// A pipe this process writes to (``run(_:input:)``), or closes (``closeInput()``).
         case pipe
     }
 

@@ -1,7 +1,7 @@
 /// Lower-case hexadecimal, two digits a byte.
 ///
 /// Written out by table: `String(format: "%02x")` a byte went through Foundation's formatter
-/// and cost more than the hash it printed (a fifth of a mass email's time, when every
+/// and cost more than the hash it printed (about a sixth of a mass email's CPU, when every
 /// recipient's address was hashed that way).
 public enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)

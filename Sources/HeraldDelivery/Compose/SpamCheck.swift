@@ -56,19 +56,14 @@ public struct SpamCheck: Sendable {
             throw HeraldError.tooManyRequests("SpamAssassin is busy with \(concurrentChecks) other checks from this server; "
                                               + "try again in a few seconds", retryAfter: 5)
         }
-        let result: Result<SpamReport, MailError>
-        do throws(MailError) {
-            result = .success(try await client.report(message.message))
-        } catch {
-            result = .failure(error)
-        }
-        await turns.leave()
         let report: SpamReport
-        switch result {
-        case .success(let scored): report = scored
-        case .failure(let error):
+        do throws(MailError) {
+            report = try await client.report(message.message)
+        } catch {
+            await turns.leave()
             throw HeraldError.upstream("SpamAssassin could not check the message: \(error.message)" + (error.hint.map { ". \($0)" } ?? ""))
         }
+        await turns.leave()
         return Outcome(report: report, threshold: try await store.settings.spamThreshold(),
                        refusesOverThreshold: try await store.settings.refuseOverSpamThreshold())
     }
