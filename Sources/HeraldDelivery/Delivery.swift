@@ -31,7 +31,7 @@ public struct Delivery: Sendable {
     public init(store: Store, transports: TransportSource, maker: any MessageMaker, state: StateDirectory,
                 links: EngagementLinks, quietSeconds: Int64 = MachineRules.defaultQuietSeconds,
                 configuration: EngineConfiguration? = nil, returnPaths: ReturnPathSource? = nil, domains: SendingDomains? = nil,
-                spamd: SpamAssassinClient = .local, logger: Logger, now: @escaping @Sendable () -> Int64 = { Clock.epochSeconds() }) throws {
+                spamd: SpamAssassinClient = .local, logger: Logger, now: @escaping @Sendable () -> Int64 = { WallClock.epochSeconds() }) throws {
         self.transports = transports
         self.links = links
         let reactor = TriggerActionRunner(store: store, logger: logger)

@@ -55,7 +55,7 @@ struct Bench: AsyncParsableCommand {
         guard report.created == total else { throw CLIError("import created \(report.created) of \(total): \(report.errors.prefix(3))") }
 
         // Spread creation times over a year, so "created within 90 days" selects about a quarter.
-        let now = Clock.epochSeconds()
+        let now = WallClock.epochSeconds()
         try await store.database.transaction { db in
             try await db.raw("UPDATE rec_contacts SET f_created_at = \(bind: now) - (id * 7919 % 365) * 86400").run()
         }
@@ -78,7 +78,7 @@ struct Bench: AsyncParsableCommand {
 
         // 3. The same by hand through sqlite3. Bounds as Herald computes them: from the start of
         // the day 90 days ago (UTC, the organisation's zone here) to now.
-        let from = Clock.epochSeconds(LocalDate(Date(), in: .gmt).adding(days: -90).startOfDay(in: .gmt))
+        let from = WallClock.epochSeconds(LocalDate(Date(), in: .gmt).adding(days: -90).startOfDay(in: .gmt))
         let condition = "f_mailing_country = 'Germany' AND f_lead_source IN ('Partner','Seminar') AND f_created_at >= \(from) AND f_created_at <= \(now)"
         var sqliteCount = ""
         let sqliteCountTime = try best(runs) { sqliteCount = try shell(sqlite3, [file, "SELECT count(*) FROM rec_contacts WHERE \(condition)"]) }

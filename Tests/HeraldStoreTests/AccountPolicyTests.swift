@@ -132,10 +132,10 @@ import Testing
             #expect(try await store.tokens.user(forSecret: secret)?.id == admin.id)
             #expect(try await store.tokens.all(for: admin.id).first?.lastUsedAt != nil)
             try await store.database.transaction { db in
-                try await db.raw("UPDATE api_tokens SET expires_at = \(bind: Clock.epochSeconds() - 1) WHERE id = \(bind: token.id)").run()
+                try await db.raw("UPDATE api_tokens SET expires_at = \(bind: WallClock.epochSeconds() - 1) WHERE id = \(bind: token.id)").run()
             }
             #expect(try await store.tokens.user(forSecret: secret) == nil)
-            #expect(try await store.tokens.all(for: admin.id).first?.isSpent(now: Clock.epochSeconds()) == true)
+            #expect(try await store.tokens.all(for: admin.id).first?.isSpent(now: WallClock.epochSeconds()) == true)
         }
     }
 }

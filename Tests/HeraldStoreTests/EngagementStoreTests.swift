@@ -13,7 +13,7 @@ import Testing
         let m = try await f.store.massEmails.create(
             MassEmailDraft(name: "Tracked", recipients: .records(ids), templateID: f.template.id, senderID: f.sender.id, schedule: .now),
             in: f.contacts, owner: f.admin.id)
-        _ = try await f.store.massEmails.startDue(now: Clock.epochSeconds() + 1)
+        _ = try await f.store.massEmails.startDue(now: WallClock.epochSeconds() + 1)
         _ = try await f.store.massEmails.enqueue(m.id, step: 0, recipients: zip(ids, addresses).map { ($0, $1) },
                                                  cursor: ids.max() ?? 0, skipped: [:], now: 0)
         let claimed = try await f.store.messages.claim(massEmail: m.id, node: "n", limit: 100, now: 1)

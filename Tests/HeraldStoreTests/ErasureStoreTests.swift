@@ -82,7 +82,7 @@ import Testing
         let sending = try await store.massEmails.create(
             MassEmailDraft(name: "Second", recipients: .records([ann, bob]), templateID: f.template.id, senderID: f.sender.id, schedule: .now),
             in: f.contacts, owner: f.admin.id)
-        _ = try await store.massEmails.startDue(now: Clock.epochSeconds() + 1)
+        _ = try await store.massEmails.startDue(now: WallClock.epochSeconds() + 1)
         _ = try await store.massEmails.enqueue(sending.id, step: 0, recipients: [(ann, "ann@example.org"), (bob, "bob@example.org")],
                                                cursor: bob, skipped: [:], now: 0)
         return Scene(f: f, ann: ann, bob: bob, sent: sent, annMessage: annMessage.id, bobMessage: bobMessage.id, sending: sending)

@@ -107,7 +107,7 @@ import Testing
         try await TestDatabase.withStore(kind) { store in
             let f = try await Self.fixture(store)
             let m = try await Self.sendNow(f, name: "Claims")
-            _ = try await store.massEmails.startDue(now: Clock.epochSeconds() + 1)
+            _ = try await store.massEmails.startDue(now: WallClock.epochSeconds() + 1)
             _ = try await store.massEmails.enqueue(m.id, step: 0, recipients: (1...300).map { (Int64($0), "r\($0)@x.org") },
                                                    cursor: 300, skipped: [:], now: 0)
             try await store.massEmails.markResolved(m.id, now: 0)
@@ -149,7 +149,7 @@ import Testing
         try await TestDatabase.withStore(kind) { store in
             let f = try await Self.fixture(store)
             let m = try await Self.sendNow(f, name: "Heartbeats")
-            _ = try await store.massEmails.startDue(now: Clock.epochSeconds() + 1)
+            _ = try await store.massEmails.startDue(now: WallClock.epochSeconds() + 1)
             _ = try await store.massEmails.enqueue(m.id, step: 0, recipients: (1...10).map { (Int64($0), "r\($0)@x.org") },
                                                    cursor: 10, skipped: [:], now: 0)
             try await store.nodes.register("a", now: 100)

@@ -157,7 +157,7 @@ import Testing
             let secret = try #require(viaPage.text.firstMatch(of: /class="secret-value" readonly value="([^"]+)"/)?.1)
             #expect(try await client.api(.get, "/api/v1/me", token: String(secret)).status == .ok)
             try await f.store.database.transaction { db in
-                try await db.raw("UPDATE api_tokens SET expires_at = \(bind: Clock.epochSeconds() - 1) WHERE name = 'page token'").run()
+                try await db.raw("UPDATE api_tokens SET expires_at = \(bind: WallClock.epochSeconds() - 1) WHERE name = 'page token'").run()
             }
             #expect(try await client.api(.get, "/api/v1/me", token: String(secret)).status == .unauthorized)
             let page = try await client.execute(uri: "/account", method: .get, headers: [.cookie: user.cookie])

@@ -22,12 +22,12 @@ import Testing
         let m = try await store.massEmails.create(
             MassEmailDraft(name: "Tracked", recipients: .records([record.id]), templateID: template.id, senderID: sender.id, schedule: .now),
             in: contacts, owner: f.admin.id)
-        _ = try await store.massEmails.startDue(now: Clock.epochSeconds() + 1)
+        _ = try await store.massEmails.startDue(now: WallClock.epochSeconds() + 1)
         _ = try await store.massEmails.enqueue(m.id, step: 0, recipients: [(record.id, "ann@example.com")], cursor: record.id,
                                                skipped: [:], now: 0)
         let claimed = try #require(try await store.messages.claim(massEmail: m.id, node: "t", limit: 1, now: 1).first)
         try await store.messages.record([MessageOutcome(id: claimed.id, attempt: 1, status: .sent, attempts: 1, code: 250,
-                                                        sentAt: Clock.epochSeconds() - 3600)], node: "t")
+                                                        sentAt: WallClock.epochSeconds() - 3600)], node: "t")
         try await store.engagement.saveLinks(["https://example.com/a?x=1&y=2", "https://example.com/b"], massEmail: m.id, step: 0)
         return (m.id, claimed.id, record.id)
     }

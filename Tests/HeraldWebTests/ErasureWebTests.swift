@@ -33,14 +33,14 @@ import Testing
     /// Ann, sent a mass email an hour ago, which she opened, answered and that bounced.
     static func ann(_ f: WebFixture) async throws -> (massEmail: Int64, message: Int64, record: Int64) {
         let sent = try await EngagementWebTests.sentMessage(f)
-        _ = try await f.store.engagement.record([TrackingHit(.open, message: sent.message, at: Clock.epochSeconds() - 60,
+        _ = try await f.store.engagement.record([TrackingHit(.open, message: sent.message, at: WallClock.epochSeconds() - 60,
                                                              userAgent: EngagementWebTests.browser)])
         let target = try #require(try await f.store.bounces.message(sent.message))
         _ = try await f.store.replies.record(target, from: "ann@example.com", subject: "Re: News", headers: "From: ann@example.com",
-                                             text: "Thanks! Ann, ann@example.com", fingerprint: "r1", receivedAt: Clock.epochSeconds())
+                                             text: "Thanks! Ann, ann@example.com", fingerprint: "r1", receivedAt: WallClock.epochSeconds())
         _ = try await f.store.bounces.record(.init(messageID: sent.message, address: "ann@example.com", kind: .soft,
                                                    diagnostic: "452 ann@example.com over quota", source: "dsn",
-                                                   raw: "Final-Recipient: rfc822; ann@example.com", fingerprint: "b1", receivedAt: Clock.epochSeconds()))
+                                                   raw: "Final-Recipient: rfc822; ann@example.com", fingerprint: "b1", receivedAt: WallClock.epochSeconds()))
         return sent
     }
 
@@ -83,8 +83,8 @@ import Testing
                 MassEmailDraft(name: "Again", recipients: .records([record]), templateID: try await f.store.templates.all(in: contacts)[0].id,
                                senderID: try await f.store.senders.all()[0].id, schedule: .now),
                 in: contacts, owner: f.admin.id)
-            _ = try await f.store.massEmails.startDue(now: Clock.epochSeconds() + 1)
-            try await RecipientResolver(store: f.store, logger: Logger(label: "test")).resolve(massEmail.id, node: "t", now: { Clock.epochSeconds() })
+            _ = try await f.store.massEmails.startDue(now: WallClock.epochSeconds() + 1)
+            try await RecipientResolver(store: f.store, logger: Logger(label: "test")).resolve(massEmail.id, node: "t", now: { WallClock.epochSeconds() })
             let progress = try await f.store.massEmails.resolutionProgress(massEmail.id)
             #expect(progress.skipped[.suppressed] == 1)
             #expect(try await f.store.messages.page(massEmail: massEmail.id).isEmpty, "no message is made for her")

@@ -26,7 +26,7 @@ import Testing
         ])
         let id = try #require(basics.id(created))
         let store = f.store
-        _ = try await store.massEmails.startDue(now: Clock.epochSeconds() + 1)
+        _ = try await store.massEmails.startDue(now: WallClock.epochSeconds() + 1)
         _ = try await store.massEmails.enqueue(id, step: 0, recipients: [(b.record, "ann@example.com")], cursor: b.record, skipped: [:], now: 1)
         try await store.massEmails.markResolved(id, now: 1)
         try await store.database.transaction { db in
@@ -89,8 +89,8 @@ import Testing
         try await WebFixture.with { f, client in
             let id = try await sentWithFollowUps(f, client)
             try await f.store.followUpRuns.planDue(zone: TimeZone(identifier: "UTC")!)
-            #expect(try await f.store.followUpRuns.fireDue(now: Clock.epochSeconds() + 4 * 86_400).count == 1)
-            try await f.store.followUpRuns.pause(id, step: 1, reason: "the SMTP server refused the session: 535 no", now: Clock.epochSeconds())
+            #expect(try await f.store.followUpRuns.fireDue(now: WallClock.epochSeconds() + 4 * 86_400).count == 1)
+            try await f.store.followUpRuns.pause(id, step: 1, reason: "the SMTP server refused the session: 535 no", now: WallClock.epochSeconds())
             let read = try await client.api(.get, "/api/v1/mass-emails/\(id)", token: f.adminToken)
             #expect(status(read) == ["paused", "waiting"])
             #expect(read.json?.objectValue?["follow_up_status"]?.arrayValue?.first?.objectValue?["status_reason"] == "the SMTP server refused the session: 535 no")

@@ -67,7 +67,7 @@ public struct BounceRecorder: Sendable {
         let rate = figures.complaintRate ?? 0
         let reason = "spam complaints: \(figures.complained) of \(figures[.sent]) delivered (\(ComplaintRule.format(rate))), over the threshold of \(ComplaintRule.format(threshold)); "
             + "check that everyone asked for this mail before resuming"
-        try await store.massEmails.pause(unit, reason: reason, now: Clock.epochSeconds())
+        try await store.massEmails.pause(unit, reason: reason, now: WallClock.epochSeconds())
         logger.warning("mass email paused for spam complaints", metadata: ["mass_email": "\(unit.massEmailID)", "step": "\(unit.step)", "rate": "\(rate)"])
     }
 

@@ -27,7 +27,7 @@ public struct InboundMail: Sendable {
     let now: @Sendable () -> Int64
 
     public init(store: Store, returnPaths: ReturnPathSource, recorder: BounceRecorder, transports: TransportSource?,
-                domains: SendingDomains? = nil, logger: Logger, now: @escaping @Sendable () -> Int64 = { Clock.epochSeconds() }) {
+                domains: SendingDomains? = nil, logger: Logger, now: @escaping @Sendable () -> Int64 = { WallClock.epochSeconds() }) {
         self.store = store
         self.returnPaths = returnPaths
         self.recorder = recorder

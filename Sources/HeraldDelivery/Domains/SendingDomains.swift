@@ -21,7 +21,7 @@ public actor SendingDomains {
     public var signerLifetime: Duration = .seconds(30)
 
     public init(store: Store, transports: TransportSource, returnPaths: ReturnPathSource, publicURL: PublicURL,
-                resolver: DNSResolver = DNSResolver(), logger: Logger, now: @escaping @Sendable () -> Int64 = { Clock.epochSeconds() }) {
+                resolver: DNSResolver = DNSResolver(), logger: Logger, now: @escaping @Sendable () -> Int64 = { WallClock.epochSeconds() }) {
         self.store = store
         self.transports = transports
         self.returnPaths = returnPaths

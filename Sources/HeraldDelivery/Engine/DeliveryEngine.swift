@@ -80,7 +80,7 @@ public actor DeliveryEngine: Service {
     /// - Parameter reactor: hears of each hard bounce at send time (the "bounced" trigger actions).
     public init(store: Store, transports: TransportSource, maker: any MessageMaker, journal: DeliveryJournal,
                 configuration: EngineConfiguration, reactor: any EngagementReactor = NoReaction(), logger: Logger,
-                now: @escaping @Sendable () -> Int64 = { Clock.epochSeconds() }) {
+                now: @escaping @Sendable () -> Int64 = { WallClock.epochSeconds() }) {
         self.store = store
         self.reactor = reactor
         self.transports = transports

@@ -28,7 +28,7 @@ public actor MassEmailScheduler: Service {
     private let doorbell = Doorbell()
     private var shuttingDown = false
 
-    public init(store: Store, node: String, logger: Logger, now: @escaping @Sendable () -> Int64 = { Clock.epochSeconds() },
+    public init(store: Store, node: String, logger: Logger, now: @escaping @Sendable () -> Int64 = { WallClock.epochSeconds() },
                 onReady: @escaping @Sendable () async -> Void) {
         self.store = store
         self.resolver = RecipientResolver(store: store, logger: logger)

@@ -48,7 +48,7 @@ public struct Migrator: Sendable {
                 try await migration.apply(db, kind)
                 try await db.raw("""
                     INSERT INTO herald_migrations (version, name, applied_at)
-                    VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: Clock.epochSeconds()))
+                    VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: WallClock.epochSeconds()))
                     """).run()
                 applied.append(migration.version)
             }
@@ -75,9 +75,4 @@ enum SchemaSQL {
         case .boolean: "BOOLEAN"
         }
     }
-}
-
-/// The current time as Herald stores it.
-public enum Clock {
-    public static func epochSeconds(_ date: Date = Date()) -> Int64 { Int64(date.timeIntervalSince1970.rounded(.down)) }
 }

@@ -64,8 +64,8 @@ struct CriteriaSQL {
             if c.field.type == .date {
                 return "(\(col) >= \(bind: first.description) AND \(col) <= \(bind: last.description))"
             }
-            let from = past ? startOf(first) : Clock.epochSeconds(now)
-            let to = past ? Clock.epochSeconds(now) : startOf(last.adding(days: 1)) - 1
+            let from = past ? startOf(first) : WallClock.epochSeconds(now)
+            let to = past ? WallClock.epochSeconds(now) : startOf(last.adding(days: 1)) - 1
             return "(\(col) >= \(bind: from) AND \(col) <= \(bind: to))"
         }
     }
@@ -97,7 +97,7 @@ struct CriteriaSQL {
         }
     }
 
-    private func startOf(_ date: LocalDate) -> Int64 { Clock.epochSeconds(date.startOfDay(in: zone)) }
+    private func startOf(_ date: LocalDate) -> Int64 { WallClock.epochSeconds(date.startOfDay(in: zone)) }
 
     private func text(_ value: FieldValue) -> String { value.text }
 

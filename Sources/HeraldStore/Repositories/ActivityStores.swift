@@ -42,7 +42,7 @@ public struct TaskStore: Sendable {
         let id = try await database.transaction { db in
             try await ActivityChecks.check(subject: task.subject, recordID: task.recordID, in: module,
                                            user: (task.assigneeID, "assignee_id"), db: db)
-            return try await Self.insert(task, moduleID: module.id, by: creator, now: Clock.epochSeconds(now), db: db)
+            return try await Self.insert(task, moduleID: module.id, by: creator, now: WallClock.epochSeconds(now), db: db)
         }
         return try await find(id)
     }
@@ -88,7 +88,7 @@ public struct TaskStore: Sendable {
             let row = try await db.raw("""
                 UPDATE tasks SET subject = \(bind: task.subject.trimmedWhitespace), due_date = \(bind: task.dueDate?.description),
                     status = \(bind: task.status.rawValue), priority = \(bind: task.priority.rawValue), assignee_id = \(bind: task.assigneeID),
-                    modified_at = \(bind: Clock.epochSeconds(now))
+                    modified_at = \(bind: WallClock.epochSeconds(now))
                 WHERE id = \(bind: task.id) RETURNING id
                 """).first()
             if row == nil { throw HeraldError.notFound("no task \(task.id)") }
@@ -132,7 +132,7 @@ public struct CallStore: Sendable {
     public func create(_ call: CRMCall, in module: Module, by creator: Int64?, now: Date = Date()) async throws -> CRMCall {
         let id = try await database.transaction { db in
             try await ActivityChecks.check(subject: call.subject, recordID: call.recordID, in: module, user: (call.ownerID, "owner_id"), db: db)
-            return try await Self.insert(call, moduleID: module.id, by: creator, now: Clock.epochSeconds(now), db: db)
+            return try await Self.insert(call, moduleID: module.id, by: creator, now: WallClock.epochSeconds(now), db: db)
         }
         return try await find(id)
     }
@@ -176,7 +176,7 @@ public struct CallStore: Sendable {
             try await ActivityChecks.check(subject: call.subject, recordID: nil, in: module, user: (call.ownerID, "owner_id"), db: db)
             let row = try await db.raw("""
                 UPDATE calls SET subject = \(bind: call.subject.trimmedWhitespace), owner_id = \(bind: call.ownerID),
-                    start_at = \(bind: call.startAt), status = \(bind: call.status.rawValue), modified_at = \(bind: Clock.epochSeconds(now))
+                    start_at = \(bind: call.startAt), status = \(bind: call.status.rawValue), modified_at = \(bind: WallClock.epochSeconds(now))
                 WHERE id = \(bind: call.id) RETURNING id
                 """).first()
             if row == nil { throw HeraldError.notFound("no call \(call.id)") }

@@ -176,7 +176,7 @@ public struct EngagementStore: Sendable {
     /// - Returns: the event, or nil when the recipient had already unsubscribed through this message.
     @discardableResult
     public func unsubscribe(_ target: UnsubscribeTarget, in module: Module, source: RecipientAddressSource?, how: String,
-                            at: Int64 = Clock.epochSeconds()) async throws -> EngagementEvent? {
+                            at: Int64 = WallClock.epochSeconds()) async throws -> EngagementEvent? {
         try await database.transaction { db in
             let marked = try await db.raw("""
                 UPDATE mail_messages SET unsubscribed_at = \(bind: at) WHERE id = \(bind: target.messageID) AND unsubscribed_at IS NULL

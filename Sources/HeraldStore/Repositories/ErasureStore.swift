@@ -56,7 +56,7 @@ public struct ErasureStore: Sendable {
     /// Erases the person of record `id` of `module` and returns what went. Not found when
     /// there is no such record; invalid when the module's records have no address of their own
     /// (a deal is no person); a conflict while one of their messages is being sent.
-    public func erase(in module: Module, id: Int64, now: Int64 = Clock.epochSeconds()) async throws -> Erasure {
+    public func erase(in module: Module, id: Int64, now: Int64 = WallClock.epochSeconds()) async throws -> Erasure {
         let secret = try await settings.engagementSecret()
         let lock = database.kind == .postgres
         return try await database.transaction { db in

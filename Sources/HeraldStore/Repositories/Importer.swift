@@ -282,7 +282,7 @@ struct ImportJob: Sendable {
                     if !options.dryRun {
                         try await RecordStore.checkReferences(row.changes.values, in: module, scope: options.scope, db: db)
                         var values = row.changes.values
-                        values[BuiltinFields.modifiedAt] = .some(.datetime(Clock.epochSeconds()))
+                        values[BuiltinFields.modifiedAt] = .some(.datetime(WallClock.epochSeconds()))
                         let assignments = values.keys.sorted().map { name -> SQLQueryString in
                             if let v = values[name]! { "\(ident: "f_" + name) = \(bind: v.sqlValue)" } else { "\(ident: "f_" + name) = NULL" }
                         }.joined(separator: ", ")
@@ -337,7 +337,7 @@ struct ImportJob: Sendable {
     }
 
     func insert(_ rows: [ReadyRow], db: any SQLDatabase) async throws {
-        let now = Clock.epochSeconds()
+        let now = WallClock.epochSeconds()
         let fields = module.fields
         // Stay well under SQLite's and PostgreSQL's limits on bound parameters per statement.
         let perStatement = max(1, 30_000 / max(1, fields.count))

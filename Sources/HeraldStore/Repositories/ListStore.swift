@@ -45,7 +45,7 @@ public struct ListStore: Sendable {
         if trimmed.isEmpty { problems.add("name", "is required") }
         if trimmed.count > ViewStore.maxNameLength { problems.add("name", "must be at most \(ViewStore.maxNameLength) characters") }
         try problems.check()
-        let now = Clock.epochSeconds()
+        let now = WallClock.epochSeconds()
         let id = try await database.transaction { db in
             let clash = try await db.raw("SELECT id FROM static_lists WHERE module_id = \(bind: module.id) AND lower(name) = lower(\(bind: trimmed))").first()
             if clash != nil { throw HeraldError.conflict("a list named '\(trimmed)' already exists in \(module.pluralLabel)", problems: [Problem(field: "name", reason: "already exists")]) }
@@ -85,7 +85,7 @@ public struct ListStore: Sendable {
         if !missing.isEmpty {
             throw HeraldError.invalid(missing.prefix(20).map { Problem(field: "record_ids", reason: "no record \($0) in \(module.pluralLabel)") })
         }
-        let now = Clock.epochSeconds()
+        let now = WallClock.epochSeconds()
         for id in ids {
             try await db.raw("""
                 INSERT INTO static_list_members (list_id, record_id, added_at) VALUES (\(bind: listID), \(bind: id), \(bind: now))

@@ -91,7 +91,7 @@ public struct MassEmailStore: Sendable {
     /// view or list must exist and belong to the module.
     public func create(_ draft: MassEmailDraft, in module: Module, owner: Int64, now: Date = Date()) async throws -> MassEmail {
         let v = try DraftColumns(draft, now: now)
-        let stamp = Clock.epochSeconds(now)
+        let stamp = WallClock.epochSeconds(now)
         let id = try await database.transaction { db in
             try await Self.checkReferences(draft, in: module, db: db)
             let row = try await db.raw("""
@@ -118,7 +118,7 @@ public struct MassEmailStore: Sendable {
                     status = \(bind: v.status.rawValue), scheduled_at = \(bind: v.scheduledAt), time_zone = \(bind: v.zone),
                     trigger_actions = \(bind: v.triggerActions), triggers_on_machines = \(bind: draft.triggersOnMachineEvents),
                     follow_ups = \(bind: v.followUps),
-                    modified_at = \(bind: Clock.epochSeconds(now))
+                    modified_at = \(bind: WallClock.epochSeconds(now))
                 WHERE id = \(bind: id) AND module_id = \(bind: module.id) AND status IN ('draft', 'scheduled')
                 RETURNING id
                 """).first()
@@ -281,22 +281,22 @@ public struct MassEmailStore: Sendable {
     }
 
     /// Stops a scheduled, sending or paused mass email: no further message of it is claimed.
-    public func stop(_ id: Int64, now: Int64 = Clock.epochSeconds()) async throws -> MassEmail {
+    public func stop(_ id: Int64, now: Int64 = WallClock.epochSeconds()) async throws -> MassEmail {
         try await transition(id, from: [.scheduled, .sending, .paused], to: .stopped, reason: nil, now: now, action: "stopped", finished: true)
     }
 
     /// Pauses a sending mass email, saying why (an error threshold, a refused login, …).
-    public func pause(_ id: Int64, reason: String, now: Int64 = Clock.epochSeconds()) async throws -> MassEmail {
+    public func pause(_ id: Int64, reason: String, now: Int64 = WallClock.epochSeconds()) async throws -> MassEmail {
         try await transition(id, from: [.sending], to: .paused, reason: reason, now: now, action: "paused")
     }
 
     /// Lets a paused mass email send again.
-    public func resume(_ id: Int64, now: Int64 = Clock.epochSeconds()) async throws -> MassEmail {
+    public func resume(_ id: Int64, now: Int64 = WallClock.epochSeconds()) async throws -> MassEmail {
         try await transition(id, from: [.paused], to: .sending, reason: nil, now: now, action: "resumed")
     }
 
     /// Marks a mass email failed, saying why (its template no longer compiles, its sender is gone).
-    public func fail(_ id: Int64, reason: String, now: Int64 = Clock.epochSeconds()) async throws -> MassEmail {
+    public func fail(_ id: Int64, reason: String, now: Int64 = WallClock.epochSeconds()) async throws -> MassEmail {
         try await transition(id, from: [.sending, .paused, .scheduled], to: .failed, reason: reason, now: now, action: "failed", finished: true)
     }
 
@@ -315,7 +315,7 @@ public struct MassEmailStore: Sendable {
 
     /// Marks a sending mass email sent once every message of it is decided.
     @discardableResult
-    public func finishIfDone(_ id: Int64, now: Int64 = Clock.epochSeconds()) async throws -> Bool {
+    public func finishIfDone(_ id: Int64, now: Int64 = WallClock.epochSeconds()) async throws -> Bool {
         try await database.transaction { db in
             guard let row = try await db.raw("""
                 UPDATE mass_emails SET status = 'sent', finished_at = \(bind: now), modified_at = \(bind: now)

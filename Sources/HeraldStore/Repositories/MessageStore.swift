@@ -204,7 +204,7 @@ public struct MessageStore: Sendable {
             }
             // A refusal at send time is a bounce like any other: listed with the mass email's
             // bounces (the engine has already suppressed the addresses it had to).
-            let now = Clock.epochSeconds()
+            let now = WallClock.epochSeconds()
             for o in outcomes where o.status == .bounced {
                 try await db.raw("""
                     INSERT INTO bounces (message_id, mass_email_id, address, kind, status, action, diagnostic, reason, source, fingerprint, received_at)
@@ -381,7 +381,7 @@ public struct SuppressionStore: Sendable {
     public static func isErasedKey(_ entry: String) -> Bool { entry.hasPrefix("hmac:") }
 
     /// Suppresses an address (kept as it was first suppressed when already there).
-    public func add(_ address: String, reason: String, detail: String? = nil, now: Int64 = Clock.epochSeconds()) async throws {
+    public func add(_ address: String, reason: String, detail: String? = nil, now: Int64 = WallClock.epochSeconds()) async throws {
         try await database.transaction { db in
             try await Self.add(address, reason: reason, detail: detail, now: now, in: db)
         }
@@ -406,7 +406,7 @@ public struct SuppressionStore: Sendable {
     }
 
     /// Adds many addresses (normalised already) with one reason; returns how many were new.
-    public func add(_ addresses: [String], reason: String, detail: String? = nil, now: Int64 = Clock.epochSeconds()) async throws -> Int {
+    public func add(_ addresses: [String], reason: String, detail: String? = nil, now: Int64 = WallClock.epochSeconds()) async throws -> Int {
         try await database.transaction { db in
             var added = 0
             for start in stride(from: 0, to: addresses.count, by: 500) {

@@ -92,7 +92,7 @@ public struct ModuleStore: Sendable {
 
     /// Writes a checked module: its row, its fields and its table with their indexes.
     static func insert(_ module: Module, in db: any SQLDatabase, kind: DatabaseKind) async throws -> Module {
-        let now = Clock.epochSeconds()
+        let now = WallClock.epochSeconds()
         let row = try await db.raw("""
             INSERT INTO modules (api_name, singular_label, plural_label, is_builtin, created_at)
             VALUES (\(bind: module.apiName), \(bind: module.singularLabel), \(bind: module.pluralLabel),

@@ -55,7 +55,7 @@ public struct RecordStore: Sendable {
                        now: Date = Date()) async throws -> Record {
         var values = changes.values
         if values[BuiltinFields.owner] == nil { values[BuiltinFields.owner] = .some(.reference(owner)) }
-        let stamp = Clock.epochSeconds(now)
+        let stamp = WallClock.epochSeconds(now)
         values[BuiltinFields.createdAt] = .some(.datetime(stamp))
         values[BuiltinFields.modifiedAt] = .some(.datetime(stamp))
         let set = values
@@ -75,7 +75,7 @@ public struct RecordStore: Sendable {
     /// Applies checked changes to a record the caller may change.
     public func update(in module: Module, id: Int64, _ changes: RecordChanges, scope: AccessScope, now: Date = Date()) async throws -> Record {
         var values = changes.values
-        values[BuiltinFields.modifiedAt] = .some(.datetime(Clock.epochSeconds(now)))
+        values[BuiltinFields.modifiedAt] = .some(.datetime(WallClock.epochSeconds(now)))
         let set = values
         return try await database.transaction { db in try await RecordStore.update(in: module, id: id, set: set, scope: scope, db: db) }
     }

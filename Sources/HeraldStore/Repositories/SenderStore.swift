@@ -26,7 +26,7 @@ public struct SenderStore: Sendable {
     /// Adds a sender; `ratePerMinute` and `ratePerHour` cap how fast mass emails go out from it.
     public func create(email: String, name: String, replyTo: String?, ratePerMinute: Int? = nil, ratePerHour: Int? = nil) async throws -> Sender {
         let (email, name, replyTo) = try SenderStore.check(email: email, name: name, replyTo: replyTo, rates: (ratePerMinute, ratePerHour))
-        let now = Clock.epochSeconds()
+        let now = WallClock.epochSeconds()
         let id = try await database.transaction { db in
             try await SenderStore.refuseClash(email, except: nil, db: db)
             let row = try await db.raw("""

@@ -133,7 +133,7 @@ public struct KeyValueStore: Sendable {
     }
 
     /// The value and its expiry, unless it has expired.
-    public func get(_ key: String, now: Int64 = Clock.epochSeconds()) async throws -> (value: String, expiresAt: Int64?)? {
+    public func get(_ key: String, now: Int64 = WallClock.epochSeconds()) async throws -> (value: String, expiresAt: Int64?)? {
         try await database.read { db in
             guard let row = try await db.raw("SELECT value, expires_at FROM kv_store WHERE key = \(bind: key)").first() else { return nil }
             let expires = try row.decode(column: "expires_at", as: Int64?.self)
@@ -147,7 +147,7 @@ public struct KeyValueStore: Sendable {
     }
 
     /// Deletes expired values.
-    public func purgeExpired(now: Int64 = Clock.epochSeconds()) async throws {
+    public func purgeExpired(now: Int64 = WallClock.epochSeconds()) async throws {
         try await database.transaction { db in
             try await db.raw("DELETE FROM kv_store WHERE expires_at IS NOT NULL AND expires_at <= \(bind: now)").run()
         }

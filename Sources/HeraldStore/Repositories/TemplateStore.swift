@@ -43,7 +43,7 @@ public struct TemplateStore: Sendable {
     public func create(in module: Module, name: String, subject: String, html: String, text: String?,
                        by user: Int64?) async throws -> MailTemplate {
         let (name, text) = try TemplateStore.check(name: name, subject: subject, html: html, text: text, module: module)
-        let now = Clock.epochSeconds()
+        let now = WallClock.epochSeconds()
         let id = try await database.transaction { db in
             try await TemplateStore.refuseClash(name, in: module, except: nil, db: db)
             let row = try await db.raw("""
@@ -62,7 +62,7 @@ public struct TemplateStore: Sendable {
     public func update(_ id: Int64, name: String, subject: String, html: String, text: String?, scope: AccessScope = .all) async throws -> MailTemplate {
         let module = try await modules.named(try await find(id).module)
         let (name, text) = try TemplateStore.check(name: name, subject: subject, html: html, text: text, module: module)
-        let now = Clock.epochSeconds()
+        let now = WallClock.epochSeconds()
         try await database.transaction { db in
             try await SharedItems.checkMayChange("templates", id: id, what: "template", scope: scope, db: db)
             try await SharedItems.refuseIfSending(template: id, db: db)

@@ -12,7 +12,7 @@ public struct TestSendStore: Sendable {
 
     /// Records one test send by `user` to `address` if ``limit`` allows it; otherwise throws
     /// 429 with the seconds until it would.
-    public func take(user: Int64, address: String, now: Int64 = Clock.epochSeconds()) async throws {
+    public func take(user: Int64, address: String, now: Int64 = WallClock.epochSeconds()) async throws {
         let limit = TestSendStore.limit
         // PostgreSQL: lock the user's row so that two processes cannot both take the last one.
         let lock: SQLQueryString = database.kind == .postgres ? "FOR UPDATE" : ""

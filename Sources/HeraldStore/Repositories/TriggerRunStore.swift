@@ -23,7 +23,7 @@ public struct TriggerRunStore: Sendable {
     /// - Throws: when the effect cannot be written (the record was deleted, a value no longer
     ///   suits its field); nothing is noted then.
     public func runOnce(massEmailID: Int64, index: Int, module: Module, recordID: Int64, event: EngagementEvent.Kind,
-                        effect: TriggerEffect, now: Int64 = Clock.epochSeconds()) async throws -> Bool {
+                        effect: TriggerEffect, now: Int64 = WallClock.epochSeconds()) async throws -> Bool {
         try await database.transaction { db in
             let claimed = try await db.raw("""
                 INSERT INTO trigger_runs (mass_email_id, action_index, record_id, event, ran_at)

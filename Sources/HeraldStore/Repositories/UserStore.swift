@@ -75,7 +75,7 @@ public struct UserStore: Sendable {
         if let r = ModuleRules.labelProblem(name) { problems.add("name", r) }
         if TimeZone(identifier: timeZone) == nil { problems.add("time_zone", "'\(timeZone)' is not a time zone name like Europe/Berlin") }
         try problems.check()
-        let now = Clock.epochSeconds()
+        let now = WallClock.epochSeconds()
         return try await database.transaction { db in
             if try await db.raw("SELECT id FROM users WHERE lower(email) = \(bind: EmailAddress.normalized(email))").first() != nil {
                 throw HeraldError.conflict("a user with email \(email) already exists", problems: [Problem(field: "email", reason: "already in use")])
@@ -192,7 +192,7 @@ public struct UserStore: Sendable {
         }
         if consequences.revokeTokens {
             try await db.raw("""
-                UPDATE api_tokens SET revoked_at = \(bind: Clock.epochSeconds()) WHERE user_id = \(bind: user.id) AND revoked_at IS NULL
+                UPDATE api_tokens SET revoked_at = \(bind: WallClock.epochSeconds()) WHERE user_id = \(bind: user.id) AND revoked_at IS NULL
                 """).run()
         }
         return user
@@ -260,7 +260,7 @@ public struct TokenStore: Sendable {
         }
         let secret = "hrd_" + Secrets.random(bytes: 32)
         let prefix = String(secret.prefix(10))
-        let now = Clock.epochSeconds()
+        let now = WallClock.epochSeconds()
         let expiresAt = expiresInDays.map { now + Int64($0) * 86_400 }
         return try await database.transaction { db in
             let row = try await db.raw("""
@@ -285,7 +285,7 @@ public struct TokenStore: Sendable {
 
     /// Revokes one of the user's tokens.
     public func revoke(_ id: Int64, for userID: Int64) async throws {
-        let now = Clock.epochSeconds()
+        let now = WallClock.epochSeconds()
         try await database.transaction { db in
             let row = try await db.raw("""
                 UPDATE api_tokens SET revoked_at = \(bind: now) WHERE id = \(bind: id) AND user_id = \(bind: userID) AND revoked_at IS NULL
@@ -300,7 +300,7 @@ public struct TokenStore: Sendable {
     /// does not turn every request into a write.
     public func user(forSecret secret: String) async throws -> User? {
         let hash = Secrets.sha256(secret)
-        let now = Clock.epochSeconds()
+        let now = WallClock.epochSeconds()
         let found = try await database.read { db -> (user: User, tokenID: Int64, lastUsed: Int64?)? in
             guard let row = try await db.raw("""
                 SELECT u.id, u.email, u.name, u.role, u.time_zone, u.is_active, u.session_epoch, t.id AS token_id, t.last_used_at

@@ -42,7 +42,7 @@ public struct ViewStore: Sendable {
     public func create(in module: Module, name: String, criteria: Criteria, by user: Int64?) async throws -> View {
         let name = try ViewStore.check(name: name, criteria: criteria, module: module)
         let json = try ViewStore.encode(criteria)
-        let now = Clock.epochSeconds()
+        let now = WallClock.epochSeconds()
         return try await database.transaction { db in
             let clash = try await db.raw("SELECT id FROM views WHERE module_id = \(bind: module.id) AND lower(name) = lower(\(bind: name))").first()
             if clash != nil { throw HeraldError.conflict("a view named '\(name)' already exists in \(module.pluralLabel)", problems: [Problem(field: "name", reason: "already exists")]) }
@@ -59,7 +59,7 @@ public struct ViewStore: Sendable {
     public func update(_ id: Int64, in module: Module, name: String, criteria: Criteria, scope: AccessScope = .all) async throws -> View {
         let name = try ViewStore.check(name: name, criteria: criteria, module: module)
         let json = try ViewStore.encode(criteria)
-        let now = Clock.epochSeconds()
+        let now = WallClock.epochSeconds()
         try await database.transaction { db in
             try await SharedItems.checkMayChange("views", id: id, what: "view", scope: scope, db: db)
             try await MassEmailStore.refuseIfUsed(recipients: "view", id: id, what: "view", change: "changed", db: db)

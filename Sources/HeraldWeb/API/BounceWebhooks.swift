@@ -57,7 +57,7 @@ struct BounceWebhooks {
         case "sendgrid": events = try ProviderEvents.sendgrid(body)
         default: events = try ProviderEvents.mailgun(body)
         }
-        let recorded = try await delivery.bounces.record(events, source: provider, now: Clock.epochSeconds())
+        let recorded = try await delivery.bounces.record(events, source: provider, now: WallClock.epochSeconds())
         return JSONResponse.make(JSONValue.object(["recorded": .number(Double(recorded.count))]))
     }
 

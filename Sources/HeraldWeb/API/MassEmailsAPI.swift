@@ -73,7 +73,7 @@ struct MassEmailsAPI {
         }
         api.post("mass-emails/:id/follow-ups/:step/resume") { _, context in
             let m = try await fetch(context)
-            try await store.followUpRuns.resume(m.id, step: try Self.step(context, of: m), now: Clock.epochSeconds())
+            try await store.followUpRuns.resume(m.id, step: try Self.step(context, of: m), now: WallClock.epochSeconds())
             await delivery.engine.wake()
             return JSONResponse.make(try await present(m))
         }

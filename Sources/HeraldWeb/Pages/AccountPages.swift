@@ -75,7 +75,7 @@ struct AccountPages {
         formatter.timeZone = TimeZone(identifier: user.timeZone) ?? .gmt
         formatter.dateFormat = "yyyy-MM-dd HH:mm"
         func time(_ s: Int64?) -> String { s.map { formatter.string(from: Date(timeIntervalSince1970: TimeInterval($0))) } ?? "—" }
-        let now = Clock.epochSeconds()
+        let now = WallClock.epochSeconds()
         let tokens = try await store.tokens.all(for: user.id).map { t -> [String: Any] in
             ["id": t.id, "name": t.name, "prefix": t.prefix, "created": time(t.createdAt), "last_used": time(t.lastUsedAt),
              "expires": t.expiresAt.map { time($0) } ?? "never", "active": !t.isSpent(now: now),

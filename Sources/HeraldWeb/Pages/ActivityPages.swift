@@ -114,7 +114,7 @@ struct ActivityPages {
         guard parts.count == 2, let date = LocalDate(iso: String(parts[0])) else { return nil }
         let hm = parts[1].split(separator: ":")
         guard hm.count >= 2, let h = Int(hm[0]), let m = Int(hm[1]), (0...23).contains(h), (0...59).contains(m) else { return nil }
-        return Clock.epochSeconds(date.startOfDay(in: zone)) + Int64(h * 3600 + m * 60)
+        return WallClock.epochSeconds(date.startOfDay(in: zone)) + Int64(h * 3600 + m * 60)
     }
 
     /// Table rows for tasks: subject, the record it is about, due date, status, priority, assignee.

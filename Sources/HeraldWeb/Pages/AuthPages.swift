@@ -39,7 +39,7 @@ struct AuthPages {
             }
             let account = email.trimmingCharacters(in: .whitespaces).lowercased()
             let address = context.clientAddress
-            switch await gate.admit(account: account, address: address, now: Clock.epochSeconds()) {
+            switch await gate.admit(account: account, address: address, now: WallClock.epochSeconds()) {
             case .wait(let seconds):
                 return refuse("Too many failed attempts. Try again in \(seconds) second\(seconds == 1 ? "" : "s").", .tooManyRequests,
                               retryAfter: seconds)
@@ -52,10 +52,10 @@ struct AuthPages {
             do {
                 user = try await accounts.login(email: email, password: form["password"] ?? "")
             } catch {
-                await gate.finish(account: account, address: address, succeeded: false, now: Clock.epochSeconds())
+                await gate.finish(account: account, address: address, succeeded: false, now: WallClock.epochSeconds())
                 throw error
             }
-            await gate.finish(account: account, address: address, succeeded: user != nil, now: Clock.epochSeconds())
+            await gate.finish(account: account, address: address, succeeded: user != nil, now: WallClock.epochSeconds())
             guard let user else { return refuse("Wrong email or password.", .unauthorized) }
             context.sessions.createSession(WebSession(for: user))
             return Response.redirect(to: next, type: .found)

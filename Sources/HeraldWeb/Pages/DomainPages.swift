@@ -85,7 +85,7 @@ struct DomainPages {
 
     func listPage(form: [String: String] = [:], problems: [Problem] = [], status: HTTPResponse.Status = .ok,
                   context: AppRequestContext) async throws -> Response {
-        let now = Clock.epochSeconds()
+        let now = WallClock.epochSeconds()
         let senders = try await store.senders.all()
         let authentication = try await delivery.domains.authentication(of: senders.map(\.email))
         let errors = AdminPages.errorMap(problems)

@@ -77,7 +77,7 @@ struct EngagementPages {
     }
 
     private func note(_ kind: TrackingHit.Kind, _ token: MessageToken, _ request: Request) {
-        delivery.engagement.note(TrackingHit(kind, message: token.messageID, at: Clock.epochSeconds(),
+        delivery.engagement.note(TrackingHit(kind, message: token.messageID, at: WallClock.epochSeconds(),
                                              isHead: request.method == .head, userAgent: request.headers[.userAgent]))
     }
 

@@ -126,7 +126,7 @@ struct MassEmailPages {
         }
         app.post("/mass-emails/:id/follow-ups/:step/resume") { _, context in
             let m = try await fetch(context)
-            try await store.followUpRuns.resume(m.id, step: try MassEmailsAPI.step(context, of: m), now: Clock.epochSeconds())
+            try await store.followUpRuns.resume(m.id, step: try MassEmailsAPI.step(context, of: m), now: WallClock.epochSeconds())
             await delivery.engine.wake()
             return Response.redirect(to: "/mass-emails/\(m.id)#follow-ups", type: .found)
         }

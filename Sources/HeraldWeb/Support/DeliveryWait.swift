@@ -10,7 +10,7 @@ struct DeliveryWait {
     let condition: NodeStore.Condition
 
     /// The condition that has held longest, if any process reports one.
-    static func load(_ store: Store, now: Int64 = Clock.epochSeconds()) async throws -> DeliveryWait? {
+    static func load(_ store: Store, now: Int64 = WallClock.epochSeconds()) async throws -> DeliveryWait? {
         try await store.nodes.conditions(now: now).first.map(DeliveryWait.init)
     }
 

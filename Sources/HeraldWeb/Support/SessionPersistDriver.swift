@@ -1,3 +1,4 @@
+import HeraldCore
 import Foundation
 import Hummingbird
 import HeraldStore
@@ -30,7 +31,7 @@ struct SessionPersistDriver: PersistDriver {
     func getWithTTL<Object: Codable & Sendable>(key: String, as: Object.Type) async throws -> (object: Object, ttl: Duration?)? {
         guard let (text, expiresAt) = try await store.get(Self.storedKey(key)) else { return nil }
         guard let object = try? JSONDecoder().decode(Object.self, from: Data(text.utf8)) else { throw PersistError.invalidConversion }
-        return (object, expiresAt.map { .seconds($0 - Clock.epochSeconds()) })
+        return (object, expiresAt.map { .seconds($0 - WallClock.epochSeconds()) })
     }
 
     func remove(key: String) async throws { try await store.remove(Self.storedKey(key)) }
@@ -40,6 +41,6 @@ struct SessionPersistDriver: PersistDriver {
     }
 
     private func expiry(_ duration: Duration?) -> Int64? {
-        duration.map { Clock.epochSeconds() + $0.components.seconds }
+        duration.map { WallClock.epochSeconds() + $0.components.seconds }
     }
 }
