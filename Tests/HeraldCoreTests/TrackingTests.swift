@@ -1,4 +1,4 @@
-import HeraldCore
+@testable import HeraldCore
 import Testing
 
 @Suite struct LinkTrackingTests {
@@ -78,6 +78,19 @@ import Testing
     ])
     func machinesAreNamedWithTheirReason(hit: MachineRules.Hit, reason: String) {
         #expect(MachineRules.machineReason(hit) == reason)
+    }
+
+    /// The byte search finds what a case-insensitive `contains` finds, the first pattern first.
+    @Test func theScannerSearchAgreesWithAPlainOne() {
+        let agents = [browser, "", "b", "bot", "BOT", "xbot", "robotic", "Mozilla/5.0 (compatible; Googlebot/2.1)", "curl/8.5.0",
+                      "CURL", "Mozilla/5.0 SafeLinks", "Ünïcödé Bärracuda", "axios/", "axios", "Go-http-client/1.1",
+                      "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/126.0", "zgra", "ZGRAB", "Java/17 crawler"]
+        var memo = MachineRules.AgentMemo()
+        for agent in agents + agents {
+            let plain = MachineRules.machineAgents.first { agent.lowercased().contains($0) }
+            #expect(MachineRules.knownMachine(agent) == plain, "\(agent)")
+            #expect(memo.scanner(in: agent) == plain, "\(agent), remembered")
+        }
     }
 
     @Test func theQuietWindowCanBeTurnedOff() {

@@ -78,11 +78,13 @@ public struct EngagementStore: Sendable {
         return try await database.transaction { db in
             struct Message { var massEmailID: Int64; var step: Int; var recordID: Int64; var address: String; var sentAt: Int64? }
             var messages: [Int64: Message] = [:]
-            let ids = Array(Set(hits.map(\.messageID)))
+            let ids = Set(hits.map(\.messageID)).sorted()
+            // PostgreSQL: the rows are locked here, in id order, for the counts written below.
+            let lock: SQLQueryString = database.kind == .postgres ? "ORDER BY id FOR UPDATE" : ""
             for start in stride(from: 0, to: ids.count, by: 500) {
                 for row in try await db.raw("""
                     SELECT id, mass_email_id, step, record_id, address, sent_at FROM mail_messages
-                    WHERE id IN (\(binds: Array(ids[start..<min(start + 500, ids.count)]))) AND erased_at IS NULL
+                    WHERE id IN (\(binds: Array(ids[start..<min(start + 500, ids.count)]))) AND erased_at IS NULL \(lock)
                     """).all() {
                     messages[try row.decode(column: "id", as: Int64.self)] = Message(
                         massEmailID: try row.decode(column: "mass_email_id", as: Int64.self),
@@ -99,13 +101,14 @@ public struct EngagementStore: Sendable {
             var tallies: [Int64: Tally] = [:]
             var events: [EngagementEvent] = []
             var rows: [SQLQueryString] = []
+            var agents = MachineRules.AgentMemo()
             for hit in hits {
                 guard let message = messages[hit.messageID] else { continue }
                 let isTrap = hit.kind == .trap
                 let reason = MachineRules.machineReason(
                     .init(isHead: hit.isHead, userAgent: hit.userAgent, isTrap: isTrap,
                           secondsAfterDelivery: message.sentAt.map { hit.at - $0 }),
-                    quietSeconds: quietSeconds)
+                    quietSeconds: quietSeconds, memo: &agents)
                 let isMachine = reason != nil
                 let kind: EngagementEvent.Kind = hit.kind == .open ? .opened : .clicked
                 let link: Int? = if case .click(let n) = hit.kind { n } else { nil }
@@ -135,15 +138,30 @@ public struct EngagementStore: Sendable {
                     VALUES \(rows[start..<min(start + 200, rows.count)].joined(separator: ", "))
                     """).run()
             }
-            for (id, t) in tallies.sorted(by: { $0.key < $1.key }) {
+            // One statement a few hundred messages, not one a message: a burst's batch names
+            // hundreds of them. On PostgreSQL the rows were locked in id order by the read above,
+            // so two processes recording at once cannot deadlock here.
+            let sorted = tallies.sorted(by: { $0.key < $1.key })
+            for start in stride(from: 0, to: sorted.count, by: 200) {
+                let values = sorted[start..<min(start + 200, sorted.count)].map { id, t in
+                    SQLQueryString("""
+                        (CAST(\(bind: id) AS BIGINT), CAST(\(bind: t.opens) AS INTEGER), CAST(\(bind: t.machineOpens) AS INTEGER),
+                         CAST(\(bind: t.clicks) AS INTEGER), CAST(\(bind: t.machineClicks) AS INTEGER), CAST(\(bind: t.openedAt) AS BIGINT),
+                         CAST(\(bind: t.machineOpenedAt) AS BIGINT), CAST(\(bind: t.clickedAt) AS BIGINT),
+                         CAST(\(bind: t.machineClickedAt) AS BIGINT))
+                        """)
+                }
                 try await db.raw("""
-                    UPDATE mail_messages SET opens = opens + \(bind: t.opens), machine_opens = machine_opens + \(bind: t.machineOpens),
-                        clicks = clicks + \(bind: t.clicks), machine_clicks = machine_clicks + \(bind: t.machineClicks),
-                        opened_at = COALESCE(opened_at, \(bind: t.openedAt)),
-                        machine_opened_at = COALESCE(machine_opened_at, \(bind: t.machineOpenedAt)),
-                        clicked_at = COALESCE(clicked_at, \(bind: t.clickedAt)),
-                        machine_clicked_at = COALESCE(machine_clicked_at, \(bind: t.machineClickedAt))
-                    WHERE id = \(bind: id)
+                    WITH v (id, opens, machine_opens, clicks, machine_clicks, opened_at, machine_opened_at, clicked_at,
+                            machine_clicked_at) AS (VALUES \(values.joined(separator: ", ")))
+                    UPDATE mail_messages SET opens = mail_messages.opens + v.opens,
+                        machine_opens = mail_messages.machine_opens + v.machine_opens,
+                        clicks = mail_messages.clicks + v.clicks, machine_clicks = mail_messages.machine_clicks + v.machine_clicks,
+                        opened_at = COALESCE(mail_messages.opened_at, v.opened_at),
+                        machine_opened_at = COALESCE(mail_messages.machine_opened_at, v.machine_opened_at),
+                        clicked_at = COALESCE(mail_messages.clicked_at, v.clicked_at),
+                        machine_clicked_at = COALESCE(mail_messages.machine_clicked_at, v.machine_clicked_at)
+                    FROM v WHERE mail_messages.id = v.id
                     """).run()
             }
             return events
