@@ -44,7 +44,7 @@ import Testing
     }
 
     @Test func thePixelAndRedirectsAnswerAtOnceAndAreRecordedInBatches() async throws {
-        try await WebFixture.with { f, client in
+        try await WebFixture.with(live: true) { f, client in
             let (massEmail, message, _) = try await Self.sentMessage(f)
             let pixel = try await get(client, path(f, MessageToken(.open, message: message)))
             #expect(pixel.status == .ok)
@@ -85,7 +85,7 @@ import Testing
     }
 
     @Test func forgedAlteredAndMisusedTokensGetABare404() async throws {
-        try await WebFixture.with { f, client in
+        try await WebFixture.with(live: true) { f, client in
             let (_, message, _) = try await Self.sentMessage(f)
             let good = f.delivery.links.signer.sign(MessageToken(.click(link: 0), message: message))
             var altered = Array(good)
@@ -135,7 +135,7 @@ import Testing
     }
 
     @Test func aBurstOfHitsLosesNone() async throws {
-        try await WebFixture.with { f, client in
+        try await WebFixture.with(live: true) { f, client in
             let (massEmail, message, _) = try await Self.sentMessage(f)
             let uri = path(f, MessageToken(.open, message: message))
             let burst = 3_000
@@ -157,5 +157,73 @@ import Testing
         #expect(EngagementPages.isOneClick(body))
         #expect(EngagementPages.isOneClick("List-Unsubscribe=One-Click"))
         #expect(!EngagementPages.isOneClick(""))
+    }
+
+    /// The pixel is answered in the connection's pipeline: pipelined requests, some for the
+    /// router, must still be answered in order, and `Connection: close` closes.
+    @Test func pipelinedRequestsAreAnsweredInOrderAroundThePixel() async throws {
+        try await WebFixture.with(live: true) { f, client in
+            let (massEmail, message, _) = try await Self.sentMessage(f)
+            let open = path(f, MessageToken(.open, message: message))
+            let trap = path(f, MessageToken(.trap, message: message))
+            let forged = "/t/o/" + MessageTokenSigner(secret: "another").sign(MessageToken(.open, message: message))
+            let port = try #require(client.port)
+            let requests = [
+                "GET \(open) HTTP/1.1\r\nHost: x\r\nUser-Agent: \(Self.browser)\r\n\r\n",
+                "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+                "HEAD \(open)?utm_source=mail HTTP/1.1\r\nHost: x\r\nUser-Agent: \(Self.browser)\r\n\r\n",
+                "GET \(forged) HTTP/1.1\r\nHost: x\r\n\r\n",
+                "GET \(trap) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            ]
+            let answer = try await Task.detached { try RawHTTP.exchange(port: port, send: requests.joined()) }.value
+            let heads = answer.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+            #expect(heads == ["200", "200", "200", "404", "200"], "\(answer)")
+            let gif = try #require(answer.range(of: "GIF89a"))
+            let health = try #require(answer.range(of: "\"status\""))
+            #expect(gif.lowerBound < health.lowerBound, "the pixel's answer comes before the router's")
+            #expect(answer.components(separatedBy: "GIF89a").count == 2, "HEAD has no body")
+            #expect(answer.lowercased().contains("content-length: 43"))
+            #expect(answer.lowercased().contains("date: "))
+            await f.delivery.engagement.flush()
+            let row = try #require(try await f.store.messages.page(massEmail: massEmail).first)
+            #expect(row.opens == 1)
+            #expect(row.machineOpens == 1, "the HEAD request")
+            #expect(row.machineClicks == 1, "the hidden link")
+        }
+    }
+
+    @Test func theDateHeaderIsAnIMFFixdate() {
+        #expect(HTTPDate.format(784_111_777) == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(HTTPDate.format(1_796_288_400) == "Thu, 03 Dec 2026 09:00:00 GMT")
+    }
+}
+
+/// One blocking exchange over a plain socket, as a client that pipelines would: all requests
+/// written at once, then everything read until the server closes (or 10 s pass).
+enum RawHTTP {
+    static func exchange(port: Int, send: String) throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+        let bytes = Array(send.utf8)
+        guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count else { throw POSIXError(.EIO) }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = read(fd, &buffer, buffer.count)
+            if n <= 0 { break }
+            received += buffer.prefix(n)
+        }
+        return String(decoding: received, as: UTF8.self)
     }
 }

@@ -31,8 +31,10 @@ struct WebFixture {
     ///   - transport: a transport URL given as if on the command line (`--transport`).
     ///   - dnsServer: the DNS server the sending domains' check asks (`--dns-server`).
     ///   - spamd: SpamAssassin's spamd (`--spamd`); by default the test command's (HERALD_TEST_SPAMD).
+    ///   - live: through a real HTTP server on a loopback port, with the channel handlers of
+    ///     `herald serve` (the tracking pixel's), instead of calling the router directly.
     static func with(transport: String? = nil, dnsServer: String? = nil, metricsToken: String? = nil, spamd: String? = nil,
-                     _ body: @escaping @Sendable (WebFixture, any TestClientProtocol) async throws -> Void) async throws {
+                     live: Bool = false, _ body: @escaping @Sendable (WebFixture, any TestClientProtocol) async throws -> Void) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("herald-web-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -63,9 +65,14 @@ struct WebFixture {
         let router = try await buildRouter(configuration: .init(port: 0, bcryptCost: 4, metricsToken: metricsToken, uploadsFolder: fixture.uploadsFolder),
                                            store: store, delivery: delivery,
                                            metrics: PrometheusCollectorRegistry(), logger: logger)
-        let app = Application(router: router, logger: logger)
         do {
-            try await app.test(.router) { client in try await body(fixture, client) }
+            if live {
+                let app = Application(router: router, server: httpServer(delivery: delivery),
+                                      configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
+                try await app.test(.live) { client in try await body(fixture, client) }
+            } else {
+                try await Application(router: router, logger: logger).test(.router) { client in try await body(fixture, client) }
+            }
         } catch {
             await store.close()
             throw error

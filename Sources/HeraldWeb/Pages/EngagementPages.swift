@@ -4,34 +4,22 @@ import HeraldDelivery
 import HeraldStore
 import Hummingbird
 
-/// What recipients' mail programs reach without logging in: the open pixel, click redirects,
-/// the hidden trap link, and the unsubscribe page with its one-click POST (RFC 8058).
+/// What recipients' mail programs reach without logging in: click redirects and the
+/// unsubscribe page with its one-click POST (RFC 8058). The open pixel and the hidden trap
+/// link are answered before the router, by ``TrackingPixelHandler``.
 ///
 /// Every URL carries a signed ``MessageToken``; a token that does not verify, or names a
-/// message or link that does not exist, gets a bare 404 that tells nothing about why. Opens
-/// and clicks are noted for the ``EngagementRecorder`` and answered at once.
+/// message or link that does not exist, gets a bare 404 that tells nothing about why. Clicks
+/// are noted for the ``EngagementRecorder`` and answered at once.
 struct EngagementPages {
     let store: Store
     let delivery: Delivery
     let pages: PageRenderer
 
-    /// A transparent 1×1 GIF.
-    static let pixel: [UInt8] = [
-        0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF,
-        0x21, 0xF9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2C, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02,
-        0x02, 0x44, 0x01, 0x00, 0x3B,
-    ]
-
     static var notFound: Response { Response(status: .notFound, headers: [.cacheControl: "no-store"]) }
 
     func register(on router: Router<AppRequestContext>) {
         for method in [HTTPRequest.Method.get, .head] {
-            router.on(RouterPath(EngagementLinks.Path.open + ":token"), method: method) { request, context in
-                guard let token = verify(context), token.purpose == .open else { return Self.notFound }
-                note(.open, token, request)
-                return Response(status: .ok, headers: [.contentType: "image/gif", .cacheControl: "no-store, max-age=0"],
-                                body: .init(byteBuffer: ByteBuffer(bytes: Self.pixel)))
-            }
             router.on(RouterPath(EngagementLinks.Path.click + ":token"), method: method) { request, context in
                 guard let token = verify(context), case .click(let link) = token.purpose,
                       let url = try await store.engagement.clickTarget(message: token.messageID, link: link) else {
@@ -39,11 +27,6 @@ struct EngagementPages {
                 }
                 note(.click(link: link), token, request)
                 return Response(status: .found, headers: [.location: url, .cacheControl: "no-store"])
-            }
-            router.on(RouterPath(EngagementLinks.Path.trap + ":token"), method: method) { request, context in
-                guard let token = verify(context), token.purpose == .trap else { return Self.notFound }
-                note(.trap, token, request)
-                return Response(status: .ok, headers: [.contentType: "text/plain", .cacheControl: "no-store"])
             }
         }
         // A GET only shows the page: link scanners follow every link, and must not unsubscribe anyone.
