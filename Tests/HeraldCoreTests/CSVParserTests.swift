@@ -19,6 +19,34 @@ import Testing
         #expect(try rows("a,,\n\n,b,\n") == [["a", "", ""], ["", "b", ""]], "blank lines skipped, empty fields kept")
     }
 
+    /// Runs of plain text are taken at once: however the file is cut into chunks, the rows,
+    /// their line numbers and the field limit come out the same.
+    @Test func chunkBoundariesDoNotMatter() throws {
+        let text = "\u{FEFF}name,note\r\nAda,\"a, \"\"b\"\"\nc\"\r\n\"\",plain text here\nBob,é\n\nCy,\"x\"\n"
+        let whole = try rows(text, chunk: text.utf8.count)
+        #expect(whole == [["name", "note"], ["Ada", "a, \"b\"\nc"], ["", "plain text here"], ["Bob", "é"], ["Cy", "x"]])
+        for chunk in [1, 2, 3, 5, 7, 11] { #expect(try rows(text, chunk: chunk) == whole, "chunks of \(chunk)") }
+
+        var parser = CSVParser()
+        let lines = try parser.feed(Array(text.utf8)) + parser.finish()
+        #expect(lines.map(\.line) == [1, 2, 4, 5, 7])
+
+        for chunk in [1, 4, 64] {
+            func parse(_ length: Int) throws -> [[String]] {
+                var limited = CSVParser()
+                limited.maxFieldBytes = 10
+                let bytes = Array(("a," + String(repeating: "x", count: length) + "\n").utf8)
+                var out: [CSVParser.Row] = []
+                for start in stride(from: 0, to: bytes.count, by: chunk) {
+                    out += try limited.feed(bytes[start..<min(start + chunk, bytes.count)])
+                }
+                return (out + (try limited.finish())).map(\.fields)
+            }
+            #expect(try parse(10) == [["a", String(repeating: "x", count: 10)]], "chunks of \(chunk)")
+            #expect(throws: CSVParser.Error.self, "chunks of \(chunk)") { _ = try parse(11) }
+        }
+    }
+
     @Test func lineNumbersCountQuotedBreaks() throws {
         var parser = CSVParser()
         let out = try parser.feed(Array("h\n\"a\nb\"\nc\n".utf8))

@@ -13,11 +13,22 @@ import Testing
         #expect((try? parse(.text(String(repeating: "x", count: 256)), .text).get()) == nil)
         #expect((try? parse(.text("a\nb"), .text).get()) == nil)
         #expect(try parse(.text("a\nb"), .longText).get() == .text("a\nb"))
+        for broken in ["a\rb", "a\r\nb", "a\u{0B}b", "a\u{0C}b", "é\u{2028}b", "é\u{0085}b", "é\nb"] {
+            #expect((try? parse(.text(broken), .text).get()) == nil, "\(broken.debugDescription) breaks the line")
+        }
+        #expect(try parse(.text("é\tb"), .text).get() == .text("é\tb"))
+        #expect((try? parse(.text("a\u{0}b"), .text).get()) == nil)
+        // The limit counts characters: 255 two-byte ones fit, 256 one-byte ones do not.
+        #expect(try parse(.text(String(repeating: "é", count: 255)), .text).get() == .text(String(repeating: "é", count: 255)))
     }
 
     @Test func emails() {
-        for good in ["a@example.com", "first.last+tag@sub.example.co.uk", "o'brien@example.ie"] { #expect(EmailAddress.isValid(good), "\(good)") }
-        for bad in ["", "a", "a@", "@b.com", "a@b", "a b@example.com", "a@exa mple.com", "a..b@example.com", "a@-x.com", "a@example.123"] {
+        for good in ["a@example.com", "first.last+tag@sub.example.co.uk", "o'brien@example.ie", "a@1.example.c-m", "x@a.b",
+                     "\(String(repeating: "l", count: 64))@\(String(repeating: "d", count: 63)).com"] { #expect(EmailAddress.isValid(good), "\(good)") }
+        for bad in ["", "a", "a@", "@b.com", "a@b", "a b@example.com", "a@exa mple.com", "a..b@example.com", "a.b..@example.com",
+                    "..@example.com", "a@-x.com", "a@example.123", "a@example..com", "a@example.com.", "a@.example.com",
+                    "a@x-.com", "a@example.co-", ".a@example.com", "a.@example.com", "é@example.com", "a@exämple.com",
+                    "\(String(repeating: "l", count: 65))@example.com", "a@\(String(repeating: "d", count: 64)).com", "a@b@example"] {
             #expect(!EmailAddress.isValid(bad), "\(bad)")
         }
     }
@@ -48,6 +59,7 @@ import Testing
         #expect(try parse(.json(.bool(false)), .boolean).get() == .bool(false))
         #expect((try? parse(.text("maybe"), .boolean).get()) == nil)
         #expect(try parse(.text("gold"), .picklist, values: ["Gold", "Silver"]).get() == .text("Gold"))
+        #expect(try parse(.text("Silver"), .picklist, values: ["Gold", "Silver"]).get() == .text("Silver"))
         #expect((try? parse(.text("Bronze"), .picklist, values: ["Gold"]).get()) == nil)
         #expect(try parse(.json(.number(7)), .lookup).get() == .reference(7))
         #expect((try? parse(.json(.number(-1)), .user).get()) == nil)

@@ -100,13 +100,14 @@ public enum FieldValueParser {
         let trimmed = raw.trimmedWhitespace
         if trimmed.isEmpty { return .success(nil) }
         let text = field.type == .longText ? raw : trimmed
-        if let max = field.type.maxLength, text.count > max {
+        // Counting characters walks graphemes; a text no longer in bytes than the limit is within it.
+        if let max = field.type.maxLength, text.utf8.count > max, text.count > max {
             return fail("is \(text.count) characters long; the limit is \(max)")
         }
-        if text.unicodeScalars.contains(where: { $0.value == 0 }) { return fail("must not contain NUL characters") }
+        if text.utf8.contains(0) { return fail("must not contain NUL characters") }
         switch field.type {
         case .text, .longText:
-            if field.type == .text, text.contains(where: \.isNewline) { return fail("must be a single line") }
+            if field.type == .text, Self.hasLineBreak(text) { return fail("must be a single line") }
             return .success(.text(text))
         case .email:
             guard EmailAddress.isValid(text) else { return fail("'\(text)' is not a valid email address") }
@@ -139,7 +140,10 @@ public enum FieldValueParser {
             }
             return .success(.datetime(Int64(d.timeIntervalSince1970.rounded(.down))))
         case .picklist:
-            guard let canonical = field.picklistValues.first(where: { $0.caseInsensitiveCompare(text) == .orderedSame }) else {
+            // Most files spell the values as the picklist does; the case-insensitive search
+            // (Foundation's, slow in a million-row import) is for the rest.
+            guard let canonical = field.picklistValues.contains(text) ? text
+                    : field.picklistValues.first(where: { $0.caseInsensitiveCompare(text) == .orderedSame }) else {
                 return fail("'\(text)' is not one of: \(field.picklistValues.joined(separator: ", "))")
             }
             return .success(.text(canonical))
@@ -152,6 +156,16 @@ public enum FieldValueParser {
     }
 
     static let phoneBytes = Set("0123456789+-() ./x#*".utf8)
+
+    /// Whether `text` breaks a line: by bytes for ASCII text, by `Character.isNewline` otherwise.
+    static func hasLineBreak(_ text: String) -> Bool {
+        var ascii = true
+        for byte in text.utf8 {
+            if byte >= 0x80 { ascii = false; break }
+            if byte >= 0x0A && byte <= 0x0D { return true }
+        }
+        return ascii ? false : text.contains(where: \.isNewline)
+    }
 
     static func currency(fromText text: String, field: Field) -> Result<FieldValue?, Problem> {
         let fail = Result<FieldValue?, Problem>.failure(
@@ -193,29 +207,50 @@ public enum FieldValueParser {
 public enum EmailAddress {
     /// Whether `text` is an address like `local@example.com` (RFC 5321 dot-atom form).
     public static func isValid(_ text: String) -> Bool {
-        guard text.utf8.count <= 254, let at = text.lastIndex(of: "@") else { return false }
-        let local = text[..<at]
-        let domain = text[text.index(after: at)...]
-        guard !local.isEmpty, local.utf8.count <= 64, !domain.isEmpty else { return false }
-        guard local.utf8.allSatisfy(isAtext), !local.hasPrefix("."), !local.hasSuffix("."),
-              !local.contains("..") else { return false }
-        let labels = domain.split(separator: ".", omittingEmptySubsequences: false)
-        guard labels.count >= 2 else { return false }
-        for label in labels {
-            guard !label.isEmpty, label.utf8.count <= 63, label.utf8.allSatisfy(isLetterDigitHyphen),
-                  !label.hasPrefix("-"), !label.hasSuffix("-") else { return false }
+        // On bytes: every character an address may hold is ASCII, and a million-row import
+        // checks a million addresses.
+        let bytes = text.utf8
+        guard bytes.count <= 254, let at = bytes.lastIndex(of: UInt8(ascii: "@")) else { return false }
+        let local = bytes[..<at]
+        let domain = bytes[bytes.index(after: at)...]
+        let dot = UInt8(ascii: "."), hyphen = UInt8(ascii: "-")
+        guard !local.isEmpty, local.count <= 64, !domain.isEmpty else { return false }
+        guard local.allSatisfy({ atext[Int($0)] }), local.first != dot, local.last != dot else { return false }
+        var previous: UInt8 = 0
+        for byte in local {
+            if byte == dot, previous == dot { return false }
+            previous = byte
         }
-        return labels.last!.contains(where: \.isLetter)
+        // Labels: at least two, each 1–63 letters, digits and inner hyphens; the last has a letter.
+        var labels = 0, length = 0, first: UInt8 = 0, last: UInt8 = 0, hasLetter = false
+        for byte in domain {
+            if byte == dot {
+                guard length > 0, first != hyphen, last != hyphen else { return false }
+                labels += 1
+                length = 0
+                hasLetter = false
+                continue
+            }
+            guard isLetterDigitHyphen(byte) else { return false }
+            if length == 0 { first = byte }
+            last = byte
+            length += 1
+            guard length <= 63 else { return false }
+            if byte > 0x40 { hasLetter = true }  // letters are the only bytes above '@' a label may hold
+        }
+        guard length > 0, first != hyphen, last != hyphen else { return false }
+        return labels + 1 >= 2 && hasLetter
+    }
+
+    // RFC 5322 §3.2.3 atext, plus the dots of dot-atom, by byte: only ASCII qualifies.
+    private static let atext: [Bool] = (0..<256).map { byte in
+        let b = UInt8(byte)
+        return isLetterDigit(b) || "!#$%&'*+-/=?^_`{|}~.".utf8.contains(b)
     }
 
     /// The form Herald compares addresses in: trimmed and lowercased.
     public static func normalized(_ text: String) -> String {
         text.trimmedWhitespace.lowercased()
-    }
-
-    // RFC 5322 §3.2.3 atext, plus the dots of dot-atom; checked on bytes, as only ASCII qualifies.
-    private static func isAtext(_ b: UInt8) -> Bool {
-        isLetterDigit(b) || "!#$%&'*+-/=?^_`{|}~.".utf8.contains(b)
     }
 
     private static func isLetterDigitHyphen(_ b: UInt8) -> Bool { isLetterDigit(b) || b == UInt8(ascii: "-") }
@@ -229,8 +264,12 @@ extension StringProtocol {
     /// The text without leading and trailing white space and line breaks. Pure Swift: the
     /// Foundation equivalent dominated the time of a large CSV import.
     public var trimmedWhitespace: String {
-        guard let first = first, let last = last, first.isWhitespace || last.isWhitespace else { return String(self) }
-        var view = self[...]
+        let text = String(self)
+        // Ends that are ASCII and not white space (most values) leave nothing to trim, and
+        // bytes tell so without forming the first and last characters.
+        if let head = text.utf8.first, let tail = text.utf8.last, head > 0x20, head < 0x80, tail > 0x20, tail < 0x80 { return text }
+        guard let first = text.first, let last = text.last, first.isWhitespace || last.isWhitespace else { return text }
+        var view = text[...]
         while let c = view.first, c.isWhitespace { view.removeFirst() }
         while let c = view.last, c.isWhitespace { view.removeLast() }
         return String(view)

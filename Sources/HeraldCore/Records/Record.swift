@@ -43,7 +43,8 @@ public struct RecordChanges: Sendable, Hashable {
         _ inputs: [String: FieldInput], module: Module, creating: Bool
     ) -> Result<RecordChanges, HeraldError> {
         var problems = ProblemList()
-        var values: [String: FieldValue?] = [:]
+        var known: [(Field, FieldInput)] = []
+        known.reserveCapacity(inputs.count)
         for (name, input) in inputs.sorted(by: { $0.key < $1.key }) {
             guard let field = module.field(name) else {
                 problems.add(name, "no field '\(name)' in module \(module.pluralLabel)")
@@ -53,19 +54,38 @@ public struct RecordChanges: Sendable, Hashable {
                 problems.add(name, "is set by Herald and cannot be changed")
                 continue
             }
+            known.append((field, input))
+        }
+        return validate(known, module: module, creating: creating, problems: problems, named: { inputs[$0] != nil })
+    }
+
+    /// ``validate(_:module:creating:)`` for inputs already matched to fields that users may set
+    /// (a CSV import's columns, worked out once from its header): no lookup by name a value.
+    public static func validate(_ inputs: [(Field, FieldInput)], module: Module, creating: Bool) -> Result<RecordChanges, HeraldError> {
+        validate(inputs, module: module, creating: creating, problems: ProblemList(),
+                 named: { name in inputs.contains { $0.0.apiName == name } })
+    }
+
+    private static func validate(
+        _ inputs: [(Field, FieldInput)], module: Module, creating: Bool, problems: ProblemList, named: (String) -> Bool
+    ) -> Result<RecordChanges, HeraldError> {
+        var problems = problems
+        var values: [String: FieldValue?] = [:]
+        values.reserveCapacity(inputs.count)
+        for (field, input) in inputs {
             switch FieldValueParser.parse(input, for: field) {
             case .success(let value):
                 if value == nil, field.isRequired {
-                    problems.add(name, "is required")
+                    problems.add(field.apiName, "is required")
                 } else {
-                    values[name] = .some(value)
+                    values[field.apiName] = .some(value)
                 }
             case .failure(let problem): problems.add(problem)
             }
         }
         if creating {
-            for field in module.fields where field.isRequired && !field.isSystem && inputs[field.apiName] == nil
-                && field.apiName != BuiltinFields.owner {
+            for field in module.fields where field.isRequired && !field.isSystem && field.apiName != BuiltinFields.owner
+                && !named(field.apiName) {
                 problems.add(field.apiName, "is required")
             }
         }
