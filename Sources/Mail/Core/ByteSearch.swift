@@ -22,6 +22,27 @@ enum ByteSearch {
         }
     }
 
+    /// Whether `text` holds `needle`, byte for byte. Where Foundation is imported, `contains`
+    /// on strings is its locale-aware search, which showed in the profile of every message.
+    static func contains(_ needle: String, in text: String) -> Bool {
+        var text = text, needle = needle
+        return text.withUTF8 { hay in
+            needle.withUTF8 { pin in
+                guard let head = pin.first, hay.count >= pin.count else { return pin.isEmpty }
+                var index = 0
+                while index <= hay.count - pin.count {
+                    if hay[index] == head {
+                        var offset = 1
+                        while offset < pin.count && hay[index + offset] == pin[offset] { offset += 1 }
+                        if offset == pin.count { return true }
+                    }
+                    index += 1
+                }
+                return false
+            }
+        }
+    }
+
     static func isWordByte(_ byte: UInt8) -> Bool {
         (byte >= 97 && byte <= 122) || (byte >= 65 && byte <= 90) || (byte >= 48 && byte <= 57) || byte >= 0x80
     }
