@@ -408,53 +408,6 @@ enum MIMEParser {
     }
 }
 
-extension QuotedPrintable {
-    /// RFC 2045 §6.7, leniently: a soft break (`=` at the end of a line) joins lines, `=XX`
-    /// is the byte, and an `=` not followed by two hex digits is kept as it is.
-    static func decode(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        var index = bytes.startIndex
-        func hexValue(_ byte: UInt8) -> UInt8? {
-            switch byte {
-            case 48...57: byte - 48
-            case 65...70: byte - 55
-            case 97...102: byte - 87
-            default: nil
-            }
-        }
-        while index < bytes.endIndex {
-            let byte = bytes[index]
-            guard byte == UInt8(ascii: "=") else {
-                out.append(byte)
-                index += 1
-                continue
-            }
-            var next = index + 1
-            // Soft line break, possibly with trailing white space before it (rule 3).
-            while next < bytes.endIndex, bytes[next] == 32 || bytes[next] == 9 { next += 1 }
-            if next < bytes.endIndex, bytes[next] == 13 || bytes[next] == 10 {
-                if bytes[next] == 13 { next += 1 }
-                if next < bytes.endIndex, bytes[next] == 10 { next += 1 }
-                index = next
-                continue
-            }
-            if next == bytes.endIndex {
-                index = next
-                continue
-            }
-            if index + 2 < bytes.endIndex, let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) {
-                out.append(high << 4 | low)
-                index += 3
-            } else {
-                out.append(byte)
-                index += 1
-            }
-        }
-        return out
-    }
-}
-
 extension StringProtocol {
     /// Without spaces, tabs, CRs and LFs at either end. Those are ASCII, so the ends are found
     /// in the UTF-8 and the rest copied as it is, not rebuilt a scalar at a time.
