@@ -100,7 +100,8 @@ public struct EngagementStore: Sendable {
             }
             var tallies: [Int64: Tally] = [:]
             var events: [EngagementEvent] = []
-            var rows: [SQLQueryString] = []
+            var rows: [[any Encodable & Sendable]] = []
+            rows.reserveCapacity(hits.count)
             var agents = MachineRules.AgentMemo()
             for hit in hits {
                 guard let message = messages[hit.messageID] else { continue }
@@ -127,33 +128,50 @@ public struct EngagementStore: Sendable {
                 }
                 events.append(event(kind))
                 if kind == .clicked, !isMachine { events.append(event(.opened)) }
-                rows.append("""
-                    (\(bind: hit.messageID), \(bind: message.massEmailID), \(bind: message.step), \(bind: kind.rawValue), \(bind: link),
-                     \(bind: isMachine), \(bind: reason), \(bind: hit.userAgent.map { String($0.prefix(300)) }), \(bind: hit.at))
-                    """)
+                rows.append([hit.messageID, message.massEmailID, message.step, kind.rawValue, link, isMachine, reason,
+                             hit.userAgent.map { String($0.prefix(300)) }, hit.at])
             }
-            for start in stride(from: 0, to: rows.count, by: 200) {
-                try await db.raw("""
-                    INSERT INTO message_events (message_id, mass_email_id, step, kind, link, is_machine, reason, user_agent, at)
-                    VALUES \(rows[start..<min(start + 200, rows.count)].joined(separator: ", "))
-                    """).run()
+            // Written out directly (BoundSQL): a burst is thousands of rows of nine values.
+            for start in stride(from: 0, to: rows.count, by: 500) {
+                let chunk = rows[start..<min(start + 500, rows.count)]
+                var insert = BoundSQL("""
+                    INSERT INTO message_events (message_id, mass_email_id, step, kind, link, is_machine, reason, user_agent, at) VALUES
+                    """, for: db, values: chunk.count * 9)
+                for (index, row) in chunk.enumerated() {
+                    insert.append(index == 0 ? " (" : ", (")
+                    for (position, value) in row.enumerated() {
+                        if position > 0 { insert.append(", ") }
+                        insert.bind(value)
+                    }
+                    insert.append(")")
+                }
+                try await db.execute(sql: insert) { _ in }
             }
             // One statement a few hundred messages, not one a message: a burst's batch names
             // hundreds of them. On PostgreSQL the rows were locked in id order by the read above,
             // so two processes recording at once cannot deadlock here.
             let sorted = tallies.sorted(by: { $0.key < $1.key })
             for start in stride(from: 0, to: sorted.count, by: 200) {
-                let values = sorted[start..<min(start + 200, sorted.count)].map { id, t in
-                    SQLQueryString("""
-                        (CAST(\(bind: id) AS BIGINT), CAST(\(bind: t.opens) AS INTEGER), CAST(\(bind: t.machineOpens) AS INTEGER),
-                         CAST(\(bind: t.clicks) AS INTEGER), CAST(\(bind: t.machineClicks) AS INTEGER), CAST(\(bind: t.openedAt) AS BIGINT),
-                         CAST(\(bind: t.machineOpenedAt) AS BIGINT), CAST(\(bind: t.clickedAt) AS BIGINT),
-                         CAST(\(bind: t.machineClickedAt) AS BIGINT))
-                        """)
-                }
-                try await db.raw("""
+                var update = BoundSQL("""
                     WITH v (id, opens, machine_opens, clicks, machine_clicks, opened_at, machine_opened_at, clicked_at,
-                            machine_clicked_at) AS (VALUES \(values.joined(separator: ", ")))
+                            machine_clicked_at) AS (VALUES
+                    """, for: db, values: 200 * 9)
+                for (index, (id, t)) in sorted[start..<min(start + 200, sorted.count)].enumerated() {
+                    update.append(index == 0 ? " (" : ", (")
+                    let values: [(any Encodable & Sendable, String)] = [
+                        (id, "BIGINT"), (t.opens, "INTEGER"), (t.machineOpens, "INTEGER"), (t.clicks, "INTEGER"),
+                        (t.machineClicks, "INTEGER"), (t.openedAt, "BIGINT"), (t.machineOpenedAt, "BIGINT"), (t.clickedAt, "BIGINT"),
+                        (t.machineClickedAt, "BIGINT"),
+                    ]
+                    for (position, (value, type)) in values.enumerated() {
+                        update.append(position == 0 ? "CAST(" : ", CAST(")
+                        update.bind(value)
+                        update.append(" AS " + type + ")")
+                    }
+                    update.append(")")
+                }
+                update.append("""
+                    )
                     UPDATE mail_messages SET opens = mail_messages.opens + v.opens,
                         machine_opens = mail_messages.machine_opens + v.machine_opens,
                         clicks = mail_messages.clicks + v.clicks, machine_clicks = mail_messages.machine_clicks + v.machine_clicks,
@@ -162,7 +180,8 @@ public struct EngagementStore: Sendable {
                         clicked_at = COALESCE(mail_messages.clicked_at, v.clicked_at),
                         machine_clicked_at = COALESCE(mail_messages.machine_clicked_at, v.machine_clicked_at)
                     FROM v WHERE mail_messages.id = v.id
-                    """).run()
+                    """)
+                try await db.execute(sql: update) { _ in }
             }
             return events
         }

@@ -347,31 +347,24 @@ struct ImportJob: Sendable {
         let perStatement = max(1, 30_000 / max(1, fields.count))
         let columns = BoundSQL.identifiers(fields.map(\.column), in: db)
         let table = BoundSQL.identifiers([module.table], in: db)
-        let numbered = db.dialect.name == "postgresql"
         for start in stride(from: 0, to: rows.count, by: perStatement) {
             let chunk = rows[start..<min(start + perStatement, rows.count)]
             // Written out directly: a fragment per value, as SQLQueryString makes, cost more
             // than SQLite's own work in a million-row import.
-            var statement = BoundSQL(sql: "INSERT INTO " + table + " (" + columns + ") VALUES ", binds: [])
-            statement.sql.reserveCapacity(64 + chunk.count * fields.count * 6)
-            statement.binds.reserveCapacity(chunk.count * fields.count)
-            func bind(_ value: any Encodable & Sendable) {
-                statement.binds.append(value)
-                statement.sql += numbered ? "$\(statement.binds.count)" : "?"
-            }
+            var statement = BoundSQL("INSERT INTO " + table + " (" + columns + ") VALUES ", for: db, values: chunk.count * fields.count)
             for (index, row) in chunk.enumerated() {
-                statement.sql += index == 0 ? "(" : ", ("
+                statement.append(index == 0 ? "(" : ", (")
                 for (position, field) in fields.enumerated() {
-                    if position > 0 { statement.sql += ", " }
+                    if position > 0 { statement.append(", ") }
                     switch field.apiName {
-                    case BuiltinFields.createdAt, BuiltinFields.modifiedAt: statement.sql += now
+                    case BuiltinFields.createdAt, BuiltinFields.modifiedAt: statement.append(now)
                     case BuiltinFields.owner:
-                        if case .reference(let id)?? = row.changes.values[field.apiName] { bind(id) } else { statement.sql += owner }
+                        if case .reference(let id)?? = row.changes.values[field.apiName] { statement.bind(id) } else { statement.append(owner) }
                     default:
-                        if let value = row.changes.values[field.apiName] ?? nil { bind(value.sqlValue) } else { statement.sql += "NULL" }
+                        if let value = row.changes.values[field.apiName] ?? nil { statement.bind(value.sqlValue) } else { statement.append("NULL") }
                     }
                 }
-                statement.sql += ")"
+                statement.append(")")
             }
             try await db.execute(sql: statement) { _ in }
         }
