@@ -132,6 +132,7 @@ public struct CSVParser: Sendable {
         }
     }
 
+    /// Ends the input, returning the last row if the file did not end with a line break.
     public mutating func finish() throws(Error) -> [Row] {
         if inQuotes { throw Error(line: rowLine, reason: "a quoted field is never closed") }
         guard fieldStarted || !fields.isEmpty || !field.isEmpty else { return [] }
