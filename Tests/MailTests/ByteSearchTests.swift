@@ -2,8 +2,9 @@
 import Testing
 
 @Suite struct ByteSearchTests {
-    /// The byte search agrees with a plain one, at the ends, overlapping and past non-ASCII text.
-    @Test func containsAgreesWithAPlainSearch() {
+    /// The byte search agrees with a plain one, at the ends, overlapping and past non-ASCII
+    /// text, for strings and for substrings.
+    @Test func containsBytesAgreesWithAPlainSearch() {
         let texts = ["", "=", "=?", "a=?b", "ab=", "=?utf-8?", "é=?", "Ada  Lovelace", "Ada Lovelace", "x@y", "@", "nothing"]
         let needles = ["=?", "  ", "@", "a", "é="]
         for text in texts {
@@ -11,9 +12,9 @@ import Testing
                 let plain = text.utf8.count >= needle.utf8.count && (0...(text.utf8.count - needle.utf8.count)).contains { start in
                     Array(text.utf8)[start..<start + needle.utf8.count].elementsEqual(needle.utf8)
                 }
-                #expect(ByteSearch.contains(needle, in: text) == plain, "\(needle) in \(text)")
+                #expect(text.containsBytes(needle) == plain, "\(needle) in \(text)")
+                #expect(("<" + text + ">").dropFirst().dropLast().containsBytes(needle) == plain, "\(needle) in \(text), a substring")
             }
         }
-        #expect(ByteSearch.contains("", in: "x"))
     }
 }

@@ -3,44 +3,26 @@ enum ByteSearch {
     /// The first index at or after `from` where `needle` occurs before `to`; with `wordStart`,
     /// only where the byte before is no letter or digit.
     static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int, to: Int? = nil, wordStart: Bool = false) -> Int? {
-        let end = to ?? haystack.count
-        guard let head = needle.first, from >= 0, end - from >= needle.count else { return nil }
-        return haystack.withUnsafeBufferPointer { hay in
-            needle.withUnsafeBufferPointer { pin in
-                var index = from
-                let last = end - pin.count
-                while index <= last {
-                    if hay[index] == head {
-                        var offset = 1
-                        while offset < pin.count && hay[index + offset] == pin[offset] { offset += 1 }
-                        if offset == pin.count && (!wordStart || index == 0 || !isWordByte(hay[index - 1])) { return index }
-                    }
-                    index += 1
-                }
-                return nil
-            }
+        haystack.withUnsafeBufferPointer { hay in
+            needle.withUnsafeBufferPointer { pin in find(pin, in: hay, from: from, to: to ?? hay.count, wordStart: wordStart) }
         }
     }
 
-    /// Whether `text` holds `needle`, byte for byte. Where Foundation is imported, `contains`
-    /// on strings is its locale-aware search, which showed in the profile of every message.
-    static func contains(_ needle: String, in text: String) -> Bool {
-        var text = text, needle = needle
-        return text.withUTF8 { hay in
-            needle.withUTF8 { pin in
-                guard let head = pin.first, hay.count >= pin.count else { return pin.isEmpty }
-                var index = 0
-                while index <= hay.count - pin.count {
-                    if hay[index] == head {
-                        var offset = 1
-                        while offset < pin.count && hay[index + offset] == pin[offset] { offset += 1 }
-                        if offset == pin.count { return true }
-                    }
-                    index += 1
-                }
-                return false
+    /// ``find(_:in:from:to:wordStart:)`` over bytes already in memory, without copying them.
+    static func find(_ pin: UnsafeBufferPointer<UInt8>, in hay: UnsafeBufferPointer<UInt8>, from: Int, to end: Int,
+                     wordStart: Bool = false) -> Int? {
+        guard let head = pin.first, from >= 0, end - from >= pin.count else { return nil }
+        var index = from
+        let last = end - pin.count
+        while index <= last {
+            if hay[index] == head {
+                var offset = 1
+                while offset < pin.count && hay[index + offset] == pin[offset] { offset += 1 }
+                if offset == pin.count && (!wordStart || index == 0 || !isWordByte(hay[index - 1])) { return index }
             }
+            index += 1
         }
+        return nil
     }
 
     static func isWordByte(_ byte: UInt8) -> Bool {

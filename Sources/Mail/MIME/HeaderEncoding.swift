@@ -55,7 +55,7 @@ enum HeaderEncoding {
     /// Whether an unstructured value can go out as it is: printable ASCII, and no
     /// sequence that a reader would take for an encoded-word.
     static func isPlain(_ value: String) -> Bool {
-        value.unicodeScalars.allSatisfy { $0.value >= 32 && $0.value < 127 || $0 == "\t" } && !ByteSearch.contains("=?", in: value)
+        value.unicodeScalars.allSatisfy { $0.value >= 32 && $0.value < 127 || $0 == "\t" } && !value.containsBytes("=?")
     }
 
     /// Tokens of an unstructured value (Subject, custom headers): words when plain,

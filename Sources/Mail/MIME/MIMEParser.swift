@@ -435,8 +435,14 @@ extension StringProtocol {
         return true
     }
 
-    /// Whether the UTF-8 of `needle` occurs in this text; byte for byte, without Foundation.
+    /// Whether the UTF-8 of `needle` occurs in this text; byte for byte, without Foundation
+    /// (whose `contains` is a locale-aware search), and without copying either when their
+    /// bytes are contiguous, as native strings' are: some checks run for every message sent.
     func containsBytes(_ needle: String) -> Bool {
-        ByteSearch.find(Array(needle.utf8), in: Array(utf8), from: 0) != nil
+        var needle = needle
+        return needle.withUTF8 { pin in
+            utf8.withContiguousStorageIfAvailable { hay in ByteSearch.find(pin, in: hay, from: 0, to: hay.count) != nil }
+                ?? (ByteSearch.find(Array(pin), in: Array(utf8), from: 0) != nil)
+        }
     }
 }

@@ -61,7 +61,7 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
         guard let name, !name.isEmpty else { return [address] }
         var tokens: [String]
         if name.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 32 && $0.value < 127 }) {
-            if name.unicodeScalars.allSatisfy({ HeaderEncoding.isAtext($0) || $0 == " " }) && !name.hasPrefix(" ") && !ByteSearch.contains("  ", in: name) {
+            if name.unicodeScalars.allSatisfy({ HeaderEncoding.isAtext($0) || $0 == " " }) && !name.hasPrefix(" ") && !name.containsBytes("  ") {
                 tokens = name.split(separator: " ").map(String.init)
             } else {
                 let escaped = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")

@@ -290,7 +290,7 @@ public struct MailMessage: Sendable {
     }
 
     static func checkMessageID(_ id: String, field: String) throws(MailError) {
-        guard id.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value < 127 && $0 != "<" && $0 != ">" }), ByteSearch.contains("@", in: id) else {
+        guard id.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value < 127 && $0 != "<" && $0 != ">" }), id.containsBytes("@") else {
             throw MailError(.invalidHeader, "\(field): '\(id.prefix(80))' is not a valid id (id-left@id-right, printable ASCII)", context: ["header": field])
         }
     }
