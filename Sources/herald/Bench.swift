@@ -64,12 +64,8 @@ struct Bench: AsyncParsableCommand {
         options.atomic = false
         options.batchSize = 2_000
         guard let input = FileHandle(forReadingAtPath: csv) else { throw CLIError("cannot read \(csv)") }
-        let chunks = ByteChunks(unfolding: {
-            let data = try input.read(upToCount: 256 * 1024) ?? Data()
-            return data.isEmpty ? nil : [UInt8](data)
-        })
         let importStart = ContinuousClock.now
-        let report = try await store.importer.run(into: contacts, options: options, input: chunks)
+        let report = try await store.importer.run(into: contacts, options: options, input: .reading(input))
         let importSeconds = (ContinuousClock.now - importStart).seconds
         try input.close()
         guard report.created == total else { throw CLIError("import created \(report.created) of \(total): \(report.errors.prefix(3))") }

@@ -46,10 +46,7 @@ struct Import: AsyncParsableCommand {
             options.dryRun = dryRun
             options.atomic = !batches
             guard let handle = FileHandle(forReadingAtPath: file) else { throw CLIError("cannot read \(file)") }
-            let chunks = ByteChunks(unfolding: {
-                let data = try handle.read(upToCount: 256 * 1024) ?? Data()
-                return data.isEmpty ? nil : [UInt8](data)
-            })
+            let chunks = ByteChunks.reading(handle)
             let started = Date()
             let report = try await store.importer.run(into: module, options: options, input: chunks)
             let seconds = Date().timeIntervalSince(started)
@@ -102,5 +99,15 @@ struct Export: AsyncParsableCommand {
         } catch let error as HeraldError {
             throw CLIError(error.cliText)
         }
+    }
+}
+
+extension AsyncThrowingStream where Element == [UInt8], Failure == any Error {
+    /// A file's bytes for the importer, 256 KB at a time as it asks, to the end.
+    static func reading(_ handle: FileHandle) -> ByteChunks {
+        ByteChunks(unfolding: {
+            let data = try handle.read(upToCount: 256 * 1024) ?? Data()
+            return data.isEmpty ? nil : [UInt8](data)
+        })
     }
 }
