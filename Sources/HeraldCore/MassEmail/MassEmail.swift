@@ -34,6 +34,9 @@ public struct MassEmail: Sendable, Hashable {
     public var scheduledAt: Int64?
     /// The time zone the user scheduled in, to show the time as they wrote it.
     public var timeZone: String
+    /// Set when it goes at one time of day in each recipient's time zone; ``scheduledAt`` is
+    /// then when that time comes in the first zone.
+    public var localDelivery: LocalDelivery?
     public var startedAt: Int64?
     public var finishedAt: Int64?
     /// When its recipients were resolved into messages; nil until then.
@@ -52,7 +55,7 @@ public struct MassEmail: Sendable, Hashable {
 
     public init(id: Int64, name: String, module: String, ownerID: Int64, templateID: Int64, senderID: Int64,
                 recipients: Recipients, status: Status, statusReason: String? = nil, scheduledAt: Int64?, timeZone: String,
-                startedAt: Int64? = nil, finishedAt: Int64? = nil, resolvedAt: Int64? = nil, skipped: [SkipReason: Int] = [:],
+                localDelivery: LocalDelivery? = nil, startedAt: Int64? = nil, finishedAt: Int64? = nil, resolvedAt: Int64? = nil, skipped: [SkipReason: Int] = [:],
                 createdAt: Int64, modifiedAt: Int64, triggerActions: [TriggerAction] = [], triggersOnMachineEvents: Bool = false,
                 followUps: [FollowUp] = []) {
         self.id = id
@@ -66,6 +69,7 @@ public struct MassEmail: Sendable, Hashable {
         self.statusReason = statusReason
         self.scheduledAt = scheduledAt
         self.timeZone = timeZone
+        self.localDelivery = localDelivery
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.resolvedAt = resolvedAt
@@ -107,6 +111,17 @@ public struct MassEmailDraft: Sendable, Hashable {
         case now
         /// Starts at this wall-clock time in the named zone.
         case at(date: LocalDate, hour: Int, minute: Int, timeZone: String)
+        /// Goes at this time of day on this date in each recipient's own time zone.
+        case localTime(date: LocalDate, hour: Int, minute: Int, ifPassed: LocalDelivery.IfPassed)
+    }
+
+    /// A checked schedule: when it starts and in what zone it was written (UTC for each
+    /// recipient's own zone).
+    public struct Timing: Sendable, Hashable {
+        /// When it starts (epoch seconds); nil for a draft.
+        public var scheduledAt: Int64?
+        public var timeZone: String
+        public var localDelivery: LocalDelivery?
     }
 
     public var name: String
@@ -134,9 +149,10 @@ public struct MassEmailDraft: Sendable, Hashable {
     /// Selected records are kept in the mass email itself; beyond this, use a view or a list.
     public static let maxSelectedRecords = 10_000
 
-    /// The start time in epoch seconds (nil for a draft), or the problems: an empty name, no
-    /// records, an unknown time zone, a time that does not exist or is in the past.
-    public func validate(now: Date) throws -> (scheduledAt: Int64?, timeZone: String) {
+    /// When it starts, or the problems: an empty name, no records, an unknown time zone, a
+    /// time that does not exist or is in the past (for each recipient's own zone: past in
+    /// every zone).
+    public func validate(now: Date) throws -> Timing {
         var problems = ProblemList()
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.isEmpty { problems.add("name", "is required") }
@@ -147,12 +163,25 @@ public struct MassEmailDraft: Sendable, Hashable {
                 problems.add("recipients.record_ids", "at most \(Self.maxSelectedRecords) selected records; use a view or a static list for more")
             }
         }
-        var result: (Int64?, String) = (nil, "UTC")
+        var result = Timing(scheduledAt: nil, timeZone: "UTC")
         switch schedule {
         case .draft:
             break
         case .now:
-            result = (Int64(now.timeIntervalSince1970.rounded(.down)), "UTC")
+            result.scheduledAt = WallClock.epochSeconds(now)
+        case .localTime(let date, let hour, let minute, let ifPassed):
+            guard (0...23).contains(hour), (0...59).contains(minute) else {
+                problems.add("schedule.time", "must be a time of day, HH:MM")
+                break
+            }
+            let saved = WallClock.epochSeconds(now)
+            let local = LocalDelivery(date: date, hour: hour, minute: minute, ifPassed: ifPassed, savedAt: saved)
+            let span = local.span
+            if span.last < saved - 60 {
+                problems.add("schedule.date", "\(date) \(local.timeText) has passed in every time zone")
+                break
+            }
+            result = Timing(scheduledAt: max(span.first, saved), timeZone: "UTC", localDelivery: local)
         case .at(let date, let hour, let minute, let zoneName):
             guard let zone = TimeZone(identifier: zoneName) else {
                 problems.add("schedule.time_zone", "'\(zoneName)' is not a time zone (use a name such as Europe/Berlin)")
@@ -173,7 +202,7 @@ public struct MassEmailDraft: Sendable, Hashable {
             if instant < now.addingTimeInterval(-60) {
                 problems.add("schedule.at", "\(date) \(Self.twoDigits(hour)):\(Self.twoDigits(minute)) \(zoneName) is in the past")
             }
-            result = (Int64(instant.timeIntervalSince1970.rounded(.down)), zoneName)
+            result = Timing(scheduledAt: WallClock.epochSeconds(instant), timeZone: zoneName)
         }
         try problems.check()
         return result

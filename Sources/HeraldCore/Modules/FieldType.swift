@@ -12,6 +12,9 @@ public enum FieldType: String, Sendable, Codable, CaseIterable, Hashable {
     case picklist
     case lookup
     case user
+    /// An IANA time zone (`Europe/Berlin`), chosen from a list: where mass emails sent "at
+    /// 09:00 in each recipient's time zone" take the zone from.
+    case timeZone = "time_zone"
 
     /// The longest value a field of this type holds, in characters, where that applies.
     public var maxLength: Int? {
@@ -21,6 +24,7 @@ public enum FieldType: String, Sendable, Codable, CaseIterable, Hashable {
         case .email: 254
         case .phone: 40
         case .picklist: 100
+        case .timeZone: 64
         default: nil
         }
     }
@@ -28,7 +32,7 @@ public enum FieldType: String, Sendable, Codable, CaseIterable, Hashable {
     /// Whether the value is stored as text (and so can be searched and matched with `contains`).
     public var isTextual: Bool {
         switch self {
-        case .text, .longText, .email, .phone, .picklist: true
+        case .text, .longText, .email, .phone, .picklist, .timeZone: true
         default: false
         }
     }
@@ -59,6 +63,7 @@ public enum FieldType: String, Sendable, Codable, CaseIterable, Hashable {
         case .picklist: "Picklist"
         case .lookup: "Lookup"
         case .user: "User"
+        case .timeZone: "Time zone"
         }
     }
 }

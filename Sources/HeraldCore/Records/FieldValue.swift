@@ -147,6 +147,11 @@ public enum FieldValueParser {
                 return fail("'\(text)' is not one of: \(field.picklistValues.joined(separator: ", "))")
             }
             return .success(.text(canonical))
+        case .timeZone:
+            guard let name = TimeZoneNames.canonical(text) else {
+                return fail("'\(text)' is not a time zone (an IANA name such as Europe/Berlin or America/New_York)")
+            }
+            return .success(.text(name))
         case .lookup, .user:
             guard let id = Int64(text), id > 0 else {
                 return fail("'\(text)' is not the id of a \(field.type == .user ? "user" : "record")")
@@ -199,6 +204,7 @@ public enum FieldValueParser {
         case .picklist: "one of: \(field.picklistValues.joined(separator: ", "))"
         case .lookup: "the id of a record"
         case .user: "the id of a user"
+        case .timeZone: "a time zone (an IANA name such as Europe/Berlin)"
         }
     }
 }

@@ -45,6 +45,12 @@ public struct RecipientResolver: Sendable {
         case .list(let listID): selection = .list(listID)
         case .records(let ids): selection = .records(ids.sorted())
         }
+        // In each recipient's own time zone: each message waits in its next_attempt_at for its
+        // zone's time; the engine claims nothing before it is due.
+        let local = step == 0 ? massEmail.localDelivery : nil
+        let zoneFields = local.map { _ in RecipientZoneFields(module) }
+        let fallbackZone = try await store.settings.timeZone()
+        var timeByZone: [String: Int64] = [:]
         var (cursor, skipped) = try await store.massEmails.resolutionProgress(id)
         while true {
             guard try await store.massEmails.claimResolution(id, node: node, now: now()) else {
@@ -52,25 +58,36 @@ public struct RecipientResolver: Sendable {
                 return
             }
             let rows = try await store.records.recipients(in: module, source: source, selection: selection, scope: scope,
-                                                          after: cursor, limit: chunkSize)
+                                                          after: cursor, limit: chunkSize, zoneFields: zoneFields)
             guard let last = rows.last else { break }
             var candidates: [(recordID: Int64, address: String)] = []
+            var sendAt: [Int64] = []
             candidates.reserveCapacity(rows.count)
             for row in rows {
                 guard let raw = row.email?.trimmedWhitespace, !raw.isEmpty else { skipped[.noEmail, default: 0] += 1; continue }
                 guard EmailAddress.isValid(raw) else { skipped[.invalidEmail, default: 0] += 1; continue }
                 if row.optedOut { skipped[.optedOut, default: 0] += 1; continue }
                 candidates.append((row.recordID, EmailAddress.normalized(raw)))
+                if let local {
+                    let zone = LocalDelivery.zone(field: row.timeZone, country: row.country, fallback: fallbackZone)
+                    if let t = timeByZone[zone.identifier] { sendAt.append(t) } else {
+                        let t = local.sendTime(in: zone)
+                        timeByZone[zone.identifier] = t
+                        sendAt.append(t)
+                    }
+                }
             }
             let suppressed = try await store.suppressions.suppressed(among: candidates.map(\.address))
             if !suppressed.isEmpty {
                 let before = candidates.count
-                candidates.removeAll { suppressed.contains($0.address) }
+                let kept = candidates.indices.filter { !suppressed.contains(candidates[$0].address) }
+                candidates = kept.map { candidates[$0] }
+                if local != nil { sendAt = kept.map { sendAt[$0] } }
                 skipped[.suppressed, default: 0] += before - candidates.count
             }
             // enqueue counts the duplicates itself, from the rows the database refused.
-            _ = try await store.massEmails.enqueue(id, step: step, recipients: candidates, cursor: last.recordID,
-                                                   skipped: skipped, now: now())
+            _ = try await store.massEmails.enqueue(id, step: step, recipients: candidates, sendAt: local == nil ? nil : sendAt,
+                                                   cursor: last.recordID, skipped: skipped, now: now())
             (cursor, skipped) = try await store.massEmails.resolutionProgress(id)
         }
         try await store.massEmails.markResolved(id, now: now())

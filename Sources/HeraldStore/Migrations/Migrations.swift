@@ -270,5 +270,13 @@ enum Migrations {
                 """).run()
             try await db.raw("CREATE INDEX test_sends_user ON test_sends (user_id, sent_at)").run()
         },
+        Migration(version: 17, name: "delivery in each recipient's time zone") { db, _ in
+            // The date, time of day and what to do where it has passed (LocalDelivery, as
+            // JSON); NULL for a mass email that goes at one instant. Each message then waits
+            // for its recipient's time in its own next_attempt_at; planned_at keeps that time
+            // (next_attempt_at moves on a retry) for the page's "how many go out when".
+            try await db.raw("ALTER TABLE mass_emails ADD COLUMN local_delivery TEXT").run()
+            try await db.raw("ALTER TABLE mail_messages ADD COLUMN planned_at BIGINT").run()
+        },
     ]
 }

@@ -69,7 +69,7 @@ enum SchemaSQL {
 
     static func columnType(_ type: FieldType) -> String {
         switch type {
-        case .text, .longText, .email, .phone, .picklist, .date: "TEXT"
+        case .text, .longText, .email, .phone, .picklist, .timeZone, .date: "TEXT"
         case .number: "DOUBLE PRECISION"
         case .currency, .datetime, .lookup, .user: "BIGINT"
         case .boolean: "BOOLEAN"

@@ -24,7 +24,7 @@ struct CriteriaSQL {
 
     private func condition(_ c: ResolvedCondition) -> SQLQueryString {
         let col: SQLQueryString = "\(ident: c.field.column)"
-        let caseless = c.field.type.isTextual && c.field.type != .picklist
+        let caseless = c.field.type.isTextual && c.field.type != .picklist && c.field.type != .timeZone
         switch c.op {
         case .isEmpty: return "\(col) IS NULL"
         case .isNotEmpty: return "\(col) IS NOT NULL"
@@ -138,7 +138,7 @@ extension FieldValue {
         let column = field.column
         if try row.decodeNil(column: column) { return nil }
         switch field.type {
-        case .text, .longText, .email, .phone, .picklist: return .text(try row.decode(column: column, as: String.self))
+        case .text, .longText, .email, .phone, .picklist, .timeZone: return .text(try row.decode(column: column, as: String.self))
         case .number: return .number(try row.decode(column: column, as: Double.self))
         case .currency: return .currency(try row.decode(column: column, as: Int64.self))
         case .boolean: return .bool(try row.decode(column: column, as: Bool.self))

@@ -83,7 +83,7 @@ public struct MassEmailStore: Sendable {
 
     static let columns: SQLQueryString = """
         m.id, m.name, mo.api_name AS module, m.owner_id, m.template_id, m.sender_id, m.recipients_kind, m.recipients_ref,
-        m.record_ids, m.status, m.status_reason, m.scheduled_at, m.time_zone, m.started_at, m.finished_at, m.resolved_at,
+        m.record_ids, m.status, m.status_reason, m.scheduled_at, m.time_zone, m.local_delivery, m.started_at, m.finished_at, m.resolved_at,
         m.skipped, m.created_at, m.modified_at, m.trigger_actions, m.triggers_on_machines, m.follow_ups
         """
 
@@ -96,9 +96,10 @@ public struct MassEmailStore: Sendable {
             try await Self.checkReferences(draft, in: module, db: db)
             let row = try await db.raw("""
                 INSERT INTO mass_emails (name, module_id, owner_id, template_id, sender_id, recipients_kind, recipients_ref, record_ids,
-                    status, scheduled_at, time_zone, created_at, modified_at, trigger_actions, triggers_on_machines, follow_ups)
+                    status, scheduled_at, time_zone, local_delivery, created_at, modified_at, trigger_actions, triggers_on_machines, follow_ups)
                 VALUES (\(bind: v.name), \(bind: module.id), \(bind: owner), \(bind: draft.templateID), \(bind: draft.senderID),
                     \(bind: v.kind), \(bind: v.ref), \(bind: v.ids), \(bind: v.status.rawValue), \(bind: v.scheduledAt), \(bind: v.zone),
+                    \(bind: v.localDelivery),
                     \(bind: stamp), \(bind: stamp), \(bind: v.triggerActions), \(bind: draft.triggersOnMachineEvents), \(bind: v.followUps))
                 RETURNING id
                 """).first()
@@ -116,6 +117,7 @@ public struct MassEmailStore: Sendable {
                 UPDATE mass_emails SET name = \(bind: v.name), template_id = \(bind: draft.templateID), sender_id = \(bind: draft.senderID),
                     recipients_kind = \(bind: v.kind), recipients_ref = \(bind: v.ref), record_ids = \(bind: v.ids),
                     status = \(bind: v.status.rawValue), scheduled_at = \(bind: v.scheduledAt), time_zone = \(bind: v.zone),
+                    local_delivery = \(bind: v.localDelivery),
                     trigger_actions = \(bind: v.triggerActions), triggers_on_machines = \(bind: draft.triggersOnMachineEvents),
                     follow_ups = \(bind: v.followUps),
                     modified_at = \(bind: WallClock.epochSeconds(now))
@@ -423,12 +425,14 @@ public struct MassEmailStore: Sendable {
 
     /// Queues messages for one chunk of recipients and records the progress in the same
     /// transaction, so that resolution resumes after a crash without counting twice.
-    /// Returns how many messages were new (the rest were duplicate addresses).
-    public func enqueue(_ id: Int64, step: Int, recipients: [(recordID: Int64, address: String)], cursor: Int64,
+    /// Returns how many messages were new (the rest were duplicate addresses). `sendAt` is
+    /// when each recipient's message is due, in their order (each recipient's own time zone);
+    /// nil: now.
+    public func enqueue(_ id: Int64, step: Int, recipients: [(recordID: Int64, address: String)], sendAt: [Int64]? = nil, cursor: Int64,
                         skipped: [SkipReason: Int], now: Int64) async throws -> Int {
         try await database.transaction { db in
             let inserted = try await MessageStore.insertQueued(massEmailID: id, step: step, recipients: recipients, now: now,
-                                                               kind: database.kind, db: db)
+                                                               sendAt: sendAt, kind: database.kind, db: db)
             var counts = skipped
             counts[.duplicate, default: 0] += recipients.count - inserted
             try await db.raw("""
@@ -504,6 +508,8 @@ public struct MassEmailStore: Sendable {
         var status: MassEmail.Status
         var scheduledAt: Int64?
         var zone: String
+        /// The local-time delivery as JSON, or nil.
+        var localDelivery: String?
         var kind: String
         var ref: Int64?
         var ids: String?
@@ -515,7 +521,9 @@ public struct MassEmailStore: Sendable {
         init(_ draft: MassEmailDraft, now: Date) throws {
             triggerActions = MassEmailStore.encodeList(draft.triggerActions)
             followUps = MassEmailStore.encodeList(draft.followUps)
-            (scheduledAt, zone) = try draft.validate(now: now)
+            let timing = try draft.validate(now: now)
+            (scheduledAt, zone) = (timing.scheduledAt, timing.timeZone)
+            localDelivery = timing.localDelivery.map { String(decoding: try! JSONEncoder().encode($0), as: UTF8.self) }
             status = scheduledAt == nil ? .draft : .scheduled
             name = draft.name.trimmingCharacters(in: .whitespacesAndNewlines)
             switch draft.recipients {
@@ -571,6 +579,8 @@ public struct MassEmailStore: Sendable {
             statusReason: try row.decode(column: "status_reason", as: String?.self),
             scheduledAt: try row.decode(column: "scheduled_at", as: Int64?.self),
             timeZone: try row.decode(column: "time_zone", as: String.self),
+            localDelivery: try row.decode(column: "local_delivery", as: String?.self)
+                .flatMap { try? JSONDecoder().decode(LocalDelivery.self, from: Data($0.utf8)) },
             startedAt: try row.decode(column: "started_at", as: Int64?.self),
             finishedAt: try row.decode(column: "finished_at", as: Int64?.self),
             resolvedAt: try row.decode(column: "resolved_at", as: Int64?.self),

@@ -84,6 +84,21 @@ public struct MessageRow: Sendable, Hashable {
     public var unsubscribedAt: Int64? = nil
 }
 
+/// Messages of a mass email planned for one time (each recipient's own time zone).
+public struct PlannedSend: Sendable, Hashable {
+    /// When they are due (epoch seconds).
+    public var at: Int64
+    public var messages: Int
+    /// Those not sent yet, nor being sent.
+    public var waiting: Int
+
+    public init(at: Int64, messages: Int, waiting: Int) {
+        self.at = at
+        self.messages = messages
+        self.waiting = waiting
+    }
+}
+
 /// The messages of mass emails: the queue workers claim from, and each message's fate.
 ///
 /// Claims are batched and leased: on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so that
@@ -100,22 +115,30 @@ public struct MessageStore: Sendable {
     /// value: PostgreSQL parses and plans every statement, and thousands of binds made that
     /// a large part of its work. SQLite, in process, parses the VALUES form cheaply.
     static func insertQueued(massEmailID: Int64, step: Int, recipients: [(recordID: Int64, address: String)], now: Int64,
-                             kind: DatabaseKind, db: any SQLDatabase) async throws -> Int {
+                             sendAt: [Int64]? = nil, kind: DatabaseKind, db: any SQLDatabase) async throws -> Int {
+        let times = sendAt ?? Array(repeating: now, count: recipients.count)
+        precondition(times.count == recipients.count, "one time for each recipient")
+        // planned_at only where each recipient has a time of their own.
         if kind == .postgres {
             return try await db.raw("""
-                INSERT INTO mail_messages (mass_email_id, step, record_id, address, status, attempts, next_attempt_at)
-                SELECT \(bind: massEmailID), \(bind: step), u.record_id, u.address, 'queued', 0, \(bind: now)
-                FROM unnest(\(bind: recipients.map(\.recordID))::bigint[], \(bind: recipients.map(\.address))::text[]) AS u(record_id, address)
+                INSERT INTO mail_messages (mass_email_id, step, record_id, address, status, attempts, next_attempt_at, planned_at)
+                SELECT \(bind: massEmailID), \(bind: step), u.record_id, u.address, 'queued', 0, u.send_at,
+                       \(sendAt == nil ? "NULL" : "u.send_at" as SQLQueryString)
+                FROM unnest(\(bind: recipients.map(\.recordID))::bigint[], \(bind: recipients.map(\.address))::text[],
+                            \(bind: times)::bigint[]) AS u(record_id, address, send_at)
                 ON CONFLICT (mass_email_id, step, address) DO NOTHING RETURNING id
                 """).all().count
         }
         var inserted = 0
         for start in stride(from: 0, to: recipients.count, by: 400) {
-            let rows = recipients[start..<min(start + 400, recipients.count)].map {
-                SQLQueryString("(\(bind: massEmailID), \(bind: step), \(bind: $0.recordID), \(bind: $0.address), 'queued', 0, \(bind: now))")
+            let rows = (start..<min(start + 400, recipients.count)).map { i in
+                SQLQueryString("""
+                    (\(bind: massEmailID), \(bind: step), \(bind: recipients[i].recordID), \(bind: recipients[i].address), 'queued', 0,
+                     \(bind: times[i]), \(bind: sendAt == nil ? nil : times[i]))
+                    """)
             }
             inserted += try await db.raw("""
-                INSERT INTO mail_messages (mass_email_id, step, record_id, address, status, attempts, next_attempt_at)
+                INSERT INTO mail_messages (mass_email_id, step, record_id, address, status, attempts, next_attempt_at, planned_at)
                 VALUES \(rows.joined(separator: ", "))
                 ON CONFLICT (mass_email_id, step, address) DO NOTHING RETURNING id
                 """).all().count
@@ -272,6 +295,21 @@ public struct MessageStore: Sendable {
                            clicks: try row.decode(column: "clicks", as: Int.self),
                            machineClicks: try row.decode(column: "machine_clicks", as: Int.self),
                            unsubscribedAt: try row.decode(column: "unsubscribed_at", as: Int64?.self))
+            }
+        }
+    }
+
+    /// For a mass email sent in each recipient's time zone: how many of its messages are due at
+    /// each planned time, and how many of those still wait for it, earliest first.
+    public func plannedSends(massEmail: Int64) async throws -> [PlannedSend] {
+        try await database.read { db in
+            try await db.raw("""
+                SELECT planned_at, COUNT(*) AS n, SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END) AS w FROM mail_messages
+                WHERE mass_email_id = \(bind: massEmail) AND step = 0 AND planned_at IS NOT NULL
+                GROUP BY planned_at ORDER BY planned_at LIMIT 500
+                """).all().map {
+                PlannedSend(at: try $0.decode(column: "planned_at", as: Int64.self), messages: try $0.decode(column: "n", as: Int.self),
+                            waiting: try $0.decode(column: "w", as: Int.self))
             }
         }
     }

@@ -132,7 +132,7 @@ public struct ModuleStore: Sendable {
         switch field.type {
         case .email:
             try await db.raw("CREATE INDEX \(ident: name) ON \(ident: module.table) (lower(\(ident: field.column)))").run()
-        case .user, .lookup, .datetime, .date, .picklist:
+        case .user, .lookup, .datetime, .date, .picklist, .timeZone:
             try await db.raw("CREATE INDEX \(ident: name) ON \(ident: module.table) (\(ident: field.column))").run()
         default:
             break

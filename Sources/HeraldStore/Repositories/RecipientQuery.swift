@@ -9,11 +9,14 @@ public enum RecipientSelection: Sendable {
     case records([Int64])
 }
 
-/// A record as the recipient resolver sees it: its address, if any, and its opt-out flag.
+/// A record as the recipient resolver sees it: its address, if any, and its opt-out flag;
+/// when asked for, its time-zone and country fields' values.
 public struct RecipientRow: Sendable, Hashable {
     public var recordID: Int64
     public var email: String?
     public var optedOut: Bool
+    public var timeZone: String?
+    public var country: String?
 }
 
 extension RecordStore {
@@ -29,7 +32,7 @@ extension RecordStore {
     /// The next `limit` selected records after id `after`, with their address (their own, or
     /// that of the record a lookup names: a deal's contact), in id order (keyset pagination).
     public func recipients(in module: Module, source: RecipientAddressSource, selection: RecipientSelection,
-                           scope: AccessScope, after: Int64, limit: Int) async throws -> [RecipientRow] {
+                           scope: AccessScope, after: Int64, limit: Int, zoneFields: RecipientZoneFields? = nil) async throws -> [RecipientRow] {
         let table = module.table
         let (email, optOut): (SQLQueryString, SQLQueryString)
         switch source {
@@ -49,15 +52,20 @@ extension RecordStore {
         case .records(let ids):
             filter = ids.isEmpty ? "1=0" : "\(ident: table).id IN (\(binds: ids))"
         }
+        let zone: SQLQueryString = zoneFields?.zone.map { "\(ident: table).\(ident: $0.column)" } ?? "NULL"
+        let country: SQLQueryString = zoneFields?.country.map { "\(ident: table).\(ident: $0.column)" } ?? "NULL"
         return try await database.read { db in
             try await db.raw("""
-                SELECT \(ident: table).id AS id, \(email) AS email, \(optOut) AS opt_out FROM \(ident: table)
+                SELECT \(ident: table).id AS id, \(email) AS email, \(optOut) AS opt_out, \(zone) AS tz, \(country) AS country
+                FROM \(ident: table)
                 WHERE \(ident: table).id > \(bind: after) AND \(RecordStore.scopeSQL(scope)) AND \(filter)
                 ORDER BY \(ident: table).id LIMIT \(literal: limit)
                 """).all().map { row in
                 RecipientRow(recordID: try row.decode(column: "id", as: Int64.self),
                              email: try row.decode(column: "email", as: String?.self),
-                             optedOut: try Self.flag(row, "opt_out"))
+                             optedOut: try Self.flag(row, "opt_out"),
+                             timeZone: try row.decode(column: "tz", as: String?.self),
+                             country: try row.decode(column: "country", as: String?.self))
             }
         }
     }

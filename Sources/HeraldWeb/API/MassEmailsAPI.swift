@@ -120,7 +120,8 @@ struct MassEmailsAPI {
         let figures = try await store.massEmails.figures([massEmail.id])[massEmail.id] ?? MassEmailFigures()
         let followUps = try await FollowUpReport.load([massEmail], store: store)
         return Present.massEmail(massEmail, figures: figures, followUps: followUps[massEmail.id] ?? [], waiting: try await DeliveryWait.load(store),
-                                 warnings: try await senderWarnings([massEmail])[massEmail.senderID].map { [$0] } ?? [])
+                                 warnings: try await senderWarnings([massEmail])[massEmail.senderID].map { [$0] } ?? [],
+                                 plannedSends: massEmail.localDelivery == nil ? [] : try await store.messages.plannedSends(massEmail: massEmail.id))
     }
 
     /// The warning of each mass email's sender (an unsigned or unverified domain), by sender.
@@ -202,21 +203,21 @@ enum MassEmailInput {
             case "draft"?: schedule = .draft
             case "now"?: schedule = .now
             case "later"?:
-                let date = s.string("date", required: true).flatMap { text -> LocalDate? in
-                    guard let d = LocalDate(iso: text) else { s.add("date", "'\(text)' is not a date (YYYY-MM-DD)"); return nil }
-                    return d
-                }
-                let time = s.string("time", required: true).flatMap { text -> (Int, Int)? in
-                    let parts = text.split(separator: ":")
-                    guard parts.count == 2, let h = Int(parts[0]), let m = Int(parts[1]) else {
-                        s.add("time", "'\(text)' is not a time (HH:MM)")
-                        return nil
-                    }
-                    return (h, m)
-                }
+                let date = Self.date(&s)
+                let time = Self.time(&s)
                 let zone = s.string("time_zone", required: true)
                 if let date, let time, let zone { schedule = .at(date: date, hour: time.0, minute: time.1, timeZone: zone) }
-            case let other?: s.add("send", "'\(other)' is not one of draft, now, later")
+            case "local_time"?:
+                let date = Self.date(&s)
+                let time = Self.time(&s)
+                var ifPassed = LocalDelivery.IfPassed.sendAtOnce
+                if let text = s.string("if_passed") {
+                    if let choice = LocalDelivery.IfPassed(rawValue: text) { ifPassed = choice } else {
+                        s.add("if_passed", "'\(text)' is not one of \(LocalDelivery.IfPassed.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                }
+                if let date, let time { schedule = .localTime(date: date, hour: time.0, minute: time.1, ifPassed: ifPassed) }
+            case let other?: s.add("send", "'\(other)' is not one of draft, now, later, local_time")
             case nil: break
             }
             reader.absorb(s)
@@ -238,5 +239,25 @@ enum MassEmailInput {
         }
         return (module, MassEmailDraft(name: name!, recipients: recipients!, templateID: templateID!, senderID: senderID!, schedule: schedule,
                                        triggerActions: triggerActions, triggersOnMachineEvents: machines, followUps: followUps))
+    }
+
+    /// The schedule's `date`, `YYYY-MM-DD`.
+    static func date(_ s: inout JSONObjectReader) -> LocalDate? {
+        s.string("date", required: true).flatMap { text -> LocalDate? in
+            guard let d = LocalDate(iso: text) else { s.add("date", "'\(text)' is not a date (YYYY-MM-DD)"); return nil }
+            return d
+        }
+    }
+
+    /// The schedule's `time`, `HH:MM`.
+    static func time(_ s: inout JSONObjectReader) -> (Int, Int)? {
+        s.string("time", required: true).flatMap { text -> (Int, Int)? in
+            let parts = text.split(separator: ":")
+            guard parts.count == 2, let h = Int(parts[0]), let m = Int(parts[1]) else {
+                s.add("time", "'\(text)' is not a time (HH:MM)")
+                return nil
+            }
+            return (h, m)
+        }
     }
 }

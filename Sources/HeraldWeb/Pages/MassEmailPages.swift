@@ -258,7 +258,13 @@ struct MassEmailPages {
             // The chosen sender's warning, drawn on the server; the page's script follows the select.
             "sender_warning": selectedSender.flatMap { authentication[$0.email]?.warning } as Any,
             "no_senders": senders.isEmpty, "is_admin": user.role == .admin,
-            "send_now": send == "now", "send_later": send == "later", "send_draft": send == "draft",
+            "send_now": send == "now", "send_later": send == "later", "send_draft": send == "draft", "send_local": send == "local_time",
+            "local_date": values["local_date"] ?? LocalDate(Date().addingTimeInterval(86_400), in: TimeZone(identifier: zoneName) ?? .gmt).description,
+            "local_time": values["local_time"] ?? "09:00",
+            "if_passed": LocalDelivery.IfPassed.allCases.map {
+                ["value": $0.rawValue, "label": "Where it has passed already: \($0.label)", "selected": values["if_passed"] == $0.rawValue]
+            },
+            "zone_source": RecipientZoneFields(module).summary,
             "date": values["date"] ?? LocalDate(Date().addingTimeInterval(86_400), in: TimeZone(identifier: zoneName) ?? .gmt).description,
             "time": values["time"] ?? "09:00",
             "zones": MassEmailPages.zoneNames(including: zoneName).map { ["name": $0, "selected": $0 == zoneName] },
@@ -306,6 +312,10 @@ struct MassEmailPages {
             schedule["date"] = .string(form["date"] ?? "")
             schedule["time"] = .string(form["time"] ?? "")
             schedule["time_zone"] = .string(form["time_zone"] ?? "")
+        } else if form["send"] == "local_time" {
+            schedule["date"] = .string(form["local_date"] ?? "")
+            schedule["time"] = .string(form["local_time"] ?? "")
+            schedule["if_passed"] = .string(form["if_passed"] ?? "")
         }
         object["schedule"] = .object(schedule)
         object["trigger_actions"] = TriggerActionForm.json(TriggerActionForm.rows(form, adding: false), zone: zone)
@@ -347,7 +357,7 @@ struct MassEmailPages {
     /// The zones to choose from: UTC first, then every named zone, and the given one if it is
     /// not among them.
     static func zoneNames(including zone: String) -> [String] {
-        var names = ["UTC"] + TimeZone.knownTimeZoneIdentifiers.filter { $0 != "UTC" }.sorted()
+        var names = ["UTC"] + TimeZoneNames.all.filter { $0 != "UTC" }
         if !names.contains(zone) { names.insert(zone, at: 1) }
         return names
     }
@@ -371,7 +381,12 @@ struct MassEmailPages {
         case .list(let id): values["recipients"] = "list:\(id)"
         case .records: values["recipients"] = "records"
         }
-        if let at = m.scheduledAt, m.status == .scheduled, let zone = TimeZone(identifier: m.timeZone) {
+        if let local = m.localDelivery, m.status == .scheduled {
+            values["send"] = "local_time"
+            values["local_date"] = local.date.description
+            values["local_time"] = local.timeText
+            values["if_passed"] = local.ifPassed.rawValue
+        } else if let at = m.scheduledAt, m.status == .scheduled, let zone = TimeZone(identifier: m.timeZone) {
             let date = Date(timeIntervalSince1970: TimeInterval(at))
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = zone
@@ -416,6 +431,7 @@ struct MassEmailPages {
         let followUps = try await FollowUpReport.load([m], store: store)[m.id] ?? []
         let sending = m.status == .sending || followUps.contains { $0.status == .sending }
         let waiting = sending ? try await DeliveryWait.load(store)?.text { Self.format($0, zone) } : nil
+        let planned = m.localDelivery == nil ? [] : try await store.messages.plannedSends(massEmail: m.id)
         let actions: [[String: Any]] = m.triggerActions.enumerated().map { i, action in
             ["summary": action.summary(in: module, userName: { names[$0] ?? "user \($0)" }), "runs": runs[i] ?? 0]
         }
@@ -425,7 +441,16 @@ struct MassEmailPages {
             "recipients_text": recipientsText,
             "template": template?.name ?? "(deleted template)", "template_id": m.templateID,
             "sender": sender.map { "\($0.name) <\($0.email)>" } ?? "(deleted sender)",
-            "scheduled": m.scheduledAt.map { Self.format($0, TimeZone(identifier: m.timeZone) ?? zone) + " (\(m.timeZone))" } as Any,
+            "scheduled": m.localDelivery == nil ? m.scheduledAt.map { Self.format($0, TimeZone(identifier: m.timeZone) ?? zone) + " (\(m.timeZone))" } as Any
+                : nil as String? as Any,
+            "local_delivery": m.localDelivery.map { local in
+                "\(local.timeText) on \(local.date) in each recipient's time zone (from \(RecipientZoneFields(module).summary)); "
+                    + "where that time had passed when it was saved: \(local.ifPassed.label)"
+                    + (m.resolvedAt == nil ? ". Starts \(Self.format(m.scheduledAt ?? local.savedAt, zone)), when the time comes in the first zone" : "")
+            } as Any,
+            "planned_sends": planned.map { ["at": Self.format($0.at, zone), "utc": ISODateTime.format(epochSeconds: $0.at),
+                                            "messages": $0.messages, "waiting": $0.waiting] },
+            "has_planned_sends": !planned.isEmpty,
             "started": m.startedAt.map { Self.format($0, zone) } as Any,
             "finished": m.finishedAt.map { Self.format($0, zone) } as Any,
             "resolving": m.status == .sending && m.resolvedAt == nil,

@@ -239,6 +239,10 @@ struct RecordPages {
                 let blank: [[String: Any]] = [["value": "", "label": "—", "selected": value.isEmpty]]
                 let choices: [[String: Any]] = field.picklistValues.map { ["value": $0, "label": $0, "selected": $0 == value] }
                 f["options"] = blank + choices
+            case .timeZone:
+                f["is_select"] = true
+                let blank: [[String: Any]] = [["value": "", "label": "—", "selected": value.isEmpty]]
+                f["options"] = blank + TimeZoneNames.all.map { ["value": $0, "label": $0, "selected": $0 == value] }
             case .user:
                 f["is_select"] = true
                 let blank: [[String: Any]] = field.isRequired ? [] : [["value": "", "label": "—", "selected": value.isEmpty]]

@@ -103,6 +103,7 @@ struct ViewPages {
                 }),
             ]
             if field.type == .picklist { o["choices"] = .array(field.picklistValues.map { .object(["value": .string($0), "label": .string($0)]) }) }
+            if field.type == .timeZone { o["choices"] = .array(TimeZoneNames.all.map { .object(["value": .string($0), "label": .string($0)]) }) }
             if field.type == .user {
                 o["choices"] = .array(users.map { .object(["value": .string(String($0.id)), "label": .string($0.name)]) })
             }

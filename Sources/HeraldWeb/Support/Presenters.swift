@@ -145,8 +145,9 @@ enum Present {
 extension Present {
     /// `waiting` is shown only while the mass email or one of its follow-ups is sending.
     /// `warnings`: what stands between it and the inbox (an unsigned or unverified sender).
+    /// `plannedSends`: for one sent in each recipient's time zone, how many go when (null in lists).
     static func massEmail(_ m: MassEmail, figures f: MassEmailFigures, followUps: [FollowUpReport] = [], waiting: DeliveryWait? = nil,
-                          warnings: [String] = []) -> JSONValue {
+                          warnings: [String] = [], plannedSends: [PlannedSend]? = nil) -> JSONValue {
         func time(_ t: Int64?) -> JSONValue { t.map { .string(ISODateTime.format(epochSeconds: $0)) } ?? .null }
         let recipients: JSONValue = switch m.recipients {
         case .view(let id): .object(["view_id": .number(Double(id))])
@@ -159,6 +160,13 @@ extension Present {
             "sender_id": .number(Double(m.senderID)), "recipients": recipients,
             "status": .string(m.status.rawValue), "status_reason": m.statusReason.map(JSONValue.string) ?? .null,
             "scheduled_at": time(m.scheduledAt), "time_zone": .string(m.timeZone),
+            "local_delivery": m.localDelivery.map {
+                .object(["date": .string($0.date.description), "time": .string($0.timeText), "if_passed": .string($0.ifPassed.rawValue)])
+            } ?? .null,
+            "delivery_times": plannedSends.map { sends in
+                .array(sends.map { .object(["at": .string(ISODateTime.format(epochSeconds: $0.at)), "messages": .number(Double($0.messages)),
+                                            "waiting": .number(Double($0.waiting))]) })
+            } ?? .null,
             "started_at": time(m.startedAt), "finished_at": time(m.finishedAt), "resolved_at": time(m.resolvedAt),
             "created_at": time(m.createdAt), "modified_at": time(m.modifiedAt),
             "skipped": .object(Dictionary(uniqueKeysWithValues: SkipReason.allCases.map { ($0.rawValue, JSONValue.number(Double(m.skipped[$0] ?? 0))) })),
