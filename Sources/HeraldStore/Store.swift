@@ -18,6 +18,7 @@ public struct Store: Sendable {
     public let keyValues: KeyValueStore
     public let importer: Importer
     public let massEmails: MassEmailStore
+    public let abTests: ABTestStore
     public let followUpRuns: FollowUpRunStore
     public let messages: MessageStore
     public let nodes: NodeStore
@@ -42,6 +43,7 @@ public struct Store: Sendable {
         self.modules = ModuleStore(database: database)
         self.records = RecordStore(database: database, settings: settings)
         self.views = ViewStore(database: database)
+        self.abTests = ABTestStore(database: database)
         self.lists = ListStore(database: database)
         self.templates = TemplateStore(database: database, modules: modules)
         self.senders = SenderStore(database: database)

@@ -45,11 +45,14 @@ struct EngineHarness {
     let template: MailTemplate
     let sender: Sender
     let delivery: Delivery
+    /// With `processes` above 1: the other processes' delivery services, on the same
+    /// database and SMTP server, each with its own state folder (node).
+    let others: [Delivery]
     let clock: TestClock
     let inbox: Inbox
 
     static func with(
-        _ kind: DatabaseKind, clock: TestClock = TestClock(1_800_000_000), retry: RetryPolicy = RetryPolicy(),
+        _ kind: DatabaseKind, clock: TestClock = TestClock(1_800_000_000), retry: RetryPolicy = RetryPolicy(), processes: Int = 1,
         state: StateDirectory? = nil, serverDelay: Duration? = nil, bounceDomain: String? = nil,
         acceptRecipient: @escaping SMTPServer.RecipientCheck = { _ in nil },
         beforeStart: (EngineHarness) async throws -> Void = { _ in },
@@ -79,6 +82,16 @@ struct EngineHarness {
                                         maker: TemplateMessageMaker(store: store, links: links, returnPaths: returnPaths),
                                         state: state, links: links, configuration: configuration, returnPaths: returnPaths,
                                         logger: logger, now: clock.now)
+            var others: [Delivery] = []
+            for n in 1..<max(processes, 1) {
+                let otherState = try StateDirectory(path: directory.appendingPathComponent("state\(n)").path)
+                var otherConfiguration = configuration
+                otherConfiguration.node = otherState.node
+                others.append(try Delivery(store: store, transports: transports,
+                                           maker: TemplateMessageMaker(store: store, links: links, returnPaths: returnPaths),
+                                           state: otherState, links: links, configuration: otherConfiguration, returnPaths: returnPaths,
+                                           logger: logger, now: clock.now))
+            }
             let contacts = try await store.modules.named("contacts")
             let admin = try await store.testAdmin()
             let template = try await store.templates.create(
@@ -86,9 +99,9 @@ struct EngineHarness {
                 html: "<p>Hello {{first_name | \"there\"}} from {{sender.name}}</p>", text: nil, by: admin.id)
             let sender = try await store.senders.create(email: "news@example.com", name: "News", replyTo: nil)
             let harness = EngineHarness(store: store, contacts: contacts, admin: admin, template: template, sender: sender,
-                                        delivery: delivery, clock: clock, inbox: inbox)
+                                        delivery: delivery, others: others, clock: clock, inbox: inbox)
             try await beforeStart(harness)
-            let group = ServiceGroup(configuration: .init(services: [transports, delivery.engine], logger: logger))
+            let group = ServiceGroup(configuration: .init(services: [transports, delivery.engine] + others.map(\.engine), logger: logger))
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
                 do {

@@ -13,7 +13,7 @@ def wait(driver, seconds=10):
     return WebDriverWait(driver, seconds)
 
 
-def ensure_template(driver, herald, name):
+def ensure_template(driver, herald, name, subject="Did you see our news?", html="<p>Just a reminder.</p>"):
     """A Contacts template called `name`, made on the templates page unless there is one."""
     driver.get(herald.url + "/m/contacts/templates")
     if name in driver.find_element(By.TAG_NAME, "main").text:
@@ -21,10 +21,10 @@ def ensure_template(driver, herald, name):
     driver.find_element(By.ID, "new-template").click()
     wait(driver).until(EC.url_contains("/m/contacts/templates/new"))
     driver.find_element(By.ID, "t-name").send_keys(name)
-    driver.find_element(By.ID, "t-subject").send_keys("Did you see our news?")
-    html = driver.find_element(By.ID, "t-html")
-    html.clear()
-    html.send_keys("<p>Just a reminder.</p>")
+    driver.find_element(By.ID, "t-subject").send_keys(subject)
+    box = driver.find_element(By.ID, "t-html")
+    box.clear()
+    box.send_keys(html)
     driver.find_element(By.ID, "save-template").click()
     wait(driver).until(EC.url_matches(r"/m/contacts/templates/\d+\?saved=1$"))
 

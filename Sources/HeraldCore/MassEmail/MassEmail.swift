@@ -52,12 +52,18 @@ public struct MassEmail: Sendable, Hashable {
     public var triggersOnMachineEvents: Bool
     /// The follow-up emails, in the order they go: follow-up k is step k.
     public var followUps: [FollowUp]
+    /// Its A/B test, if it has one.
+    public var abTest: ABTest?
+    /// When the A/B test's winner is chosen by the rule; set when its test share is drawn.
+    public var abDecideAt: Int64?
+    /// The A/B test's winner, once chosen.
+    public var abDecision: ABDecision?
 
     public init(id: Int64, name: String, module: String, ownerID: Int64, templateID: Int64, senderID: Int64,
                 recipients: Recipients, status: Status, statusReason: String? = nil, scheduledAt: Int64?, timeZone: String,
                 localDelivery: LocalDelivery? = nil, startedAt: Int64? = nil, finishedAt: Int64? = nil, resolvedAt: Int64? = nil, skipped: [SkipReason: Int] = [:],
                 createdAt: Int64, modifiedAt: Int64, triggerActions: [TriggerAction] = [], triggersOnMachineEvents: Bool = false,
-                followUps: [FollowUp] = []) {
+                followUps: [FollowUp] = [], abTest: ABTest? = nil, abDecideAt: Int64? = nil, abDecision: ABDecision? = nil) {
         self.id = id
         self.name = name
         self.module = module
@@ -79,6 +85,9 @@ public struct MassEmail: Sendable, Hashable {
         self.triggerActions = triggerActions
         self.triggersOnMachineEvents = triggersOnMachineEvents
         self.followUps = followUps
+        self.abTest = abTest
+        self.abDecideAt = abDecideAt
+        self.abDecision = abDecision
     }
 }
 
@@ -132,9 +141,11 @@ public struct MassEmailDraft: Sendable, Hashable {
     public var triggerActions: [TriggerAction]
     public var triggersOnMachineEvents: Bool
     public var followUps: [FollowUp]
+    public var abTest: ABTest?
 
     public init(name: String, recipients: MassEmail.Recipients, templateID: Int64, senderID: Int64, schedule: Schedule,
-                triggerActions: [TriggerAction] = [], triggersOnMachineEvents: Bool = false, followUps: [FollowUp] = []) {
+                triggerActions: [TriggerAction] = [], triggersOnMachineEvents: Bool = false, followUps: [FollowUp] = [],
+                abTest: ABTest? = nil) {
         self.name = name
         self.recipients = recipients
         self.templateID = templateID
@@ -143,6 +154,7 @@ public struct MassEmailDraft: Sendable, Hashable {
         self.triggerActions = triggerActions
         self.triggersOnMachineEvents = triggersOnMachineEvents
         self.followUps = followUps
+        self.abTest = abTest
     }
 
     public static let maxNameLength = 200
@@ -161,6 +173,12 @@ public struct MassEmailDraft: Sendable, Hashable {
             if ids.isEmpty { problems.add("recipients.record_ids", "select at least one record") }
             if ids.count > Self.maxSelectedRecords {
                 problems.add("recipients.record_ids", "at most \(Self.maxSelectedRecords) selected records; use a view or a static list for more")
+            }
+        }
+        if let abTest {
+            problems.add(contentsOf: abTest.problems())
+            if case .localTime = schedule {
+                problems.add("ab_test", "an A/B test cannot be sent in each recipient's time zone; choose a start time instead")
             }
         }
         var result = Timing(scheduledAt: nil, timeZone: "UTC")

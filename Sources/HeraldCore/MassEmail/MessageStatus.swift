@@ -16,9 +16,11 @@ public enum MessageStatus: String, Sendable, CaseIterable, Codable {
     case failed
     /// The server refused it for good (5xx): a hard bounce.
     case bounced
+    /// Not in an A/B test's share: waits for the test's winner, then is queued with it.
+    case held
 
     /// Not yet decided: a mass email with such messages is still sending.
-    public var isPending: Bool { self == .queued || self == .sending || self == .deferred || self == .uncertain }
+    public var isPending: Bool { self == .queued || self == .sending || self == .deferred || self == .uncertain || self == .held }
 }
 
 /// Where the addresses of a module's records come from: its own email field, or (for deals)

@@ -13,10 +13,14 @@ public struct TemplateMessageMaker: MessageMaker {
         /// owner and the recipient's name): a batch reads and decodes those columns alone.
         var module: Module
         var template: CompiledTemplate
+        /// For an A/B test's own messages: each variant's template, and the number its first
+        /// tracked link has (the variants' links are numbered on from one another, so that a
+        /// click always finds its own variant's address).
+        var variants: [(template: CompiledTemplate, firstLink: Int)]
         var sender: Sender
         /// For a follow-up sent as a reply: the mass email's own template, whose subject
-        /// (after "Re: ") the reply's is.
-        var original: CompiledTemplate?
+        /// (after "Re: ") the reply's is; with an A/B test, each variant's, by variant.
+        var originals: [CompiledTemplate]
     }
 
     /// What is made once and shared by the batches; the rendering itself runs outside it, so
@@ -69,19 +73,25 @@ public struct TemplateMessageMaker: MessageMaker {
         let sender = prepared.sender
         let nameFields = Self.nameFields.compactMap { module.field($0) }
         let now = Date()
-        let trackedLinks = prepared.template.trackedLinks.count
         let verp = try await returnPaths?.current()
         let signers = await domains?.signers(for: sender.email) ?? []
+        // A reply to an A/B test's message quotes the subject of the variant its recipient got.
+        let variantOf = prepared.originals.count > 1
+            ? try await store.messages.variants(massEmail: massEmail.id, addresses: batch.map(\.address)) : [:]
         return batch.map { claimed in
             guard let record = byID[claimed.recordID] else {
                 return .failure(HeraldError.notFound("record \(claimed.recordID) was deleted before its message was sent"))
             }
             let ownerID: Int64? = if case .reference(let id)? = record[BuiltinFields.owner] { id } else { nil }
-            let extra = links.mergeValues(message: claimed.id, links: trackedLinks)
+            let (template, firstLink) = claimed.variant.flatMap { prepared.variants.indices.contains($0) ? prepared.variants[$0] : nil }
+                ?? (prepared.template, 0)
+            let extra = links.mergeValues(message: claimed.id, links: template.trackedLinks.count, firstLink: firstLink)
             let values = MergeValues(record: record, module: module, owner: ownerID.flatMap { owners[$0] }, sender: sender, extra: extra)
-            var rendered = prepared.template.render(values)
+            var rendered = template.render(values)
             var inReplyTo: [String] = []
-            if let original = prepared.original {
+            if !prepared.originals.isEmpty {
+                let variant = variantOf[claimed.address] ?? 0
+                let original = prepared.originals[prepared.originals.indices.contains(variant) ? variant : 0]
                 rendered.subject = Self.replySubject(original.renderSubject(values))
                 inReplyTo = [messageID(massEmail: massEmail.id, step: 0, address: claimed.address, sender: sender)]
             }
@@ -151,19 +161,44 @@ public struct TemplateMessageMaker: MessageMaker {
             }
             let followUp = step > 0 ? massEmail.followUps[step - 1] : nil
             let compiled = try await compile(followUp?.templateID ?? massEmail.templateID, module: module, tracking: true)
-            // Stored before the first message goes out, so that every click has somewhere to go.
-            try await store.engagement.saveLinks(compiled.trackedLinks, massEmail: massEmail.id, step: step)
-            let original = followUp?.threaded == true ? try await compile(massEmail.templateID, module: module, tracking: false) : nil
-            var needed = compiled.fieldNames.union(original?.fieldNames ?? [])
+            // Stored before the first message goes out, so that every click has somewhere to go;
+            // an A/B test's messages all have a variant, whose links are stored below instead.
+            let testing = step == 0 && massEmail.abTest != nil
+            if !testing { try await store.engagement.saveLinks(compiled.trackedLinks, massEmail: massEmail.id, step: step) }
+            var variants: [(template: CompiledTemplate, firstLink: Int)] = []
+            if step == 0, let test = massEmail.abTest {
+                var firstLink = 0
+                for variant in test.variants {
+                    let template = try await compile(variant.templateID ?? massEmail.templateID, subject: variant.subject, module: module, tracking: true)
+                    try await store.engagement.saveLinks(template.trackedLinks, massEmail: massEmail.id, step: 0, firstLink: firstLink)
+                    variants.append((template, firstLink))
+                    firstLink += template.trackedLinks.count
+                }
+            }
+            var originals: [CompiledTemplate] = []
+            if followUp?.threaded == true {
+                if let test = massEmail.abTest {
+                    for variant in test.variants {
+                        originals.append(try await compile(variant.templateID ?? massEmail.templateID, subject: variant.subject, module: module, tracking: false))
+                    }
+                } else {
+                    originals = [try await compile(massEmail.templateID, module: module, tracking: false)]
+                }
+            }
+            var needed = compiled.fieldNames
+            for template in variants.map(\.template) + originals { needed.formUnion(template.fieldNames) }
             needed.formUnion([BuiltinFields.owner] + Self.nameFields)
             var narrowed = module
             narrowed.fields = module.fields.filter { needed.contains($0.apiName) }
-            return Prepared(module: narrowed, template: compiled, sender: try await store.senders.find(massEmail.senderID), original: original)
+            return Prepared(module: narrowed, template: compiled, variants: variants, sender: try await store.senders.find(massEmail.senderID),
+                            originals: originals)
         }
     }
 
-    private func compile(_ templateID: Int64, module: Module, tracking: Bool) async throws -> CompiledTemplate {
-        let template = try await store.templates.find(templateID)
+    /// Compiles a saved template, with `subject` instead of its own (an A/B test's variant).
+    private func compile(_ templateID: Int64, subject: String? = nil, module: Module, tracking: Bool) async throws -> CompiledTemplate {
+        var template = try await store.templates.find(templateID)
+        if let subject { template.subject = subject }
         do {
             return try CompiledTemplate(template, module: module, extraNames: MailTemplate.engineNames, tracking: tracking)
         } catch let error as HeraldError {

@@ -56,7 +56,10 @@ public struct EngagementLinks: Sendable {
     }
 
     /// The merge values of one message's tracked template: see ``LinkTracking``.
-    public func mergeValues(message: Int64, links: Int) -> [String: String] {
+    ///
+    /// - Parameter firstLink: the number the template's first tracked link has in its mass
+    ///   email (an A/B test numbers its variants' links on from one another).
+    public func mergeValues(message: Int64, links: Int, firstLink: Int = 0) -> [String: String] {
         let base = publicURL.url
         var values: [String: String] = [:]
         values.reserveCapacity(links + 3)
@@ -64,7 +67,7 @@ public struct EngagementLinks: Sendable {
         values[LinkTracking.trapName] = url(MessageToken(.trap, message: message), base: base)
         values[LinkTracking.unsubscribeName] = url(MessageToken(.unsubscribe, message: message), base: base)
         for link in 0..<links {
-            values[LinkTracking.clickName(link)] = url(MessageToken(.click(link: link), message: message), base: base)
+            values[LinkTracking.clickName(link)] = url(MessageToken(.click(link: firstLink + link), message: message), base: base)
         }
         return values
     }

@@ -87,7 +87,7 @@ public struct RecipientResolver: Sendable {
             }
             // enqueue counts the duplicates itself, from the rows the database refused.
             _ = try await store.massEmails.enqueue(id, step: step, recipients: candidates, sendAt: local == nil ? nil : sendAt,
-                                                   cursor: last.recordID, skipped: skipped, now: now())
+                                                   held: step == 0 && massEmail.abTest != nil, cursor: last.recordID, skipped: skipped, now: now())
             (cursor, skipped) = try await store.massEmails.resolutionProgress(id)
         }
         try await store.massEmails.markResolved(id, now: now())

@@ -4,8 +4,8 @@ import HeraldStore
 import Logging
 import ServiceLifecycle
 
-/// Starts scheduled mass emails and fires their follow-ups on time, and resolves their
-/// recipients.
+/// Starts scheduled mass emails and fires their follow-ups on time, resolves their
+/// recipients, and chooses A/B tests' winners when their wait is over.
 ///
 /// It sleeps until the next scheduled or due time (or at most ``pollInterval``, to see what
 /// other processes scheduled), so a mass email starts within about a second of its time.
@@ -98,8 +98,44 @@ public actor MassEmailScheduler: Service {
                   try await store.followUpRuns.claimResolution(key.massEmailID, step: key.step, node: node, now: t) else { continue }
             resolve(key) { [self] in try await self.followUpResolver.resolve(key.massEmailID, step: key.step, node: self.node, now: self.now) }
         }
-        let times = [try await store.massEmails.nextScheduledAt(), try await store.followUpRuns.nextDueAt()].compactMap { $0 }
+        for id in try await store.abTests.due(now: t) { try await decide(id, now: t) }
+        let times = [try await store.massEmails.nextScheduledAt(), try await store.followUpRuns.nextDueAt(),
+                     try await store.abTests.nextDueAt()].compactMap { $0 }
         return times.min()
+    }
+
+    /// Chooses the winner of an A/B test whose wait is over (``ABRule``) and wakes the engine
+    /// to send it to the rest; another process or a person may have chosen first.
+    private func decide(_ id: Int64, now t: Int64) async throws {
+        let massEmail = try await store.massEmails.find(id)
+        guard let test = massEmail.abTest else { return }
+        let results = try await store.abTests.results(id, variants: test.variants.count)
+        let decision = ABRule.decide(results, measure: test.measure, at: t)
+        guard let released = try await store.abTests.choose(id, decision) else { return }
+        logger.info("A/B test decided", metadata: ["mass_email": "\(id)", "winner": "\(ABTest.letter(decision.winner))",
+                                                  "why": "\(decision.note)", "to_the_rest": "\(released)"])
+        await onReady()
+    }
+
+    /// A person picks the A/B test's winner before the wait is over: it goes to the rest now.
+    /// Refused (409) once a winner is chosen, or when the mass email is not sending or
+    /// paused; 422 for a variant the test does not have.
+    public func pickWinner(_ id: Int64, variant: Int, by person: String) async throws {
+        let massEmail = try await store.massEmails.find(id)
+        guard let test = massEmail.abTest else { throw HeraldError.invalid(field: "variant", "mass email \(id) has no A/B test") }
+        guard test.variants.indices.contains(variant) else {
+            throw HeraldError.invalid(field: "variant", "the test has variants A to \(ABTest.letter(test.variants.count - 1))")
+        }
+        if let decision = massEmail.abDecision {
+            throw HeraldError.conflict("the winner is chosen already: variant \(ABTest.letter(decision.winner)) (\(decision.note))")
+        }
+        let decision = ABDecision(winner: variant, byHand: true, note: "picked by \(person)", at: now())
+        guard let released = try await store.abTests.choose(id, decision) else {
+            throw HeraldError.conflict("the winner cannot be picked now: the mass email is \(try await store.massEmails.find(id).status.rawValue), "
+                                       + "its test share is not drawn yet, or a winner was just chosen")
+        }
+        logger.info("A/B test decided by hand", metadata: ["mass_email": "\(id)", "winner": "\(ABTest.letter(variant))", "to_the_rest": "\(released)"])
+        await onReady()
     }
 
     private func resolve(_ key: MassEmailStep, _ work: @escaping @Sendable () async throws -> Void) {

@@ -278,5 +278,18 @@ enum Migrations {
             try await db.raw("ALTER TABLE mass_emails ADD COLUMN local_delivery TEXT").run()
             try await db.raw("ALTER TABLE mail_messages ADD COLUMN planned_at BIGINT").run()
         },
+        Migration(version: 18, name: "A/B tests") { db, _ in
+            // ab_test: the variants, share, measure and wait (ABTest, as JSON); ab_decide_at:
+            // when the rule picks the winner, set when the test share is drawn; ab_decision:
+            // the winner and why (ABDecision), written once by a conditional UPDATE.
+            // A message's variant, and its place in the draw (ABTest.key); the rest of the
+            // recipients wait as 'held' with no variant until the winner is known, and lose
+            // their place when it goes to them, so that the test's figures stay the test's.
+            for statement: SQLQueryString in [
+                "ALTER TABLE mass_emails ADD COLUMN ab_test TEXT", "ALTER TABLE mass_emails ADD COLUMN ab_decide_at BIGINT",
+                "ALTER TABLE mass_emails ADD COLUMN ab_decision TEXT", "ALTER TABLE mail_messages ADD COLUMN variant INTEGER",
+                "ALTER TABLE mail_messages ADD COLUMN ab_key BIGINT",
+            ] { try await db.raw(statement).run() }
+        },
     ]
 }

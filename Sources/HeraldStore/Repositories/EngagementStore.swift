@@ -45,13 +45,14 @@ public struct EngagementStore: Sendable {
 
     /// Stores the tracked links of a mass email's step; the first process to store them wins,
     /// so every process redirects a link to the same address.
-    public func saveLinks(_ links: [String], massEmail: Int64, step: Int) async throws {
+    /// `firstLink`: the number of the first (an A/B test's variants number theirs on from one another).
+    public func saveLinks(_ links: [String], massEmail: Int64, step: Int, firstLink: Int = 0) async throws {
         guard !links.isEmpty else { return }
         try await database.transaction { db in
             for (index, url) in links.enumerated() {
                 try await db.raw("""
                     INSERT INTO tracked_links (mass_email_id, step, link, url)
-                    VALUES (\(bind: massEmail), \(bind: step), \(bind: index), \(bind: url)) ON CONFLICT DO NOTHING
+                    VALUES (\(bind: massEmail), \(bind: step), \(bind: firstLink + index), \(bind: url)) ON CONFLICT DO NOTHING
                     """).run()
             }
         }

@@ -84,7 +84,8 @@ public struct MassEmailStore: Sendable {
     static let columns: SQLQueryString = """
         m.id, m.name, mo.api_name AS module, m.owner_id, m.template_id, m.sender_id, m.recipients_kind, m.recipients_ref,
         m.record_ids, m.status, m.status_reason, m.scheduled_at, m.time_zone, m.local_delivery, m.started_at, m.finished_at, m.resolved_at,
-        m.skipped, m.created_at, m.modified_at, m.trigger_actions, m.triggers_on_machines, m.follow_ups
+        m.skipped, m.created_at, m.modified_at, m.trigger_actions, m.triggers_on_machines, m.follow_ups,
+        m.ab_test, m.ab_decide_at, m.ab_decision
         """
 
     /// Creates a mass email from what the user asked for; the template, the sender and the
@@ -96,11 +97,13 @@ public struct MassEmailStore: Sendable {
             try await Self.checkReferences(draft, in: module, db: db)
             let row = try await db.raw("""
                 INSERT INTO mass_emails (name, module_id, owner_id, template_id, sender_id, recipients_kind, recipients_ref, record_ids,
-                    status, scheduled_at, time_zone, local_delivery, created_at, modified_at, trigger_actions, triggers_on_machines, follow_ups)
+                    status, scheduled_at, time_zone, local_delivery, created_at, modified_at, trigger_actions, triggers_on_machines, follow_ups,
+                    ab_test)
                 VALUES (\(bind: v.name), \(bind: module.id), \(bind: owner), \(bind: draft.templateID), \(bind: draft.senderID),
                     \(bind: v.kind), \(bind: v.ref), \(bind: v.ids), \(bind: v.status.rawValue), \(bind: v.scheduledAt), \(bind: v.zone),
                     \(bind: v.localDelivery),
-                    \(bind: stamp), \(bind: stamp), \(bind: v.triggerActions), \(bind: draft.triggersOnMachineEvents), \(bind: v.followUps))
+                    \(bind: stamp), \(bind: stamp), \(bind: v.triggerActions), \(bind: draft.triggersOnMachineEvents), \(bind: v.followUps),
+                    \(bind: v.abTest))
                 RETURNING id
                 """).first()
             return try row!.decode(column: "id", as: Int64.self)
@@ -119,7 +122,7 @@ public struct MassEmailStore: Sendable {
                     status = \(bind: v.status.rawValue), scheduled_at = \(bind: v.scheduledAt), time_zone = \(bind: v.zone),
                     local_delivery = \(bind: v.localDelivery),
                     trigger_actions = \(bind: v.triggerActions), triggers_on_machines = \(bind: draft.triggersOnMachineEvents),
-                    follow_ups = \(bind: v.followUps),
+                    follow_ups = \(bind: v.followUps), ab_test = \(bind: v.abTest),
                     modified_at = \(bind: WallClock.epochSeconds(now))
                 WHERE id = \(bind: id) AND module_id = \(bind: module.id) AND status IN ('draft', 'scheduled')
                 RETURNING id
@@ -428,11 +431,12 @@ public struct MassEmailStore: Sendable {
     /// Returns how many messages were new (the rest were duplicate addresses). `sendAt` is
     /// when each recipient's message is due, in their order (each recipient's own time zone);
     /// nil: now.
-    public func enqueue(_ id: Int64, step: Int, recipients: [(recordID: Int64, address: String)], sendAt: [Int64]? = nil, cursor: Int64,
-                        skipped: [SkipReason: Int], now: Int64) async throws -> Int {
+    /// `held`: the mass email has an A/B test, drawn when resolution ends.
+    public func enqueue(_ id: Int64, step: Int, recipients: [(recordID: Int64, address: String)], sendAt: [Int64]? = nil, held: Bool = false,
+                        cursor: Int64, skipped: [SkipReason: Int], now: Int64) async throws -> Int {
         try await database.transaction { db in
             let inserted = try await MessageStore.insertQueued(massEmailID: id, step: step, recipients: recipients, now: now,
-                                                               sendAt: sendAt, kind: database.kind, db: db)
+                                                               sendAt: sendAt, held: held, kind: database.kind, db: db)
             var counts = skipped
             counts[.duplicate, default: 0] += recipients.count - inserted
             try await db.raw("""
@@ -443,12 +447,28 @@ public struct MassEmailStore: Sendable {
         }
     }
 
-    /// Marks the recipients resolved: from now on workers claim its messages.
+    /// Marks the recipients resolved: from now on workers claim its messages. With an A/B
+    /// test, draws the test share in the same transaction (so exactly once): the first
+    /// ``ABTest/testSize(of:)`` messages by their place in the draw are queued, taking the
+    /// variants in turn; the rest stay held for the winner, chosen at `ab_decide_at`.
     public func markResolved(_ id: Int64, now: Int64) async throws {
         try await database.transaction { db in
-            try await db.raw("""
+            guard let row = try await db.raw("""
                 UPDATE mass_emails SET resolved_at = \(bind: now), resolver = NULL, resolver_lease = NULL
-                WHERE id = \(bind: id) AND resolved_at IS NULL
+                WHERE id = \(bind: id) AND resolved_at IS NULL RETURNING ab_test
+                """).first(), let test = try Self.decodeJSON(row, column: "ab_test", as: ABTest.self) else { return }
+            let held = try await db.raw("""
+                SELECT COUNT(*) AS n FROM mail_messages WHERE mass_email_id = \(bind: id) AND step = 0 AND status = 'held'
+                """).first()!.decode(column: "n", as: Int.self)
+            try await db.raw("""
+                UPDATE mail_messages SET status = 'queued', next_attempt_at = \(bind: now),
+                    variant = CAST(drawn.place % \(literal: test.variants.count) AS INTEGER)
+                FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY ab_key, id) - 1 AS place FROM mail_messages
+                      WHERE mass_email_id = \(bind: id) AND step = 0 AND status = 'held') AS drawn
+                WHERE mail_messages.id = drawn.id AND drawn.place < \(literal: test.testSize(of: held))
+                """).run()
+            try await db.raw("""
+                UPDATE mass_emails SET ab_decide_at = \(bind: now + test.waitSeconds) WHERE id = \(bind: id)
                 """).run()
         }
     }
@@ -459,6 +479,12 @@ public struct MassEmailStore: Sendable {
         var problems = ProblemList()
         if try await db.raw("SELECT id FROM templates WHERE id = \(bind: draft.templateID) AND module_id = \(bind: module.id)").first() == nil {
             problems.add("template_id", "no template \(draft.templateID) in module \(module.pluralLabel)")
+        }
+        for (i, variant) in (draft.abTest?.variants ?? []).enumerated() {
+            guard let templateID = variant.templateID else { continue }
+            if try await db.raw("SELECT id FROM templates WHERE id = \(bind: templateID) AND module_id = \(bind: module.id)").first() == nil {
+                problems.add("ab_test.variants[\(i)].template_id", "no template \(templateID) in module \(module.pluralLabel)")
+            }
         }
         if try await db.raw("SELECT id FROM senders WHERE id = \(bind: draft.senderID)").first() == nil {
             problems.add("sender_id", "no sender \(draft.senderID); an admin adds senders under Admin → Senders")
@@ -517,13 +543,16 @@ public struct MassEmailStore: Sendable {
         var triggerActions: String
         /// The follow-ups as JSON.
         var followUps: String
+        /// The A/B test as JSON, or nil.
+        var abTest: String?
 
         init(_ draft: MassEmailDraft, now: Date) throws {
             triggerActions = MassEmailStore.encodeList(draft.triggerActions)
             followUps = MassEmailStore.encodeList(draft.followUps)
+            abTest = draft.abTest.map(MassEmailStore.encodeJSON)
             let timing = try draft.validate(now: now)
             (scheduledAt, zone) = (timing.scheduledAt, timing.timeZone)
-            localDelivery = timing.localDelivery.map { String(decoding: try! JSONEncoder().encode($0), as: UTF8.self) }
+            localDelivery = timing.localDelivery.map(MassEmailStore.encodeJSON)
             status = scheduledAt == nil ? .draft : .scheduled
             name = draft.name.trimmingCharacters(in: .whitespacesAndNewlines)
             switch draft.recipients {
@@ -555,6 +584,15 @@ public struct MassEmailStore: Sendable {
         String(decoding: (try? JSONEncoder().encode(items)) ?? Data("[]".utf8), as: UTF8.self)
     }
 
+    /// A value kept as a JSON column (the local delivery, the A/B test and its decision).
+    static func encodeJSON<Value: Encodable>(_ value: Value) -> String {
+        String(decoding: (try? JSONEncoder().encode(value)) ?? Data("null".utf8), as: UTF8.self)
+    }
+
+    static func decodeJSON<Value: Decodable>(_ row: any SQLRow, column: String, as type: Value.Type) throws -> Value? {
+        try row.decode(column: column, as: String?.self).flatMap { try? JSONDecoder().decode(Value.self, from: Data($0.utf8)) }
+    }
+
     static func decodeList<Item: Decodable>(_ row: any SQLRow, column: String) throws -> [Item] {
         try JSONDecoder().decode([Item].self, from: Data(try row.decode(column: column, as: String.self).utf8))
     }
@@ -579,8 +617,7 @@ public struct MassEmailStore: Sendable {
             statusReason: try row.decode(column: "status_reason", as: String?.self),
             scheduledAt: try row.decode(column: "scheduled_at", as: Int64?.self),
             timeZone: try row.decode(column: "time_zone", as: String.self),
-            localDelivery: try row.decode(column: "local_delivery", as: String?.self)
-                .flatMap { try? JSONDecoder().decode(LocalDelivery.self, from: Data($0.utf8)) },
+            localDelivery: try decodeJSON(row, column: "local_delivery", as: LocalDelivery.self),
             startedAt: try row.decode(column: "started_at", as: Int64?.self),
             finishedAt: try row.decode(column: "finished_at", as: Int64?.self),
             resolvedAt: try row.decode(column: "resolved_at", as: Int64?.self),
@@ -589,6 +626,9 @@ public struct MassEmailStore: Sendable {
             modifiedAt: try row.decode(column: "modified_at", as: Int64.self),
             triggerActions: try decodeList(row, column: "trigger_actions"),
             triggersOnMachineEvents: try row.decode(column: "triggers_on_machines", as: Bool.self),
-            followUps: try decodeList(row, column: "follow_ups"))
+            followUps: try decodeList(row, column: "follow_ups"),
+            abTest: try decodeJSON(row, column: "ab_test", as: ABTest.self),
+            abDecideAt: try row.decode(column: "ab_decide_at", as: Int64?.self),
+            abDecision: try decodeJSON(row, column: "ab_decision", as: ABDecision.self))
     }
 }

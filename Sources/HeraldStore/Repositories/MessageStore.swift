@@ -12,8 +12,11 @@ public struct ClaimedMessage: Sendable, Hashable {
     public var address: String
     /// This attempt's number (1 for the first).
     public var attempt: Int
+    /// Its A/B test variant (0 for A), if its mass email has a test.
+    public var variant: Int?
 
-    public init(id: Int64, massEmailID: Int64, step: Int, recordID: Int64, address: String, attempt: Int) {
+    public init(id: Int64, massEmailID: Int64, step: Int, recordID: Int64, address: String, attempt: Int, variant: Int? = nil) {
+        self.variant = variant
         self.id = id
         self.massEmailID = massEmailID
         self.step = step
@@ -114,18 +117,23 @@ public struct MessageStore: Sendable {
     /// On PostgreSQL the rows go as arrays (a bind a column, `unnest`) rather than a bind a
     /// value: PostgreSQL parses and plans every statement, and thousands of binds made that
     /// a large part of its work. SQLite, in process, parses the VALUES form cheaply.
+    ///
+    /// `held`: the mass email has an A/B test; its messages wait, with their place in the
+    /// draw, until ``MassEmailStore/markResolved(_:now:)`` draws the test share.
     static func insertQueued(massEmailID: Int64, step: Int, recipients: [(recordID: Int64, address: String)], now: Int64,
-                             sendAt: [Int64]? = nil, kind: DatabaseKind, db: any SQLDatabase) async throws -> Int {
+                             sendAt: [Int64]? = nil, held: Bool = false, kind: DatabaseKind, db: any SQLDatabase) async throws -> Int {
         let times = sendAt ?? Array(repeating: now, count: recipients.count)
         precondition(times.count == recipients.count, "one time for each recipient")
+        let status = held ? "held" : "queued"
+        let keys: [Int64] = held ? recipients.map { ABTest.key(massEmail: massEmailID, address: $0.address) } : []
         // planned_at only where each recipient has a time of their own.
         if kind == .postgres {
             return try await db.raw("""
-                INSERT INTO mail_messages (mass_email_id, step, record_id, address, status, attempts, next_attempt_at, planned_at)
-                SELECT \(bind: massEmailID), \(bind: step), u.record_id, u.address, 'queued', 0, u.send_at,
-                       \(sendAt == nil ? "NULL" : "u.send_at" as SQLQueryString)
+                INSERT INTO mail_messages (mass_email_id, step, record_id, address, status, attempts, next_attempt_at, planned_at, ab_key)
+                SELECT \(bind: massEmailID), \(bind: step), u.record_id, u.address, \(bind: status), 0, u.send_at,
+                       \(sendAt == nil ? "NULL" : "u.send_at" as SQLQueryString), \(held ? "u.ab_key" : "NULL" as SQLQueryString)
                 FROM unnest(\(bind: recipients.map(\.recordID))::bigint[], \(bind: recipients.map(\.address))::text[],
-                            \(bind: times)::bigint[]) AS u(record_id, address, send_at)
+                            \(bind: times)::bigint[], \(bind: held ? keys : times)::bigint[]) AS u(record_id, address, send_at, ab_key)
                 ON CONFLICT (mass_email_id, step, address) DO NOTHING RETURNING id
                 """).all().count
         }
@@ -133,12 +141,12 @@ public struct MessageStore: Sendable {
         for start in stride(from: 0, to: recipients.count, by: 400) {
             let rows = (start..<min(start + 400, recipients.count)).map { i in
                 SQLQueryString("""
-                    (\(bind: massEmailID), \(bind: step), \(bind: recipients[i].recordID), \(bind: recipients[i].address), 'queued', 0,
-                     \(bind: times[i]), \(bind: sendAt == nil ? nil : times[i]))
+                    (\(bind: massEmailID), \(bind: step), \(bind: recipients[i].recordID), \(bind: recipients[i].address), \(bind: status), 0,
+                     \(bind: times[i]), \(bind: sendAt == nil ? nil : times[i]), \(bind: held ? keys[i] : nil as Int64?))
                     """)
             }
             inserted += try await db.raw("""
-                INSERT INTO mail_messages (mass_email_id, step, record_id, address, status, attempts, next_attempt_at, planned_at)
+                INSERT INTO mail_messages (mass_email_id, step, record_id, address, status, attempts, next_attempt_at, planned_at, ab_key)
                 VALUES \(rows.joined(separator: ", "))
                 ON CONFLICT (mass_email_id, step, address) DO NOTHING RETURNING id
                 """).all().count
@@ -151,7 +159,7 @@ public struct MessageStore: Sendable {
     static func anyUndecided(massEmail: Int64, step: Int) -> SQLQueryString {
         """
         EXISTS (SELECT 1 FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND step = \(bind: step)
-                AND status IN ('queued', 'sending', 'deferred', 'uncertain'))
+                AND status IN ('queued', 'sending', 'deferred', 'uncertain', 'held'))
         """
     }
 
@@ -169,12 +177,13 @@ public struct MessageStore: Sendable {
                   AND id IN (SELECT id FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND step = \(bind: step)
                              AND status IN ('queued', 'deferred', 'uncertain') AND next_attempt_at <= \(bind: now)
                              ORDER BY next_attempt_at LIMIT \(literal: limit) \(lock))
-                RETURNING id, record_id, address, attempts
+                RETURNING id, record_id, address, attempts, variant
                 """).all().map { row in
                 ClaimedMessage(id: try row.decode(column: "id", as: Int64.self), massEmailID: massEmail, step: step,
                                recordID: try row.decode(column: "record_id", as: Int64.self),
                                address: try row.decode(column: "address", as: String.self),
-                               attempt: try row.decode(column: "attempts", as: Int.self))
+                               attempt: try row.decode(column: "attempts", as: Int.self),
+                               variant: try row.decode(column: "variant", as: Int?.self))
             }
         }
     }
@@ -296,6 +305,22 @@ public struct MessageStore: Sendable {
                            machineClicks: try row.decode(column: "machine_clicks", as: Int.self),
                            unsubscribedAt: try row.decode(column: "unsubscribed_at", as: Int64?.self))
             }
+        }
+    }
+
+    /// The A/B test variant each of `addresses` got from the mass email (step 0), for a
+    /// follow-up that replies to it.
+    public func variants(massEmail: Int64, addresses: [String]) async throws -> [String: Int] {
+        guard !addresses.isEmpty else { return [:] }
+        return try await database.read { db in
+            var out: [String: Int] = [:]
+            for row in try await db.raw("""
+                SELECT address, variant FROM mail_messages
+                WHERE mass_email_id = \(bind: massEmail) AND step = 0 AND variant IS NOT NULL AND address IN (\(binds: addresses))
+                """).all() {
+                out[try row.decode(column: "address", as: String.self)] = try row.decode(column: "variant", as: Int.self)
+            }
+            return out
         }
     }
 

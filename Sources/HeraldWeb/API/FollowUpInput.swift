@@ -37,18 +37,25 @@ enum FollowUpInput {
         }
     }
 
+    /// A delay under `key` (`{"amount": 3, "unit": "days"}`), a follow-up's or an A/B test's
+    /// wait. Any whole number is read here; its range is the rule's to say.
+    static func delay(_ key: String, in r: inout JSONObjectReader, example: Int, unit: FollowUp.Delay.Unit) -> FollowUp.Delay? {
+        guard var d = r.nested(key) else {
+            if !r.allProblems.contains(where: { $0.field.hasSuffix(".\(key)") }) {
+                r.add(key, "is required: {\"amount\": \(example), \"unit\": \"\(unit.rawValue)\"} (or \"\(unit == .days ? "hours" : "days")\")")
+            }
+            return nil
+        }
+        defer { r.absorb(d) }
+        let amount = d.int("amount", required: true, range: 0...Int64.max)
+        let unit: FollowUp.Delay.Unit? = d.choice("unit", required: true)
+        guard let amount, let unit else { return nil }
+        return FollowUp.Delay(amount: Int(clamping: amount), unit: unit)
+    }
+
     static func parse(one r: inout JSONObjectReader) -> FollowUp? {
         let templateID = r.int("template_id", required: true)
-        var delay: FollowUp.Delay?
-        if var d = r.nested("delay") {
-            // Any whole number is read here; its range is the rule's to say (follow_ups[i].delay).
-            let amount = d.int("amount", required: true, range: 0...Int64.max)
-            let unit: FollowUp.Delay.Unit? = d.choice("unit", required: true)
-            if let amount, let unit { delay = FollowUp.Delay(amount: Int(clamping: amount), unit: unit) }
-            r.absorb(d)
-        } else if !r.allProblems.contains(where: { $0.field.hasSuffix(".delay") }) {
-            r.add("delay", "is required: {\"amount\": 3, \"unit\": \"days\"} (or \"hours\")")
-        }
+        let delay = delay("delay", in: &r, example: 3, unit: .days)
         let after: FollowUp.Anchor? = r.choice("after")
         var window: SendingWindow?
         if var w = r.nested("window") {

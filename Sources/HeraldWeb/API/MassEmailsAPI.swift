@@ -86,6 +86,18 @@ struct MassEmailsAPI {
             await delivery.engine.wake()
             return JSONResponse.make(try await present(resumed))
         }
+        api.post("mass-emails/:id/ab-winner") { request, context in
+            let m = try await fetch(context)
+            let body = try await JSONBody.decode(JSONValue.self, from: request, context: context)
+            var reader = try JSONObjectReader(body)
+            let letter = reader.string("variant", required: true, maxLength: 1)
+            try reader.finish()
+            guard let variant = letter.flatMap(ABTest.index(letter:)) else {
+                throw HeraldError.invalid(field: "variant", "'\(letter ?? "")' is not a variant letter (A to E)")
+            }
+            try await delivery.scheduler.pickWinner(m.id, variant: variant, by: try context.user().name)
+            return JSONResponse.make(try await present(try await store.massEmails.find(m.id)))
+        }
         api.get("mass-emails/:id/messages") { request, context in
             let massEmail = try await fetch(context)
             let query = request.uri.queryParameters
@@ -121,7 +133,9 @@ struct MassEmailsAPI {
         let followUps = try await FollowUpReport.load([massEmail], store: store)
         return Present.massEmail(massEmail, figures: figures, followUps: followUps[massEmail.id] ?? [], waiting: try await DeliveryWait.load(store),
                                  warnings: try await senderWarnings([massEmail])[massEmail.senderID].map { [$0] } ?? [],
-                                 plannedSends: massEmail.localDelivery == nil ? [] : try await store.messages.plannedSends(massEmail: massEmail.id))
+                                 plannedSends: massEmail.localDelivery == nil ? [] : try await store.messages.plannedSends(massEmail: massEmail.id),
+                                 abResults: massEmail.abTest == nil ? nil
+                                    : try await store.abTests.results(massEmail.id, variants: massEmail.abTest!.variants.count))
     }
 
     /// The warning of each mass email's sender (an unsigned or unverified domain), by sender.
@@ -225,6 +239,7 @@ enum MassEmailInput {
         let triggerActions = TriggerActionInput.parse(&reader)
         let machines = reader.bool("include_machine_events") ?? false
         let followUps = FollowUpInput.parse(&reader)
+        let abTest = ABTestInput.parse(&reader)
         try reader.finish()
         let module = try await store.modules.named(moduleName!)
         let modules = try await store.modules.all()
@@ -234,11 +249,13 @@ enum MassEmailInput {
         if schedule != .draft, let sender = try? await store.senders.find(senderID!) {
             try await delivery.domains.requireAuthenticated(sender)
             let chosen: [Int64] = if case .records(let ids)? = recipients { ids } else { [] }
+            let variants = (abTest?.variants ?? []).enumerated().compactMap { i, v in v.templateID.map { ("ab_test.variants[\(i)].template_id", $0) } }
             let templates = [("template_id", templateID!)] + followUps.enumerated().map { ("follow_ups[\($0.offset)].template_id", $0.element.templateID) }
+                + variants
             try await delivery.spam.requireUnderThreshold(templateIDs: templates, sender: sender, module: module, recordIDs: chosen, scope: scope)
         }
         return (module, MassEmailDraft(name: name!, recipients: recipients!, templateID: templateID!, senderID: senderID!, schedule: schedule,
-                                       triggerActions: triggerActions, triggersOnMachineEvents: machines, followUps: followUps))
+                                       triggerActions: triggerActions, triggersOnMachineEvents: machines, followUps: followUps, abTest: abTest))
     }
 
     /// The schedule's `date`, `YYYY-MM-DD`.

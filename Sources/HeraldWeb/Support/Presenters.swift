@@ -147,7 +147,7 @@ extension Present {
     /// `warnings`: what stands between it and the inbox (an unsigned or unverified sender).
     /// `plannedSends`: for one sent in each recipient's time zone, how many go when (null in lists).
     static func massEmail(_ m: MassEmail, figures f: MassEmailFigures, followUps: [FollowUpReport] = [], waiting: DeliveryWait? = nil,
-                          warnings: [String] = [], plannedSends: [PlannedSend]? = nil) -> JSONValue {
+                          warnings: [String] = [], plannedSends: [PlannedSend]? = nil, abResults: [ABVariantResult]? = nil) -> JSONValue {
         func time(_ t: Int64?) -> JSONValue { t.map { .string(ISODateTime.format(epochSeconds: $0)) } ?? .null }
         let recipients: JSONValue = switch m.recipients {
         case .view(let id): .object(["view_id": .number(Double(id))])
@@ -174,6 +174,7 @@ extension Present {
             "trigger_actions": .array(m.triggerActions.map(TriggerActionInput.json)),
             "include_machine_events": .bool(m.triggersOnMachineEvents),
             "follow_ups": .array(m.followUps.map(FollowUpInput.json)),
+            "ab_test": ABTestInput.json(m, results: abResults),
             "follow_up_status": .array(followUps.map(\.json)),
             "waiting": (m.status == .sending || followUps.contains { $0.status == .sending }) ? waiting?.json ?? .null : .null,
             "warnings": .array(warnings.map(JSONValue.string)),
@@ -185,7 +186,7 @@ extension Present {
             "recipients": .number(Double(f.recipients)), "queued": .number(Double(f[.queued])),
             "sending": .number(Double(f[.sending])), "sent": .number(Double(f[.sent])),
             "deferred": .number(Double(f[.deferred])), "uncertain": .number(Double(f[.uncertain])), "failed": .number(Double(f[.failed])),
-            "bounced": .number(Double(f[.bounced])),
+            "bounced": .number(Double(f[.bounced])), "held": .number(Double(f[.held])),
             "opened": .number(Double(f.opened)), "machine_opened": .number(Double(f.machineOpened)),
             "clicked": .number(Double(f.clicked)), "machine_clicked": .number(Double(f.machineClicked)),
             "unsubscribed": .number(Double(f.unsubscribed)), "soft_bounced": .number(Double(f.softBounced)),
