@@ -123,4 +123,55 @@ import Testing
             }
         }
     }
+
+    @Test func theDailyQuotaStillHoldsAndWhatItDefersKeepsItsPlace() async throws {
+        // The organisation's day is Tokyo's, with room for two messages.
+        let clock = TestClock(Self.at("2027-03-27T12:00:00Z"))
+        try await EngineHarness.with(.sqlite, clock: clock) { h in
+            try await h.store.settings.set(SettingsStore.organisationTimeZone, to: "Asia/Tokyo")
+            try await h.store.settings.setDailyQuota(2)
+            _ = try await h.store.modules.addField(Field(apiName: "time_zone", label: "Time Zone", type: .timeZone), to: "contacts")
+            let contacts = try await h.store.modules.named("contacts")
+            var ids: [Int64] = []
+            for (name, zone) in [("k1", "Pacific/Kiritimati"), ("k2", "Pacific/Kiritimati"), ("k3", "Pacific/Kiritimati"),
+                                 ("b1", "Europe/Berlin"), ("b2", "Europe/Berlin")] {
+                ids.append(try await h.store.records.create(in: contacts, RecordChanges([
+                    "first_name": .text(name), "last_name": .text("P"), "owner": .reference(h.admin.id),
+                    "email": .text("\(name)@example.org"), "time_zone": .text(zone),
+                ]), owner: h.admin.id).id)
+            }
+            let draft = MassEmailDraft(name: "Paced", recipients: .records(ids), templateID: h.template.id, senderID: h.sender.id,
+                                       schedule: .localTime(date: LocalDate(year: 2027, month: 3, day: 28)!, hour: 9, minute: 0, ifPassed: .sendAtOnce))
+            let m = try await h.store.massEmails.create(draft, in: contacts, owner: h.admin.id,
+                                                        now: Date(timeIntervalSince1970: TimeInterval(clock.now())))
+            func tick() async throws {
+                try await h.delivery.scheduler.tick()
+                await h.delivery.scheduler.settle()
+                await h.delivery.engine.wake()
+            }
+            // 09:00 in Kiritimati (04:00 on the 28th in Tokyo): two of its three go; the quota keeps the third.
+            clock.advance(by: Self.at("2027-03-27T19:00:00Z") - clock.now())
+            try await tick()
+            try await h.eventually("the day's quota is used") { h.inbox.count == 2 }
+            // 09:00 in Berlin, the same day in Tokyo: nothing more.
+            clock.advance(by: Self.at("2027-03-28T07:00:00Z") - clock.now())
+            try await tick()
+            try await Task.sleep(for: .milliseconds(1500))
+            await h.delivery.engine.wake()
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(h.inbox.count == 2)
+            // Midnight in Tokyo: the deferred Kiritimati message goes first, then one of Berlin's.
+            clock.advance(by: Self.at("2027-03-28T15:00:00Z") - clock.now())
+            try await tick()
+            try await h.eventually("the next day's quota is used") { h.inbox.count == 4 }
+            let order = h.inbox.deliveries.map(\.to)
+            #expect(Set(order.prefix(2)).isSubset(of: ["k1@example.org", "k2@example.org", "k3@example.org"]))
+            #expect(Set(order.prefix(3)) == ["k1@example.org", "k2@example.org", "k3@example.org"])
+            #expect(order[3].hasPrefix("b"))
+            clock.advance(by: 86_400)
+            try await tick()
+            try await h.eventually("the mass email is sent") { try await h.status(m.id) == .sent }
+            #expect(Set(h.inbox.deliveries.map(\.to)).count == 5)
+        }
+    }
 }
