@@ -9,7 +9,8 @@ import Logging
 ///
 /// It walks the records in id order a chunk at a time and records its position with each
 /// chunk's messages, in one transaction: it never holds the whole list, and after a crash it
-/// resumes where it stopped without counting anything twice.
+/// resumes where it stopped without counting anything twice. A follow-up's recipients are
+/// chosen the same way (``resolveFollowUp(_:step:node:now:)``).
 public struct RecipientResolver: Sendable {
     let store: Store
     let logger: Logger

@@ -15,7 +15,6 @@ import ServiceLifecycle
 public actor MassEmailScheduler: Service {
     let store: Store
     let resolver: RecipientResolver
-    let followUpResolver: FollowUpResolver
     let node: String
     let logger: Logger
     let now: @Sendable () -> Int64
@@ -32,7 +31,6 @@ public actor MassEmailScheduler: Service {
                 onReady: @escaping @Sendable () async -> Void) {
         self.store = store
         self.resolver = RecipientResolver(store: store, logger: logger)
-        self.followUpResolver = FollowUpResolver(store: store, logger: logger)
         self.node = node
         self.logger = logger
         self.now = now
@@ -96,7 +94,7 @@ public actor MassEmailScheduler: Service {
         for key in try await store.followUpRuns.unresolved(now: t) {
             guard resolving[key] == nil,
                   try await store.followUpRuns.claimResolution(key.massEmailID, step: key.step, node: node, now: t) else { continue }
-            resolve(key) { [self] in try await self.followUpResolver.resolve(key.massEmailID, step: key.step, node: self.node, now: self.now) }
+            resolve(key) { [self] in try await self.resolver.resolveFollowUp(key.massEmailID, step: key.step, node: self.node, now: self.now) }
         }
         for id in try await store.abTests.due(now: t) { try await decide(id, now: t) }
         let times = [try await store.massEmails.nextScheduledAt(), try await store.followUpRuns.nextDueAt(),

@@ -3,26 +3,16 @@ import HeraldCore
 import HeraldStore
 import Logging
 
-/// Chooses a fired follow-up's recipients and queues them as its step's messages: those
-/// who were sent the mass email, minus the bounced, unsubscribed, opted out and suppressed,
-/// minus those its exclusion rules match as of now (``MassEmailStore/followUpRecipients(of:step:in:source:exclusions:now:zone:after:limit:)``).
+/// A fired follow-up's recipients, queued as its step's messages: those who were sent the
+/// mass email, minus the bounced, unsubscribed, opted out and suppressed, minus those its
+/// exclusion rules match as of now (``MassEmailStore/followUpRecipients(of:step:in:source:exclusions:now:zone:after:limit:)``).
 ///
-/// Like ``RecipientResolver`` it walks a chunk at a time and records its cursor and counts
-/// with each chunk's messages in one transaction, so that after a crash it resumes where it
-/// stopped, and holds a lease so that one process does it.
-public struct FollowUpResolver: Sendable {
-    let store: Store
-    let logger: Logger
-    var chunkSize = 1000
-
-    public init(store: Store, logger: Logger) {
-        self.store = store
-        self.logger = logger
-    }
-
+/// As for the mass email's own recipients, a chunk at a time, its cursor and counts recorded
+/// with each chunk's messages in one transaction, under a lease so that one process does it.
+extension RecipientResolver {
     /// Chooses the recipients of follow-up `step` (1 for the first) of mass email `id`,
     /// holding the lease for `node` while it works.
-    public func resolve(_ id: Int64, step: Int, node: String, now: @Sendable () -> Int64) async throws {
+    public func resolveFollowUp(_ id: Int64, step: Int, node: String, now: @Sendable () -> Int64) async throws {
         let massEmail = try await store.massEmails.find(id)
         let module = try await store.modules.named(massEmail.module)
         guard step >= 1, step <= massEmail.followUps.count,
