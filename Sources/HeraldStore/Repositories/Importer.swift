@@ -5,75 +5,6 @@ import SQLKit
 /// Bytes of a file as they arrive, pulled one chunk at a time (so a large file is never whole in memory).
 public typealias ByteChunks = AsyncThrowingStream<[UInt8], any Error>
 
-/// How a CSV import runs.
-public struct ImportOptions: Sendable {
-    /// What to do with a row whose email already belongs to a record (or to an earlier row).
-    public enum Duplicates: String, Sendable, CaseIterable {
-        /// Import it anyway.
-        case allow
-        /// Leave the existing record alone and count the row as skipped.
-        case skip
-        /// Update the existing record with the row's values.
-        case update
-    }
-
-    /// CSV header → field API name. Headers not named are ignored. Empty: match headers to
-    /// fields by API name or label, and refuse headers that match none.
-    public var mapping: [String: String] = [:]
-    public var duplicates: Duplicates = .skip
-    /// Check every row and report, writing nothing.
-    public var dryRun = false
-    /// All rows in one transaction (any bad row: nothing is written), or committed in
-    /// batches where bad rows are skipped and reported.
-    public var atomic = true
-    public var batchSize = 500
-
-    /// The most rows an all-or-nothing import takes. Its one transaction holds the database's
-    /// writer (SQLite has one) until the last row; beyond this many rows that would stall
-    /// sending for minutes, so a larger file goes in batches (`atomic=false`).
-    public static let maxAtomicRows = 100_000
-    /// ``maxAtomicRows``, smaller in tests.
-    public var atomicRowLimit = ImportOptions.maxAtomicRows
-    /// The owner of new records when the file has no owner column.
-    public var owner: Int64
-    /// What the importing user may see: duplicates are found, and lookups resolved, only
-    /// among these records, and only with `.all` (an admin) may the file name owners.
-    /// Matched against every record, an update would take over someone else's record, and
-    /// a dry run would tell whether an address is in someone else's records.
-    public var scope: AccessScope
-
-    public init(owner: Int64, scope: AccessScope = .all) {
-        self.owner = owner
-        self.scope = scope
-    }
-}
-
-/// What an import did, row by row where it failed.
-public struct ImportReport: Sendable, Codable {
-    public struct RowError: Sendable, Codable, Hashable {
-        /// The line of the file the row starts on (the header is line 1).
-        public var line: Int
-        public var field: String
-        public var reason: String
-    }
-
-    public var rowsRead = 0
-    public var created = 0
-    public var updated = 0
-    public var skipped = 0
-    public var failed = 0
-    public var dryRun = false
-    /// Whether the rows counted as created or updated are stored.
-    public var committed = false
-    /// The first errors (at most ``maxErrors``), in file order.
-    public var errors: [RowError] = []
-    public static let maxErrors = 1000
-
-    mutating func fail(line: Int, field: String, reason: String) {
-        if errors.count < ImportReport.maxErrors { errors.append(RowError(line: line, field: field, reason: reason)) }
-    }
-}
-
 /// CSV import into a module: maps columns to fields, checks each row, dedupes by email.
 public struct Importer: Sendable {
     let database: any HeraldDatabase
@@ -369,14 +300,4 @@ struct ImportJob: Sendable {
             try await db.execute(sql: statement) { _ in }
         }
     }
-}
-
-
-/// The addresses an import has seen so far, shared by its batches without copying.
-///
-/// `@unchecked Sendable` is sound: one import owns it, and its batches run one after another
-/// (each awaits the previous transaction), so it is never touched by two tasks at once.
-/// Passing the set in and out of each batch's transaction instead would copy it every time.
-final class SeenEmails: @unchecked Sendable {
-    var emails = Set<String>()
 }

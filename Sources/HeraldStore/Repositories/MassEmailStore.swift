@@ -35,17 +35,6 @@ public struct MassEmailFigures: Sendable, Hashable {
     public var pending: Int { self[.queued] + self[.sending] + self[.deferred] + self[.uncertain] }
 }
 
-/// One step of a mass email: 0 for its own messages, k for its k-th follow-up's.
-public struct MassEmailStep: Sendable, Hashable {
-    public var massEmailID: Int64
-    public var step: Int
-
-    public init(massEmailID: Int64, step: Int) {
-        self.massEmailID = massEmailID
-        self.step = step
-    }
-}
-
 /// What the engine sends: a mass email's own messages (step 0) or one follow-up's (step k).
 public struct SendingUnit: Sendable, Hashable {
     public var massEmail: MassEmail

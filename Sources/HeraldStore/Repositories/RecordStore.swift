@@ -2,14 +2,6 @@ import Foundation
 import HeraldCore
 import SQLKit
 
-/// Which records a caller may see and change.
-public enum AccessScope: Sendable, Hashable {
-    /// Every record (admins).
-    case all
-    /// Only the records the user owns.
-    case ownedBy(Int64)
-}
-
 /// How to list a module's records.
 public struct RecordQuery: Sendable {
     public var criteria: ResolvedCriteria = .all([])

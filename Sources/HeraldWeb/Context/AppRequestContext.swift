@@ -1,3 +1,4 @@
+import HeraldCore
 import Hummingbird
 import HummingbirdAuth
 import HeraldStore
