@@ -6,71 +6,6 @@ import NIOTLS
 import ServiceLifecycle
 import Synchronization
 
-/// A message received by ``SMTPServer``.
-public struct ReceivedMessage: Sendable {
-    public var envelope: ReceivedEnvelope
-    /// The message as sent, lines ending in CRLF, dot-stuffing removed.
-    public var data: [UInt8]
-    /// The client's address, for logs.
-    public var remoteAddress: String?
-}
-
-/// How ``SMTPServer`` listens and what it accepts.
-public struct SMTPServerConfiguration: Sendable {
-    public var host: String
-    /// 0 picks a free port; read it from ``SMTPServer/start()``.
-    public var port: Int
-    /// The name in the greeting and EHLO reply.
-    public var serverName: String
-    /// Larger messages are refused with 552 (announced with RFC 1870 SIZE).
-    public var maximumMessageSize: Int
-    public var maximumRecipients: Int
-    /// When set, STARTTLS is offered (RFC 3207) with this server configuration.
-    public var tls: TLSConfiguration?
-    /// RFC 5321 §4.5.3.2.7: a client that sends no complete line for this long (5 minutes)
-    /// is disconnected. Only a whole line counts, so a byte now and then keeps nobody open.
-    public var idleTimeout: TimeAmount
-    /// However busy, a session ends this long after it began (10 minutes): time enough for
-    /// the largest message on a slow link, not for holding a connection for ever.
-    public var sessionTimeout: TimeAmount
-    /// The longest command line or data line accepted; a longer one ends the session.
-    public var maximumLineLength: Int
-    /// Connections at once, in all and from one address; more are answered 421 and closed.
-    public var maximumConnections: Int
-    public var maximumConnectionsPerAddress: Int
-    /// Handlers running at once; a message waits for its turn with its connection paused
-    /// (nothing more is read from it), so that a burst cannot hold many copies in memory.
-    public var maximumConcurrentHandlers: Int
-
-    public init(
-        host: String = "127.0.0.1",
-        port: Int = 25,
-        serverName: String = "localhost",
-        maximumMessageSize: Int = 25_000_000,
-        maximumRecipients: Int = 100,
-        tls: TLSConfiguration? = nil,
-        idleTimeout: TimeAmount = .minutes(5),
-        sessionTimeout: TimeAmount = .minutes(10),
-        maximumLineLength: Int = 65_536,
-        maximumConnections: Int = 200,
-        maximumConnectionsPerAddress: Int = 20,
-        maximumConcurrentHandlers: Int = 8
-    ) {
-        self.host = host
-        self.port = port
-        self.serverName = serverName
-        self.maximumMessageSize = maximumMessageSize
-        self.maximumRecipients = maximumRecipients
-        self.tls = tls
-        self.idleTimeout = idleTimeout
-        self.sessionTimeout = sessionTimeout
-        self.maximumLineLength = maximumLineLength
-        self.maximumConnections = maximumConnections
-        self.maximumConnectionsPerAddress = maximumConnectionsPerAddress
-        self.maximumConcurrentHandlers = maximumConcurrentHandlers
-    }
-}
-
 /// An SMTP listener that hands each received message to an async handler: for bounce and
 /// reply intake.
 ///
@@ -150,49 +85,6 @@ public final class SMTPServer: Service, Sendable {
         try await start()
         try? await gracefulShutdown()
         await stop()
-    }
-}
-
-/// Open connections, in all and by client address.
-final class ConnectionCounter: Sendable {
-    private let counts = Mutex<(total: Int, byAddress: [String: Int])>((0, [:]))
-
-    /// Counts a new connection from `address` if both caps allow it.
-    func open(_ address: String, total: Int, perAddress: Int) -> Bool {
-        counts.withLock { counts in
-            guard counts.total < total, counts.byAddress[address, default: 0] < perAddress else { return false }
-            counts.total += 1
-            counts.byAddress[address, default: 0] += 1
-            return true
-        }
-    }
-
-    func close(_ address: String) {
-        counts.withLock { counts in
-            counts.total -= 1
-            let left = counts.byAddress[address, default: 1] - 1
-            counts.byAddress[address] = left > 0 ? left : nil
-        }
-    }
-}
-
-/// At most `limit` holders at once; the others wait in line.
-actor AsyncSlots {
-    private var free: Int
-    private var waiting: [CheckedContinuation<Void, Never>] = []
-
-    init(_ limit: Int) { free = max(1, limit) }
-
-    func acquire() async {
-        if free > 0 {
-            free -= 1
-            return
-        }
-        await withCheckedContinuation { waiting.append($0) }
-    }
-
-    func release() {
-        if waiting.isEmpty { free += 1 } else { waiting.removeFirst().resume() }
     }
 }
 
