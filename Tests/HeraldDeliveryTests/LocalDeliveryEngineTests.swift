@@ -51,6 +51,11 @@ import Testing
             #expect(m.scheduledAt == Self.at("2027-03-27T19:00:00Z"))
             #expect(m.localDelivery?.ifPassed == .nextDay)
             #expect(try await h.delivery.scheduler.tick() == m.scheduledAt)
+            // Before it starts, the page can say how many will go when.
+            let expectedSends = try await h.delivery.scheduler.plannedSends(m)
+            #expect(expectedSends.expected)
+            #expect(expectedSends.sends.map(\.at) == Set(expected.map(\.1)).sorted())
+            #expect(expectedSends.sends.map(\.messages) == [1, 1, 1, 2, 2, 1, 1, 1])
 
             func tick() async throws {
                 try await h.delivery.scheduler.tick()

@@ -31,20 +31,13 @@ public struct RecipientResolver: Sendable {
             _ = try await store.massEmails.fail(id, reason: "\(module.pluralLabel) have no email field, nor a lookup to a module that has one")
             return
         }
-        let owner = try await store.users.find(massEmail.ownerID)
-        let scope: AccessScope = owner?.scope ?? .ownedBy(massEmail.ownerID)
+        let scope = try await self.scope(of: massEmail)
         let selection: RecipientSelection
-        switch massEmail.recipients {
-        case .view(let viewID):
-            let view = try await store.views.find(viewID, in: module)
-            switch view.criteria.resolve(in: module) {
-            case .success(let criteria): selection = .criteria(criteria)
-            case .failure(let error):
-                _ = try await store.massEmails.fail(id, reason: "the view '\(view.name)' no longer works: \(error.message)")
-                return
-            }
-        case .list(let listID): selection = .list(listID)
-        case .records(let ids): selection = .records(ids.sorted())
+        switch try await self.selection(of: massEmail, in: module) {
+        case .success(let chosen): selection = chosen
+        case .failure(let unusable):
+            _ = try await store.massEmails.fail(id, reason: unusable.reason)
+            return
         }
         // In each recipient's own time zone: each message waits in its next_attempt_at for its
         // zone's time; the engine claims nothing before it is due.
@@ -93,5 +86,46 @@ public struct RecipientResolver: Sendable {
         }
         try await store.massEmails.markResolved(id, now: now())
         logger.info("recipients resolved", metadata: Logger.Metadata.counts(skipped, prefix: "skipped_").merging(["mass_email": "\(id)"]) { $1 })
+    }
+
+    /// Why a mass email's recipients cannot be chosen (its failure reason).
+    struct Unusable: Error {
+        var reason: String
+    }
+
+    /// Whose records the mass email may go to: its owner's scope.
+    func scope(of massEmail: MassEmail) async throws -> AccessScope {
+        try await store.users.find(massEmail.ownerID)?.scope ?? .ownedBy(massEmail.ownerID)
+    }
+
+    /// The records the mass email goes to, or why it cannot (its view no longer works).
+    func selection(of massEmail: MassEmail, in module: Module) async throws -> Result<RecipientSelection, Unusable> {
+        switch massEmail.recipients {
+        case .view(let viewID):
+            let view = try await store.views.find(viewID, in: module)
+            switch view.criteria.resolve(in: module) {
+            case .success(let criteria): return .success(.criteria(criteria))
+            case .failure(let error): return .failure(Unusable(reason: "the view '\(view.name)' no longer works: \(error.message)"))
+            }
+        case .list(let listID): return .success(.list(listID))
+        case .records(let ids): return .success(.records(ids.sorted()))
+        }
+    }
+
+    /// For a mass email sent in each recipient's time zone whose recipients are not resolved
+    /// yet: how many of the selected records are due at each time, earliest first (before
+    /// duplicates, opt-outs and suppressions are taken out). Empty for any other.
+    public func expectedSends(_ massEmail: MassEmail) async throws -> [PlannedSend] {
+        guard let local = massEmail.localDelivery, massEmail.resolvedAt == nil else { return [] }
+        let module = try await store.modules.named(massEmail.module)
+        guard case .success(let selection) = try await selection(of: massEmail, in: module) else { return [] }
+        let fallback = try await store.settings.timeZone()
+        var byTime: [Int64: Int] = [:]
+        for group in try await store.records.recipientZones(in: module, selection: selection, scope: try await scope(of: massEmail),
+                                                             zoneFields: RecipientZoneFields(module)) {
+            let zone = LocalDelivery.zone(field: group.timeZone, country: group.country, fallback: fallback)
+            byTime[local.sendTime(in: zone), default: 0] += group.count
+        }
+        return byTime.sorted { $0.key < $1.key }.map { PlannedSend(at: $0.key, messages: $0.value, waiting: $0.value) }
     }
 }

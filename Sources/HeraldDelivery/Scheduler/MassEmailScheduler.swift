@@ -115,6 +115,15 @@ public actor MassEmailScheduler: Service {
         await onReady()
     }
 
+    /// For a mass email sent in each recipient's time zone: how many go at each time. Once
+    /// its recipients are resolved, its messages by their planned time (and how many still
+    /// wait); before, the selected records by the time their zone gives (`expected`).
+    public nonisolated func plannedSends(_ massEmail: MassEmail) async throws -> (sends: [PlannedSend], expected: Bool) {
+        guard massEmail.localDelivery != nil else { return ([], false) }
+        if massEmail.resolvedAt == nil { return (try await resolver.expectedSends(massEmail), true) }
+        return (try await store.messages.plannedSends(massEmail: massEmail.id), false)
+    }
+
     /// A person picks the A/B test's winner before the wait is over: it goes to the rest now.
     /// Refused (409) once a winner is chosen, or when the mass email is not sending or
     /// paused; 422 for a variant the test does not have.

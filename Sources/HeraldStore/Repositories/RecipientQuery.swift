@@ -43,15 +43,7 @@ extension RecordStore {
             email = "(SELECT c.\(ident: emailField.column) FROM \(ident: target.table) c WHERE c.id = \(ident: table).\(ident: field.column))"
             optOut = optOutField.map { "(SELECT c.\(ident: $0.column) FROM \(ident: target.table) c WHERE c.id = \(ident: table).\(ident: field.column))" } ?? "NULL"
         }
-        let filter: SQLQueryString
-        switch selection {
-        case .criteria(let criteria):
-            filter = CriteriaSQL(kind: database.kind, now: Date(), zone: try await settings.timeZone()).compile(criteria)
-        case .list(let list):
-            filter = "\(ident: table).id IN (SELECT record_id FROM static_list_members WHERE list_id = \(bind: list))"
-        case .records(let ids):
-            filter = ids.isEmpty ? "1=0" : "\(ident: table).id IN (\(binds: ids))"
-        }
+        let filter = try await selectionSQL(selection, table: table)
         let zone: SQLQueryString = zoneFields?.zone.map { "\(ident: table).\(ident: $0.column)" } ?? "NULL"
         let country: SQLQueryString = zoneFields?.country.map { "\(ident: table).\(ident: $0.column)" } ?? "NULL"
         return try await database.read { db in
@@ -67,6 +59,38 @@ extension RecordStore {
                              timeZone: try row.decode(column: "tz", as: String?.self),
                              country: try row.decode(column: "country", as: String?.self))
             }
+        }
+    }
+
+    /// How many selected records have each pair of time-zone and country values: what a mass
+    /// email sent in each recipient's time zone will send when, before its recipients are
+    /// resolved (duplicates, opt-outs and suppressions are not taken out yet).
+    public func recipientZones(in module: Module, selection: RecipientSelection, scope: AccessScope,
+                               zoneFields: RecipientZoneFields) async throws -> [(timeZone: String?, country: String?, count: Int)] {
+        let table = module.table
+        let filter = try await selectionSQL(selection, table: table)
+        let zone: SQLQueryString = zoneFields.zone.map { "\(ident: table).\(ident: $0.column)" } ?? "NULL"
+        let country: SQLQueryString = zoneFields.country.map { "\(ident: table).\(ident: $0.column)" } ?? "NULL"
+        return try await database.read { db in
+            try await db.raw("""
+                SELECT \(zone) AS tz, \(country) AS country, COUNT(*) AS n FROM \(ident: table)
+                WHERE \(RecordStore.scopeSQL(scope)) AND \(filter) GROUP BY 1, 2 LIMIT 5000
+                """).all().map { row in
+                (try row.decode(column: "tz", as: String?.self), try row.decode(column: "country", as: String?.self),
+                 try row.decode(column: "n", as: Int.self))
+            }
+        }
+    }
+
+    /// The SQL condition that a record of `table` is among `selection`.
+    private func selectionSQL(_ selection: RecipientSelection, table: String) async throws -> SQLQueryString {
+        switch selection {
+        case .criteria(let criteria):
+            CriteriaSQL(kind: database.kind, now: Date(), zone: try await settings.timeZone()).compile(criteria)
+        case .list(let list):
+            "\(ident: table).id IN (SELECT record_id FROM static_list_members WHERE list_id = \(bind: list))"
+        case .records(let ids):
+            ids.isEmpty ? "1=0" : "\(ident: table).id IN (\(binds: ids))"
         }
     }
 }

@@ -133,7 +133,7 @@ struct MassEmailsAPI {
         let followUps = try await FollowUpReport.load([massEmail], store: store)
         return Present.massEmail(massEmail, figures: figures, followUps: followUps[massEmail.id] ?? [], waiting: try await DeliveryWait.load(store),
                                  warnings: try await senderWarnings([massEmail])[massEmail.senderID].map { [$0] } ?? [],
-                                 plannedSends: massEmail.localDelivery == nil ? [] : try await store.messages.plannedSends(massEmail: massEmail.id),
+                                 plannedSends: try await delivery.scheduler.plannedSends(massEmail).sends,
                                  abResults: massEmail.abTest == nil ? nil
                                     : try await store.abTests.results(massEmail.id, variants: massEmail.abTest!.variants.count))
     }

@@ -482,7 +482,7 @@ struct MassEmailPages {
         let followUps = try await FollowUpReport.load([m], store: store)[m.id] ?? []
         let sending = m.status == .sending || followUps.contains { $0.status == .sending }
         let waiting = sending ? try await DeliveryWait.load(store)?.text { Self.format($0, zone) } : nil
-        let planned = m.localDelivery == nil ? [] : try await store.messages.plannedSends(massEmail: m.id)
+        let (planned, expected) = try await delivery.scheduler.plannedSends(m)
         let abTest = try await abTestView(m, held: f[.held], zone: zone, csrf: context.csrf)
         let actions: [[String: Any]] = m.triggerActions.enumerated().map { i, action in
             ["summary": action.summary(in: module, userName: { names[$0] ?? "user \($0)" }), "runs": runs[i] ?? 0]
@@ -502,7 +502,7 @@ struct MassEmailPages {
             } as Any,
             "planned_sends": planned.map { ["at": Self.format($0.at, zone), "utc": ISODateTime.format(epochSeconds: $0.at),
                                             "messages": $0.messages, "waiting": $0.waiting] },
-            "has_planned_sends": !planned.isEmpty,
+            "has_planned_sends": !planned.isEmpty, "planned_expected": expected,
             "ab_test": abTest as Any,
             "started": m.startedAt.map { Self.format($0, zone) } as Any,
             "finished": m.finishedAt.map { Self.format($0, zone) } as Any,
