@@ -165,18 +165,20 @@ import Testing
             await h.delivery.engine.wake()
             try await Task.sleep(for: .milliseconds(200))
             #expect(h.inbox.count == 2)
-            // Midnight in Tokyo: the deferred Kiritimati message goes first, then one of Berlin's.
+            // Midnight in Tokyo: the next day's two are the deferred Kiritimati message and one of
+            // Berlin's (one batch, so in either order); the other Berlin one waits a day more.
             clock.advance(by: Self.at("2027-03-28T15:00:00Z") - clock.now())
             try await tick()
             try await h.eventually("the next day's quota is used") { h.inbox.count == 4 }
+            let kiritimati: Set = ["k1@example.org", "k2@example.org", "k3@example.org"]
             let order = h.inbox.deliveries.map(\.to)
-            #expect(Set(order.prefix(2)).isSubset(of: ["k1@example.org", "k2@example.org", "k3@example.org"]))
-            #expect(Set(order.prefix(3)) == ["k1@example.org", "k2@example.org", "k3@example.org"])
-            #expect(order[3].hasPrefix("b"))
+            #expect(Set(order.prefix(2)).isSubset(of: kiritimati))
+            #expect(kiritimati.isSubset(of: Set(order.prefix(4))))
             clock.advance(by: 86_400)
             try await tick()
             try await h.eventually("the mass email is sent") { try await h.status(m.id) == .sent }
             #expect(Set(h.inbox.deliveries.map(\.to)).count == 5)
+            #expect(h.inbox.deliveries.last?.to.hasPrefix("b") == true)
         }
     }
 }
