@@ -3,6 +3,7 @@ import HeraldCore
 @testable import HeraldDelivery
 import HeraldStore
 import Mail
+import SQLKit
 import Testing
 
 /// An A/B test through the scheduler and the engine with the test's clock: the test share
@@ -44,8 +45,11 @@ import Testing
             for i in 1...1000 { ids.append(try await h.contact("ab\(i)@example.org", first: "Reader\(i)")) }
             let test = ABTest(variants: [ABTest.Variant(), ABTest.Variant(templateID: b.id, subject: "Big news, {{first_name}}")],
                               testPercent: 20, measure: .clicks, wait: .hours(4))
+            // A trigger action works as without a test: people's clicks fire it, whatever their variant.
             let draft = MassEmailDraft(name: "Which one", recipients: .list(try await list(h, ids)), templateID: a.id, senderID: h.sender.id,
-                                       schedule: .now, abTest: test)
+                                       schedule: .now,
+                                       triggerActions: [TriggerAction(event: .clicked, effect: .updateField(field: "mailing_city", value: .string("Clicked")))],
+                                       abTest: test)
             let m = try await h.store.massEmails.create(draft, in: h.contacts, owner: h.admin.id, now: Date(timeIntervalSince1970: TimeInterval(h.clock.now())))
             try await Self.tick(h.delivery.scheduler)
             await h.delivery.engine.wake()
@@ -85,6 +89,12 @@ import Testing
             await h.delivery.engagement.flush()
             let results = try await h.store.abTests.results(m.id, variants: 2)
             #expect(results.map(\.clicked) == [5, 15])
+            let table = h.contacts.table
+            try await h.eventually("the trigger action ran for the 20 people who clicked") {
+                try await h.store.database.read { db in
+                    try await db.raw("SELECT COUNT(*) AS n FROM \(ident: table) WHERE f_mailing_city = 'Clicked'").first()!.decode(column: "n", as: Int.self)
+                } == 20
+            }
 
             // Not before the wait is over; then both processes' schedulers decide at once.
             h.clock.advance(by: decideAt - h.clock.now() - 1)
