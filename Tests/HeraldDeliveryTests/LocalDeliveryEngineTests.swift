@@ -181,4 +181,41 @@ import Testing
             #expect(h.inbox.deliveries.last?.to.hasPrefix("b") == true)
         }
     }
+
+    @Test(arguments: TestDatabase.kinds)
+    func aMassEmailOnDealsTakesEachDealsContactsZone(kind: DatabaseKind) async throws {
+        let clock = TestClock(Self.at("2027-03-27T12:00:00Z"))
+        try await EngineHarness.with(kind, clock: clock) { h in
+            _ = try await h.store.modules.addField(Field(apiName: "time_zone", label: "Time Zone", type: .timeZone), to: "contacts")
+            let contacts = try await h.store.modules.named("contacts")
+            let deals = try await h.store.modules.named("deals")
+            var dealIDs: [Int64] = []
+            for (name, values) in [("kolkata", ["time_zone": FieldValue.text("Asia/Kolkata")]), ("berlin", ["mailing_country": .text("Germany")])] {
+                var fields: [String: FieldValue?] = ["first_name": .text(name), "last_name": .text("P"), "owner": .reference(h.admin.id),
+                                                     "email": .text("\(name)@example.org")]
+                for (key, value) in values { fields[key] = value }
+                let contact = try await h.store.records.create(in: contacts, RecordChanges(fields), owner: h.admin.id).id
+                dealIDs.append(try await h.store.records.create(in: deals, RecordChanges([
+                    "deal_name": .text("Deal with \(name)"), "stage": .text("Qualification"), "contact": .reference(contact),
+                    "owner": .reference(h.admin.id),
+                ]), owner: h.admin.id).id)
+            }
+            let template = try await h.store.templates.create(in: deals, name: "Deal news", subject: "About {{deal_name}}",
+                                                              html: "<p>News</p>", text: nil, by: h.admin.id)
+            let m = try await h.store.massEmails.create(
+                MassEmailDraft(name: "Deals, locally", recipients: .records(dealIDs), templateID: template.id, senderID: h.sender.id,
+                               schedule: .localTime(date: LocalDate(year: 2027, month: 3, day: 28)!, hour: 9, minute: 0, ifPassed: .sendAtOnce)),
+                in: deals, owner: h.admin.id, now: Date(timeIntervalSince1970: TimeInterval(clock.now())))
+            let times = [Self.at("2027-03-28T03:30:00Z"), Self.at("2027-03-28T07:00:00Z")]
+            #expect(try await h.delivery.scheduler.plannedSends(m).sends.map(\.at) == times)
+            #expect(RecipientZoneFields(deals, source: RecipientAddressSource.of(deals, among: [contacts, deals])).summary
+                    == "the Time Zone field of the Contact, else the country in the Mailing Country field of the Contact, else the organisation's time zone")
+            clock.advance(by: m.scheduledAt! - clock.now())
+            try await h.delivery.scheduler.tick()
+            await h.delivery.scheduler.settle()
+            let planned = try await h.store.messages.plannedSends(massEmail: m.id)
+            #expect(planned.map(\.at) == times)
+            #expect(planned.map(\.messages) == [1, 1])
+        }
+    }
 }

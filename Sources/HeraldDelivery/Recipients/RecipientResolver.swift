@@ -42,7 +42,7 @@ public struct RecipientResolver: Sendable {
         // In each recipient's own time zone: each message waits in its next_attempt_at for its
         // zone's time; the engine claims nothing before it is due.
         let local = step == 0 ? massEmail.localDelivery : nil
-        let zoneFields = local.map { _ in RecipientZoneFields(module) }
+        let zoneFields = local.map { _ in RecipientZoneFields(module, source: source) }
         let fallbackZone = try await store.settings.timeZone()
         var timeByZone: [String: Int64] = [:]
         var (cursor, skipped) = try await store.massEmails.resolutionProgress(id)
@@ -120,9 +120,10 @@ public struct RecipientResolver: Sendable {
         let module = try await store.modules.named(massEmail.module)
         guard case .success(let selection) = try await selection(of: massEmail, in: module) else { return [] }
         let fallback = try await store.settings.timeZone()
+        let source = RecipientAddressSource.of(module, among: try await store.modules.all())
         var byTime: [Int64: Int] = [:]
         for group in try await store.records.recipientZones(in: module, selection: selection, scope: try await scope(of: massEmail),
-                                                             zoneFields: RecipientZoneFields(module)) {
+                                                             zoneFields: RecipientZoneFields(module, source: source)) {
             let zone = LocalDelivery.zone(field: group.timeZone, country: group.country, fallback: fallback)
             byTime[local.sendTime(in: zone), default: 0] += group.count
         }

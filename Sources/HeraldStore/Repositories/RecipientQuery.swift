@@ -44,8 +44,7 @@ extension RecordStore {
             optOut = optOutField.map { "(SELECT c.\(ident: $0.column) FROM \(ident: target.table) c WHERE c.id = \(ident: table).\(ident: field.column))" } ?? "NULL"
         }
         let filter = try await selectionSQL(selection, table: table)
-        let zone: SQLQueryString = zoneFields?.zone.map { "\(ident: table).\(ident: $0.column)" } ?? "NULL"
-        let country: SQLQueryString = zoneFields?.country.map { "\(ident: table).\(ident: $0.column)" } ?? "NULL"
+        let (zone, country) = Self.zoneSQL(zoneFields, table: table)
         return try await database.read { db in
             try await db.raw("""
                 SELECT \(ident: table).id AS id, \(email) AS email, \(optOut) AS opt_out, \(zone) AS tz, \(country) AS country
@@ -69,8 +68,7 @@ extension RecordStore {
                                zoneFields: RecipientZoneFields) async throws -> [(timeZone: String?, country: String?, count: Int)] {
         let table = module.table
         let filter = try await selectionSQL(selection, table: table)
-        let zone: SQLQueryString = zoneFields.zone.map { "\(ident: table).\(ident: $0.column)" } ?? "NULL"
-        let country: SQLQueryString = zoneFields.country.map { "\(ident: table).\(ident: $0.column)" } ?? "NULL"
+        let (zone, country) = Self.zoneSQL(zoneFields, table: table)
         return try await database.read { db in
             try await db.raw("""
                 SELECT \(zone) AS tz, \(country) AS country, COUNT(*) AS n FROM \(ident: table)
@@ -80,6 +78,17 @@ extension RecordStore {
                  try row.decode(column: "n", as: Int.self))
             }
         }
+    }
+
+    /// The time-zone and country values of a record of `table`: its own columns, or those of
+    /// the record its lookup names; NULL where there is no such field.
+    static func zoneSQL(_ fields: RecipientZoneFields?, table: String) -> (zone: SQLQueryString, country: SQLQueryString) {
+        func value(_ field: Field?) -> SQLQueryString {
+            guard let field else { return "NULL" }
+            guard let via = fields?.via else { return "\(ident: table).\(ident: field.column)" }
+            return "(SELECT z.\(ident: field.column) FROM \(ident: via.target.table) z WHERE z.id = \(ident: table).\(ident: via.field.column))"
+        }
+        return (value(fields?.zone), value(fields?.country))
     }
 
     /// The SQL condition that a record of `table` is among `selection`.

@@ -284,7 +284,7 @@ struct MassEmailPages {
             "if_passed": LocalDelivery.IfPassed.allCases.map {
                 ["value": $0.rawValue, "label": "Where it has passed already: \($0.label)", "selected": values["if_passed"] == $0.rawValue]
             },
-            "zone_source": RecipientZoneFields(module).summary,
+            "zone_source": RecipientZoneFields(module, source: RecipientAddressSource.of(module, among: modules)).summary,
             "date": values["date"] ?? LocalDate(Date().addingTimeInterval(86_400), in: TimeZone(identifier: zoneName) ?? .gmt).description,
             "time": values["time"] ?? "09:00",
             "zones": MassEmailPages.zoneNames(including: zoneName).map { ["name": $0, "selected": $0 == zoneName] },
@@ -496,7 +496,7 @@ struct MassEmailPages {
             "scheduled": m.localDelivery == nil ? m.scheduledAt.map { Self.format($0, TimeZone(identifier: m.timeZone) ?? zone) + " (\(m.timeZone))" } as Any
                 : nil as String? as Any,
             "local_delivery": m.localDelivery.map { local in
-                "\(local.timeText) on \(local.date) in each recipient's time zone (from \(RecipientZoneFields(module).summary)); "
+                "\(local.timeText) on \(local.date) in each recipient's time zone (from \(RecipientZoneFields(module, source: RecipientAddressSource.of(module, among: modules)).summary)); "
                     + "where that time had passed when it was saved: \(local.ifPassed.label)"
                     + (m.resolvedAt == nil ? ". Starts \(Self.format(m.scheduledAt ?? local.savedAt, zone)), when the time comes in the first zone" : "")
             } as Any,
