@@ -29,6 +29,11 @@ public struct ABVariantResult: Sendable, Hashable {
     public func rate(_ measure: ABTest.Measure) -> Double {
         sent == 0 ? 0 : Double(events(measure)) / Double(sent)
     }
+
+    /// The rate in percent with one decimal, as pages and notes show it: "12.0 %".
+    public func percent(_ measure: ABTest.Measure) -> String {
+        String(format: "%.1f %%", rate(measure) * 100)
+    }
 }
 
 /// Which variant won, and why in words.
@@ -66,10 +71,10 @@ public enum ABRule {
         var best = first
         for result in ordered.dropFirst() where result.rate(measure) > best.rate(measure) { best = result }
         let tied = ordered.filter { $0.variant != best.variant && $0.rate(measure) == best.rate(measure) }
-        let percent = String(format: "%.1f", best.rate(measure) * 100)
+        let percent = best.percent(measure)
         let note = tied.isEmpty
-            ? "variant \(ABTest.letter(best.variant)) had the most \(measure.label) per message (\(percent) %)"
-            : "variants \(([best] + tied).map { ABTest.letter($0.variant) }.joined(separator: " and ")) tied at \(percent) % \(measure.label) "
+            ? "variant \(ABTest.letter(best.variant)) had the most \(measure.label) per message (\(percent))"
+            : "variants \(([best] + tied).map { ABTest.letter($0.variant) }.joined(separator: " and ")) tied at \(percent) \(measure.label) "
                 + "per message; the first of them goes"
         return ABDecision(winner: best.variant, byHand: false, note: note, at: now)
     }

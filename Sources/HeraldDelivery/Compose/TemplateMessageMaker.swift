@@ -169,7 +169,7 @@ public struct TemplateMessageMaker: MessageMaker {
             if step == 0, let test = massEmail.abTest {
                 var firstLink = 0
                 for variant in test.variants {
-                    let template = try await compile(variant.templateID ?? massEmail.templateID, subject: variant.subject, module: module, tracking: true)
+                    let template = try await compile(variant, of: massEmail, module: module, tracking: true)
                     try await store.engagement.saveLinks(template.trackedLinks, massEmail: massEmail.id, step: 0, firstLink: firstLink)
                     variants.append((template, firstLink))
                     firstLink += template.trackedLinks.count
@@ -178,9 +178,7 @@ public struct TemplateMessageMaker: MessageMaker {
             var originals: [CompiledTemplate] = []
             if followUp?.threaded == true {
                 if let test = massEmail.abTest {
-                    for variant in test.variants {
-                        originals.append(try await compile(variant.templateID ?? massEmail.templateID, subject: variant.subject, module: module, tracking: false))
-                    }
+                    for variant in test.variants { originals.append(try await compile(variant, of: massEmail, module: module, tracking: false)) }
                 } else {
                     originals = [try await compile(massEmail.templateID, module: module, tracking: false)]
                 }
@@ -193,6 +191,11 @@ public struct TemplateMessageMaker: MessageMaker {
             return Prepared(module: narrowed, template: compiled, variants: variants, sender: try await store.senders.find(massEmail.senderID),
                             originals: originals)
         }
+    }
+
+    /// An A/B test's variant: its template (or the mass email's) with its subject (or the template's).
+    private func compile(_ variant: ABTest.Variant, of massEmail: MassEmail, module: Module, tracking: Bool) async throws -> CompiledTemplate {
+        try await compile(variant.templateID ?? massEmail.templateID, subject: variant.subject, module: module, tracking: tracking)
     }
 
     /// Compiles a saved template, with `subject` instead of its own (an A/B test's variant).

@@ -96,9 +96,13 @@ public actor MassEmailScheduler: Service {
                   try await store.followUpRuns.claimResolution(key.massEmailID, step: key.step, node: node, now: t) else { continue }
             resolve(key) { [self] in try await self.resolver.resolveFollowUp(key.massEmailID, step: key.step, node: self.node, now: self.now) }
         }
-        for id in try await store.abTests.due(now: t) { try await decide(id, now: t) }
-        let times = [try await store.massEmails.nextScheduledAt(), try await store.followUpRuns.nextDueAt(),
-                     try await store.abTests.nextDueAt()].compactMap { $0 }
+        // One query a tick while no test is due; the list and a fresh next time only when one is.
+        var nextTest = try await store.abTests.nextDueAt()
+        if let due = nextTest, due <= t {
+            for id in try await store.abTests.due(now: t) { try await decide(id, now: t) }
+            nextTest = try await store.abTests.nextDueAt()
+        }
+        let times = [try await store.massEmails.nextScheduledAt(), try await store.followUpRuns.nextDueAt(), nextTest].compactMap { $0 }
         return times.min()
     }
 

@@ -37,6 +37,14 @@ enum ABTestInput {
         return ABTest(variants: variants, testPercent: Int(percent), measure: measure, wait: wait)
     }
 
+    /// The index of the variant a person picked by its letter (`"B"` → 1), from the API or the page.
+    static func variant(_ letter: String?) throws -> Int {
+        guard let index = letter.flatMap(ABTest.index(letter:)) else {
+            throw HeraldError.invalid(field: "variant", "'\(letter ?? "")' is not a variant letter (A to E)")
+        }
+        return index
+    }
+
     /// The test as the API shows it; with `results` (a single mass email), each variant's
     /// figures and rate by the measure, the winner marked.
     static func json(_ m: MassEmail, results: [ABVariantResult]?) -> JSONValue {

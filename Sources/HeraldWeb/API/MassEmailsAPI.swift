@@ -92,10 +92,7 @@ struct MassEmailsAPI {
             var reader = try JSONObjectReader(body)
             let letter = reader.string("variant", required: true, maxLength: 1)
             try reader.finish()
-            guard let variant = letter.flatMap(ABTest.index(letter:)) else {
-                throw HeraldError.invalid(field: "variant", "'\(letter ?? "")' is not a variant letter (A to E)")
-            }
-            try await delivery.scheduler.pickWinner(m.id, variant: variant, by: try context.user().name)
+            try await delivery.scheduler.pickWinner(m.id, variant: try ABTestInput.variant(letter), by: try context.user().name)
             return JSONResponse.make(try await present(try await store.massEmails.find(m.id)))
         }
         api.get("mass-emails/:id/messages") { request, context in

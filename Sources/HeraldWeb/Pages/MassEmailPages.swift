@@ -122,10 +122,7 @@ struct MassEmailPages {
         app.post("/mass-emails/:id/ab-winner") { request, context in
             let m = try await fetch(context)
             let form = try await FormData.read(request, context: context)
-            guard let variant = form["variant"].flatMap(ABTest.index(letter:)) else {
-                throw HeraldError.invalid(field: "variant", "'\(form["variant"] ?? "")' is not a variant letter (A to E)")
-            }
-            try await delivery.scheduler.pickWinner(m.id, variant: variant, by: try context.user().name)
+            try await delivery.scheduler.pickWinner(m.id, variant: try ABTestInput.variant(form["variant"]), by: try context.user().name)
             return Response.redirect(to: "/mass-emails/\(m.id)#ab-test", type: .found)
         }
         app.post("/mass-emails/:id/follow-ups/:step/stop") { _, context in
@@ -177,7 +174,7 @@ struct MassEmailPages {
             guard let test = m.abTest else { continue }
             let results = try await store.abTests.results(m.id, variants: test.variants.count)
             abLines[m.id] = "A/B by \(test.measure.label): " + results.map {
-                "\(ABTest.letter($0.variant)) \(String(format: "%.1f %%", $0.rate(test.measure) * 100))" + (m.abDecision?.winner == $0.variant ? " ★" : "")
+                "\(ABTest.letter($0.variant)) \($0.percent(test.measure))" + (m.abDecision?.winner == $0.variant ? " ★" : "")
             }.joined(separator: " · ")
         }
         let rows: [[String: Any]] = massEmails.map { m in
@@ -440,7 +437,7 @@ struct MassEmailPages {
             variants.append([
                 "letter": ABTest.letter(i), "template": template?.name ?? "(deleted template)", "subject": variant.subject ?? template?.subject ?? "",
                 "sent": r.sent, "opened": r.opened, "clicked": r.clicked, "replied": r.replied,
-                "rate": String(format: "%.1f %%", r.rate(test.measure) * 100), "winner": m.abDecision?.winner == i, "can_pick": canPick,
+                "rate": r.percent(test.measure), "winner": m.abDecision?.winner == i, "can_pick": canPick,
             ])
         }
         let state: String = if let d = m.abDecision {
