@@ -76,8 +76,8 @@ public struct LocalDelivery: Sendable, Hashable, Codable {
         return (first, last)
     }
 
-    /// Every zone Herald knows, once.
-    static let zones: [TimeZone] = TimeZone.knownTimeZoneIdentifiers.compactMap(TimeZone.init(identifier:))
+    /// Every zone Herald offers (``TimeZoneNames``), once.
+    static let zones: [TimeZone] = TimeZoneNames.all.compactMap(TimeZone.init(identifier:))
 
     /// A recipient's zone: the record's time-zone field when set to a zone; else the zone most
     /// people of its country live in (``CountryTimeZones``); else `fallback` (the
