@@ -146,3 +146,46 @@ import Testing
         }
     }
 }
+
+/// Messages and outcomes travel to SQLite as one JSON text a statement (PostgreSQL: arrays):
+/// what a server may answer (quotes, backslashes, line breaks, control characters, any
+/// script) and what is absent come back exactly as they went.
+@Suite struct MessageBatchWriteTests {
+    typealias F = MassEmailStoreTests
+
+    @Test(arguments: TestDatabase.kinds)
+    func awkwardTextsAndAbsentValuesArriveAsTheyWere(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let f = try await F.fixture(store)
+            let addresses = ["o'brien@example.org", "a+tag/x=y@example.org", "{curly}|pipe@example.org", "plain@example.org"]
+            var ids: [Int64] = []
+            for address in addresses { ids.append(try await F.contact(f, address)) }
+            let m = try await store.massEmails.create(
+                MassEmailDraft(name: "Odd", recipients: .records(ids), templateID: f.template.id, senderID: f.sender.id, schedule: .now),
+                in: f.contacts, owner: f.admin.id)
+            _ = try await store.massEmails.startDue(now: WallClock.epochSeconds() + 1)
+            let inserted = try await store.massEmails.enqueue(m.id, step: 0, recipients: zip(ids, addresses).map { ($0, $1) },
+                                                              cursor: ids.max() ?? 0, skipped: [:], now: 0)
+            #expect(inserted == 4)
+            let claimed = try await store.messages.claim(massEmail: m.id, node: "n", limit: 10, now: 1).sorted { $0.id < $1.id }
+            #expect(claimed.map(\.address) == addresses)
+            let texts: [String?] = ["say \"no\" \\ twice\r\n\ttab \u{01}\u{1F}", "Zustellung abgelehnt – 受信拒否 🚫", nil, "[not json] {\"a\": 1}"]
+            try await store.messages.record(zip(claimed, texts).enumerated().map { i, pair in
+                MessageOutcome(id: pair.0.id, attempt: 1, status: i == 2 ? .deferred : .bounced, attempts: 1,
+                               nextAttemptAt: i == 2 ? 9_999 : nil, code: i == 2 ? nil : 550, enhancedCode: i == 2 ? nil : "5.7.1",
+                               text: pair.1, sentAt: nil)
+            }, node: "n")
+            let rows = try await store.messages.page(massEmail: m.id).sorted { $0.id < $1.id }
+            #expect(rows.map(\.text) == texts)
+            #expect(rows.map(\.status) == [.bounced, .bounced, .deferred, .bounced])
+            #expect(rows.map(\.code) == [550, 550, nil, 550])
+            #expect(rows.map(\.enhancedCode) == ["5.7.1", "5.7.1", nil, "5.7.1"])
+            #expect(rows[2].nextAttemptAt == 9_999)
+            #expect(rows.allSatisfy { $0.sentAt == nil })
+            // A second enqueue of the same addresses adds nothing.
+            let again = try await store.massEmails.enqueue(m.id, step: 0, recipients: zip(ids, addresses).map { ($0, $1) },
+                                                           cursor: ids.max() ?? 0, skipped: [:], now: 0)
+            #expect(again == 0)
+        }
+    }
+}

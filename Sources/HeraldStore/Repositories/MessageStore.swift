@@ -38,21 +38,19 @@ public struct MessageStore: Sendable {
                 ON CONFLICT (mass_email_id, step, address) DO NOTHING RETURNING id
                 """).all().count
         }
-        var inserted = 0
-        for start in stride(from: 0, to: recipients.count, by: 400) {
-            let rows = (start..<min(start + 400, recipients.count)).map { i in
-                SQLQueryString("""
-                    (\(bind: massEmailID), \(bind: step), \(bind: recipients[i].recordID), \(bind: recipients[i].address), \(bind: status), 0,
-                     \(bind: times[i]), \(bind: sendAt == nil ? nil : times[i]), \(bind: held ? keys[i] : nil as Int64?))
-                    """)
-            }
-            inserted += try await db.raw("""
-                INSERT INTO mail_messages (mass_email_id, step, record_id, address, status, attempts, next_attempt_at, planned_at, ab_key)
-                VALUES \(rows.joined(separator: ", "))
-                ON CONFLICT (mass_email_id, step, address) DO NOTHING RETURNING id
-                """).all().count
+        var rows = JSONRows(capacity: recipients.count)
+        for (i, recipient) in recipients.enumerated() {
+            rows.row()
+            rows.add(recipient.recordID); rows.add(recipient.address); rows.add(times[i])
+            rows.add(sendAt == nil ? nil : times[i]); rows.add(held ? keys[i] : nil as Int64?)
         }
-        return inserted
+        // "WHERE true": SQLite's grammar needs it between a SELECT and ON CONFLICT.
+        return try await db.raw("""
+            INSERT INTO mail_messages (mass_email_id, step, record_id, address, status, attempts, next_attempt_at, planned_at, ab_key)
+            SELECT \(bind: massEmailID), \(bind: step), value ->> 0, value ->> 1, \(bind: status), 0, value ->> 2, value ->> 3, value ->> 4
+            FROM json_each(\(bind: rows.json)) WHERE true
+            ON CONFLICT (mass_email_id, step, address) DO NOTHING RETURNING id
+            """).all().count
     }
 
     /// The SQL condition that a message of step `step` of mass email `massEmail` is still
@@ -116,24 +114,26 @@ public struct MessageStore: Sendable {
                     WHERE mail_messages.id = v.id AND \(Self.held(attempt: "v.attempt", node: node, alsoRequeued: alsoRequeued))
                     """).run()
             } else {
-                for start in stride(from: 0, to: outcomes.count, by: 300) {
-                    let rows = outcomes[start..<min(start + 300, outcomes.count)].map { o in
-                        SQLQueryString("""
-                            (CAST(\(bind: o.id) AS BIGINT), CAST(\(bind: o.status.rawValue) AS TEXT), CAST(\(bind: o.attempts) AS INTEGER),
-                             CAST(\(bind: o.nextAttemptAt) AS BIGINT), CAST(\(bind: o.code) AS INTEGER), CAST(\(bind: o.enhancedCode) AS TEXT),
-                             CAST(\(bind: o.text.map { String($0.prefix(500)) }) AS TEXT), CAST(\(bind: o.sentAt) AS BIGINT),
-                             CAST(\(bind: o.attempt) AS INTEGER))
-                            """)
-                    }
-                    try await db.raw("""
-                        UPDATE mail_messages SET status = v.column2, attempts = v.column3,
-                            next_attempt_at = COALESCE(v.column4, mail_messages.next_attempt_at),
-                            smtp_code = v.column5, smtp_status = v.column6, smtp_text = v.column7, sent_at = v.column8,
-                            claimed_by = NULL
-                        FROM (VALUES \(rows.joined(separator: ", "))) AS v
-                        WHERE mail_messages.id = v.column1 AND \(Self.held(attempt: "v.column9", node: node, alsoRequeued: alsoRequeued))
-                        """).run()
+                var rows = JSONRows(capacity: outcomes.count)
+                for o in outcomes {
+                    rows.row()
+                    rows.add(o.id); rows.add(o.status.rawValue); rows.add(o.attempts); rows.add(o.nextAttemptAt); rows.add(o.code)
+                    rows.add(o.enhancedCode); rows.add(o.text.map { String($0.prefix(500)) }); rows.add(o.sentAt); rows.add(o.attempt)
                 }
+                // The held condition is written with `+` before claimed_by so that SQLite walks the
+                // outcomes and finds each message by its id, rather than the node's claims and
+                // the outcomes for each (it cannot know how many rows json_each has).
+                try await db.raw("""
+                    UPDATE mail_messages SET status = v.status, attempts = v.attempts,
+                        next_attempt_at = COALESCE(v.next_attempt_at, mail_messages.next_attempt_at),
+                        smtp_code = v.code, smtp_status = v.enhanced_code, smtp_text = v.text, sent_at = v.sent_at,
+                        claimed_by = NULL
+                    FROM (SELECT value ->> 0 AS id, value ->> 1 AS status, value ->> 2 AS attempts, value ->> 3 AS next_attempt_at,
+                                 value ->> 4 AS code, value ->> 5 AS enhanced_code, value ->> 6 AS text, value ->> 7 AS sent_at,
+                                 value ->> 8 AS attempt
+                          FROM json_each(\(bind: rows.json))) AS v
+                    WHERE mail_messages.id = v.id AND \(Self.held(attempt: "v.attempt", node: node, alsoRequeued: alsoRequeued, byID: true))
+                    """).run()
             }
             // A refusal at send time is a bounce like any other: listed with the mass email's
             // bounces (the engine has already suppressed the addresses it had to).
@@ -154,9 +154,11 @@ public struct MessageStore: Sendable {
 
     /// The condition that `node` still holds a message for the attempt in column `attempt`
     /// (or, `alsoRequeued`, that the message was given back from that attempt and not claimed since).
-    private static func held(attempt: String, node: String, alsoRequeued: Bool) -> SQLQueryString {
+    /// `byID`: SQLite is to find each row by its id, not through the index of claims (see `record`).
+    private static func held(attempt: String, node: String, alsoRequeued: Bool, byID: Bool = false) -> SQLQueryString {
         let held: SQLQueryString = """
-            (mail_messages.status = 'sending' AND mail_messages.attempts = \(unsafeRaw: attempt) AND mail_messages.claimed_by = \(bind: node))
+            (mail_messages.status = 'sending' AND mail_messages.attempts = \(unsafeRaw: attempt)
+             AND \(unsafeRaw: byID ? "+" : "")mail_messages.claimed_by = \(bind: node))
             """
         guard alsoRequeued else { return held }
         return """

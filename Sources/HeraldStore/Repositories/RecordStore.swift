@@ -207,7 +207,8 @@ public struct RecordStore: Sendable {
         var out: [Record] = []
         for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
             let rows = try await database.read { db in
-                let wanted: SQLQueryString = database.kind == .postgres ? "id = ANY(\(bind: chunk)::bigint[])" : "id IN (\(binds: chunk))"
+                let wanted: SQLQueryString = database.kind == .postgres
+                    ? "id = ANY(\(bind: chunk)::bigint[])" : "id IN (SELECT value FROM json_each(\(bind: JSONRows.integers(chunk))))"
                 return try await db.raw("""
                     SELECT \(RecordStore.columns(module)) FROM \(ident: module.table)
                     WHERE \(wanted) AND \(RecordStore.scopeSQL(scope)) ORDER BY id
