@@ -15,7 +15,7 @@ import Testing
     }
 
     static func read(_ body: [UInt8], chunk: Int) throws -> (bytes: [UInt8], sawFile: Bool) {
-        var reader = MultipartFileReader(boundary: boundary)
+        let reader = MultipartFileReader(boundary: boundary)
         var out: [UInt8] = []
         var i = 0
         while i < body.count {
@@ -48,7 +48,7 @@ import Testing
         let long = String(repeating: "x", count: MultipartFileReader.maxFieldBytes + 1)
         let body = Array(("--\(b)\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\ntok-123\r\n"
             + "--\(b)\r\nContent-Disposition: form-data; name=\"long\"\r\n\r\n\(long)\r\n").utf8) + Self.body(file: "a,b\r\n")
-        var reader = MultipartFileReader(boundary: b)
+        let reader = MultipartFileReader(boundary: b)
         var i = 0
         var fieldsWhenTheFileBegan: [String: String]?
         while i < body.count {
@@ -68,7 +68,7 @@ import Testing
     }
 
     @Test func refusesOverlongPartHeaders() {
-        var reader = MultipartFileReader(boundary: Self.boundary)
+        let reader = MultipartFileReader(boundary: Self.boundary)
         let start = Array("--\(Self.boundary)\r\nX: ".utf8) + [UInt8](repeating: 65, count: 20_000)
         #expect(throws: (any Error).self) { _ = try reader.feed(start) }
     }

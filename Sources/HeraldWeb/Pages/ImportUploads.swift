@@ -23,7 +23,7 @@ struct ImportUploads: Sendable {
               let handle = FileHandle(forWritingAtPath: path) else {
             throw HeraldError(.invalid, "the upload could not be stored")
         }
-        var reader = MultipartFileReader(boundary: boundary)
+        let reader = MultipartFileReader(boundary: boundary)
         var total = 0
         do {
             for try await buffer in body {
@@ -31,7 +31,7 @@ struct ImportUploads: Sendable {
                 guard total <= limit else {
                     throw HeraldError.invalid(field: "file", "is larger than \(limit / 1024 / 1024) MB")
                 }
-                let out = try reader.feed(Array(buffer.readableBytesView))
+                let out = try reader.feed(buffer.readableBytesView)
                 if let csrf, reader.sawFile || reader.fields["_csrf"] != nil {
                     guard let presented = reader.fields["_csrf"], Secrets.constantTimeEquals(presented, csrf) else {
                         throw HeraldError.forbidden("the form has expired or did not come from Herald; reload the page and try again")

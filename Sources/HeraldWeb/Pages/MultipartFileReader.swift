@@ -1,36 +1,75 @@
 import Foundation
-import Hummingbird
 import HeraldCore
-import HeraldStore
-import NIOPosix
+import MultipartKit
+import NIOCore
 
 /// Pulls the first file out of a `multipart/form-data` body as it streams by (RFC 7578),
-/// keeping only a delimiter's length of bytes between chunks, and keeps the small text fields
-/// before it (the form's `_csrf`, checked before a byte of the file is stored).
-struct MultipartFileReader {
-    enum State { case preamble, headers, body(isFile: Bool), done }
+/// and keeps the small text fields before it (the form's `_csrf`, checked before a byte of
+/// the file is stored). The parsing is multipart-kit's streaming `MultipartParser`; this type
+/// decides what to keep: the first part with a file name, fields up to a size, and nothing
+/// unbounded.
+final class MultipartFileReader {
+    static let maxFieldBytes = 4096
+    static let maxFields = 32
+    /// Bytes the parser may take without handing out a header or a body byte (a part's
+    /// headers, the preamble): more is no form a browser sends.
+    static let maxQuietBytes = 16 * 1024
 
-    let delimiter: [UInt8]
-    var state = State.preamble
-    var buffer: [UInt8]
     private(set) var sawFile = false
     private(set) var fileBytes = 0
     /// The text fields read so far; a value over ``maxFieldBytes`` is left out, not cut.
     private(set) var fields: [String: String] = [:]
-    private var field: (name: String, value: [UInt8])?
 
-    static let maxFieldBytes = 4096
-    static let maxFields = 32
+    private let parser: MultipartParser
+    /// The current part's headers, until its first body byte decides what it is.
+    private var headers: [(name: String, value: String)] = []
+    private var part = Part.undecided
+    private var out: [UInt8] = []
+    private var progressed = false
+    private var quietBytes = 0
 
-    init(boundary: String) {
-        delimiter = Array("\r\n--\(boundary)".utf8)
-        // RFC 2046 §5.1.1: the first delimiter may start the body without the CRLF before it.
-        buffer = Array("\r\n".utf8)
+    private enum Part {
+        case undecided
+        case file
+        case field(name: String, value: [UInt8])
+        case skipped
     }
 
+    init(boundary: String) {
+        parser = MultipartParser(boundary: boundary)
+        parser.onHeader = { [unowned self] name, value in
+            headers.append((name, value))
+            progressed = true
+        }
+        parser.onBody = { [unowned self] body in
+            decide()
+            progressed = true
+            switch part {
+            case .file:
+                fileBytes += body.readableBytes
+                out.append(contentsOf: body.readableBytesView)
+            case .field(let name, var value) where value.count <= Self.maxFieldBytes:
+                value.append(contentsOf: body.readableBytesView.prefix(Self.maxFieldBytes + 1 - value.count))
+                part = .field(name: name, value: value)
+            default:
+                break
+            }
+        }
+        parser.onPartComplete = { [unowned self] in
+            decide()
+            progressed = true
+            if case .field(let name, let value) = part, value.count <= Self.maxFieldBytes {
+                fields[name] = String(decoding: value, as: UTF8.self)
+            }
+            headers = []
+            part = .undecided
+        }
+    }
+
+    /// The boundary parameter of a `multipart/form-data` Content-Type (1–70 characters).
     static func boundary(fromContentType type: String) -> String? {
-        for part in type.split(separator: ";") {
-            let kv = part.trimmingCharacters(in: .whitespaces)
+        for piece in type.split(separator: ";") {
+            let kv = piece.trimmingCharacters(in: .whitespaces)
             if kv.lowercased().hasPrefix("boundary=") {
                 var value = String(kv.dropFirst("boundary=".count))
                 if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
@@ -41,70 +80,35 @@ struct MultipartFileReader {
     }
 
     /// Feeds the next bytes of the body; returns the bytes of the file part they complete.
-    mutating func feed(_ bytes: [UInt8]) throws -> [UInt8] {
-        buffer += bytes
-        var out: [UInt8] = []
-        while true {
-            switch state {
-            case .done:
-                buffer.removeAll()
-                return out
-            case .preamble:
-                guard let at = MultipartFileReader.find(delimiter, in: buffer) else {
-                    buffer.removeFirst(max(0, buffer.count - delimiter.count))
-                    return out
-                }
-                guard buffer.count >= at + delimiter.count + 2 else { return out }
-                let after = Array(buffer[(at + delimiter.count)..<(at + delimiter.count + 2)])
-                buffer.removeFirst(at + delimiter.count + 2)
-                state = after == Array("--".utf8) ? .done : .headers
-            case .headers:
-                guard let end = MultipartFileReader.find(Array("\r\n\r\n".utf8), in: buffer) else {
-                    if buffer.count > 16 * 1024 { throw HeraldError(.malformed, "a part of the upload has over-long headers") }
-                    return out
-                }
-                let raw = String(decoding: buffer[..<end], as: UTF8.self)
-                let headers = raw.lowercased()
-                buffer.removeFirst(end + 4)
-                let isFile = !sawFile && headers.contains("filename=")
-                if isFile { sawFile = true }
-                field = nil
-                if !headers.contains("filename="), fields.count < MultipartFileReader.maxFields,
-                   let name = raw.firstMatch(of: /(?i)\bname="([^"]*)"/)?.1 {
-                    field = (String(name), [])
-                }
-                state = .body(isFile: isFile)
-            case .body(let isFile):
-                let found = MultipartFileReader.find(delimiter, in: buffer)
-                let ready = found ?? max(0, buffer.count - (delimiter.count - 1))
-                if isFile { out += buffer[..<ready]; fileBytes += ready }
-                if var f = field {
-                    f.value += buffer[..<min(ready, MultipartFileReader.maxFieldBytes + 1 - min(f.value.count, MultipartFileReader.maxFieldBytes + 1))]
-                    field = f
-                }
-                buffer.removeFirst(ready)
-                guard found != nil else { return out }
-                if let f = field, f.value.count <= MultipartFileReader.maxFieldBytes {
-                    fields[f.name] = String(decoding: f.value, as: UTF8.self)
-                }
-                field = nil
-                state = .preamble
-            }
+    func feed(_ bytes: some Collection<UInt8>) throws -> [UInt8] {
+        out = []
+        progressed = false
+        do {
+            try parser.execute(ByteBuffer(bytes: bytes))
+        } catch {
+            throw HeraldError(.malformed, "the upload is not a well-formed multipart/form-data body")
         }
+        quietBytes = progressed ? 0 : quietBytes + bytes.count
+        if quietBytes > Self.maxQuietBytes {
+            throw HeraldError(.malformed, "a part of the upload has over-long headers")
+        }
+        defer { out = [] }
+        return out
     }
 
-    static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard haystack.count >= needle.count, let first = needle.first else { return nil }
-        var i = 0
-        let last = haystack.count - needle.count
-        while i <= last {
-            if haystack[i] == first {
-                var j = 1
-                while j < needle.count && haystack[i + j] == needle[j] { j += 1 }
-                if j == needle.count { return i }
-            }
-            i += 1
+    /// What the current part is, from its headers: the first part with a file name is the
+    /// file; a named part before the limit is a field; anything else is read past.
+    private func decide() {
+        guard case .undecided = part else { return }
+        let disposition = headers.last { $0.name.lowercased() == "content-disposition" }?.value ?? ""
+        if !sawFile, disposition.lowercased().contains("filename=") {
+            sawFile = true
+            part = .file
+        } else if !disposition.lowercased().contains("filename="), fields.count < Self.maxFields,
+                  let name = disposition.firstMatch(of: /(?i)\bname="([^"]*)"/)?.1 {
+            part = .field(name: String(name), value: [])
+        } else {
+            part = .skipped
         }
-        return nil
     }
 }
