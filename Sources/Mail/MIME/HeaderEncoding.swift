@@ -8,25 +8,33 @@ enum HeaderEncoding {
     static let bytesPerEncodedWord = 36
 
     static func isAtext(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar {
-        case "a"..."z", "A"..."Z", "0"..."9", "!", "#", "$", "%", "&", "'", "*", "+", "-", "/", "=", "?", "^", "_", "`", "{", "|", "}", "~":
-            return true
-        default:
-            return false
+        scalar.isASCII && isAtext(UInt8(scalar.value))
+    }
+
+    /// RFC 5322 §3.2.3 atext, for a byte: every message's headers are checked on bytes, as
+    /// walking a String's scalars cost a mass email more than writing the headers.
+    static func isAtext(_ byte: UInt8) -> Bool {
+        byte < 128 && atext[Int(byte)]
+    }
+
+    private static let atext: [Bool] = (0..<128).map { byte in
+        switch UInt8(byte) {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        default: Array("!#$%&'*+-/=?^_`{|}~".utf8).contains(UInt8(byte))
         }
     }
 
     /// RFC 5322 §2.2: a header body never contains CR or LF of its own; refusing them is
     /// what stops header injection.
     static func checkValue(_ value: String, field: String) throws(MailError) {
-        if value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) {
+        if value.utf8.contains(where: { $0 == 13 || $0 == 10 || $0 == 0 }) {
             throw MailError(.invalidHeader, "\(field): CR, LF or NUL in a header value is refused (header injection)", context: ["header": field])
         }
     }
 
     /// RFC 5322 §3.6.8: printable ASCII except colon.
     static func checkName(_ name: String) throws(MailError) {
-        guard !name.isEmpty, name.utf8.count <= 76, name.unicodeScalars.allSatisfy({ $0.value >= 33 && $0.value <= 126 && $0 != ":" }) else {
+        guard !name.isEmpty, name.utf8.count <= 76, name.utf8.allSatisfy({ $0 >= 33 && $0 <= 126 && $0 != UInt8(ascii: ":") }) else {
             throw MailError(.invalidHeader, "header name '\(name.prefix(80))' is not printable ASCII without a colon", context: ["header": name])
         }
     }
@@ -55,7 +63,7 @@ enum HeaderEncoding {
     /// Whether an unstructured value can go out as it is: printable ASCII, and no
     /// sequence that a reader would take for an encoded-word.
     static func isPlain(_ value: String) -> Bool {
-        value.unicodeScalars.allSatisfy { $0.value >= 32 && $0.value < 127 || $0 == "\t" } && !value.containsBytes("=?")
+        value.utf8.allSatisfy { $0 >= 32 && $0 < 127 || $0 == 9 } && !value.containsBytes("=?")
     }
 
     /// Tokens of an unstructured value (Subject, custom headers): words when plain,

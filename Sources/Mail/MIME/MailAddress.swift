@@ -44,9 +44,12 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { name.map { "\($0) <\(address)>" } ?? address }
 
+    /// Bytes an address may not hold besides controls, space and non-ASCII.
+    private static let excluded = Array("<>,\"()".utf8)
+
     func validated(field: String) throws(MailError) -> MailAddress {
-        let bad = address.unicodeScalars.contains {
-            $0.value <= 32 || $0.value >= 127 || $0 == "<" || $0 == ">" || $0 == "," || $0 == "\"" || $0 == "(" || $0 == ")"
+        let bad = address.utf8.contains { byte in
+            byte <= 32 || byte >= 127 || Self.excluded.contains(byte)
         }
         guard !bad, let at = address.lastIndex(of: "@"), at != address.startIndex, address.index(after: at) != address.endIndex else {
             throw MailError(.invalidAddress, "\(field): '\(address.prefix(80))' is not a valid ASCII address")
@@ -60,9 +63,9 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
     func headerTokens() -> [String] {
         guard let name, !name.isEmpty else { return [address] }
         var tokens: [String]
-        if name.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 32 && $0.value < 127 }) {
-            if name.unicodeScalars.allSatisfy({ HeaderEncoding.isAtext($0) || $0 == " " }) && !name.hasPrefix(" ") && !name.containsBytes("  ") {
-                tokens = name.split(separator: " ").map(String.init)
+        if name.utf8.allSatisfy({ $0 >= 32 && $0 < 127 }) {
+            if name.utf8.allSatisfy({ HeaderEncoding.isAtext($0) || $0 == 32 }) && !name.hasPrefix(" ") && !name.containsBytes("  ") {
+                tokens = name.utf8.split(separator: 32).map { String(decoding: $0, as: UTF8.self) }
             } else {
                 let escaped = name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
                 tokens = ["\"\(escaped)\""]
