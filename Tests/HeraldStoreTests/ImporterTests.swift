@@ -49,6 +49,31 @@ import Testing
         }
     }
 
+    /// On PostgreSQL a large import leaves the table analyzed, so that a mass email sent
+    /// straight after finds its records by index, not by reading the table for each batch;
+    /// and the records of a batch come back once each, in id order, within the scope.
+    @Test func aLargeImportLeavesPostgresStatisticsAndBatchesReadByID() async throws {
+        guard TestDatabase.kinds.contains(.postgres) else { return }
+        try await TestDatabase.withStore(.postgres) { store in
+            let contacts = try await store.modules.named("contacts")
+            let admin = try await store.testAdmin()
+            let csv = "Last Name,Email\n" + (1...1_500).map { "P\($0),p\($0)@example.org" }.joined(separator: "\n")
+            var options = ImportOptions(owner: admin.id)
+            options.atomic = false
+            let report = try await store.importer.run(into: contacts, options: options, input: ImporterTests.chunks(csv, size: 4096))
+            #expect(report.created == 1_500)
+            let tuples = try await store.database.read { db in
+                try await db.raw("SELECT reltuples::bigint AS n FROM pg_class WHERE relname = \(bind: contacts.table)").first()!
+                    .decode(column: "n", as: Int64.self)
+            }
+            #expect(tuples == 1_500, "ANALYZE ran: the planner knows the table's size")
+            let ids = try await store.records.list(in: contacts, RecordQuery(limit: 10), scope: .all).records.map(\.id)
+            let found = try await store.records.find(in: contacts, ids: [ids[3], ids[1], ids[3], ids[7]], scope: .all)
+            #expect(found.map(\.id) == [ids[1], ids[3], ids[7]])
+            #expect(try await store.records.find(in: contacts, ids: [ids[1]], scope: .ownedBy(admin.id + 1)).isEmpty)
+        }
+    }
+
     @Test(arguments: TestDatabase.kinds)
     func badRowsAreReportedAndNothingIsHalfWritten(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in

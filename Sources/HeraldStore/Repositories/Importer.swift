@@ -26,7 +26,7 @@ public struct Importer: Sendable {
                     var done = report
                     done.committed = true
                     return done
-                }
+                }.analyzed(module, in: database)
             } catch let rolledBack as RolledBack {
                 var report = rolledBack.report
                 report.created = 0
@@ -39,10 +39,23 @@ public struct Importer: Sendable {
         let database = self.database
         var report = try await job.runBatched(input: input, database: database)
         report.committed = true
-        return report
+        return try await report.analyzed(module, in: database)
     }
 
     struct RolledBack: Error { var report: ImportReport }
+}
+
+extension ImportReport {
+    /// After a large import into PostgreSQL, the table's statistics are made at once rather
+    /// than by autovacuum a minute or more later: a table that grew from nothing still looks
+    /// empty to the planner, which then read all of it for each batch of a mass email sent
+    /// straight after (about 30 ms for 500 messages at 100,000 records, a second at a million).
+    func analyzed(_ module: Module, in database: any HeraldDatabase) async throws -> ImportReport {
+        if database.kind == .postgres, created + updated >= 1000 {
+            try await database.transaction { db in try await db.raw("ANALYZE \(ident: module.table)").run() }
+        }
+        return self
+    }
 }
 
 /// One import's state: the column plan and the running report.

@@ -207,11 +207,22 @@ public struct RecordStore: Sendable {
         var out: [Record] = []
         for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
             let rows = try await database.read { db in
-                let wanted: SQLQueryString = database.kind == .postgres
-                    ? "id = ANY(\(bind: chunk)::bigint[])" : "id IN (SELECT value FROM json_each(\(bind: JSONRows.integers(chunk))))"
+                if database.kind == .postgres {
+                    // One index lookup a wanted id, whatever the planner believes: OFFSET 0 keeps
+                    // the subquery apart, so it runs once an id by the primary key. With `id =
+                    // ANY(…)` a table without statistics yet (just imported) was read whole for
+                    // each batch of a mass email.
+                    return try await db.raw("""
+                        SELECT r.* FROM (SELECT DISTINCT unnest(\(bind: chunk)::bigint[]) AS id) AS w
+                        CROSS JOIN LATERAL (SELECT \(RecordStore.columns(module)) FROM \(ident: module.table)
+                                            WHERE id = w.id AND \(RecordStore.scopeSQL(scope)) OFFSET 0) AS r
+                        ORDER BY r.id
+                        """).all()
+                }
                 return try await db.raw("""
                     SELECT \(RecordStore.columns(module)) FROM \(ident: module.table)
-                    WHERE \(wanted) AND \(RecordStore.scopeSQL(scope)) ORDER BY id
+                    WHERE id IN (SELECT value FROM json_each(\(bind: JSONRows.integers(chunk)))) AND \(RecordStore.scopeSQL(scope))
+                    ORDER BY id
                     """).all()
             }
             out += try rows.map { try RecordStore.record(from: $0, module: module) }
