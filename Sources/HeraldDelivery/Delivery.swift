@@ -27,6 +27,9 @@ public struct Delivery: Sendable {
     public let domains: SendingDomains
     /// The spam check before sending, through SpamAssassin's spamd.
     public let spam: SpamCheck
+    /// What people do to mass emails (create, edit, stop, pause, resume, pick a winner),
+    /// with who may and what is woken after: the pages and the API go through it.
+    public let massEmails: MassEmailActions
 
     public init(store: Store, transports: TransportSource, maker: any MessageMaker, state: StateDirectory,
                 links: EngagementLinks, quietSeconds: Int64 = MachineRules.defaultQuietSeconds,
@@ -50,6 +53,7 @@ public struct Delivery: Sendable {
         self.engine = engine
         self.scheduler = MassEmailScheduler(store: store, node: state.node, logger: logger, now: now,
                                             onReady: { await engine.wake() })
+        self.massEmails = MassEmailActions(store: store, engine: engine, scheduler: scheduler, now: now)
     }
 
     /// What `herald serve` adds to its service group.

@@ -43,8 +43,7 @@ struct MassEmailsAPI {
             let user = try context.user()
             let body = try await JSONBody.decode(JSONValue.self, from: request, context: context)
             let (module, draft) = try await MassEmailInput.parse(body, store: store, delivery: delivery, scope: try context.user().scope)
-            let created = try await store.massEmails.create(draft, in: module, owner: user.id)
-            if created.status == .scheduled { await delivery.scheduler.wake() }
+            let created = try await delivery.massEmails.create(draft, in: module, by: user)
             return JSONResponse.make(try await present(created), status: .created)
         }
         api.get("mass-emails/:id") { _, context in
@@ -55,45 +54,38 @@ struct MassEmailsAPI {
             let body = try await JSONBody.decode(JSONValue.self, from: request, context: context)
             let (module, draft) = try await MassEmailInput.parse(body, store: store, delivery: delivery, module: existing.module,
                                                                  scope: try context.user().scope)
-            let updated = try await store.massEmails.update(existing.id, draft, in: module)
-            if updated.status == .scheduled { await delivery.scheduler.wake() }
+            let updated = try await delivery.massEmails.update(existing.id, with: draft, in: module, by: try context.user())
             return JSONResponse.make(try await present(updated))
         }
         api.delete("mass-emails/:id") { _, context in
-            try await store.massEmails.delete(try await fetch(context).id)
+            try await delivery.massEmails.delete(try Self.id(context), by: try context.user())
             return Response(status: .noContent)
         }
         api.post("mass-emails/:id/stop") { _, context in
-            JSONResponse.make(try await present(try await stop(try await fetch(context))))
+            JSONResponse.make(try await present(try await delivery.massEmails.stop(try Self.id(context), by: try context.user())))
         }
         api.post("mass-emails/:id/follow-ups/:step/stop") { _, context in
-            let m = try await fetch(context)
-            try await delivery.engine.stopFollowUps(m.id, step: try Self.step(context, of: m))
-            return JSONResponse.make(try await present(try await store.massEmails.find(m.id)))
+            JSONResponse.make(try await present(try await delivery.massEmails.stopFollowUp(try Self.id(context), step: Self.step(context),
+                                                                                             by: try context.user())))
         }
         api.post("mass-emails/:id/follow-ups/:step/resume") { _, context in
-            let m = try await fetch(context)
-            try await store.followUpRuns.resume(m.id, step: try Self.step(context, of: m), now: WallClock.epochSeconds())
-            await delivery.engine.wake()
-            return JSONResponse.make(try await present(m))
+            JSONResponse.make(try await present(try await delivery.massEmails.resumeFollowUp(try Self.id(context), step: Self.step(context),
+                                                                                               by: try context.user())))
         }
         api.post("mass-emails/:id/pause") { _, context in
-            let paused = try await store.massEmails.pause(try await fetch(context).id, reason: "paused by \(try context.user().name)")
-            return JSONResponse.make(try await present(paused))
+            JSONResponse.make(try await present(try await delivery.massEmails.pause(try Self.id(context), by: try context.user())))
         }
         api.post("mass-emails/:id/resume") { _, context in
-            let resumed = try await store.massEmails.resume(try await fetch(context).id)
-            await delivery.engine.wake()
-            return JSONResponse.make(try await present(resumed))
+            JSONResponse.make(try await present(try await delivery.massEmails.resume(try Self.id(context), by: try context.user())))
         }
         api.post("mass-emails/:id/ab-winner") { request, context in
-            let m = try await fetch(context)
+            let id = try Self.id(context)
             let body = try await JSONBody.decode(JSONValue.self, from: request, context: context)
             var reader = try JSONObjectReader(body)
             let letter = reader.string("variant", required: true, maxLength: 1)
             try reader.finish()
-            try await delivery.scheduler.pickWinner(m.id, variant: try ABTestInput.variant(letter), by: try context.user().name)
-            return JSONResponse.make(try await present(try await store.massEmails.find(m.id)))
+            let m = try await delivery.massEmails.pickWinner(id, variant: try ABTestInput.variant(letter), by: try context.user())
+            return JSONResponse.make(try await present(m))
         }
         api.get("mass-emails/:id/messages") { request, context in
             let massEmail = try await fetch(context)
@@ -115,14 +107,14 @@ struct MassEmailsAPI {
         }
     }
 
-    /// The mass email named in the path, if the caller may see it (its owner, or an admin).
+    /// The mass email named in the path, if the caller may see it (``MassEmailActions/find(_:for:)``).
     func fetch(_ context: AppRequestContext) async throws -> MassEmail {
-        let user = try context.user()
-        let massEmail = try await store.massEmails.find(try context.parameters.require("id", as: Int64.self))
-        guard user.role == .admin || massEmail.ownerID == user.id else {
-            throw HeraldError.notFound("no mass email \(massEmail.id)")
-        }
-        return massEmail
+        try await delivery.massEmails.find(try Self.id(context), for: try context.user())
+    }
+
+    /// The mass email's id in the path.
+    static func id(_ context: AppRequestContext) throws -> Int64 {
+        try context.parameters.require("id", as: Int64.self)
     }
 
     func present(_ massEmail: MassEmail) async throws -> JSONValue {
@@ -145,24 +137,9 @@ struct MassEmailsAPI {
         return warnings
     }
 
-    /// Stops a mass email that is scheduled, sending or paused, with its follow-ups; of one
-    /// that was sent, stops the follow-ups not sent yet.
-    func stop(_ m: MassEmail) async throws -> MassEmail {
-        if m.status == .sent {
-            guard !(try await delivery.engine.stopFollowUps(m.id, step: nil)).isEmpty else {
-                throw HeraldError.conflict("mass email \(m.id) is sent and has no follow-up left to stop", problems: [Problem(field: "status", reason: "sent")])
-            }
-            return try await store.massEmails.find(m.id)
-        }
-        return try await delivery.engine.stop(m.id)
-    }
-
-    /// The follow-up step named in the path (1 for the first).
-    static func step(_ context: AppRequestContext, of m: MassEmail) throws -> Int {
-        guard let step = context.parameters.get("step").flatMap({ Int($0) }), step >= 1, step <= m.followUps.count else {
-            throw HeraldError.notFound("mass email \(m.id) has no follow-up \(context.parameters.get("step") ?? "")")
-        }
-        return step
+    /// The follow-up step named in the path (1 for the first; checked by ``MassEmailActions``).
+    static func step(_ context: AppRequestContext) -> Int? {
+        context.parameters.get("step").flatMap { Int($0) }
     }
 
     static func queryInt(_ text: String?, field: String) throws -> Int64? {

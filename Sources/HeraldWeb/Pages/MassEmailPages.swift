@@ -69,8 +69,7 @@ struct MassEmailPages {
                 let zone = TimeZone(identifier: try context.user().timeZone) ?? .gmt
                 let (module, draft) = try await MassEmailInput.parse(try MassEmailPages.formJSON(values, module: module.apiName, zone: zone),
                                                                     store: store, delivery: delivery, scope: try context.user().scope)
-                let created = try await store.massEmails.create(draft, in: module, owner: try context.user().id)
-                if created.status == .scheduled { await delivery.scheduler.wake() }
+                let created = try await delivery.massEmails.create(draft, in: module, by: try context.user())
                 return Response.redirect(to: "/mass-emails/\(created.id)", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict || error.kind == .notFound {
                 return try await self.form(module: module, existing: nil, values: values, recordIDs: recordIDs,
@@ -106,8 +105,7 @@ struct MassEmailPages {
                 let (_, draft) = try await MassEmailInput.parse(try MassEmailPages.formJSON(form.dictionary, module: m.module, zone: zone),
                                                                 store: store, delivery: delivery, module: m.module,
                                                                 scope: try context.user().scope)
-                let updated = try await store.massEmails.update(m.id, draft, in: module)
-                if updated.status == .scheduled { await delivery.scheduler.wake() }
+                _ = try await delivery.massEmails.update(m.id, with: draft, in: module, by: try context.user())
                 return Response.redirect(to: "/mass-emails/\(m.id)", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict || error.kind == .notFound {
                 return try await self.form(module: module, existing: m, values: form.dictionary, recordIDs: MassEmailPages.recordIDs(form),
@@ -115,38 +113,36 @@ struct MassEmailPages {
             }
         }
         app.post("/mass-emails/:id/stop") { _, context in
-            let m = try await MassEmailsAPI(store: store, delivery: delivery).stop(try await fetch(context))
+            let m = try await delivery.massEmails.stop(try MassEmailsAPI.id(context), by: try context.user())
             // A sent mass email stays sent when its follow-ups are stopped.
             return Response.redirect(to: m.status == .sent ? "/mass-emails/\(m.id)" : "/mass-emails?tab=stopped", type: .found)
         }
         app.post("/mass-emails/:id/ab-winner") { request, context in
-            let m = try await fetch(context)
+            let id = try MassEmailsAPI.id(context)
             let form = try await FormData.read(request, context: context)
-            try await delivery.scheduler.pickWinner(m.id, variant: try ABTestInput.variant(form["variant"]), by: try context.user().name)
+            let m = try await delivery.massEmails.pickWinner(id, variant: try ABTestInput.variant(form["variant"]), by: try context.user())
             return Response.redirect(to: "/mass-emails/\(m.id)#ab-test", type: .found)
         }
         app.post("/mass-emails/:id/follow-ups/:step/stop") { _, context in
-            let m = try await fetch(context)
-            try await delivery.engine.stopFollowUps(m.id, step: try MassEmailsAPI.step(context, of: m))
+            let m = try await delivery.massEmails.stopFollowUp(try MassEmailsAPI.id(context), step: MassEmailsAPI.step(context),
+                                                              by: try context.user())
             return Response.redirect(to: "/mass-emails/\(m.id)#follow-ups", type: .found)
         }
         app.post("/mass-emails/:id/follow-ups/:step/resume") { _, context in
-            let m = try await fetch(context)
-            try await store.followUpRuns.resume(m.id, step: try MassEmailsAPI.step(context, of: m), now: WallClock.epochSeconds())
-            await delivery.engine.wake()
+            let m = try await delivery.massEmails.resumeFollowUp(try MassEmailsAPI.id(context), step: MassEmailsAPI.step(context),
+                                                                by: try context.user())
             return Response.redirect(to: "/mass-emails/\(m.id)#follow-ups", type: .found)
         }
         app.post("/mass-emails/:id/pause") { _, context in
-            let m = try await store.massEmails.pause(try await fetch(context).id, reason: "paused by \(try context.user().name)")
+            let m = try await delivery.massEmails.pause(try MassEmailsAPI.id(context), by: try context.user())
             return Response.redirect(to: "/mass-emails/\(m.id)", type: .found)
         }
         app.post("/mass-emails/:id/resume") { _, context in
-            let m = try await store.massEmails.resume(try await fetch(context).id)
-            await delivery.engine.wake()
+            let m = try await delivery.massEmails.resume(try MassEmailsAPI.id(context), by: try context.user())
             return Response.redirect(to: "/mass-emails/\(m.id)", type: .found)
         }
         app.post("/mass-emails/:id/delete") { _, context in
-            try await store.massEmails.delete(try await fetch(context).id)
+            try await delivery.massEmails.delete(try MassEmailsAPI.id(context), by: try context.user())
             return Response.redirect(to: "/mass-emails?tab=drafts", type: .found)
         }
     }
