@@ -49,6 +49,40 @@ import Testing
         }
     }
 
+    /// Every kind of value goes in as it was read, through SQLite's JSON rows as through
+    /// PostgreSQL's placeholders: numbers, amounts, dates, times, yes/no, text with quotes.
+    @Test(arguments: TestDatabase.kinds)
+    func everyKindOfValueArrivesAsParsed(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            for field in [Field(apiName: "score", label: "Score", type: .number), Field(apiName: "budget", label: "Budget", type: .currency),
+                          Field(apiName: "met_on", label: "Met On", type: .date), Field(apiName: "called_at", label: "Called At", type: .datetime),
+                          Field(apiName: "vip", label: "VIP", type: .boolean)] {
+                _ = try await store.modules.addField(field, to: "contacts")
+            }
+            let contacts = try await store.modules.named("contacts")
+            let admin = try await store.testAdmin()
+            let csv = """
+                Last Name,Email,Score,Budget,Met On,Called At,VIP
+                "Quote ""Q"" \\ Back",q@example.org,2.5,1234.56,2026-03-01,2026-03-01T10:30:00Z,yes
+                Small,s@example.org,0.00001,0,1999-12-31,,no
+                Empty,e@example.org,,,,,
+                """
+            var options = ImportOptions(owner: admin.id)
+            options.atomic = false
+            let report = try await store.importer.run(into: contacts, options: options, input: ImporterTests.chunks(csv))
+            #expect(report.created == 3 && report.failed == 0, "\(report.errors)")
+            let rows = try await store.records.list(in: contacts, RecordQuery(sort: "email"), scope: .all).records
+            #expect(rows.map { $0["last_name"]?.text } == ["Empty", "Quote \"Q\" \\ Back", "Small"])
+            let q = rows[1], small = rows[2], empty = rows[0]
+            #expect(q["score"] == .number(2.5) && small["score"] == .number(0.00001) && empty["score"] == nil)
+            #expect(q["budget"] == .currency(123_456) && small["budget"] == .currency(0))
+            #expect(q["met_on"] == .date(LocalDate(year: 2026, month: 3, day: 1)!) && small["met_on"] == .date(LocalDate(year: 1999, month: 12, day: 31)!))
+            #expect(q["called_at"] == .datetime(1_772_361_000) && small["called_at"] == nil)
+            #expect(q["vip"] == .bool(true) && small["vip"] == .bool(false) && empty["vip"] == nil)
+            #expect(q["owner"] == .reference(admin.id))
+        }
+    }
+
     /// On PostgreSQL a large import leaves the table analyzed, so that a mass email sent
     /// straight after finds its records by index, not by reading the table for each batch;
     /// and the records of a batch come back once each, in id order, within the scope.

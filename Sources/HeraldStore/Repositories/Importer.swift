@@ -287,10 +287,38 @@ struct ImportJob: Sendable {
         var named = Set<String>([BuiltinFields.createdAt, BuiltinFields.modifiedAt, BuiltinFields.owner])
         for row in rows { named.formUnion(row.changes.values.keys) }
         let fields = module.fields.filter { named.contains($0.apiName) }
-        // Stay well under SQLite's and PostgreSQL's limits on bound parameters per statement.
-        let perStatement = max(1, 30_000 / max(1, fields.count))
         let columns = BoundSQL.identifiers(fields.map(\.column), in: db)
         let table = BoundSQL.identifiers([module.table], in: db)
+        if db.dialect.name == "sqlite" {
+            // SQLite: the rows as one JSON text (see JSONRows), element i of each row for the
+            // i-th named field; the times are Herald's own, written into the statement.
+            var json = JSONRows(capacity: rows.count, bytesPerRow: 24 * fields.count)
+            var selected: [String] = []
+            for (position, field) in fields.enumerated() {
+                switch field.apiName {
+                case BuiltinFields.createdAt, BuiltinFields.modifiedAt: selected.append(now)
+                case BuiltinFields.owner: selected.append("COALESCE(value ->> \(position), \(owner))")
+                default: selected.append("value ->> \(position)")
+                }
+            }
+            for row in rows {
+                json.row()
+                for field in fields {
+                    switch field.apiName {
+                    case BuiltinFields.createdAt, BuiltinFields.modifiedAt: json.add(nil as Int64?)
+                    default: json.add(row.changes.values[field.apiName] ?? nil)
+                    }
+                }
+            }
+            var statement = BoundSQL("INSERT INTO " + table + " (" + columns + ") SELECT " + selected.joined(separator: ", ")
+                                     + " FROM json_each(", for: db, values: 1)
+            statement.bind(json.json)
+            statement.append(")")
+            try await db.execute(sql: statement) { _ in }
+            return
+        }
+        // Stay well under PostgreSQL's limit on bound parameters per statement.
+        let perStatement = max(1, 30_000 / max(1, fields.count))
         for start in stride(from: 0, to: rows.count, by: perStatement) {
             let chunk = rows[start..<min(start + perStatement, rows.count)]
             // Written out directly: a fragment per value, as SQLQueryString makes, cost more
