@@ -1,5 +1,6 @@
 import Hummingbird
 import HeraldCore
+import HeraldDelivery
 import HeraldStore
 
 /// `/api/v1/modules/:module/templates` and `/api/v1/templates/:id`: mail templates, checked

@@ -1,17 +1,23 @@
 import Foundation
 import HeraldCore
-import HeraldDelivery
 import HeraldStore
 import Mail
 
-/// Template previews and test sends, for the API and the pages alike.
-struct MailTesting {
+/// Template previews, spam checks and test sends, for the API and the pages alike: what a
+/// person may preview with (records they may see), and what a test send is held to (the
+/// suppression list, the daily quota, a per-user limit, no password in any answer).
+public struct MailTesting: Sendable {
     let store: Store
     let delivery: Delivery
 
+    public init(store: Store, delivery: Delivery) {
+        self.store = store
+        self.delivery = delivery
+    }
+
     /// Compiles unsaved or saved content and renders it for a record (nil: no record, so
     /// fallbacks and inverted sections show) and a sender (nil: the first one, if any).
-    func preview(subject: String, html: String, text: String?, module: Module, recordID: Int64?, senderID: Int64?,
+    public func preview(subject: String, html: String, text: String?, module: Module, recordID: Int64?, senderID: Int64?,
                  user: User) async throws -> RenderedMail {
         let compiled = try CompiledTemplate(subject: subject, html: html, text: text, module: module,
                                             extraNames: MailTemplate.engineNames)
@@ -20,7 +26,7 @@ struct MailTesting {
     }
 
     /// The sender with `id`; without an id, the first sender (or, when `required`, a 422).
-    func sender(_ id: Int64?, required: Bool) async throws -> Sender? {
+    public func sender(_ id: Int64?, required: Bool) async throws -> Sender? {
         if let id {
             do {
                 return try await store.senders.find(id)
@@ -36,7 +42,7 @@ struct MailTesting {
     }
 
     /// What a template renders with for record `recordID`, as `user` may see it.
-    func values(module: Module, recordID: Int64?, sender: Sender?, user: User) async throws -> MergeValues {
+    public func values(module: Module, recordID: Int64?, sender: Sender?, user: User) async throws -> MergeValues {
         // The engine's own names show as placeholders: their values exist only when sending.
         let extra = Dictionary(uniqueKeysWithValues: MailTemplate.engineNames.map { ($0, "[\($0)]") })
         guard let recordID else { return MergeValues(sender: sender, extra: extra) }
@@ -52,7 +58,7 @@ struct MailTesting {
     /// Scores the content with SpamAssassin as a mass email would send it to record `recordID`
     /// (nil: no record, fallbacks) from sender `senderID` (nil: the first; a 422 when there is
     /// none). A 502 says how to enable SpamAssassin when it cannot be reached.
-    func spamCheck(subject: String, html: String, text: String?, module: Module, recordID: Int64?, senderID: Int64?,
+    public func spamCheck(subject: String, html: String, text: String?, module: Module, recordID: Int64?, senderID: Int64?,
                    user: User) async throws -> SpamCheck.Outcome {
         let sender = try await self.sender(senderID, required: true)!
         var record: Record?
@@ -64,7 +70,7 @@ struct MailTesting {
     }
 
     /// A few records to preview with, for the editor's drop-down.
-    func sampleRecords(in module: Module, user: User, limit: Int = 10) async throws -> [(id: Int64, title: String)] {
+    public func sampleRecords(in module: Module, user: User, limit: Int = 10) async throws -> [(id: Int64, title: String)] {
         try await store.records.list(in: module, RecordQuery(limit: limit), scope: user.scope).records
             .map { ($0.id, $0.title(in: module)) }
     }
@@ -77,7 +83,7 @@ struct MailTesting {
     /// used up), and at most ``TestSendStore/limit`` a user (429 with Retry-After); each is
     /// recorded. A transport that cannot be reached or refuses the whole transaction is a 502
     /// whose message names the cause, never the password.
-    func send(_ rendered: RenderedMail, from sender: Sender, to address: String, by user: User) async throws -> JSONValue {
+    public func send(_ rendered: RenderedMail, from sender: Sender, to address: String, by user: User) async throws -> JSONValue {
         let to = address.trimmedWhitespace
         guard EmailAddress.isValid(to) else {
             throw HeraldError.invalid(field: "to", to.isEmpty ? "is required" : "'\(to)' is not a valid email address")
@@ -133,7 +139,7 @@ struct MailTesting {
     }
 
     /// The transport in use, its URL redacted; a saved URL that no longer parses is a 502.
-    func configuredTransport() async throws -> (url: TransportURL, origin: TransportSource.Origin) {
+    public func configuredTransport() async throws -> (url: TransportURL, origin: TransportSource.Origin) {
         do {
             return try await delivery.transports.configured()
         } catch let error as MailError {
@@ -151,7 +157,7 @@ struct MailTesting {
     }
 
     /// Words for a recipient's fate, as `herald send-test` prints them.
-    static func statusName(_ status: RecipientResult.Status) -> String {
+    public static func statusName(_ status: RecipientResult.Status) -> String {
         switch status {
         case .accepted: "accepted"
         case .transientFailure: "deferred"
@@ -159,7 +165,7 @@ struct MailTesting {
         }
     }
 
-    static func scrub(_ text: String, secrets: [String]) -> String {
+    public static func scrub(_ text: String, secrets: [String]) -> String {
         secrets.filter { $0.count >= 3 }.reduce(text) { $0.replacingOccurrences(of: $1, with: "***") }
     }
 }
