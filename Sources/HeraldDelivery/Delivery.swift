@@ -30,6 +30,8 @@ public struct Delivery: Sendable {
     /// What people do to mass emails (create, edit, stop, pause, resume, pick a winner),
     /// with who may and what is woken after: the pages and the API go through it.
     public let massEmails: MassEmailActions
+    /// An admin's changes to the suppression list.
+    public let suppressions: SuppressionActions
 
     public init(store: Store, transports: TransportSource, maker: any MessageMaker, state: StateDirectory,
                 links: EngagementLinks, quietSeconds: Int64 = MachineRules.defaultQuietSeconds,
@@ -54,6 +56,7 @@ public struct Delivery: Sendable {
         self.scheduler = MassEmailScheduler(store: store, node: state.node, logger: logger, now: now,
                                             onReady: { await engine.wake() })
         self.massEmails = MassEmailActions(store: store, engine: engine, scheduler: scheduler, now: now)
+        self.suppressions = SuppressionActions(store: store)
     }
 
     /// What `herald serve` adds to its service group.

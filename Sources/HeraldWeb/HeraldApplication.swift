@@ -134,7 +134,7 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     DomainsAPI(store: store, delivery: delivery).register(on: api)
     TransportSettingsAPI(store: store, delivery: delivery, mail: mail).register(on: api)
     MassEmailsAPI(store: store, delivery: delivery).register(on: api)
-    SuppressionsAPI(store: store).register(on: api)
+    SuppressionsAPI(store: store, delivery: delivery).register(on: api)
     ActivitiesAPI(store: store).register(on: api)
     BouncesAPI(store: store, delivery: delivery).register(on: api)
 
@@ -150,7 +150,7 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     AccountPages(store: store, accounts: accounts, pages: pages).register(on: authenticated)
     UserPages(store: store, accounts: accounts, pages: pages).register(on: authenticated)
     MassEmailPages(store: store, delivery: delivery, pages: pages).register(on: authenticated)
-    SuppressionPages(store: store, pages: pages).register(on: authenticated)
+    SuppressionPages(store: store, delivery: delivery, pages: pages).register(on: authenticated)
     ActivityPages(store: store, pages: pages).register(on: authenticated)
     BouncePages(store: store, delivery: delivery, pages: pages).register(on: authenticated)
     return router

@@ -1,12 +1,14 @@
 import Foundation
 import Hummingbird
 import HeraldCore
+import HeraldDelivery
 import HeraldStore
 
 /// `/api/v1/suppressions`: the addresses Herald never sends to. Everyone can read it;
 /// admins add, import and remove.
 struct SuppressionsAPI {
     let store: Store
+    let delivery: Delivery
 
     func register(on api: RouterGroup<AppRequestContext>) {
         api.get("suppressions") { request, _ in
@@ -29,19 +31,14 @@ struct SuppressionsAPI {
         admin.post { request, context in
             var body = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))
             let address = body.string("address", required: true, maxLength: 320)
-            let reason = body.string("reason", maxLength: 200) ?? "added by an admin"
+            let reason = body.string("reason", maxLength: 200)
             try body.finish()
-            guard EmailAddress.isValid(address!.trimmedWhitespace) else {
-                throw HeraldError.invalid(field: "address", "'\(address!)' is not a valid email address")
-            }
-            try await store.suppressions.add(EmailAddress.normalized(address!), reason: reason)
-            return JSONResponse.make(JSONValue.object(["address": .string(EmailAddress.normalized(address!)), "reason": .string(reason)]),
-                                     status: .created)
+            let added = try await delivery.suppressions.add(address!, reason: reason, by: try context.user())
+            return JSONResponse.make(JSONValue.object(["address": .string(added.address), "reason": .string(added.reason)]), status: .created)
         }
         // A CSV file with an email column, or one address a line; the reason in the query.
         admin.post("import") { request, context in
-            let reason = request.uri.queryParameters["reason"].map(String.init) ?? "imported"
-            guard reason.count <= 200 else { throw HeraldError.invalid(field: "reason", "must be at most 200 characters") }
+            let reason = request.uri.queryParameters["reason"].map(String.init) ?? ""
             var request = request
             let body = try await request.collectBody(upTo: 16 * 1024 * 1024)
             guard body.readableBytes > 0 else {
@@ -54,40 +51,26 @@ struct SuppressionsAPI {
             guard !list.addresses.isEmpty || !list.problems.isEmpty || list.repeated > 0 else {
                 throw HeraldError.invalid(field: "body", "holds no address: send a CSV file with an email column, or one address a line")
             }
-            let report = try await SuppressionsAPI.importList(text, reason: reason, by: try context.user(), store: store)
-            return JSONResponse.make(report.json)
+            let report = try await delivery.suppressions.importList(text, reason: reason, by: try context.user())
+            return JSONResponse.make(Present.suppressionImport(report))
         }
         admin.delete(":address") { _, context in
             // The router hands the segment as sent: a+b@example.com arrives as a%2Bb%40example.com.
             let segment = try context.parameters.require("address")
-            try await store.suppressions.remove(segment.removingPercentEncoding ?? segment)
+            try await delivery.suppressions.remove(segment.removingPercentEncoding ?? segment, by: try context.user())
             return Response(status: .noContent)
         }
     }
 
-    struct ImportReport {
-        var added: Int
-        var alreadySuppressed: Int
-        var repeated: Int
-        var problems: [Problem]
-
-        var json: JSONValue {
-            .object(["added": .number(Double(added)), "already_suppressed": .number(Double(alreadySuppressed)),
-                     "repeated": .number(Double(repeated)),
-                     "problems": .array(problems.map { .object(["line": .string($0.field), "reason": .string($0.reason)]) })])
-        }
-    }
-
-    /// Suppresses every valid address of `text`; the page and the API share it.
-    static func importList(_ text: String, reason: String, by user: User, store: Store) async throws -> ImportReport {
-        let list = SuppressionImport(text: text)
-        let added = try await store.suppressions.add(list.addresses, reason: reason.isEmpty ? "imported" : reason,
-                                                     detail: "imported by \(user.email)")
-        return ImportReport(added: added, alreadySuppressed: list.addresses.count - added, repeated: list.repeated, problems: list.problems)
-    }
 }
 
 extension Present {
+    static func suppressionImport(_ report: SuppressionActions.ImportReport) -> JSONValue {
+        .object(["added": .number(Double(report.added)), "already_suppressed": .number(Double(report.alreadySuppressed)),
+                 "repeated": .number(Double(report.repeated)),
+                 "problems": .array(report.problems.map { .object(["line": .string($0.field), "reason": .string($0.reason)]) })])
+    }
+
     static func suppression(_ s: Suppression) -> JSONValue {
         .object(["address": .string(s.address), "reason": .string(s.reason), "detail": s.detail.map(JSONValue.string) ?? .null,
                  "created_at": .string(ISODateTime.format(epochSeconds: s.createdAt))])

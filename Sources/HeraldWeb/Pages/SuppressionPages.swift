@@ -1,11 +1,13 @@
 import Foundation
 import Hummingbird
 import HeraldCore
+import HeraldDelivery
 import HeraldStore
 
 /// The suppression list: everyone can search it; admins add, import and remove addresses.
 struct SuppressionPages {
     let store: Store
+    let delivery: Delivery
     let pages: PageRenderer
 
     func register(on app: RouterGroup<AppRequestContext>) {
@@ -15,17 +17,12 @@ struct SuppressionPages {
         let admin = app.group("suppressions").add(middleware: RequireAdminMiddleware())
         admin.post("add") { request, context in
             let form = try await FormData.read(request, context: context)
-            let address = (form["address"] ?? "").trimmedWhitespace
-            let reason = (form["reason"] ?? "").trimmedWhitespace
-            var problems = ProblemList()
-            if !EmailAddress.isValid(address) { problems.add("address", address.isEmpty ? "enter an address" : "'\(address)' is not a valid email address") }
-            if reason.count > 200 { problems.add("reason", "must be at most 200 characters") }
-            guard problems.isEmpty else {
-                return try await page(request: request, context: context, problems: problems.problems, form: form.dictionary)
+            do {
+                let added = try await delivery.suppressions.add(form["address"] ?? "", reason: form["reason"], by: try context.user())
+                return try await page(request: request, context: context, flash: "\(added.address) is suppressed.")
+            } catch let error as HeraldError where error.kind == .invalid {
+                return try await page(request: request, context: context, problems: ViewPages.problems(error), form: form.dictionary)
             }
-            try await store.suppressions.add(EmailAddress.normalized(address), reason: reason.isEmpty ? "added by an admin" : reason,
-                                             detail: "added by \(try context.user().email)")
-            return try await page(request: request, context: context, flash: "\(EmailAddress.normalized(address)) is suppressed.")
         }
         admin.post("import") { request, context in
             let form = try await FormData.read(request, context: context)
@@ -34,20 +31,23 @@ struct SuppressionPages {
                 return try await page(request: request, context: context,
                                       problems: [Problem(field: "addresses", reason: "paste addresses, one a line, or a CSV with an email column")])
             }
-            let report = try await SuppressionsAPI.importList(text, reason: (form["reason"] ?? "").trimmedWhitespace,
-                                                              by: try context.user(), store: store)
-            return try await page(request: request, context: context, report: report)
+            do {
+                let report = try await delivery.suppressions.importList(text, reason: form["reason"] ?? "", by: try context.user())
+                return try await page(request: request, context: context, report: report)
+            } catch let error as HeraldError where error.kind == .invalid {
+                return try await page(request: request, context: context, problems: ViewPages.problems(error), form: form.dictionary)
+            }
         }
         admin.post("remove") { request, context in
             let form = try await FormData.read(request, context: context)
             let address = form["address"] ?? ""
-            try await store.suppressions.remove(address)
+            try await delivery.suppressions.remove(address, by: try context.user())
             return try await page(request: request, context: context, flash: "\(address) may be sent to again.")
         }
     }
 
     func page(request: Request, context: AppRequestContext, problems: [Problem] = [], form: [String: String] = [:],
-              report: SuppressionsAPI.ImportReport? = nil, flash: String? = nil) async throws -> Response {
+              report: SuppressionActions.ImportReport? = nil, flash: String? = nil) async throws -> Response {
         let user = try context.user()
         let query = request.uri.queryParameters
         let search = query["q"].map(String.init).flatMap { $0.trimmedWhitespace.isEmpty ? nil : String($0.trimmedWhitespace.prefix(320)) }
