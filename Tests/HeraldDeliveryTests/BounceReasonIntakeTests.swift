@@ -150,6 +150,11 @@ import Testing
         }) { h in
             let m = try await h.sendNow([try await h.contact("blocked@example.org"), try await h.contact("gone@example.org")])
             try await h.eventually("the mass email is done") { try await h.status(m.id) != .sending }
+            // A hard bounce's suppression is an after-effect of its written outcome, and the end
+            // of the batch may mark the mass email sent a moment before it runs.
+            try await h.eventually("the unknown user is suppressed") {
+                try await !h.store.suppressions.suppressed(among: ["gone@example.org"]).isEmpty
+            }
             let bounces = try await h.store.bounces.list(massEmail: m.id)
             #expect(bounces.first { $0.address == "blocked@example.org" }?.kind == .refused)
             #expect(bounces.first { $0.address == "blocked@example.org" }?.reason == "blocked")
