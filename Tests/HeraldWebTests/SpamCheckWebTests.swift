@@ -127,6 +127,41 @@ import Testing
         }
     }
 
+    /// An A/B variant is held to the threshold as it goes: a variant that only changes the
+    /// subject is checked with that subject, and the refusal names the variant's subject.
+    @Test func anABVariantsOwnSubjectIsHeldToTheThreshold() async throws {
+        guard Self.available() else { return }
+        try await WebFixture.with { f, client in
+            let b = try await basics.basics(f, client, token: f.userToken)
+            let clean = try await template(f, client, Self.clean)
+            let loud = Self.shouting.objectValue!["subject"]!
+            // The threshold between the clean letter's score and the same letter's with the loud
+            // subject, so that the subject alone decides.
+            func score(subject: JSONValue) async throws -> Double {
+                let answer = try await client.api(.post, "/api/v1/modules/contacts/templates/spam-check", token: f.userToken,
+                                                  json: ["subject": subject, "html": Self.clean.objectValue!["html"]!])
+                return try #require(Self.number(answer.json?.objectValue?["score"]), "\(answer.text)")
+            }
+            let quiet = try await score(subject: Self.clean.objectValue!["subject"]!), shouting = try await score(subject: loud)
+            try #require(shouting > quiet + 0.2, "the loud subject scores higher (\(quiet) and \(shouting))")
+            let threshold = ((quiet + shouting) / 2 * 100).rounded() / 100
+            let saved = try await client.api(.put, "/api/v1/settings/deliverability", token: f.adminToken,
+                                             json: ["refuse_over_spam_threshold": true, "spam_threshold": .number(threshold)])
+            #expect(saved.status == .ok, "\(saved.text)")
+            func massEmail(variantSubject: JSONValue) -> JSONValue {
+                ["name": "Which subject", "module": "contacts", "template_id": .number(Double(clean)), "sender_id": .number(Double(b.sender)),
+                 "recipients": ["record_ids": [.number(Double(b.record))]], "schedule": ["send": "now"],
+                 "ab_test": ["variants": [[:], ["subject": variantSubject]], "test_percent": 50, "measure": "clicks",
+                             "wait": ["amount": 1, "unit": "hours"]]]
+            }
+            let refused = try await client.api(.post, "/api/v1/mass-emails", token: f.userToken, json: massEmail(variantSubject: loud))
+            #expect(refused.status == .unprocessableContent && refused.problemFields == ["ab_test.variants[1].subject"], "\(refused.text)")
+            #expect(refused.text.contains("FREE MONEY"), "the refusal names the subject: \(refused.text)")
+            let fine = try await client.api(.post, "/api/v1/mass-emails", token: f.userToken, json: massEmail(variantSubject: "Tuesday, again"))
+            #expect(fine.status == .created, "\(fine.text)")
+        }
+    }
+
     @Test func withoutSpamdTheCheckSaysHowToEnableItAndTheRefusalHolds() async throws {
         try await WebFixture.with(spamd: "127.0.0.1:1") { f, client in
             let b = try await basics.basics(f, client, token: f.userToken)

@@ -78,37 +78,61 @@ public struct SpamCheck: Sendable {
         return try await store.records.list(in: module, RecordQuery(limit: 1), scope: scope).records.first
     }
 
-    /// When the organisation refuses mass email over its spam threshold, checks each template
-    /// of a mass email about to be sent or scheduled (its own and its follow-ups') as it would
-    /// be sent, for ``sampleRecord(in:recordIDs:scope:)``, and refuses (422 on `template_id`,
+    /// When the organisation refuses mass email over its spam threshold, checks each message
+    /// of a mass email about to be sent or scheduled (its template, its follow-ups', each A/B
+    /// variant's with its own subject) as it would be sent, for ``sampleRecord(in:recordIDs:scope:)``, and refuses (422 on `template_id`,
     /// or the follow-up's) a score at or over the threshold, or a check that cannot be made.
     ///
     /// It runs when the mass email is saved to be sent now or scheduled; one already
     /// scheduled, sending or paused when the setting is turned on keeps going.
-    public func requireUnderThreshold(templateIDs: [(field: String, id: Int64)], sender: Sender, module: Module,
+    public func requireUnderThreshold(_ contents: [Content], sender: Sender, module: Module,
                                       recordIDs: [Int64], scope: AccessScope) async throws {
         guard try await store.settings.refuseOverSpamThreshold() else { return }
         let record = try await sampleRecord(in: module, recordIDs: recordIDs, scope: scope)
-        var seen: Set<Int64> = []
-        for (field, id) in templateIDs where seen.insert(id).inserted {
+        var seen: Set<Content.Key> = []
+        for content in contents where seen.insert(content.key).inserted {
+            let field = content.field
             // A template that is not there, or of another module, is refused where the mass
             // email is stored, with its own words.
-            guard let template = try? await store.templates.find(id), template.module == module.apiName else { continue }
+            guard let template = try? await store.templates.find(content.templateID), template.module == module.apiName else { continue }
             let outcome: Outcome
             do {
-                outcome = try await check(subject: template.subject, html: template.html, text: template.hasOwnText ? template.text : nil,
-                                          module: module, record: record, sender: sender)
+                outcome = try await check(subject: content.subject ?? template.subject, html: template.html,
+                                          text: template.hasOwnText ? template.text : nil, module: module, record: record, sender: sender)
             } catch let error as HeraldError where [.upstream, .tooManyRequests].contains(error.kind) {
                 throw HeraldError.invalid(field: field, "the organisation refuses mass email over its spam threshold, and the "
                                           + "message could not be checked: \(error.message)")
             }
             guard outcome.isOverThreshold else { continue }
             let rules = outcome.report.rules.filter { $0.score > 0 }.prefix(3).map { "\($0.name) \(Self.points($0.score))" }
-            throw HeraldError.invalid(field: field, "'\(template.name)' scores \(Self.points(outcome.report.score)) in "
+            let what = content.subject.map { "'\(template.name)' with the subject '\($0.prefix(80))'" } ?? "'\(template.name)'"
+            throw HeraldError.invalid(field: field, "\(what) scores \(Self.points(outcome.report.score)) in "
                                       + "SpamAssassin, at or over the organisation's threshold of \(Self.threshold(outcome.threshold))"
                                       + (rules.isEmpty ? "" : " (\(rules.joined(separator: ", ")))")
                                       + "; run “Check for spam” on the template to see every rule")
         }
+    }
+
+    /// One message a mass email will send, to be held to the threshold: a template, with an
+    /// A/B variant's own subject when it has one, and the field a refusal names.
+    public struct Content: Sendable {
+        public var field: String
+        public var templateID: Int64
+        public var subject: String?
+
+        public init(field: String, templateID: Int64, subject: String? = nil) {
+            self.field = field
+            self.templateID = templateID
+            self.subject = subject
+        }
+
+        /// The same template with the same subject is checked once.
+        struct Key: Hashable {
+            var templateID: Int64
+            var subject: String?
+        }
+
+        var key: Key { Key(templateID: templateID, subject: subject) }
     }
 
     /// A score as SpamAssassin writes it: one decimal.

@@ -223,10 +223,15 @@ enum MassEmailInput {
         if schedule != .draft, let sender = try? await store.senders.find(senderID!) {
             try await delivery.domains.requireAuthenticated(sender)
             let chosen: [Int64] = if case .records(let ids)? = recipients { ids } else { [] }
-            let variants = (abTest?.variants ?? []).enumerated().compactMap { i, v in v.templateID.map { ("ab_test.variants[\(i)].template_id", $0) } }
-            let templates = [("template_id", templateID!)] + followUps.enumerated().map { ("follow_ups[\($0.offset)].template_id", $0.element.templateID) }
+            // Each A/B variant as it goes: its template (or the mass email's) with its own subject, if any.
+            let variants = (abTest?.variants ?? []).enumerated().map { i, v in
+                SpamCheck.Content(field: "ab_test.variants[\(i)]." + (v.subject != nil && v.templateID == nil ? "subject" : "template_id"),
+                                  templateID: v.templateID ?? templateID!, subject: v.subject)
+            }
+            let contents = [SpamCheck.Content(field: "template_id", templateID: templateID!)]
+                + followUps.enumerated().map { SpamCheck.Content(field: "follow_ups[\($0.offset)].template_id", templateID: $0.element.templateID) }
                 + variants
-            try await delivery.spam.requireUnderThreshold(templateIDs: templates, sender: sender, module: module, recordIDs: chosen, scope: scope)
+            try await delivery.spam.requireUnderThreshold(contents, sender: sender, module: module, recordIDs: chosen, scope: scope)
         }
         return (module, MassEmailDraft(name: name!, recipients: recipients!, templateID: templateID!, senderID: senderID!, schedule: schedule,
                                        triggerActions: triggerActions, triggersOnMachineEvents: machines, followUps: followUps, abTest: abTest))
