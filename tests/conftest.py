@@ -5,6 +5,16 @@ import tempfile
 
 import pytest
 
+try:
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    # What a wait reads past and tries again: while a form's post loads the next page,
+    # Chromium may answer that an element just found "does not belong to the document" (an
+    # inspector error, not a stale element). A real failure still ends in the wait's timeout.
+    NAVIGATION_ERRORS = (StaleElementReferenceException, WebDriverException)
+except ImportError:  # the tests that need no browser run without selenium
+    NAVIGATION_ERRORS = ()
+
 from herald_process import Server
 
 # Every herald process of the run shares one key file for the secrets it seals, as the

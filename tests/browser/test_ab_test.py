@@ -15,6 +15,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from conftest import NAVIGATION_ERRORS
+
 from test_follow_ups import ensure_template
 from test_trigger_actions import choose, start_form
 
@@ -23,7 +25,7 @@ SUBJECTS = {"A": "Spring letter, plain", "B": "Spring letter, bold"}
 
 
 def wait(driver, seconds=20):
-    return WebDriverWait(driver, seconds)
+    return WebDriverWait(driver, seconds, ignored_exceptions=NAVIGATION_ERRORS)
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -5,11 +5,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from conftest import login
+from conftest import NAVIGATION_ERRORS, login
 
 
 def wait(driver, seconds=10):
-    return WebDriverWait(driver, seconds)
+    return WebDriverWait(driver, seconds, ignored_exceptions=NAVIGATION_ERRORS)
 
 
 def column_values(driver, header):

@@ -6,11 +6,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from conftest import NAVIGATION_ERRORS
+
 from test_trigger_actions import choose, save_as_draft, start_form
 
 
 def wait(driver, seconds=10):
-    return WebDriverWait(driver, seconds)
+    return WebDriverWait(driver, seconds, ignored_exceptions=NAVIGATION_ERRORS)
 
 
 def ensure_template(driver, herald, name, subject="Did you see our news?", html="<p>Just a reminder.</p>"):

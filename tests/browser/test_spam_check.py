@@ -7,6 +7,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from conftest import NAVIGATION_ERRORS
+
 from test_mass_email import ensure_sender
 
 pytestmark = pytest.mark.skipif(not os.environ.get("HERALD_TEST_SPAMD") and os.environ.get("HERALD_REQUIRE_PEERS") != "1",
@@ -22,7 +24,7 @@ SHOUTING_HTML = ('<a href="http://example.com/x"><img src="http://example.com/bi
 
 
 def wait(driver, seconds=30):
-    return WebDriverWait(driver, seconds)
+    return WebDriverWait(driver, seconds, ignored_exceptions=NAVIGATION_ERRORS)
 
 
 def write_template(driver, herald, name, subject, html):

@@ -4,11 +4,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from conftest import NAVIGATION_ERRORS
+
 from test_mass_email import ensure_sender
 
 
 def wait(driver, seconds=10):
-    return WebDriverWait(driver, seconds)
+    return WebDriverWait(driver, seconds, ignored_exceptions=NAVIGATION_ERRORS)
 
 
 def row(driver, i):
