@@ -15,7 +15,7 @@ import Testing
             let refused = await #expect(throws: HeraldError.self) { try await actions.add("x@example.org", reason: nil, by: user) }
             #expect(refused?.kind == .forbidden)
             await #expect(throws: HeraldError.self) { try await actions.remove("x@example.org", by: user) }
-            await #expect(throws: HeraldError.self) { _ = try await actions.importList("x@example.org", reason: "", by: user) }
+            await #expect(throws: HeraldError.self) { _ = try await actions.importList(SuppressionImport(text: "x@example.org"), reason: "", by: user) }
 
             do {
                 try await actions.add("not an address", reason: String(repeating: "r", count: 201), by: admin)
@@ -27,7 +27,8 @@ import Testing
 
             let added = try await actions.add("  Ann@Example.ORG ", reason: "  ", by: admin)
             #expect(added.address == "ann@example.org" && added.reason == "added by an admin")
-            let report = try await actions.importList("email\nbob@example.org\nann@example.org\nbob@example.org\nnope\n", reason: "", by: admin)
+            let report = try await actions.importList(SuppressionImport(text: "email\nbob@example.org\nann@example.org\nbob@example.org\nnope\n"),
+                                                  reason: "", by: admin)
             #expect(report.added == 1 && report.alreadySuppressed == 1 && report.repeated == 1 && report.problems.count == 1)
             let rows = try await store.suppressions.page()
             #expect(rows.map(\.address).sorted() == ["ann@example.org", "bob@example.org"])

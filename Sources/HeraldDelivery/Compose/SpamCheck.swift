@@ -80,8 +80,9 @@ public struct SpamCheck: Sendable {
 
     /// When the organisation refuses mass email over its spam threshold, checks each message
     /// of a mass email about to be sent or scheduled (its template, its follow-ups', each A/B
-    /// variant's with its own subject) as it would be sent, for ``sampleRecord(in:recordIDs:scope:)``, and refuses (422 on `template_id`,
-    /// or the follow-up's) a score at or over the threshold, or a check that cannot be made.
+    /// variant's with its own subject) as it would be sent, for
+    /// ``sampleRecord(in:recordIDs:scope:)``, and refuses (422 on the ``Content/field`` of the
+    /// message) a score at or over the threshold, or a check that cannot be made.
     ///
     /// It runs when the mass email is saved to be sent now or scheduled; one already
     /// scheduled, sending or paused when the setting is turned on keeps going.

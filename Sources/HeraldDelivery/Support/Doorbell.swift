@@ -20,9 +20,9 @@ actor Doorbell {
         if rung { rung = false; return }
         lastID += 1
         let id = lastID
-        // The timer ends only its own wait: a cancelled sleep returns at once, and once rang
-        // the bell, which ended the loop's next wait straight away, whose timer did the same,
-        // so that an engine that had been rung once went round about 16,000 times a second.
+        // The timer ends only its own wait. A cancelled sleep returns at once; when the timer
+        // rang the bell then, it ended the loop's next wait straight away, whose timer did the
+        // same, so that an engine rung once went round about 16,000 times a second.
         let timer = Task { [weak self] in
             guard (try? await Task.sleep(for: duration)) != nil else { return }
             await self?.timeUp(id)

@@ -38,13 +38,12 @@ public struct SuppressionActions: Sendable {
         return (normalized, stored)
     }
 
-    /// Suppresses every valid address of `text` (a CSV with an email column, or one address a
-    /// line) and reports the rest by line.
-    public func importList(_ text: String, reason: String, by user: User) async throws -> ImportReport {
+    /// Suppresses every valid address of `list` (read from a CSV with an email column, or one
+    /// address a line) and reports the rest by line.
+    public func importList(_ list: SuppressionImport, reason: String, by user: User) async throws -> ImportReport {
         try Self.requireAdmin(user)
         let reason = reason.trimmedWhitespace
         guard reason.count <= 200 else { throw HeraldError.invalid(field: "reason", "must be at most 200 characters") }
-        let list = SuppressionImport(text: text)
         let added = try await store.suppressions.add(list.addresses, reason: reason.isEmpty ? "imported" : reason,
                                                      detail: "imported by \(user.email)")
         return ImportReport(added: added, alreadySuppressed: list.addresses.count - added, repeated: list.repeated, problems: list.problems)

@@ -51,7 +51,7 @@ struct SuppressionsAPI {
             guard !list.addresses.isEmpty || !list.problems.isEmpty || list.repeated > 0 else {
                 throw HeraldError.invalid(field: "body", "holds no address: send a CSV file with an email column, or one address a line")
             }
-            let report = try await delivery.suppressions.importList(text, reason: reason, by: try context.user())
+            let report = try await delivery.suppressions.importList(list, reason: reason, by: try context.user())
             return JSONResponse.make(Present.suppressionImport(report))
         }
         admin.delete(":address") { _, context in

@@ -81,7 +81,6 @@ final class MultipartFileReader {
 
     /// Feeds the next bytes of the body; returns the bytes of the file part they complete.
     func feed(_ bytes: some Collection<UInt8>) throws -> [UInt8] {
-        out = []
         progressed = false
         do {
             try parser.execute(ByteBuffer(bytes: bytes))
@@ -101,10 +100,11 @@ final class MultipartFileReader {
     private func decide() {
         guard case .undecided = part else { return }
         let disposition = headers.last { $0.name.lowercased() == "content-disposition" }?.value ?? ""
-        if !sawFile, disposition.lowercased().contains("filename=") {
+        let hasFileName = disposition.lowercased().contains("filename=")
+        if !sawFile, hasFileName {
             sawFile = true
             part = .file
-        } else if !disposition.lowercased().contains("filename="), fields.count < Self.maxFields,
+        } else if !hasFileName, fields.count < Self.maxFields,
                   let name = disposition.firstMatch(of: /(?i)\bname="([^"]*)"/)?.1 {
             part = .field(name: String(name), value: [])
         } else {

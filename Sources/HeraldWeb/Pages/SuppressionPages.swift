@@ -32,7 +32,7 @@ struct SuppressionPages {
                                       problems: [Problem(field: "addresses", reason: "paste addresses, one a line, or a CSV with an email column")])
             }
             do {
-                let report = try await delivery.suppressions.importList(text, reason: form["reason"] ?? "", by: try context.user())
+                let report = try await delivery.suppressions.importList(SuppressionImport(text: text), reason: form["reason"] ?? "", by: try context.user())
                 return try await page(request: request, context: context, report: report)
             } catch let error as HeraldError where error.kind == .invalid {
                 return try await page(request: request, context: context, problems: ViewPages.problems(error), form: form.dictionary)
