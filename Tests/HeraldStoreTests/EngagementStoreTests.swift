@@ -44,6 +44,20 @@ import Testing
             #expect(events.filter(\.isMachine).map(\.kind) == [.opened, .opened, .clicked])
             #expect(Set(events.map(\.massEmailID)) == [m.id])
 
+            // The rows as written: link 0 is a link, and a missing reason or agent is NULL.
+            let stored = try await store.database.read { db in
+                try await db.raw("SELECT link, is_machine, reason, user_agent, at FROM message_events ORDER BY at, id").all()
+            }
+            let bobs = try #require(stored.first { (try? $0.decode(column: "at", as: Int64.self)) == 3_000 })
+            #expect(try bobs.decode(column: "link", as: Int?.self) == 0)
+            #expect(try bobs.decode(column: "reason", as: String?.self) == nil)
+            #expect(try bobs.decode(column: "user_agent", as: String?.self) == Self.browser)
+            #expect(try bobs.decode(column: "is_machine", as: Bool.self) == false)
+            let scan = try #require(stored.first)
+            #expect(try scan.decode(column: "link", as: Int?.self) == nil)
+            #expect(try scan.decode(column: "reason", as: String?.self) != nil)
+            #expect(try scan.decode(column: "is_machine", as: Bool.self) == true)
+
             let figures = try #require(try await store.massEmails.figures([m.id])[m.id])
             #expect(figures.opened == 2, "Ada opened; Bob's click counts as an open")
             #expect(figures.clicked == 1)

@@ -81,28 +81,20 @@ public struct EngagementStore: Sendable {
             var messages: [Int64: Message] = [:]
             let ids = Set(hits.map(\.messageID)).sorted()
             // PostgreSQL: the rows are locked here, in id order, for the counts written below.
-            let lock: SQLQueryString = database.kind == .postgres ? "ORDER BY id FOR UPDATE" : ""
-            for start in stride(from: 0, to: ids.count, by: 500) {
-                for row in try await db.raw("""
-                    SELECT id, mass_email_id, step, record_id, address, sent_at FROM mail_messages
-                    WHERE id IN (\(binds: Array(ids[start..<min(start + 500, ids.count)]))) AND erased_at IS NULL \(lock)
-                    """).all() {
-                    messages[try row.decode(column: "id", as: Int64.self)] = Message(
-                        massEmailID: try row.decode(column: "mass_email_id", as: Int64.self),
-                        step: try row.decode(column: "step", as: Int.self),
-                        recordID: try row.decode(column: "record_id", as: Int64.self),
-                        address: try row.decode(column: "address", as: String.self),
-                        sentAt: try row.decode(column: "sent_at", as: Int64?.self))
-                }
-            }
-            struct Tally {
-                var opens = 0, machineOpens = 0, clicks = 0, machineClicks = 0
-                var openedAt: Int64?, machineOpenedAt: Int64?, clickedAt: Int64?, machineClickedAt: Int64?
+            let lookup: SQLQueryString = database.kind == .postgres
+                ? "id = ANY(\(bind: ids)::bigint[]) AND erased_at IS NULL ORDER BY id FOR UPDATE"
+                : "id IN (SELECT value FROM json_each(\(bind: JSONRows.integers(ids)))) AND erased_at IS NULL"
+            for row in try await db.raw("SELECT id, mass_email_id, step, record_id, address, sent_at FROM mail_messages WHERE \(lookup)").all() {
+                messages[try row.decode(column: "id", as: Int64.self)] = Message(
+                    massEmailID: try row.decode(column: "mass_email_id", as: Int64.self),
+                    step: try row.decode(column: "step", as: Int.self),
+                    recordID: try row.decode(column: "record_id", as: Int64.self),
+                    address: try row.decode(column: "address", as: String.self),
+                    sentAt: try row.decode(column: "sent_at", as: Int64?.self))
             }
             var tallies: [Int64: Tally] = [:]
             var events: [EngagementEvent] = []
-            var rows: [[any Encodable & Sendable]] = []
-            rows.reserveCapacity(hits.count)
+            var rows = EventRows(capacity: hits.count, kind: database.kind)
             var agents = MachineRules.AgentMemo()
             for hit in hits {
                 guard let message = messages[hit.messageID] else { continue }
@@ -129,61 +121,16 @@ public struct EngagementStore: Sendable {
                 }
                 events.append(event(kind))
                 if kind == .clicked, !isMachine { events.append(event(.opened)) }
-                rows.append([hit.messageID, message.massEmailID, message.step, kind.rawValue, link, isMachine, reason,
-                             hit.userAgent.map { String($0.prefix(300)) }, hit.at])
+                rows.append(message: hit.messageID, massEmail: message.massEmailID, step: message.step, kind: kind.rawValue,
+                            link: link, isMachine: isMachine, reason: reason, userAgent: hit.userAgent.map { String($0.prefix(300)) },
+                            at: hit.at)
             }
-            // Written out directly (BoundSQL): a burst is thousands of rows of nine values.
-            for start in stride(from: 0, to: rows.count, by: 500) {
-                let chunk = rows[start..<min(start + 500, rows.count)]
-                var insert = BoundSQL("""
-                    INSERT INTO message_events (message_id, mass_email_id, step, kind, link, is_machine, reason, user_agent, at) VALUES
-                    """, for: db, values: chunk.count * 9)
-                for (index, row) in chunk.enumerated() {
-                    insert.append(index == 0 ? " (" : ", (")
-                    for (position, value) in row.enumerated() {
-                        if position > 0 { insert.append(", ") }
-                        insert.bind(value)
-                    }
-                    insert.append(")")
-                }
-                try await db.execute(sql: insert) { _ in }
-            }
-            // One statement a few hundred messages, not one a message: a burst's batch names
-            // hundreds of them. On PostgreSQL the rows were locked in id order by the read above,
-            // so two processes recording at once cannot deadlock here.
-            let sorted = tallies.sorted(by: { $0.key < $1.key })
-            for start in stride(from: 0, to: sorted.count, by: 200) {
-                var update = BoundSQL("""
-                    WITH v (id, opens, machine_opens, clicks, machine_clicks, opened_at, machine_opened_at, clicked_at,
-                            machine_clicked_at) AS (VALUES
-                    """, for: db, values: 200 * 9)
-                for (index, (id, t)) in sorted[start..<min(start + 200, sorted.count)].enumerated() {
-                    update.append(index == 0 ? " (" : ", (")
-                    let values: [(any Encodable & Sendable, String)] = [
-                        (id, "BIGINT"), (t.opens, "INTEGER"), (t.machineOpens, "INTEGER"), (t.clicks, "INTEGER"),
-                        (t.machineClicks, "INTEGER"), (t.openedAt, "BIGINT"), (t.machineOpenedAt, "BIGINT"), (t.clickedAt, "BIGINT"),
-                        (t.machineClickedAt, "BIGINT"),
-                    ]
-                    for (position, (value, type)) in values.enumerated() {
-                        update.append(position == 0 ? "CAST(" : ", CAST(")
-                        update.bind(value)
-                        update.append(" AS " + type + ")")
-                    }
-                    update.append(")")
-                }
-                update.append("""
-                    )
-                    UPDATE mail_messages SET opens = mail_messages.opens + v.opens,
-                        machine_opens = mail_messages.machine_opens + v.machine_opens,
-                        clicks = mail_messages.clicks + v.clicks, machine_clicks = mail_messages.machine_clicks + v.machine_clicks,
-                        opened_at = COALESCE(mail_messages.opened_at, v.opened_at),
-                        machine_opened_at = COALESCE(mail_messages.machine_opened_at, v.machine_opened_at),
-                        clicked_at = COALESCE(mail_messages.clicked_at, v.clicked_at),
-                        machine_clicked_at = COALESCE(mail_messages.machine_clicked_at, v.machine_clicked_at)
-                    FROM v WHERE mail_messages.id = v.id
-                    """)
-                try await db.execute(sql: update) { _ in }
-            }
+            // A burst is thousands of rows: one bound JSON text (SQLite) or nine arrays
+            // (PostgreSQL) each, not a placeholder a value (see JSONRows).
+            try await rows.insert(db)
+            // On PostgreSQL the rows were locked in id order by the read above, so two processes
+            // recording at once cannot deadlock here.
+            try await Self.add(tallies.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value) }, db, kind: database.kind)
             return events
         }
     }
@@ -264,6 +211,111 @@ public struct EngagementStore: Sendable {
                 else { byHour[hour, default: (0, 0)].clicks += n }
             }
             return byHour.sorted { $0.key < $1.key }.map { (hour: $0.key, opens: $0.value.opens, clicks: $0.value.clicks) }
+        }
+    }
+}
+
+extension EngagementStore {
+    /// One message's new hits, added to its counts.
+    struct Tally {
+        var opens = 0, machineOpens = 0, clicks = 0, machineClicks = 0
+        var openedAt: Int64?, machineOpenedAt: Int64?, clickedAt: Int64?, machineClickedAt: Int64?
+    }
+
+    /// The `message_events` rows of one batch of hits, gathered for one statement.
+    struct EventRows {
+        let kind: DatabaseKind
+        private var count = 0
+        private var json: JSONRows
+        private var messages: [Int64] = [], massEmails: [Int64] = [], steps: [Int64] = [], kinds: [String] = []
+        private var links: [Int64] = [], machines: [Bool] = [], reasons: [String] = [], agents: [String] = [], ats: [Int64] = []
+
+        init(capacity: Int, kind: DatabaseKind) {
+            self.kind = kind
+            json = JSONRows(capacity: kind == .sqlite ? capacity : 0, bytesPerRow: 160)
+        }
+
+        mutating func append(message: Int64, massEmail: Int64, step: Int, kind: String, link: Int?, isMachine: Bool,
+                             reason: String?, userAgent: String?, at: Int64) {
+            count += 1
+            guard self.kind == .postgres else {
+                json.row()
+                json.add(message); json.add(massEmail); json.add(step); json.add(kind); json.add(link); json.add(isMachine)
+                json.add(reason); json.add(userAgent); json.add(at)
+                return
+            }
+            // PostgreSQL's arrays carry no nulls here: -1 and "" stand for them (NULLIF below).
+            messages.append(message); massEmails.append(massEmail); steps.append(Int64(step)); kinds.append(kind)
+            links.append(Int64(link ?? -1)); machines.append(isMachine); reasons.append(reason ?? ""); agents.append(userAgent ?? "")
+            ats.append(at)
+        }
+
+        func insert(_ db: any SQLDatabase) async throws {
+            guard count > 0 else { return }
+            if kind == .postgres {
+                try await db.raw("""
+                    INSERT INTO message_events (message_id, mass_email_id, step, kind, link, is_machine, reason, user_agent, at)
+                    SELECT message_id, mass_email_id, step, kind, NULLIF(link, -1), is_machine, NULLIF(reason, ''), NULLIF(user_agent, ''), at
+                    FROM unnest(\(bind: messages)::bigint[], \(bind: massEmails)::bigint[], \(bind: steps)::bigint[], \(bind: kinds)::text[],
+                                \(bind: links)::bigint[], \(bind: machines)::boolean[], \(bind: reasons)::text[], \(bind: agents)::text[],
+                                \(bind: ats)::bigint[])
+                         AS v(message_id, mass_email_id, step, kind, link, is_machine, reason, user_agent, at)
+                    """).run()
+            } else {
+                try await db.raw("""
+                    INSERT INTO message_events (message_id, mass_email_id, step, kind, link, is_machine, reason, user_agent, at)
+                    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8
+                    FROM json_each(\(bind: json.json))
+                    """).run()
+            }
+        }
+    }
+
+    /// Adds each message's tally to its counts and sets the times of its first hits.
+    static func add(_ tallies: [(id: Int64, tally: Tally)], _ db: any SQLDatabase, kind: DatabaseKind) async throws {
+        guard !tallies.isEmpty else { return }
+        let set: SQLQueryString = """
+            UPDATE mail_messages SET opens = mail_messages.opens + v.opens,
+                machine_opens = mail_messages.machine_opens + v.machine_opens,
+                clicks = mail_messages.clicks + v.clicks, machine_clicks = mail_messages.machine_clicks + v.machine_clicks,
+                opened_at = COALESCE(mail_messages.opened_at, v.opened_at),
+                machine_opened_at = COALESCE(mail_messages.machine_opened_at, v.machine_opened_at),
+                clicked_at = COALESCE(mail_messages.clicked_at, v.clicked_at),
+                machine_clicked_at = COALESCE(mail_messages.machine_clicked_at, v.machine_clicked_at)
+            """
+        if kind == .postgres {
+            // -1 stands for no time yet: the arrays carry no nulls.
+            func times(_ time: (Tally) -> Int64?) -> [Int64] { tallies.map { time($0.tally) ?? -1 } }
+            func counts(_ count: (Tally) -> Int) -> [Int64] { tallies.map { Int64(count($0.tally)) } }
+            try await db.raw("""
+                \(set)
+                FROM (SELECT id, opens, machine_opens, clicks, machine_clicks, NULLIF(opened_at, -1) AS opened_at,
+                             NULLIF(machine_opened_at, -1) AS machine_opened_at, NULLIF(clicked_at, -1) AS clicked_at,
+                             NULLIF(machine_clicked_at, -1) AS machine_clicked_at
+                      FROM unnest(\(bind: tallies.map(\.id))::bigint[], \(bind: counts(\.opens))::bigint[],
+                                  \(bind: counts(\.machineOpens))::bigint[], \(bind: counts(\.clicks))::bigint[],
+                                  \(bind: counts(\.machineClicks))::bigint[], \(bind: times(\.openedAt))::bigint[],
+                                  \(bind: times(\.machineOpenedAt))::bigint[], \(bind: times(\.clickedAt))::bigint[],
+                                  \(bind: times(\.machineClickedAt))::bigint[])
+                           AS u(id, opens, machine_opens, clicks, machine_clicks, opened_at, machine_opened_at, clicked_at,
+                                machine_clicked_at)) AS v
+                WHERE mail_messages.id = v.id
+                """).run()
+        } else {
+            var json = JSONRows(capacity: tallies.count)
+            for (id, t) in tallies {
+                json.row()
+                json.add(id); json.add(t.opens); json.add(t.machineOpens); json.add(t.clicks); json.add(t.machineClicks)
+                json.add(t.openedAt); json.add(t.machineOpenedAt); json.add(t.clickedAt); json.add(t.machineClickedAt)
+            }
+            try await db.raw("""
+                \(set)
+                FROM (SELECT value ->> 0 AS id, value ->> 1 AS opens, value ->> 2 AS machine_opens, value ->> 3 AS clicks,
+                             value ->> 4 AS machine_clicks, value ->> 5 AS opened_at, value ->> 6 AS machine_opened_at,
+                             value ->> 7 AS clicked_at, value ->> 8 AS machine_clicked_at
+                      FROM json_each(\(bind: json.json))) AS v
+                WHERE mail_messages.id = v.id
+                """).run()
         }
     }
 }
