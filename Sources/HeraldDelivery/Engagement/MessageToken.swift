@@ -84,13 +84,31 @@ public struct MessageTokenSigner: Sendable {
 
     /// The token `text` stands for, or nil when it is malformed, altered or signed under
     /// another secret. Case does not matter.
-    public func verify(_ text: some StringProtocol) -> MessageToken? {
-        guard text.utf8.count <= 64, let bytes = Base32.decode(text), bytes.count >= 9 + Self.macLength else { return nil }
-        let body = bytes.prefix(bytes.count - Self.macLength)
-        let mac = bytes.suffix(Self.macLength)
-        let expected = Array(code(for: body).prefix(Self.macLength))
-        // Constant time, so that timing tells nothing about how much of a forged code was right.
-        guard zip(expected, mac).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0 else { return nil }
+    public func verify(_ text: String) -> MessageToken? {
+        verify(Substring(text))
+    }
+
+    /// The token `text` stands for, as the `String` form says. Concrete, not generic, and
+    /// without an allocation: every open pixel a recipient loads is checked here.
+    public func verify(_ text: Substring) -> MessageToken? {
+        guard text.utf8.count <= Self.longest else { return nil }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: Self.longest * 5 / 8) { out -> MessageToken? in
+            guard let count = Base32.decode(text.utf8, into: out), count >= 9 + Self.macLength else { return nil }
+            let body = UnsafeBufferPointer(rebasing: out[..<(count - Self.macLength)])
+            let mac = out[(count - Self.macLength)..<count]
+            let differences = code(for: UnsafeRawBufferPointer(body)).withUnsafeBytes { expected in
+                // Constant time, so that timing tells nothing about how much of a forged code was right.
+                zip(expected.prefix(Self.macLength), mac).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) }
+            }
+            guard differences == 0 else { return nil }
+            return Self.token(body)
+        }
+    }
+
+    /// Longer text is no token; the limit also sizes the buffer it is decoded into.
+    private static let longest = 64
+
+    private static func token(_ body: UnsafeBufferPointer<UInt8>) -> MessageToken? {
         let id = body.dropFirst().prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         let purpose: MessageToken.Purpose
         switch (body.first, body.count) {
@@ -127,10 +145,18 @@ enum Base32 {
     }
 
     static func decode(_ text: some StringProtocol) -> [UInt8]? {
-        var out: [UInt8] = []
+        let utf8 = Substring(text).utf8
+        var out = [UInt8](repeating: 0, count: utf8.count * 5 / 8)
+        guard let count = out.withUnsafeMutableBufferPointer({ decode(utf8, into: $0) }) else { return nil }
+        return Array(out.prefix(count))
+    }
+
+    /// Decodes `utf8` into `out` (room for `utf8.count * 5 / 8` bytes) and returns how many it wrote.
+    static func decode(_ utf8: Substring.UTF8View, into out: UnsafeMutableBufferPointer<UInt8>) -> Int? {
+        var count = 0
         var buffer: UInt32 = 0
         var bits = 0
-        for c in text.utf8 {
+        for c in utf8 {
             let value: UInt8
             switch c {
             case UInt8(ascii: "a")...UInt8(ascii: "z"): value = c - UInt8(ascii: "a")
@@ -141,12 +167,13 @@ enum Base32 {
             buffer = buffer << 5 | UInt32(value)
             bits += 5
             if bits >= 8 {
-                out.append(UInt8(buffer >> UInt32(bits - 8) & 255))
+                out[count] = UInt8(buffer >> UInt32(bits - 8) & 255)
+                count += 1
                 bits -= 8
             }
         }
         // Leftover bits must be the zero padding of the last character, or the text was altered.
         guard bits < 5, buffer & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
-        return out
+        return count
     }
 }
