@@ -49,20 +49,12 @@ public func buildApplication(
     let router = try await buildRouter(configuration: configuration, store: store, delivery: delivery, metrics: metrics, logger: logger)
     return Application(
         router: router,
-        server: httpServer(delivery: delivery),
+        server: .http1(tracking: delivery),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Herald"),
         services: [SessionSweeper(store: store.keyValues)],
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
-}
-
-/// HTTP/1 with the open pixel and the trap link answered before the router
-/// (``TrackingPixelHandler``).
-func httpServer(delivery: Delivery) -> HTTPServerBuilder {
-    let signer = delivery.links.signer
-    let recorder = delivery.engagement
-    return .http1(configuration: .init(additionalChannelHandlers: [TrackingPixelHandler(signer: signer, recorder: recorder)]))
 }
 
 /// The router alone, for tests that call routes without a server (`app.test(.router)`).

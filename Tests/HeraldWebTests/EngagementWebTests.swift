@@ -4,6 +4,8 @@ import HeraldCore
 import HeraldDelivery
 import HeraldStore
 import Hummingbird
+import NIOCore
+import NIOEmbedded
 import HummingbirdTesting
 import Testing
 
@@ -43,8 +45,11 @@ import Testing
         return try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
     }
 
-    @Test func thePixelAndRedirectsAnswerAtOnceAndAreRecordedInBatches() async throws {
-        try await WebFixture.with(live: true) { f, client in
+    /// Live, the pixel is answered before the decoder (``TrackingFastPath``); called directly,
+    /// by the router: the same answers either way.
+    @Test(arguments: [true, false])
+    func thePixelAndRedirectsAnswerAtOnceAndAreRecordedInBatches(live: Bool) async throws {
+        try await WebFixture.with(live: live) { f, client in
             let (massEmail, message, _) = try await Self.sentMessage(f)
             let pixel = try await get(client, path(f, MessageToken(.open, message: message)))
             #expect(pixel.status == .ok)
@@ -84,8 +89,9 @@ import Testing
         }
     }
 
-    @Test func forgedAlteredAndMisusedTokensGetABare404() async throws {
-        try await WebFixture.with(live: true) { f, client in
+    @Test(arguments: [true, false])
+    func forgedAlteredAndMisusedTokensGetABare404(live: Bool) async throws {
+        try await WebFixture.with(live: live) { f, client in
             let (_, message, _) = try await Self.sentMessage(f)
             let good = f.delivery.links.signer.sign(MessageToken(.click(link: 0), message: message))
             var altered = Array(good)
@@ -189,6 +195,55 @@ import Testing
             #expect(row.opens == 1)
             #expect(row.machineOpens == 1, "the HEAD request")
             #expect(row.machineClicks == 1, "the hidden link")
+        }
+    }
+
+    /// The fast path without a socket: heads split anywhere across reads, answered in order,
+    /// and at the first request it does not take, that request's bytes and all later ones go
+    /// on to the decoder untouched and the fast path leaves the pipeline.
+    @Test func theFastPathAnswersSplitHeadsAndHandsTheRestOn() async throws {
+        try await WebFixture.with { f, _ in
+            let (massEmail, message, _) = try await Self.sentMessage(f)
+            let open = path(f, MessageToken(.open, message: message))
+            let trap = path(f, MessageToken(.trap, message: message))
+            let channel = EmbeddedChannel(handler: TrackingFastPath(signer: f.delivery.links.signer, recorder: f.delivery.engagement))
+            let reads = ["GET \(open) HT", "TP/1.1\r\nUser-Agent: \(Self.browser)\r", "\n\r\nHEAD \(trap) HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /hea",
+                         "lthz HTTP/1.1\r\n\r\n", "GET \(open) HTTP/1.1\r\n\r\n"]
+            var answered = ""
+            for read in reads {
+                try channel.writeInbound(ByteBuffer(string: read))
+                while let out = try channel.readOutbound(as: ByteBuffer.self) { answered += String(buffer: out) }
+            }
+            let heads = answered.components(separatedBy: "HTTP/1.1 ").dropFirst().map { String($0.prefix(3)) }
+            #expect(heads == ["200", "200"], "\(answered)")
+            #expect(answered.contains("Content-Type: image/gif\r\n"))
+            #expect(answered.contains("Connection: keep-alive\r\n"), "told the HTTP/1.0 client it may keep the connection")
+            var passed = ""
+            while let bytes = try channel.readInbound(as: ByteBuffer.self) { passed += String(buffer: bytes) }
+            #expect(passed == "GET /healthz HTTP/1.1\r\n\r\nGET \(open) HTTP/1.1\r\n\r\n", "for the decoder, as they came")
+            #expect(throws: (any Error).self) { try channel.pipeline.syncOperations.handler(type: TrackingFastPath.self) }
+            _ = try channel.finish()
+            await f.delivery.engagement.flush()
+            let row = try #require(try await f.store.messages.page(massEmail: massEmail).first)
+            #expect(row.opens == 1, "the GET; the last request went on to the router")
+            #expect(row.machineClicks == 1, "the hidden link")
+        }
+    }
+
+    /// `Connection: close` on a request the fast path takes: answered, then closed, and what
+    /// came after it is not read.
+    @Test func aRequestThatClosesEndsTheConnection() async throws {
+        try await WebFixture.with(live: true) { f, client in
+            let (massEmail, message, _) = try await Self.sentMessage(f)
+            let open = path(f, MessageToken(.open, message: message))
+            let port = try #require(client.port)
+            let requests = "GET \(open) HTTP/1.1\r\n\r\nGET \(open) HTTP/1.0\r\n\r\nGET \(open) HTTP/1.1\r\n\r\n"
+            let answer = try await Task.detached { try RawHTTP.exchange(port: port, send: requests) }.value
+            #expect(answer.components(separatedBy: "GIF89a").count == 3, "two answers, the HTTP/1.0 request's last: \(answer)")
+            #expect(answer.contains("Connection: close\r\n"), "the HTTP/1.0 client is told")
+            await f.delivery.engagement.flush()
+            let row = try #require(try await f.store.messages.page(massEmail: massEmail).first)
+            #expect(row.opens + row.machineOpens == 2)
         }
     }
 

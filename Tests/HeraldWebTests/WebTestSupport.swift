@@ -67,7 +67,7 @@ struct WebFixture {
                                            metrics: PrometheusCollectorRegistry(), logger: logger)
         do {
             if live {
-                let app = Application(router: router, server: httpServer(delivery: delivery),
+                let app = Application(router: router, server: .http1(tracking: delivery),
                                       configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
                 try await app.test(.live) { client in try await body(fixture, client) }
             } else {

@@ -5,8 +5,9 @@ import HeraldStore
 import Hummingbird
 
 /// What recipients' mail programs reach without logging in: click redirects and the
-/// unsubscribe page with its one-click POST (RFC 8058). The open pixel and the hidden trap
-/// link are answered before the router, by ``TrackingPixelHandler``.
+/// unsubscribe page with its one-click POST (RFC 8058), and the open pixel and the hidden
+/// trap link for the requests that ``TrackingFastPath`` leaves to the router (most are
+/// answered there, before the decoder; both answer with ``TrackingReply``).
 ///
 /// Every URL carries a signed ``MessageToken``; a token that does not verify, or names a
 /// message or link that does not exist, gets a bare 404 that tells nothing about why. Clicks
@@ -20,6 +21,16 @@ struct EngagementPages {
 
     func register(on router: Router<AppRequestContext>) {
         for method in [HTTPRequest.Method.get, .head] {
+            for path in [EngagementLinks.Path.open, EngagementLinks.Path.trap] {
+                router.on(RouterPath(path + ":token"), method: method) { request, _ in
+                    let engagement = delivery.engagement
+                    let isHead = request.method == .head
+                    let reply = TrackingReply.answer(isHead: isHead, target: request.uri.path, userAgent: request.headers[.userAgent],
+                                                     signer: delivery.links.signer, now: WallClock.epochSeconds(),
+                                                     note: { engagement.note($0) }) ?? .notFound
+                    return reply.response(isHead: isHead)
+                }
+            }
             router.on(RouterPath(EngagementLinks.Path.click + ":token"), method: method) { request, context in
                 guard let token = verify(context), case .click(let link) = token.purpose,
                       let url = try await store.engagement.clickTarget(message: token.messageID, link: link) else {
