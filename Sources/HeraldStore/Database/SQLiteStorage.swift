@@ -23,10 +23,11 @@ public final class SQLiteStorage: HeraldDatabase {
             let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
             // busy_timeout covers other processes (the CLI beside a running server);
             // synchronous=NORMAL is safe with WAL: a crash loses no committed transaction's integrity.
-            // cache_size: 8 MB a connection (five of them), so memory stays flat however large the
-            // database grows; the OS page cache holds the rest.
+            // cache_size: 2 MB a connection (five of them; SQLite's default), so memory stays flat
+            // however large the database grows; the OS page cache holds the rest. 8 MB a
+            // connection sent no faster and took 15-20 MB more at 300k messages.
             for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=10000", "PRAGMA foreign_keys=ON",
-                           "PRAGMA synchronous=NORMAL", "PRAGMA cache_size=-8000", "PRAGMA temp_store=MEMORY"] {
+                           "PRAGMA synchronous=NORMAL", "PRAGMA cache_size=-2000", "PRAGMA temp_store=MEMORY"] {
                 try await connection.sql().raw(SQLQueryString(pragma)).run()
             }
             return connection
