@@ -99,6 +99,14 @@ struct JSONRows {
         return String(decoding: text, as: UTF8.self)
     }
 
+    /// A flat JSON array of strings (`["a","b"]`, read with `json_each`'s `value`).
+    static func strings(_ values: some Sequence<String>) -> String {
+        // Values added before any row() are the outer array's own.
+        var list = JSONRows()
+        for value in values { list.add(value) }
+        return list.json
+    }
+
     private static let hex = Array("0123456789abcdef".utf8)
 
     private mutating func separate() {

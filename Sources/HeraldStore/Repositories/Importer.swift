@@ -208,9 +208,13 @@ struct ImportJob: Sendable {
         if options.duplicates != .allow, let emailField = module.emailField {
             let emails = Array(Set(batch.compactMap(\.email)))
             if !emails.isEmpty {
+                // The batch's addresses as one bound value (see JSONRows), not 2,000 placeholders.
+                let among: SQLQueryString = db.dialect.name == "sqlite"
+                    ? "IN (SELECT value FROM json_each(\(bind: JSONRows.strings(emails))))"
+                    : "= ANY(\(bind: emails)::text[])"
                 for row in try await db.raw("""
                     SELECT id, lower(\(ident: emailField.column)) AS e FROM \(ident: module.table)
-                    WHERE lower(\(ident: emailField.column)) IN (\(binds: emails)) AND \(RecordStore.scopeSQL(options.scope))
+                    WHERE lower(\(ident: emailField.column)) \(among) AND \(RecordStore.scopeSQL(options.scope))
                     """).all() {
                     existing[try row.decode(column: "e", as: String.self)] = try row.decode(column: "id", as: Int64.self)
                 }
