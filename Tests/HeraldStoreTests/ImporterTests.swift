@@ -49,6 +49,37 @@ import Testing
         }
     }
 
+    /// Batches are written while the next ones are read (atomic=false): the report still
+    /// counts every row once and lists its problems in file order, those found reading (a bad
+    /// address) and those found writing (an address of an earlier row, in this batch or one
+    /// already written) alike, the first ``ImportReport/maxErrors`` of them; and so does an
+    /// all-or-nothing import.
+    @Test(arguments: TestDatabase.kinds, [false, true])
+    func batchesWrittenWhileReadingReportInFileOrder(kind: DatabaseKind, atomic: Bool) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let contacts = try await store.modules.named("contacts")
+            var options = ImportOptions(owner: try await store.testAdmin().id)
+            options.batchSize = 7
+            options.atomic = atomic
+            var csv = "Last Name,Email\n"
+            var expected: [Int] = []
+            for i in 0..<3_000 {
+                let line = i + 2
+                switch i % 5 {
+                case 1: csv += "Bad,not-an-address-\(i)\n"; expected.append(line)
+                case 3: csv += "Again,person\(i - 3)@example.com\n"; expected.append(line)
+                default: csv += "Person,person\(i)@example.com\n"
+                }
+            }
+            let report = try await store.importer.run(into: contacts, options: options, input: ImporterTests.chunks(csv, size: 4_096))
+            #expect(report.rowsRead == 3_000)
+            #expect(report.failed == 600 && report.skipped == 600)
+            #expect(report.created == (atomic ? 0 : 1_800), "an all-or-nothing import with bad rows writes nothing")
+            #expect(report.errors.map(\.line) == Array(expected.prefix(ImportReport.maxErrors)))
+            #expect(report.errors.count == ImportReport.maxErrors)
+        }
+    }
+
     /// Every kind of value goes in as it was read, through SQLite's JSON rows as through
     /// PostgreSQL's placeholders: numbers, amounts, dates, times, yes/no, text with quotes.
     @Test(arguments: TestDatabase.kinds)

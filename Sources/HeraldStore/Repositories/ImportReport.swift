@@ -26,4 +26,17 @@ public struct ImportReport: Sendable, Codable {
     mutating func fail(line: Int, field: String, reason: String) {
         if errors.count < ImportReport.maxErrors { errors.append(RowError(line: line, field: field, reason: reason)) }
     }
+
+    /// Adds what writing a batch found to this report, whose reading may have gone past that
+    /// batch: the errors stay in file order (a batch's rows come before the rows read while it
+    /// was written), and the first ``maxErrors`` are kept.
+    mutating func add(_ written: ImportReport) {
+        created += written.created
+        updated += written.updated
+        skipped += written.skipped
+        failed += written.failed
+        guard !written.errors.isEmpty else { return }
+        let merged = (errors + written.errors).enumerated().sorted { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }
+        errors = merged.prefix(ImportReport.maxErrors).map(\.element)
+    }
 }

@@ -182,21 +182,38 @@ struct ImportJob: Sendable {
         report.dryRun = options.dryRun
         var seen = Set<String>()
         try await read(input: input, report: &report) { batch, report in
-            try await write(batch, db: db, seen: &seen, report: &report)
+            var written = ImportReport()
+            try await write(batch, db: db, seen: &seen, report: &written)
+            report.add(written)
         }
         return report
     }
 
+    /// Each batch its own transaction, written while the next batch is read and checked: on
+    /// a large file the database's work and the CSV's take about as long, and run side by
+    /// side on two cores. One batch is written at a time, in order, so the dedupe and the
+    /// report see the batches as the file has them.
     func runBatched(input: ByteChunks, database: any HeraldDatabase) async throws -> ImportReport {
         var report = ImportReport()
         let seen = SeenEmails()
-        try await read(input: input, report: &report) { batch, report in
-            let before = report
-            report = try await database.transaction { db in
-                var r = before
-                try await write(batch, db: db, seen: &seen.emails, report: &r)
-                return r
+        var writing: Task<ImportReport, any Error>?
+        do {
+            try await read(input: input, report: &report) { batch, report in
+                if let previous = writing { report.add(try await previous.value) }
+                let job = self
+                writing = Task {
+                    try await database.transaction { db in
+                        var written = ImportReport()
+                        try await job.write(batch, db: db, seen: &seen.emails, report: &written)
+                        return written
+                    }
+                }
             }
+            if let last = writing { report.add(try await last.value) }
+        } catch {
+            // Nothing is left running behind an import that failed.
+            _ = try? await writing?.value
+            throw error
         }
         return report
     }
@@ -223,6 +240,14 @@ struct ImportJob: Sendable {
         var inserts: [ReadyRow] = []
         for row in batch {
             if options.duplicates != .allow, let email = row.email {
+                if !seen.insert(email).inserted {
+                    // A second row with the same email in the file: with 'update' it would
+                    // overwrite what the first row wrote; both cases skip it, and say so,
+                    // whether or not the first row's batch is already written.
+                    report.skipped += 1
+                    report.fail(line: row.line, field: "email", reason: "duplicate of an earlier row in the file; skipped")
+                    continue
+                }
                 if let id = existing[email] {
                     if options.duplicates == .skip { report.skipped += 1; continue }
                     if !options.dryRun {
@@ -235,13 +260,6 @@ struct ImportJob: Sendable {
                         try await db.raw("UPDATE \(ident: module.table) SET \(assignments) WHERE id = \(bind: id)").run()
                     }
                     report.updated += 1
-                    continue
-                }
-                if !seen.insert(email).inserted {
-                    // A second row with the same email in the file: with 'update' it would
-                    // overwrite a record this import just made; both cases skip it, and say so.
-                    report.skipped += 1
-                    report.fail(line: row.line, field: "email", reason: "duplicate of an earlier row in the file; skipped")
                     continue
                 }
             }
