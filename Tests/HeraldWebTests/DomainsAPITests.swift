@@ -4,6 +4,7 @@ import HeraldCore
 import HeraldStore
 @testable import HeraldWeb
 import HummingbirdTesting
+import Mail
 import Testing
 
 /// `/api/v1/domains` and what sending domains change elsewhere in the API, with DNS answered
@@ -24,7 +25,18 @@ import Testing
             self.port = port
             process = try ChildProcess([path, "--no-daemon", "--port=\(port)", "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv",
                                         "--no-hosts", "--user=root", "--local=/example.com/"] + records, output: .discard, error: .discard)
-            Thread.sleep(forTimeInterval: 0.3)
+        }
+
+        /// Waits until the server answers `name`'s TXT records (10 s at most): a loaded
+        /// machine may take longer to start dnsmasq than a fixed pause allowed, and the
+        /// check then failed on a server not listening yet.
+        func answering(_ name: String) async throws {
+            let resolver = try DNSResolver(server: "127.0.0.1:\(port)")
+            for _ in 0..<200 {
+                if let answer = try? await resolver.txt(name), !answer.records.isEmpty { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            Issue.record("dnsmasq did not answer for \(name) within 10 s")
         }
 
         func stop() {
@@ -71,6 +83,7 @@ import Testing
                 "--txt-record=_dmarc.example.com,v=DMARC1; p=quarantine",
             ]) else { return }
             defer { dns.stop() }
+            try await dns.answering("example.com")
             guard case .number(let rawID)? = domain["id"] else { Issue.record("no id"); return }
             let id = Int(rawID)
             let checked = try await client.api(.post, "/api/v1/domains/\(id)/check", token: f.adminToken, json: [:])
