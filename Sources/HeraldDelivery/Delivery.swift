@@ -32,6 +32,8 @@ public struct Delivery: Sendable {
     public let massEmails: MassEmailActions
     /// An admin's changes to the suppression list.
     public let suppressions: SuppressionActions
+    /// The sender addresses: everyone's to list, an admin's to change.
+    public let senders: SenderActions
 
     public init(store: Store, transports: TransportSource, maker: any MessageMaker, state: StateDirectory,
                 links: EngagementLinks, quietSeconds: Int64 = MachineRules.defaultQuietSeconds,
@@ -57,6 +59,7 @@ public struct Delivery: Sendable {
                                             onReady: { await engine.wake() })
         self.massEmails = MassEmailActions(store: store, engine: engine, scheduler: scheduler, now: now)
         self.suppressions = SuppressionActions(store: store)
+        self.senders = SenderActions(store: store, domains: self.domains)
     }
 
     /// What `herald serve` adds to its service group.

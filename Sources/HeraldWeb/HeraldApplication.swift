@@ -122,7 +122,7 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     AccountAPI(store: store, accounts: accounts).register(on: api)
     let mail = MailTesting(store: store, delivery: delivery)
     TemplatesAPI(store: store, mail: mail).register(on: api)
-    SendersAPI(store: store, delivery: delivery).register(on: api)
+    SendersAPI(delivery: delivery).register(on: api)
     DomainsAPI(store: store, delivery: delivery).register(on: api)
     TransportSettingsAPI(store: store, delivery: delivery, mail: mail).register(on: api)
     MassEmailsAPI(store: store, delivery: delivery).register(on: api)

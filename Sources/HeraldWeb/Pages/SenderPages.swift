@@ -18,28 +18,24 @@ struct SenderPages {
         admin.post("senders") { request, context in
             let form = try await FormData.read(request, context: context)
             do {
-                let rates = try SenderPages.rates(form)
-                _ = try await store.senders.create(email: form["email"] ?? "", name: form["name"] ?? "", replyTo: form["reply_to"],
-                                                   ratePerMinute: rates.0, ratePerHour: rates.1)
+                _ = try await delivery.senders.create(try SenderPages.input(form), by: try context.user())
                 return Response.redirect(to: "/admin/senders", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
                 return try await page(editing: nil, form: SenderPages.values(form), problems: AdminPages.problems(error), context: context)
             }
         }
         admin.get("senders/:id") { _, context in
-            let sender = try await store.senders.find(try context.parameters.require("id", as: Int64.self))
+            let sender = try await delivery.senders.find(try context.parameters.require("id", as: Int64.self)).sender
             return try await page(editing: sender, form: ["email": sender.email, "name": sender.name, "reply_to": sender.replyTo ?? "",
                                                           "rate_per_minute": sender.ratePerMinute.map(String.init) ?? "",
                                                           "rate_per_hour": sender.ratePerHour.map(String.init) ?? ""],
                                   problems: [], context: context)
         }
         admin.post("senders/:id") { request, context in
-            let sender = try await store.senders.find(try context.parameters.require("id", as: Int64.self))
+            let sender = try await delivery.senders.find(try context.parameters.require("id", as: Int64.self)).sender
             let form = try await FormData.read(request, context: context)
             do {
-                let rates = try SenderPages.rates(form)
-                _ = try await store.senders.update(sender.id, email: form["email"] ?? "", name: form["name"] ?? "", replyTo: form["reply_to"],
-                                                   ratePerMinute: rates.0, ratePerHour: rates.1)
+                _ = try await delivery.senders.update(sender.id, try SenderPages.input(form), by: try context.user())
                 return Response.redirect(to: "/admin/senders", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
                 return try await page(editing: sender, form: SenderPages.values(form), problems: AdminPages.problems(error), context: context)
@@ -47,7 +43,7 @@ struct SenderPages {
         }
         admin.post("senders/:id/delete") { _, context in
             do {
-                try await store.senders.delete(try context.parameters.require("id", as: Int64.self))
+                try await delivery.senders.delete(try context.parameters.require("id", as: Int64.self), by: try context.user())
             } catch let error as HeraldError where error.kind == .conflict {
                 return try await page(editing: nil, form: [:], problems: [Problem(field: "", reason: error.message)], context: context)
             }
@@ -60,8 +56,8 @@ struct SenderPages {
          "rate_per_minute": form["rate_per_minute"] ?? "", "rate_per_hour": form["rate_per_hour"] ?? ""]
     }
 
-    /// The two rate fields: empty for no limit, else a whole number.
-    static func rates(_ form: FormData) throws -> (Int?, Int?) {
+    /// The form as the use case takes it; the two rate fields: empty for no limit, else a whole number.
+    static func input(_ form: FormData) throws -> SenderActions.Input {
         var problems = ProblemList()
         func read(_ key: String) -> Int? {
             guard let text = form[key]?.trimmedWhitespace, !text.isEmpty else { return nil }
@@ -70,19 +66,19 @@ struct SenderPages {
         }
         let rates = (read("rate_per_minute"), read("rate_per_hour"))
         try problems.check()
-        return rates
+        return SenderActions.Input(email: form["email"] ?? "", name: form["name"] ?? "", replyTo: form["reply_to"],
+                                   ratePerMinute: rates.0, ratePerHour: rates.1)
     }
 
     /// The list with the add form, or with the edit form of `editing`.
     func page(editing: Sender?, form: [String: String], problems: [Problem], context: AppRequestContext) async throws -> Response {
         let errors = AdminPages.errorMap(problems)
-        let senders = try await store.senders.all()
-        let authentication = try await delivery.domains.authentication(of: senders.map(\.email))
         let html = pages.render("admin_senders", title: "Senders", context: context, data: [
-            "senders": senders.map { s -> [String: Any] in
-                ["id": s.id, "email": s.email, "name": s.name, "reply_to": s.replyTo as Any, "editing": s.id == editing?.id,
-                 "rates": [s.ratePerMinute.map { "\($0)/min" }, s.ratePerHour.map { "\($0)/h" }].compactMap { $0 }.joined(separator: ", "),
-                 "dkim": authentication[s.email]?.state.rawValue ?? "unsigned", "warning": authentication[s.email]?.warning as Any]
+            "senders": try await delivery.senders.list().map { listed -> [String: Any] in
+                let s = listed.sender
+                return ["id": s.id, "email": s.email, "name": s.name, "reply_to": s.replyTo as Any, "editing": s.id == editing?.id,
+                        "rates": [s.ratePerMinute.map { "\($0)/min" }, s.ratePerHour.map { "\($0)/h" }].compactMap { $0 }.joined(separator: ", "),
+                        "dkim": listed.authentication?.state.rawValue ?? "unsigned", "warning": listed.authentication?.warning as Any]
             },
             "editing": editing.map { ["id": $0.id, "email": $0.email] as [String: Any] } as Any,
             "action": editing.map { "/admin/senders/\($0.id)" } ?? "/admin/senders",

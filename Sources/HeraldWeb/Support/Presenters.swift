@@ -96,6 +96,10 @@ enum Present {
 
     /// With `authentication`: how its mail is signed (`dkim`: verified, unverified or
     /// unsigned), the return path's alignment, and `warnings` saying what to do.
+    static func sender(_ listed: SenderActions.Listed) -> JSONValue {
+        sender(listed.sender, authentication: listed.authentication)
+    }
+
     static func sender(_ s: Sender, authentication a: SenderAuthentication? = nil) -> JSONValue {
         var fields: [String: JSONValue] = [
             "id": .number(Double(s.id)), "email": .string(s.email), "name": .string(s.name),
