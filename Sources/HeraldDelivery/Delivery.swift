@@ -34,6 +34,8 @@ public struct Delivery: Sendable {
     public let suppressions: SuppressionActions
     /// The sender addresses: everyone's to list, an admin's to change.
     public let senders: SenderActions
+    /// Saving and deleting mail templates.
+    public let templates: TemplateActions
 
     public init(store: Store, transports: TransportSource, maker: any MessageMaker, state: StateDirectory,
                 links: EngagementLinks, quietSeconds: Int64 = MachineRules.defaultQuietSeconds,
@@ -60,6 +62,7 @@ public struct Delivery: Sendable {
         self.massEmails = MassEmailActions(store: store, engine: engine, scheduler: scheduler, now: now)
         self.suppressions = SuppressionActions(store: store)
         self.senders = SenderActions(store: store, domains: self.domains)
+        self.templates = TemplateActions(store: store)
     }
 
     /// What `herald serve` adds to its service group.

@@ -7,28 +7,22 @@ import HeraldStore
 /// when saved, previewed with a record and sent as a test to one address.
 struct TemplatesAPI {
     let store: Store
+    let templates: TemplateActions
     let mail: MailTesting
 
-    /// A template's content as the API and the editor send it.
-    struct Content {
-        var name: String
-        var subject: String
-        var html: String
-        var text: String?
-    }
+    typealias Content = TemplateActions.Content
 
     func register(on api: RouterGroup<AppRequestContext>) {
         api.get("modules/:module/templates") { _, context in
             let module = try await store.modules.named(context.parameters.require("module"))
-            return JSONResponse.make(JSONValue.object(["templates": .array(try await store.templates.all(in: module).map(Present.template))]))
+            return JSONResponse.make(JSONValue.object(["templates": .array(try await templates.list(in: module).map(Present.template))]))
         }
         api.post("modules/:module/templates") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))
             var body = try await TemplatesAPI.body(request, context: context)
             let content = try TemplatesAPI.content(&body, requireName: true)
             try body.finish()
-            let template = try await store.templates.create(in: module, name: content.name, subject: content.subject, html: content.html,
-                                                            text: content.text, by: try context.user().id)
+            let template = try await templates.create(in: module, content, by: try context.user())
             return JSONResponse.make(Present.template(template), status: .created)
         }
         api.post("modules/:module/templates/preview") { request, context in
@@ -53,7 +47,7 @@ struct TemplatesAPI {
                 recordID: recordID, senderID: senderID, user: try context.user())))
         }
         api.post("templates/:id/spam-check") { request, context in
-            let template = try await store.templates.find(try context.parameters.require("id", as: Int64.self))
+            let template = try await templates.find(try context.parameters.require("id", as: Int64.self))
             var body = try await TemplatesAPI.body(request, context: context, emptyIsObject: true)
             let recordID = body.int("record_id"), senderID = body.int("sender_id")
             try body.finish()
@@ -62,24 +56,23 @@ struct TemplatesAPI {
                 module: try await store.modules.named(template.module), recordID: recordID, senderID: senderID, user: try context.user())))
         }
         api.get("templates/:id") { _, context in
-            JSONResponse.make(Present.template(try await store.templates.find(try context.parameters.require("id", as: Int64.self))))
+            JSONResponse.make(Present.template(try await templates.find(try context.parameters.require("id", as: Int64.self))))
         }
         api.put("templates/:id") { request, context in
             let id = try context.parameters.require("id", as: Int64.self)
-            _ = try await store.templates.find(id)
+            _ = try await templates.find(id)
             var body = try await TemplatesAPI.body(request, context: context)
             let content = try TemplatesAPI.content(&body, requireName: true)
             try body.finish()
-            let template = try await store.templates.update(id, name: content.name, subject: content.subject, html: content.html,
-                                                            text: content.text, scope: try context.user().scope)
+            let template = try await templates.update(id, content, by: try context.user())
             return JSONResponse.make(Present.template(template))
         }
         api.delete("templates/:id") { _, context in
-            try await store.templates.delete(try context.parameters.require("id", as: Int64.self), scope: try context.user().scope)
+            try await templates.delete(try context.parameters.require("id", as: Int64.self), by: try context.user())
             return Response(status: .noContent)
         }
         api.post("templates/:id/preview") { request, context in
-            let template = try await store.templates.find(try context.parameters.require("id", as: Int64.self))
+            let template = try await templates.find(try context.parameters.require("id", as: Int64.self))
             var body = try await TemplatesAPI.body(request, context: context, emptyIsObject: true)
             let recordID = body.int("record_id"), senderID = body.int("sender_id")
             try body.finish()
@@ -89,7 +82,7 @@ struct TemplatesAPI {
             return JSONResponse.make(Present.rendered(rendered))
         }
         api.post("templates/:id/test") { request, context in
-            let template = try await store.templates.find(try context.parameters.require("id", as: Int64.self))
+            let template = try await templates.find(try context.parameters.require("id", as: Int64.self))
             var body = try await TemplatesAPI.body(request, context: context)
             let to = body.string("to", required: true, maxLength: 254)
             let recordID = body.int("record_id"), senderID = body.int("sender_id")

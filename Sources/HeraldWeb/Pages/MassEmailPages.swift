@@ -56,9 +56,9 @@ struct MassEmailPages {
                     // "Create one right there": the template is saved first (checked like any
                     // other), then chosen.
                     do {
-                        let template = try await store.templates.create(
-                            in: module, name: name, subject: form["new_template_subject"] ?? "", html: form["new_template_html"] ?? "",
-                            text: nil, by: try context.user().id)
+                        let template = try await delivery.templates.create(
+                            in: module, .init(name: name, subject: form["new_template_subject"] ?? "", html: form["new_template_html"] ?? "",
+                                              text: nil), by: try context.user())
                         values["template_id"] = String(template.id)
                     } catch let error as HeraldError {
                         throw HeraldError(error.kind, error.message, problems: ViewPages.problems(error).map {

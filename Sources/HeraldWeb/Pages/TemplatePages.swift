@@ -12,6 +12,7 @@ import HeraldStore
 /// tags from the picker at the cursor and previews through the API without a reload.
 struct TemplatePages {
     let store: Store
+    let templates: TemplateActions
     let pages: PageRenderer
     let mail: MailTesting
 
@@ -51,8 +52,7 @@ struct TemplatePages {
             let module = try await store.modules.named(context.parameters.require("module"))
             let form = try await FormData.read(request, context: context)
             do {
-                let saved = try await store.templates.create(in: module, name: form["name"] ?? "", subject: form["subject"] ?? "",
-                                                             html: form["html"] ?? "", text: form["text"], by: try context.user().id)
+                let saved = try await templates.create(in: module, Self.content(form), by: try context.user())
                 return Response.redirect(to: "/m/\(module.apiName)/templates/\(saved.id)?saved=1", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
                 return try await editor(module, template: nil, form: form, outcome: failed(error), context: context)
@@ -62,8 +62,7 @@ struct TemplatePages {
             let (module, template) = try await find(context)
             let form = try await FormData.read(request, context: context)
             do {
-                _ = try await store.templates.update(template.id, name: form["name"] ?? "", subject: form["subject"] ?? "",
-                                                     html: form["html"] ?? "", text: form["text"], scope: try context.user().scope)
+                _ = try await templates.update(template.id, Self.content(form), by: try context.user())
                 return Response.redirect(to: "/m/\(module.apiName)/templates/\(template.id)?saved=1", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
                 return try await editor(module, template: template, form: form, outcome: failed(error), context: context)
@@ -71,7 +70,7 @@ struct TemplatePages {
         }
         app.post("/m/:module/templates/:id/delete") { _, context in
             let (module, template) = try await find(context)
-            try await store.templates.delete(template.id, scope: try context.user().scope)
+            try await templates.delete(template.id, by: try context.user())
             return Response.redirect(to: "/m/\(module.apiName)/templates", type: .found)
         }
         // Preview and test of the form as it stands, saved or not (`template` names the saved one).
@@ -136,15 +135,18 @@ struct TemplatePages {
 
     private func find(_ context: AppRequestContext) async throws -> (Module, MailTemplate) {
         let module = try await store.modules.named(context.parameters.require("module"))
-        let template = try await store.templates.find(try context.parameters.require("id", as: Int64.self))
-        guard template.module == module.apiName else { throw HeraldError.notFound("no template \(template.id) in \(module.pluralLabel)") }
-        return (module, template)
+        return (module, try await templates.find(try context.parameters.require("id", as: Int64.self), in: module))
+    }
+
+    /// The editor's fields as the use case takes them.
+    static func content(_ form: FormData) -> TemplateActions.Content {
+        TemplateActions.Content(name: form["name"] ?? "", subject: form["subject"] ?? "", html: form["html"] ?? "", text: form["text"])
     }
 
     /// The saved template the form edits, if it names one.
     private func saved(_ form: FormData) async throws -> MailTemplate? {
         guard let id = form["template_id"].flatMap({ Int64($0) }) else { return nil }
-        return try? await store.templates.find(id)
+        return try? await templates.find(id)
     }
 
     /// The record to preview with: a typed id wins over the drop-down.
@@ -160,7 +162,7 @@ struct TemplatePages {
 
     func list(_ module: Module, context: AppRequestContext) async throws -> Response {
         let modules = try await store.modules.all()
-        let templates = try await store.templates.all(in: module)
+        let templates = try await templates.list(in: module)
         let html = pages.render("templates", title: "Templates of \(module.pluralLabel)", context: context, data: [
             "module": ["api_name": module.apiName, "label": module.pluralLabel],
             "modules": modules.map { ["api_name": $0.apiName, "label": $0.pluralLabel, "current": $0.apiName == module.apiName] },
