@@ -74,7 +74,7 @@ import Testing
 
     @Test func eachProviderIsMappedAndRetriesCountOnce() async throws {
         try await WebFixture.with { f, client in
-            for provider in BounceSettings.providers {
+            for provider in MailSettings.providers {
                 try await f.store.settings.set(SettingsStore.webhookSecretKey(provider), to: Self.secret)
             }
             let sesBounce = #"{"notificationType":"Bounce","bounce":{"bounceType":"Permanent","feedbackId":"fb-1","bouncedRecipients":[{"emailAddress":"ses@example.org","status":"5.1.1","action":"failed","diagnosticCode":"smtp; 550 5.1.1 unknown"}]},"mail":{"messageId":"ses-1","commonHeaders":{"messageId":"<herald.1.0.0123456789abcdef@example.com>"}}}"#

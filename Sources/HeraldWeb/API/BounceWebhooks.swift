@@ -20,7 +20,7 @@ struct BounceWebhooks {
 
     func register(on router: Router<AppRequestContext>) {
         let hooks = router.group("webhooks")
-        for provider in BounceSettings.providers {
+        for provider in MailSettings.providers {
             hooks.post(RouterPath(provider)) { request, context in
                 try await receive(provider, request: request, context: context)
             }

@@ -13,24 +13,24 @@ struct BouncesAPI {
     let delivery: Delivery
 
     func register(on api: RouterGroup<AppRequestContext>) {
-        let settings = BounceSettings(store: store, delivery: delivery)
+        let settings = MailSettings(store: store, delivery: delivery)
         let admin = api.group("settings/bounces").add(middleware: RequireAdminMiddleware())
-        admin.get { _, _ in JSONResponse.make(try await settings.current()) }
+        admin.get { _, context in JSONResponse.make(Present.bounceSettings(try await settings.bounces(for: try context.user()))) }
         admin.put { request, context in
             var body = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))
-            var changes = BounceSettings.Changes()
+            var changes = MailSettings.BounceChanges()
             changes.domain = body.string("domain", maxLength: 253)
             changes.softBounceCount = body.int("soft_bounce_count", range: 1...100).map(Int.init)
             changes.softBounceDays = body.int("soft_bounce_days", range: 1...365).map(Int.init)
             changes.forwardReplies = body.bool("forward_replies")
             if var secrets = body.nested("webhook_secrets") {
-                for provider in BounceSettings.providers where secrets.has(provider) {
+                for provider in MailSettings.providers where secrets.has(provider) {
                     changes.webhookSecrets[provider] = secrets.string(provider, maxLength: 200) ?? ""
                 }
                 body.absorb(secrets)
             }
-            try await settings.save(changes, earlier: body.allProblems)
-            return JSONResponse.make(try await settings.current())
+            try await settings.saveBounces(changes, earlier: body.allProblems, by: try context.user())
+            return JSONResponse.make(Present.bounceSettings(try await settings.bounces(for: try context.user())))
         }
         api.get("mass-emails/:id/bounces") { request, context in
             let massEmail = try await visibleMassEmail(context)

@@ -10,11 +10,11 @@ struct MailSettingsPages {
     let store: Store
     let pages: PageRenderer
     let delivery: Delivery
-    let mail: MailTesting
+    let settings: MailSettings
 
     func register(on app: RouterGroup<AppRequestContext>) {
         let admin = app.group("admin").add(middleware: RequireAdminMiddleware())
-        let settings = TransportSettings(delivery: delivery, mail: mail)
+        let settings = self.settings
         admin.get("mail") { request, context in
             try await page(message: request.uri.queryParameters["saved"] == "1" ? "Saved: mail now goes through the new transport." : nil,
                            context: context)
@@ -22,7 +22,7 @@ struct MailSettingsPages {
         admin.post("mail") { request, context in
             let form = try await FormData.read(request, context: context)
             do {
-                try await settings.save(form["url"] ?? "", in: store)
+                try await settings.saveTransport(form["url"] ?? "", by: try context.user())
                 return Response.redirect(to: "/admin/mail?saved=1", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
                 return try await page(urlError: error.problems.first?.reason ?? error.message,
@@ -32,7 +32,7 @@ struct MailSettingsPages {
         admin.post("mail/quota") { request, context in
             let form = try await FormData.read(request, context: context)
             do {
-                try await store.settings.setDailyQuota(try MailSettingsPages.quota(form["daily_quota"]))
+                try await settings.setQuota(try MailSettingsPages.quota(form["daily_quota"]), by: try context.user())
                 return Response.redirect(to: "/admin/mail", type: .found)
             } catch let error as HeraldError where error.kind == .invalid {
                 return try await page(quotaError: error.problems.first?.reason ?? error.message, status: .unprocessableContent, context: context)
@@ -40,7 +40,7 @@ struct MailSettingsPages {
         }
         admin.post("mail/bounces") { request, context in
             let form = try await FormData.read(request, context: context)
-            var changes = BounceSettings.Changes()
+            var changes = MailSettings.BounceChanges()
             if delivery.returnPaths.override == nil { changes.domain = form["domain"] ?? "" }
             // A number field that is not a number is reported, not taken for "unchanged".
             func number(_ name: String) throws -> Int? {
@@ -53,11 +53,11 @@ struct MailSettingsPages {
                 changes.softBounceDays = try number("soft_bounce_days")
                 changes.forwardReplies = form["forward_replies"] == "1"
                 // An empty secret field keeps the secret; "remove" clears it.
-                for provider in BounceSettings.providers {
+                for provider in MailSettings.providers {
                     if form["remove_\(provider)"] == "1" { changes.webhookSecrets[provider] = "" }
                     else if let secret = form["secret_\(provider)"]?.trimmedWhitespace, !secret.isEmpty { changes.webhookSecrets[provider] = secret }
                 }
-                try await BounceSettings(store: store, delivery: delivery).save(changes)
+                try await settings.saveBounces(changes, by: try context.user())
                 return Response.redirect(to: "/admin/mail#bounce-settings", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
                 let problems = error.problems.map { "\($0.field): \($0.reason)" }.joined(separator: "; ")
@@ -69,7 +69,7 @@ struct MailSettingsPages {
             let form = try await FormData.read(request, context: context)
             do {
                 let sender = try await settings.testSender(id: form["sender_id"].flatMap { Int64($0) }, address: form["from"])
-                let result = try await mail.send(TransportSettings.testMessage(), from: sender, to: form["to"] ?? "", by: try context.user())
+                let result = try await settings.sendTest(from: sender, to: form["to"] ?? "", by: try context.user())
                 return try await page(testResult: result, form: form, context: context)
             } catch let error as HeraldError where [.invalid, .upstream, .tooManyRequests].contains(error.kind) {
                 return try await page(testError: error.message, form: form, status: ErrorMiddleware.status(for: error.kind), context: context)
@@ -77,10 +77,10 @@ struct MailSettingsPages {
         }
     }
 
-    /// The quota field: empty for no limit, else a whole number of messages ≥ 1.
+    /// The quota field: empty for no limit, else a whole number (its range is the use case's to check).
     static func quota(_ text: String?) throws -> Int? {
         guard let text = text?.trimmedWhitespace, !text.isEmpty else { return nil }
-        guard let n = Int(text), n >= 1 else {
+        guard let n = Int(text) else {
             throw HeraldError.invalid(field: "daily_quota", "'\(text)' is not a number of messages (1 or more; empty for no limit)")
         }
         return n
@@ -88,7 +88,9 @@ struct MailSettingsPages {
 
     func page(message: String? = nil, urlError: String? = nil, quotaError: String? = nil, bounceError: String? = nil, testResult: JSONValue? = nil, testError: String? = nil,
               form: FormData = FormData(""), status: HTTPResponse.Status = .ok, context: AppRequestContext) async throws -> Response {
-        let current = try await TransportSettings(delivery: delivery, mail: mail).current().mustache
+        let user = try context.user()
+        let current = Present.transport(try await settings.transport(for: user)).mustache
+        let quota = try await settings.quota()
         let senders = try await store.senders.all()
         let chosen = form["sender_id"].flatMap { Int64($0) }
         let html = pages.render("admin_mail", title: "Mail delivery", context: context, data: [
@@ -96,14 +98,14 @@ struct MailSettingsPages {
             "outbox": delivery.transports.outbox,
             "url_error": urlError as Any,
             "quota_error": quotaError as Any,
-            "daily_quota": try await store.settings.dailyQuota().map(String.init) ?? "",
-            "used_today": try await store.quota.used(day: try await store.settings.today()),
-            "org_zone": try await store.settings.timeZone().identifier,
+            "daily_quota": quota.limit.map(String.init) ?? "",
+            "used_today": quota.usedToday,
+            "org_zone": quota.timeZone.identifier,
             "senders": senders.map { ["id": $0.id, "label": "\($0.name) <\($0.email)>", "selected": $0.id == chosen] as [String: Any] },
             "has_senders": !senders.isEmpty,
             "from": form["from"] ?? "", "to": form["to"] ?? (context.identity?.email ?? ""),
             "test_result": testResult?.mustache as Any, "test_error": testError as Any,
-            "bounces": try await BounceSettings(store: store, delivery: delivery).current().mustache,
+            "bounces": Present.bounceSettings(try await settings.bounces(for: user)).mustache,
             "bounce_error": bounceError as Any,
             "ses_subscribe_url": try await store.settings.value("webhooks.ses.subscribe_url") as Any,
             "csrf": context.csrf,

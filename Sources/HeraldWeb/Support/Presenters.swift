@@ -237,4 +237,27 @@ extension Present {
             "machine_clicks": .number(Double(r.machineClicks)), "unsubscribed_at": time(r.unsubscribedAt),
         ])
     }
+
+    /// `{url (redacted), origin, editable}`.
+    static func transport(_ t: MailSettings.Transport) -> JSONValue {
+        .object(["url": .string(t.url.description), "origin": .string(t.origin.rawValue), "editable": .bool(t.editable)])
+    }
+
+    static func quota(_ q: MailSettings.Quota) -> JSONValue {
+        .object(["daily_quota": q.limit.map { .number(Double($0)) } ?? .null, "used_today": .number(Double(q.usedToday)),
+                 "time_zone": .string(q.timeZone.identifier)])
+    }
+
+    static func bounceSettings(_ b: MailSettings.Bounces) -> JSONValue {
+        var webhooks: [String: JSONValue] = [:]
+        for w in b.webhooks {
+            webhooks[w.provider] = .object(["configured": .bool(w.configured), "secret_hint": w.secretHint.map(JSONValue.string) ?? .null,
+                                            "path": .string("/webhooks/\(w.provider)")])
+        }
+        return .object([
+            "domain": b.domain.map(JSONValue.string) ?? .null, "domain_origin": .string(b.domainOrigin), "editable": .bool(b.editable),
+            "soft_bounce_count": .number(Double(b.softBounce.count)), "soft_bounce_days": .number(Double(b.softBounce.days)),
+            "forward_replies": .bool(b.forwardReplies), "webhooks": .object(webhooks),
+        ])
+    }
 }
