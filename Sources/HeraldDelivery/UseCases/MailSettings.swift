@@ -36,14 +36,14 @@ public struct MailSettings: Sendable {
     }
 
     public func transport(for user: User) async throws -> Transport {
-        try Self.requireAdmin(user)
+        try user.requireAdmin(toChange: "the mail settings")
         let (url, origin) = try await mail.configuredTransport()
         return Transport(url: url, origin: origin, editable: delivery.transports.override == nil)
     }
 
     /// Checks and saves `url` (empty: back to the outbox), then makes the next send use it.
     public func saveTransport(_ url: String, by user: User) async throws {
-        try Self.requireAdmin(user)
+        try user.requireAdmin(toChange: "the mail settings")
         if delivery.transports.override != nil {
             throw HeraldError.conflict("the transport is set on the command line (--transport or HERALD_TRANSPORT), which wins over this setting; change it there")
         }
@@ -71,7 +71,7 @@ public struct MailSettings: Sendable {
 
     /// Sends the transport test message from `sender` to `to` (held to what every test send is).
     public func sendTest(from sender: Sender, to: String, by user: User) async throws -> JSONValue {
-        try Self.requireAdmin(user)
+        try user.requireAdmin(toChange: "the mail settings")
         let text = "This is a test message from Herald, sent from the Mail delivery settings to check the mail transport."
         return try await mail.send(RenderedMail(subject: "Herald test message", html: "<p>\(text)</p>", text: text), from: sender, to: to, by: user)
     }
@@ -93,7 +93,7 @@ public struct MailSettings: Sendable {
 
     /// Nil: no limit.
     public func setQuota(_ limit: Int?, by user: User) async throws {
-        try Self.requireAdmin(user)
+        try user.requireAdmin(toChange: "the mail settings")
         if let limit, !Self.quotaRange.contains(limit) {
             throw HeraldError.invalid(field: "daily_quota", "\(limit) is not a number of messages from 1 to \(Self.quotaRange.upperBound) (empty for no limit)")
         }
@@ -121,7 +121,7 @@ public struct MailSettings: Sendable {
     }
 
     public func bounces(for user: User) async throws -> Bounces {
-        try Self.requireAdmin(user)
+        try user.requireAdmin(toChange: "the mail settings")
         let override = delivery.returnPaths.override
         let domain = try await delivery.returnPaths.domain()
         var webhooks: [Bounces.Webhook] = []
@@ -150,7 +150,7 @@ public struct MailSettings: Sendable {
     /// request leaves nothing half-saved. `earlier` are problems the caller found reading the
     /// request: they are reported with these, all at once.
     public func saveBounces(_ changes: BounceChanges, earlier: [Problem] = [], by user: User) async throws {
-        try Self.requireAdmin(user)
+        try user.requireAdmin(toChange: "the mail settings")
         var problems = ProblemList()
         problems.add(contentsOf: earlier)
         if let domain = changes.domain?.trimmedWhitespace.lowercased() {
@@ -185,9 +185,5 @@ public struct MailSettings: Sendable {
         for (provider, secret) in changes.webhookSecrets {
             try await store.settings.set(SettingsStore.webhookSecretKey(provider), to: secret)
         }
-    }
-
-    static func requireAdmin(_ user: User) throws {
-        guard user.role == .admin else { throw HeraldError.forbidden("only an admin changes the mail settings") }
     }
 }

@@ -49,14 +49,14 @@ public struct SenderActions: Sendable {
     }
 
     public func create(_ input: Input, by user: User) async throws -> Listed {
-        try Self.requireAdmin(user)
+        try user.requireAdmin(toChange: "the sender addresses")
         let sender = try await store.senders.create(email: input.email, name: input.name, replyTo: input.replyTo,
                                                     ratePerMinute: input.ratePerMinute, ratePerHour: input.ratePerHour)
         return try await find(sender.id)
     }
 
     public func update(_ id: Int64, _ input: Input, by user: User) async throws -> Listed {
-        try Self.requireAdmin(user)
+        try user.requireAdmin(toChange: "the sender addresses")
         _ = try await store.senders.find(id)
         let sender = try await store.senders.update(id, email: input.email, name: input.name, replyTo: input.replyTo,
                                                     ratePerMinute: input.ratePerMinute, ratePerHour: input.ratePerHour)
@@ -65,11 +65,7 @@ public struct SenderActions: Sendable {
 
     /// Deletes a sender that no mass email uses (409 otherwise: those keep their sender).
     public func delete(_ id: Int64, by user: User) async throws {
-        try Self.requireAdmin(user)
+        try user.requireAdmin(toChange: "the sender addresses")
         try await store.senders.delete(id)
-    }
-
-    static func requireAdmin(_ user: User) throws {
-        guard user.role == .admin else { throw HeraldError.forbidden("only an admin changes the sender addresses") }
     }
 }

@@ -23,7 +23,7 @@ public struct SuppressionActions: Sendable {
     /// Both problems of a bad form (the address, an over-long reason) are reported at once.
     @discardableResult
     public func add(_ address: String, reason: String?, by user: User) async throws -> (address: String, reason: String) {
-        try Self.requireAdmin(user)
+        try user.requireAdmin(toChange: "the suppression list")
         let address = address.trimmedWhitespace
         let reason = reason?.trimmedWhitespace ?? ""
         var problems = ProblemList()
@@ -41,7 +41,7 @@ public struct SuppressionActions: Sendable {
     /// Suppresses every valid address of `list` (read from a CSV with an email column, or one
     /// address a line) and reports the rest by line.
     public func importList(_ list: SuppressionImport, reason: String, by user: User) async throws -> ImportReport {
-        try Self.requireAdmin(user)
+        try user.requireAdmin(toChange: "the suppression list")
         let reason = reason.trimmedWhitespace
         guard reason.count <= 200 else { throw HeraldError.invalid(field: "reason", "must be at most 200 characters") }
         let added = try await store.suppressions.add(list.addresses, reason: reason.isEmpty ? "imported" : reason,
@@ -51,11 +51,7 @@ public struct SuppressionActions: Sendable {
 
     /// Lets Herald send to `address` again.
     public func remove(_ address: String, by user: User) async throws {
-        try Self.requireAdmin(user)
+        try user.requireAdmin(toChange: "the suppression list")
         try await store.suppressions.remove(address)
-    }
-
-    static func requireAdmin(_ user: User) throws {
-        guard user.role == .admin else { throw HeraldError.forbidden("only an admin changes the suppression list") }
     }
 }
