@@ -36,6 +36,10 @@ public struct Delivery: Sendable {
     public let senders: SenderActions
     /// Saving and deleting mail templates.
     public let templates: TemplateActions
+    /// Records' changes: who may, and who owns them.
+    public let records: RecordActions
+    /// CSV imports, always as the importing user.
+    public let imports: ImportActions
 
     public init(store: Store, transports: TransportSource, maker: any MessageMaker, state: StateDirectory,
                 links: EngagementLinks, quietSeconds: Int64 = MachineRules.defaultQuietSeconds,
@@ -63,6 +67,8 @@ public struct Delivery: Sendable {
         self.suppressions = SuppressionActions(store: store)
         self.senders = SenderActions(store: store, domains: self.domains)
         self.templates = TemplateActions(store: store)
+        self.records = RecordActions(store: store)
+        self.imports = ImportActions(store: store)
     }
 
     /// What `herald serve` adds to its service group.

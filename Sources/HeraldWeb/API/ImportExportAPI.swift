@@ -1,11 +1,13 @@
 import Foundation
 import Hummingbird
 import HeraldCore
+import HeraldDelivery
 import HeraldStore
 
 /// `/api/v1/modules/:module/import` (CSV body) and `/export` (CSV out).
 struct ImportExportAPI {
     let store: Store
+    let delivery: Delivery
     let uploads: ImportUploads
 
     func register(on api: RouterGroup<AppRequestContext>) {
@@ -18,7 +20,7 @@ struct ImportExportAPI {
             // would hold the database's writer for as long as its upload takes.
             let path = try await uploads.spool(request.body, user: user.id, limit: ImportPages.maxUploadBytes)
             defer { uploads.remove(path) }
-            let report = try await store.importer.run(into: module, options: options, input: ImportUploads.chunks(path))
+            let report = try await delivery.imports.run(into: module, options, input: ImportUploads.chunks(path), by: user)
             let status: HTTPResponse.Status = report.failed > 0 && !options.dryRun && options.atomic ? .unprocessableContent : .ok
             return JSONResponse.make(Present.importReport(report), status: status)
         }

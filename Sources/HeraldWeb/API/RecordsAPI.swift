@@ -1,11 +1,13 @@
 import Hummingbird
 import HeraldCore
+import HeraldDelivery
 import HeraldStore
 
 /// `/api/v1/modules/:module/records`: create, read, update, delete and list records, and
 /// erase the person a record stands for.
 struct RecordsAPI {
     let store: Store
+    let delivery: Delivery
 
     func register(on api: RouterGroup<AppRequestContext>) {
         api.get("modules/:module/records") { request, context in
@@ -22,30 +24,25 @@ struct RecordsAPI {
         api.post("modules/:module/records") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))
             let user = try context.user()
-            var changes = try await RecordsAPI.changes(from: request, context: context, module: module, creating: true)
-            try RecordsAPI.checkOwner(&changes, user: user)
-            let record = try await store.records.create(in: module, changes, owner: user.id, scope: user.scope)
+            let changes = try await RecordsAPI.changes(from: request, context: context, module: module, creating: true)
+            let record = try await delivery.records.create(in: module, changes, by: user)
             return JSONResponse.make(Present.record(record, in: module), status: .created)
         }
         api.get("modules/:module/records/:id") { _, context in
             let module = try await store.modules.named(context.parameters.require("module"))
-            let id = try context.parameters.require("id", as: Int64.self)
-            guard let record = try await store.records.find(in: module, id: id, scope: try context.user().scope) else {
-                throw HeraldError.notFound("no \(module.singularLabel.lowercased()) \(id) in \(module.pluralLabel)")
-            }
+            let record = try await delivery.records.find(try context.parameters.require("id", as: Int64.self), in: module, for: try context.user())
             return JSONResponse.make(Present.record(record, in: module))
         }
         api.patch("modules/:module/records/:id") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))
             let user = try context.user()
-            var changes = try await RecordsAPI.changes(from: request, context: context, module: module, creating: false)
-            try RecordsAPI.checkOwner(&changes, user: user)
-            let record = try await store.records.update(in: module, id: try context.parameters.require("id", as: Int64.self), changes, scope: user.scope)
+            let changes = try await RecordsAPI.changes(from: request, context: context, module: module, creating: false)
+            let record = try await delivery.records.update(try context.parameters.require("id", as: Int64.self), in: module, changes, by: user)
             return JSONResponse.make(Present.record(record, in: module))
         }
         api.delete("modules/:module/records/:id") { _, context in
             let module = try await store.modules.named(context.parameters.require("module"))
-            try await store.records.delete(in: module, id: try context.parameters.require("id", as: Int64.self), scope: try context.user().scope)
+            try await delivery.records.delete([try context.parameters.require("id", as: Int64.self)], in: module, by: try context.user())
             return Response(status: .noContent)
         }
         // GDPR art. 17: admins only, as it reaches past the record (its messages, replies,
@@ -74,14 +71,6 @@ struct RecordsAPI {
         case .failure(let error):
             problems.add(contentsOf: error.problems)
             throw HeraldError.invalid(problems.problems)
-        }
-    }
-
-    /// Users own what they create; only admins may give a record to someone else.
-    static func checkOwner(_ changes: inout RecordChanges, user: User) throws {
-        guard case .reference(let owner)?? = changes.values[BuiltinFields.owner] else { return }
-        if owner != user.id && !user.isAdmin {
-            throw HeraldError.forbidden("only admins may give a record to another owner")
         }
     }
 }

@@ -1,12 +1,14 @@
 import Foundation
 import Hummingbird
 import HeraldCore
+import HeraldDelivery
 import HeraldStore
 
 /// "My tasks" and "My calls", and the forms on a record page that add a task or a call and
 /// mark one done. Mistakes show on the record page, each under its form.
 struct ActivityPages {
     let store: Store
+    let delivery: Delivery
     let pages: PageRenderer
 
     var api: ActivitiesAPI { ActivitiesAPI(store: store) }
@@ -93,13 +95,13 @@ struct ActivityPages {
     /// fields (`task.subject`).
     func recordPage(_ module: Module, _ record: Record, refusing error: HeraldError, as form: String,
                     context: AppRequestContext) async throws -> Response {
-        try await RecordPages(store: store, pages: pages).detail(module: module, record: record, context: context,
+        try await RecordPages(store: store, delivery: delivery, pages: pages).detail(module: module, record: record, context: context,
                                                                  problems: error.problems.map { Problem(field: "\(form).\($0.field)", reason: $0.reason) })
     }
 
     func target(_ context: AppRequestContext) async throws -> (Module, Record) {
         let module = try await store.modules.named(context.parameters.require("module"))
-        return (module, try await RecordPages(store: store, pages: pages).find(module, context))
+        return (module, try await RecordPages(store: store, delivery: delivery, pages: pages).find(module, context))
     }
 
     /// Where a form asked to go back to: a path on this site only, never another site.

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HeraldCore
+import HeraldDelivery
 import HeraldStore
 import NIOPosix
 
@@ -12,6 +13,7 @@ import NIOPosix
 /// back, so a large file is never held in memory whole. The file is deleted after the import.
 struct ImportPages {
     let store: Store
+    let delivery: Delivery
     let pages: PageRenderer
     let uploads: ImportUploads
 
@@ -70,7 +72,7 @@ struct ImportPages {
                 var options = try CSVTransfer.options({ formOptions[$0] }, user: user)
                 options.mapping = chosen
                 options.dryRun = dryRun
-                let report = try await store.importer.run(into: module, options: options, input: ImportUploads.chunks(path))
+                let report = try await delivery.imports.run(into: module, options, input: ImportUploads.chunks(path), by: user)
                 if !dryRun && report.committed {
                     uploads.remove(path)
                     return try await reportPage(module, report: report, context: context)

@@ -1,11 +1,13 @@
 import Foundation
 import Hummingbird
 import HeraldCore
+import HeraldDelivery
 import HeraldStore
 
 /// A module's list view, record pages and record forms.
 struct RecordPages {
     let store: Store
+    let delivery: Delivery
     let pages: PageRenderer
 
     func register(on app: RouterGroup<AppRequestContext>) {
@@ -20,9 +22,8 @@ struct RecordPages {
             let form = try await FormData.read(request, context: context)
             let inputs = try await RecordPages.inputs(from: form, module: module, user: user)
             do {
-                var changes = try RecordChanges.validate(inputs.mapValues(FieldInput.text), module: module, creating: true).get()
-                try RecordsAPI.checkOwner(&changes, user: user)
-                let record = try await store.records.create(in: module, changes, owner: user.id, scope: user.scope)
+                let changes = try RecordChanges.validate(inputs.mapValues(FieldInput.text), module: module, creating: true).get()
+                let record = try await delivery.records.create(in: module, changes, by: user)
                 return Response.redirect(to: "/m/\(module.apiName)/\(record.id)", type: .found)
             } catch let error as HeraldError where error.kind == .invalid {
                 return try await self.form(module: module, record: nil, inputs: inputs, problems: error.problems, context: context)
@@ -49,7 +50,7 @@ struct RecordPages {
                 let list = try await store.lists.create(in: module, name: form["list_name"] ?? "", by: user.id, members: ids, scope: user.scope)
                 return Response.redirect(to: "/m/\(module.apiName)?list=\(list.id)", type: .found)
             case "delete"?:
-                for id in ids { try await store.records.delete(in: module, id: id, scope: try context.user().scope) }
+                try await delivery.records.delete(ids, in: module, by: try context.user())
                 return Response.redirect(to: "/m/\(module.apiName)", type: .found)
             default:
                 throw HeraldError.invalid(field: "action", "choose what to do with the selected records")
@@ -73,9 +74,8 @@ struct RecordPages {
             let form = try await FormData.read(request, context: context)
             let inputs = try await RecordPages.inputs(from: form, module: module, user: user)
             do {
-                var changes = try RecordChanges.validate(inputs.mapValues(FieldInput.text), module: module, creating: false).get()
-                try RecordsAPI.checkOwner(&changes, user: user)
-                _ = try await store.records.update(in: module, id: record.id, changes, scope: user.scope)
+                let changes = try RecordChanges.validate(inputs.mapValues(FieldInput.text), module: module, creating: false).get()
+                _ = try await delivery.records.update(record.id, in: module, changes, by: user)
                 return Response.redirect(to: "/m/\(module.apiName)/\(record.id)", type: .found)
             } catch let error as HeraldError where error.kind == .invalid {
                 return try await self.form(module: module, record: record, inputs: inputs, problems: error.problems, context: context)
@@ -83,7 +83,7 @@ struct RecordPages {
         }
         app.post("/m/:module/:id/delete") { _, context in
             let module = try await store.modules.named(context.parameters.require("module"))
-            try await store.records.delete(in: module, id: try context.parameters.require("id", as: Int64.self), scope: try context.user().scope)
+            try await delivery.records.delete([try context.parameters.require("id", as: Int64.self)], in: module, by: try context.user())
             return Response.redirect(to: "/m/\(module.apiName)", type: .found)
         }
     }
@@ -104,7 +104,7 @@ struct RecordPages {
             return row
         }
         let here = "/m/\(module.apiName)/\(record.id)"
-        let activities = ActivityPages(store: store, pages: pages)
+        let activities = ActivityPages(store: store, delivery: delivery, pages: pages)
         let tasks = try await store.tasks.list(ActivityFilter(record: (module.apiName, record.id)))
         let calls = try await store.calls.list(ActivityFilter(record: (module.apiName, record.id)))
         let replies = try await store.replies.list(module: module.id, record: record.id, limit: 20).map { r -> [String: Any] in
@@ -131,11 +131,7 @@ struct RecordPages {
     }
 
     func find(_ module: Module, _ context: AppRequestContext) async throws -> Record {
-        let id = try context.parameters.require("id", as: Int64.self)
-        guard let record = try await store.records.find(in: module, id: id, scope: try context.user().scope) else {
-            throw HeraldError.notFound("no \(module.singularLabel.lowercased()) \(id) in \(module.pluralLabel)")
-        }
-        return record
+        try await delivery.records.find(try context.parameters.require("id", as: Int64.self), in: module, for: try context.user())
     }
 
     /// The list view: a view or list chosen from the drop-down, search, sort, chosen columns, pages.

@@ -1,0 +1,49 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+
+/// Records' changes, for the record form, the list's selection and the API alike: who may
+/// see and change a record (its owner or an admin; to anyone else it does not exist), that
+/// users own what they create and only admins give a record to someone else, and what a
+/// record's values must be (checked by ``RecordChanges`` before this is called, every
+/// problem at once).
+public struct RecordActions: Sendable {
+    let store: Store
+
+    public init(store: Store) {
+        self.store = store
+    }
+
+    /// The record `id` of `module`, if `user` may see it (404 otherwise, as for one that does not exist).
+    public func find(_ id: Int64, in module: Module, for user: User) async throws -> Record {
+        guard let record = try await store.records.find(in: module, id: id, scope: user.scope) else {
+            throw HeraldError.notFound("no \(module.singularLabel.lowercased()) \(id) in \(module.pluralLabel)")
+        }
+        return record
+    }
+
+    public func create(in module: Module, _ changes: RecordChanges, by user: User) async throws -> Record {
+        try Self.checkOwner(changes, user: user)
+        return try await store.records.create(in: module, changes, owner: user.id, scope: user.scope)
+    }
+
+    public func update(_ id: Int64, in module: Module, _ changes: RecordChanges, by user: User) async throws -> Record {
+        try Self.checkOwner(changes, user: user)
+        return try await store.records.update(in: module, id: id, changes, scope: user.scope)
+    }
+
+    /// Deletes the records `ids` of `module`; all of them are checked first, so that a
+    /// selection with one record the user may not change deletes none.
+    public func delete(_ ids: [Int64], in module: Module, by user: User) async throws {
+        for id in ids { _ = try await find(id, in: module, for: user) }
+        for id in ids { try await store.records.delete(in: module, id: id, scope: user.scope) }
+    }
+
+    /// Users own what they create; only admins may give a record to someone else.
+    static func checkOwner(_ changes: RecordChanges, user: User) throws {
+        guard case .reference(let owner)?? = changes.values[BuiltinFields.owner] else { return }
+        if owner != user.id && !user.isAdmin {
+            throw HeraldError.forbidden("only admins may give a record to another owner")
+        }
+    }
+}
