@@ -17,7 +17,7 @@ public struct RecordActions: Sendable {
     /// The record `id` of `module`, if `user` may see it (404 otherwise, as for one that does not exist).
     public func find(_ id: Int64, in module: Module, for user: User) async throws -> Record {
         guard let record = try await store.records.find(in: module, id: id, scope: user.scope) else {
-            throw HeraldError.notFound("no \(module.singularLabel.lowercased()) \(id) in \(module.pluralLabel)")
+            throw Self.notFound(id, in: module)
         }
         return record
     }
@@ -35,8 +35,16 @@ public struct RecordActions: Sendable {
     /// Deletes the records `ids` of `module`; all of them are checked first, so that a
     /// selection with one record the user may not change deletes none.
     public func delete(_ ids: [Int64], in module: Module, by user: User) async throws {
-        for id in ids { _ = try await find(id, in: module, for: user) }
+        // One read for the whole selection; for one record the delete's own check is all.
+        if ids.count > 1 {
+            let visible = Set(try await store.records.find(in: module, ids: ids, scope: user.scope).map(\.id))
+            if let missing = ids.first(where: { !visible.contains($0) }) { throw Self.notFound(missing, in: module) }
+        }
         for id in ids { try await store.records.delete(in: module, id: id, scope: user.scope) }
+    }
+
+    private static func notFound(_ id: Int64, in module: Module) -> HeraldError {
+        HeraldError.notFound("no \(module.singularLabel.lowercased()) \(id) in \(module.pluralLabel)")
     }
 
     /// Users own what they create; only admins may give a record to someone else.

@@ -44,28 +44,29 @@ public struct SenderActions: Sendable {
     }
 
     public func find(_ id: Int64) async throws -> Listed {
-        let sender = try await store.senders.find(id)
-        return Listed(sender: sender, authentication: try await domains.authentication(of: [sender.email])[sender.email])
+        try await listed(try await store.senders.find(id))
     }
 
     public func create(_ input: Input, by user: User) async throws -> Listed {
         try user.requireAdmin(toChange: "the sender addresses")
-        let sender = try await store.senders.create(email: input.email, name: input.name, replyTo: input.replyTo,
-                                                    ratePerMinute: input.ratePerMinute, ratePerHour: input.ratePerHour)
-        return try await find(sender.id)
+        return try await listed(try await store.senders.create(email: input.email, name: input.name, replyTo: input.replyTo,
+                                                               ratePerMinute: input.ratePerMinute, ratePerHour: input.ratePerHour))
     }
 
+    /// 404 when there is no sender `id` (the store's update says so).
     public func update(_ id: Int64, _ input: Input, by user: User) async throws -> Listed {
         try user.requireAdmin(toChange: "the sender addresses")
-        _ = try await store.senders.find(id)
-        let sender = try await store.senders.update(id, email: input.email, name: input.name, replyTo: input.replyTo,
-                                                    ratePerMinute: input.ratePerMinute, ratePerHour: input.ratePerHour)
-        return try await find(sender.id)
+        return try await listed(try await store.senders.update(id, email: input.email, name: input.name, replyTo: input.replyTo,
+                                                               ratePerMinute: input.ratePerMinute, ratePerHour: input.ratePerHour))
     }
 
     /// Deletes a sender that no mass email uses (409 otherwise: those keep their sender).
     public func delete(_ id: Int64, by user: User) async throws {
         try user.requireAdmin(toChange: "the sender addresses")
         try await store.senders.delete(id)
+    }
+
+    private func listed(_ sender: Sender) async throws -> Listed {
+        Listed(sender: sender, authentication: try await domains.authentication(of: [sender.email])[sender.email])
     }
 }

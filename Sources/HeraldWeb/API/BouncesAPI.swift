@@ -11,9 +11,9 @@ import Mail
 struct BouncesAPI {
     let store: Store
     let delivery: Delivery
+    let settings: MailSettings
 
     func register(on api: RouterGroup<AppRequestContext>) {
-        let settings = MailSettings(store: store, delivery: delivery)
         let admin = api.group("settings/bounces").add(middleware: RequireAdminMiddleware())
         admin.get { _, context in JSONResponse.make(Present.bounceSettings(try await settings.bounces(for: try context.user()))) }
         admin.put { request, context in
