@@ -43,6 +43,27 @@ import Testing
         }
     }
 
+    /// Mustache opens a section for an empty string: what is not there is left out of the
+    /// page (no pager link to "", no empty hidden fields or attributes, no note without text).
+    @Test func whatIsNotThereIsLeftOutOfThePage() async throws {
+        try await WebFixture.with { f, client in
+            let contacts = try await f.store.modules.named("contacts")
+            for i in 0..<3 {
+                _ = try await f.store.records.create(in: contacts, RecordChanges([
+                    "last_name": .text("Page \(i)"), "email": .text("p\(i)@example.com"), "owner": .reference(f.admin.id),
+                ]), owner: f.admin.id)
+            }
+            let admin = try await accounts.logIn(client, f.admin.email, f.adminPassword)
+            let list = try await client.execute(uri: "/m/contacts?per_page=2", method: .get, headers: [.cookie: admin.cookie]).text
+            #expect(!list.contains("href=\"\"") && !list.contains("rel=\"prev\""), "no Previous on the first page")
+            #expect(list.contains("rel=\"next\""))
+            #expect(!list.contains("name=\"sort\" value=\"\"") && !list.contains("name=\"columns\" value=\"\""))
+            let form = try await client.execute(uri: "/m/contacts/new", method: .get, headers: [.cookie: admin.cookie]).text
+            #expect(form.contains("name=\"email\"") && !form.contains("step=\"\""))
+            #expect(form.contains("step=\"0.01\"") || !form.contains("type=\"number\""))
+        }
+    }
+
     @Test func theUploadFormCarriesItsTokenInTheBody() async throws {
         try await WebFixture.with { f, client in
             let user = try await accounts.logIn(client, f.user.email, "user-password-1", page: "/m/contacts/import")

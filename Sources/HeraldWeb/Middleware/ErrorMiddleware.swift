@@ -48,11 +48,18 @@ struct ErrorMiddleware: RouterMiddleware {
             return JSONResponse.make(ErrorBody(error: .init(code: error.kind.rawValue, message: error.message, problems: error.problems)),
                                      status: status)
         }
-        let html = pages.render("error", title: "Error", context: context, data: [
-            "status": status.code, "reason": status.reasonPhrase, "message": error.message,
-            "problems": error.problems.map { ["field": $0.field, "reason": $0.reason] },
-        ])
+        let html = pages.render("error", title: "Error", context: context, page: ErrorPage(
+            status: status.code, reason: status.reasonPhrase, message: error.message,
+            problems: error.problems.map { ErrorPage.Problem(field: $0.field, reason: $0.reason) }))
         return HTMLResponse(html: html, status: status).response
+    }
+
+    /// An error as a page (`error.mustache`), for a browser.
+    struct ErrorPage: PageModel {
+        struct Problem: PageModel { let field: String, reason: String }
+        let status: Int
+        let reason: String, message: String
+        let problems: [Problem]
     }
 
     /// A byte limit as people say it: "64 MB", "512 KB".

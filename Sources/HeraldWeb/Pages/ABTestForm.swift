@@ -43,23 +43,44 @@ enum ABTestForm {
     }
 
     /// The section's data for the page.
-    static func view(_ values: [String: String], templates: [MailTemplate]) -> [String: Any] {
-        [
-            "on": values["ab_on"] == "on",
-            "rows": (0..<rows).map { i -> [String: Any] in
-                ["index": i, "letter": ABTest.letter(i), "first": i == 0, "subject": values["ab_subject_\(i)"] ?? "",
-                 "templates": templates.map { ["id": $0.id, "name": $0.name, "selected": values["ab_template_\(i)"] == String($0.id)] }]
+    static func view(_ values: [String: String], templates: [MailTemplate]) -> Section {
+        Section(
+            on: values["ab_on"] == "on",
+            rows: (0..<rows).map { i in
+                Section.Variant(index: i, letter: ABTest.letter(i), first: i == 0, subject: values["ab_subject_\(i)"] ?? "",
+                                templates: templates.map {
+                                    Section.Choice(id: $0.id, name: $0.name, selected: values["ab_template_\(i)"] == String($0.id))
+                                })
             },
-            "percent": values["ab_percent"] ?? "20",
-            "measures": ABTest.Measure.allCases.map {
-                ["value": $0.rawValue, "label": $0.label, "selected": (values["ab_measure"] ?? ABTest.Measure.clicks.rawValue) == $0.rawValue]
+            percent: values["ab_percent"] ?? "20",
+            measures: ABTest.Measure.allCases.map {
+                SelectOption(value: $0.rawValue, label: $0.label, selected: (values["ab_measure"] ?? ABTest.Measure.clicks.rawValue) == $0.rawValue)
             },
-            "wait_amount": values["ab_wait_amount"] ?? "4",
-            "units": FollowUp.Delay.Unit.allCases.map {
-                ["value": $0.rawValue, "label": $0.rawValue, "selected": (values["ab_wait_unit"] ?? "hours") == $0.rawValue]
+            waitAmount: values["ab_wait_amount"] ?? "4",
+            units: FollowUp.Delay.Unit.allCases.map {
+                SelectOption(value: $0.rawValue, label: $0.rawValue, selected: (values["ab_wait_unit"] ?? "hours") == $0.rawValue)
             },
-            "minimum": ABTest.minimumEvents,
-        ]
+            minimum: ABTest.minimumEvents)
+    }
+
+    /// The A/B test section of the mass email form.
+    struct Section: PageModel {
+        struct Choice: PageModel { let id: Int64, name: String, selected: Bool }
+        struct Variant: PageModel {
+            let index: Int
+            let letter: String
+            let first: Bool
+            let subject: String
+            let templates: [Choice]
+        }
+
+        let on: Bool
+        let rows: [Variant]
+        let percent: String
+        let measures: [SelectOption]
+        let waitAmount: String
+        let units: [SelectOption]
+        let minimum: Int
     }
 
     /// A problem's path in the form's words: `ab_test.variants[1].subject` → "Variant B's subject".

@@ -70,41 +70,70 @@ struct AccountPages {
               passwordProblems: [Problem] = [], userForm: [String: String] = [:], userProblems: [Problem] = [],
               context: AppRequestContext) async throws -> Response {
         let user = try context.user()
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: user.timeZone) ?? .gmt
-        formatter.dateFormat = "yyyy-MM-dd HH:mm"
-        func time(_ s: Int64?) -> String { s.map { formatter.string(from: Date(timeIntervalSince1970: TimeInterval($0))) } ?? "—" }
+        let local = LocalTime(zoneNamed: user.timeZone)
+        func time(_ s: Int64?) -> String { s.map(local.numeric) ?? "—" }
         let now = WallClock.epochSeconds()
-        let tokens = try await store.tokens.all(for: user.id).map { t -> [String: Any] in
-            ["id": t.id, "name": t.name, "prefix": t.prefix, "created": time(t.createdAt), "last_used": time(t.lastUsedAt),
-             "expires": t.expiresAt.map { time($0) } ?? "never", "active": !t.isSpent(now: now),
-             "ended": t.revokedAt.map { "revoked " + time($0) } ?? "expired " + time(t.expiresAt)]
+        let tokens = try await store.tokens.all(for: user.id).map { t in
+            Page.Token(id: t.id, name: t.name, prefix: t.prefix, created: time(t.createdAt), lastUsed: time(t.lastUsedAt),
+                       expires: t.expiresAt.map { time($0) } ?? "never", active: !t.isSpent(now: now),
+                       ended: t.revokedAt.map { "revoked " + time($0) } ?? "expired " + time(t.expiresAt))
         }
-        var data: [String: Any] = [
-            "me": ["name": user.name, "email": user.email, "time_zone": user.timeZone, "role": user.role.rawValue],
-            "tokens": tokens, "has_tokens": !tokens.isEmpty, "csrf": context.csrf,
-            "token_error": tokenProblems.map(\.description).first as Any,
-            "password_errors": passwordProblems.map(\.description),
-        ]
-        if let newToken { data["new_token"] = ["name": newToken.name, "secret": newToken.secret] }
+        var admin: Page.Admin?
         if user.isAdmin {
-            let errors = Dictionary(userProblems.map { ($0.field, $0.reason) }, uniquingKeysWith: { "\($0); \($1)" })
-            data["admin"] = [
-                "users": try await store.users.all().map { u -> [String: Any] in
-                    ["id": u.id, "name": u.name, "email": u.email, "role": u.role.rawValue, "time_zone": u.timeZone, "active": u.isActive]
+            admin = Page.Admin(
+                users: try await store.users.all().map {
+                    Page.UserRow(id: $0.id, name: $0.name, email: $0.email, role: $0.role.rawValue, timeZone: $0.timeZone, active: $0.isActive)
                 },
-                "form": ["email": userForm["email"] ?? "", "name": userForm["name"] ?? "", "time_zone": userForm["time_zone"] ?? "UTC",
-                         "is_admin": userForm["role"] == "admin"],
-                "errors": ["email": errors["email"] as Any, "name": errors["name"] as Any, "password": errors["password"] as Any,
-                           "time_zone": errors["time_zone"] as Any, "role": errors["role"] as Any],
-                "other_errors": userProblems.filter { !["email", "name", "password", "time_zone", "role"].contains($0.field) }.map(\.description),
-                "has_errors": !userProblems.isEmpty,
-            ]
+                form: Page.UserForm(email: userForm["email"] ?? "", name: userForm["name"] ?? "", timeZone: userForm["time_zone"] ?? "UTC",
+                                    isAdmin: userForm["role"] == "admin"),
+                errors: AdminPages.errorMap(userProblems),
+                otherErrors: userProblems.filter { !["email", "name", "password", "time_zone", "role"].contains($0.field) }.map(\.description),
+                hasErrors: !userProblems.isEmpty)
         }
+        let model = Page(
+            me: Page.Me(name: user.name, email: user.email, timeZone: user.timeZone, role: user.role.rawValue),
+            tokens: tokens, hasTokens: !tokens.isEmpty, tokenError: tokenProblems.map(\.description).first,
+            passwordErrors: passwordProblems.map(\.description),
+            newToken: newToken.map { Page.NewToken(name: $0.name, secret: $0.secret) }, admin: admin)
         let failed = !tokenProblems.isEmpty || !passwordProblems.isEmpty || !userProblems.isEmpty
-        let html = pages.render("account", title: "Account", context: context, data: data,
+        let html = pages.render("account", title: "Account", context: context, page: model,
                                 modules: try await store.modules.all(), flash: flash)
         return HTMLResponse(html: html, status: failed ? .unprocessableContent : .ok).response
+    }
+
+    /// The account page's model (`account.mustache`).
+    struct Page: PageModel {
+        struct Me: PageModel { let name: String, email: String, timeZone: String, role: String }
+        struct Token: PageModel {
+            let id: Int64
+            let name: String, prefix: String, created: String, lastUsed: String, expires: String
+            let active: Bool
+            let ended: String
+        }
+        struct NewToken: PageModel { let name: String, secret: String }
+        struct UserRow: PageModel {
+            let id: Int64
+            let name: String, email: String, role: String, timeZone: String
+            let active: Bool
+        }
+        struct UserForm: PageModel {
+            let email: String, name: String, timeZone: String
+            let isAdmin: Bool
+        }
+        struct Admin: PageModel {
+            let users: [UserRow]
+            let form: UserForm
+            let errors: [String: String]
+            let otherErrors: [String]
+            let hasErrors: Bool
+        }
+
+        let me: Me
+        let tokens: [Token]
+        let hasTokens: Bool
+        let tokenError: String?
+        let passwordErrors: [String]
+        let newToken: NewToken?
+        let admin: Admin?
     }
 }

@@ -18,11 +18,11 @@ struct ActivityPages {
             let user = try context.user()
             let showAll = request.uri.queryParameters["show"].map(String.init) == "all"
             let tasks = try await store.tasks.list(ActivityFilter(user: user.id, openOnly: !showAll))
-            let rows = try await rows(tasks: tasks, context: context)
+            let rows = try await rows(tasks: tasks)
             let modules = try await store.modules.all()
-            return HTMLResponse(html: pages.render("tasks", title: "My tasks", context: context, data: [
-                "rows": rows, "empty": rows.isEmpty, "show_all": showAll, "csrf": context.csrf,
-            ], modules: modules, current: "tasks")).response
+            return HTMLResponse(html: pages.render("tasks", title: "My tasks", context: context,
+                                                   page: List(rows: rows, empty: rows.isEmpty, showAll: showAll, zone: nil),
+                                                   modules: modules, current: "tasks")).response
         }
         app.get("/calls") { request, context in
             let user = try context.user()
@@ -30,9 +30,9 @@ struct ActivityPages {
             let calls = try await store.calls.list(ActivityFilter(user: user.id, openOnly: !showAll))
             let rows = try await rows(calls: calls, context: context)
             let modules = try await store.modules.all()
-            return HTMLResponse(html: pages.render("calls", title: "My calls", context: context, data: [
-                "rows": rows, "empty": rows.isEmpty, "show_all": showAll, "csrf": context.csrf, "zone": user.timeZone,
-            ], modules: modules, current: "calls")).response
+            return HTMLResponse(html: pages.render("calls", title: "My calls", context: context,
+                                                   page: List(rows: rows, empty: rows.isEmpty, showAll: showAll, zone: user.timeZone),
+                                                   modules: modules, current: "calls")).response
         }
         app.post("/m/:module/:id/tasks") { request, context in
             let (module, record) = try await target(context)
@@ -120,35 +120,61 @@ struct ActivityPages {
     }
 
     /// Table rows for tasks: subject, the record it is about, due date, status, priority, assignee.
-    func rows(tasks: [CRMTask], context: AppRequestContext, back: String = "/tasks") async throws -> [[String: Any]] {
+    func rows(tasks: [CRMTask], back: String = "/tasks") async throws -> [TaskRow] {
         let names = try await userNames()
         let titles = try await recordTitles(tasks.map { ($0.module, $0.recordID) })
         let today = LocalDate(Date(), in: try await store.settings.timeZone())
         return tasks.map { t in
-            [
-                "id": t.id, "subject": t.subject, "due": t.dueDate?.description ?? "—", "overdue": t.status.isOpen && (t.dueDate.map { $0 < today } ?? false),
-                "status": t.status.rawValue, "status_label": t.status.label, "priority": t.priority.label,
-                "assignee": names[t.assigneeID] ?? "user \(t.assigneeID)", "open": t.status.isOpen,
-                "record": titles["\(t.module)/\(t.recordID)"] ?? "#\(t.recordID)", "record_link": "/m/\(t.module)/\(t.recordID)",
-                "mass_email_link": t.massEmailID.map { "/mass-emails/\($0)" } as Any, "csrf": context.csrf, "back": back,
-            ]
+            TaskRow(id: t.id, subject: t.subject, due: t.dueDate?.description ?? "—",
+                    overdue: t.status.isOpen && (t.dueDate.map { $0 < today } ?? false),
+                    status: t.status.rawValue, statusLabel: t.status.label, priority: t.priority.label,
+                    assignee: names[t.assigneeID] ?? "user \(t.assigneeID)", open: t.status.isOpen,
+                    record: titles["\(t.module)/\(t.recordID)"] ?? "#\(t.recordID)", recordLink: "/m/\(t.module)/\(t.recordID)",
+                    massEmailLink: t.massEmailID.map { "/mass-emails/\($0)" }, back: back)
         }
     }
 
     /// Table rows for calls: subject, record, start (in the user's zone), status, owner.
-    func rows(calls: [CRMCall], context: AppRequestContext, back: String = "/calls") async throws -> [[String: Any]] {
+    func rows(calls: [CRMCall], context: AppRequestContext, back: String = "/calls") async throws -> [CallRow] {
         let names = try await userNames()
         let titles = try await recordTitles(calls.map { ($0.module, $0.recordID) })
-        let zone = TimeZone(identifier: try context.user().timeZone) ?? .gmt
+        let local = LocalTime(zoneNamed: try context.user().timeZone)
         return calls.map { c in
-            [
-                "id": c.id, "subject": c.subject, "start": MassEmailPages.format(c.startAt, zone),
-                "status": c.status.rawValue, "status_label": c.status.label, "owner": names[c.ownerID] ?? "user \(c.ownerID)",
-                "open": c.status == .scheduled,
-                "record": titles["\(c.module)/\(c.recordID)"] ?? "#\(c.recordID)", "record_link": "/m/\(c.module)/\(c.recordID)",
-                "mass_email_link": c.massEmailID.map { "/mass-emails/\($0)" } as Any, "csrf": context.csrf, "back": back,
-            ]
+            CallRow(id: c.id, subject: c.subject, start: local.readable(c.startAt),
+                    status: c.status.rawValue, statusLabel: c.status.label, owner: names[c.ownerID] ?? "user \(c.ownerID)",
+                    open: c.status == .scheduled,
+                    record: titles["\(c.module)/\(c.recordID)"] ?? "#\(c.recordID)", recordLink: "/m/\(c.module)/\(c.recordID)",
+                    massEmailLink: c.massEmailID.map { "/mass-emails/\($0)" }, back: back)
         }
+    }
+
+    struct TaskRow: PageModel {
+        let id: Int64
+        let subject: String, due: String
+        let overdue: Bool
+        let status: String, statusLabel: String, priority: String, assignee: String
+        let open: Bool
+        let record: String, recordLink: String
+        let massEmailLink: String?
+        let back: String
+    }
+
+    struct CallRow: PageModel {
+        let id: Int64
+        let subject: String, start: String, status: String, statusLabel: String, owner: String
+        let open: Bool
+        let record: String, recordLink: String
+        let massEmailLink: String?
+        let back: String
+    }
+
+    /// "My tasks" (`tasks.mustache`, with task rows) and "My calls" (`calls.mustache`, with
+    /// call rows and the zone their times are in).
+    struct List<Row: PageModel>: PageModel {
+        let rows: [Row]
+        let empty: Bool
+        let showAll: Bool
+        let zone: String?
     }
 
     func userNames() async throws -> [Int64: String] {

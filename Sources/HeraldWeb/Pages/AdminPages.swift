@@ -15,7 +15,7 @@ struct AdminPages {
     func register(on app: RouterGroup<AppRequestContext>) {
         let admin = app.group("admin").add(middleware: RequireAdminMiddleware())
         admin.get("modules") { _, context in
-            try await modulesPage(form: [:], problems: [], context: context)
+            try await modulesPage(form: NewModuleForm(), problems: [], context: context)
         }
         admin.post("modules") { request, context in
             let form = try await FormData.read(request, context: context)
@@ -39,10 +39,8 @@ struct AdminPages {
                     hasPeople: form.all("has_people").last == "true", fields: fields)
                 return Response.redirect(to: "/admin/modules/\(module.apiName)", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
-                let values: [String: Any] = [
-                    "singular_label": singular, "plural_label": plural, "api_name": apiName,
-                    "has_people": form.all("has_people").last == "true", "field_labels": labels, "field_types": types,
-                ]
+                let values = NewModuleForm(singularLabel: singular, pluralLabel: plural, apiName: apiName,
+                                           hasPeople: form.all("has_people").last == "true", fieldLabels: labels, fieldTypes: types)
                 return try await modulesPage(form: values, problems: AdminPages.problems(error), context: context)
             }
         }
@@ -89,10 +87,8 @@ struct AdminPages {
                 _ = try await store.modules.addField(field, to: module.apiName)
                 return Response.redirect(to: "/admin/modules/\(module.apiName)#fields", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
-                let values: [String: Any] = [
-                    "label": label, "api_name": apiName, "type": typeName, "lookup_module": lookup,
-                    "picklist_values": form["picklist_values"] ?? "", "required": form.all("required").last == "true",
-                ]
+                let values = FieldForm(label: label, apiName: apiName, type: typeName, lookupModule: lookup,
+                                       picklistValues: form["picklist_values"] ?? "", required: form.all("required").last == "true")
                 return try await modulePage(module, fieldForm: values, fieldProblems: AdminPages.problems(error), context: context)
             }
         }
@@ -112,10 +108,8 @@ struct AdminPages {
                     picklistValues: field.type == .picklist ? AdminPages.lines(form["picklist_values"] ?? "") : nil)
                 return Response.redirect(to: "/admin/modules/\(module.apiName)#fields", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
-                let values: [String: Any] = [
-                    "label": form["label"] ?? "", "required": form.all("required").last == "true",
-                    "picklist_values": form["picklist_values"] ?? "",
-                ]
+                let values = FieldChange(label: form["label"] ?? "", required: form.all("required").last == "true",
+                                         picklistValues: form["picklist_values"] ?? "")
                 return try await fieldPage(module, field, form: values, problems: AdminPages.problems(error), context: context)
             }
         }
@@ -158,89 +152,159 @@ struct AdminPages {
         Dictionary(problems.map { ($0.field, $0.reason) }, uniquingKeysWith: { "\($0); \($1)" })
     }
 
-    static func typeOptions(selected: String, includeReferences: Bool = true) -> [[String: Any]] {
+    static func typeOptions(selected: String, includeReferences: Bool = true) -> [SelectOption] {
         FieldType.allCases.filter { includeReferences || ($0 != .picklist && $0 != .lookup) }
-            .map { ["value": $0.rawValue, "label": $0.label, "selected": $0.rawValue == selected] }
+            .map { SelectOption(value: $0.rawValue, label: $0.label, selected: $0.rawValue == selected) }
     }
 
-    func modulesPage(form: [String: Any], problems: [Problem], context: AppRequestContext) async throws -> Response {
+    func modulesPage(form: NewModuleForm, problems: [Problem], context: AppRequestContext) async throws -> Response {
         let modules = try await store.modules.all()
-        let errors = AdminPages.errorMap(problems)
-        let labels = form["field_labels"] as? [String] ?? []
-        let types = form["field_types"] as? [String] ?? []
-        let rows: [[String: Any]] = (0..<max(AdminPages.initialFieldRows, labels.count)).map { i in
-            let type = i < types.count ? types[i] : "text"
-            return ["index": i + 1, "label": i < labels.count ? labels[i] : "",
-                    "types": AdminPages.typeOptions(selected: type, includeReferences: false)]
+        let rows = (0..<max(AdminPages.initialFieldRows, form.fieldLabels.count)).map { i in
+            ModulesPage.FieldRow(index: i + 1, label: i < form.fieldLabels.count ? form.fieldLabels[i] : "",
+                                 types: AdminPages.typeOptions(selected: i < form.fieldTypes.count ? form.fieldTypes[i] : "text",
+                                                               includeReferences: false))
         }
         let known: Set<String> = ["singular_label", "plural_label", "api_name"]
-        let html = pages.render("admin_modules", title: "Modules", context: context, data: [
-            "modules": modules.map { m -> [String: Any] in
-                ["api_name": m.apiName, "singular": m.singularLabel, "plural": m.pluralLabel, "builtin": m.isBuiltin,
-                 "field_count": m.fields.count, "custom_count": AdminPages.positive(m.fields.filter { !$0.isBuiltin }.count) as Any,
-                 "has_people": m.emailField != nil]
+        let model = ModulesPage(
+            modules: modules.map { m in
+                ModulesPage.Row(apiName: m.apiName, singular: m.singularLabel, plural: m.pluralLabel, builtin: m.isBuiltin,
+                                fieldCount: m.fields.count, customCount: AdminPages.positive(m.fields.filter { !$0.isBuiltin }.count),
+                                hasPeople: m.emailField != nil)
             },
-            "form": form, "field_rows": rows, "csrf": context.csrf, "has_errors": !problems.isEmpty,
-            "errors": ["singular_label": errors["singular_label"] as Any, "plural_label": errors["plural_label"] as Any,
-                       "api_name": errors["api_name"] as Any],
-            "other_errors": problems.filter { !known.contains($0.field) }.map(\.description),
-        ], modules: modules)
+            form: form, fieldRows: rows, hasErrors: !problems.isEmpty, errors: AdminPages.errorMap(problems),
+            otherErrors: problems.filter { !known.contains($0.field) }.map(\.description))
+        let html = pages.render("admin_modules", title: "Modules", context: context, page: model, modules: modules)
         return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response
     }
 
-    func modulePage(_ module: Module, fieldForm: [String: Any] = [:], fieldProblems: [Problem] = [],
+    func modulePage(_ module: Module, fieldForm: FieldForm = FieldForm(), fieldProblems: [Problem] = [],
                     renameProblems: [Problem] = [], renameForm: [String: String]? = nil, message: String? = nil,
                     status: HTTPResponse.Status? = nil, context: AppRequestContext) async throws -> Response {
         let modules = try await store.modules.all()
-        let fieldErrors = AdminPages.errorMap(fieldProblems)
+        var fieldErrors = AdminPages.errorMap(fieldProblems.filter { !$0.field.hasPrefix("picklist_values") })
+        fieldErrors["picklist_values"] = AdminPages.joined(fieldProblems.filter { $0.field.hasPrefix("picklist_values") })
         let fieldKnown: Set<String> = ["label", "api_name", "type", "lookup_module", "picklist_values"]
-        let html = pages.render("admin_module", title: "Module \(module.pluralLabel)", context: context, data: [
-            "module": ["api_name": module.apiName, "singular": module.singularLabel, "plural": module.pluralLabel,
-                       "builtin": module.isBuiltin],
-            "fields": module.fields.map { f -> [String: Any] in
+        let model = ModulePage(
+            module: ModuleLabels(module), builtin: module.isBuiltin,
+            fields: module.fields.map { f in
                 var details = f.type.label
                 if f.type == .picklist { details += ": " + f.picklistValues.prefix(6).joined(separator: ", ") + (f.picklistValues.count > 6 ? ", …" : "") }
                 if f.type == .lookup, let target = f.lookupModule {
                     details += " → " + (modules.first { $0.apiName == target }?.pluralLabel ?? target)
                 }
-                return ["api_name": f.apiName, "label": f.label, "type": details, "required": f.isRequired,
-                        "builtin": f.isBuiltin, "system": f.isSystem, "editable": !f.isSystem]
+                return ModulePage.FieldRow(apiName: f.apiName, label: f.label, type: details, required: f.isRequired,
+                                           builtin: f.isBuiltin, system: f.isSystem, editable: !f.isSystem)
             },
-            "field_form": fieldForm,
-            "types": AdminPages.typeOptions(selected: fieldForm["type"] as? String ?? "text"),
-            "lookup_targets": modules.map { ["value": $0.apiName, "label": $0.pluralLabel,
-                                              "selected": $0.apiName == (fieldForm["lookup_module"] as? String)] },
-            "field_errors": ["label": fieldErrors["label"] as Any, "api_name": fieldErrors["api_name"] as Any,
-                             "type": fieldErrors["type"] as Any, "lookup_module": fieldErrors["lookup_module"] as Any,
-                             "picklist_values": AdminPages.joined(fieldProblems.filter { $0.field.hasPrefix("picklist_values") }) as Any],
-            "field_other_errors": fieldProblems.filter { !fieldKnown.contains($0.field) && !$0.field.hasPrefix("picklist_values") }
+            fieldForm: fieldForm,
+            types: AdminPages.typeOptions(selected: fieldForm.type.isEmpty ? "text" : fieldForm.type),
+            lookupTargets: modules.map { SelectOption(value: $0.apiName, label: $0.pluralLabel, selected: $0.apiName == fieldForm.lookupModule) },
+            fieldErrors: fieldErrors,
+            fieldOtherErrors: fieldProblems.filter { !fieldKnown.contains($0.field) && !$0.field.hasPrefix("picklist_values") }
                 .map(\.description),
-            "field_has_errors": !fieldProblems.isEmpty,
-            "rename": ["singular_label": renameForm?["singular_label"] ?? module.singularLabel,
-                       "plural_label": renameForm?["plural_label"] ?? module.pluralLabel],
-            "rename_errors": renameProblems.map(\.description),
-            "message": message as Any,
-            "csrf": context.csrf,
-        ], modules: modules, current: module.apiName)
+            fieldHasErrors: !fieldProblems.isEmpty,
+            rename: ["singular_label": renameForm?["singular_label"] ?? module.singularLabel,
+                     "plural_label": renameForm?["plural_label"] ?? module.pluralLabel],
+            renameErrors: renameProblems.map(\.description), message: message)
+        let html = pages.render("admin_module", title: "Module \(module.pluralLabel)", context: context, page: model,
+                                modules: modules, current: module.apiName)
         let code = status ?? ((fieldProblems.isEmpty && renameProblems.isEmpty) ? .ok : .unprocessableContent)
         return HTMLResponse(html: html, status: code).response
     }
 
-    func fieldPage(_ module: Module, _ field: Field, form: [String: Any]?, problems: [Problem],
+    func fieldPage(_ module: Module, _ field: Field, form: FieldChange?, problems: [Problem],
                    context: AppRequestContext) async throws -> Response {
-        let errors = AdminPages.errorMap(problems)
-        let html = pages.render("admin_field", title: "Field \(field.label)", context: context, data: [
-            "module": ["api_name": module.apiName, "plural": module.pluralLabel],
-            "field": ["api_name": field.apiName, "type": field.type.label, "builtin": field.isBuiltin, "system": field.isSystem,
-                      "is_picklist": field.type == .picklist, "lookup": field.lookupModule as Any],
-            "label": form?["label"] as? String ?? field.label,
-            "required": form?["required"] as? Bool ?? field.isRequired,
-            "picklist_values": form?["picklist_values"] as? String ?? field.picklistValues.joined(separator: "\n"),
-            "errors": ["label": errors["label"] as Any, "is_required": errors["is_required"] as Any,
-                       "picklist_values": AdminPages.joined(problems.filter { $0.field.hasPrefix("picklist_values") }) as Any],
-            "has_errors": !problems.isEmpty,
-            "csrf": context.csrf,
-        ], modules: try await store.modules.all(), current: module.apiName)
+        var errors = AdminPages.errorMap(problems.filter { !$0.field.hasPrefix("picklist_values") })
+        errors["picklist_values"] = AdminPages.joined(problems.filter { $0.field.hasPrefix("picklist_values") })
+        let model = FieldPage(
+            module: ModuleLabels(module),
+            field: FieldPage.Shown(apiName: field.apiName, type: field.type.label, builtin: field.isBuiltin, system: field.isSystem,
+                                   isPicklist: field.type == .picklist, lookup: field.lookupModule),
+            label: form?.label ?? field.label, required: form?.required ?? field.isRequired,
+            picklistValues: form?.picklistValues ?? field.picklistValues.joined(separator: "\n"),
+            errors: errors, hasErrors: !problems.isEmpty)
+        let html = pages.render("admin_field", title: "Field \(field.label)", context: context, page: model,
+                                modules: try await store.modules.all(), current: module.apiName)
         return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response
+    }
+
+    /// What the new-module form was sent with, to show it again with its problems.
+    struct NewModuleForm: PageModel {
+        var singularLabel = "", pluralLabel = "", apiName = ""
+        var hasPeople = false
+        var fieldLabels: [String] = [], fieldTypes: [String] = []
+    }
+
+    /// What the new-field form was sent with.
+    struct FieldForm: PageModel {
+        var label = "", apiName = "", type = "", lookupModule = "", picklistValues = ""
+        var required = false
+    }
+
+    /// What the field's edit form was sent with.
+    struct FieldChange {
+        var label: String
+        var required: Bool
+        var picklistValues: String
+    }
+
+    /// The modules with the new-module form (`admin_modules.mustache`).
+    struct ModulesPage: PageModel {
+        struct Row: PageModel {
+            let apiName: String, singular: String, plural: String
+            let builtin: Bool
+            let fieldCount: Int
+            let customCount: Int?
+            let hasPeople: Bool
+        }
+        struct FieldRow: PageModel {
+            let index: Int
+            let label: String
+            let types: [SelectOption]
+        }
+
+        let modules: [Row]
+        let form: NewModuleForm
+        let fieldRows: [FieldRow]
+        let hasErrors: Bool
+        let errors: [String: String]
+        let otherErrors: [String]
+    }
+
+    /// One module: its fields, the new-field form and the rename form (`admin_module.mustache`).
+    struct ModulePage: PageModel {
+        struct FieldRow: PageModel {
+            let apiName: String, label: String, type: String
+            let required: Bool, builtin: Bool, system: Bool, editable: Bool
+        }
+
+        let module: ModuleLabels
+        let builtin: Bool
+        let fields: [FieldRow]
+        let fieldForm: FieldForm
+        let types: [SelectOption]
+        let lookupTargets: [SelectOption]
+        let fieldErrors: [String: String]
+        let fieldOtherErrors: [String]
+        let fieldHasErrors: Bool
+        let rename: [String: String]
+        let renameErrors: [String]
+        let message: String?
+    }
+
+    /// One field's label, whether it is required, and its picklist values (`admin_field.mustache`).
+    struct FieldPage: PageModel {
+        struct Shown: PageModel {
+            let apiName: String, type: String
+            let builtin: Bool, system: Bool, isPicklist: Bool
+            let lookup: String?
+        }
+
+        let module: ModuleLabels
+        let field: Shown
+        let label: String
+        let required: Bool
+        let picklistValues: String
+        let errors: [String: String]
+        let hasErrors: Bool
     }
 }

@@ -22,14 +22,14 @@ struct AuthPages {
     func register(on app: RouterGroup<AppRequestContext>) {
         app.get("/login") { request, context in
             if context.identity != nil { return Response.redirect(to: "/", type: .found) }
-            return loginPage(context: context, data: ["next": AuthPages.safeNext(request.uri.queryParameters["next"].map(String.init))])
+            return loginPage(context: context, next: AuthPages.safeNext(request.uri.queryParameters["next"].map(String.init)))
         }
         app.post("/login") { request, context in
             let form = try await FormData.read(request, context: context, limit: AuthPages.formLimit)
             let email = form["email"] ?? ""
             let next = AuthPages.safeNext(form["next"])
             func refuse(_ error: String, _ status: HTTPResponse.Status, retryAfter: Int64? = nil) -> Response {
-                var response = loginPage(context: context, data: ["next": next, "email": email, "error": error], status: status)
+                var response = loginPage(context: context, next: next, email: email, error: error, status: status)
                 if let retryAfter { response.headers[.retryAfter] = String(retryAfter) }
                 return response
             }
@@ -77,14 +77,22 @@ struct AuthPages {
 
     /// The login form with a fresh form token, in the page and in its cookie (only for
     /// `/login`, never sent cross-site).
-    func loginPage(context: AppRequestContext, data: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+    func loginPage(context: AppRequestContext, next: String, email: String? = nil, error: String? = nil,
+                   status: HTTPResponse.Status = .ok) -> Response {
         let token = Secrets.random(bytes: 18)
-        var data = data
-        data["login_token"] = token
-        var response = HTMLResponse(html: pages.render("login", title: "Log in", context: context, data: data), status: status).response
+        let model = Login(next: next, email: email, error: error, loginToken: token)
+        var response = HTMLResponse(html: pages.render("login", title: "Log in", context: context, page: model), status: status).response
         response.setCookie(Cookie(name: AuthPages.formCookie, value: token, maxAge: 3600, path: "/login", secure: secureCookies,
                                   httpOnly: true, sameSite: .strict))
         return response
+    }
+
+    /// The login form (`login.mustache`).
+    struct Login: PageModel {
+        let next: String
+        let email: String?
+        let error: String?
+        let loginToken: String
     }
 
     /// Only paths of this site: a login link must never send the user to another one. Browsers

@@ -16,12 +16,10 @@ struct BouncePages {
             let massEmail = try await MassEmailsAPI(store: store, delivery: delivery).fetch(context)
             let before = request.uri.queryParameters["before"].flatMap { Int64($0) } ?? .max
             let bounces = try await store.bounces.list(massEmail: massEmail.id, before: before, limit: 100)
-            let html = pages.render("mass_email_bounces", title: "Bounces of \(massEmail.name)", context: context, data: [
-                "id": massEmail.id, "name": massEmail.name,
-                "bounces": bounces.map(Self.row),
-                "has_bounces": !bounces.isEmpty,
-                "next": (bounces.count == 100 ? bounces.last.map { "/mass-emails/\(massEmail.id)/bounces?before=\($0.id)" } : nil) as Any,
-            ], modules: try await store.modules.all())
+            let html = pages.render("mass_email_bounces", title: "Bounces of \(massEmail.name)", context: context, page: List(
+                id: massEmail.id, name: massEmail.name, bounces: bounces.map(Row.init), hasBounces: !bounces.isEmpty,
+                next: bounces.count == 100 ? bounces.last.map { "/mass-emails/\(massEmail.id)/bounces?before=\($0.id)" } : nil),
+                modules: try await store.modules.all())
             return HTMLResponse(html: html).response
         }
         app.get("/bounces/:id") { _, context in
@@ -33,25 +31,57 @@ struct BouncePages {
             let (bounce, raw) = found
             let massEmail = try await store.massEmails.find(massEmailID)
             guard user.role == .admin || massEmail.ownerID == user.id else { throw HeraldError.notFound("no bounce \(id)") }
-            var data = Self.row(bounce)
-            data["mass_email_id"] = massEmail.id
-            data["mass_email"] = massEmail.name
-            data["raw"] = raw ?? "(not kept)"
-            let html = pages.render("bounce", title: "Bounce \(id)", context: context, data: data, modules: try await store.modules.all())
+            let model = Shown(row: Row(bounce), massEmailID: massEmail.id, massEmail: massEmail.name, raw: raw ?? "(not kept)")
+            let html = pages.render("bounce", title: "Bounce \(id)", context: context, page: model, modules: try await store.modules.all())
             return HTMLResponse(html: html).response
         }
     }
 
-    static func row(_ bounce: Bounce) -> [String: Any] {
-        let reason = reason(bounce.reason)
-        return [
-            "id": bounce.id, "address": bounce.address, "kind": bounce.kind.rawValue,
-            "kind_label": bounce.kind == .refused ? "refused by the receiver" : bounce.kind.rawValue,
-            "reason": bounce.reason ?? "", "reason_label": reason?.label ?? "", "likely_fix": reason?.likelyFix ?? "",
-            "suppresses": suppresses(bounce),
-            "status": bounce.status ?? "", "action": bounce.action ?? "", "diagnostic": bounce.diagnostic ?? "",
-            "source": bounce.source, "received_at": ISODateTime.format(epochSeconds: bounce.receivedAt),
-        ]
+    /// A bounce as the pages show it.
+    struct Row: PageModel {
+        let id: Int64
+        let address: String, kind: String, kindLabel: String
+        let reason: String
+        // Missing, not empty, when unknown: an empty string would still open its section.
+        let reasonLabel: String?, likelyFix: String?
+        let suppresses: Bool
+        let status: String, action: String, diagnostic: String, source: String, receivedAt: String
+
+        init(_ bounce: Bounce) {
+            let reason = BouncePages.reason(bounce.reason)
+            (id, address, kind) = (bounce.id, bounce.address, bounce.kind.rawValue)
+            kindLabel = bounce.kind == .refused ? "refused by the receiver" : bounce.kind.rawValue
+            (self.reason, reasonLabel, likelyFix) = (bounce.reason ?? "", reason?.label, reason?.likelyFix)
+            suppresses = BouncePages.suppresses(bounce)
+            (status, action, diagnostic) = (bounce.status ?? "", bounce.action ?? "", bounce.diagnostic ?? "")
+            (source, receivedAt) = (bounce.source, ISODateTime.format(epochSeconds: bounce.receivedAt))
+        }
+    }
+
+    /// A mass email's bounces, newest first (`mass_email_bounces.mustache`).
+    struct List: PageModel {
+        let id: Int64
+        let name: String
+        let bounces: [Row]
+        let hasBounces: Bool
+        let next: String?
+    }
+
+    /// One bounce with the report as it came (`bounce.mustache`): the row's keys and these.
+    struct Shown: PageModel {
+        let row: Row
+        let massEmailID: Int64
+        let massEmail: String
+        let raw: String
+
+        func child(named key: String) -> Any? {
+            switch key {
+            case "mass_email_id": massEmailID
+            case "mass_email": massEmail
+            case "raw": raw
+            default: row.child(named: key)
+            }
+        }
     }
 
     /// A stored reason as the Mail library's, for its label and likely fix.
@@ -68,9 +98,11 @@ struct BouncePages {
     }
 
     /// The refusals of a mass email by reason, most first, each with its likely fix.
-    static func refusals(_ figures: MassEmailFigures) -> [[String: Any]] {
+    static func refusals(_ figures: MassEmailFigures) -> [Refusal] {
         figures.refusedByReason.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { key, count in
-            ["count": count, "reason": key, "label": reason(key)?.label ?? key, "likely_fix": reason(key)?.likelyFix ?? ""]
+            Refusal(count: count, reason: key, label: reason(key)?.label ?? key, likelyFix: reason(key)?.likelyFix)
         }
     }
+
+    struct Refusal: PageModel { let count: Int, reason: String, label: String, likelyFix: String? }
 }

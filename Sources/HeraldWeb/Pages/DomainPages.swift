@@ -88,26 +88,25 @@ struct DomainPages {
         let now = WallClock.epochSeconds()
         let senders = try await store.senders.all()
         let authentication = try await delivery.domains.authentication(of: senders.map(\.email))
-        let errors = AdminPages.errorMap(problems)
-        let html = pages.render("admin_domains", title: "Sending domains", context: context, data: [
-            "domains": try await store.domains.all().map { d -> [String: Any] in
-                let signing = d.signingKeys(at: now)
-                return ["id": d.id, "name": d.name, "verified": d.isVerified(at: now),
-                        "keys": signing.map { "\($0.selector) (\($0.algorithm == .rsa ? "RSA-2048" : "Ed25519"))" }.joined(separator: ", "),
-                        "checked": d.checkedAt.map { MassEmailPages.format($0, zone(context)) } ?? "never"]
+        let local = local(context)
+        let model = ListPage(
+            domains: try await store.domains.all().map { d in
+                ListPage.Domain(id: d.id, name: d.name, verified: d.isVerified(at: now),
+                                keys: d.signingKeys(at: now).map { "\($0.selector) (\($0.algorithm == .rsa ? "RSA-2048" : "Ed25519"))" }
+                                    .joined(separator: ", "),
+                                checked: d.checkedAt.map(local.readable) ?? "never")
             },
-            "senders": senders.map { s -> [String: Any] in
+            senders: senders.map { s in
                 let auth = authentication[s.email]
-                return ["email": s.email, "state": auth?.state.rawValue ?? "unsigned", "warning": auth?.warning as Any]
+                return ListPage.Sender(email: s.email, state: auth?.state.rawValue ?? "unsigned", warning: auth?.warning)
             },
-            "form": form, "csrf": context.csrf, "has_errors": !problems.isEmpty,
-            "errors": ["domain": errors["domain"] as Any, "complaint_threshold": errors["complaint_threshold"] as Any,
-                       "spam_threshold": errors["spam_threshold"] as Any],
-            "spam_threshold": SpamCheck.threshold(try await store.settings.spamThreshold()),
-            "refuse_over_spam_threshold": try await store.settings.refuseOverSpamThreshold(),
-            "only_authenticated": try await store.settings.onlyAuthenticatedDomains(),
-            "complaint_threshold": Self.percent(try await store.settings.complaintThreshold()),
-        ], modules: try await store.modules.all())
+            form: form, hasErrors: !problems.isEmpty, errors: AdminPages.errorMap(problems),
+            spamThreshold: SpamCheck.threshold(try await store.settings.spamThreshold()),
+            refuseOverSpamThreshold: try await store.settings.refuseOverSpamThreshold(),
+            onlyAuthenticated: try await store.settings.onlyAuthenticatedDomains(),
+            complaintThreshold: Self.percent(try await store.settings.complaintThreshold()))
+        let html = pages.render("admin_domains", title: "Sending domains", context: context, page: model,
+                                modules: try await store.modules.all())
         return HTMLResponse(html: html, status: status).response
     }
 
@@ -115,36 +114,73 @@ struct DomainPages {
                     status: HTTPResponse.Status = .ok, context: AppRequestContext) async throws -> Response {
         let domainContext = await delivery.domains.context()
         let records = DomainRecords.plan(for: domain, context: domainContext)
-        let zone = zone(context)
-        let html = pages.render("admin_domain", title: domain.name, context: context, data: [
-            "id": domain.id, "name": domain.name, "csrf": context.csrf, "message": message as Any, "rotate_error": rotateError as Any,
-            "verified": domain.isVerified(at: domainContext.now), "checked": checks != nil,
-            "records": records.enumerated().map { index, record -> [String: Any] in
+        let local = local(context)
+        let model = DomainPage(
+            id: domain.id, name: domain.name, message: message, rotateError: rotateError,
+            verified: domain.isVerified(at: domainContext.now), checked: checks != nil,
+            records: records.enumerated().map { index, record in
                 let check = checks?.first { $0.record == record }
-                return [
-                    "index": index, "purpose": Self.label(record.purpose), "name": record.name, "type": record.type, "value": record.value,
-                    "note": record.note, "zone_line": Self.zoneLine(record),
-                    "verdict": check?.verdict.rawValue as Any, "check_note": check?.note as Any,
-                    "found": check.map { $0.found.isEmpty ? nil as String? as Any : $0.found.joined(separator: "\n") } as Any,
-                ]
+                return DomainPage.Record(
+                    index: index, purpose: Self.label(record.purpose), name: record.name, type: record.type, value: record.value,
+                    note: record.note, zoneLine: Self.zoneLine(record), verdict: check?.verdict.rawValue, checkNote: check?.note,
+                    found: check.flatMap { $0.found.isEmpty ? nil : $0.found.joined(separator: "\n") })
             },
-            "keys": domain.keys.map { key -> [String: Any] in
-                [
-                    "selector": key.selector, "algorithm": key.algorithm == .rsa ? "RSA-2048" : "Ed25519",
-                    "state": key.state(at: domainContext.now).rawValue, "created": MassEmailPages.format(key.createdAt, zone),
-                    "retires": key.retiresAt.map { MassEmailPages.format($0, zone) } as Any,
-                    "verified": key.verifiedAt.map { MassEmailPages.format($0, zone) } as Any,
-                ]
+            keys: domain.keys.map { key in
+                DomainPage.Key(selector: key.selector, algorithm: key.algorithm == .rsa ? "RSA-2048" : "Ed25519",
+                               state: key.state(at: domainContext.now).rawValue, created: local.readable(key.createdAt),
+                               retires: key.retiresAt.map(local.readable), verifiedAt: key.verifiedAt.map(local.readable))
             },
-            "return_path": domainContext.bounceDomain.map { bounce -> [String: Any] in
-                ["domain": bounce, "aligned": DomainRecords.aligned(bounce, domain.name)]
-            } as Any,
-        ], modules: try await store.modules.all())
+            returnPath: domainContext.bounceDomain.map { DomainPage.ReturnPath(domain: $0, aligned: DomainRecords.aligned($0, domain.name)) })
+        let html = pages.render("admin_domain", title: domain.name, context: context, page: model, modules: try await store.modules.all())
         return HTMLResponse(html: html, status: status).response
     }
 
-    private func zone(_ context: AppRequestContext) -> TimeZone {
-        ((try? context.user().timeZone).flatMap(TimeZone.init(identifier:))) ?? .gmt
+    private func local(_ context: AppRequestContext) -> LocalTime {
+        LocalTime(zoneNamed: (try? context.user().timeZone) ?? "UTC")
+    }
+
+    /// The sending domains, the senders' signing states and the deliverability settings
+    /// (`admin_domains.mustache`).
+    struct ListPage: PageModel {
+        struct Domain: PageModel {
+            let id: Int64
+            let name: String
+            let verified: Bool
+            let keys: String, checked: String
+        }
+        struct Sender: PageModel { let email: String, state: String, warning: String? }
+
+        let domains: [Domain]
+        let senders: [Sender]
+        let form: [String: String]
+        let hasErrors: Bool
+        let errors: [String: String]
+        let spamThreshold: String
+        let refuseOverSpamThreshold: Bool
+        let onlyAuthenticated: Bool
+        let complaintThreshold: String
+    }
+
+    /// One sending domain: its DNS records with their checks, and its keys (`admin_domain.mustache`).
+    struct DomainPage: PageModel {
+        struct Record: PageModel {
+            let index: Int
+            let purpose: String, name: String, type: String, value: String, note: String, zoneLine: String
+            let verdict: String?, checkNote: String?, found: String?
+        }
+        struct Key: PageModel {
+            let selector: String, algorithm: String, state: String, created: String
+            let retires: String?, verifiedAt: String?
+        }
+        struct ReturnPath: PageModel { let domain: String, aligned: Bool }
+
+        let id: Int64
+        let name: String
+        let message: String?, rotateError: String?
+        let verified: Bool, checked: Bool
+        let records: [Record]
+        let keys: [Key]
+        let returnPath: ReturnPath?
     }
 
     static func label(_ purpose: DNSRecordPlan.Purpose) -> String {

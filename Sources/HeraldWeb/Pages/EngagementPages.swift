@@ -80,17 +80,24 @@ struct EngagementPages {
         return try await store.engagement.unsubscribeTarget(message: token.messageID)
     }
 
-
     private func page(_ target: UnsubscribeTarget, done: Bool, context: AppRequestContext) async throws -> HTMLResponse {
         let organisation = try await store.settings.value(SettingsStore.organisationName) ?? "us"
-        return HTMLResponse(html: pages.render("unsubscribe", title: done ? "Unsubscribed" : "Unsubscribe", context: context, data: [
-            "done": done, "address": Self.masked(target.address), "organisation": organisation,
-        ]))
+        let model = Unsubscribe(done: done, invalid: false, address: Self.masked(target.address), organisation: organisation)
+        return HTMLResponse(html: pages.render("unsubscribe", title: done ? "Unsubscribed" : "Unsubscribe", context: context, page: model))
     }
 
     private func invalidLink(_ context: AppRequestContext) async throws -> HTMLResponse {
-        HTMLResponse(html: pages.render("unsubscribe", title: "Unsubscribe", context: context, data: ["invalid": true]),
+        HTMLResponse(html: pages.render("unsubscribe", title: "Unsubscribe", context: context,
+                                        page: Unsubscribe(done: false, invalid: true, address: nil, organisation: nil)),
                      status: .notFound)
+    }
+
+    /// The unsubscribe page, its confirmation, or a link that is not valid (`unsubscribe.mustache`).
+    struct Unsubscribe: PageModel {
+        let done: Bool
+        let invalid: Bool
+        let address: String?
+        let organisation: String?
     }
 
     /// `a•••@example.com`: enough for the owner to recognise, not the whole address for whoever holds the link.

@@ -30,11 +30,10 @@ struct ErasurePages {
             } catch let error as HeraldError where error.kind == .conflict {
                 return try await confirmation(module: module, record: record, context: context, errors: [error.message], status: .conflict)
             }
-            let html = pages.render("erased", title: "Erased", context: context, data: [
-                "module": Self.names(module), "id": record.id, "title": record.title(in: module),
-                "items": Self.items(erasure), "suppressed_addresses": erasure.suppressedAddresses,
-                "plural": erasure.suppressedAddresses != 1,
-            ], modules: try await store.modules.all(), current: module.apiName)
+            let html = pages.render("erased", title: "Erased", context: context, page: Done(
+                module: ModuleLabels(module), id: record.id, title: record.title(in: module),
+                items: Self.items(erasure), suppressedAddresses: erasure.suppressedAddresses,
+                plural: erasure.suppressedAddresses != 1), modules: try await store.modules.all(), current: module.apiName)
             return HTMLResponse(html: html).response
         }
     }
@@ -43,11 +42,11 @@ struct ErasurePages {
     func confirmation(module: Module, record: Record, context: AppRequestContext, errors: [String],
                       status: HTTPResponse.Status? = nil) async throws -> Response {
         let preview = try await store.erasure.preview(in: module, id: record.id)
-        let html = pages.render("erase", title: "Erase \(record.title(in: module))", context: context, data: [
-            "module": Self.names(module), "id": record.id, "title": record.title(in: module), "csrf": context.csrf,
-            "items": Self.items(preview), "addresses": preview.suppressedAddresses, "plural": preview.suppressedAddresses != 1,
-            "email": Self.email(of: record, in: module) as Any, "errors": errors, "has_errors": !errors.isEmpty,
-        ], modules: try await store.modules.all(), current: module.apiName)
+        let html = pages.render("erase", title: "Erase \(record.title(in: module))", context: context, page: Confirmation(
+            module: ModuleLabels(module), id: record.id, title: record.title(in: module),
+            items: Self.items(preview), addresses: preview.suppressedAddresses, plural: preview.suppressedAddresses != 1,
+            email: Self.email(of: record, in: module), errors: errors, hasErrors: !errors.isEmpty),
+            modules: try await store.modules.all(), current: module.apiName)
         return HTMLResponse(html: html, status: status ?? (errors.isEmpty ? .ok : .unprocessableContent)).response
     }
 
@@ -66,12 +65,32 @@ struct ErasurePages {
         return text.trimmedWhitespace
     }
 
-    static func names(_ module: Module) -> [String: Any] {
-        ["api_name": module.apiName, "label": module.pluralLabel, "singular": module.singularLabel,
-         "singular_lower": module.singularLabel.lowercased()]
+    static func items(_ erasure: Erasure) -> [Item] {
+        erasure.items.map { Item(key: $0.key, label: $0.label, count: $0.count) }
     }
 
-    static func items(_ erasure: Erasure) -> [[String: Any]] {
-        erasure.items.map { ["key": $0.key, "label": $0.label, "count": $0.count] }
+    struct Item: PageModel { let key: String, label: String, count: Int }
+
+    /// What erasing would remove, and the address to type (`erase.mustache`).
+    struct Confirmation: PageModel {
+        let module: ModuleLabels
+        let id: Int64
+        let title: String
+        let items: [Item]
+        let addresses: Int
+        let plural: Bool
+        let email: String?
+        let errors: [String]
+        let hasErrors: Bool
+    }
+
+    /// What erasing removed (`erased.mustache`).
+    struct Done: PageModel {
+        let module: ModuleLabels
+        let id: Int64
+        let title: String
+        let items: [Item]
+        let suppressedAddresses: Int
+        let plural: Bool
     }
 }

@@ -191,46 +191,70 @@ enum FollowUpForm {
 
     /// What the section's template shows for each follow-up: its values, the choices with its
     /// own selected, its rules, and `problems` that are its own.
-    static func view(_ rows: [Row], module: Module, templates: [MailTemplate], problems: [RowProblem]) -> [[String: Any]] {
+    static func view(_ rows: [Row], module: Module, templates: [MailTemplate], problems: [RowProblem]) -> [RowView] {
         let engagements: [(String, String)] = FollowUpExclusions.Engagement.allCases.map {
             ($0.rawValue, $0.phrase.prefix(1).uppercased() + String($0.phrase.dropFirst()))
         }
         let fieldChoices: [(String, String)] = [("", "Choose a field")] + module.fields.map { ($0.apiName, "\($0.label) (\($0.type.label))") }
         let operators: [(String, String)] = ConditionOperator.allCases.map { ($0.rawValue, $0.label) }
-        func options(_ pairs: [(String, String)], _ chosen: String) -> [[String: Any]] {
-            pairs.map { ["value": $0.0, "label": $0.1, "selected": $0.0 == chosen] }
+        func options(_ pairs: [(String, String)], _ chosen: String) -> [SelectOption] {
+            pairs.map { SelectOption(value: $0.0, label: $0.1, selected: $0.0 == chosen) }
         }
-        return rows.enumerated().map { i, row -> [String: Any] in
+        return rows.enumerated().map { i, row in
             func value(_ key: String) -> String { row.fields[key] ?? "" }
             let errors = problems.filter { $0.row == i }.map(\.text)
-            let rules = row.rules.enumerated().map { j, rule -> [String: Any] in
+            let rules = row.rules.enumerated().map { j, rule in
                 let kind = rule["kind"] ?? ""
                 let kinds: [(String, String)] = [("", "Choose a rule")] + engagements + [("field", "A field of the record matches")]
                     + (kind == "criteria" ? [("criteria", "Conditions (JSON)")] : [])
-                return [
-                    "fi": i, "j": j, "rule_number": j + 1, "fu_number": i + 1, "kind": kind,
-                    "kinds": options(kinds, kind), "fields": options(fieldChoices, rule["field"] ?? ""),
-                    "ops": options(operators, rule["op"] ?? ""), "value": rule["value"] ?? "",
-                    "is_json": kind == "criteria", "json": rule["json"] ?? "",
-                ]
+                return RowView.Rule(
+                    fi: i, j: j, ruleNumber: j + 1, fuNumber: i + 1, kind: kind,
+                    kinds: options(kinds, kind), fields: options(fieldChoices, rule["field"] ?? ""),
+                    ops: options(operators, rule["op"] ?? ""), value: rule["value"] ?? "",
+                    isJSON: kind == "criteria", json: rule["json"] ?? "")
             }
-            return [
-                "i": i, "number": i + 1,
-                "templates": options([("", "Choose a template")] + templates.map { (String($0.id), $0.name) }, value("template_id")),
-                "amount": value("amount"),
-                "units": options(FollowUp.Delay.Unit.allCases.map { ($0.rawValue, $0.rawValue) }, value("unit")),
-                "afters": options([("mass_email", "after sending"), ("previous_follow_up", "after the previous follow-up")], value("after")),
-                "window_checked": value("window") == "on",
-                "days": SendingWindow.weekdayNames.map { day -> [String: Any] in
-                    ["name": day, "label": day.prefix(3).capitalized, "checked": row.fields["day_\(day)"] == "on"]
+            return RowView(
+                i: i, number: i + 1,
+                templates: options([("", "Choose a template")] + templates.map { (String($0.id), $0.name) }, value("template_id")),
+                amount: value("amount"),
+                units: options(FollowUp.Delay.Unit.allCases.map { ($0.rawValue, $0.rawValue) }, value("unit")),
+                afters: options([("mass_email", "after sending"), ("previous_follow_up", "after the previous follow-up")], value("after")),
+                windowChecked: value("window") == "on",
+                days: SendingWindow.weekdayNames.map { day in
+                    RowView.Day(name: day, label: day.prefix(3).capitalized, checked: row.fields["day_\(day)"] == "on")
                 },
-                "from": value("from"), "to": value("to"),
-                "matches": options([("any", "any"), ("all", "all")], value("match")),
-                "rules": rules, "can_add_rule": row.rules.count < FollowUpExclusions.maxRules,
-                "threaded_checked": value("threaded") == "on",
-                "row_errors": errors, "has_row_errors": !errors.isEmpty,
-            ]
+                from: value("from"), to: value("to"),
+                matches: options([("any", "any"), ("all", "all")], value("match")),
+                rules: rules, canAddRule: row.rules.count < FollowUpExclusions.maxRules,
+                threadedChecked: value("threaded") == "on",
+                rowErrors: errors, hasRowErrors: !errors.isEmpty)
         }
+    }
+
+    /// One follow-up of the form's section as the page draws it.
+    struct RowView: PageModel {
+        struct Rule: PageModel {
+            let fi: Int, j: Int, ruleNumber: Int, fuNumber: Int
+            let kind: String
+            let kinds: [SelectOption], fields: [SelectOption], ops: [SelectOption]
+            let value: String
+            let isJSON: Bool
+            let json: String
+        }
+        struct Day: PageModel { let name: String, label: String, checked: Bool }
+
+        let i: Int, number: Int
+        let templates: [SelectOption]
+        let amount: String
+        let units: [SelectOption], afters: [SelectOption]
+        let windowChecked: Bool
+        let days: [Day]
+        let from: String, to: String
+        let matches: [SelectOption]
+        let rules: [Rule]
+        let canAddRule: Bool, threadedChecked: Bool
+        let rowErrors: [String]
+        let hasRowErrors: Bool
     }
 
     /// A follow-up's problem path in the form's words: `exclude.rules[0].field` is "rule 1,

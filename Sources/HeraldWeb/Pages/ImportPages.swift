@@ -89,11 +89,11 @@ struct ImportPages {
     }
 
     func uploadPage(_ module: Module, error: String?, context: AppRequestContext) async throws -> Response {
-        let html = pages.render("import_upload", title: "Import \(module.pluralLabel)", context: context, data: [
-            "module": ["api_name": module.apiName, "label": module.pluralLabel],
-            "fields": module.editableFields.map { ["label": $0.label, "api_name": $0.apiName, "required": $0.isRequired] },
-            "error": error as Any, "csrf": context.csrf,
-        ], modules: try await store.modules.all(), current: module.apiName)
+        let model = Upload(module: ModuleLabels(module),
+                           fields: module.editableFields.map { Upload.Field(label: $0.label, apiName: $0.apiName, required: $0.isRequired) },
+                           error: error)
+        let html = pages.render("import_upload", title: "Import \(module.pluralLabel)", context: context, page: model,
+                                modules: try await store.modules.all(), current: module.apiName)
         return HTMLResponse(html: html, status: error == nil ? .ok : .unprocessableContent).response
     }
 
@@ -101,36 +101,31 @@ struct ImportPages {
                      report: ImportReport?, problems: [Problem], context: AppRequestContext) async throws -> Response {
         let (header, sample) = try await ImportUploads.preview(path)
         let importable = ImportPages.importable(module, user: try context.user())
-        let columns: [[String: Any]] = header.enumerated().map { i, raw in
+        let columns = header.enumerated().map { i, raw in
             let column = raw.trimmingCharacters(in: .whitespaces)
             let guess = chosen.map { $0[column] ?? "" } ?? (importable.first {
                 $0.apiName == column.lowercased() || $0.label.caseInsensitiveCompare(column) == .orderedSame
                     || $0.apiName == APIName.from(label: column)
             }?.apiName ?? "")
-            let choices: [[String: Any]] = [["value": "", "label": "— ignore —", "selected": guess.isEmpty]]
-                + importable.map { ["value": $0.apiName, "label": $0.label, "selected": $0.apiName == guess] }
-            return ["index": i, "name": column, "sample": i < sample.count ? sample[i] : "", "choices": choices]
+            let choices = [SelectOption(value: "", label: "— ignore —", selected: guess.isEmpty)]
+                + importable.map { SelectOption(value: $0.apiName, label: $0.label, selected: $0.apiName == guess) }
+            return Mapping.Column(index: i, name: column, sample: i < sample.count ? sample[i] : "", choices: choices)
         }
         let duplicates = options?["duplicates"] ?? "skip"
-        let atomic = options?["atomic"] ?? "true"
-        var data: [String: Any] = [
-            "module": ["api_name": module.apiName, "label": module.pluralLabel, "has_email": module.emailField != nil],
-            "id": id, "columns": columns, "csrf": context.csrf,
-            "dup_skip": duplicates == "skip", "dup_update": duplicates == "update", "dup_allow": duplicates == "allow",
-            "atomic": atomic != "false",
-            "problems": problems.map(\.description), "has_problems": !problems.isEmpty,
-        ]
-        if let report { data["report"] = ImportPages.present(report) }
-        let html = pages.render("import_mapping", title: "Import \(module.pluralLabel)", context: context, data: data,
+        let model = Mapping(
+            module: ModuleLabels(module), id: id, columns: columns,
+            dupSkip: duplicates == "skip", dupUpdate: duplicates == "update", dupAllow: duplicates == "allow",
+            atomic: (options?["atomic"] ?? "true") != "false",
+            problems: problems.map(\.description), hasProblems: !problems.isEmpty, report: report.map(Figures.init))
+        let html = pages.render("import_mapping", title: "Import \(module.pluralLabel)", context: context, page: model,
                                 modules: try await store.modules.all(), current: module.apiName)
         return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response
     }
 
     func reportPage(_ module: Module, report: ImportReport, context: AppRequestContext) async throws -> Response {
-        let html = pages.render("import_report", title: "Import report", context: context, data: [
-            "module": ["api_name": module.apiName, "label": module.pluralLabel],
-            "report": ImportPages.present(report),
-        ], modules: try await store.modules.all(), current: module.apiName)
+        let html = pages.render("import_report", title: "Import report", context: context,
+                                page: Done(module: ModuleLabels(module), report: Figures(report)),
+                                modules: try await store.modules.all(), current: module.apiName)
         return HTMLResponse(html: html).response
     }
 
@@ -140,12 +135,53 @@ struct ImportPages {
         module.editableFields.filter { user.isAdmin || $0.apiName != BuiltinFields.owner }
     }
 
-    static func present(_ r: ImportReport) -> [String: Any] {
-        [
-            "rows_read": r.rowsRead, "created": r.created, "updated": r.updated, "skipped": r.skipped, "failed": r.failed,
-            "dry_run": r.dryRun, "committed": r.committed, "rolled_back": !r.dryRun && !r.committed,
-            "errors": r.errors.map { ["line": $0.line, "field": $0.field.isEmpty ? "—" : $0.field, "reason": $0.reason] },
-            "has_errors": !r.errors.isEmpty, "more_errors": r.errors.count >= ImportReport.maxErrors,
-        ]
+    /// An import's counts and row errors (the `import_counts` partial).
+    struct Figures: PageModel {
+        struct RowError: PageModel { let line: Int, field: String, reason: String }
+
+        let rowsRead: Int, created: Int, updated: Int, skipped: Int, failed: Int
+        let dryRun: Bool, committed: Bool, rolledBack: Bool
+        let errors: [RowError]
+        let hasErrors: Bool, moreErrors: Bool
+
+        init(_ r: ImportReport) {
+            (rowsRead, created, updated, skipped, failed) = (r.rowsRead, r.created, r.updated, r.skipped, r.failed)
+            (dryRun, committed, rolledBack) = (r.dryRun, r.committed, !r.dryRun && !r.committed)
+            errors = r.errors.map { RowError(line: $0.line, field: $0.field.isEmpty ? "—" : $0.field, reason: $0.reason) }
+            (hasErrors, moreErrors) = (!r.errors.isEmpty, r.errors.count >= ImportReport.maxErrors)
+        }
+    }
+
+    /// The upload form with the fields a file may fill (`import_upload.mustache`).
+    struct Upload: PageModel {
+        struct Field: PageModel { let label: String, apiName: String, required: Bool }
+
+        let module: ModuleLabels
+        let fields: [Field]
+        let error: String?
+    }
+
+    /// The uploaded file's columns, each with the field it fills (`import_mapping.mustache`),
+    /// and the report of a dry run or a rolled-back import.
+    struct Mapping: PageModel {
+        struct Column: PageModel {
+            let index: Int
+            let name: String, sample: String
+            let choices: [SelectOption]
+        }
+
+        let module: ModuleLabels
+        let id: String
+        let columns: [Column]
+        let dupSkip: Bool, dupUpdate: Bool, dupAllow: Bool, atomic: Bool
+        let problems: [String]
+        let hasProblems: Bool
+        let report: Figures?
+    }
+
+    /// A finished import (`import_report.mustache`).
+    struct Done: PageModel {
+        let module: ModuleLabels
+        let report: Figures
     }
 }

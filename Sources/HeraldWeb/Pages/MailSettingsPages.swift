@@ -89,27 +89,42 @@ struct MailSettingsPages {
     func page(message: String? = nil, urlError: String? = nil, quotaError: String? = nil, bounceError: String? = nil, testResult: JSONValue? = nil, testError: String? = nil,
               form: FormData = FormData(""), status: HTTPResponse.Status = .ok, context: AppRequestContext) async throws -> Response {
         let user = try context.user()
-        let current = Present.transport(try await settings.transport(for: user)).mustache
         let quota = try await settings.quota()
         let senders = try await store.senders.all()
         let chosen = form["sender_id"].flatMap { Int64($0) }
-        let html = pages.render("admin_mail", title: "Mail delivery", context: context, data: [
-            "current": current,
-            "outbox": delivery.transports.outbox,
-            "url_error": urlError as Any,
-            "quota_error": quotaError as Any,
-            "daily_quota": quota.limit.map(String.init) ?? "",
-            "used_today": quota.usedToday,
-            "org_zone": quota.timeZone.identifier,
-            "senders": senders.map { ["id": $0.id, "label": "\($0.name) <\($0.email)>", "selected": $0.id == chosen] as [String: Any] },
-            "has_senders": !senders.isEmpty,
-            "from": form["from"] ?? "", "to": form["to"] ?? (context.identity?.email ?? ""),
-            "test_result": testResult?.mustache as Any, "test_error": testError as Any,
-            "bounces": Present.bounceSettings(try await settings.bounces(for: user)).mustache,
-            "bounce_error": bounceError as Any,
-            "ses_subscribe_url": try await store.settings.value("webhooks.ses.subscribe_url") as Any,
-            "csrf": context.csrf,
-        ], modules: try await store.modules.all(), flash: message)
+        let model = Page(
+            current: Present.transport(try await settings.transport(for: user)), outbox: delivery.transports.outbox,
+            urlError: urlError, quotaError: quotaError,
+            dailyQuota: quota.limit.map(String.init) ?? "", usedToday: quota.usedToday, orgZone: quota.timeZone.identifier,
+            senders: senders.map { Page.SenderOption(id: $0.id, label: "\($0.name) <\($0.email)>", selected: $0.id == chosen) },
+            hasSenders: !senders.isEmpty,
+            from: form["from"] ?? "", to: form["to"] ?? (context.identity?.email ?? ""),
+            testResult: testResult, testError: testError,
+            bounces: Present.bounceSettings(try await settings.bounces(for: user)), bounceError: bounceError,
+            sesSubscribeURL: try await store.settings.value("webhooks.ses.subscribe_url"))
+        let html = pages.render("admin_mail", title: "Mail delivery", context: context, page: model,
+                                modules: try await store.modules.all(), flash: message)
         return HTMLResponse(html: html, status: status).response
+    }
+
+    /// Mail delivery for admins (`admin_mail.mustache`): the transport and bounce settings as
+    /// the API shows them, the quota, and the test message's form and result.
+    struct Page: PageModel {
+        struct SenderOption: PageModel { let id: Int64, label: String, selected: Bool }
+
+        let current: JSONValue
+        let outbox: String
+        let urlError: String?, quotaError: String?
+        let dailyQuota: String
+        let usedToday: Int
+        let orgZone: String
+        let senders: [SenderOption]
+        let hasSenders: Bool
+        let from: String, to: String
+        let testResult: JSONValue?
+        let testError: String?
+        let bounces: JSONValue
+        let bounceError: String?
+        let sesSubscribeURL: String?
     }
 }

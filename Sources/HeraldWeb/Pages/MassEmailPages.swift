@@ -163,7 +163,7 @@ struct MassEmailPages {
         let followUps = try await FollowUpReport.load(massEmails, store: store)
         let users = Dictionary(try await store.users.all().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         let modules = try await store.modules.all()
-        let zone = TimeZone(identifier: user.timeZone) ?? .gmt
+        let local = LocalTime(zoneNamed: user.timeZone)
         // Each A/B test's variants side by side: "A/B by clicks: A 2.0 % · B 6.0 % ★".
         var abLines: [Int64: String] = [:]
         for m in massEmails {
@@ -173,26 +173,21 @@ struct MassEmailPages {
                 "\(ABTest.letter($0.variant)) \($0.percent(test.measure))" + (m.abDecision?.winner == $0.variant ? " ★" : "")
             }.joined(separator: " · ")
         }
-        let rows: [[String: Any]] = massEmails.map { m in
-            let f = figures[m.id] ?? MassEmailFigures()
+        let rows = massEmails.map { m in
             let time = m.finishedAt ?? m.startedAt ?? m.scheduledAt
-            return [
-                "id": m.id, "name": m.name, "status": m.status.rawValue, "reason": m.statusReason as Any,
-                "module": modules.first { $0.apiName == m.module }?.pluralLabel ?? m.module,
-                "time": time.map { Self.format($0, zone) } ?? "—",
-                "owner": users[m.ownerID] ?? "—",
-                "follow_ups": (followUps[m.id] ?? []).map { $0.view(massEmailID: m.id, zone: zone) },
-                "ab_line": abLines[m.id] as Any,
-            ].merging(Self.columns(f)) { _, new in new }.merging(Self.stopButton(m, followUps: followUps[m.id] ?? [])) { _, new in new }
+            return SummaryRow(
+                id: m.id, name: m.name, status: m.status.rawValue, reason: m.statusReason,
+                module: modules.first { $0.apiName == m.module }?.pluralLabel ?? m.module,
+                time: time.map(local.readable) ?? "—", owner: users[m.ownerID] ?? "—",
+                followUps: (followUps[m.id] ?? []).map { $0.row(massEmailID: m.id, local: local) }, abLine: abLines[m.id],
+                figures: FigureColumns(figures[m.id] ?? MassEmailFigures()), stop: StopButton(m, followUps: followUps[m.id] ?? []))
         }
-        let data: [String: Any] = [
-            "tabs": Self.tabs.map { t in
-                ["key": t.key, "label": t.label, "count": t.statuses.reduce(0) { $0 + (counts[$1] ?? 0) }, "current": t.key == current.key]
+        let model = Summary(
+            tabs: Self.tabs.map { t in
+                Summary.Tab(key: t.key, label: t.label, count: t.statuses.reduce(0) { $0 + (counts[$1] ?? 0) }, current: t.key == current.key)
             },
-            "tab_label": current.label, "rows": rows, "empty": rows.isEmpty, "csrf": context.csrf,
-            "zone": user.timeZone,
-        ]
-        return HTMLResponse(html: pages.render("mass_emails", title: "Mass email", context: context, data: data,
+            tabLabel: current.label, rows: rows, empty: rows.isEmpty, zone: user.timeZone)
+        return HTMLResponse(html: pages.render("mass_emails", title: "Mass email", context: context, page: model,
                                                modules: modules, current: "mass-emails")).response
     }
 
@@ -233,15 +228,16 @@ struct MassEmailPages {
         let templates = try await store.templates.all(in: module)
         let senders = try await store.senders.all()
         let selected = values["recipients"] ?? ""
-        var recipientOptions: [[String: Any]] = []
+        var recipientOptions: [SelectOption] = []
         if !recordIDs.isEmpty {
-            recipientOptions.append(["value": "records", "label": "The \(recordIDs.count) selected \(recordIDs.count == 1 ? module.singularLabel : module.pluralLabel)",
-                                     "selected": selected == "records" || selected.isEmpty])
+            recipientOptions.append(SelectOption(value: "records", label: "The \(recordIDs.count) selected \(recordIDs.count == 1 ? module.singularLabel : module.pluralLabel)",
+                                                 selected: selected == "records" || selected.isEmpty))
         }
-        recipientOptions += views.map { ["value": "view:\($0.id)", "label": "View: \($0.name)", "selected": selected == "view:\($0.id)"] }
-        recipientOptions += lists.map { ["value": "list:\($0.id)", "label": "List: \($0.name) (\($0.memberCount))", "selected": selected == "list:\($0.id)"] }
+        recipientOptions += views.map { SelectOption(value: "view:\($0.id)", label: "View: \($0.name)", selected: selected == "view:\($0.id)") }
+        recipientOptions += lists.map { SelectOption(value: "list:\($0.id)", label: "List: \($0.name) (\($0.memberCount))", selected: selected == "list:\($0.id)") }
         let send = values["send"] ?? "now"
         let zoneName = values["time_zone"].flatMap { $0.isEmpty ? nil : $0 } ?? user.timeZone
+        let zone = TimeZone(identifier: zoneName) ?? .gmt
         let errors = Dictionary(grouping: problems, by: { $0.field.split(separator: ".").first.map(String.init) ?? "" })
             .mapValues { $0.map(\.reason).joined(separator: "; ") }
         let abError = problems.filter { $0.field.hasPrefix("ab_test") }.map { "\(ABTestForm.label($0.field)): \($0.reason)" }.joined(separator: "; ")
@@ -253,59 +249,55 @@ struct MassEmailPages {
         let followUpProblems = RowProblem.under("follow_ups", noun: "Follow-up", in: problems, words: FollowUpForm.words)
         let authentication = try await delivery.domains.authentication(of: senders.map(\.email))
         let selectedSender = senders.first { values["sender_id"] == String($0.id) } ?? senders.first
-        var data: [String: Any] = [
-            "title": title, "csrf": context.csrf,
-            "action": existing.map { "/mass-emails/\($0.id)" } ?? "/mass-emails",
-            "module": ["api_name": module.apiName, "label": module.pluralLabel, "singular": module.singularLabel],
-            "can_change_module": existing == nil && recordIDs.isEmpty && sendable.count > 1,
-            "modules": existing == nil ? sendable.map { ["api_name": $0.apiName, "label": $0.pluralLabel, "selected": $0.apiName == module.apiName] } : [],
-            "name": values["name"] ?? "",
-            "recipient_options": recipientOptions, "no_recipients": recipientOptions.isEmpty,
-            "record_ids": recordIDs.map(String.init).joined(separator: ","),
-            "templates": templates.map { ["id": $0.id, "name": $0.name, "selected": values["template_id"] == String($0.id)] },
-            "no_templates": templates.isEmpty,
-            "senders": senders.map {
-                ["id": $0.id, "label": $0.name.isEmpty ? $0.email : "\($0.name) <\($0.email)>", "selected": values["sender_id"] == String($0.id),
-                 "warning": authentication[$0.email]?.warning ?? ""]
-            },
-            // The chosen sender's warning, drawn on the server; the page's script follows the select.
-            "sender_warning": selectedSender.flatMap { authentication[$0.email]?.warning } as Any,
-            "no_senders": senders.isEmpty, "is_admin": user.role == .admin,
-            "send_now": send == "now", "send_later": send == "later", "send_draft": send == "draft", "send_local": send == "local_time",
-            "local_date": values["local_date"] ?? LocalDate(Date().addingTimeInterval(86_400), in: TimeZone(identifier: zoneName) ?? .gmt).description,
-            "local_time": values["local_time"] ?? "09:00",
-            "if_passed": LocalDelivery.IfPassed.allCases.map {
-                ["value": $0.rawValue, "label": "Where it has passed already: \($0.label)", "selected": values["if_passed"] == $0.rawValue]
-            },
-            "zone_source": RecipientZoneFields(module, source: RecipientAddressSource.of(module, among: modules)).summary,
-            "date": values["date"] ?? LocalDate(Date().addingTimeInterval(86_400), in: TimeZone(identifier: zoneName) ?? .gmt).description,
-            "time": values["time"] ?? "09:00",
-            "zones": MassEmailPages.zoneNames(including: zoneName).map { ["name": $0, "selected": $0 == zoneName] },
-            "has_errors": !problems.isEmpty,
-            "problems": problems.map { ["field": $0.field, "reason": $0.reason] },
-            "name_error": errors["name"] as Any, "recipients_error": errors["recipients"] as Any,
-            "template_error": errors["template_id"] as Any, "sender_error": errors["sender_id"] as Any,
-            "schedule_error": errors["schedule"] as Any,
-            "ab": ABTestForm.view(values, templates: templates),
-            "ab_error": abError.isEmpty ? nil as String? as Any : abError,
-            "new_template_link": "/templates/new?module=\(module.apiName)",
-            "trigger_rows": TriggerActionForm.view(rows, module: module, users: users.map { ($0.id, $0.name) }),
-            "has_trigger_rows": !rows.isEmpty, "can_add_action": rows.count < TriggerAction.maxCount,
-            "action_summary": Self.summaries(rows, module: module, users: users, zone: TimeZone(identifier: zoneName) ?? .gmt),
-            "machines_checked": values["include_machine_events"] == "on",
-            "action_errors": actionProblems, "has_action_errors": !actionProblems.isEmpty,
-            "follow_up_rows": FollowUpForm.view(followUps, module: module, templates: templates, problems: followUpProblems),
-            "has_follow_up_rows": !followUps.isEmpty, "can_add_follow_up": followUps.count < FollowUp.maxCount,
-            "follow_up_summary": FollowUpForm.summaries(followUps, module: module, templates: templates),
-            "follow_up_errors": followUpProblems.filter { $0.row == nil }.map(\.text),
-            "has_follow_up_errors": followUpProblems.contains { $0.row == nil },
-        ]
+        let tomorrow = LocalDate(Date().addingTimeInterval(86_400), in: zone).description
+        var spamPanel: SpamPanel?, spamError: String?
         switch spam {
-        case .success(let outcome)?: data["spam"] = Present.spamPanel(outcome)
-        case .failure(let error)?: data["spam_error"] = error.message
+        case .success(let outcome)?: spamPanel = SpamPanel(outcome)
+        case .failure(let error)?: spamError = error.message
         case nil: break
         }
-        let html = pages.render("mass_email_form", title: title, context: context, data: data, modules: modules, current: "mass-emails")
+        let model = Form(
+            title: title, action: existing.map { "/mass-emails/\($0.id)" } ?? "/mass-emails", module: ModuleLabels(module),
+            canChangeModule: existing == nil && recordIDs.isEmpty && sendable.count > 1,
+            modules: existing == nil ? sendable.map { Form.ModuleOption(apiName: $0.apiName, label: $0.pluralLabel, selected: $0.apiName == module.apiName) } : [],
+            name: values["name"] ?? "",
+            recipientOptions: recipientOptions, noRecipients: recipientOptions.isEmpty,
+            recordIDs: recordIDs.map(String.init).joined(separator: ","),
+            templates: templates.map { Form.Choice(id: $0.id, name: $0.name, selected: values["template_id"] == String($0.id)) },
+            noTemplates: templates.isEmpty,
+            senders: senders.map {
+                Form.SenderOption(id: $0.id, label: $0.name.isEmpty ? $0.email : "\($0.name) <\($0.email)>",
+                                  selected: values["sender_id"] == String($0.id), warning: authentication[$0.email]?.warning ?? "")
+            },
+            // The chosen sender's warning, drawn on the server; the page's script follows the select.
+            senderWarning: selectedSender.flatMap { authentication[$0.email]?.warning },
+            noSenders: senders.isEmpty, isAdmin: user.role == .admin,
+            sendNow: send == "now", sendLater: send == "later", sendDraft: send == "draft", sendLocal: send == "local_time",
+            localDate: values["local_date"] ?? tomorrow, localTime: values["local_time"] ?? "09:00",
+            ifPassed: LocalDelivery.IfPassed.allCases.map {
+                SelectOption(value: $0.rawValue, label: "Where it has passed already: \($0.label)", selected: values["if_passed"] == $0.rawValue)
+            },
+            zoneSource: RecipientZoneFields(module, source: RecipientAddressSource.of(module, among: modules)).summary,
+            date: values["date"] ?? tomorrow, time: values["time"] ?? "09:00",
+            zones: MassEmailPages.zoneNames(including: zoneName).map { Form.Zone(name: $0, selected: $0 == zoneName) },
+            hasErrors: !problems.isEmpty,
+            problems: problems.map { Form.Problem(field: $0.field.isEmpty ? nil : $0.field, reason: $0.reason) },
+            nameError: errors["name"], recipientsError: errors["recipients"], templateError: errors["template_id"],
+            senderError: errors["sender_id"], scheduleError: errors["schedule"],
+            ab: ABTestForm.view(values, templates: templates), abError: abError.isEmpty ? nil : abError,
+            newTemplateLink: "/templates/new?module=\(module.apiName)",
+            triggerRows: TriggerActionForm.view(rows, module: module, users: users.map { ($0.id, $0.name) }),
+            hasTriggerRows: !rows.isEmpty, canAddAction: rows.count < TriggerAction.maxCount,
+            actionSummary: Self.summaries(rows, module: module, users: users, zone: zone),
+            machinesChecked: values["include_machine_events"] == "on",
+            actionErrors: actionProblems, hasActionErrors: !actionProblems.isEmpty,
+            followUpRows: FollowUpForm.view(followUps, module: module, templates: templates, problems: followUpProblems),
+            hasFollowUpRows: !followUps.isEmpty, canAddFollowUp: followUps.count < FollowUp.maxCount,
+            followUpSummary: FollowUpForm.summaries(followUps, module: module, templates: templates),
+            followUpErrors: followUpProblems.filter { $0.row == nil }.map(\.text),
+            hasFollowUpErrors: followUpProblems.contains { $0.row == nil },
+            spam: spamPanel, spamError: spamError)
+        let html = pages.render("mass_email_form", title: title, context: context, page: model, modules: modules, current: "mass-emails")
         return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response
     }
 
@@ -422,45 +414,42 @@ struct MassEmailPages {
 
     /// The A/B test's variants side by side, the winner marked, and a button per variant to
     /// send it to the rest while no winner is chosen.
-    func abTestView(_ m: MassEmail, held: Int, zone: TimeZone, csrf: String) async throws -> [String: Any]? {
+    func abTestView(_ m: MassEmail, held: Int, local: LocalTime) async throws -> Detail.ABTestPanel? {
         guard let test = m.abTest else { return nil }
         let results = try await store.abTests.results(m.id, variants: test.variants.count)
         let canPick = m.abDecision == nil && m.resolvedAt != nil && (m.status == .sending || m.status == .paused)
-        var variants: [[String: Any]] = []
+        var variants: [Detail.ABTestPanel.Variant] = []
         for (i, variant) in test.variants.enumerated() {
             let template = try? await store.templates.find(variant.templateID ?? m.templateID)
             let r = results.first { $0.variant == i } ?? ABVariantResult(variant: i, sent: 0)
-            variants.append([
-                "letter": ABTest.letter(i), "template": template?.name ?? "(deleted template)", "subject": variant.subject ?? template?.subject ?? "",
-                "sent": r.sent, "opened": r.opened, "clicked": r.clicked, "replied": r.replied,
-                "rate": r.percent(test.measure), "winner": m.abDecision?.winner == i, "can_pick": canPick,
-            ])
+            variants.append(Detail.ABTestPanel.Variant(
+                letter: ABTest.letter(i), template: template?.name ?? "(deleted template)", subject: variant.subject ?? template?.subject ?? "",
+                sent: r.sent, opened: r.opened, clicked: r.clicked, replied: r.replied,
+                rate: r.percent(test.measure), winner: m.abDecision?.winner == i, canPick: canPick))
         }
         let state: String = if let d = m.abDecision {
-            "Variant \(ABTest.letter(d.winner)) won \(Self.format(d.at, zone)): \(d.note)."
+            "Variant \(ABTest.letter(d.winner)) won \(local.readable(d.at)): \(d.note)."
         } else if let at = m.abDecideAt {
-            "The winner is chosen \(Self.format(at, zone)) by people's \(test.measure.label) per message; \(held) recipients wait for it."
+            "The winner is chosen \(local.readable(at)) by people's \(test.measure.label) per message; \(held) recipients wait for it."
         } else {
             "\(test.testPercent) % of the recipients, split evenly, get the variants when sending starts; the winner, by people's "
                 + "\(test.measure.label), goes to the rest \(test.wait.text) later."
         }
-        return ["variants": variants, "state": state, "measure": test.measure.label, "csrf": csrf, "id": m.id, "can_pick": canPick]
+        return Detail.ABTestPanel(variants: variants, state: state, measure: test.measure.label, id: m.id, canPick: canPick)
     }
 
     func detail(_ m: MassEmail, after: Int64, context: AppRequestContext) async throws -> Response {
         let user = try context.user()
-        let zone = TimeZone(identifier: user.timeZone) ?? .gmt
+        let local = LocalTime(zoneNamed: user.timeZone)
         let f = try await store.massEmails.figures([m.id])[m.id] ?? MassEmailFigures()
         let complaintThreshold = try await store.settings.complaintThreshold()
-        let complaintRate: String = f.complaintRate.map(ComplaintRule.format) ?? ""
-        let complaintsOver: Bool = (f.complaintRate ?? 0) > complaintThreshold
         let rows = try await store.messages.page(massEmail: m.id, after: after, limit: 100)
         let modules = try await store.modules.all()
         let template = try? await store.templates.find(m.templateID)
         let sender = try? await store.senders.find(m.senderID)
-        let skipped = SkipReason.allCases.compactMap { reason -> [String: Any]? in
+        let skipped = SkipReason.allCases.compactMap { reason -> Detail.Skipped? in
             guard let n = m.skipped[reason], n > 0 else { return nil }
-            return ["label": reason.label, "count": n]
+            return Detail.Skipped(label: reason.label, count: n)
         }
         let recipientsText: String = switch m.recipients {
         case .view(let id): (try? await store.views.find(id, in: try await store.modules.named(m.module))).map { "View: \($0.name)" } ?? "View \(id)"
@@ -474,115 +463,62 @@ struct MassEmailPages {
         let module = try await store.modules.named(m.module)
         let followUps = try await FollowUpReport.load([m], store: store)[m.id] ?? []
         let sending = m.status == .sending || followUps.contains { $0.status == .sending }
-        let waiting = sending ? try await DeliveryWait.load(store)?.text { Self.format($0, zone) } : nil
+        let waiting = sending ? try await DeliveryWait.load(store)?.text(local.readable) : nil
         let (planned, expected) = try await delivery.scheduler.plannedSends(m)
-        let abTest = try await abTestView(m, held: f[.held], zone: zone, csrf: context.csrf)
-        let actions: [[String: Any]] = m.triggerActions.enumerated().map { i, action in
-            ["summary": action.summary(in: module, userName: { names[$0] ?? "user \($0)" }), "runs": runs[i] ?? 0]
-        }
-        let data: [String: Any] = [
-            "id": m.id, "name": m.name, "status": m.status.rawValue, "reason": m.statusReason as Any, "csrf": context.csrf,
-            "module": modules.first { $0.apiName == m.module }?.pluralLabel ?? m.module, "module_api": m.module,
-            "recipients_text": recipientsText,
-            "template": template?.name ?? "(deleted template)", "template_id": m.templateID,
-            "sender": sender.map { "\($0.name) <\($0.email)>" } ?? "(deleted sender)",
-            "scheduled": m.localDelivery == nil ? m.scheduledAt.map { Self.format($0, TimeZone(identifier: m.timeZone) ?? zone) + " (\(m.timeZone))" } as Any
-                : nil as String? as Any,
-            "local_delivery": m.localDelivery.map { local in
-                "\(local.timeText) on \(local.date) in each recipient's time zone (from \(RecipientZoneFields(module, source: RecipientAddressSource.of(module, among: modules)).summary)); "
-                    + "where that time had passed when it was saved: \(local.ifPassed.label)"
-                    + (m.resolvedAt == nil ? ". Starts \(Self.format(m.scheduledAt ?? local.savedAt, zone)), when the time comes in the first zone" : "")
-            } as Any,
-            "planned_sends": planned.map { ["at": Self.format($0.at, zone), "utc": ISODateTime.format(epochSeconds: $0.at),
-                                            "messages": $0.messages, "waiting": $0.waiting] },
-            "has_planned_sends": !planned.isEmpty, "planned_expected": expected,
-            "ab_test": abTest as Any,
-            "started": m.startedAt.map { Self.format($0, zone) } as Any,
-            "finished": m.finishedAt.map { Self.format($0, zone) } as Any,
-            "resolving": m.status == .sending && m.resolvedAt == nil,
-            "waiting": waiting as Any,
-            "figures": [
-                "recipients": f.recipients, "queued": f[.queued], "sending": f[.sending], "sent": f[.sent], "deferred": f[.deferred],
-                "uncertain": Self.ifAny(f[.uncertain]), "failed": f[.failed], "bounced": f[.bounced],
-            ],
-            "engagement": [
-                "opened": f.opened, "open_rate": Self.rate(f.opened, of: f[.sent]), "machine_opened": f.machineOpened,
-                "clicked": f.clicked, "click_rate": Self.rate(f.clicked, of: f[.sent]), "machine_clicked": f.machineClicked,
-                "click_to_open": Self.rate(f.clicked, of: f.opened),
-                "unsubscribed": f.unsubscribed, "unsubscribe_rate": Self.rate(f.unsubscribed, of: f[.sent]),
-                "soft_bounced": f.softBounced, "soft_bounce_rate": Self.rate(f.softBounced, of: f.processed),
-                "replied": f.replied, "reply_rate": Self.rate(f.replied, of: f[.sent]),
-                "bounced": f[.bounced], "bounce_rate": Self.rate(f[.bounced], of: f.processed),
-                "complained": f.complained, "complaint_rate": complaintRate,
-                "complaints_over": complaintsOver, "complaint_threshold": ComplaintRule.format(complaintThreshold),
-            ] as [String: Any],
-            "refusals": BouncePages.refusals(f) as [[String: Any]], "refused": f.refused as Int,
-            "chart": chart.isEmpty ? nil as String? as Any : chart.svg(zone: zone),
-            "chart_rows": chart.rows(zone: zone),
-            "progress": progress,
-            "actions": actions, "has_actions": !actions.isEmpty, "machines": m.triggersOnMachineEvents,
-            "follow_ups": followUps.map { $0.view(massEmailID: m.id, zone: zone) }, "has_follow_ups": !followUps.isEmpty,
-            "skipped": skipped, "has_skipped": !skipped.isEmpty,
-            "rows": rows.map { r in
-                [
-                    "address": r.address, "status": r.status.rawValue, "step": r.step == 0 ? "Mass email" : "Follow-up \(r.step)", "record_link": "/m/\(m.module)/\(r.recordID)",
-                    "attempts": r.attempts,
-                    "reply": [r.code.map(String.init), r.enhancedCode, r.text].compactMap { $0 }.joined(separator: " "),
-                    "when": (r.sentAt ?? (r.status == .deferred || r.status == .uncertain ? r.nextAttemptAt : nil)).map { Self.format($0, zone) } ?? "",
-                    "opened": r.openedAt.map { "\(Self.format($0, zone)) ×\(r.opens)" } ?? "",
-                    "clicked": r.clickedAt.map { "\(Self.format($0, zone)) ×\(r.clicks)" } ?? "",
-                    "machines": r.machineOpens + r.machineClicks > 0
-                        ? "\(r.machineOpens) opens, \(r.machineClicks) clicks by machines" : "",
-                    "unsubscribed": r.unsubscribedAt.map { Self.format($0, zone) } ?? "",
-                ] as [String: Any]
+        let model = Detail(
+            id: m.id, name: m.name, status: m.status.rawValue, reason: m.statusReason,
+            module: modules.first { $0.apiName == m.module }?.pluralLabel ?? m.module,
+            recipientsText: recipientsText,
+            template: template?.name ?? "(deleted template)", templateID: m.templateID,
+            sender: sender.map { "\($0.name) <\($0.email)>" } ?? "(deleted sender)",
+            scheduled: m.localDelivery == nil
+                ? m.scheduledAt.map { LocalTime(zone: TimeZone(identifier: m.timeZone) ?? local.zone).readable($0) + " (\(m.timeZone))" } : nil,
+            localDelivery: m.localDelivery.map { delivery in
+                "\(delivery.timeText) on \(delivery.date) in each recipient's time zone (from \(RecipientZoneFields(module, source: RecipientAddressSource.of(module, among: modules)).summary)); "
+                    + "where that time had passed when it was saved: \(delivery.ifPassed.label)"
+                    + (m.resolvedAt == nil ? ". Starts \(local.readable(m.scheduledAt ?? delivery.savedAt)), when the time comes in the first zone" : "")
             },
-            "next": rows.count == 100 ? "/mass-emails/\(m.id)?after=\(rows.last!.id)" : nil as String? as Any,
-            "editable": m.status.isEditable,
-            "pausable": m.status == .sending, "resumable": m.status == .paused, "deletable": m.status == .draft,
-        ].merging(Self.stopButton(m, followUps: followUps)) { _, new in new }
+            plannedSends: planned.map {
+                Detail.PlannedSend(at: local.readable($0.at), utc: ISODateTime.format(epochSeconds: $0.at), messages: $0.messages, waiting: $0.waiting)
+            },
+            hasPlannedSends: !planned.isEmpty, plannedExpected: expected,
+            abTest: try await abTestView(m, held: f[.held], local: local),
+            started: m.startedAt.map(local.readable), finished: m.finishedAt.map(local.readable),
+            resolving: m.status == .sending && m.resolvedAt == nil, waiting: waiting,
+            figures: Detail.Progress(recipients: f.recipients, queued: f[.queued], sending: f[.sending], sent: f[.sent],
+                                     deferred: f[.deferred], uncertain: Self.ifAny(f[.uncertain]), failed: f[.failed],
+                                     bounced: f[.bounced], progress: progress),
+            engagement: Detail.Engagement(f, complaintThreshold: complaintThreshold),
+            refusals: BouncePages.refusals(f), refused: f.refused,
+            chart: chart.isEmpty ? nil : chart.svg(in: local), chartRows: chart.rows(in: local),
+            actions: m.triggerActions.enumerated().map { i, action in
+                Detail.Action(summary: action.summary(in: module, userName: { names[$0] ?? "user \($0)" }), runs: runs[i] ?? 0)
+            },
+            hasActions: !m.triggerActions.isEmpty, machines: m.triggersOnMachineEvents,
+            followUps: followUps.map { $0.row(massEmailID: m.id, local: local) }, hasFollowUps: !followUps.isEmpty,
+            skipped: skipped, hasSkipped: !skipped.isEmpty,
+            rows: rows.map { r in
+                Detail.Message(
+                    address: r.address, status: r.status.rawValue, step: r.step == 0 ? "Mass email" : "Follow-up \(r.step)",
+                    recordLink: "/m/\(m.module)/\(r.recordID)", attempts: r.attempts,
+                    reply: [r.code.map(String.init), r.enhancedCode, r.text].compactMap { $0 }.joined(separator: " "),
+                    when: (r.sentAt ?? (r.status == .deferred || r.status == .uncertain ? r.nextAttemptAt : nil)).map(local.readable) ?? "",
+                    opened: r.openedAt.map { "\(local.readable($0)) ×\(r.opens)" } ?? "",
+                    clicked: r.clickedAt.map { "\(local.readable($0)) ×\(r.clicks)" } ?? "",
+                    machines: r.machineOpens + r.machineClicks > 0 ? "\(r.machineOpens) opens, \(r.machineClicks) clicks by machines" : nil,
+                    unsubscribed: r.unsubscribedAt.map(local.readable) ?? "")
+            },
+            next: rows.count == 100 ? "/mass-emails/\(m.id)?after=\(rows.last!.id)" : nil,
+            editable: m.status.isEditable, pausable: m.status == .sending, resumable: m.status == .paused, deletable: m.status == .draft,
+            stop: StopButton(m, followUps: followUps))
         // While it or a follow-up sends, the page refreshes itself (without JavaScript too).
         let refresh = m.status == .sending || m.status == .scheduled || followUps.contains { $0.status == .sending } ? 3 : nil
-        return HTMLResponse(html: pages.render("mass_email", title: m.name, context: context, data: data, modules: modules,
+        return HTMLResponse(html: pages.render("mass_email", title: m.name, context: context, page: model, modules: modules,
                                                current: "mass-emails", refresh: refresh)).response
     }
 
-    /// A summary row's figures: counts and rates, the same for a mass email and a follow-up.
-    static func columns(_ f: MassEmailFigures) -> [String: Any] {
-        [
-            "recipients": f.recipients, "sent": f[.sent], "delivered": f[.sent],
-            "bounced": f[.bounced], "bounce_rate": rate(f[.bounced], of: f.processed),
-            "delivered_rate": rate(f[.sent], of: f.processed),
-            "opened": f.opened, "open_rate": rate(f.opened, of: f[.sent]), "machine_opened": ifAny(f.machineOpened),
-            "clicked": f.clicked, "click_rate": rate(f.clicked, of: f[.sent]), "machine_clicked": ifAny(f.machineClicked),
-            "unsubscribed": f.unsubscribed, "unsubscribe_rate": rate(f.unsubscribed, of: f[.sent]),
-            "soft_bounced": ifAny(f.softBounced), "replied": f.replied, "reply_rate": rate(f.replied, of: f[.sent]),
-            "refused": ifAny(f.refused), "complained": f.complained, "complaint_rate": f.complaintRate.map(ComplaintRule.format) ?? "",
-        ]
-    }
-
-    /// Whether Stop shows, and what it stops: the mass email with its follow-ups, or (once it
-    /// is sent) the follow-ups not sent yet.
-    static func stopButton(_ m: MassEmail, followUps: [FollowUpReport]) -> [String: Any] {
-        if m.status.isStoppable {
-            return ["stoppable": true, "stop_label": "Stop",
-                    "stop_confirm": followUps.isEmpty ? "Messages not yet sent will not be sent." : "Messages not yet sent and its follow-ups will not be sent."]
-        }
-        if m.status == .sent, followUps.contains(where: \.stoppable) {
-            return ["stoppable": true, "stop_label": "Stop follow-ups", "stop_confirm": "Follow-ups not yet sent will not be sent."]
-        }
-        return ["stoppable": false]
-    }
-
-    static func format(_ epoch: Int64, _ zone: TimeZone) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_GB")
-        formatter.timeZone = zone
-        formatter.dateFormat = "d MMM yyyy, HH:mm"
-        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(epoch)))
-    }
-
     /// The count, or nothing when it is 0: Mustache shows a section for any number, 0 included.
-    static func ifAny(_ n: Int) -> Any { n > 0 ? n : nil as Int? as Any }
+    static func ifAny(_ n: Int) -> Int? { n > 0 ? n : nil }
 
     static func rate(_ n: Int, of total: Int) -> String {
         total == 0 ? "—" : String(format: "%.1f%%", Double(n) / Double(total) * 100)

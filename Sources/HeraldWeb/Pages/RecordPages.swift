@@ -63,8 +63,8 @@ struct RecordPages {
         app.get("/m/:module/:id/edit") { _, context in
             let module = try await store.modules.named(context.parameters.require("module"))
             let record = try await find(module, context)
-            let zone = TimeZone(identifier: try context.user().timeZone) ?? .gmt
-            let inputs = record.values.mapValues { RecordPages.formValue($0, zone: zone) }
+            let local = LocalTime(zoneNamed: try context.user().timeZone)
+            let inputs = record.values.mapValues { RecordPages.formValue($0, local: local) }
             return try await form(module: module, record: record, inputs: inputs, problems: [], context: context)
         }
         app.post("/m/:module/:id") { request, context in
@@ -94,39 +94,40 @@ struct RecordPages {
         let user = try context.user()
         let modules = try await store.modules.all()
         let users = try await store.users.all()
-        let zone = TimeZone(identifier: user.timeZone) ?? .gmt
-        let rows: [[String: Any]] = module.fields.map { field in
-            var row: [String: Any] = ["label": field.label, "value": RecordPages.display(record[field.apiName], field: field, users: users, zone: zone)]
+        let local = LocalTime(zoneNamed: user.timeZone)
+        let rows = module.fields.map { field in
+            var link: String?, mailto: String?
             if field.type == .lookup, case .reference(let id)? = record[field.apiName], let target = field.lookupModule {
-                row["link"] = "/m/\(target)/\(id)"
+                link = "/m/\(target)/\(id)"
             }
-            if field.type == .email, case .text(let e)? = record[field.apiName] { row["mailto"] = e }
-            return row
+            if field.type == .email, case .text(let e)? = record[field.apiName] { mailto = e }
+            return Detail.Row(label: field.label, value: RecordPages.display(record[field.apiName], field: field, users: users, local: local),
+                              link: link, mailto: mailto)
         }
         let here = "/m/\(module.apiName)/\(record.id)"
         let activities = ActivityPages(store: store, delivery: delivery, pages: pages)
         let tasks = try await store.tasks.list(ActivityFilter(record: (module.apiName, record.id)))
         let calls = try await store.calls.list(ActivityFilter(record: (module.apiName, record.id)))
-        let replies = try await store.replies.list(module: module.id, record: record.id, limit: 20).map { r -> [String: Any] in
-            ["from": r.fromAddress ?? "(unknown sender)", "subject": r.subject ?? "(no subject)", "text": r.text,
-             "when": MassEmailPages.format(r.receivedAt, zone), "mass_email_link": "/mass-emails/\(r.massEmailID)"]
+        let replies = try await store.replies.list(module: module.id, record: record.id, limit: 20).map { r in
+            Detail.Reply(from: r.fromAddress ?? "(unknown sender)", subject: r.subject ?? "(no subject)", text: r.text,
+                         when: local.readable(r.receivedAt), massEmailLink: "/mass-emails/\(r.massEmailID)")
         }
         func errors(_ prefix: String) -> [String] {
             problems.filter { $0.field.hasPrefix(prefix + ".") }.map { "\($0.field.dropFirst(prefix.count + 1)): \($0.reason)" }
         }
-        let html = pages.render("record", title: record.title(in: module), context: context, data: [
-            "module": ["api_name": module.apiName, "label": module.pluralLabel, "singular": module.singularLabel],
-            "id": record.id, "title": record.title(in: module), "fields": rows, "csrf": context.csrf,
-            "tasks": try await activities.rows(tasks: tasks, context: context, back: here + "#tasks"),
-            "calls": try await activities.rows(calls: calls, context: context, back: here + "#calls"),
-            "users": users.filter(\.isActive).map { ["id": $0.id, "name": $0.name, "selected": $0.id == user.id] },
-            "priorities": CRMTask.Priority.allCases.map { ["value": $0.rawValue, "label": $0.label, "selected": $0 == .normal] },
-            "has_tasks": !tasks.isEmpty, "has_calls": !calls.isEmpty, "replies": replies, "has_replies": !replies.isEmpty,
-            "task_errors": errors("task"), "call_errors": errors("call"),
+        let model = Detail(
+            module: ModuleLabels(module), id: record.id, title: record.title(in: module), fields: rows,
+            tasks: try await activities.rows(tasks: tasks, back: here + "#tasks"),
+            calls: try await activities.rows(calls: calls, context: context, back: here + "#calls"),
+            users: users.filter(\.isActive).map { Detail.UserOption(id: $0.id, name: $0.name, selected: $0.id == user.id) },
+            priorities: CRMTask.Priority.allCases.map { SelectOption(value: $0.rawValue, label: $0.label, selected: $0 == .normal) },
+            hasTasks: !tasks.isEmpty, hasCalls: !calls.isEmpty, replies: replies, hasReplies: !replies.isEmpty,
+            taskErrors: errors("task"), callErrors: errors("call"),
             // Erasing (GDPR art. 17) is for admins, and for people: records with an address of their own.
-            "can_erase": user.isAdmin && module.emailField != nil,
-            "has_task_errors": !errors("task").isEmpty, "has_call_errors": !errors("call").isEmpty, "zone": user.timeZone,
-        ], modules: modules, current: module.apiName)
+            canErase: user.isAdmin && module.emailField != nil,
+            hasTaskErrors: !errors("task").isEmpty, hasCallErrors: !errors("call").isEmpty, zone: user.timeZone)
+        let html = pages.render("record", title: record.title(in: module), context: context, page: model,
+                                modules: modules, current: module.apiName)
         return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response
     }
 
@@ -144,7 +145,7 @@ struct RecordPages {
         let views = try await store.views.all(in: module)
         let lists = try await store.lists.all(in: module)
         let users = try await store.users.all()
-        let zone = TimeZone(identifier: user.timeZone) ?? .gmt
+        let local = LocalTime(zoneNamed: user.timeZone)
         let requested = (query["columns"].map { $0.split(separator: ",").map(String.init) } ?? [])
             .filter { module.field($0) != nil }
         let columns = requested.isEmpty ? RecordPages.defaultColumns(module) : requested.compactMap { module.field($0) }
@@ -161,48 +162,39 @@ struct RecordPages {
             return "/m/\(module.apiName)?" + items.map { "\($0)=\($1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
         }
 
-        let data: [String: Any] = [
-            "module": ["api_name": module.apiName, "label": module.pluralLabel, "singular": module.singularLabel,
-                       "has_people": module.emailField != nil],
-            "columns": columns.map { field -> [String: Any] in
+        let model = List(
+            module: ModuleLabels(module),
+            columns: columns.map { field in
                 let active = listing.sort == field.apiName
                 let nextOrder = active && !listing.descending ? "desc" : "asc"
-                return ["label": field.label, "api_name": field.apiName, "sort_link": link(page: 1, sort: field.apiName, order: nextOrder),
-                        "sorted": active, "arrow": active ? (listing.descending ? "▼" : "▲") : ""]
+                return List.Column(label: field.label, apiName: field.apiName, sortLink: link(page: 1, sort: field.apiName, order: nextOrder),
+                                   sorted: active, arrow: active ? (listing.descending ? "▼" : "▲") : "")
             },
-            "all_columns": module.fields.map { ["api_name": $0.apiName, "label": $0.label, "checked": columns.contains($0)] },
-            "rows": result.page.records.map { record -> [String: Any] in
-                [
-                    "id": record.id,
-                    "link": "/m/\(module.apiName)/\(record.id)",
-                    "cells": columns.enumerated().map { i, field in
-                        ["value": RecordPages.display(record[field.apiName], field: field, users: users, zone: zone), "first": i == 0]
-                    },
-                ]
+            allColumns: module.fields.map { List.ColumnChoice(apiName: $0.apiName, label: $0.label, checked: columns.contains($0)) },
+            rows: result.page.records.map { record in
+                List.Row(id: record.id, link: "/m/\(module.apiName)/\(record.id)", cells: columns.enumerated().map { i, field in
+                    let value = RecordPages.display(record[field.apiName], field: field, users: users, local: local)
+                    return List.Cell(value: value.isEmpty ? nil : value, first: i == 0)
+                })
             },
-            "views": views.map { ["id": $0.id, "name": $0.name, "selected": $0.id == listing.viewID] },
-            "has_lists": !lists.isEmpty,
-            "lists": lists.map { ["id": $0.id, "name": $0.name, "selected": $0.id == listing.listID, "count": $0.memberCount] },
-            "changeable_lists": lists.filter { user.mayChange(madeBy: $0.createdBy) }.map { ["id": $0.id, "name": $0.name] },
-            "has_changeable_lists": lists.contains { user.mayChange(madeBy: $0.createdBy) },
-            "current_view": result.view.map { ["id": $0.id, "name": $0.name, "summary": $0.criteria.summary(in: module),
-                                               "may_change": user.mayChange(madeBy: $0.createdBy)] } as Any,
-            "current_list": result.list.map { ["id": $0.id, "name": $0.name] } as Any,
-            "search": listing.search ?? "",
-            "sort": listing.sort ?? "",
-            "order": listing.descending ? "desc" : "asc",
-            "columns_param": requested.joined(separator: ","),
-            "total": result.page.total,
-            "page": listing.page,
-            "pages": totalPages,
-            "prev": listing.page > 1 ? link(page: listing.page - 1) : "",
-            "next": listing.page < totalPages ? link(page: listing.page + 1) : "",
-            "export_link": "/m/\(module.apiName)/export.csv" + (listing.viewID.map { "?view=\($0)" } ?? ""),
-            "empty": result.page.records.isEmpty,
-            "csrf": context.csrf,
-        ]
+            views: views.map { List.Choice(id: $0.id, name: $0.name, selected: $0.id == listing.viewID, count: nil) },
+            hasLists: !lists.isEmpty,
+            lists: lists.map { List.Choice(id: $0.id, name: $0.name, selected: $0.id == listing.listID, count: $0.memberCount) },
+            changeableLists: lists.filter { user.mayChange(madeBy: $0.createdBy) }.map { List.Named(id: $0.id, name: $0.name) },
+            hasChangeableLists: lists.contains { user.mayChange(madeBy: $0.createdBy) },
+            currentView: result.view.map {
+                List.CurrentView(id: $0.id, name: $0.name, summary: $0.criteria.summary(in: module), mayChange: user.mayChange(madeBy: $0.createdBy))
+            },
+            currentList: result.list.map { List.Named(id: $0.id, name: $0.name) },
+            search: listing.search ?? "", sort: listing.sort, order: listing.descending ? "desc" : "asc",
+            columnsParam: requested.isEmpty ? nil : requested.joined(separator: ","),
+            total: result.page.total, page: listing.page, pages: totalPages,
+            prev: listing.page > 1 ? link(page: listing.page - 1) : nil,
+            next: listing.page < totalPages ? link(page: listing.page + 1) : nil,
+            exportLink: "/m/\(module.apiName)/export.csv" + (listing.viewID.map { "?view=\($0)" } ?? ""),
+            empty: result.page.records.isEmpty)
         let modules = try await store.modules.all()
-        return HTMLResponse(html: pages.render("records", title: module.pluralLabel, context: context, data: data,
+        return HTMLResponse(html: pages.render("records", title: module.pluralLabel, context: context, page: model,
                                                modules: modules, current: module.apiName)).response
     }
 
@@ -218,52 +210,40 @@ struct RecordPages {
                     .map { var r = $0; r.values["__title"] = .text($0.title(in: targetModule)); return r }
             }
         }
-        let errors = Dictionary(problems.map { ($0.field, $0.reason) }, uniquingKeysWith: { "\($0); \($1)" })
-        let fields: [[String: Any]] = module.editableFields.map { field in
+        let errors = AdminPages.errorMap(problems)
+        let fields = module.editableFields.map { field in
             let value = inputs[field.apiName] ?? (field.apiName == BuiltinFields.owner && record == nil ? String(user.id) : "")
-            var f: [String: Any] = [
-                "api_name": field.apiName, "label": field.label, "value": value, "required": field.isRequired,
-                "error": errors[field.apiName] as Any, "input_type": RecordPages.inputType(field.type),
-                "step": field.type == .currency ? "0.01" : (field.type == .number ? "any" : ""),
-                "max": field.type.maxLength as Any,
-            ]
+            let blank = [SelectOption(value: "", label: "—", selected: value.isEmpty)]
+            var options: [SelectOption]?
             switch field.type {
-            case .longText: f["is_textarea"] = true
-            case .boolean: f["is_checkbox"] = true; f["checked"] = value == "true"
-            case .picklist:
-                f["is_select"] = true
-                let blank: [[String: Any]] = [["value": "", "label": "—", "selected": value.isEmpty]]
-                let choices: [[String: Any]] = field.picklistValues.map { ["value": $0, "label": $0, "selected": $0 == value] }
-                f["options"] = blank + choices
-            case .timeZone:
-                f["is_select"] = true
-                let blank: [[String: Any]] = [["value": "", "label": "—", "selected": value.isEmpty]]
-                f["options"] = blank + TimeZoneNames.all.map { ["value": $0, "label": $0, "selected": $0 == value] }
+            case .picklist: options = blank + field.picklistValues.map { SelectOption(value: $0, label: $0, selected: $0 == value) }
+            case .timeZone: options = blank + TimeZoneNames.all.map { SelectOption(value: $0, label: $0, selected: $0 == value) }
             case .user:
-                f["is_select"] = true
-                let blank: [[String: Any]] = field.isRequired ? [] : [["value": "", "label": "—", "selected": value.isEmpty]]
-                let choices: [[String: Any]] = users.map { ["value": String($0.id), "label": $0.name, "selected": String($0.id) == value] }
-                f["options"] = blank + choices
+                options = (field.isRequired ? [] : blank)
+                    + users.map { SelectOption(value: String($0.id), label: $0.name, selected: String($0.id) == value) }
             case .lookup:
-                f["is_select"] = true
-                let blank: [[String: Any]] = [["value": "", "label": "—", "selected": value.isEmpty]]
-                let choices: [[String: Any]] = (lookups[field.apiName] ?? []).map { r -> [String: Any] in
-                    ["value": String(r.id), "label": r.values["__title"]?.text ?? "#\(r.id)", "selected": String(r.id) == value]
+                options = blank + (lookups[field.apiName] ?? []).map {
+                    SelectOption(value: String($0.id), label: $0.values["__title"]?.text ?? "#\($0.id)", selected: String($0.id) == value)
                 }
-                f["options"] = blank + choices
-            default: f["is_input"] = true
+            default: options = nil
             }
-            return f
+            return Form.Field(
+                apiName: field.apiName, label: field.label, value: value, required: field.isRequired, error: errors[field.apiName],
+                inputType: RecordPages.inputType(field.type),
+                step: field.type == .currency ? "0.01" : (field.type == .number ? "any" : nil), max: field.type.maxLength,
+                isTextarea: field.type == .longText, isCheckbox: field.type == .boolean, checked: field.type == .boolean && value == "true",
+                isSelect: options != nil, options: options ?? [],
+                isInput: options == nil && field.type != .longText && field.type != .boolean)
         }
         let general = problems.filter { module.field($0.field) == nil || module.field($0.field)?.isSystem == true }.map(\.description)
         let title = record.map { "Edit \($0.title(in: module))" } ?? "New \(module.singularLabel)"
-        let html = pages.render("record_form", title: title, context: context, data: [
-            "module": ["api_name": module.apiName, "label": module.pluralLabel, "singular": module.singularLabel],
-            "title": title,
-            "action": record.map { "/m/\(module.apiName)/\($0.id)" } ?? "/m/\(module.apiName)",
-            "cancel": record.map { "/m/\(module.apiName)/\($0.id)" } ?? "/m/\(module.apiName)",
-            "fields": fields, "csrf": context.csrf, "has_errors": !problems.isEmpty, "general_errors": general,
-        ], modules: try await store.modules.all(), current: module.apiName)
+        let model = Form(
+            module: ModuleLabels(module), title: title,
+            action: record.map { "/m/\(module.apiName)/\($0.id)" } ?? "/m/\(module.apiName)",
+            cancel: record.map { "/m/\(module.apiName)/\($0.id)" } ?? "/m/\(module.apiName)",
+            fields: fields, hasErrors: !problems.isEmpty, generalErrors: general)
+        let html = pages.render("record_form", title: title, context: context, page: model,
+                                modules: try await store.modules.all(), current: module.apiName)
         return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response
     }
 
@@ -271,55 +251,32 @@ struct RecordPages {
     /// and "true" when ticked (the last value wins); date-times typed in the user's zone
     /// become instants.
     static func inputs(from form: FormData, module: Module, user: User) async throws -> [String: String] {
-        let zone = TimeZone(identifier: user.timeZone) ?? .gmt
+        let local = LocalTime(zoneNamed: user.timeZone)
         var inputs: [String: String] = [:]
         for field in module.editableFields {
             let values = form.all(field.apiName)
             guard var value = values.last else { continue }
-            if field.type == .datetime, !value.isEmpty, ISODateTime.parse(value) == nil, let local = RecordPages.parseLocal(value, zone: zone) {
-                value = ISODateTime.format(local)
+            if field.type == .datetime, !value.isEmpty, ISODateTime.parse(value) == nil, let typed = local.parseInput(value) {
+                value = ISODateTime.format(typed)
             }
             inputs[field.apiName] = value
         }
         return inputs
     }
 
-    /// Reads the `YYYY-MM-DDTHH:MM` of a datetime-local input as a time in `zone`.
-    static func parseLocal(_ text: String, zone: TimeZone) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = zone
-        for format in ["yyyy-MM-dd'T'HH:mm", "yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd HH:mm"] {
-            formatter.dateFormat = format
-            if let d = formatter.date(from: text) { return d }
-        }
-        return nil
-    }
-
     /// A value as a form input holds it.
-    static func formValue(_ value: FieldValue, zone: TimeZone) -> String {
-        if case .datetime(let s) = value {
-            let formatter = DateFormatter()
-            formatter.locale = Locale(identifier: "en_US_POSIX")
-            formatter.timeZone = zone
-            formatter.dateFormat = "yyyy-MM-dd'T'HH:mm"
-            return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(s)))
-        }
+    static func formValue(_ value: FieldValue, local: LocalTime) -> String {
+        if case .datetime(let s) = value { return local.input(s) }
         return value.text
     }
 
     /// A value as a person reads it: users by name, times in their zone, amounts with two decimals.
-    static func display(_ value: FieldValue?, field: Field, users: [User], zone: TimeZone) -> String {
+    static func display(_ value: FieldValue?, field: Field, users: [User], local: LocalTime) -> String {
         guard let value else { return "" }
         switch value {
         case .reference(let id) where field.type == .user: return users.first { $0.id == id }?.name ?? "user \(id)"
         case .reference(let id): return "#\(id)"
-        case .datetime(let s):
-            let formatter = DateFormatter()
-            formatter.locale = Locale(identifier: "en_US_POSIX")
-            formatter.timeZone = zone
-            formatter.dateFormat = "yyyy-MM-dd HH:mm"
-            return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(s)))
+        case .datetime(let s): return local.numeric(s)
         case .bool(let b): return b ? "Yes" : "No"
         default: return value.text
         }
@@ -338,5 +295,95 @@ struct RecordPages {
 
     static func defaultColumns(_ module: Module) -> [Field] {
         Array(module.fields.filter { !$0.isSystem && $0.type != .longText && $0.apiName != BuiltinFields.emailOptOut }.prefix(6))
+    }
+
+    /// A record's page with its tasks, calls and replies (`record.mustache`).
+    struct Detail: PageModel {
+        struct Row: PageModel { let label: String, value: String, link: String?, mailto: String? }
+        struct Reply: PageModel { let from: String, subject: String, text: String, when: String, massEmailLink: String }
+        struct UserOption: PageModel { let id: Int64, name: String, selected: Bool }
+
+        let module: ModuleLabels
+        let id: Int64
+        let title: String
+        let fields: [Row]
+        let tasks: [ActivityPages.TaskRow]
+        let calls: [ActivityPages.CallRow]
+        let users: [UserOption]
+        let priorities: [SelectOption]
+        let hasTasks: Bool, hasCalls: Bool
+        let replies: [Reply]
+        let hasReplies: Bool
+        let taskErrors: [String], callErrors: [String]
+        let canErase: Bool, hasTaskErrors: Bool, hasCallErrors: Bool
+        let zone: String
+    }
+
+    /// The list view (`records.mustache`).
+    struct List: PageModel {
+        struct Column: PageModel { let label: String, apiName: String, sortLink: String, sorted: Bool, arrow: String }
+        struct ColumnChoice: PageModel { let apiName: String, label: String, checked: Bool }
+        /// A cell's value is missing when empty, so that the first column can say "(no name)".
+        struct Cell: PageModel { let value: String?, first: Bool }
+        struct Row: PageModel {
+            let id: Int64
+            let link: String
+            let cells: [Cell]
+        }
+        struct Choice: PageModel {
+            let id: Int64
+            let name: String
+            let selected: Bool
+            let count: Int?
+        }
+        struct Named: PageModel { let id: Int64, name: String }
+        struct CurrentView: PageModel {
+            let id: Int64
+            let name: String, summary: String
+            let mayChange: Bool
+        }
+
+        let module: ModuleLabels
+        let columns: [Column]
+        let allColumns: [ColumnChoice]
+        let rows: [Row]
+        let views: [Choice]
+        let hasLists: Bool
+        let lists: [Choice]
+        let changeableLists: [Named]
+        let hasChangeableLists: Bool
+        let currentView: CurrentView?
+        let currentList: Named?
+        let search: String
+        /// Missing rather than empty when not sorted, not chosen or not there, so that their
+        /// sections are left out: Mustache opens a section for an empty string.
+        let sort: String?
+        let order: String
+        let columnsParam: String?
+        let total: Int, page: Int, pages: Int
+        let prev: String?, next: String?
+        let exportLink: String
+        let empty: Bool
+    }
+
+    /// The create and edit form (`record_form.mustache`).
+    struct Form: PageModel {
+        struct Field: PageModel {
+            let apiName: String, label: String, value: String
+            let required: Bool
+            let error: String?
+            let inputType: String
+            let step: String?
+            let max: Int?
+            let isTextarea: Bool, isCheckbox: Bool, checked: Bool, isSelect: Bool
+            let options: [SelectOption]
+            let isInput: Bool
+        }
+
+        let module: ModuleLabels
+        let title: String, action: String, cancel: String
+        let fields: [Field]
+        let hasErrors: Bool
+        let generalErrors: [String]
     }
 }

@@ -72,22 +72,40 @@ struct SenderPages {
 
     /// The list with the add form, or with the edit form of `editing`.
     func page(editing: Sender?, form: [String: String], problems: [Problem], context: AppRequestContext) async throws -> Response {
-        let errors = AdminPages.errorMap(problems)
-        let html = pages.render("admin_senders", title: "Senders", context: context, data: [
-            "senders": try await delivery.senders.list().map { listed -> [String: Any] in
+        let model = Page(
+            senders: try await delivery.senders.list().map { listed in
                 let s = listed.sender
-                return ["id": s.id, "email": s.email, "name": s.name, "reply_to": s.replyTo as Any, "editing": s.id == editing?.id,
-                        "rates": [s.ratePerMinute.map { "\($0)/min" }, s.ratePerHour.map { "\($0)/h" }].compactMap { $0 }.joined(separator: ", "),
-                        "dkim": listed.authentication?.state.rawValue ?? "unsigned", "warning": listed.authentication?.warning as Any]
+                return Page.Row(id: s.id, email: s.email, name: s.name, replyTo: s.replyTo, editing: s.id == editing?.id,
+                                rates: [s.ratePerMinute.map { "\($0)/min" }, s.ratePerHour.map { "\($0)/h" }].compactMap { $0 }.joined(separator: ", "),
+                                dkim: listed.authentication?.state.rawValue ?? "unsigned", warning: listed.authentication?.warning)
             },
-            "editing": editing.map { ["id": $0.id, "email": $0.email] as [String: Any] } as Any,
-            "action": editing.map { "/admin/senders/\($0.id)" } ?? "/admin/senders",
-            "form": form, "csrf": context.csrf, "has_errors": !problems.isEmpty,
-            "general_error": problems.first { $0.field.isEmpty }?.reason as Any,
-            "errors": ["email": errors["email"] as Any, "name": errors["name"] as Any, "reply_to": errors["reply_to"] as Any,
-                       "rate_per_minute": errors["rate_per_minute"] as Any, "rate_per_hour": errors["rate_per_hour"] as Any],
-        ], modules: try await store.modules.all())
+            editing: editing.map { Page.Editing(id: $0.id, email: $0.email) },
+            action: editing.map { "/admin/senders/\($0.id)" } ?? "/admin/senders",
+            form: form, hasErrors: !problems.isEmpty, generalError: problems.first { $0.field.isEmpty }?.reason,
+            errors: AdminPages.errorMap(problems))
+        let html = pages.render("admin_senders", title: "Senders", context: context, page: model, modules: try await store.modules.all())
         let status: HTTPResponse.Status = problems.isEmpty ? .ok : (problems.contains { $0.reason == "already exists" } ? .conflict : .unprocessableContent)
         return HTMLResponse(html: html, status: status).response
+    }
+
+    /// The senders, with the add or edit form (`admin_senders.mustache`).
+    struct Page: PageModel {
+        struct Row: PageModel {
+            let id: Int64
+            let email: String, name: String
+            let replyTo: String?
+            let editing: Bool
+            let rates: String, dkim: String
+            let warning: String?
+        }
+        struct Editing: PageModel { let id: Int64, email: String }
+
+        let senders: [Row]
+        let editing: Editing?
+        let action: String
+        let form: [String: String]
+        let hasErrors: Bool
+        let generalError: String?
+        let errors: [String: String]
     }
 }

@@ -53,30 +53,45 @@ struct SuppressionPages {
         let search = query["q"].map(String.init).flatMap { $0.trimmedWhitespace.isEmpty ? nil : String($0.trimmedWhitespace.prefix(320)) }
         let after = query["after"].map(String.init) ?? ""
         let rows = try await store.suppressions.page(search: search, after: after, limit: 100)
-        let zone = TimeZone(identifier: user.timeZone) ?? .gmt
-        let errors = AdminPages.errorMap(problems)
-        var data: [String: Any] = [
-            "rows": rows.map { s -> [String: Any] in
-                ["address": s.address, "reason": s.reason, "detail": s.detail as Any, "when": MassEmailPages.format(s.createdAt, zone)]
-            },
-            "total": try await store.suppressions.count(search: search), "q": search as Any,
-            "is_admin": user.isAdmin, "csrf": context.csrf, "errors": errors, "form": form, "has_errors": !problems.isEmpty,
-            "zone": user.timeZone,
-        ]
+        let local = LocalTime(zoneNamed: user.timeZone)
+        var next: String?
         if rows.count == 100, let last = rows.last {
-            var next = "/suppressions?after=\(last.address.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
-            if let search { next += "&q=\(search.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
-            data["next"] = next
+            next = "/suppressions?after=\(last.address.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")"
+            if let search { next! += "&q=\(search.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }
         }
-        if let report {
-            data["report"] = [
-                "added": report.added, "already": report.alreadySuppressed, "repeated": report.repeated,
-                "problems": report.problems.prefix(100).map { ["line": $0.field, "reason": $0.reason] },
-                "more_problems": report.problems.count > 100 ? report.problems.count - 100 : nil as Int? as Any,
-            ]
-        }
-        let html = pages.render("suppressions", title: "Suppression list", context: context, data: data,
+        let model = Page(
+            rows: rows.map { Page.Row(address: $0.address, reason: $0.reason, detail: $0.detail, when: local.readable($0.createdAt)) },
+            total: try await store.suppressions.count(search: search), q: search, isAdmin: user.isAdmin,
+            errors: AdminPages.errorMap(problems), form: form, hasErrors: !problems.isEmpty, zone: user.timeZone, next: next,
+            report: report.map { report in
+                Page.Report(added: report.added, already: report.alreadySuppressed, repeated: report.repeated,
+                            problems: report.problems.prefix(100).map { Page.Report.Line(line: $0.field, reason: $0.reason) },
+                            moreProblems: report.problems.count > 100 ? report.problems.count - 100 : nil)
+            })
+        let html = pages.render("suppressions", title: "Suppression list", context: context, page: model,
                                 modules: try await store.modules.all(), current: "mass-emails", flash: flash)
         return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response
+    }
+
+    /// The suppression list's model (`suppressions.mustache`).
+    struct Page: PageModel {
+        struct Row: PageModel { let address: String, reason: String, detail: String?, when: String }
+        struct Report: PageModel {
+            struct Line: PageModel { let line: String, reason: String }
+            let added: Int, already: Int, repeated: Int
+            let problems: [Line]
+            let moreProblems: Int?
+        }
+
+        let rows: [Row]
+        let total: Int
+        let q: String?
+        let isAdmin: Bool
+        let errors: [String: String]
+        let form: [String: String]
+        let hasErrors: Bool
+        let zone: String
+        let next: String?
+        let report: Report?
     }
 }

@@ -163,15 +163,16 @@ struct TemplatePages {
     func list(_ module: Module, context: AppRequestContext) async throws -> Response {
         let modules = try await store.modules.all()
         let templates = try await templates.list(in: module)
-        let html = pages.render("templates", title: "Templates of \(module.pluralLabel)", context: context, data: [
-            "module": ["api_name": module.apiName, "label": module.pluralLabel],
-            "modules": modules.map { ["api_name": $0.apiName, "label": $0.pluralLabel, "current": $0.apiName == module.apiName] },
-            "templates": templates.map { t -> [String: Any] in
-                ["id": t.id, "name": t.name, "subject": t.subject, "has_text": t.hasOwnText,
-                 "modified": ISODateTime.format(epochSeconds: t.modifiedAt)]
+        let model = List(
+            module: ModuleLabels(module),
+            modules: modules.map { List.Tab(apiName: $0.apiName, label: $0.pluralLabel, current: $0.apiName == module.apiName) },
+            templates: templates.map {
+                List.Row(id: $0.id, name: $0.name, subject: $0.subject, hasText: $0.hasOwnText,
+                         modified: ISODateTime.format(epochSeconds: $0.modifiedAt))
             },
-            "empty": templates.isEmpty,
-        ], modules: modules, current: module.apiName)
+            empty: templates.isEmpty)
+        let html = pages.render("templates", title: "Templates of \(module.pluralLabel)", context: context, page: model,
+                                modules: modules, current: module.apiName)
         return HTMLResponse(html: html).response
     }
 
@@ -184,50 +185,91 @@ struct TemplatePages {
         let chosenSender = form["sender_id"].flatMap { Int64($0) }
         let chosenRecord = form["record_choice"].flatMap { Int64($0) }
         let title = template.map { "Template \($0.name)" } ?? "New template for \(module.pluralLabel)"
-        var data: [String: Any] = [
-            "title": title, "csrf": context.csrf,
-            "module": ["api_name": module.apiName, "label": module.pluralLabel, "singular": module.singularLabel],
-            "action": template.map { "/m/\(module.apiName)/templates/\($0.id)" } ?? "/m/\(module.apiName)/templates",
-            "name": form["name"] ?? "", "subject": form["subject"] ?? "", "html": form["html"] ?? "", "text": form["text"] ?? "",
-            "errors": known.reduce(into: [String: Any]()) { out, key in if let e = errors[key] { out[key] = ["items": e] } },
-            "other_errors": outcome.problems.filter { !known.contains($0.field) }.map(\.description),
-            "has_other_errors": outcome.problems.contains { !known.contains($0.field) },
-            "has_errors": !outcome.problems.isEmpty,
-            "saved": template != nil,
-            "picker": TemplatePages.picker(module),
-            "records": try await mail.sampleRecords(in: module, user: user).map {
-                ["id": $0.id, "title": $0.title, "selected": $0.id == chosenRecord] as [String: Any]
+        let model = Editor(
+            title: title, module: ModuleLabels(module),
+            action: template.map { "/m/\(module.apiName)/templates/\($0.id)" } ?? "/m/\(module.apiName)/templates",
+            name: form["name"] ?? "", subject: form["subject"] ?? "", html: form["html"] ?? "", text: form["text"] ?? "",
+            errors: errors.filter { known.contains($0.key) }.mapValues(Editor.Errors.init),
+            otherErrors: outcome.problems.filter { !known.contains($0.field) }.map(\.description),
+            hasOtherErrors: outcome.problems.contains { !known.contains($0.field) },
+            hasErrors: !outcome.problems.isEmpty, saved: template != nil, picker: TemplatePages.picker(module),
+            records: try await mail.sampleRecords(in: module, user: user).map {
+                Editor.Sample(id: $0.id, title: $0.title, selected: $0.id == chosenRecord)
             },
-            "record_id": form["record_id"] ?? "",
-            "senders": senders.map { ["id": $0.id, "label": "\($0.name) <\($0.email)>", "selected": $0.id == chosenSender] as [String: Any] },
-            "has_senders": !senders.isEmpty,
-            "is_admin": user.isAdmin,
-            "may_change": template.map { user.mayChange(madeBy: $0.createdBy) } ?? true,
-            "to": form["to"] ?? user.email,
-            "preview_url": "/api/v1/modules/\(module.apiName)/templates/preview",
-        ]
-        if let template { data["template"] = ["id": template.id, "name": template.name] }
-        if let preview = outcome.preview { data["preview"] = Present.rendered(preview).mustache }
-        if let result = outcome.testResult { data["test_result"] = result.mustache }
-        if let error = outcome.testError { data["test_error"] = error }
-        if let spam = outcome.spam { data["spam"] = Present.spamPanel(spam) }
-        if let error = outcome.spamError { data["spam_error"] = error }
-        let html = pages.render("template_form", title: title, context: context, data: data,
+            recordID: form["record_id"] ?? "",
+            senders: senders.map { Editor.SenderOption(id: $0.id, label: "\($0.name) <\($0.email)>", selected: $0.id == chosenSender) },
+            hasSenders: !senders.isEmpty, isAdmin: user.isAdmin,
+            mayChange: template.map { user.mayChange(madeBy: $0.createdBy) } ?? true,
+            to: form["to"] ?? user.email, previewURL: "/api/v1/modules/\(module.apiName)/templates/preview",
+            template: template.map { Editor.Saved(id: $0.id, name: $0.name) },
+            preview: outcome.preview.map(Present.rendered), testResult: outcome.testResult, testError: outcome.testError,
+            spam: outcome.spam.map(SpamPanel.init), spamError: outcome.spamError)
+        let html = pages.render("template_form", title: title, context: context, page: model,
                                 modules: try await store.modules.all(), current: module.apiName, flash: flash)
         return HTMLResponse(html: html, status: outcome.status).response
     }
 
     /// The merge fields offered by the picker, in groups.
-    static func picker(_ module: Module) -> [[String: Any]] {
-        func item(_ name: String, _ label: String) -> [String: Any] { ["tag": "{{\(name)}}", "label": label] }
+    static func picker(_ module: Module) -> [Editor.PickerGroup] {
+        typealias Item = Editor.PickerGroup.Item
+        func item(_ name: String, _ label: String) -> Item { Item(tag: "{{\(name)}}", label: label) }
         return [
-            ["group": module.pluralLabel, "items": module.fields.map { item($0.apiName, $0.label) }],
-            ["group": "Owner", "items": [item("owner.name", "Owner name"), item("owner.email", "Owner email")]],
-            ["group": "Sender", "items": [item("sender.name", "Sender name"), item("sender.email", "Sender email"),
-                                          item("sender.reply_to", "Sender reply-to")]],
+            Editor.PickerGroup(group: module.pluralLabel, items: module.fields.map { item($0.apiName, $0.label) }),
+            Editor.PickerGroup(group: "Owner", items: [item("owner.name", "Owner name"), item("owner.email", "Owner email")]),
+            Editor.PickerGroup(group: "Sender", items: [item("sender.name", "Sender name"), item("sender.email", "Sender email"),
+                                                        item("sender.reply_to", "Sender reply-to")]),
             // Added at the end of every mass email when the template does not place it itself.
-            ["group": "Links", "items": [item(LinkTracking.unsubscribeName, "Unsubscribe link address")]],
+            Editor.PickerGroup(group: "Links", items: [item(LinkTracking.unsubscribeName, "Unsubscribe link address")]),
         ]
+    }
+
+    /// A module's templates, with a tab for each module (`templates.mustache`).
+    struct List: PageModel {
+        struct Tab: PageModel { let apiName: String, label: String, current: Bool }
+        struct Row: PageModel {
+            let id: Int64
+            let name: String, subject: String
+            let hasText: Bool
+            let modified: String
+        }
+
+        let module: ModuleLabels
+        let modules: [Tab]
+        let templates: [Row]
+        let empty: Bool
+    }
+
+    /// The template editor with its preview, test message and spam check (`template_form.mustache`).
+    struct Editor: PageModel {
+        struct Errors: PageModel { let items: [String] }
+        struct PickerGroup: PageModel {
+            struct Item: PageModel { let tag: String, label: String }
+            let group: String
+            let items: [Item]
+        }
+        struct Sample: PageModel { let id: Int64, title: String, selected: Bool }
+        struct SenderOption: PageModel { let id: Int64, label: String, selected: Bool }
+        struct Saved: PageModel { let id: Int64, name: String }
+
+        let title: String
+        let module: ModuleLabels
+        let action: String
+        let name: String, subject: String, html: String, text: String
+        let errors: [String: Errors]
+        let otherErrors: [String]
+        let hasOtherErrors: Bool, hasErrors: Bool, saved: Bool
+        let picker: [PickerGroup]
+        let records: [Sample]
+        let recordID: String
+        let senders: [SenderOption]
+        let hasSenders: Bool, isAdmin: Bool, mayChange: Bool
+        let to: String, previewURL: String
+        let template: Saved?
+        let preview: JSONValue?
+        let testResult: JSONValue?
+        let testError: String?
+        let spam: SpamPanel?
+        let spamError: String?
     }
 }
 
@@ -235,19 +277,5 @@ extension FormData {
     init(pairs: [(String, String)]) {
         self.init("")
         self.pairs = pairs
-    }
-}
-
-extension JSONValue {
-    /// The value as Mustache data: objects and arrays become dictionaries and arrays.
-    var mustache: Any {
-        switch self {
-        case .object(let o): o.mapValues(\.mustache)
-        case .array(let a): a.map(\.mustache)
-        case .string(let s): s
-        case .number(let d): d.rounded() == d && abs(d) < 1e15 ? String(Int64(d)) : String(d)
-        case .bool(let b): b
-        case .null: String?.none as Any
-        }
     }
 }

@@ -118,11 +118,11 @@ enum TriggerActionForm {
 
     /// What the section's template shows for each row: its values, and the choices with the
     /// row's own selected.
-    static func view(_ rows: [[String: String]], module: Module, users: [(id: Int64, name: String)]) -> [[String: Any]] {
-        rows.enumerated().map { i, row -> [String: Any] in
-            func options(_ pairs: [(String, String)], _ key: String, default fallback: String = "") -> [[String: Any]] {
+    static func view(_ rows: [[String: String]], module: Module, users: [(id: Int64, name: String)]) -> [Row] {
+        rows.enumerated().map { i, row in
+            func options(_ pairs: [(String, String)], _ key: String, default fallback: String = "") -> [SelectOption] {
                 let chosen = (row[key] ?? "").isEmpty ? fallback : row[key]!
-                return pairs.map { ["value": $0.0, "label": $0.1, "selected": $0.0 == chosen] }
+                return pairs.map { SelectOption(value: $0.0, label: $0.1, selected: $0.0 == chosen) }
             }
             let people: [(String, String)] = [(TriggerActionInput.recordOwner, "The record's owner")] + users.map { (String($0.id), $0.name) }
             let events: [(String, String)] = TriggerAction.Event.allCases.map { ($0.rawValue, String($0.rawValue.prefix(1).uppercased() + $0.rawValue.dropFirst())) }
@@ -136,27 +136,32 @@ enum TriggerActionForm {
                 let v = row[key] ?? ""
                 return v.isEmpty ? fallback : v
             }
-            var out: [String: Any] = ["i": i, "number": i + 1, "kind": value("action")]
-            out["events"] = options(events, "event")
-            out["actions"] = options(kinds, "action")
-            out["fields"] = options(fields, "field")
-            out["statuses"] = options(statuses, "status", default: "not_started")
-            out["priorities"] = options(priorities, "priority", default: "normal")
-            out["assignees"] = options(people, "assignee", default: TriggerActionInput.recordOwner)
-            out["owners"] = options(people, "owner", default: TriggerActionInput.recordOwner)
-            out["units"] = options(units, "start_unit", default: "hours")
-            out["value"] = value("value")
-            out["subject"] = value("subject")
-            out["call_subject"] = value("call_subject")
-            out["due_days_checked"] = row["due_kind"] != "date"
-            out["due_date_checked"] = row["due_kind"] == "date"
-            out["due_days"] = value("due_days", default: "2")
-            out["due_date"] = value("due_date")
-            out["start_after_checked"] = row["start_kind"] != "at"
-            out["start_at_checked"] = row["start_kind"] == "at"
-            out["start_amount"] = value("start_amount", default: "1")
-            out["start_at"] = value("start_at")
-            return out
+            return Row(
+                i: i, number: i + 1, kind: value("action"),
+                events: options(events, "event"), actions: options(kinds, "action"), fields: options(fields, "field"),
+                statuses: options(statuses, "status", default: "not_started"),
+                priorities: options(priorities, "priority", default: "normal"),
+                assignees: options(people, "assignee", default: TriggerActionInput.recordOwner),
+                owners: options(people, "owner", default: TriggerActionInput.recordOwner),
+                units: options(units, "start_unit", default: "hours"),
+                value: value("value"), subject: value("subject"), callSubject: value("call_subject"),
+                dueDaysChecked: row["due_kind"] != "date", dueDateChecked: row["due_kind"] == "date",
+                dueDays: value("due_days", default: "2"), dueDate: value("due_date"),
+                startAfterChecked: row["start_kind"] != "at", startAtChecked: row["start_kind"] == "at",
+                startAmount: value("start_amount", default: "1"), startAt: value("start_at"))
         }
+    }
+
+    /// One action row of the form's section: its values, and the choices with its own selected.
+    struct Row: PageModel {
+        let i: Int, number: Int
+        let kind: String
+        let events: [SelectOption], actions: [SelectOption], fields: [SelectOption], statuses: [SelectOption]
+        let priorities: [SelectOption], assignees: [SelectOption], owners: [SelectOption], units: [SelectOption]
+        let value: String, subject: String, callSubject: String
+        let dueDaysChecked: Bool, dueDateChecked: Bool
+        let dueDays: String, dueDate: String
+        let startAfterChecked: Bool, startAtChecked: Bool
+        let startAmount: String, startAt: String
     }
 }

@@ -74,19 +74,34 @@ struct UserPages {
         guard let user = try await store.users.find(id) else { throw HeraldError.notFound("there is no user \(id)") }
         let me = try context.user()
         let holdings = try await store.users.holdings(of: id)
-        let errors = Dictionary(problems.map { ($0.field, $0.reason) }, uniquingKeysWith: { "\($0); \($1)" })
         let others = try await store.users.all().filter { $0.isActive && $0.id != id }
-            .map { ["id": $0.id, "label": "\($0.name) (\($0.email))"] as [String: Any] }
-        let data: [String: Any] = [
-            "user": ["id": user.id, "name": user.name, "email": user.email, "time_zone": user.timeZone, "active": user.isActive,
-                     "is_admin": user.isAdmin, "is_me": user.id == me.id],
-            "holdings": UserPages.describe(holdings), "has_holdings": holdings.total > 0, "others": others, "has_others": !others.isEmpty,
-            "errors": ["name": errors["name"] as Any, "role": errors["role"] as Any, "time_zone": errors["time_zone"] as Any,
-                       "is_active": errors["is_active"] as Any, "password": errors["password"] as Any, "to_user_id": errors["to_user_id"] as Any],
-            "has_errors": !problems.isEmpty, "problems": problems.map(\.description), "csrf": context.csrf,
-        ]
-        let html = pages.render("user", title: "User \(user.name)", context: context, data: data,
+            .map { Page.Other(id: $0.id, label: "\($0.name) (\($0.email))") }
+        let model = Page(
+            user: Page.Shown(id: user.id, name: user.name, email: user.email, timeZone: user.timeZone, active: user.isActive,
+                             isAdmin: user.isAdmin, isMe: user.id == me.id),
+            holdings: UserPages.describe(holdings), hasHoldings: holdings.total > 0, others: others, hasOthers: !others.isEmpty,
+            errors: AdminPages.errorMap(problems), hasErrors: !problems.isEmpty, problems: problems.map(\.description))
+        let html = pages.render("user", title: "User \(user.name)", context: context, page: model,
                                 modules: try await store.modules.all(), flash: flash)
         return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response
+    }
+
+    /// A user's page for admins (`user.mustache`).
+    struct Page: PageModel {
+        struct Shown: PageModel {
+            let id: Int64
+            let name: String, email: String, timeZone: String
+            let active: Bool, isAdmin: Bool, isMe: Bool
+        }
+        struct Other: PageModel { let id: Int64, label: String }
+
+        let user: Shown
+        let holdings: String
+        let hasHoldings: Bool
+        let others: [Other]
+        let hasOthers: Bool
+        let errors: [String: String]
+        let hasErrors: Bool
+        let problems: [String]
     }
 }

@@ -117,24 +117,36 @@ struct ViewPages {
         let nameErrors = problems.filter { $0.field == "name" }.map(\.reason)
         let criteriaProblems = problems.filter { $0.field != "name" }
         let title = view.map { "Edit view \($0.name)" } ?? "New view of \(module.pluralLabel)"
-        var data: [String: Any] = [
-            "module": ["api_name": module.apiName, "label": module.pluralLabel, "singular": module.singularLabel],
-            "title": title, "name": name, "criteria": criteriaText, "csrf": context.csrf,
-            "action": view.map { "/m/\(module.apiName)/views/\($0.id)" } ?? "/m/\(module.apiName)/views",
-            "cancel": view.map { "/m/\(module.apiName)?view=\($0.id)" } ?? "/m/\(module.apiName)",
-            "has_errors": !problems.isEmpty,
-            "name_error": (nameErrors.isEmpty ? nil : nameErrors.joined(separator: "; ")) as Any,
-            "problems": criteriaProblems.map { ["field": $0.field, "reason": $0.reason] },
-            "fields_json": ViewPages.scriptJSON(ViewPages.editorFields(module, users: users)),
-            "problems_json": ViewPages.scriptJSON(.array(criteriaProblems.map {
+        let model = Form(
+            module: ModuleLabels(module), title: title, name: name, criteria: criteriaText,
+            action: view.map { "/m/\(module.apiName)/views/\($0.id)" } ?? "/m/\(module.apiName)/views",
+            cancel: view.map { "/m/\(module.apiName)?view=\($0.id)" } ?? "/m/\(module.apiName)",
+            hasErrors: !problems.isEmpty, nameError: nameErrors.isEmpty ? nil : nameErrors.joined(separator: "; "),
+            problems: criteriaProblems.map { Form.Problem(field: $0.field, reason: $0.reason) },
+            fieldsJSON: ViewPages.scriptJSON(ViewPages.editorFields(module, users: users)),
+            problemsJSON: ViewPages.scriptJSON(.array(criteriaProblems.map {
                 .object(["field": .string($0.field), "reason": .string($0.reason)])
             })),
-            "count_url": "/api/v1/modules/\(module.apiName)/views/count",
-            "may_change": try view.map { try context.user().mayChange(madeBy: $0.createdBy) } ?? true,
-        ]
-        if let view { data["view"] = ["id": view.id, "name": view.name] }
-        let html = pages.render("view_form", title: title, context: context, data: data,
+            countURL: "/api/v1/modules/\(module.apiName)/views/count",
+            mayChange: try view.map { try context.user().mayChange(madeBy: $0.createdBy) } ?? true,
+            view: view.map { Form.Shown(id: $0.id, name: $0.name) })
+        let html = pages.render("view_form", title: title, context: context, page: model,
                                 modules: try await store.modules.all(), current: module.apiName)
         return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response
+    }
+
+    /// The view editor (`view_form.mustache`).
+    struct Form: PageModel {
+        struct Problem: PageModel { let field: String, reason: String }
+        struct Shown: PageModel { let id: Int64, name: String }
+
+        let module: ModuleLabels
+        let title: String, name: String, criteria: String, action: String, cancel: String
+        let hasErrors: Bool
+        let nameError: String?
+        let problems: [Problem]
+        let fieldsJSON: String, problemsJSON: String, countURL: String
+        let mayChange: Bool
+        let view: Shown?
     }
 }

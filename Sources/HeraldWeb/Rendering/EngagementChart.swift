@@ -35,8 +35,8 @@ struct EngagementChart {
 
     var isEmpty: Bool { buckets.isEmpty }
 
-    /// The chart as inline SVG; times are labelled in `zone`.
-    func svg(zone: TimeZone) -> String {
+    /// The chart as inline SVG, its times labelled as `local` writes them.
+    func svg(in local: LocalTime) -> String {
         let width = 640.0, height = 200.0, left = 40.0, bottom = 24.0, top = 10.0, right = 10.0
         let peak = max(1, buckets.map { max($0.opens, $0.clicks) }.max() ?? 1)
         let plotW = width - left - right, plotH = height - top - bottom
@@ -55,29 +55,31 @@ struct EngagementChart {
         let barW = max(1, min(step * 0.4, 14))
         for (i, b) in buckets.enumerated() {
             svg += """
-                <rect x="\(f(x(i) - barW))" y="\(f(y(b.opens)))" width="\(f(barW))" height="\(f(top + plotH - y(b.opens)))" class="opens"><title>\(label(b.start, zone)): \(b.opens) opens</title></rect>
-                <rect x="\(f(x(i)))" y="\(f(y(b.clicks)))" width="\(f(barW))" height="\(f(top + plotH - y(b.clicks)))" class="clicks"><title>\(label(b.start, zone)): \(b.clicks) clicks</title></rect>
+                <rect x="\(f(x(i) - barW))" y="\(f(y(b.opens)))" width="\(f(barW))" height="\(f(top + plotH - y(b.opens)))" class="opens"><title>\(label(b.start, local)): \(b.opens) opens</title></rect>
+                <rect x="\(f(x(i)))" y="\(f(y(b.clicks)))" width="\(f(barW))" height="\(f(top + plotH - y(b.clicks)))" class="clicks"><title>\(label(b.start, local)): \(b.clicks) clicks</title></rect>
                 """
         }
         if let first = buckets.first, let last = buckets.last {
-            svg += "<text x=\"\(f(left))\" y=\"\(f(height - 6))\" class=\"label\">\(label(first.start, zone))</text>"
+            svg += "<text x=\"\(f(left))\" y=\"\(f(height - 6))\" class=\"label\">\(label(first.start, local))</text>"
             if buckets.count > 1 {
-                svg += "<text x=\"\(f(width - right))\" y=\"\(f(height - 6))\" text-anchor=\"end\" class=\"label\">\(label(last.start, zone))</text>"
+                svg += "<text x=\"\(f(width - right))\" y=\"\(f(height - 6))\" text-anchor=\"end\" class=\"label\">\(label(last.start, local))</text>"
             }
         }
         return svg + "</svg>"
     }
 
     /// The same figures as rows, for the table under the chart.
-    func rows(zone: TimeZone) -> [[String: Any]] {
-        buckets.filter { $0.opens + $0.clicks > 0 }.map { ["when": label($0.start, zone), "opens": $0.opens, "clicks": $0.clicks] }
+    func rows(in local: LocalTime) -> [Row] {
+        buckets.filter { $0.opens + $0.clicks > 0 }.map { Row(when: label($0.start, local), opens: $0.opens, clicks: $0.clicks) }
     }
 
-    private func label(_ epoch: Int64, _ zone: TimeZone) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_GB")
-        formatter.timeZone = zone
-        formatter.dateFormat = bucketSeconds == 3600 ? "d MMM, HH:00" : "d MMM"
-        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(epoch)))
+    struct Row: PageModel {
+        let when: String
+        let opens: Int
+        let clicks: Int
+    }
+
+    private func label(_ epoch: Int64, _ local: LocalTime) -> String {
+        local.day(epoch, hour: bucketSeconds == 3600)
     }
 }

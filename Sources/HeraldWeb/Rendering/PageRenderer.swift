@@ -15,45 +15,52 @@ struct PageRenderer: Sendable {
         return PageRenderer(library: try await MustacheLibrary(directory: url.appendingPathComponent("templates").path))
     }
 
-    /// Renders `template` with `data` inside the layout. `modules` fills the navigation.
-    func render(_ template: String, title: String, context: AppRequestContext, data: [String: Any],
+    /// Renders `template` with `page`, its model, inside the layout. `modules` fills the navigation.
+    func render(_ template: String, title: String, context: AppRequestContext, page: some PageModel,
                 modules: [Module] = [], current: String? = nil, flash: String? = nil, refresh: Int? = nil) -> String {
-        let content = library.render(PageRenderer.dropNils(data), withTemplate: template) ?? "template \(template) is missing"
-        var layout: [String: Any] = [
-            "title": title,
-            "content": content,
-            "csrf": context.csrf,
-            "flash": flash as Any,
-            "refresh": refresh as Any,
-            "mass_email_current": current == "mass-emails",
-            "tasks_current": current == "tasks",
-            "calls_current": current == "calls",
-            "nav": modules.map { ["api_name": $0.apiName, "label": $0.pluralLabel, "current": $0.apiName == current] },
-        ]
-        if let user = context.identity {
-            layout["user"] = ["name": user.name, "email": user.email, "is_admin": user.isAdmin]
-        }
-        return library.render(PageRenderer.dropNils(layout), withTemplate: "layout") ?? content
+        let content = library.render(Scope(page: page, csrf: context.csrf), withTemplate: template) ?? "template \(template) is missing"
+        let layout = Layout(
+            title: title, content: content, csrf: context.csrf, flash: flash, refresh: refresh,
+            massEmailCurrent: current == "mass-emails", tasksCurrent: current == "tasks", callsCurrent: current == "calls",
+            nav: modules.map { Layout.NavItem(apiName: $0.apiName, label: $0.pluralLabel, current: $0.apiName == current) },
+            user: context.identity.map { Layout.UserMenu(name: $0.name, email: $0.email, isAdmin: $0.isAdmin) })
+        return library.render(layout, withTemplate: "layout") ?? content
     }
 
-    /// Removes empty optionals (and unwraps full ones) so that Mustache sees a missing key,
-    /// which is falsy, instead of `Optional.none`, which it would print as "nil".
-    static func dropNils(_ value: Any) -> Any {
-        let mirror = Mirror(reflecting: value)
-        if mirror.displayStyle == .optional {
-            guard let wrapped = mirror.children.first?.value else { return NSNull() }
-            return dropNils(wrapped)
+    /// A page's model with what every page may name besides its own: the CSRF token the
+    /// `csrf_field` partial writes into each form.
+    private struct Scope<Page: PageModel>: MustacheParent {
+        let page: Page
+        let csrf: String
+
+        func child(named key: String) -> Any? {
+            page.child(named: key) ?? (key == "csrf" ? csrf : nil)
         }
-        if let dict = value as? [String: Any] {
-            var out: [String: Any] = [:]
-            for (k, v) in dict {
-                let m = Mirror(reflecting: v)
-                if m.displayStyle == .optional && m.children.isEmpty { continue }
-                out[k] = dropNils(v)
-            }
-            return out
+    }
+
+    /// The frame around every page: navigation by module, the user's menu, the flash message.
+    struct Layout: PageModel {
+        struct NavItem: PageModel {
+            let apiName: String
+            let label: String
+            let current: Bool
         }
-        if let array = value as? [Any] { return array.map(dropNils) }
-        return value
+
+        struct UserMenu: PageModel {
+            let name: String
+            let email: String
+            let isAdmin: Bool
+        }
+
+        let title: String
+        let content: String
+        let csrf: String
+        let flash: String?
+        let refresh: Int?
+        let massEmailCurrent: Bool
+        let tasksCurrent: Bool
+        let callsCurrent: Bool
+        let nav: [NavItem]
+        let user: UserMenu?
     }
 }

@@ -57,17 +57,31 @@ struct FollowUpReport {
         }.joined(separator: ", ")
     }
 
-    /// For the pages' templates; times in `zone`.
-    func view(massEmailID: Int64, zone: TimeZone) -> [String: Any] {
-        [
-            "mass_email_id": massEmailID, "step": step, "summary": summary, "status": status.rawValue,
-            // false, not nil: a missing key would show the mass email's own reason.
-            "reason": run?.statusReason.map { $0 as Any } ?? false,
-            "time": time.map { MassEmailPages.format($0, zone) } ?? "—",
-            "time_label": run?.finishedAt != nil ? "finished" : run?.startedAt != nil ? "fired" : run?.dueAt != nil ? "due" : "",
-            "excluded": run?.excludedCount ?? 0, "excluded_any": (run?.excludedCount ?? 0) > 0, "excluded_text": excludedText,
-            "stoppable": stoppable, "resumable": status == .paused,
-        ].merging(MassEmailPages.columns(figures)) { _, new in new }
+    /// The follow-up's row under its mass email, on the list and on the mass email's page.
+    func row(massEmailID: Int64, local: LocalTime) -> Row {
+        Row(massEmailID: massEmailID, step: step, summary: summary, status: status.rawValue, reason: run?.statusReason,
+            time: time.map(local.readable) ?? "—",
+            timeLabel: run?.finishedAt != nil ? "finished" : run?.startedAt != nil ? "fired" : run?.dueAt != nil ? "due" : "",
+            excluded: run?.excludedCount ?? 0, excludedAny: (run?.excludedCount ?? 0) > 0, excludedText: excludedText,
+            stoppable: stoppable, resumable: status == .paused, figures: MassEmailPages.FigureColumns(figures))
+    }
+
+    struct Row: PageModel {
+        let massEmailID: Int64
+        let step: Int
+        let summary: String, status: String
+        /// Its own, or null: never its mass email's.
+        let reason: String?
+        let time: String, timeLabel: String
+        let excluded: Int
+        let excludedAny: Bool
+        let excludedText: String
+        let stoppable: Bool, resumable: Bool
+        let figures: MassEmailPages.FigureColumns
+
+        func child(named key: String) -> Any? {
+            reflectedChild(named: key) ?? figures.child(named: key)
+        }
     }
 
     var json: JSONValue {

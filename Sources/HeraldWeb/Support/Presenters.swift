@@ -84,16 +84,6 @@ enum Present {
     }
 
     /// What the spam check's panel shows.
-    static func spamPanel(_ o: SpamCheck.Outcome) -> [String: Any] {
-        [
-            "score": SpamCheck.points(o.report.score), "threshold": SpamCheck.threshold(o.threshold),
-            "over": o.isOverThreshold, "refuses": o.refusesOverThreshold,
-            "rules": o.report.rules.map { ["name": $0.name, "score": SpamCheck.points($0.score), "description": $0.description,
-                                           "adds": $0.score > 0] as [String: Any] },
-            "no_rules": o.report.rules.isEmpty,
-        ]
-    }
-
     /// With `authentication`: how its mail is signed (`dkim`: verified, unverified or
     /// unsigned), the return path's alignment, and `warnings` saying what to do.
     static func sender(_ listed: SenderActions.Listed) -> JSONValue {
