@@ -68,6 +68,20 @@ import Testing
         #expect(library.render(Shown(value: value), withTemplate: "t") == "relay:587 0.5 tls []no user a,b,")
     }
 
+    @Test func aFigureWritesOnlyWhatItHas() async throws {
+        struct Outer: PageModel { let id: Int64; let counts: [Figure] }
+        var library = try await PageRenderer.load().library
+        let template = try MustacheTemplate(string: "{{#counts}}{{> figure}}{{/counts}}")
+        library.register(template, named: "figures-test")
+        let page = Outer(id: 42, counts: [
+            Figure(count: 2, label: "sent"),
+            Figure(count: 3, label: "complained", note: "1.5 %", id: "complaints", title: "under \"0.3 %\"", over: true),
+        ])
+        // The first has no id of its own: the mass email's id around it is not its id.
+        #expect(library.render(page, withTemplate: "figures-test")
+                == #"<li><strong>2</strong> sent</li><li id="complaints" class="over" title="under &quot;0.3 %&quot;"><strong>3</strong> complained <span class="muted">1.5 %</span></li>"#)
+    }
+
     /// The reference: what the pages wrote with a `DateFormatter` a value.
     func formatted(_ epoch: Int64, _ zone: TimeZone, _ format: String, locale: String) -> String {
         let formatter = DateFormatter()

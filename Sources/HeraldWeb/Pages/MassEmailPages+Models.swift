@@ -150,33 +150,43 @@ extension MassEmailPages {
             let id: Int64
             let canPick: Bool
         }
+        /// How far sending is: the share decided, and the messages by status.
         struct Progress: PageModel {
-            let recipients: Int, queued: Int, sending: Int, sent: Int, deferred: Int
-            let uncertain: Int?
-            let failed: Int, bounced: Int, progress: Int
+            let progress: Int
+            let counts: [Figure]
+
+            init(_ f: MassEmailFigures) {
+                progress = f.recipients == 0 ? 0 : Int((Double(f.processed) / Double(f.recipients) * 100).rounded(.down))
+                var counts = [Figure(count: f.recipients, label: "recipients")]
+                counts += [(MessageStatus.sent, "sent"), (.queued, "queued"), (.sending, "sending"), (.deferred, "deferred")]
+                    .map { Figure(count: f[$0.0], label: $0.1) }
+                if f[.uncertain] > 0 {
+                    counts.append(Figure(count: f[.uncertain], label: "uncertain", title: "The data went out and the connection was lost "
+                                         + "before the server's reply: tried again until a server accepts it"))
+                }
+                counts += [Figure(count: f[.bounced], label: "bounced"), Figure(count: f[.failed], label: "failed")]
+                self.counts = counts
+            }
         }
+        /// People's engagement, each count with its rate, and what machines did apart.
         struct Engagement: PageModel {
-            let opened: Int, openRate: String, machineOpened: Int
-            let clicked: Int, clickRate: String, machineClicked: Int, clickToOpen: String
-            let unsubscribed: Int, unsubscribeRate: String
-            let softBounced: Int, softBounceRate: String
-            let replied: Int, replyRate: String
-            let bounced: Int, bounceRate: String
-            let complained: Int, complaintRate: String
-            let complaintsOver: Bool
-            let complaintThreshold: String
+            let counts: [Figure]
+            let machineOpened: Int, machineClicked: Int
 
             init(_ f: MassEmailFigures, complaintThreshold threshold: Double) {
-                (opened, openRate, machineOpened) = (f.opened, MassEmailPages.rate(f.opened, of: f[.sent]), f.machineOpened)
-                (clicked, clickRate, machineClicked) = (f.clicked, MassEmailPages.rate(f.clicked, of: f[.sent]), f.machineClicked)
-                clickToOpen = MassEmailPages.rate(f.clicked, of: f.opened)
-                (unsubscribed, unsubscribeRate) = (f.unsubscribed, MassEmailPages.rate(f.unsubscribed, of: f[.sent]))
-                (softBounced, softBounceRate) = (f.softBounced, MassEmailPages.rate(f.softBounced, of: f.processed))
-                (replied, replyRate) = (f.replied, MassEmailPages.rate(f.replied, of: f[.sent]))
-                (bounced, bounceRate) = (f[.bounced], MassEmailPages.rate(f[.bounced], of: f.processed))
-                (complained, complaintRate) = (f.complained, f.complaintRate.map(ComplaintRule.format) ?? "")
-                complaintsOver = (f.complaintRate ?? 0) > threshold
-                complaintThreshold = ComplaintRule.format(threshold)
+                let rate = MassEmailPages.rate
+                counts = [
+                    Figure(count: f.opened, label: "opened", note: rate(f.opened, f[.sent])),
+                    Figure(count: f.clicked, label: "clicked", note: "\(rate(f.clicked, f[.sent])) · \(rate(f.clicked, f.opened)) of opens"),
+                    Figure(count: f[.bounced], label: "bounced hard", note: rate(f[.bounced], f.processed)),
+                    Figure(count: f.softBounced, label: "bounced soft", note: rate(f.softBounced, f.processed)),
+                    Figure(count: f.unsubscribed, label: "unsubscribed", note: rate(f.unsubscribed, f[.sent])),
+                    Figure(count: f.replied, label: "replied", note: rate(f.replied, f[.sent])),
+                    Figure(count: f.complained, label: "complained", note: f.complaintRate.map(ComplaintRule.format), id: "complaints",
+                           title: "Reported as spam, per delivered message; mailbox providers want under \(ComplaintRule.format(threshold))",
+                           over: (f.complaintRate ?? 0) > threshold),
+                ]
+                (machineOpened, machineClicked) = (f.machineOpened, f.machineClicked)
             }
         }
         struct Action: PageModel { let summary: String, runs: Int }

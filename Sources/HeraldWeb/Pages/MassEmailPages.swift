@@ -457,7 +457,6 @@ struct MassEmailPages {
         case .records(let ids): "\(ids.count) selected records"
         }
         let chart = EngagementChart(hourly: try await store.engagement.hourly(massEmail: m.id))
-        let progress = f.recipients == 0 ? 0 : Int((Double(f.processed) / Double(f.recipients) * 100).rounded(.down))
         let names = Dictionary(try await store.users.all().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         let runs = try await store.triggerRuns.counts(massEmailID: m.id)
         let module = try await store.modules.named(m.module)
@@ -485,9 +484,7 @@ struct MassEmailPages {
             abTest: try await abTestView(m, held: f[.held], local: local),
             started: m.startedAt.map(local.readable), finished: m.finishedAt.map(local.readable),
             resolving: m.status == .sending && m.resolvedAt == nil, waiting: waiting,
-            figures: Detail.Progress(recipients: f.recipients, queued: f[.queued], sending: f[.sending], sent: f[.sent],
-                                     deferred: f[.deferred], uncertain: Self.ifAny(f[.uncertain]), failed: f[.failed],
-                                     bounced: f[.bounced], progress: progress),
+            figures: Detail.Progress(f),
             engagement: Detail.Engagement(f, complaintThreshold: complaintThreshold),
             refusals: BouncePages.refusals(f), refused: f.refused,
             chart: chart.isEmpty ? nil : chart.svg(in: local), chartRows: chart.rows(in: local),
