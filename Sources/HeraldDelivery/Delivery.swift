@@ -40,6 +40,8 @@ public struct Delivery: Sendable {
     public let records: RecordActions
     /// CSV imports, always as the importing user.
     public let imports: ImportActions
+    /// Tasks and calls on records: who may see, add and change them.
+    public let activities: ActivityActions
 
     public init(store: Store, transports: TransportSource, maker: any MessageMaker, state: StateDirectory,
                 links: EngagementLinks, quietSeconds: Int64 = MachineRules.defaultQuietSeconds,
@@ -69,6 +71,7 @@ public struct Delivery: Sendable {
         self.templates = TemplateActions(store: store)
         self.records = RecordActions(store: store)
         self.imports = ImportActions(store: store)
+        self.activities = ActivityActions(store: store)
     }
 
     /// What `herald serve` adds to its service group.

@@ -128,7 +128,7 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     TransportSettingsAPI(settings: settings).register(on: api)
     MassEmailsAPI(store: store, delivery: delivery).register(on: api)
     SuppressionsAPI(store: store, delivery: delivery).register(on: api)
-    ActivitiesAPI(store: store).register(on: api)
+    ActivitiesAPI(activities: delivery.activities).register(on: api)
     BouncesAPI(store: store, delivery: delivery, settings: settings).register(on: api)
 
     RecordPages(store: store, delivery: delivery, pages: pages).register(on: authenticated)

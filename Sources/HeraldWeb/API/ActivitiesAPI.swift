@@ -1,5 +1,6 @@
 import Hummingbird
 import HeraldCore
+import HeraldDelivery
 import HeraldStore
 
 /// `/api/v1/tasks` and `/api/v1/calls`: the tasks and calls attached to records.
@@ -8,12 +9,12 @@ import HeraldStore
 /// they may see; admins see all. Lists take `mine=true` (assigned to or made by the caller),
 /// `module` with `record_id` (one record's), and `open=true`.
 struct ActivitiesAPI {
-    let store: Store
+    let activities: ActivityActions
 
     func register(on api: RouterGroup<AppRequestContext>) {
         api.get("tasks") { request, context in
-            let filter = try await filter(request, context)
-            return JSONResponse.make(JSONValue.object(["tasks": .array(try await store.tasks.list(filter).map(Present.task))]))
+            let tasks = try await activities.tasks(try listing(request), for: try context.user())
+            return JSONResponse.make(JSONValue.object(["tasks": .array(tasks.map(Present.task))]))
         }
         api.post("tasks") { request, context in
             let user = try context.user()
@@ -25,35 +26,42 @@ struct ActivitiesAPI {
             let priority: CRMTask.Priority? = r.choice("priority")
             let assignee = r.int("assignee_id")
             try r.finish()
-            let module = try await visibleRecord(target!, user: user)
-            let task = CRMTask(id: 0, module: module.apiName, recordID: target!.id, subject: subject!, dueDate: due,
+            let task = CRMTask(id: 0, module: target!.module, recordID: target!.id, subject: subject!, dueDate: due,
                                status: status ?? .notStarted, priority: priority ?? .normal, assigneeID: assignee ?? user.id,
                                createdAt: 0, modifiedAt: 0)
-            return JSONResponse.make(Present.task(try await store.tasks.create(task, in: module, by: user.id)), status: .created)
+            return JSONResponse.make(Present.task(try await activities.add(task, by: user)), status: .created)
         }
         api.get("tasks/:id") { _, context in
-            JSONResponse.make(Present.task(try await task(context)))
+            JSONResponse.make(Present.task(try await activities.task(try id(context), for: try context.user())))
         }
         api.patch("tasks/:id") { request, context in
-            var task = try await self.task(context)
+            let id = try id(context), user = try context.user()
+            _ = try await activities.task(id, for: user)
             var r = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))
-            if let subject = r.string("subject", maxLength: CRMTask.maxSubjectLength) { task.subject = subject }
-            if r.has("due_date") { task.dueDate = r.date("due_date") }
-            if let status: CRMTask.Status = r.choice("status") { task.status = status }
-            if let priority: CRMTask.Priority = r.choice("priority") { task.priority = priority }
-            if let assignee = r.int("assignee_id") { task.assigneeID = assignee }
+            let subject = r.string("subject", maxLength: CRMTask.maxSubjectLength)
+            var due: LocalDate?? = nil
+            if r.has("due_date") { due = .some(r.date("due_date")) }
+            let status: CRMTask.Status? = r.choice("status")
+            let priority: CRMTask.Priority? = r.choice("priority")
+            let assignee = r.int("assignee_id")
             try r.finish()
-            let updated = try await store.tasks.update(task, in: try await store.modules.named(task.module))
+            let updated = try await activities.changeTask(id, by: user) { task in
+                if let subject { task.subject = subject }
+                if let due { task.dueDate = due }
+                if let status { task.status = status }
+                if let priority { task.priority = priority }
+                if let assignee { task.assigneeID = assignee }
+            }
             return JSONResponse.make(Present.task(updated))
         }
         api.delete("tasks/:id") { _, context in
-            try await store.tasks.delete(try await task(context).id)
+            try await activities.deleteTask(try id(context), by: try context.user())
             return Response(status: .noContent)
         }
 
         api.get("calls") { request, context in
-            let filter = try await filter(request, context)
-            return JSONResponse.make(JSONValue.object(["calls": .array(try await store.calls.list(filter).map(Present.call))]))
+            let calls = try await activities.calls(try listing(request), for: try context.user())
+            return JSONResponse.make(JSONValue.object(["calls": .array(calls.map(Present.call))]))
         }
         api.post("calls") { request, context in
             let user = try context.user()
@@ -64,27 +72,32 @@ struct ActivitiesAPI {
             let status: CRMCall.Status? = r.choice("status")
             let owner = r.int("owner_id")
             try r.finish()
-            let module = try await visibleRecord(target!, user: user)
-            let call = CRMCall(id: 0, module: module.apiName, recordID: target!.id, subject: subject!, ownerID: owner ?? user.id,
+            let call = CRMCall(id: 0, module: target!.module, recordID: target!.id, subject: subject!, ownerID: owner ?? user.id,
                                startAt: start!, status: status ?? .scheduled, createdAt: 0, modifiedAt: 0)
-            return JSONResponse.make(Present.call(try await store.calls.create(call, in: module, by: user.id)), status: .created)
+            return JSONResponse.make(Present.call(try await activities.add(call, by: user)), status: .created)
         }
         api.get("calls/:id") { _, context in
-            JSONResponse.make(Present.call(try await call(context)))
+            JSONResponse.make(Present.call(try await activities.call(try id(context), for: try context.user())))
         }
         api.patch("calls/:id") { request, context in
-            var call = try await self.call(context)
+            let id = try id(context), user = try context.user()
+            _ = try await activities.call(id, for: user)
             var r = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))
-            if let subject = r.string("subject", maxLength: CRMTask.maxSubjectLength) { call.subject = subject }
-            if let start = r.dateTime("start_at") { call.startAt = start }
-            if let status: CRMCall.Status = r.choice("status") { call.status = status }
-            if let owner = r.int("owner_id") { call.ownerID = owner }
+            let subject = r.string("subject", maxLength: CRMTask.maxSubjectLength)
+            let start = r.dateTime("start_at")
+            let status: CRMCall.Status? = r.choice("status")
+            let owner = r.int("owner_id")
             try r.finish()
-            let updated = try await store.calls.update(call, in: try await store.modules.named(call.module))
+            let updated = try await activities.changeCall(id, by: user) { call in
+                if let subject { call.subject = subject }
+                if let start { call.startAt = start }
+                if let status { call.status = status }
+                if let owner { call.ownerID = owner }
+            }
             return JSONResponse.make(Present.call(updated))
         }
         api.delete("calls/:id") { _, context in
-            try await store.calls.delete(try await call(context).id)
+            try await activities.deleteCall(try id(context), by: try context.user())
             return Response(status: .noContent)
         }
     }
@@ -97,18 +110,13 @@ struct ActivitiesAPI {
         return (module, id)
     }
 
-    /// The module of a record the user may see; 404 otherwise.
-    func visibleRecord(_ target: (module: String, id: Int64), user: User) async throws -> Module {
-        let module = try await store.modules.named(target.module)
-        guard try await store.records.find(in: module, id: target.id, scope: user.scope) != nil else {
-            throw HeraldError.notFound("no \(module.singularLabel.lowercased()) \(target.id) in \(module.pluralLabel)")
-        }
-        return module
+    func id(_ context: AppRequestContext) throws -> Int64 {
+        try context.parameters.require("id", as: Int64.self)
     }
 
-    /// The list's filter from the query: a non-admin without a record sees their own.
-    func filter(_ request: Request, _ context: AppRequestContext) async throws -> ActivityFilter {
-        let user = try context.user()
+    /// The list's query: `module` with `record_id`, `mine`, `open` (the rules of who sees
+    /// what are ``ActivityActions``').
+    func listing(_ request: Request) throws -> ActivityActions.Listing {
         let query = request.uri.queryParameters
         // true or false, nothing else: a typo must not silently mean false.
         var problems = ProblemList()
@@ -122,42 +130,17 @@ struct ActivitiesAPI {
                 return false
             }
         }
-        let open = flag("open"), mine = flag("mine")
+        var listing = ActivityActions.Listing(openOnly: flag("open"))
+        listing.mine = flag("mine")
         try problems.check()
-        var filter = ActivityFilter(openOnly: open)
         if let module = query["module"].map(String.init), !module.isEmpty {
             guard let id = query["record_id"].flatMap({ Int64(String($0)) }), id > 0 else {
                 throw HeraldError.invalid(field: "record_id", "a record id is required with module")
             }
-            _ = try await visibleRecord((module, id), user: user)
-            filter.record = (module, id)
+            listing.record = (module, id)
         } else if query["record_id"] != nil {
             throw HeraldError.invalid(field: "module", "is required with record_id")
         }
-        if mine || (filter.record == nil && !user.isAdmin) { filter.user = user.id }
-        return filter
-    }
-
-    func task(_ context: AppRequestContext) async throws -> CRMTask {
-        let task = try await store.tasks.find(try context.parameters.require("id", as: Int64.self))
-        guard try await mayAccess(module: task.module, recordID: task.recordID, person: task.assigneeID, context) else {
-            throw HeraldError.notFound("no task \(task.id)")
-        }
-        return task
-    }
-
-    func call(_ context: AppRequestContext) async throws -> CRMCall {
-        let call = try await store.calls.find(try context.parameters.require("id", as: Int64.self))
-        guard try await mayAccess(module: call.module, recordID: call.recordID, person: call.ownerID, context) else {
-            throw HeraldError.notFound("no call \(call.id)")
-        }
-        return call
-    }
-
-    /// Admins, the assignee or owner, and whoever may see the record.
-    func mayAccess(module: String, recordID: Int64, person: Int64, _ context: AppRequestContext) async throws -> Bool {
-        let user = try context.user()
-        if user.isAdmin || person == user.id { return true }
-        return try await store.records.find(in: try await store.modules.named(module), id: recordID, scope: user.scope) != nil
+        return listing
     }
 }

@@ -11,13 +11,13 @@ struct ActivityPages {
     let delivery: Delivery
     let pages: PageRenderer
 
-    var api: ActivitiesAPI { ActivitiesAPI(store: store) }
+    var activities: ActivityActions { delivery.activities }
 
     func register(on app: RouterGroup<AppRequestContext>) {
         app.get("/tasks") { request, context in
             let user = try context.user()
             let showAll = request.uri.queryParameters["show"].map(String.init) == "all"
-            let tasks = try await store.tasks.list(ActivityFilter(user: user.id, openOnly: !showAll))
+            let tasks = try await activities.tasks(.init(mine: true, openOnly: !showAll), for: user)
             let rows = try await rows(tasks: tasks)
             let modules = try await store.modules.all()
             return HTMLResponse(html: pages.render("tasks", title: "My tasks", context: context,
@@ -27,7 +27,7 @@ struct ActivityPages {
         app.get("/calls") { request, context in
             let user = try context.user()
             let showAll = request.uri.queryParameters["show"].map(String.init) == "all"
-            let calls = try await store.calls.list(ActivityFilter(user: user.id, openOnly: !showAll))
+            let calls = try await activities.calls(.init(mine: true, openOnly: !showAll), for: user)
             let rows = try await rows(calls: calls, context: context)
             let modules = try await store.modules.all()
             return HTMLResponse(html: pages.render("calls", title: "My calls", context: context,
@@ -48,9 +48,9 @@ struct ActivityPages {
                 let priority: CRMTask.Priority = r.choice("priority") ?? .normal
                 try r.finish()
                 let assignee = form["assignee_id"].flatMap { Int64($0) } ?? user.id
-                _ = try await store.tasks.create(CRMTask(id: 0, module: module.apiName, recordID: record.id, subject: subject, dueDate: due,
-                                                         status: .notStarted, priority: priority, assigneeID: assignee, createdAt: 0, modifiedAt: 0),
-                                                 in: module, by: user.id)
+                _ = try await activities.add(CRMTask(id: 0, module: module.apiName, recordID: record.id, subject: subject, dueDate: due,
+                                                     status: .notStarted, priority: priority, assigneeID: assignee, createdAt: 0, modifiedAt: 0),
+                                             by: user)
                 return Response.redirect(to: "/m/\(module.apiName)/\(record.id)#tasks", type: .found)
             } catch let error as HeraldError where error.kind == .invalid {
                 return try await recordPage(module, record, refusing: error, as: "task", context: context)
@@ -62,30 +62,25 @@ struct ActivityPages {
             let form = try await FormData.read(request, context: context)
             do {
                 var problems = ProblemList()
-                let zone = TimeZone(identifier: user.timeZone) ?? .gmt
-                let start = ActivityPages.instant(form["start"] ?? "", in: zone)
+                let start = LocalTime(zoneNamed: user.timeZone).parseInput(form["start"] ?? "").map { Int64($0.timeIntervalSince1970) }
                 if start == nil { problems.add("start", "'\(form["start"] ?? "")' is not a date and time (YYYY-MM-DDTHH:MM)") }
                 if let reason = CRMTask.subjectProblem(form["subject"] ?? "") { problems.add("subject", reason) }
                 try problems.check()
                 let owner = form["owner_id"].flatMap { Int64($0) } ?? user.id
-                _ = try await store.calls.create(CRMCall(id: 0, module: module.apiName, recordID: record.id, subject: form["subject"] ?? "",
-                                                         ownerID: owner, startAt: start!, status: .scheduled, createdAt: 0, modifiedAt: 0),
-                                                 in: module, by: user.id)
+                _ = try await activities.add(CRMCall(id: 0, module: module.apiName, recordID: record.id, subject: form["subject"] ?? "",
+                                                     ownerID: owner, startAt: start!, status: .scheduled, createdAt: 0, modifiedAt: 0),
+                                             by: user)
                 return Response.redirect(to: "/m/\(module.apiName)/\(record.id)#calls", type: .found)
             } catch let error as HeraldError where error.kind == .invalid {
                 return try await recordPage(module, record, refusing: error, as: "call", context: context)
             }
         }
         app.post("/tasks/:id/complete") { request, context in
-            var task = try await api.task(context)
-            task.status = .completed
-            _ = try await store.tasks.update(task, in: try await store.modules.named(task.module))
+            _ = try await activities.changeTask(try context.parameters.require("id", as: Int64.self), by: try context.user()) { $0.status = .completed }
             return Response.redirect(to: ActivityPages.back(try await FormData.read(request, context: context), or: "/tasks"), type: .found)
         }
         app.post("/calls/:id/complete") { request, context in
-            var call = try await api.call(context)
-            call.status = .completed
-            _ = try await store.calls.update(call, in: try await store.modules.named(call.module))
+            _ = try await activities.changeCall(try context.parameters.require("id", as: Int64.self), by: try context.user()) { $0.status = .completed }
             return Response.redirect(to: ActivityPages.back(try await FormData.read(request, context: context), or: "/calls"), type: .found)
         }
     }
@@ -110,14 +105,6 @@ struct ActivityPages {
         return back
     }
 
-    /// A `datetime-local` value (`2026-12-01T10:30`) as an instant in `zone`.
-    static func instant(_ text: String, in zone: TimeZone) -> Int64? {
-        let parts = text.split(separator: "T")
-        guard parts.count == 2, let date = LocalDate(iso: String(parts[0])) else { return nil }
-        let hm = parts[1].split(separator: ":")
-        guard hm.count >= 2, let h = Int(hm[0]), let m = Int(hm[1]), (0...23).contains(h), (0...59).contains(m) else { return nil }
-        return WallClock.epochSeconds(date.startOfDay(in: zone)) + Int64(h * 3600 + m * 60)
-    }
 
     /// Table rows for tasks: subject, the record it is about, due date, status, priority, assignee.
     func rows(tasks: [CRMTask], back: String = "/tasks") async throws -> [TaskRow] {

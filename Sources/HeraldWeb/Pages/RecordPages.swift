@@ -106,8 +106,8 @@ struct RecordPages {
         }
         let here = "/m/\(module.apiName)/\(record.id)"
         let activities = ActivityPages(store: store, delivery: delivery, pages: pages)
-        let tasks = try await store.tasks.list(ActivityFilter(record: (module.apiName, record.id)))
-        let calls = try await store.calls.list(ActivityFilter(record: (module.apiName, record.id)))
+        let tasks = try await delivery.activities.tasks(.init(record: (module.apiName, record.id)), for: user)
+        let calls = try await delivery.activities.calls(.init(record: (module.apiName, record.id)), for: user)
         let replies = try await store.replies.list(module: module.id, record: record.id, limit: 20).map { r in
             Detail.Reply(from: r.fromAddress ?? "(unknown sender)", subject: r.subject ?? "(no subject)", text: r.text,
                          when: local.readable(r.receivedAt), massEmailLink: "/mass-emails/\(r.massEmailID)")

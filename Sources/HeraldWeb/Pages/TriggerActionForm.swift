@@ -53,7 +53,7 @@ enum TriggerActionForm {
             case "schedule_call":
                 o["subject"] = .string(text("call_subject"))
                 if text("start_kind") == "at" {
-                    o["start_at"] = .string(ActivityPages.instant(text("start_at"), in: zone).map(ISODateTime.format(epochSeconds:)) ?? text("start_at"))
+                    o["start_at"] = .string(LocalTime(zone: zone).parseInput(text("start_at")).map(ISODateTime.format) ?? text("start_at"))
                 } else if let amount = Int(text("start_amount")) {
                     let unit = ["hours": 60, "days": 1440][text("start_unit")] ?? 1
                     o["start_after_minutes"] = .number(Double(amount * unit))
