@@ -15,6 +15,8 @@ import Testing
                 { try await settings.saveTransport("", by: user) },
                 { try await settings.saveBounces(MailSettings.BounceChanges(), by: user) },
                 { _ = try await settings.bounces(for: user) },
+                { _ = try await settings.deliverability(for: user) },
+                { try await settings.saveDeliverability(MailSettings.DeliverabilityChanges(), by: user) },
             ] as [() async throws -> Void] {
                 let error = await #expect(throws: HeraldError.self) { try await refused() }
                 #expect(error?.kind == .forbidden)
@@ -55,6 +57,32 @@ import Testing
             #expect(saved.softBounce.count == 3)
             let postmark = try #require(saved.webhooks.first { $0.provider == "postmark" })
             #expect(postmark.configured && postmark.secretHint == "…6789")
+        }
+    }
+
+    /// The deliverability settings, for Admin → Sending domains and the API: every problem at
+    /// once with the caller's, and nothing saved while any is left.
+    @Test(arguments: TestDatabase.kinds)
+    func deliverabilityIsCheckedWholeBeforeAnythingIsSaved(kind: DatabaseKind) async throws {
+        try await EngineHarness.with(kind) { h in
+            let settings = MailSettings(store: h.store, delivery: h.delivery)
+            let before = try await settings.deliverability(for: h.admin)
+            var changes = MailSettings.DeliverabilityChanges()
+            changes.complaintThreshold = 0
+            changes.spamThreshold = 101
+            changes.onlyAuthenticatedDomains = !before.onlyAuthenticatedDomains
+            let refused = await #expect(throws: HeraldError.self) {
+                try await settings.saveDeliverability(changes, earlier: [Problem(field: "form", reason: "read first")], by: h.admin)
+            }
+            #expect(refused?.problems.map(\.field) == ["form", "complaint_threshold", "spam_threshold"])
+            #expect(try await settings.deliverability(for: h.admin) == before)
+
+            changes.complaintThreshold = 0.5
+            changes.spamThreshold = 6.5
+            try await settings.saveDeliverability(changes, by: h.admin)
+            var after = before
+            (after.complaintThreshold, after.spamThreshold, after.onlyAuthenticatedDomains) = (0.5, 6.5, !before.onlyAuthenticatedDomains)
+            #expect(try await settings.deliverability(for: h.admin) == after)
         }
     }
 }

@@ -139,6 +139,8 @@ import Testing
             #expect(bad.status == .unprocessableContent && bad.problemFields == ["complaint_threshold"])
             let typo = try await client.api(.put, path, token: f.adminToken, json: ["complaint_threshold": "high"])
             #expect(typo.status == .unprocessableContent && typo.problemFields == ["complaint_threshold"])
+            let both = try await client.api(.put, path, token: f.adminToken, json: ["complaint_threshold": 101, "spam_threshold": -1])
+            #expect(both.status == .unprocessableContent && both.problemFields == ["complaint_threshold", "spam_threshold"], "every problem at once")
             #expect(Self.object(try await client.api(.get, path, token: f.adminToken))
                     == ["only_authenticated_domains": .bool(true), "complaint_threshold": .number(0.5)].merging(spam) { a, _ in a })
             #expect(try await client.api(.put, path, token: f.userToken, json: ["complaint_threshold": 1]).status == .forbidden)

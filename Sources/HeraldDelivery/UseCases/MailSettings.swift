@@ -3,10 +3,11 @@ import HeraldCore
 import HeraldStore
 import Mail
 
-/// The organisation's mail settings, for the settings page and the API alike, an admin's
+/// The organisation's mail settings, for the settings pages and the API alike, an admin's
 /// to change: where mail goes (the transport URL; `--transport` wins over it), the daily
-/// quota, and bounce and reply handling (the bounce domain, the soft-bounce threshold,
-/// reply forwarding, the webhooks' secrets). Every change is checked whole before anything
+/// quota, bounce and reply handling (the bounce domain, the soft-bounce threshold, reply
+/// forwarding, the webhooks' secrets), and deliverability (only authenticated domains, the
+/// complaint and spam thresholds). Every change is checked whole before anything
 /// is saved, and a secret is never shown back: only whether one is set and its last four
 /// characters.
 public struct MailSettings: Sendable {
@@ -185,5 +186,54 @@ public struct MailSettings: Sendable {
         for (provider, secret) in changes.webhookSecrets {
             try await store.settings.set(SettingsStore.webhookSecretKey(provider), to: secret)
         }
+    }
+
+    // MARK: Deliverability
+
+    public struct Deliverability: Sendable, Equatable {
+        /// Mass email only from senders whose domain signs with a verified DKIM key.
+        public var onlyAuthenticatedDomains: Bool
+        /// The complaint rate (percent) above which a mass email pauses.
+        public var complaintThreshold: Double
+        /// The SpamAssassin score from which the spam check warns.
+        public var spamThreshold: Double
+        /// Whether a mass email over the spam threshold is refused, not only warned about.
+        public var refuseOverSpamThreshold: Bool
+    }
+
+    public func deliverability(for user: User) async throws -> Deliverability {
+        try user.requireAdmin(toChange: "the deliverability settings")
+        return Deliverability(onlyAuthenticatedDomains: try await store.settings.onlyAuthenticatedDomains(),
+                              complaintThreshold: try await store.settings.complaintThreshold(),
+                              spamThreshold: try await store.settings.spamThreshold(),
+                              refuseOverSpamThreshold: try await store.settings.refuseOverSpamThreshold())
+    }
+
+    /// The changes an admin asks for; nil leaves a setting as it is.
+    public struct DeliverabilityChanges: Sendable {
+        public var onlyAuthenticatedDomains: Bool?
+        public var complaintThreshold: Double?
+        public var spamThreshold: Double?
+        public var refuseOverSpamThreshold: Bool?
+
+        public init() {}
+    }
+
+    /// Checks every change first, reporting every problem at once with `earlier` (the
+    /// caller's, from reading the request), and saves them only when all are right.
+    public func saveDeliverability(_ changes: DeliverabilityChanges, earlier: [Problem] = [], by user: User) async throws {
+        try user.requireAdmin(toChange: "the deliverability settings")
+        var problems = ProblemList()
+        problems.add(contentsOf: earlier)
+        func check(_ body: () throws -> Void) throws {
+            do { try body() } catch let error as HeraldError where error.kind == .invalid { problems.add(contentsOf: error.problems) }
+        }
+        if let threshold = changes.complaintThreshold { try check { try SettingsStore.checkComplaintThreshold(threshold) } }
+        if let score = changes.spamThreshold { try check { try SettingsStore.checkSpamThreshold(score) } }
+        try problems.check()
+        if let threshold = changes.complaintThreshold { try await store.settings.setComplaintThreshold(threshold) }
+        if let score = changes.spamThreshold { try await store.settings.setSpamThreshold(score) }
+        if let only = changes.onlyAuthenticatedDomains { try await store.settings.setOnlyAuthenticatedDomains(only) }
+        if let refuse = changes.refuseOverSpamThreshold { try await store.settings.setRefuseOverSpamThreshold(refuse) }
     }
 }

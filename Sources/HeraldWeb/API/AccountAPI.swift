@@ -13,15 +13,12 @@ struct AccountAPI {
             JSONResponse.make(JSONValue.object(["tokens": .array(try await store.tokens.all(for: try context.user().id).map(Present.token))]))
         }
         api.post("tokens") { request, context in
-            // A token that could make tokens would outlive its own revocation through its offspring.
-            guard !context.viaToken else {
-                throw HeraldError.forbidden("API tokens are made from a logged-in session (the Account page), not with another token")
-            }
             var body = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))
             let name = body.string("name", required: true, maxLength: 100)
             let days = body.int("expires_in_days", range: 1...Int64(TokenStore.maximumLifetimeDays))
             try body.finish()
-            let (token, secret) = try await store.tokens.create(for: try context.user().id, name: name!, expiresInDays: days.map(Int.init))
+            let (token, secret) = try await accounts.createToken(for: try context.user(), name: name!, expiresInDays: days.map(Int.init),
+                                                                 viaToken: context.viaToken)
             guard case .object(var o) = Present.token(token) else { return Response(status: .internalServerError) }
             o["token"] = .string(secret)
             return JSONResponse.make(JSONValue.object(o), status: .created)

@@ -9,6 +9,7 @@ import HeraldStore
 struct DomainsAPI {
     let store: Store
     let delivery: Delivery
+    let settings: MailSettings
 
     func register(on api: RouterGroup<AppRequestContext>) {
         let admin = api.group("domains").add(middleware: RequireAdminMiddleware())
@@ -48,24 +49,27 @@ struct DomainsAPI {
             try await domains.delete(try context.parameters.require("id", as: Int64.self))
             return Response(status: .noContent)
         }
-        let settings = api.group("settings/deliverability").add(middleware: RequireAdminMiddleware())
-        settings.get { _, _ in try await deliverability() }
-        settings.put { request, context in
+        let deliverability = api.group("settings/deliverability").add(middleware: RequireAdminMiddleware())
+        deliverability.get { _, context in present(try await settings.deliverability(for: try context.user())) }
+        deliverability.put { request, context in
             var body = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))
-            let only = body.bool("only_authenticated_domains")
-            let threshold = try Self.number(&body, "complaint_threshold", "must be a percentage (0.3 for 0.3 %)")
-            let spamThreshold = try Self.number(&body, "spam_threshold", "must be a SpamAssassin score (5.0 is its own)")
-            let refuse = body.bool("refuse_over_spam_threshold")
+            var changes = MailSettings.DeliverabilityChanges()
+            changes.onlyAuthenticatedDomains = body.bool("only_authenticated_domains")
+            changes.complaintThreshold = try Self.number(&body, "complaint_threshold", "must be a percentage (0.3 for 0.3 %)")
+            changes.spamThreshold = try Self.number(&body, "spam_threshold", "must be a SpamAssassin score (5.0 is its own)")
+            changes.refuseOverSpamThreshold = body.bool("refuse_over_spam_threshold")
             try body.finish()
-            // Both checked before either is saved: a refused request changes nothing.
-            if let threshold { try SettingsStore.checkComplaintThreshold(threshold) }
-            if let spamThreshold { try SettingsStore.checkSpamThreshold(spamThreshold) }
-            if let threshold { try await store.settings.setComplaintThreshold(threshold) }
-            if let spamThreshold { try await store.settings.setSpamThreshold(spamThreshold) }
-            if let only { try await store.settings.setOnlyAuthenticatedDomains(only) }
-            if let refuse { try await store.settings.setRefuseOverSpamThreshold(refuse) }
-            return try await deliverability()
+            let user = try context.user()
+            try await settings.saveDeliverability(changes, by: user)
+            return present(try await settings.deliverability(for: user))
         }
+    }
+
+    private func present(_ d: MailSettings.Deliverability) -> Response {
+        JSONResponse.make(JSONValue.object([
+            "only_authenticated_domains": .bool(d.onlyAuthenticatedDomains), "complaint_threshold": .number(d.complaintThreshold),
+            "spam_threshold": .number(d.spamThreshold), "refuse_over_spam_threshold": .bool(d.refuseOverSpamThreshold),
+        ]))
     }
 
     /// An optional number field; anything else but null is a 422 saying what it `must` be.
@@ -78,15 +82,6 @@ struct DomainsAPI {
     }
 
     /// The organisation's deliverability settings, as the Sending domains page shows them.
-    private func deliverability() async throws -> Response {
-        JSONResponse.make(JSONValue.object([
-            "only_authenticated_domains": .bool(try await store.settings.onlyAuthenticatedDomains()),
-            "complaint_threshold": .number(try await store.settings.complaintThreshold()),
-            "spam_threshold": .number(try await store.settings.spamThreshold()),
-            "refuse_over_spam_threshold": .bool(try await store.settings.refuseOverSpamThreshold()),
-        ]))
-    }
-
     func present(_ domain: SendingDomain) async throws -> JSONValue {
         Present.domain(domain, records: await delivery.domains.records(for: domain), context: await delivery.domains.context())
     }

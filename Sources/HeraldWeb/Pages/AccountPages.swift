@@ -29,14 +29,11 @@ struct AccountPages {
             }
         }
         app.post("/account/tokens") { request, context in
-            // As in the API: a token that could make tokens would outlive its own revocation.
-            guard !context.viaToken else {
-                throw HeraldError.forbidden("API tokens are made from a logged-in session, not with another token")
-            }
             let form = try await FormData.read(request, context: context)
             do {
                 let days = form["expires_in_days"].flatMap { $0.isEmpty ? nil : Int($0) ?? -1 }
-                let (token, secret) = try await store.tokens.create(for: try context.user().id, name: form["name"] ?? "", expiresInDays: days)
+                let (token, secret) = try await accounts.createToken(for: try context.user(), name: form["name"] ?? "", expiresInDays: days,
+                                                                     viaToken: context.viaToken)
                 return try await page(newToken: (token.name, secret), context: context)
             } catch let error as HeraldError where error.kind == .invalid {
                 return try await page(tokenProblems: error.problems, context: context)

@@ -10,6 +10,7 @@ import HeraldStore
 struct DomainPages {
     let store: Store
     let delivery: Delivery
+    let settings: MailSettings
     let pages: PageRenderer
 
     func register(on app: RouterGroup<AppRequestContext>) {
@@ -31,20 +32,18 @@ struct DomainPages {
         admin.post("domains/settings") { request, context in
             let form = try await FormData.read(request, context: context)
             do {
+                // Both numbers read, and every problem reported at once with the use case's.
+                var read = ProblemList()
+                var changes = MailSettings.DeliverabilityChanges()
                 let text = (form["complaint_threshold"] ?? "").trimmedWhitespace
-                guard let threshold = Double(text.replacingOccurrences(of: "%", with: "")) else {
-                    throw HeraldError.invalid(field: "complaint_threshold", "'\(text)' is not a number")
-                }
+                changes.complaintThreshold = Double(text.replacingOccurrences(of: "%", with: ""))
+                if changes.complaintThreshold == nil { read.add("complaint_threshold", "'\(text)' is not a number") }
                 let spamText = (form["spam_threshold"] ?? "").trimmedWhitespace
-                guard let spam = Double(spamText) else {
-                    throw HeraldError.invalid(field: "spam_threshold", "'\(spamText)' is not a number")
-                }
-                try SettingsStore.checkComplaintThreshold(threshold)
-                try SettingsStore.checkSpamThreshold(spam)
-                try await store.settings.setComplaintThreshold(threshold)
-                try await store.settings.setSpamThreshold(spam)
-                try await store.settings.setOnlyAuthenticatedDomains(form["only_authenticated"] == "1")
-                try await store.settings.setRefuseOverSpamThreshold(form["refuse_over_spam_threshold"] == "1")
+                changes.spamThreshold = Double(spamText)
+                if changes.spamThreshold == nil { read.add("spam_threshold", "'\(spamText)' is not a number") }
+                changes.onlyAuthenticatedDomains = form["only_authenticated"] == "1"
+                changes.refuseOverSpamThreshold = form["refuse_over_spam_threshold"] == "1"
+                try await settings.saveDeliverability(changes, earlier: read.problems, by: try context.user())
                 return Response.redirect(to: "/admin/domains", type: .found)
             } catch let error as HeraldError where error.kind == .invalid {
                 return try await listPage(problems: AdminPages.problems(error), status: .unprocessableContent, context: context)
@@ -89,6 +88,7 @@ struct DomainPages {
         let senders = try await store.senders.all()
         let authentication = try await delivery.domains.authentication(of: senders.map(\.email))
         let local = local(context)
+        let deliverability = try await settings.deliverability(for: try context.user())
         let model = ListPage(
             domains: try await store.domains.all().map { d in
                 ListPage.Domain(id: d.id, name: d.name, verified: d.isVerified(at: now),
@@ -101,10 +101,10 @@ struct DomainPages {
                 return ListPage.Sender(email: s.email, state: auth?.state.rawValue ?? "unsigned", warning: auth?.warning)
             },
             form: form, hasErrors: !problems.isEmpty, errors: AdminPages.errorMap(problems),
-            spamThreshold: SpamCheck.threshold(try await store.settings.spamThreshold()),
-            refuseOverSpamThreshold: try await store.settings.refuseOverSpamThreshold(),
-            onlyAuthenticated: try await store.settings.onlyAuthenticatedDomains(),
-            complaintThreshold: Self.percent(try await store.settings.complaintThreshold()))
+            spamThreshold: SpamCheck.threshold(deliverability.spamThreshold),
+            refuseOverSpamThreshold: deliverability.refuseOverSpamThreshold,
+            onlyAuthenticated: deliverability.onlyAuthenticatedDomains,
+            complaintThreshold: Self.percent(deliverability.complaintThreshold))
         let html = pages.render("admin_domains", title: "Sending domains", context: context, page: model,
                                 modules: try await store.modules.all())
         return HTMLResponse(html: html, status: status).response

@@ -55,6 +55,16 @@ public struct Accounts: Sendable {
         return try await store.users.setPassword(userID, hash: try await hash(password), by: actor)
     }
 
+    /// A new API token of `user`, made from a logged-in session only (`viaToken` false): a
+    /// token that could make tokens would outlive its own revocation through its offspring.
+    /// The secret is returned once, here.
+    public func createToken(for user: User, name: String, expiresInDays: Int?, viaToken: Bool) async throws -> (token: APIToken, secret: String) {
+        guard !viaToken else {
+            throw HeraldError.forbidden("API tokens are made from a logged-in session (the Account page), not with another token")
+        }
+        return try await store.tokens.create(for: user.id, name: name, expiresInDays: expiresInDays)
+    }
+
     /// On a database with no users, creates the first admin with a random one-time password
     /// and returns both; otherwise nil. There is no fixed default password.
     public func bootstrapAdmin(email: String = "admin@herald.local", timeZone: String = "UTC") async throws -> (User, String)? {
