@@ -237,8 +237,15 @@ struct ImportJob: Sendable {
                 }
             }
         }
+        // Rows whose lookups or owner name nothing fail first, before they claim their
+        // address: a later row with the same one is then not "a duplicate" of a row that was
+        // never imported. An update's row is checked the same way, and fails alone.
+        let broken = try await brokenReferences(batch, db: db)
+        let badLines = Set(broken.map(\.line))
+        for error in broken { report.fail(line: error.line, field: error.field, reason: error.reason) }
+        report.failed += badLines.count
         var inserts: [ReadyRow] = []
-        for row in batch {
+        for row in batch where !badLines.contains(row.line) {
             if options.duplicates != .allow, let email = row.email {
                 if !seen.insert(email).inserted {
                     // A second row with the same email in the file: with 'update' it would
@@ -251,7 +258,6 @@ struct ImportJob: Sendable {
                 if let id = existing[email] {
                     if options.duplicates == .skip { report.skipped += 1; continue }
                     if !options.dryRun {
-                        try await RecordStore.checkReferences(row.changes.values, in: module, scope: options.scope, db: db)
                         var values = row.changes.values
                         values[BuiltinFields.modifiedAt] = .some(.datetime(WallClock.epochSeconds()))
                         let assignments = values.keys.sorted().map { name -> SQLQueryString in
@@ -264,13 +270,6 @@ struct ImportJob: Sendable {
                 }
             }
             inserts.append(row)
-        }
-        let broken = try await brokenReferences(inserts, db: db)
-        if !broken.isEmpty {
-            for error in broken { report.fail(line: error.line, field: error.field, reason: error.reason) }
-            let badLines = Set(broken.map(\.line))
-            report.failed += badLines.count
-            inserts.removeAll { badLines.contains($0.line) }
         }
         if !options.dryRun, !inserts.isEmpty { try await insert(inserts, db: db) }
         report.created += inserts.count
