@@ -16,6 +16,7 @@ import Testing
                 { try await settings.saveBounces(MailSettings.BounceChanges(), by: user) },
                 { _ = try await settings.bounces(for: user) },
                 { _ = try await settings.deliverability(for: user) },
+                { _ = try await settings.quota(for: user) },
                 { try await settings.saveDeliverability(MailSettings.DeliverabilityChanges(), by: user) },
             ] as [() async throws -> Void] {
                 let error = await #expect(throws: HeraldError.self) { try await refused() }
@@ -25,9 +26,9 @@ import Testing
             let tooMany = await #expect(throws: HeraldError.self) { try await settings.setQuota(0, by: h.admin) }
             #expect(tooMany?.problems.map(\.field) == ["daily_quota"])
             try await settings.setQuota(500, by: h.admin)
-            #expect(try await settings.quota().limit == 500)
+            #expect(try await settings.quota(for: h.admin).limit == 500)
             try await settings.setQuota(nil, by: h.admin)
-            #expect(try await settings.quota().limit == nil)
+            #expect(try await settings.quota(for: h.admin).limit == nil)
 
             // The harness's transport is set as if on the command line, which wins over the setting.
             let overridden = await #expect(throws: HeraldError.self) { try await settings.saveTransport("smtp://relay.example.org", by: h.admin) }

@@ -87,8 +87,9 @@ public struct MailSettings: Sendable {
         public var timeZone: TimeZone
     }
 
-    public func quota() async throws -> Quota {
-        Quota(limit: try await store.settings.dailyQuota(), usedToday: try await store.quota.used(day: try await store.settings.today()),
+    public func quota(for user: User) async throws -> Quota {
+        try user.requireAdmin(toChange: "the mail settings")
+        return Quota(limit: try await store.settings.dailyQuota(), usedToday: try await store.quota.used(day: try await store.settings.today()),
               timeZone: try await store.settings.timeZone())
     }
 

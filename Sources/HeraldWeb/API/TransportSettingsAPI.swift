@@ -23,13 +23,13 @@ struct TransportSettingsAPI {
             return JSONResponse.make(Present.transport(try await settings.transport(for: try context.user())))
         }
         let quota = api.group("settings/quota").add(middleware: RequireAdminMiddleware())
-        quota.get { _, _ in JSONResponse.make(Present.quota(try await settings.quota())) }
+        quota.get { _, context in JSONResponse.make(Present.quota(try await settings.quota(for: try context.user()))) }
         quota.put { request, context in
             var body = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))
             let limit = body.int("daily_quota", range: Int64(MailSettings.quotaRange.lowerBound)...Int64(MailSettings.quotaRange.upperBound))
             try body.finish()
             try await settings.setQuota(limit.map(Int.init), by: try context.user())
-            return JSONResponse.make(Present.quota(try await settings.quota()))
+            return JSONResponse.make(Present.quota(try await settings.quota(for: try context.user())))
         }
         admin.post("test") { request, context in
             var body = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))

@@ -89,7 +89,7 @@ struct MailSettingsPages {
     func page(message: String? = nil, urlError: String? = nil, quotaError: String? = nil, bounceError: String? = nil, testResult: JSONValue? = nil, testError: String? = nil,
               form: FormData = FormData(""), status: HTTPResponse.Status = .ok, context: AppRequestContext) async throws -> Response {
         let user = try context.user()
-        let quota = try await settings.quota()
+        let quota = try await settings.quota(for: user)
         let senders = try await store.senders.all()
         let chosen = form["sender_id"].flatMap { Int64($0) }
         let model = Page(
