@@ -36,6 +36,18 @@ enum QuotedPrintable {
             var column = 0
             var i = 0
             while i < count {
+                // Eight bytes at a time while all stand for themselves and fit on the line
+                // (most of a message): the same output as the byte-by-byte rules below. The
+                // chunk's last byte must not be a space, which might end its line (rule 3),
+                // and the line has room for all eight with the soft break still after them.
+                while column <= 67 && i + 8 < count {
+                    let word = UnsafeRawPointer(bytes + i).loadUnaligned(as: UInt64.self)
+                    guard SWAR.allPrintableOrSpaceExceptEquals(word), bytes[i + 7] != 32 else { break }
+                    UnsafeMutableRawPointer(out + o).storeBytes(of: word, as: UInt64.self)
+                    o += 8
+                    i += 8
+                    column += 8
+                }
                 let byte = bytes[i]
                 // Rules 1 and 2: printable ASCII except "=" stands for itself; so does a space
                 // that does not end its line (rule 3), about one byte in six of a text.

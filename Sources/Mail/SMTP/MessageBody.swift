@@ -46,6 +46,15 @@ public struct MessageBody: Sendable, Hashable {
                     stuffedDots += 1
                 }
                 var end = index
+                // Eight bytes at a time up to the chunk with the line's end.
+                var highWord: UInt64 = 0
+                while end + 8 <= count {
+                    let word = UnsafeRawPointer(bytes.baseAddress! + end).loadUnaligned(as: UInt64.self)
+                    if SWAR.hasByte(10, in: word) || SWAR.hasByte(13, in: word) { break }
+                    highWord |= word
+                    end += 8
+                }
+                if highWord & SWAR.highBits != 0 { high = 0x80 }
                 while end < count, bytes[end] != 10, bytes[end] != 13 {
                     high |= bytes[end]
                     end += 1
