@@ -40,7 +40,8 @@ public enum FieldValue: Sendable, Hashable {
         }
     }
 
-    static func format(number d: Double) -> String {
+    /// A number as Herald writes it: whole numbers without ".0" (`25`, not `25.0`).
+    public static func format(number d: Double) -> String {
         if d.rounded() == d, abs(d) < 1e15 { return String(Int64(d)) }
         return String(d)
     }

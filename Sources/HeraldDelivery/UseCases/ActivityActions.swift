@@ -98,12 +98,10 @@ public struct ActivityActions: Sendable {
         return filter
     }
 
-    /// The module of a record the user may see; 404 otherwise.
+    /// The module of a record the user may see; 404 otherwise, as ``RecordActions`` says it.
     private func visibleRecord(_ moduleName: String, _ id: Int64, user: User) async throws -> Module {
         let module = try await store.modules.named(moduleName)
-        guard try await store.records.find(in: module, id: id, scope: user.scope) != nil else {
-            throw HeraldError.notFound("no \(module.singularLabel.lowercased()) \(id) in \(module.pluralLabel)")
-        }
+        _ = try await RecordActions(store: store).find(id, in: module, for: user)
         return module
     }
 

@@ -90,7 +90,7 @@ public struct MailSettings: Sendable {
     public func quota(for user: User) async throws -> Quota {
         try user.requireAdmin(toChange: "the mail settings")
         return Quota(limit: try await store.settings.dailyQuota(), usedToday: try await store.quota.used(day: try await store.settings.today()),
-              timeZone: try await store.settings.timeZone())
+                     timeZone: try await store.settings.timeZone())
     }
 
     /// Nil: no limit.

@@ -65,6 +65,7 @@ struct DomainsAPI {
         }
     }
 
+    /// The organisation's deliverability settings, as the Sending domains page shows them.
     private func present(_ d: MailSettings.Deliverability) -> Response {
         JSONResponse.make(JSONValue.object([
             "only_authenticated_domains": .bool(d.onlyAuthenticatedDomains), "complaint_threshold": .number(d.complaintThreshold),
@@ -81,7 +82,6 @@ struct DomainsAPI {
         }
     }
 
-    /// The organisation's deliverability settings, as the Sending domains page shows them.
     func present(_ domain: SendingDomain) async throws -> JSONValue {
         Present.domain(domain, records: await delivery.domains.records(for: domain), context: await delivery.domains.context())
     }

@@ -28,7 +28,7 @@ struct ActivityPages {
             let user = try context.user()
             let showAll = request.uri.queryParameters["show"].map(String.init) == "all"
             let calls = try await activities.calls(.init(mine: true, openOnly: !showAll), for: user)
-            let rows = try await rows(calls: calls, context: context)
+            let rows = try await rows(calls: calls, local: LocalTime(zoneNamed: user.timeZone))
             let modules = try await store.modules.all()
             return HTMLResponse(html: pages.render("calls", title: "My calls", context: context,
                                                    page: List(rows: rows, empty: rows.isEmpty, showAll: showAll, zone: user.timeZone),
@@ -122,10 +122,9 @@ struct ActivityPages {
     }
 
     /// Table rows for calls: subject, record, start (in the user's zone), status, owner.
-    func rows(calls: [CRMCall], context: AppRequestContext, back: String = "/calls") async throws -> [CallRow] {
+    func rows(calls: [CRMCall], local: LocalTime, back: String = "/calls") async throws -> [CallRow] {
         let names = try await userNames()
         let titles = try await recordTitles(calls.map { ($0.module, $0.recordID) })
-        let local = LocalTime(zoneNamed: try context.user().timeZone)
         return calls.map { c in
             CallRow(id: c.id, subject: c.subject, start: local.readable(c.startAt),
                     status: c.status.rawValue, statusLabel: c.status.label, owner: names[c.ownerID] ?? "user \(c.ownerID)",

@@ -174,14 +174,16 @@ extension MassEmailPages {
             let machineOpened: Int, machineClicked: Int
 
             init(_ f: MassEmailFigures, complaintThreshold threshold: Double) {
+                // The rates the list's columns show, each out of the same count.
+                let c = FigureColumns(f)
                 let rate = MassEmailPages.rate
                 counts = [
-                    Figure(count: f.opened, label: "opened", note: rate(f.opened, f[.sent])),
-                    Figure(count: f.clicked, label: "clicked", note: "\(rate(f.clicked, f[.sent])) · \(rate(f.clicked, f.opened)) of opens"),
-                    Figure(count: f[.bounced], label: "bounced hard", note: rate(f[.bounced], f.processed)),
+                    Figure(count: c.opened, label: "opened", note: c.openRate),
+                    Figure(count: c.clicked, label: "clicked", note: "\(c.clickRate) · \(rate(f.clicked, f.opened)) of opens"),
+                    Figure(count: c.bounced, label: "bounced hard", note: c.bounceRate),
                     Figure(count: f.softBounced, label: "bounced soft", note: rate(f.softBounced, f.processed)),
-                    Figure(count: f.unsubscribed, label: "unsubscribed", note: rate(f.unsubscribed, f[.sent])),
-                    Figure(count: f.replied, label: "replied", note: rate(f.replied, f[.sent])),
+                    Figure(count: c.unsubscribed, label: "unsubscribed", note: c.unsubscribeRate),
+                    Figure(count: c.replied, label: "replied", note: c.replyRate),
                     Figure(count: f.complained, label: "complained", note: f.complaintRate.map(ComplaintRule.format), id: "complaints",
                            title: "Reported as spam, per delivered message; mailbox providers want under \(ComplaintRule.format(threshold))",
                            over: (f.complaintRate ?? 0) > threshold),

@@ -118,7 +118,7 @@ struct RecordPages {
         let model = Detail(
             module: ModuleLabels(module), id: record.id, title: record.title(in: module), fields: rows,
             tasks: try await activities.rows(tasks: tasks, back: here + "#tasks"),
-            calls: try await activities.rows(calls: calls, context: context, back: here + "#calls"),
+            calls: try await activities.rows(calls: calls, local: local, back: here + "#calls"),
             users: users.filter(\.isActive).map { Detail.UserOption(id: $0.id, name: $0.name, selected: $0.id == user.id) },
             priorities: CRMTask.Priority.allCases.map { SelectOption(value: $0.rawValue, label: $0.label, selected: $0 == .normal) },
             hasTasks: !tasks.isEmpty, hasCalls: !calls.isEmpty, replies: replies, hasReplies: !replies.isEmpty,

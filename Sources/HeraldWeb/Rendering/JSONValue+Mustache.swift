@@ -10,7 +10,7 @@ extension JSONValue: MustacheCustomRepresentation {
         case .object(let members): members
         case .array(let items): items
         case .string(let text): text
-        case .number(let d): d.rounded() == d && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+        case .number(let d): FieldValue.format(number: d)
         case .bool(let b): b
         case .null: nil
         }
