@@ -111,18 +111,21 @@ import Testing
             _ = try await store.massEmails.enqueue(m.id, step: 0, recipients: (1...300).map { (Int64($0), "r\($0)@x.org") },
                                                    cursor: 300, skipped: [:], now: 0)
             try await store.massEmails.markResolved(m.id, now: 0)
-            let batches = try await withThrowingTaskGroup(of: [ClaimedMessage].self) { group in
+            // Each batch goes with the node that claimed it: the group yields them in the
+            // order they finish, not the order they were started.
+            let batches = try await withThrowingTaskGroup(of: (node: String, claimed: [ClaimedMessage]).self) { group in
                 for node in ["a", "b", "c"] {
-                    group.addTask { try await store.messages.claim(massEmail: m.id, node: node, limit: 120, now: 10) }
+                    group.addTask { (node, try await store.messages.claim(massEmail: m.id, node: node, limit: 120, now: 10)) }
                 }
-                return try await group.reduce(into: [[ClaimedMessage]]()) { $0.append($1) }
+                return try await group.reduce(into: [(node: String, claimed: [ClaimedMessage])]()) { $0.append($1) }
             }
-            let ids = batches.flatMap { $0.map(\.id) }
+            let ids = batches.flatMap { $0.claimed.map(\.id) }
             #expect(ids.count == 300)
             #expect(Set(ids).count == 300)
-            let one = try #require(batches.first { !$0.isEmpty }?.first)
+            let first = try #require(batches.first { !$0.claimed.isEmpty })
+            let one = try #require(first.claimed.first)
             #expect(one.attempt == 1)
-            let holder = ["a", "b", "c"][batches.firstIndex { $0.contains(one) }!]
+            let holder = first.node
             // An outcome for another attempt (a stale journal line), or from another node,
             // changes nothing.
             try await store.messages.record([MessageOutcome(id: one.id, attempt: 2, status: .sent, attempts: 2, sentAt: 10)], node: holder)
