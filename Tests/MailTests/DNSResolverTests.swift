@@ -8,20 +8,31 @@ import Testing
     static func dnsmasq(_ records: [String]) async throws -> (PeerProcess, Int)? {
         let path = ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard Peers.available(path != nil, "dnsmasq (apt-get install dnsmasq-base)"), let path else { return nil }
-        let port = Peers.freePort()
-        let directory = Peers.temporaryDirectory()
-        let process = try PeerProcess([path, "--no-daemon", "--port=\(port)", "--listen-address=127.0.0.1", "--bind-interfaces",
-                                       "--no-resolv", "--no-hosts", "--user=root", "--local=/example.test/"] + records,
-                                      logPath: directory + "/dnsmasq.log")
-        // dnsmasq listens on UDP: wait until it answers.
-        let resolver = try DNSResolver(server: "127.0.0.1:\(port)")
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline {
-            if (try? await resolver.txt("ready.example.test")) != nil { return (process, port) }
-            try await Task.sleep(for: .milliseconds(50))
+        var failures: [String] = []
+        // A free port may be taken by another test's server before dnsmasq binds it (its TCP
+        // listener then fails and it exits): a new port, up to three times.
+        for _ in 0..<3 {
+            let port = Peers.freePort()
+            let directory = Peers.temporaryDirectory()
+            let process = try PeerProcess([path, "--no-daemon", "--port=\(port)", "--listen-address=127.0.0.1", "--bind-interfaces",
+                                           "--no-resolv", "--no-hosts", "--user=root", "--local=/example.test/"] + records,
+                                          logPath: directory + "/dnsmasq.log")
+            do {
+                // It listens on TCP beside UDP, both bound before it serves: once TCP accepts, it answers.
+                try await process.waitUntilReady(marker: nil, port: port, timeout: .seconds(20))
+                let resolver = try DNSResolver(server: "127.0.0.1:\(port)")
+                let deadline = ContinuousClock.now + .seconds(20)
+                while ContinuousClock.now < deadline {
+                    if (try? await resolver.txt("ready.example.test")) != nil { return (process, port) }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                failures.append("no answer on port \(port) within 20 s")
+            } catch {
+                failures.append("\(error)")
+            }
+            process.stop()
         }
-        process.stop()
-        throw PeerError("dnsmasq did not answer")
+        throw PeerError("dnsmasq did not answer: \(failures.joined(separator: "; "))")
     }
 
     @Test func txtMXAndMissingNames() async throws {
