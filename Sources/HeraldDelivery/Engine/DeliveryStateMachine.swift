@@ -13,8 +13,11 @@ import Logging
 /// this type hears the resulting ``Outcome/Signal``s.
 public struct DeliveryStateMachine: Sendable {
     public struct Configuration: Sendable, Hashable {
-        /// Messages claimed, rendered and handed to SMTP together.
-        public var batchSize = 500
+        /// Messages claimed, rendered and handed to SMTP together. A batch's messages are held
+        /// rendered until it ends, so this times ``parallelBatches`` is most of the sending
+        /// process's heap: measured at 100,000 messages, 200 peaked about 10 MB below 500 at
+        /// the same rate within the noise.
+        public var batchSize = 200
         /// Batches in flight at once, so that the connections stay busy while one batch is
         /// being claimed or rendered.
         public var parallelBatches = 3
