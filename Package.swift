@@ -34,7 +34,7 @@ let package = Package(
         .executableTarget(
             name: "herald",
             dependencies: [
-                "HeraldWeb", "HeraldDelivery", "HeraldStore", "HeraldCore", "Mail", "ChildProcess",
+                "HeraldWeb", "HeraldDelivery", "HeraldStore", "HeraldCore", "Mail", "ChildProcess", "CMallocArenas",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -99,6 +99,8 @@ let package = Package(
         .target(name: "ChildProcess", swiftSettings: swiftSettings),
         // glibc's libresolv, for DNS lookups (TXT, MX) through the system's resolver.
         .systemLibrary(name: "CResolv", path: "Sources/CResolv"),
+        // Two malloc arenas for the herald process, set before main (see arenas.c).
+        .target(name: "CMallocArenas"),
         .target(
             name: "Mail",
             dependencies: [

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChildProcess
+import CMallocArenas
 import Foundation
 import HeraldCore
 import HeraldDelivery
@@ -165,7 +166,7 @@ struct MassEmailBench: AsyncParsableCommand {
             message size: \(size) bytes
             time: \(String(format: "%.2f", seconds)) s (resolving recipients included)
             rate: \(Int(Double(figures[.sent]) / seconds)) msg/s
-            peak RSS: \(usage.ru_maxrss / 1024) MB
+            peak RSS: \(usage.ru_maxrss / 1024) MB (malloc arenas: \(herald_malloc_arenas() == 0 ? "as the environment set" : String(herald_malloc_arenas())))
             """)
     }
 }
