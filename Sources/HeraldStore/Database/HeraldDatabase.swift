@@ -19,6 +19,9 @@ public protocol HeraldDatabase: Sendable {
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+    /// Runs `body` in a transaction, as `transaction` does, with a ``RowInserter`` that writes
+    /// many rows of one table in that same transaction.
+    func bulkTransaction<T: Sendable>(_ body: @Sendable (any SQLDatabase, any RowInserter) async throws -> T) async throws -> T
     /// Closes every connection.
     func close() async
 }

@@ -104,8 +104,65 @@ public final class PostgresStorage: HeraldDatabase {
         }
     }
 
+    public func bulkTransaction<T: Sendable>(_ body: @Sendable (any SQLDatabase, any RowInserter) async throws -> T) async throws -> T {
+        let logger = self.logger
+        return try await client.withConnection { connection in
+            try await connection.sql(queryLogLevel: .trace).inTransaction(begin: "BEGIN") { db in
+                try await body(db, PostgresRowInserter(connection: connection, logger: logger))
+            }
+        }
+    }
+
     public func close() async {
         runTask.cancel()
         await runTask.value
+    }
+}
+
+/// PostgreSQL's bulk insert: `COPY … FROM STDIN` in text format on the transaction's own
+/// connection, sent in chunks of about 64 KB as the rows are written out.
+struct PostgresRowInserter: RowInserter {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    func insert(into table: String, columns: [String], cells: [SQLCell]) async throws {
+        guard !columns.isEmpty, !cells.isEmpty else { return }
+        precondition(cells.count % columns.count == 0, "cells must fill whole rows")
+        let width = columns.count
+        try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
+            var buffer = ByteBuffer()
+            buffer.reserveCapacity(72 * 1024)
+            for (index, cell) in cells.enumerated() {
+                Self.write(cell, to: &buffer)
+                buffer.writeInteger(index % width == width - 1 ? UInt8(ascii: "\n") : UInt8(ascii: "\t"))
+                if buffer.readableBytes >= 64 * 1024 {
+                    try await writer.write(buffer)
+                    buffer.clear()
+                }
+            }
+            if buffer.readableBytes > 0 { try await writer.write(buffer) }
+        }
+    }
+
+    /// A value in COPY's text format: `\N` for NULL; backslash, tab, newline and carriage
+    /// return escaped in text.
+    static func write(_ cell: SQLCell, to buffer: inout ByteBuffer) {
+        switch cell {
+        case .null: buffer.writeStaticString("\\N")
+        case .integer(let value): buffer.writeString(String(value))
+        case .real(let value): buffer.writeString("\(value)")
+        case .text(let value):
+            let escaped = value.utf8.contains { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }
+            guard escaped else { buffer.writeString(value); return }
+            for byte in value.utf8 {
+                switch byte {
+                case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
+                case UInt8(ascii: "\t"): buffer.writeStaticString("\\t")
+                case UInt8(ascii: "\n"): buffer.writeStaticString("\\n")
+                case UInt8(ascii: "\r"): buffer.writeStaticString("\\r")
+                default: buffer.writeInteger(byte)
+                }
+            }
+        }
     }
 }

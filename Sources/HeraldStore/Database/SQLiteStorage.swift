@@ -4,6 +4,7 @@ import Logging
 import NIOPosix
 import SQLKit
 import SQLiteKit
+import VaporCSQLite
 
 /// Herald's embedded database: one SQLite file in WAL mode.
 ///
@@ -13,6 +14,8 @@ public final class SQLiteStorage: HeraldDatabase {
     public let kind = DatabaseKind.sqlite
     private let writer: ResourcePool<SQLiteConnection>
     private let readers: ResourcePool<SQLiteConnection>
+    /// The writer's own `sqlite3*`, for ``SQLiteRowInserter``; used only while the writer is leased.
+    private let writerHandle: SQLiteHandle
     private let logger: Logger
 
     public init(path: String, readers readerCount: Int = 4, logger: Logger) async throws {
@@ -34,6 +37,7 @@ public final class SQLiteStorage: HeraldDatabase {
         }
         do {
             let w = try await open()
+            writerHandle = try SQLiteHandle(of: w, path: path)
             var rs: [SQLiteConnection] = []
             for _ in 0..<readerCount { rs.append(try await open()) }
             self.writer = ResourcePool([w])
@@ -55,7 +59,93 @@ public final class SQLiteStorage: HeraldDatabase {
         }
     }
 
+    public func bulkTransaction<T: Sendable>(_ body: @Sendable (any SQLDatabase, any RowInserter) async throws -> T) async throws -> T {
+        let rows = SQLiteRowInserter(handle: writerHandle)
+        return try await transaction { db in try await body(db, rows) }
+    }
+
     public func close() async {
         for c in await writer.drain() + readers.drain() { try? await c.close() }
+    }
+}
+
+/// An open connection's `sqlite3*`.
+///
+/// SQLiteNIO keeps it internal and prepares each statement anew; a bulk insert needs one
+/// statement prepared once and stepped per row (see ``RowInserter``). So it is read from the
+/// connection by reflection, once, when the storage opens, and checked: the handle must name
+/// the file just opened. A SQLiteNIO that stores it differently fails there, at start and in
+/// every test, never half-way through an import.
+struct SQLiteHandle: @unchecked Sendable {
+    let raw: OpaquePointer
+
+    init(of connection: SQLiteConnection, path: String) throws {
+        let box = Mirror(reflecting: connection).descendant("handle")
+        guard let box, let raw = Mirror(reflecting: box).descendant("raw") as? OpaquePointer,
+              let name = sqlite_nio_sqlite3_db_filename(raw, "main"),
+              (String(cString: name) as NSString).lastPathComponent == (path as NSString).lastPathComponent else {
+            throw HeraldError.invalid(field: "database", "this build's SQLiteNIO does not expose its connection handle as Herald expects (SQLiteStorage.SQLiteHandle)")
+        }
+        self.raw = raw
+    }
+}
+
+/// SQLite's bulk insert: one prepared INSERT, each row bound and stepped, on NIO's thread pool
+/// as SQLiteNIO runs its own statements. Callers hold the writer (``SQLiteStorage/bulkTransaction(_:)``),
+/// so nothing else uses the connection meanwhile.
+struct SQLiteRowInserter: RowInserter {
+    let handle: SQLiteHandle
+
+    func insert(into table: String, columns: [String], cells: [SQLCell]) async throws {
+        guard !columns.isEmpty, !cells.isEmpty else { return }
+        precondition(cells.count % columns.count == 0, "cells must fill whole rows")
+        let sql = "INSERT INTO \"\(table)\" (" + columns.map { "\"\($0)\"" }.joined(separator: ", ")
+            + ") VALUES (" + repeatElement("?", count: columns.count).joined(separator: ", ") + ")"
+        let handle = self.handle
+        let width = columns.count
+        try await NIOThreadPool.singleton.runIfActive {
+            try Self.run(sql, width: width, cells: cells, on: handle.raw)
+        }
+    }
+
+    private static func run(_ sql: String, width: Int, cells: [SQLCell], on db: OpaquePointer) throws {
+        var prepared: OpaquePointer?
+        guard sqlite_nio_sqlite3_prepare_v2(db, sql, -1, &prepared, nil) == SQLITE_OK, let statement = prepared else {
+            throw SQLiteStatementError(db: db, doing: "preparing the insert")
+        }
+        defer { sqlite_nio_sqlite3_finalize(statement) }
+        // SQLITE_TRANSIENT: SQLite copies the text, which lives only for the bind call.
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        var index = 0
+        while index < cells.count {
+            for parameter in 1...Int32(width) {
+                let status: Int32
+                switch cells[index] {
+                case .null: status = sqlite_nio_sqlite3_bind_null(statement, parameter)
+                case .integer(let value): status = sqlite_nio_sqlite3_bind_int64(statement, parameter, value)
+                case .real(let value): status = sqlite_nio_sqlite3_bind_double(statement, parameter, value)
+                case .text(var value):
+                    status = value.withUTF8 { bytes in
+                        // An empty buffer may have no address, which SQLite would bind as NULL.
+                        bytes.baseAddress.map { sqlite_nio_sqlite3_bind_text(statement, parameter, $0, Int32(bytes.count), transient) }
+                            ?? sqlite_nio_sqlite3_bind_text(statement, parameter, "", 0, transient)
+                    }
+                }
+                guard status == SQLITE_OK else { throw SQLiteStatementError(db: db, doing: "binding a value") }
+                index += 1
+            }
+            guard sqlite_nio_sqlite3_step(statement) == SQLITE_DONE else { throw SQLiteStatementError(db: db, doing: "inserting a row") }
+            sqlite_nio_sqlite3_reset(statement)
+        }
+    }
+}
+
+/// A failed call of ``SQLiteRowInserter``, with SQLite's own message.
+struct SQLiteStatementError: Error, CustomStringConvertible {
+    let description: String
+
+    init(db: OpaquePointer, doing what: String) {
+        let message = sqlite_nio_sqlite3_errmsg(db).map { String(cString: $0) } ?? "unknown error"
+        description = "SQLite failed \(what): \(message) (code \(sqlite_nio_sqlite3_extended_errcode(db)))"
     }
 }

@@ -1,5 +1,3 @@
-import HeraldCore
-
 /// Many rows handed to SQLite as one bound JSON text, read back with `json_each` (each row an
 /// array: `value ->> 0`, `value ->> 1`, …), instead of a placeholder per value.
 ///
@@ -43,21 +41,6 @@ struct JSONRows {
     mutating func add(_ value: Bool) {
         separate()
         text.append(contentsOf: (value ? "true" : "false").utf8)
-    }
-
-    /// A field's value as SQLite stores it (``FieldValue/sqlValue``): text, number, integer
-    /// or boolean; nil as null.
-    mutating func add(_ value: FieldValue?) {
-        switch value {
-        case nil: add(nil as Int64?)
-        case .text(let s)?: add(s)
-        case .number(let d)?: add(d)
-        case .currency(let c)?: add(c)
-        case .bool(let b)?: add(b)
-        case .date(let d)?: add(d.description)
-        case .datetime(let t)?: add(t)
-        case .reference(let id)?: add(id)
-        }
     }
 
     mutating func add(_ value: String?) {

@@ -1,0 +1,86 @@
+import Foundation
+import HeraldCore
+import HeraldStore
+import SQLKit
+import Testing
+
+/// The bulk insert under the CSV import: SQLite's prepared statement and PostgreSQL's COPY
+/// must store every value as a bound parameter would, and only inside their transaction.
+@Suite struct RowInserterTests {
+    static let texts = ["plain", "tab\there", "line\nbreak", "carriage\rreturn", "back\\slash", "\\N", "", "Zoë 🚀", "a,b;\"c\""]
+
+    @Test(arguments: TestDatabase.kinds)
+    func storesEveryValueAsGiven(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let real = kind == .sqlite ? "REAL" : "DOUBLE PRECISION"
+            try await store.database.transaction { db in
+                try await db.raw("CREATE TABLE bulk_test (k BIGINT, n BIGINT, t TEXT, r \(unsafeRaw: real), b BOOLEAN)").run()
+            }
+            let numbers: [Int64] = [.min, -1, 0, 42, .max]
+            let reals = [1e-05, -2.5, 0, 123456.789, 1e20]
+            var cells: [SQLCell] = []
+            for (i, text) in Self.texts.enumerated() {
+                cells += [.integer(Int64(i)), .integer(numbers[i % numbers.count]), .text(text), .real(reals[i % reals.count]), .integer(Int64(i % 2))]
+            }
+            cells += [.integer(100), .null, .null, .null, .null]
+            let all = cells
+            try await store.database.bulkTransaction { _, rows in
+                try await rows.insert(into: "bulk_test", columns: ["k", "n", "t", "r", "b"], cells: all)
+            }
+            typealias Row = (k: Int64, n: Int64?, t: String?, r: Double?, b: Bool?)
+            let stored: [Row] = try await store.database.read { db in
+                try await db.raw("SELECT k, n, t, r, b FROM bulk_test ORDER BY k").all().map { row in
+                    (try row.decode(column: "k", as: Int64.self), try row.decode(column: "n", as: Int64?.self),
+                     try row.decode(column: "t", as: String?.self), try row.decode(column: "r", as: Double?.self),
+                     try row.decode(column: "b", as: Bool?.self))
+                }
+            }
+            #expect(stored.count == Self.texts.count + 1)
+            for (i, text) in Self.texts.enumerated() {
+                let row = try #require(stored.first { $0.k == Int64(i) })
+                #expect(row.n == numbers[i % numbers.count], "integer \(i)")
+                #expect(row.t == text, "text \(i)")
+                #expect(row.r == reals[i % reals.count], "real \(i)")
+                #expect(row.b == (i % 2 == 1), "boolean \(i)")
+            }
+            let empty = try #require(stored.last)
+            #expect(empty.k == 100 && empty.n == nil && empty.t == nil && empty.r == nil && empty.b == nil)
+        }
+    }
+
+    @Test(arguments: TestDatabase.kinds)
+    func writesNothingWhenTheTransactionFails(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            try await store.database.transaction { db in try await db.raw("CREATE TABLE bulk_test (n BIGINT, t TEXT)").run() }
+            struct Stop: Error {}
+            await #expect(throws: Stop.self) {
+                try await store.database.bulkTransaction { db, rows in
+                    try await rows.insert(into: "bulk_test", columns: ["n", "t"], cells: [.integer(1), .text("one"), .integer(2), .null])
+                    try await db.raw("INSERT INTO bulk_test (n, t) VALUES (3, 'three')").run()
+                    throw Stop()
+                }
+            }
+            // A value the column cannot take fails the insert with the database's own reason.
+            let badValue: SQLCell = .text("not a number")
+            if kind == .postgres {
+                await #expect(throws: (any Error).self) {
+                    try await store.database.bulkTransaction { _, rows in
+                        try await rows.insert(into: "bulk_test", columns: ["n", "t"], cells: [.integer(4), .text("four"), badValue, .null])
+                    }
+                }
+            }
+            let count = try await store.database.read { db in
+                try await db.raw("SELECT count(*) AS c FROM bulk_test").first()!.decode(column: "c", as: Int.self)
+            }
+            #expect(count == 0)
+            // And the connection is fit for the next transaction.
+            try await store.database.bulkTransaction { _, rows in
+                try await rows.insert(into: "bulk_test", columns: ["n", "t"], cells: [.integer(5), .text("five")])
+            }
+            let after = try await store.database.read { db in
+                try await db.raw("SELECT t FROM bulk_test WHERE n = 5").first()?.decode(column: "t", as: String.self)
+            }
+            #expect(after == "five")
+        }
+    }
+}
