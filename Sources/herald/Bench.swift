@@ -8,7 +8,7 @@ import SQLKit
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmark views at scale against the sqlite3 command-line tool.",
+        abstract: "Benchmark the CSV import and views at scale against sqlite3 (and psql on PostgreSQL).",
         discussion: """
             Writes a CSV file of N contacts, loads it into a new SQLite file through Herald's \
             CSV importer (in batches, dedupe by email) and, as the reference, with sqlite3's \
@@ -16,17 +16,25 @@ struct Bench: AsyncParsableCommand {
             email; prints both rates and the ratio. Then resolves a three-condition view (country, lead source in a list, \
             created within 90 days): the count, and every matching id streamed. The same \
             queries, written by hand, run through sqlite3 on the same file; the ratio \
-            Herald / sqlite3 is printed. Needs the sqlite3 command (Debian: sqlite3).
+            Herald / sqlite3 is printed. Needs the sqlite3 command (Debian: sqlite3). \
+            With --postgres, the same file is also imported into a new database on that \
+            PostgreSQL server, and as its reference by psql's \\copy into a table of the same \
+            columns with the same unique index (needs psql; Debian: postgresql-client); the \
+            database is dropped afterwards.
             """)
 
     @Option(help: "How many contacts to load.") var records = 1_000_000
     @Option(help: "The SQLite file to create (must not exist).") var file = "herald-bench.sqlite"
     @Option(help: "Runs of each query; the best is reported.") var runs = 5
+    @Option(help: "Also import into a new database on this PostgreSQL server (postgres://…; the user may create databases).") var postgres: String?
 
     func validate() throws {
         guard (1_000...50_000_000).contains(records) else { throw ValidationError("--records must be from 1000 to 50000000") }
         guard (1...100).contains(runs) else { throw ValidationError("--runs must be from 1 to 100") }
         guard !FileManager.default.fileExists(atPath: file) else { throw ValidationError("--file: \(file) exists; give a new path") }
+        if let postgres, !(postgres.hasPrefix("postgres://") || postgres.hasPrefix("postgresql://")) {
+            throw ValidationError("--postgres must be a postgres:// URL")
+        }
     }
 
     func run() async throws {
@@ -60,15 +68,7 @@ struct Bench: AsyncParsableCommand {
         while let chunk = try await generator.next() { try out.write(contentsOf: chunk) }
         try out.close()
 
-        var options = ImportOptions(owner: owner.id)
-        options.atomic = false
-        options.batchSize = 2_000
-        guard let input = FileHandle(forReadingAtPath: csv) else { throw CLIError("cannot read \(csv)") }
-        let importStart = ContinuousClock.now
-        let report = try await store.importer.run(into: contacts, options: options, input: .reading(input))
-        let importSeconds = (ContinuousClock.now - importStart).seconds
-        try input.close()
-        guard report.created == total else { throw CLIError("import created \(report.created) of \(total): \(report.errors.prefix(3))") }
+        let importSeconds = try await timedImport(csv, into: store, owner: owner.id, total: total)
 
         // The reference: Herald's pragmas, the same columns, the unique index that dedupes.
         let referenceStart = ContinuousClock.now
@@ -83,6 +83,9 @@ struct Bench: AsyncParsableCommand {
         guard imported.split(separator: "\n").last.map({ Int($0.trimmingCharacters(in: .whitespaces)) }) == total else {
             throw CLIError("sqlite3 imported \(imported) rows, not \(total)")
         }
+
+        var onPostgres: (herald: Double, reference: Double)? = nil
+        if let postgres { onPostgres = try await importIntoPostgres(url: postgres, csv: csv, total: total, logger: logger) }
 
         // Spread creation times over a year, so "created within 90 days" selects about a quarter.
         let now = WallClock.epochSeconds()
@@ -117,17 +120,80 @@ struct Bench: AsyncParsableCommand {
             throw CLIError("results differ: Herald counted \(heraldCount) and streamed \(streamed.value), sqlite3 counted \(sqliteCount)")
         }
 
+        var postgresLines = ""
+        if let pg = onPostgres {
+            let rate = Int(Double(total) / pg.herald), referenceRate = Int(Double(total) / pg.reference)
+            postgresLines = "PostgreSQL import (the same): \(format(pg.herald)) s, \(rate) records/s; "
+            postgresLines += "ratio to sqlite3 .import \(format(referenceSeconds / pg.herald))x\n"
+            postgresLines += "psql \\copy (same columns, unique index on lower(email)): \(format(pg.reference)) s, "
+            postgresLines += "\(referenceRate) records/s; ratio \(format(pg.reference / pg.herald))x\n"
+        }
         print("""
             Herald bench: \(total) contacts in \(file)
             import (CSV, batches of 2000, dedupe by email): \(format(importSeconds)) s, \(Int(Double(total) / importSeconds)) records/s
             sqlite3 .import (same columns, unique index on lower(email)): \(format(referenceSeconds)) s, \
             \(Int(Double(total) / referenceSeconds)) records/s; ratio \(format(referenceSeconds / importSeconds))x
+            \(postgresLines)\
             view: country = Germany AND lead source in (Partner, Seminar) AND created within 90 days -> \(heraldCount) records
                                  Herald      sqlite3     ratio
             count              \(pad(countTime))  \(pad(sqliteCountTime))  \(format(countTime / sqliteCountTime))x
             stream all ids     \(pad(streamTime))  \(pad(sqliteStreamTime))  \(format(streamTime / sqliteStreamTime))x
             (best of \(runs) runs, in ms; sqlite3 times include starting the sqlite3 process)
             """)
+    }
+
+    /// Imports `csv` into a new database on the PostgreSQL server at `url` as into SQLite, then
+    /// psql's `\copy` of it into a plain table there as the reference; both in seconds. The
+    /// database is dropped afterwards.
+    func importIntoPostgres(url: String, csv: String, total: Int, logger: Logger) async throws -> (herald: Double, reference: Double) {
+        guard let psql = ["/usr/bin/psql", "/usr/local/bin/psql"].first(where: FileManager.default.isExecutableFile) else {
+            throw CLIError("psql is not installed (apt-get install postgresql-client)")
+        }
+        let name = "herald_bench_\(ProcessInfo.processInfo.processIdentifier)"
+        guard var components = URLComponents(string: url) else { throw CLIError("--postgres: cannot read \(url)") }
+        components.path = "/" + name
+        guard let benchURL = components.string else { throw CLIError("--postgres: cannot read \(url)") }
+        _ = try shell(psql, [url, "-v", "ON_ERROR_STOP=1", "-c", "CREATE DATABASE \(name)"])
+        defer { _ = try? shell(psql, [url, "-c", "DROP DATABASE IF EXISTS \(name)"]) }
+
+        let store = try await Store.open(.postgres(url: benchURL), logger: logger)
+        let seconds: Double
+        do {
+            let owner = try await store.users.create(email: "bench@example.com", name: "Bench", role: .admin, passwordHash: "-", timeZone: "UTC")
+            seconds = try await timedImport(csv, into: store, owner: owner.id, total: total)
+            await store.close()
+        } catch {
+            await store.close()
+            throw error
+        }
+        _ = try shell(psql, [benchURL, "-v", "ON_ERROR_STOP=1", "-c",
+                             "CREATE TABLE reference (first_name TEXT, last_name TEXT, email TEXT, mailing_country TEXT, lead_source TEXT)",
+                             "-c", "CREATE UNIQUE INDEX reference_email ON reference (lower(email))"])
+        let start = ContinuousClock.now
+        let copied = try shell(psql, [benchURL, "-v", "ON_ERROR_STOP=1", "-c", "\\copy reference FROM '\(csv)' WITH (FORMAT csv, HEADER true)"])
+        let reference = (ContinuousClock.now - start).seconds
+        guard copied.trimmingCharacters(in: .whitespacesAndNewlines) == "COPY \(total)" else {
+            throw CLIError("psql copied \(copied), not \(total) rows")
+        }
+        return (seconds, reference)
+    }
+
+    /// Imports `csv` into `store`'s contacts as a user's large import runs (batches, dedupe by
+    /// email); its time in seconds.
+    func timedImport(_ csv: String, into store: Store, owner: Int64, total: Int) async throws -> Double {
+        let contacts = try await store.modules.named("contacts")
+        var options = ImportOptions(owner: owner)
+        options.atomic = false
+        options.batchSize = 2_000
+        guard let input = FileHandle(forReadingAtPath: csv) else { throw CLIError("cannot read \(csv)") }
+        defer { try? input.close() }
+        let start = ContinuousClock.now
+        let report = try await store.importer.run(into: contacts, options: options, input: .reading(input))
+        let seconds = (ContinuousClock.now - start).seconds
+        guard report.created == total else {
+            throw CLIError("\(store.database.kind) import created \(report.created) of \(total): \(report.errors.prefix(3))")
+        }
+        return seconds
     }
 
     func best(_ runs: Int, _ body: () async throws -> Void) async throws -> Double {
