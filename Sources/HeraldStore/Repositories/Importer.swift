@@ -185,9 +185,25 @@ struct ImportJob: Sendable {
         try await read(input: input, report: &report) { batch, report in
             var written = ImportReport()
             try await write(batch, db: db, rows: rows, seen: &seen, report: &written)
+            // Within the import's transaction: ANALYZE counts the rows it inserted.
+            if isFirstWrite(before: report, written: written) { try await analyze(db) }
             report.add(written)
         }
         return report
+    }
+
+    /// Whether `written` holds the import's first new records. PostgreSQL plans each batch's
+    /// email lookup from the table's statistics, and those of a table that was empty guess an
+    /// address to match 0.5 % of the rows: each probe then read the whole table (300 ms a batch
+    /// at 100,000 records). Statistics made once the first rows are in (a few milliseconds) say
+    /// one row an address; the import is analysed again at its end (``ImportReport/analyzed(_:in:)``).
+    func isFirstWrite(before report: ImportReport, written: ImportReport) -> Bool {
+        !options.dryRun && report.created == 0 && written.created > 0
+    }
+
+    /// Makes the table's statistics on PostgreSQL (see ``isFirstWrite(before:written:)``).
+    func analyze(_ db: any SQLDatabase) async throws {
+        if db.dialect.name == "postgresql" { try await db.raw("ANALYZE \(ident: module.table)").run() }
     }
 
     /// Each batch its own transaction, written while the next batch is read and checked: on
@@ -202,12 +218,8 @@ struct ImportJob: Sendable {
             try await read(input: input, report: &report) { batch, report in
                 if let previous = writing {
                     let written = try await previous.value
-                    // PostgreSQL plans each batch's email lookup from the table's statistics: those
-                    // of a table that was empty guess an address to match 0.5 % of the rows, and
-                    // each probe then read the whole table (300 ms a batch at 100,000 records).
-                    // Statistics made once the first rows are in (a few milliseconds) say one.
-                    if report.created == 0, written.created > 0, database.kind == .postgres {
-                        try await database.transaction { db in try await db.raw("ANALYZE \(ident: module.table)").run() }
+                    if isFirstWrite(before: report, written: written) {
+                        try await database.read { db in try await analyze(db) }
                     }
                     report.add(written)
                 }
