@@ -38,9 +38,7 @@ struct Bench: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard let sqlite3 = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3"].first(where: FileManager.default.isExecutableFile) else {
-            throw CLIError("sqlite3 is not installed (apt-get install sqlite3)")
-        }
+        let sqlite3 = try tool("sqlite3", package: "sqlite3")
         var logger = Logger(label: "herald.bench")
         logger.logLevel = .warning
         let store = try await Store.open(.sqlite(path: file), logger: logger)
@@ -142,13 +140,19 @@ struct Bench: AsyncParsableCommand {
             """)
     }
 
+    /// The path of a reference tool, or an error that says how to install it.
+    func tool(_ name: String, package: String) throws -> String {
+        guard let path = ["/usr/bin/", "/usr/local/bin/"].map({ $0 + name }).first(where: FileManager.default.isExecutableFile) else {
+            throw CLIError("\(name) is not installed (apt-get install \(package))")
+        }
+        return path
+    }
+
     /// Imports `csv` into a new database on the PostgreSQL server at `url` as into SQLite, then
     /// psql's `\copy` of it into a plain table there as the reference; both in seconds. The
     /// database is dropped afterwards.
     func importIntoPostgres(url: String, csv: String, total: Int, logger: Logger) async throws -> (herald: Double, reference: Double) {
-        guard let psql = ["/usr/bin/psql", "/usr/local/bin/psql"].first(where: FileManager.default.isExecutableFile) else {
-            throw CLIError("psql is not installed (apt-get install postgresql-client)")
-        }
+        let psql = try tool("psql", package: "postgresql-client")
         let name = "herald_bench_\(ProcessInfo.processInfo.processIdentifier)"
         guard var components = URLComponents(string: url) else { throw CLIError("--postgres: cannot read \(url)") }
         components.path = "/" + name

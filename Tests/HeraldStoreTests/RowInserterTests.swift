@@ -1,6 +1,6 @@
 import Foundation
 import HeraldCore
-import HeraldStore
+@testable import HeraldStore
 import SQLKit
 import Testing
 
@@ -18,14 +18,14 @@ import Testing
             }
             let numbers: [Int64] = [.min, -1, 0, 42, .max]
             let reals = [1e-05, -2.5, 0, 123456.789, 1e20]
-            var cells: [SQLCell] = []
+            var cells: [[SQLCell]] = []
             for (i, text) in Self.texts.enumerated() {
-                cells += [.integer(Int64(i)), .integer(numbers[i % numbers.count]), .text(text), .real(reals[i % reals.count]), .integer(Int64(i % 2))]
+                cells.append([.integer(Int64(i)), .integer(numbers[i % numbers.count]), .text(text), .real(reals[i % reals.count]), .integer(Int64(i % 2))])
             }
-            cells += [.integer(100), .null, .null, .null, .null]
+            cells.append([.integer(100), .null, .null, .null, .null])
             let all = cells
             try await store.database.bulkTransaction { _, rows in
-                try await rows.insert(into: "bulk_test", columns: ["k", "n", "t", "r", "b"], cells: all)
+                try await rows.insert(into: "bulk_test", columns: ["k", "n", "t", "r", "b"], rows: all)
             }
             typealias Row = (k: Int64, n: Int64?, t: String?, r: Double?, b: Bool?)
             let stored: [Row] = try await store.database.read { db in
@@ -48,6 +48,29 @@ import Testing
         }
     }
 
+    /// SQLite binds many rows a statement: a count that is not a multiple of that, and more
+    /// than one statement's worth, lands every row once, in order.
+    @Test(arguments: TestDatabase.kinds)
+    func storesRowsAcrossStatements(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            try await store.database.transaction { db in
+                try await db.raw("CREATE TABLE bulk_test (id INTEGER PRIMARY KEY \(unsafeRaw: kind == .sqlite ? "AUTOINCREMENT" : "GENERATED ALWAYS AS IDENTITY"), n BIGINT, t TEXT)").run()
+            }
+            let count = SQLiteRowInserter.rowsPerStatement * 2 + 37
+            let rows: [[SQLCell]] = (0..<count).map { [.integer(Int64($0)), .text("row \($0)")] }
+            try await store.database.bulkTransaction { _, inserter in
+                try await inserter.insert(into: "bulk_test", columns: ["n", "t"], rows: rows)
+            }
+            let stored = try await store.database.read { db in
+                try await db.raw("SELECT n, t FROM bulk_test ORDER BY id").all().map {
+                    (try $0.decode(column: "n", as: Int64.self), try $0.decode(column: "t", as: String.self))
+                }
+            }
+            #expect(stored.count == count)
+            #expect(stored.enumerated().allSatisfy { i, row in row.0 == Int64(i) && row.1 == "row \(i)" })
+        }
+    }
+
     @Test(arguments: TestDatabase.kinds)
     func writesNothingWhenTheTransactionFails(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in
@@ -55,7 +78,7 @@ import Testing
             struct Stop: Error {}
             await #expect(throws: Stop.self) {
                 try await store.database.bulkTransaction { db, rows in
-                    try await rows.insert(into: "bulk_test", columns: ["n", "t"], cells: [.integer(1), .text("one"), .integer(2), .null])
+                    try await rows.insert(into: "bulk_test", columns: ["n", "t"], rows: [[.integer(1), .text("one")], [.integer(2), .null]])
                     try await db.raw("INSERT INTO bulk_test (n, t) VALUES (3, 'three')").run()
                     throw Stop()
                 }
@@ -65,7 +88,7 @@ import Testing
             if kind == .postgres {
                 await #expect(throws: (any Error).self) {
                     try await store.database.bulkTransaction { _, rows in
-                        try await rows.insert(into: "bulk_test", columns: ["n", "t"], cells: [.integer(4), .text("four"), badValue, .null])
+                        try await rows.insert(into: "bulk_test", columns: ["n", "t"], rows: [[.integer(4), .text("four")], [badValue, .null]])
                     }
                 }
             }
@@ -75,7 +98,7 @@ import Testing
             #expect(count == 0)
             // And the connection is fit for the next transaction.
             try await store.database.bulkTransaction { _, rows in
-                try await rows.insert(into: "bulk_test", columns: ["n", "t"], cells: [.integer(5), .text("five")])
+                try await rows.insert(into: "bulk_test", columns: ["n", "t"], rows: [[.integer(5), .text("five")]])
             }
             let after = try await store.database.read { db in
                 try await db.raw("SELECT t FROM bulk_test WHERE n = 5").first()?.decode(column: "t", as: String.self)

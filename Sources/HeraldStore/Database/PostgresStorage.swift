@@ -125,16 +125,18 @@ struct PostgresRowInserter: RowInserter {
     let connection: PostgresConnection
     let logger: Logger
 
-    func insert(into table: String, columns: [String], cells: [SQLCell]) async throws {
-        guard !columns.isEmpty, !cells.isEmpty else { return }
-        precondition(cells.count % columns.count == 0, "cells must fill whole rows")
-        let width = columns.count
+    func insert(into table: String, columns: [String], rows: [[SQLCell]]) async throws {
+        guard !columns.isEmpty, !rows.isEmpty else { return }
+        precondition(rows.allSatisfy { $0.count == columns.count }, "a cell for each column")
         try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
             var buffer = ByteBuffer()
             buffer.reserveCapacity(72 * 1024)
-            for (index, cell) in cells.enumerated() {
-                Self.write(cell, to: &buffer)
-                buffer.writeInteger(index % width == width - 1 ? UInt8(ascii: "\n") : UInt8(ascii: "\t"))
+            for row in rows {
+                for (index, cell) in row.enumerated() {
+                    if index > 0 { buffer.writeInteger(UInt8(ascii: "\t")) }
+                    Self.write(cell, to: &buffer)
+                }
+                buffer.writeInteger(UInt8(ascii: "\n"))
                 if buffer.readableBytes >= 64 * 1024 {
                     try await writer.write(buffer)
                     buffer.clear()

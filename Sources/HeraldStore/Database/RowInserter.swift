@@ -17,9 +17,10 @@ public enum SQLCell: Sendable, Equatable {
 /// JSON text read back with `json_each` (``JSONRows``) halved that but still wrote and parsed
 /// every value twice. A million-row CSV import spent about three CPU-seconds there.
 public protocol RowInserter: Sendable {
-    /// Inserts `cells` into `table`, `columns.count` cells a row, in the caller's transaction.
-    /// `table` and `columns` are Herald's own identifiers (letters, digits, underscores).
-    func insert(into table: String, columns: [String], cells: [SQLCell]) async throws
+    /// Inserts `rows` into `table`, each row a cell for each of `columns`, in the caller's
+    /// transaction. `table` and `columns` are Herald's own identifiers (letters, digits,
+    /// underscores). Rows come as they were made, not copied into one array of cells.
+    func insert(into table: String, columns: [String], rows: [[SQLCell]]) async throws
 }
 
 extension FieldValue {

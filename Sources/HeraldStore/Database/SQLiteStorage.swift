@@ -90,52 +90,76 @@ struct SQLiteHandle: @unchecked Sendable {
     }
 }
 
-/// SQLite's bulk insert: one prepared INSERT, each row bound and stepped, on NIO's thread pool
-/// as SQLiteNIO runs its own statements. Callers hold the writer (``SQLiteStorage/bulkTransaction(_:)``),
+/// SQLite's bulk insert: a prepared INSERT of many rows (``rowsPerStatement``), each row's
+/// values bound and the statement stepped once for all of them, on NIO's thread pool as
+/// SQLiteNIO runs its own statements. Callers hold the writer (``SQLiteStorage/bulkTransaction(_:)``),
 /// so nothing else uses the connection meanwhile.
+///
+/// Why many rows a step: within one statement SQLite keeps its cursors on the table and on
+/// each index where the last row went, and a row that goes at the end (a new id; an index on
+/// the owner, the creation time, the same for every row) is placed without a search from the
+/// root. Stepped a row at a time, every row searched all six B-trees of a record table from
+/// their roots: twice the work of the same inserts as one `INSERT … SELECT` in `sqlite3`.
 struct SQLiteRowInserter: RowInserter {
     let handle: SQLiteHandle
 
-    func insert(into table: String, columns: [String], cells: [SQLCell]) async throws {
-        guard !columns.isEmpty, !cells.isEmpty else { return }
-        precondition(cells.count % columns.count == 0, "cells must fill whole rows")
-        let sql = "INSERT INTO \"\(table)\" (" + columns.map { "\"\($0)\"" }.joined(separator: ", ")
-            + ") VALUES (" + repeatElement("?", count: columns.count).joined(separator: ", ") + ")"
+    /// Rows a statement, up to the bound values SQLite takes in one (sqlite-nio allows 250,000).
+    static let rowsPerStatement = 256
+
+    func insert(into table: String, columns: [String], rows: [[SQLCell]]) async throws {
+        guard !columns.isEmpty, !rows.isEmpty else { return }
+        precondition(rows.allSatisfy { $0.count == columns.count }, "a cell for each column")
+        let head = "INSERT INTO \"\(table)\" (" + columns.map { "\"\($0)\"" }.joined(separator: ", ") + ") VALUES "
         let handle = self.handle
         let width = columns.count
         try await NIOThreadPool.singleton.runIfActive {
-            try Self.run(sql, width: width, cells: cells, on: handle.raw)
+            try Self.run(head, width: width, rows: rows, on: handle.raw)
         }
     }
 
-    private static func run(_ sql: String, width: Int, cells: [SQLCell], on db: OpaquePointer) throws {
-        var prepared: OpaquePointer?
-        guard sqlite_nio_sqlite3_prepare_v2(db, sql, -1, &prepared, nil) == SQLITE_OK, let statement = prepared else {
-            throw SQLiteStatementError(db: db, doing: "preparing the insert")
+    private static func run(_ head: String, width: Int, rows: [[SQLCell]], on db: OpaquePointer) throws {
+        // At most two statements: one of `rowsPerStatement` rows, and one for the rows left after the last full one.
+        var statements: [Int: OpaquePointer] = [:]
+        defer { for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) } }
+        func statement(rows count: Int) throws -> OpaquePointer {
+            if let statement = statements[count] { return statement }
+            let tuple = "(" + repeatElement("?", count: width).joined(separator: ", ") + ")"
+            let sql = head + repeatElement(tuple, count: count).joined(separator: ", ")
+            var prepared: OpaquePointer?
+            guard sqlite_nio_sqlite3_prepare_v2(db, sql, -1, &prepared, nil) == SQLITE_OK, let statement = prepared else {
+                throw SQLiteStatementError(db: db, doing: "preparing the insert")
+            }
+            statements[count] = statement
+            return statement
         }
-        defer { sqlite_nio_sqlite3_finalize(statement) }
         // SQLITE_TRANSIENT: SQLite copies the text, which lives only for the bind call.
         let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-        var index = 0
-        while index < cells.count {
-            for parameter in 1...Int32(width) {
-                let status: Int32
-                switch cells[index] {
-                case .null: status = sqlite_nio_sqlite3_bind_null(statement, parameter)
-                case .integer(let value): status = sqlite_nio_sqlite3_bind_int64(statement, parameter, value)
-                case .real(let value): status = sqlite_nio_sqlite3_bind_double(statement, parameter, value)
-                case .text(var value):
-                    status = value.withUTF8 { bytes in
-                        // An empty buffer may have no address, which SQLite would bind as NULL.
-                        bytes.baseAddress.map { sqlite_nio_sqlite3_bind_text(statement, parameter, $0, Int32(bytes.count), transient) }
-                            ?? sqlite_nio_sqlite3_bind_text(statement, parameter, "", 0, transient)
+        var start = 0
+        while start < rows.count {
+            let end = min(start + rowsPerStatement, rows.count)
+            let statement = try statement(rows: end - start)
+            var parameter: Int32 = 1
+            for row in rows[start..<end] {
+                for cell in row {
+                    let status: Int32
+                    switch cell {
+                    case .null: status = sqlite_nio_sqlite3_bind_null(statement, parameter)
+                    case .integer(let value): status = sqlite_nio_sqlite3_bind_int64(statement, parameter, value)
+                    case .real(let value): status = sqlite_nio_sqlite3_bind_double(statement, parameter, value)
+                    case .text(var value):
+                        status = value.withUTF8 { bytes in
+                            // An empty buffer may have no address, which SQLite would bind as NULL.
+                            bytes.baseAddress.map { sqlite_nio_sqlite3_bind_text(statement, parameter, $0, Int32(bytes.count), transient) }
+                                ?? sqlite_nio_sqlite3_bind_text(statement, parameter, "", 0, transient)
+                        }
                     }
+                    guard status == SQLITE_OK else { throw SQLiteStatementError(db: db, doing: "binding a value") }
+                    parameter += 1
                 }
-                guard status == SQLITE_OK else { throw SQLiteStatementError(db: db, doing: "binding a value") }
-                index += 1
             }
-            guard sqlite_nio_sqlite3_step(statement) == SQLITE_DONE else { throw SQLiteStatementError(db: db, doing: "inserting a row") }
+            guard sqlite_nio_sqlite3_step(statement) == SQLITE_DONE else { throw SQLiteStatementError(db: db, doing: "inserting rows") }
             sqlite_nio_sqlite3_reset(statement)
+            start = end
         }
     }
 }
