@@ -80,8 +80,8 @@ import Testing
         }
     }
 
-    /// Every kind of value goes in as it was read, through SQLite's JSON rows as through
-    /// PostgreSQL's placeholders: numbers, amounts, dates, times, yes/no, text with quotes.
+    /// Every kind of value goes in as it was read, through SQLite's multi-row statements as
+    /// through PostgreSQL's COPY: numbers, amounts, dates, times, yes/no, text with quotes.
     @Test(arguments: TestDatabase.kinds)
     func everyKindOfValueArrivesAsParsed(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in

@@ -9,13 +9,13 @@ public enum SQLCell: Sendable, Equatable {
 }
 
 /// Writes many rows of one table inside a transaction the way each database takes them
-/// fastest: SQLite one prepared INSERT bound and stepped per row (as sqlite3's `.import`
-/// does), PostgreSQL `COPY … FROM STDIN`.
+/// fastest: SQLite an INSERT of a few hundred rows prepared once a call and bound and
+/// stepped for each few hundred (see ``SQLiteRowInserter``), PostgreSQL `COPY … FROM STDIN`.
 ///
-/// Why not a statement of bound values: SQLiteNIO prepares each statement anew, and a
-/// statement of a few thousand rows cost more to parse and bind than SQLite's own insert; a
-/// JSON text read back with `json_each` (``JSONRows``) halved that but still wrote and parsed
-/// every value twice. A million-row CSV import spent about three CPU-seconds there.
+/// Why not through SQLiteNIO: it prepares each statement anew, and a statement of a few
+/// thousand rows cost more to parse and bind than SQLite's own insert; a JSON text read back
+/// with `json_each` (``JSONRows``) halved that but still wrote and parsed every value twice.
+/// A million-row CSV import spent about three CPU-seconds there.
 public protocol RowInserter: Sendable {
     /// Inserts `rows` into `table`, each row a cell for each of `columns`, in the caller's
     /// transaction. `table` and `columns` are Herald's own identifiers (letters, digits,
