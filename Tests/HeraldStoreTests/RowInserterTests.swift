@@ -71,6 +71,30 @@ import Testing
         }
     }
 
+    /// A module's widest table (200 fields) takes fewer rows a statement, within SQLite's
+    /// default limit of bound values, and still lands every value.
+    @Test(arguments: TestDatabase.kinds)
+    func storesRowsOfAWideTable(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let columns = (0..<ModuleRules.maxFieldsPerModule).map { "c\($0)" }
+            try await store.database.transaction { db in
+                try await db.raw("CREATE TABLE wide_test (\(unsafeRaw: columns.map { "\($0) BIGINT" }.joined(separator: ", ")))").run()
+            }
+            let rows: [[SQLCell]] = (0..<300).map { r in columns.indices.map { .integer(Int64(r * 1_000 + $0)) } }
+            #expect(SQLiteRowInserter.maxBinds / columns.count < rows.count)
+            try await store.database.bulkTransaction { _, inserter in
+                try await inserter.insert(into: "wide_test", columns: columns, rows: rows)
+            }
+            let sums = try await store.database.read { db in
+                try await db.raw("SELECT count(*) AS n, CAST(sum(c0) AS BIGINT) AS first, CAST(sum(c199) AS BIGINT) AS last FROM wide_test").first().map {
+                    (try $0.decode(column: "n", as: Int.self), try $0.decode(column: "first", as: Int64.self), try $0.decode(column: "last", as: Int64.self))
+                }
+            }
+            let expectedFirst = (0..<300).reduce(Int64(0)) { $0 + Int64($1 * 1_000) }
+            #expect(sums?.0 == 300 && sums?.1 == expectedFirst && sums?.2 == expectedFirst + 300 * 199)
+        }
+    }
+
     @Test(arguments: TestDatabase.kinds)
     func writesNothingWhenTheTransactionFails(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in

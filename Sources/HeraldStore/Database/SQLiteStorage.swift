@@ -103,8 +103,11 @@ struct SQLiteHandle: @unchecked Sendable {
 struct SQLiteRowInserter: RowInserter {
     let handle: SQLiteHandle
 
-    /// Rows a statement, up to the bound values SQLite takes in one (sqlite-nio allows 250,000).
+    /// Rows a statement, at most; fewer for a wide table (see ``maxBinds``).
     static let rowsPerStatement = 256
+    /// Values bound in one statement, at most: SQLite's default limit (sqlite-nio builds with
+    /// a higher one), so that a module of many fields stays within any build's.
+    static let maxBinds = 32_766
 
     func insert(into table: String, columns: [String], rows: [[SQLCell]]) async throws {
         guard !columns.isEmpty, !rows.isEmpty else { return }
@@ -118,7 +121,8 @@ struct SQLiteRowInserter: RowInserter {
     }
 
     private static func run(_ head: String, width: Int, rows: [[SQLCell]], on db: OpaquePointer) throws {
-        // At most two statements: one of `rowsPerStatement` rows, and one for the rows left after the last full one.
+        let perStatement = max(1, min(rowsPerStatement, maxBinds / width))
+        // At most two statements: one of `perStatement` rows, and one for the rows left after the last full one.
         var statements: [Int: OpaquePointer] = [:]
         defer { for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) } }
         func statement(rows count: Int) throws -> OpaquePointer {
@@ -136,7 +140,7 @@ struct SQLiteRowInserter: RowInserter {
         let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
         var start = 0
         while start < rows.count {
-            let end = min(start + rowsPerStatement, rows.count)
+            let end = min(start + perStatement, rows.count)
             let statement = try statement(rows: end - start)
             var parameter: Int32 = 1
             for row in rows[start..<end] {
