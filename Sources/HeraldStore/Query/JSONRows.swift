@@ -45,20 +45,24 @@ struct JSONRows {
 
     mutating func add(_ value: String?) {
         separate()
-        guard let value else { return appendNull() }
+        guard var value else { return appendNull() }
         text.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                text.append(UInt8(ascii: "\\"))
-                text.append(byte)
-            case 0..<0x20:
-                // Control characters as \u00XX; everything else, UTF-8 included, as it is.
-                text.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                         Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 0xF)]])
-            default:
-                text.append(byte)
+        // Runs of bytes that need no escape (all of most values) are copied whole.
+        value.withUTF8 { bytes in
+            var start = 0
+            for (i, byte) in bytes.enumerated() where byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 {
+                text.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<i]))
+                if byte < 0x20 {
+                    // Control characters as \u00XX; everything else, UTF-8 included, as it is.
+                    text.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                             Self.hex[Int(byte >> 4)], Self.hex[Int(byte & 0xF)]])
+                } else {
+                    text.append(UInt8(ascii: "\\"))
+                    text.append(byte)
+                }
+                start = i + 1
             }
+            text.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start...]))
         }
         text.append(UInt8(ascii: "\""))
     }
@@ -85,7 +89,7 @@ struct JSONRows {
     /// A flat JSON array of strings (`["a","b"]`, read with `json_each`'s `value`).
     static func strings(_ values: some Sequence<String>) -> String {
         // Values added before any row() are the outer array's own.
-        var list = JSONRows()
+        var list = JSONRows(capacity: values.underestimatedCount, bytesPerRow: 32)
         for value in values { list.add(value) }
         return list.json
     }

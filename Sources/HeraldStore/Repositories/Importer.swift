@@ -74,6 +74,10 @@ struct ImportJob: Sendable {
     /// tables have no defaults): the times and the default owner are Herald's.
     let sources: [CellSource]
 
+    /// The position in ``sources`` of each field a row may set (the owner among them), so that
+    /// a row's cells are its few values put in place, not a lookup for each of the table's columns.
+    let positions: [String: Int]
+
     enum CellSource: Sendable { case now, owner, value(String) }
 
     init(module: Module, options: ImportOptions) {
@@ -86,6 +90,15 @@ struct ImportJob: Sendable {
             default: .value($0.apiName)
             }
         }
+        var positions: [String: Int] = [:]
+        for (i, source) in sources.enumerated() {
+            switch source {
+            case .now: break
+            case .owner: positions[BuiltinFields.owner] = i
+            case .value(let name): positions[name] = i
+            }
+        }
+        self.positions = positions
     }
 
     /// Column index → field, worked out from the header.
@@ -141,6 +154,7 @@ struct ImportJob: Sendable {
     /// A checked row, ready to write.
     struct ReadyRow: Sendable {
         var line: Int
+        /// The row's values; empty unless the writer needs them (``refers``, or `update` duplicates).
         var changes: RecordChanges
         var email: String?
         /// The row as a new record, a value for each of the table's columns (see ``sources``).
@@ -151,16 +165,26 @@ struct ImportJob: Sendable {
         var refers: Bool
     }
 
-    /// `changes` as a new record's cells, created at `now`.
-    func cells(of changes: RecordChanges, now: SQLCell) -> [SQLCell] {
+    /// The cells of a new record that sets nothing, created at `now`: the times, the importer
+    /// as owner, NULL elsewhere. Made once a chunk of the file (see ``cells(of:blank:)``).
+    func blankCells(now: Int64) -> [SQLCell] {
         sources.map { source in
             switch source {
-            case .now: now
-            case .owner:
-                if case .reference(let id)?? = changes.values[BuiltinFields.owner] { .integer(id) } else { .integer(options.owner) }
-            case .value(let name): changes.values[name].flatMap { $0?.sqlCell } ?? .null
+            case .now: .integer(now)
+            case .owner: .integer(options.owner)
+            case .value: .null
             }
         }
+    }
+
+    /// `changes` as a new record's cells: `blank` with the row's values in place. A row that
+    /// leaves the owner empty keeps the importer as owner.
+    func cells(of changes: RecordChanges, blank: [SQLCell]) -> [SQLCell] {
+        var cells = blank
+        for (name, value) in changes.values {
+            if let value, let i = positions[name] { cells[i] = value.sqlCell }
+        }
+        return cells
     }
 
     /// Reads rows and hands checked ones to `sink` in batches.
@@ -171,6 +195,7 @@ struct ImportJob: Sendable {
         var headerCount = 0
         var batch: [ReadyRow] = []
         func take(_ rows: [CSVParser.Row], report: inout ImportReport) async throws {
+            let blank = options.dryRun ? [] : blankCells(now: WallClock.epochSeconds())
             for row in rows {
                 guard let p = plan else {
                     plan = try self.plan(header: row.fields)
@@ -198,9 +223,12 @@ struct ImportJob: Sendable {
                     if let emailField = module.emailField, case .text(let e)?? = changes.values[emailField.apiName] {
                         email = EmailAddress.normalized(e)
                     }
-                    let cells = options.dryRun ? [] : cells(of: changes, now: .integer(WallClock.epochSeconds()))
+                    let cells = options.dryRun ? [] : cells(of: changes, blank: blank)
                     let refers = changes.values.values.contains { if case .reference?? = $0 { true } else { false } }
-                    batch.append(ReadyRow(line: row.line, changes: changes, email: email, cells: cells, refers: refers))
+                    // The writer reads a row's values only to check what it names or to update a
+                    // record with them; other rows are freed of them here, not by the writer.
+                    let kept = refers || options.duplicates == .update ? changes : RecordChanges()
+                    batch.append(ReadyRow(line: row.line, changes: kept, email: email, cells: cells, refers: refers))
                     if batch.count >= options.batchSize {
                         try await sink(batch, &report)
                         batch.removeAll(keepingCapacity: true)
@@ -226,7 +254,7 @@ struct ImportJob: Sendable {
     func run(input: ByteChunks, db: any SQLDatabase, rows: (any RowInserter)?) async throws -> ImportReport {
         var report = ImportReport()
         report.dryRun = options.dryRun
-        var seen = Set<String>()
+        var seen = CompactStringSet()
         try await read(input: input, report: &report) { batch, report in
             var written = ImportReport()
             try await write(batch, db: db, rows: rows, seen: &seen, report: &written)
@@ -314,21 +342,24 @@ struct ImportJob: Sendable {
 
     /// Writes one batch: dedupes by email against the database and earlier rows, then inserts
     /// the new records through `rows` (nil only in a dry run).
-    func write(_ batch: [ReadyRow], db: any SQLDatabase, rows: (any RowInserter)?, seen: inout Set<String>,
+    func write(_ batch: [ReadyRow], db: any SQLDatabase, rows: (any RowInserter)?, seen: inout CompactStringSet,
                report: inout ImportReport) async throws {
         var existing: [String: Int64] = [:]
         if options.duplicates != .allow, let emailField = module.emailField {
             let emails = Array(Set(batch.compactMap(\.email)))
             if !emails.isEmpty {
-                // The batch's addresses as one bound value (see JSONRows), not 2,000 placeholders.
-                // PostgreSQL: one index probe an address, spelled out (LATERAL, with OFFSET 0 so
-                // that the planner cannot turn it back into a join). As `= ANY` it costed a read
-                // of the whole table below 2,000 index probes and chose it: 60-70 ms a batch at
-                // 100,000 records, against 12 ms for the probes.
+                // The batch's addresses as one bound value (see JSONRows), not 2,000 placeholders,
+                // and on both databases one index probe an address. SQLite: the addresses drive
+                // the join (CROSS JOIN keeps them outside); as `IN (SELECT value FROM json_each(…))`
+                // SQLite first sorted them into a temporary index, which took `sqlite3` 2.45 s for
+                // a million addresses against 0.90 s this way. PostgreSQL: spelled out (LATERAL,
+                // with OFFSET 0 so that the planner cannot turn it back into a join). As `= ANY`
+                // it costed a read of the whole table below 2,000 index probes and chose it:
+                // 60-70 ms a batch at 100,000 records, against 12 ms for the probes.
                 let lookup: SQLQueryString = db.dialect.name == "sqlite" ? """
-                    SELECT id, lower(\(ident: emailField.column)) AS e FROM \(ident: module.table)
-                    WHERE lower(\(ident: emailField.column)) IN (SELECT value FROM json_each(\(bind: JSONRows.strings(emails))))
-                    AND \(RecordStore.scopeSQL(options.scope))
+                    SELECT r.id, a.value AS e FROM json_each(\(bind: JSONRows.strings(emails))) AS a
+                    CROSS JOIN \(ident: module.table) AS r
+                    WHERE lower(r.\(ident: emailField.column)) = a.value AND \(RecordStore.scopeSQL(options.scope))
                     """ : """
                     SELECT r.id, a.e FROM unnest(\(bind: emails)::text[]) AS a(e) CROSS JOIN LATERAL
                     (SELECT id FROM \(ident: module.table)
@@ -346,21 +377,25 @@ struct ImportJob: Sendable {
         let badLines = Set(broken.map(\.line))
         for error in broken { report.fail(line: error.line, field: error.field, reason: error.reason) }
         report.failed += badLines.count
-        var inserts: [ReadyRow] = []
-        for row in batch where !badLines.contains(row.line) {
-            if options.duplicates != .allow, let email = row.email {
-                if !seen.insert(email).inserted {
+        // The rows are read in place (`batch[i]`), not copied out one by one: the writer is
+        // what a large import waits for, and a copy retains and releases each row's parts.
+        var inserts: [[SQLCell]] = []
+        inserts.reserveCapacity(batch.count)
+        for i in batch.indices {
+            if !badLines.isEmpty, badLines.contains(batch[i].line) { continue }
+            if options.duplicates != .allow, let email = batch[i].email {
+                if !seen.insert(email) {
                     // A second row with the same email in the file: with 'update' it would
                     // overwrite what the first row wrote; both cases skip it, and say so,
                     // whether or not the first row's batch is already written.
                     report.skipped += 1
-                    report.fail(line: row.line, field: "email", reason: "duplicate of an earlier row in the file; skipped")
+                    report.fail(line: batch[i].line, field: "email", reason: "duplicate of an earlier row in the file; skipped")
                     continue
                 }
                 if let id = existing[email] {
                     if options.duplicates == .skip { report.skipped += 1; continue }
                     if !options.dryRun {
-                        var values = row.changes.values
+                        var values = batch[i].changes.values
                         values[BuiltinFields.modifiedAt] = .some(.datetime(WallClock.epochSeconds()))
                         let assignments = values.keys.sorted().map { name -> SQLQueryString in
                             if let v = values[name]! { "\(ident: "f_" + name) = \(bind: v.sqlValue)" } else { "\(ident: "f_" + name) = NULL" }
@@ -371,11 +406,11 @@ struct ImportJob: Sendable {
                     continue
                 }
             }
-            inserts.append(row)
+            inserts.append(batch[i].cells)
         }
         if !options.dryRun, !inserts.isEmpty {
             guard let rows else { preconditionFailure("an import that writes needs a RowInserter") }
-            try await insert(inserts, into: rows)
+            try await rows.insert(into: module.table, columns: module.fields.map(\.column), rows: inserts)
         }
         report.created += inserts.count
     }
@@ -406,7 +441,4 @@ struct ImportJob: Sendable {
         return broken
     }
 
-    func insert(_ rows: [ReadyRow], into inserter: any RowInserter) async throws {
-        try await inserter.insert(into: module.table, columns: module.fields.map(\.column), rows: rows.map(\.cells))
-    }
 }

@@ -8,5 +8,5 @@ import SQLKit
 /// (each awaits the previous transaction), so it is never touched by two tasks at once.
 /// Passing the set in and out of each batch's transaction instead would copy it every time.
 final class SeenEmails: @unchecked Sendable {
-    var emails = Set<String>()
+    var emails = CompactStringSet()
 }
