@@ -59,6 +59,12 @@ import Testing
         #expect(throws: CSVParser.Error.self) { _ = try rows("a\n\"x\"y\n") }
         var parser = CSVParser()
         #expect(throws: CSVParser.Error.self) { _ = try parser.feed([0x61, 0xFF, 0x0A]) }
+        // A cut multi-byte sequence and an overlong one are refused too; "é" and "🚀" are kept.
+        for bad: [UInt8] in [[0x61, 0xC3, 0x0A], [0xC0, 0xAF, 0x0A], [0xF0, 0x9F, 0x9A, 0x0A]] {
+            var parser = CSVParser()
+            #expect(throws: CSVParser.Error.self) { _ = try parser.feed(bad) }
+        }
+        #expect((try? rows("h\né,🚀\n")) == [["h"], ["é", "🚀"]])
     }
 
     @Test func writerQuotesAndDefusesFormulas() {

@@ -150,7 +150,14 @@ public struct CSVParser: Sendable {
     }
 
     private mutating func endField() throws(Error) {
-        guard let text = String(validating: field, as: UTF8.self) else {
+        // An ASCII field (most of them) is valid UTF-8 as it is: `String(validating:as:)` runs as
+        // generic code, a type metadata lookup each call, 3 % of a million-row import's CPU.
+        let text: String
+        if field.allSatisfy({ $0 < 0x80 }) {
+            text = String(decoding: field, as: UTF8.self)
+        } else if let valid = String(validating: field, as: UTF8.self) {
+            text = valid
+        } else {
             throw Error(line: line, reason: "is not valid UTF-8 (save the file as UTF-8)")
         }
         guard fields.count < maxFields else { throw Error(line: line, reason: "has more than \(maxFields) columns") }
