@@ -141,6 +141,47 @@ import Testing
         #expect(!decoded.contains { $0.contains("\u{FFFD}") })
     }
 
+    /// The one-line way for a plain From or To writes what folding the address's tokens
+    /// writes, and leaves every other address to it.
+    @Test(arguments: [
+        (MailAddress("ann@example.org"), true),
+        (MailAddress("ann@example.org", name: "Ann Smith"), true),
+        (MailAddress("ann@example.org", name: "Ann"), true),
+        (MailAddress("o'brien+news@example.org", name: "Seán"), false),
+        (MailAddress("ann@example.org", name: "Smith, Ann"), false),
+        (MailAddress("ann@example.org", name: " Ann"), false),
+        (MailAddress("ann@example.org", name: "Ann "), false),
+        (MailAddress("ann@example.org", name: "Ann  Smith"), false),
+        (MailAddress("ann@example.org", name: ""), true),
+        (MailAddress("ann@example.org", name: "Ann \"the\" Smith"), false),
+        (MailAddress("a.very.long.local.part.indeed@a-very-long-domain-name.example.org", name: "Annabelle Smithsonian"), false),
+        (MailAddress(String(repeating: "x", count: 62) + "@example.org"), true),
+        (MailAddress(String(repeating: "x", count: 63) + "@example.org"), false),
+    ])
+    func aPlainAddressOnOneLineIsWhatFoldingWrites(address: MailAddress, plain: Bool) throws {
+        let general = HeaderEncoding.fold(name: "To", tokens: try address.validated(field: "To").headerTokens())
+        let fast = try MailMessage.plainAddressField("To", address)
+        #expect((fast != nil) == plain)
+        if let fast { #expect(fast == general) }
+        #expect(fast == nil || !general.dropLast(2).contains("\r\n"))
+    }
+
+    /// A Subject or custom header written at once is what folding its tokens writes.
+    @Test(arguments: ["Hello", "", "Two  spaces", "tab\there", "Grüße aus Köln", "looks =?like?= a word",
+                      "News for you, Ann: the March issue", String(repeating: "word ", count: 20),
+                      String(repeating: "x", count: 69), String(repeating: "x", count: 70), " leading", "trailing "])
+    func anUnstructuredFieldIsWhatFoldingWrites(value: String) {
+        #expect(HeaderEncoding.unstructuredField(name: "Subject", value: value)
+                == HeaderEncoding.fold(name: "Subject", tokens: HeaderEncoding.unstructuredTokens(value)))
+    }
+
+    @Test func aPlainAddressIsStillChecked() {
+        #expect(throws: MailError.self) { try MailMessage.plainAddressField("To", MailAddress("no-at-sign")) }
+        #expect(throws: MailError.self) { try MailMessage.plainAddressField("To", MailAddress("@example.org")) }
+        #expect(throws: MailError.self) { try MailMessage.plainAddressField("To", MailAddress("ann@")) }
+        #expect(throws: MailError.self) { try MailMessage.plainAddressField("To", MailAddress("ann@example.org", name: "Ann\r\nBcc: x@y")) }
+    }
+
     @Test func dateFormat() {
         #expect(MailMessage.formatDate(Date(timeIntervalSince1970: 0)) == "Thu, 1 Jan 1970 00:00:00 +0000")
         #expect(MailMessage.formatDate(Date(timeIntervalSince1970: 1_795_000_000)) == "Wed, 18 Nov 2026 11:06:40 +0000")

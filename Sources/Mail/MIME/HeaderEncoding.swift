@@ -81,24 +81,48 @@ enum HeaderEncoding {
         return encodedWords(value)
     }
 
+    /// An unstructured field (Subject, a custom header): `fold(name:tokens:)` of
+    /// ``unstructuredTokens(_:)``, written at once when the value is plain and the line fits,
+    /// which is what folding gives then (every message of a mass email has a Subject).
+    static func unstructuredField(name: String, value: String) -> String {
+        let length = name.utf8.count + 2 + value.utf8.count
+        guard length <= lineLimit, isPlain(value) else { return fold(name: name, tokens: unstructuredTokens(value)) }
+        var line = ""
+        line.reserveCapacity(length + 2)
+        line += name
+        line += ": "
+        line += value
+        line += "\r\n"
+        return line
+    }
+
     /// `Name: tok tok …` folded before a token whenever the line would pass 78 columns.
     /// `separator` goes between tokens (", " for address lists).
     /// Tokens are ASCII (plain words or encoded-words), so a length is its UTF-8 count.
     static func fold(name: String, tokens: [String], separators: [String]? = nil) -> String {
-        var out = name + ":"
+        // Appended piece by piece into one string of the right size: every message of a mass
+        // email folds several headers, and `a + b + c` made a string for each `+`.
+        var out = ""
+        out.reserveCapacity(name.utf8.count + tokens.reduce(4) { $0 + $1.utf8.count + 4 })
+        out += name
+        out += ":"
         var lineLength = out.utf8.count
         for (index, token) in tokens.enumerated() {
             let separator = index == 0 ? "" : (separators?[index - 1] ?? "")
             let length = separator.utf8.count + 1 + token.utf8.count
             if index > 0 && lineLength + length > lineLimit {
-                out += separator.trimmingTrailingSpace + "\r\n " + token
+                out += separator.trimmingTrailingSpace
+                out += "\r\n "
                 lineLength = 1 + token.utf8.count
             } else {
-                out += separator + " " + token
+                out += separator
+                out += " "
                 lineLength += length
             }
+            out += token
         }
-        return out + "\r\n"
+        out += "\r\n"
+        return out
     }
 }
 

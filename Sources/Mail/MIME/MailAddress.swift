@@ -51,7 +51,9 @@ public struct MailAddress: Sendable, Hashable, CustomStringConvertible {
         let bad = address.utf8.contains { byte in
             byte <= 32 || byte >= 127 || Self.excluded.contains(byte)
         }
-        guard !bad, let at = address.lastIndex(of: "@"), at != address.startIndex, address.index(after: at) != address.endIndex else {
+        // On bytes: `lastIndex(of:)` on the String walks Characters, for every message's From and To.
+        guard !bad, let at = address.utf8.lastIndex(of: UInt8(ascii: "@")), at != address.utf8.startIndex,
+              address.utf8.index(after: at) != address.utf8.endIndex else {
             throw MailError(.invalidAddress, "\(field): '\(address.prefix(80))' is not a valid ASCII address")
         }
         if let name { try HeaderEncoding.checkValue(name, field: field) }

@@ -111,7 +111,7 @@ public struct MailMessage: Sendable {
         if !to.isEmpty { head += try addressField("To", to) }
         if !cc.isEmpty { head += try addressField("Cc", cc) }
         try HeaderEncoding.checkValue(subject, field: "Subject")
-        head += HeaderEncoding.fold(name: "Subject", tokens: HeaderEncoding.unstructuredTokens(subject))
+        head += HeaderEncoding.unstructuredField(name: "Subject", value: subject)
         let id = messageID ?? "\(UUID().uuidString.lowercased())@\(from.domain)"
         try Self.checkMessageID(id, field: "Message-ID")
         head += "Message-ID: <\(id)>\r\n"
@@ -141,7 +141,7 @@ public struct MailMessage: Sendable {
                 throw MailError(.invalidHeader, "header \(header.name) is set by the message itself, not as a custom header", context: ["header": header.name])
             }
             try HeaderEncoding.checkValue(header.value, field: header.name)
-            head += HeaderEncoding.fold(name: header.name, tokens: HeaderEncoding.unstructuredTokens(header.value))
+            head += HeaderEncoding.unstructuredField(name: header.name, value: header.value)
         }
         head += "MIME-Version: 1.0\r\n"
 
@@ -278,6 +278,7 @@ public struct MailMessage: Sendable {
     // MARK: - Checks and formats
 
     private func addressField(_ name: String, _ addresses: [MailAddress]) throws(MailError) -> String {
+        if addresses.count == 1, let line = try Self.plainAddressField(name, addresses[0]) { return line }
         var tokens: [String] = []
         var separators: [String] = []
         for (index, address) in addresses.enumerated() {
@@ -287,6 +288,45 @@ public struct MailMessage: Sendable {
             tokens += parts
         }
         return HeaderEncoding.fold(name: name, tokens: tokens, separators: separators)
+    }
+
+    /// The field of one address whose display name is atoms separated by single spaces (or
+    /// absent) when it fits on one line: what ``HeaderEncoding/fold(name:tokens:separators:)``
+    /// of its ``MailAddress/headerTokens()`` gives, written at once. Nil for any other, which
+    /// takes the general way. Every message of a mass email has a From and a To.
+    static func plainAddressField(_ field: String, _ address: MailAddress) throws(MailError) -> String? {
+        let checked = try address.validated(field: field)
+        let name = checked.name ?? ""
+        let nameBytes = name.utf8
+        if !nameBytes.isEmpty {
+            var previousSpace = true  // no leading space
+            for byte in nameBytes {
+                if byte == 32 {
+                    if previousSpace { return nil }
+                    previousSpace = true
+                } else {
+                    guard HeaderEncoding.isAtext(byte) else { return nil }
+                    previousSpace = false
+                }
+            }
+            if previousSpace { return nil }  // a trailing space
+        }
+        let length = field.utf8.count + 2 + (nameBytes.isEmpty ? 0 : nameBytes.count + 3) + checked.address.utf8.count
+        guard length <= HeaderEncoding.lineLimit else { return nil }
+        var line = ""
+        line.reserveCapacity(length + 2)
+        line += field
+        line += ": "
+        if nameBytes.isEmpty {
+            line += checked.address
+        } else {
+            line += name
+            line += " <"
+            line += checked.address
+            line += ">"
+        }
+        line += "\r\n"
+        return line
     }
 
     static func checkMessageID(_ id: String, field: String) throws(MailError) {

@@ -27,11 +27,14 @@ public struct Envelope: Sendable, Hashable {
     }
 
     static func validate(_ address: String, role: String) throws(MailError) {
-        let bad = address.unicodeScalars.contains {
-            $0.value <= 32 || $0.value == 127 || $0 == "<" || $0 == ">"
+        // On bytes, the same test as on scalars (a non-ASCII scalar's bytes are all 0x80 and
+        // above): it runs for every message's sender and recipient.
+        let utf8 = address.utf8
+        let bad = utf8.contains {
+            $0 <= 32 || $0 == 127 || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">")
         }
-        guard !bad, address.utf8.count <= 254, let at = address.lastIndex(of: "@"),
-              at != address.startIndex, address.index(after: at) != address.endIndex
+        guard !bad, utf8.count <= 254, let at = utf8.lastIndex(of: UInt8(ascii: "@")),
+              at != utf8.startIndex, utf8.index(after: at) != utf8.endIndex
         else {
             throw MailError(.invalidAddress, "envelope.\(role): '\(address.prefix(80))' is not a valid address")
         }
