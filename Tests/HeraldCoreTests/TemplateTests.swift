@@ -1,4 +1,4 @@
-import HeraldCore
+@testable import HeraldCore
 import Testing
 
 @Suite struct TemplateTests {
@@ -140,6 +140,7 @@ import Testing
             let lines = (0..<Int.random(in: 1...6)).map { _ in (0..<Int.random(in: 0...40)).map { _ in words.randomElement()! }.joined(separator: " ") }
             let text = lines.joined(separator: "\n")
             #expect(HTMLText.wrapLines(text) == lines.map { HTMLText.wrapLines($0) }.joined(separator: "\n"))
+            #expect(HTMLText.wrapLines(text) == lines.map { HTMLText.wrap($0) }.joined(separator: "\n"))
         }
         let lorem = "<p>" + Array(repeating: "Lorem ipsum dolor sit amet,", count: 8).joined(separator: " ") + "</p>"
         let t = try compile(html: "<p>Hi {{first_name}}, " + Array(repeating: "news", count: 20).joined(separator: " ") + "</p>" + lorem)

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Plain text from HTML, for the text part of a message whose template has none.
 public enum HTMLText {
     /// Lines longer than this are wrapped at spaces (RFC 5322 §2.1.1 recommends 78).
@@ -324,19 +330,22 @@ public enum HTMLText {
         // Over the contiguous UTF-8 storage: iterating `utf8.enumerated()` cost six
         // nanoseconds a byte, a twentieth of a mass email's CPU.
         let wrapped: String? = text.withUTF8 { bytes in
+            guard let base = bytes.baseAddress else { return nil }
             var long: [Range<Int>] = []
-            var lineStart = 0, width = 0
-            for index in 0..<bytes.count {
-                let byte = bytes[index]
-                if byte == 0x0A {
-                    if width > lineLength { long.append(lineStart..<index) }
-                    lineStart = index + 1
-                    width = 0
-                } else if byte & 0xC0 != 0x80 {
-                    width += 1
+            var lineStart = 0
+            // Line ends by memchr, and characters counted only in a line of more bytes than
+            // the limit: the lines without values were wrapped when the template compiled,
+            // so most are short, and a byte loop over them all was a mass email's 1.5 %.
+            while lineStart <= bytes.count {
+                var lineEnd = bytes.count
+                if lineStart < bytes.count, let newline = memchr(base + lineStart, 0x0A, bytes.count - lineStart) {
+                    lineEnd = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(newline))
                 }
+                if lineEnd - lineStart > lineLength, width(UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd])) > lineLength {
+                    long.append(lineStart..<lineEnd)
+                }
+                lineStart = lineEnd + 1
             }
-            if width > lineLength { long.append(lineStart..<bytes.count) }
             guard !long.isEmpty else { return nil }
             let all = Array(bytes)
             var out: [UInt8] = []
@@ -362,7 +371,7 @@ public enum HTMLText {
     }
 
     /// Characters in UTF-8 bytes (continuation bytes not counted).
-    private static func width(_ bytes: ArraySlice<UInt8>) -> Int {
+    private static func width(_ bytes: some Collection<UInt8>) -> Int {
         var n = 0
         for b in bytes where b & 0xC0 != 0x80 { n += 1 }
         return n
