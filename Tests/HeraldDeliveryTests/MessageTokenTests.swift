@@ -40,6 +40,18 @@ import Testing
         #expect(signer.verify(text) == token)
     }
 
+    /// A Message-ID already sent must keep naming its recipient (replies and bounces are
+    /// matched by it), so its text never changes: made by Python's `hmac` of the lower-cased address.
+    @Test(arguments: [
+        (Int64(12), 1, "Ann@Example.org", "herald.12.1.c06fdb328aa53285@example.com"),
+        (Int64(7), 0, "zoë.ÉMILE@example.org", "herald.7.0.19f2772133103221@example.com"),
+        (Int64(9_876_543_210), 3, "x@y.z", "herald.9876543210.3.b49f7e0f725c2fd1@example.com"),
+    ])
+    func aMessageIDsTextIsFixed(massEmail: Int64, step: Int, address: String, id: String) throws {
+        #expect(HeraldMessageID.make(massEmail: massEmail, step: step, address: address, domain: "example.com", signer: signer) == id)
+        #expect(try #require(HeraldMessageID(parsing: id)).names(address.uppercased(), signer: signer))
+    }
+
     @Test func refusesEveryAlteration() {
         let text = signer.sign(MessageToken(.click(link: 3), message: 42))
         var refused = 0

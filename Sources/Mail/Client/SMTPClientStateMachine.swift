@@ -88,7 +88,8 @@ public struct SMTPClientStateMachine: Sendable {
         var inFlight: [Step]
 
         var acceptedRecipientCount: Int {
-            results.indices.filter { results[$0] == nil }.count
+            // Counted without making the array of them: this is asked for every message.
+            results.reduce(0) { $0 + ($1 == nil ? 1 : 0) }
         }
     }
 
