@@ -19,10 +19,6 @@ public protocol HeraldDatabase: Sendable {
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
-    /// Runs `body`, one statement that is atomic on its own, on a connection that may write,
-    /// without a transaction around it: the BEGIN and COMMIT would be two more round trips,
-    /// and the engine writes this way for every batch it claims and every group of outcomes.
-    func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     /// Runs `body` in a transaction, as `transaction` does, with a ``RowInserter`` that writes
     /// many rows of one table in that same transaction.
     func bulkTransaction<T: Sendable>(_ body: @Sendable (any SQLDatabase, any RowInserter) async throws -> T) async throws -> T

@@ -104,10 +104,6 @@ public final class PostgresStorage: HeraldDatabase {
         }
     }
 
-    public func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in try await body(connection.sql(queryLogLevel: .trace)) }
-    }
-
     public func bulkTransaction<T: Sendable>(_ body: @Sendable (any SQLDatabase, any RowInserter) async throws -> T) async throws -> T {
         let logger = self.logger
         return try await client.withConnection { connection in

@@ -59,12 +59,6 @@ public final class SQLiteStorage: HeraldDatabase {
         }
     }
 
-    public func write<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        // One writing statement takes the write lock as it starts (no read lock to upgrade), so
-        // autocommit waits on busy_timeout as BEGIN IMMEDIATE would.
-        try await writer.with { connection in try await body(connection.sql(queryLogLevel: .trace)) }
-    }
-
     public func bulkTransaction<T: Sendable>(_ body: @Sendable (any SQLDatabase, any RowInserter) async throws -> T) async throws -> T {
         let rows = SQLiteRowInserter(handle: writerHandle)
         return try await transaction { db in try await body(db, rows) }

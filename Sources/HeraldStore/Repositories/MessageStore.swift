@@ -69,8 +69,7 @@ public struct MessageStore: Sendable {
     public func claim(massEmail: Int64, step: Int = 0, node: String, limit: Int, now: Int64) async throws -> [ClaimedMessage] {
         guard limit > 0 else { return [] }
         let lock: SQLQueryString = database.kind == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
-        // One statement: the rows it locks stay locked until it ends, which is all a claim needs.
-        return try await database.write { db in
+        return try await database.transaction { db in
             try await db.raw("""
                 UPDATE mail_messages SET status = 'sending', claimed_by = \(bind: node), attempts = attempts + 1
                 WHERE \(SendingUnit.sendingCondition(massEmail: massEmail, step: step))
@@ -97,12 +96,7 @@ public struct MessageStore: Sendable {
     /// that nobody has claimed since, so that what was delivered is not sent again.
     public func record(_ outcomes: [MessageOutcome], node: String, alsoRequeued: Bool = false) async throws {
         guard !outcomes.isEmpty else { return }
-        // Without a bounce it is one statement, and needs no transaction around it.
-        let bounces = outcomes.contains { $0.status == .bounced }
-        @Sendable func writing(_ body: @Sendable (any SQLDatabase) async throws -> Void) async throws {
-            if bounces { try await database.transaction(body) } else { try await database.write(body) }
-        }
-        try await writing { db in
+        try await database.transaction { db in
             if database.kind == .postgres {
                 // As in insertQueued, arrays; they cannot hold NULL here, so an absent value travels as a value no real
                 // one has (0, -1 or the empty text) and NULLIF turns it back.
