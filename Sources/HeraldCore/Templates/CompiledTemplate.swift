@@ -137,10 +137,8 @@ public struct CompiledTemplate: Sendable {
     private func subject(_ context: [MergeProgram.Value]) -> String {
         let subject = self.subject.render(context)
         // A subject is one header line: line breaks from a long-text value become spaces.
-        // Bytes first: walking Characters cost every message; only a subject with a byte that
-        // may start a line break (a control or non-ASCII) is looked at as Characters.
-        guard subject.utf8.contains(where: { (0x0A...0x0D).contains($0) || $0 >= 0x80 }) else { return subject }
-        return subject.contains(where: \.isNewline) ? subject.split(whereSeparator: \.isNewline).joined(separator: " ") : subject
+        // Asked on bytes first (walking Characters cost every message), as a field's value is.
+        return FieldValueParser.hasLineBreak(subject) ? subject.split(whereSeparator: \.isNewline).joined(separator: " ") : subject
     }
 
     /// Every name a template of `module` may use, for pickers and documentation: the
