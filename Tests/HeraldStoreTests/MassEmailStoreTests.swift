@@ -187,6 +187,48 @@ import Testing
             try await store.messages.record([MessageOutcome(id: heldByA[2].id, attempt: 1, status: .sent, attempts: 1, code: 250, sentAt: 101)],
                                             node: "a", alsoRequeued: true)
             #expect(try await store.messages.page(massEmail: m.id, status: .sent).count == 2)
+            // What "a" held and did not answer goes again, as a first attempt, with the two never claimed.
+            let again = try await store.messages.claim(massEmail: m.id, node: "b", limit: 10, now: 108)
+            #expect(again.count == 4)
+            #expect(Set([heldByA[1].id, heldByA[3].id]).isSubset(of: Set(again.map(\.id))))
+            #expect(again.allSatisfy { $0.attempt == 1 })
+            #expect(try await store.massEmails.figures([m.id])[m.id]?.byStatus == [.sent: 2, .sending: 8])
+            #expect(try await store.messages.page(massEmail: m.id, status: .sending).count == 8)
+            #expect(try await store.messages.page(massEmail: m.id, status: .queued).isEmpty)
+        }
+    }
+
+    /// Many processes claiming small batches of one mass email at once, again and again until
+    /// nothing is left (on PostgreSQL claims race: a claim may find rows another has just
+    /// claimed): every message is claimed exactly once.
+    @Test(arguments: TestDatabase.kinds)
+    func racingClaimsTakeEachMessageOnce(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let f = try await Self.fixture(store)
+            let m = try await Self.sendNow(f, name: "Race")
+            _ = try await store.massEmails.startDue(now: WallClock.epochSeconds() + 1)
+            _ = try await store.massEmails.enqueue(m.id, step: 0, recipients: (1...2_000).map { (Int64($0), "r\($0)@x.org") },
+                                                   cursor: 2_000, skipped: [:], now: 0)
+            try await store.massEmails.markResolved(m.id, now: 0)
+            let ids = try await withThrowingTaskGroup(of: [Int64].self) { group in
+                for node in 0..<6 {
+                    group.addTask {
+                        var mine: [Int64] = []
+                        var empty = 0
+                        // Bounded: 2,000 messages in batches of 25 need 80 claims in all.
+                        for _ in 0..<400 where empty < 3 {
+                            let batch = try await store.messages.claim(massEmail: m.id, node: "n\(node)", limit: 25, now: 10)
+                            empty = batch.isEmpty ? empty + 1 : 0
+                            mine += batch.map(\.id)
+                        }
+                        return mine
+                    }
+                }
+                return try await group.reduce(into: [Int64]()) { $0 += $1 }
+            }
+            #expect(ids.count == 2_000)
+            #expect(Set(ids).count == 2_000)
+            #expect(try await store.massEmails.figures([m.id])[m.id]?.byStatus == [.sending: 2_000])
         }
     }
 

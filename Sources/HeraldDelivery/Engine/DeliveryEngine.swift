@@ -93,7 +93,7 @@ public actor DeliveryEngine: Service {
         let batches = self.batches
         self.writer = OutcomeWriter(store: store, journal: journal, node: configuration.node, interval: configuration.flushInterval,
                                     size: configuration.flushSize, logger: logger,
-                                    onJournalFailure: { _ in batches.cancelAll() })
+                                    onJournalFailure: { _ in batches.halt() })
     }
 
     public func run() async throws {
@@ -179,6 +179,7 @@ public actor DeliveryEngine: Service {
             case .probeJournal:
                 do {
                     try journal.probe()
+                    batches.resume()
                     perform(machine.journalWorks(now: now()))
                 } catch {
                     logger.debug("the delivery journal still cannot be written", metadata: ["error": "\(error)"])
@@ -496,29 +497,49 @@ public actor DeliveryEngine: Service {
 }
 
 /// The batches in flight, reachable from any thread: the journal's failure, on a
-/// connection's event loop, cancels them at once, before another message goes out unnoted.
+/// connection's event loop, cancels them at once, before another message goes out unnoted,
+/// and holds back every batch started after it (the machine learns of the failure only when
+/// the outcomes reach the database, and may claim meanwhile) until the journal works again.
 final class BatchRegistry: Sendable {
-    private let batches = Mutex<[Int: (unit: MassEmailStep, task: Task<Void, Never>)]>([:])
+    private struct State {
+        var batches: [Int: (unit: MassEmailStep, task: Task<Void, Never>)] = [:]
+        var halted = false
+    }
+    private let state = Mutex(State())
 
+    /// Registers a batch; while halted, it is cancelled at once (and gives its messages back).
     func add(_ id: Int, unit: MassEmailStep, task: Task<Void, Never>) {
-        batches.withLock { $0[id] = (unit, task) }
+        let halted = state.withLock { state in
+            state.batches[id] = (unit, task)
+            return state.halted
+        }
+        if halted { task.cancel() }
     }
 
     func remove(_ id: Int) {
-        batches.withLock { _ = $0.removeValue(forKey: id) }
+        state.withLock { _ = $0.batches.removeValue(forKey: id) }
     }
 
     /// Cancels every batch (no further message is handed to a connection) and returns their tasks.
     @discardableResult
     func cancelAll() -> [Task<Void, Never>] {
-        let tasks = batches.withLock { $0.values.map(\.task) }
-        for task in tasks { task.cancel() }
-        return tasks
+        cancel { _ in true }
+    }
+
+    /// The journal cannot be written: cancels every batch, and every one added until ``resume()``.
+    func halt() {
+        state.withLock { $0.halted = true }
+        cancelAll()
+    }
+
+    /// The journal works again: batches added from now on run.
+    func resume() {
+        state.withLock { $0.halted = false }
     }
 
     /// Cancels the batches of the units that match, and returns their tasks.
     func cancel(where matches: (MassEmailStep) -> Bool) -> [Task<Void, Never>] {
-        let tasks = batches.withLock { $0.values.filter { matches($0.unit) }.map(\.task) }
+        let tasks = state.withLock { $0.batches.values.filter { matches($0.unit) }.map(\.task) }
         for task in tasks { task.cancel() }
         return tasks
     }
