@@ -36,6 +36,16 @@ import Testing
             in: f.contacts, owner: f.admin.id)
     }
 
+    /// A mass email that is sending, its `count` messages (to r1@x.org, …) queued and due since 0.
+    static func sendingWithMessages(_ store: Store, name: String, count: Int) async throws -> MassEmail {
+        let m = try await sendNow(try await fixture(store), name: name)
+        _ = try await store.massEmails.startDue(now: WallClock.epochSeconds() + 1)
+        _ = try await store.massEmails.enqueue(m.id, step: 0, recipients: (1...count).map { (Int64($0), "r\($0)@x.org") },
+                                               cursor: Int64(count), skipped: [:], now: 0)
+        try await store.massEmails.markResolved(m.id, now: 0)
+        return m
+    }
+
     @Test(arguments: TestDatabase.kinds)
     func createRefusesWhatCannotBeSentAndSaysWhere(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in
@@ -105,12 +115,7 @@ import Testing
     @Test(arguments: TestDatabase.kinds)
     func claimsAreDisjointAndOutcomesAreGuardedByTheAttempt(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in
-            let f = try await Self.fixture(store)
-            let m = try await Self.sendNow(f, name: "Claims")
-            _ = try await store.massEmails.startDue(now: WallClock.epochSeconds() + 1)
-            _ = try await store.massEmails.enqueue(m.id, step: 0, recipients: (1...300).map { (Int64($0), "r\($0)@x.org") },
-                                                   cursor: 300, skipped: [:], now: 0)
-            try await store.massEmails.markResolved(m.id, now: 0)
+            let m = try await Self.sendingWithMessages(store, name: "Claims", count: 300)
             // Each batch goes with the node that claimed it: the group yields them in the
             // order they finish, not the order they were started.
             let batches = try await withThrowingTaskGroup(of: (node: String, claimed: [ClaimedMessage]).self) { group in
@@ -204,12 +209,7 @@ import Testing
     @Test(arguments: TestDatabase.kinds)
     func racingClaimsTakeEachMessageOnce(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in
-            let f = try await Self.fixture(store)
-            let m = try await Self.sendNow(f, name: "Race")
-            _ = try await store.massEmails.startDue(now: WallClock.epochSeconds() + 1)
-            _ = try await store.massEmails.enqueue(m.id, step: 0, recipients: (1...2_000).map { (Int64($0), "r\($0)@x.org") },
-                                                   cursor: 2_000, skipped: [:], now: 0)
-            try await store.massEmails.markResolved(m.id, now: 0)
+            let m = try await Self.sendingWithMessages(store, name: "Race", count: 2_000)
             let ids = try await withThrowingTaskGroup(of: [Int64].self) { group in
                 for node in 0..<6 {
                     group.addTask {
