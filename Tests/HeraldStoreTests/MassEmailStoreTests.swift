@@ -203,6 +203,47 @@ import Testing
         }
     }
 
+    /// A message given back unsent, by a restart, a takeover or an outcome that returns it to
+    /// the queue (a rest, the relay out), keeps the status it had when claimed: an uncertain
+    /// one stays counted apart until a server accepts it, a deferred one stays deferred.
+    @Test(arguments: TestDatabase.kinds)
+    func aMessageGivenBackKeepsTheStatusItHadWhenClaimed(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let m = try await Self.sendingWithMessages(store, name: "Kept", count: 2)
+            try await store.nodes.register("a", now: 100)
+            try await store.nodes.register("b", now: 100)
+            let first = try await store.messages.claim(massEmail: m.id, node: "a", limit: 2, now: 100).sorted { $0.id < $1.id }
+            try await store.messages.record([
+                MessageOutcome(id: first[0].id, attempt: 1, status: .uncertain, attempts: 1, nextAttemptAt: 100, text: "lost after the data"),
+                MessageOutcome(id: first[1].id, attempt: 1, status: .deferred, attempts: 1, nextAttemptAt: 100, code: 451),
+            ], node: "a")
+            func statuses() async throws -> [MessageStatus] { try await store.messages.page(massEmail: m.id).map(\.status) }
+            #expect(try await statuses() == [.uncertain, .deferred])
+            // A restart gives back what was claimed.
+            #expect(try await store.messages.claim(massEmail: m.id, node: "a", limit: 2, now: 101).count == 2)
+            #expect(try await statuses() == [.sending, .sending])
+            #expect(try await store.messages.requeueClaims(of: "a") == 2)
+            #expect(try await statuses() == [.uncertain, .deferred])
+            // An outcome that gives a message back unsent.
+            let again = try await store.messages.claim(massEmail: m.id, node: "a", limit: 2, now: 102).sorted { $0.id < $1.id }
+            try await store.messages.record(again.map { MessageOutcome(id: $0.id, attempt: $0.attempt, status: .queued, attempts: $0.attempt - 1,
+                                                                        nextAttemptAt: 130, text: "the relay is out") }, node: "a")
+            #expect(try await statuses() == [.uncertain, .deferred])
+            // A takeover of a process that died holding them.
+            #expect(try await store.messages.claim(massEmail: m.id, node: "a", limit: 2, now: 130).count == 2)
+            #expect(try await store.nodes.beat("b", now: 110))
+            #expect(try await store.nodes.takeOver(now: 110, by: "b").messages == 2)
+            #expect(try await statuses() == [.uncertain, .deferred])
+            #expect(try await store.massEmails.figures([m.id])[m.id]?.byStatus == [.uncertain: 1, .deferred: 1])
+            // Accepted at last: sent.
+            let last = try await store.messages.claim(massEmail: m.id, node: "b", limit: 2, now: 130).sorted { $0.id < $1.id }
+            #expect(last.map(\.attempt) == [2, 2])
+            try await store.messages.record(last.map { MessageOutcome(id: $0.id, attempt: $0.attempt, status: .sent, attempts: $0.attempt,
+                                                                       code: 250, sentAt: 131) }, node: "b")
+            #expect(try await statuses() == [.sent, .sent])
+        }
+    }
+
     /// Many processes claiming small batches of one mass email at once, again and again until
     /// nothing is left (on PostgreSQL claims race: a claim may find rows another has just
     /// claimed): every message is claimed exactly once.

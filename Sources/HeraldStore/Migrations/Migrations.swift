@@ -291,5 +291,11 @@ enum Migrations {
                 "ALTER TABLE mail_messages ADD COLUMN ab_key BIGINT",
             ] { try await db.raw(statement).run() }
         },
+        Migration(version: 19, name: "the status a claimed message had") { db, _ in
+            // A claim sets status 'sending'; what it was (queued, deferred, uncertain) comes back
+            // when the message is given back unsent (a restart, a takeover, a rest, the relay
+            // out), so that an uncertain message stays counted apart until a server accepts it.
+            try await db.raw("ALTER TABLE mail_messages ADD COLUMN prior_status TEXT").run()
+        },
     ]
 }

@@ -71,7 +71,7 @@ public struct MessageStore: Sendable {
         let lock: SQLQueryString = database.kind == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
         return try await database.transaction { db in
             try await db.raw("""
-                UPDATE mail_messages SET status = 'sending', claimed_by = \(bind: node), attempts = attempts + 1
+                UPDATE mail_messages SET status = 'sending', prior_status = status, claimed_by = \(bind: node), attempts = attempts + 1
                 WHERE \(SendingUnit.sendingCondition(massEmail: massEmail, step: step))
                   AND id IN (SELECT id FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND step = \(bind: step)
                              AND status IN ('queued', 'deferred', 'uncertain') AND next_attempt_at <= \(bind: now)
@@ -101,7 +101,7 @@ public struct MessageStore: Sendable {
                 // As in insertQueued, arrays; they cannot hold NULL here, so an absent value travels as a value no real
                 // one has (0, -1 or the empty text) and NULLIF turns it back.
                 try await db.raw("""
-                    UPDATE mail_messages SET status = v.status, attempts = v.attempts,
+                    UPDATE mail_messages SET status = \(Self.outcomeStatus("v.status")), attempts = v.attempts,
                         next_attempt_at = COALESCE(NULLIF(v.next_attempt_at, -1), mail_messages.next_attempt_at),
                         smtp_code = NULLIF(v.code, 0), smtp_status = NULLIF(v.enhanced_code, ''), smtp_text = NULLIF(v.text, ''),
                         sent_at = NULLIF(v.sent_at, 0), claimed_by = NULL
@@ -124,7 +124,7 @@ public struct MessageStore: Sendable {
                 // outcomes and finds each message by its id, rather than the node's claims and
                 // the outcomes for each (it cannot know how many rows json_each has).
                 try await db.raw("""
-                    UPDATE mail_messages SET status = v.status, attempts = v.attempts,
+                    UPDATE mail_messages SET status = \(Self.outcomeStatus("v.status")), attempts = v.attempts,
                         next_attempt_at = COALESCE(v.next_attempt_at, mail_messages.next_attempt_at),
                         smtp_code = v.code, smtp_status = v.enhanced_code, smtp_text = v.text, sent_at = v.sent_at,
                         claimed_by = NULL
@@ -152,6 +152,16 @@ public struct MessageStore: Sendable {
         }
     }
 
+    /// The status an outcome in column `status` leaves: a message given back unsent (`queued`:
+    /// a rest, the relay out, a stop) returns to the status it had when claimed, so that a
+    /// deferred or uncertain one stays so.
+    private static func outcomeStatus(_ status: String) -> SQLQueryString {
+        "CASE WHEN \(unsafeRaw: status) = 'queued' THEN COALESCE(mail_messages.prior_status, 'queued') ELSE \(unsafeRaw: status) END"
+    }
+
+    /// The status a message given back from a claim returns to (see ``outcomeStatus(_:)``).
+    static let givenBackStatus: SQLQueryString = "COALESCE(prior_status, 'queued')"
+
     /// The condition that `node` still holds a message for the attempt in column `attempt`
     /// (or, `alsoRequeued`, that the message was given back from that attempt and not claimed since).
     /// `byID`: SQLite is to find each row by its id, not through the index of claims (see `record`).
@@ -162,7 +172,7 @@ public struct MessageStore: Sendable {
             """
         guard alsoRequeued else { return held }
         return """
-            (\(held) OR (mail_messages.status = 'queued' AND mail_messages.claimed_by IS NULL
+            (\(held) OR (mail_messages.status IN ('queued', 'deferred', 'uncertain') AND mail_messages.claimed_by IS NULL
                          AND mail_messages.attempts = \(unsafeRaw: attempt) - 1))
             """
     }
@@ -173,7 +183,7 @@ public struct MessageStore: Sendable {
     public func requeueClaims(of node: String) async throws -> Int {
         try await database.transaction { db in
             try await db.raw("""
-                UPDATE mail_messages SET status = 'queued', attempts = attempts - 1, claimed_by = NULL
+                UPDATE mail_messages SET status = \(Self.givenBackStatus), attempts = attempts - 1, claimed_by = NULL
                 WHERE status = 'sending' AND claimed_by = \(bind: node) RETURNING id
                 """).all().count
         }

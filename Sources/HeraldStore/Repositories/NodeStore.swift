@@ -74,7 +74,8 @@ public struct NodeStore: Sendable {
                 DELETE FROM delivery_nodes WHERE heartbeat_at < \(bind: now - Self.staleAfter) AND node <> \(bind: node) RETURNING node
                 """).all().map { try $0.decode(column: "node", as: String.self) }
             let messages = try await db.raw("""
-                UPDATE mail_messages SET status = 'queued', attempts = attempts - 1, claimed_by = NULL, next_attempt_at = \(bind: now)
+                UPDATE mail_messages SET status = \(MessageStore.givenBackStatus), attempts = attempts - 1, claimed_by = NULL,
+                    next_attempt_at = \(bind: now)
                 WHERE status = 'sending' AND claimed_by IS NOT NULL
                   AND claimed_by NOT IN (SELECT node FROM delivery_nodes) RETURNING id
                 """).all().count
