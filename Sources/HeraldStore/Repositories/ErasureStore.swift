@@ -224,7 +224,7 @@ private struct Person {
     }
 
     /// A message still waiting to be sent (`sending` ones refuse the erasure).
-    static let waiting: SQLQueryString = "status IN ('queued', 'deferred', 'uncertain')"
+    static let waiting: SQLQueryString = "status IN \(MessageStore.waiting)"
 
     /// `column IN (values)`, and false for no values (`IN ()` is no SQL).
     static func among(_ column: String, _ values: [some Encodable & Sendable]) -> SQLQueryString {

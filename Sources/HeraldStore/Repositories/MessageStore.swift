@@ -74,7 +74,7 @@ public struct MessageStore: Sendable {
                 UPDATE mail_messages SET status = 'sending', prior_status = status, claimed_by = \(bind: node), attempts = attempts + 1
                 WHERE \(SendingUnit.sendingCondition(massEmail: massEmail, step: step))
                   AND id IN (SELECT id FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND step = \(bind: step)
-                             AND status IN ('queued', 'deferred', 'uncertain') AND next_attempt_at <= \(bind: now)
+                             AND status IN \(Self.waiting) AND next_attempt_at <= \(bind: now)
                              ORDER BY next_attempt_at LIMIT \(literal: limit) \(lock))
                 RETURNING id, record_id, address, attempts, variant
                 """).all().map { row in
@@ -156,11 +156,14 @@ public struct MessageStore: Sendable {
     /// a rest, the relay out, a stop) returns to the status it had when claimed, so that a
     /// deferred or uncertain one stays so.
     private static func outcomeStatus(_ status: String) -> SQLQueryString {
-        "CASE WHEN \(unsafeRaw: status) = 'queued' THEN COALESCE(mail_messages.prior_status, 'queued') ELSE \(unsafeRaw: status) END"
+        "CASE WHEN \(unsafeRaw: status) = 'queued' THEN \(givenBackStatus) ELSE \(unsafeRaw: status) END"
     }
 
     /// The status a message given back from a claim returns to (see ``outcomeStatus(_:)``).
     static let givenBackStatus: SQLQueryString = "COALESCE(prior_status, 'queued')"
+
+    /// The statuses of a message that waits to be claimed (what a claim saves in `prior_status`).
+    static let waiting: SQLQueryString = "('queued', 'deferred', 'uncertain')"
 
     /// The condition that `node` still holds a message for the attempt in column `attempt`
     /// (or, `alsoRequeued`, that the message was given back from that attempt and not claimed since).
@@ -172,7 +175,7 @@ public struct MessageStore: Sendable {
             """
         guard alsoRequeued else { return held }
         return """
-            (\(held) OR (mail_messages.status IN ('queued', 'deferred', 'uncertain') AND mail_messages.claimed_by IS NULL
+            (\(held) OR (mail_messages.status IN \(waiting) AND mail_messages.claimed_by IS NULL
                          AND mail_messages.attempts = \(unsafeRaw: attempt) - 1))
             """
     }
