@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -211,13 +212,27 @@ def test_no_journal_no_sending_and_it_resumes_by_itself(workdir):
         path = f"/api/v1/mass-emails/{created['id']}"
         wait_until("200 messages arrived", lambda: capture.count() >= 200, timeout=120, interval=0.01)
         filler = Path(state) / "filler"
-        with open(filler, "wb") as out:
+        # The disk stays full until the test frees it: the engine deletes a journal segment
+        # once its outcomes are in the database, and the space that frees would let its probe
+        # succeed (rightly) and sending resume within the hold below.
+        keep_full = threading.Event()
+        keep_full.set()
+
+        def fill():
+            out = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
             try:
-                while True:
-                    out.write(b"\0" * 65536)
-                    out.flush()
-            except OSError:
-                pass
+                while keep_full.is_set():
+                    try:
+                        while os.write(out, b"\0" * 4096) > 0:
+                            pass
+                    except OSError:
+                        pass
+                    time.sleep(0.005)
+            finally:
+                os.close(out)
+
+        filling = threading.Thread(target=fill, daemon=True)
+        filling.start()
         waiting = wait_until("the API says the journal cannot be written",
                              lambda: (m := api.ok("GET", path))["waiting"] and m, timeout=30)
         assert waiting["waiting"]["kind"] == "journal_unwritable"
@@ -226,6 +241,8 @@ def test_no_journal_no_sending_and_it_resumes_by_itself(workdir):
         time.sleep(3)
         assert capture.count() == held, "messages went out while the journal could not be written"
         assert api.ok("GET", path)["status"] == "sending"
+        keep_full.clear()
+        filling.join()
         filler.unlink()
         done = wait_sent(api, created, timeout=120)
         missing, duplicates = census(capture, 1500)
