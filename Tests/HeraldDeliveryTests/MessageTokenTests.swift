@@ -52,6 +52,15 @@ import Testing
         #expect(try #require(HeraldMessageID(parsing: id)).names(address.uppercased(), signer: signer))
     }
 
+    /// A URL or an address made around a token in one go is the same text as one joined.
+    @Test(arguments: [MessageToken.Purpose.open, .click(link: 7), .bounce])
+    func aTokenSignedInPlaceIsTheTokenWithItsNeighbours(purpose: MessageToken.Purpose) {
+        let token = MessageToken(purpose, message: 31)
+        #expect(signer.sign(token, after: "https://crm.example.com", "/t/c/") == "https://crm.example.com/t/c/" + signer.sign(token))
+        #expect(signer.sign(token, after: "bounce+", before: "@bounces.exämple.com") == "bounce+" + signer.sign(token) + "@bounces.exämple.com")
+        #expect(signer.sign(token, after: "") == signer.sign(token))
+    }
+
     @Test func refusesEveryAlteration() {
         let text = signer.sign(MessageToken(.click(link: 3), message: 42))
         var refused = 0

@@ -27,20 +27,23 @@ public struct ReturnPaths: Sendable {
 
     public let domain: String
     let signer: MessageTokenSigner
+    /// "@" and the domain, made once: every message's return path ends with it.
+    private let atDomain: String
 
     public init(domain: String, signer: MessageTokenSigner) {
         self.domain = domain.lowercased()
         self.signer = signer
+        self.atDomain = "@" + self.domain
     }
 
     public func bounceAddress(for messageID: Int64) -> String {
-        "bounce+\(signer.sign(MessageToken(.bounce, message: messageID)))@\(domain)"
+        signer.sign(MessageToken(.bounce, message: messageID), after: "bounce+", before: atDomain)
     }
 
     /// The tracked reply address; the token is the same as the bounce address's (it names the
     /// message), the local part says which it is.
     public func replyAddress(for messageID: Int64) -> String {
-        "reply+\(signer.sign(MessageToken(.bounce, message: messageID)))@\(domain)"
+        signer.sign(MessageToken(.bounce, message: messageID), after: "reply+", before: atDomain)
     }
 
     /// Whether `address` is at the bounce domain (case-insensitive).

@@ -71,7 +71,8 @@ public struct TemplateMessageMaker: MessageMaker {
         let owners = try await owners(of: records)
         let module = prepared.module
         let sender = prepared.sender
-        let nameFields = Self.nameFields.compactMap { module.field($0) }
+        let nameFields = Self.nameFields.compactMap { module.field($0)?.apiName }
+        let domain = Self.domain(of: sender)
         let now = Date()
         let verp = try await returnPaths?.current()
         let signers = await domains?.signers(for: sender.email) ?? []
@@ -93,14 +94,15 @@ public struct TemplateMessageMaker: MessageMaker {
                 let variant = variantOf[claimed.address] ?? 0
                 let original = prepared.originals[prepared.originals.indices.contains(variant) ? variant : 0]
                 rendered.subject = Self.replySubject(original.renderSubject(values))
-                inReplyTo = [messageID(massEmail: massEmail.id, step: 0, address: claimed.address, sender: sender)]
+                inReplyTo = [HeraldMessageID.make(massEmail: massEmail.id, step: 0, address: claimed.address, domain: domain, signer: links.signer)]
             }
-            let name = nameFields.compactMap { record[$0.apiName]?.text }.filter { !$0.isEmpty }.joined(separator: " ")
+            let name = Self.recipientName(record, fields: nameFields)
             let unsubscribe = links.listUnsubscribe(message: claimed.id, mailDomain: verp?.domain, oneClick: extra[LinkTracking.unsubscribeName])
             do throws(MailError) {
                 return .success(try composer.compose(
                     rendered, from: sender, to: claimed.address, recipientName: name.isEmpty ? nil : name,
-                    messageID: messageID(massEmail: massEmail.id, step: claimed.step, address: claimed.address, sender: sender),
+                    messageID: HeraldMessageID.make(massEmail: massEmail.id, step: claimed.step, address: claimed.address, domain: domain,
+                                                    signer: links.signer),
                     date: now, inReplyTo: inReplyTo,
                     listUnsubscribe: MailMessage.ListUnsubscribe(urls: unsubscribe, oneClick: true),
                     returnPath: verp?.bounceAddress(for: claimed.id), signers: signers))
@@ -124,8 +126,7 @@ public struct TemplateMessageMaker: MessageMaker {
             ?? MergeValues(sender: sender, extra: extra)
         let address = record.flatMap { r in module.emailField.flatMap { r[$0.apiName]?.text } }.flatMap { $0.isEmpty ? nil : $0 }
             ?? "recipient@example.org"
-        let name = record.map { r in Self.nameFields.compactMap { module.field($0) }.compactMap { r[$0.apiName]?.text }
-            .filter { !$0.isEmpty }.joined(separator: " ") } ?? ""
+        let name = record.map { Self.recipientName($0, fields: Self.nameFields.compactMap { module.field($0)?.apiName }) } ?? ""
         let verp = try await returnPaths?.current()
         let unsubscribe = links.listUnsubscribe(message: 0, mailDomain: verp?.domain, oneClick: extra[LinkTracking.unsubscribeName])
         do throws(MailError) {
@@ -141,12 +142,28 @@ public struct TemplateMessageMaker: MessageMaker {
 
     /// The message's ``HeraldMessageID``, at the sender's domain.
     func messageID(massEmail: Int64, step: Int, address: String, sender: Sender) -> String {
-        let domain = sender.email.split(separator: "@").last.map(String.init) ?? "herald.invalid"
-        return HeraldMessageID.make(massEmail: massEmail, step: step, address: address, domain: domain, signer: links.signer)
+        HeraldMessageID.make(massEmail: massEmail, step: step, address: address, domain: Self.domain(of: sender), signer: links.signer)
+    }
+
+    /// The domain of the sender's address, which its messages' ids end with.
+    static func domain(of sender: Sender) -> String {
+        sender.email.split(separator: "@").last.map(String.init) ?? "herald.invalid"
     }
 
     /// The fields of the recipient's name in the To header.
     static let nameFields = ["first_name", "last_name"]
+
+    /// The recipient's name for the To header: the name fields' values that are not empty,
+    /// a space between.
+    static func recipientName(_ record: Record, fields: [String]) -> String {
+        var name = ""
+        for field in fields {
+            guard let value = record[field]?.text, !value.isEmpty else { continue }
+            if !name.isEmpty { name += " " }
+            name += value
+        }
+        return name
+    }
 
     /// "Re: " and the original subject, once: a subject that already reads "Re: …" keeps it.
     static func replySubject(_ subject: String) -> String {

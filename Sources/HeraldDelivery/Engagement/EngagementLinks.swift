@@ -52,7 +52,7 @@ public struct EngagementLinks: Sendable {
         case .trap: Path.trap
         case .unsubscribe, .bounce: Path.unsubscribe
         }
-        return base + path + signer.sign(token)
+        return signer.sign(token, after: base, path)
     }
 
     /// The merge values of one message's tracked template: see ``LinkTracking``.
@@ -80,7 +80,7 @@ public struct EngagementLinks: Sendable {
     public func listUnsubscribe(message: Int64, mailDomain: String?, oneClick: String? = nil) -> [String] {
         let token = MessageToken(.unsubscribe, message: message)
         var urls = [oneClick ?? url(token)]
-        if let mailDomain { urls.append("mailto:unsubscribe+\(signer.sign(token))@\(mailDomain)?subject=unsubscribe") }
+        if let mailDomain { urls.append(signer.sign(token, after: "mailto:unsubscribe+", before: "@\(mailDomain)?subject=unsubscribe")) }
         return urls
     }
 }

@@ -17,7 +17,18 @@ public struct HeraldMessageID: Sendable, Hashable {
     /// The id (without angle brackets) of the message of `massEmail`'s `step` to `address`,
     /// at `domain` (the sender's).
     public static func make(massEmail: Int64, step: Int, address: String, domain: String, signer: MessageTokenSigner) -> String {
-        "herald.\(massEmail).\(step).\(code(massEmail: massEmail, step: step, address: address, signer: signer))@\(domain)"
+        let head = "herald.\(massEmail).\(step)."
+        return withCode(massEmail: massEmail, step: step, address: address, signer: signer) { code in
+            String(unsafeUninitializedCapacity: head.utf8.count + code.count + 1 + domain.utf8.count) { out in
+                var at = 0
+                for byte in head.utf8 { out[at] = byte; at += 1 }
+                for byte in code { out[at] = byte; at += 1 }
+                out[at] = UInt8(ascii: "@")
+                at += 1
+                for byte in domain.utf8 { out[at] = byte; at += 1 }
+                return at
+            }
+        }
     }
 
     /// Reads one of Herald's Message-IDs (angle brackets or not); nil for anyone else's.
@@ -40,14 +51,35 @@ public struct HeraldMessageID: Sendable, Hashable {
     }
 
     static func code(massEmail: Int64, step: Int, address: String, signer: MessageTokenSigner) -> String {
-        let mac = signer.code(for: Array("message-id\u{0}\(massEmail)\u{0}\(step)\u{0}\(address.lowercased())".utf8))
-        let hex = Array("0123456789abcdef".utf8)
-        var digits: [UInt8] = []
-        digits.reserveCapacity(16)
-        for byte in mac.prefix(8) {
-            digits.append(hex[Int(byte >> 4)])
-            digits.append(hex[Int(byte & 15)])
+        withCode(massEmail: massEmail, step: step, address: address, signer: signer) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Calls `body` with the 16 hex digits of the code, made on the stack: every message of a
+    /// mass email gets one.
+    private static func withCode<T>(massEmail: Int64, step: Int, address: String, signer: MessageTokenSigner,
+                                    _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {
+        // What is signed: "message-id", the mass email, the step and the lower-cased address, NUL between.
+        let head = "message-id\u{0}\(massEmail)\u{0}\(step)\u{0}"
+        let lowered = address.utf8.allSatisfy { $0 < 0x80 } ? address : address.lowercased()
+        let length = head.utf8.count + lowered.utf8.count
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(length, 16)) { input in
+            var at = 0
+            for byte in head.utf8 { input[at] = byte; at += 1 }
+            for byte in lowered.utf8 {
+                input[at] = (0x41...0x5A).contains(byte) ? byte | 0x20 : byte
+                at += 1
+            }
+            let mac = signer.code(for: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: input[..<at])))
+            // The input is spent: its first 16 bytes take the digits.
+            mac.withUnsafeBytes { mac in
+                for i in 0..<8 {
+                    input[2 * i] = hex[Int(mac[i] >> 4)]
+                    input[2 * i + 1] = hex[Int(mac[i] & 15)]
+                }
+            }
+            return body(UnsafeBufferPointer(rebasing: input[..<16]))
         }
-        return String(decoding: digits, as: UTF8.self)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// An email to build: headers, text and HTML bodies, attachments and inline images.
 /// ``render()`` turns it into RFC 5322 bytes, always 7-bit clean.
@@ -103,7 +104,9 @@ public struct MailMessage: Sendable {
     /// - Throws: ``MailError`` with ``MailError/Code/invalidHeader`` or
     ///   ``MailError/Code/invalidAddress`` naming the field at fault.
     public func render(boundarySeed: String? = nil) throws(MailError) -> [UInt8] {
+        // Room for a mass email's usual header, so that it is not copied as it grows.
         var head = ""
+        head.reserveCapacity(1_024)
         head += "Date: \(Self.formatDate(date))\r\n"
         head += try addressField("From", [from])
         if let sender { head += try addressField("Sender", [sender]) }
@@ -114,7 +117,9 @@ public struct MailMessage: Sendable {
         head += HeaderEncoding.unstructuredField(name: "Subject", value: subject)
         let id = messageID ?? "\(UUID().uuidString.lowercased())@\(from.domain)"
         try Self.checkMessageID(id, field: "Message-ID")
-        head += "Message-ID: <\(id)>\r\n"
+        head += "Message-ID: <"
+        head += id
+        head += ">\r\n"
         if !inReplyTo.isEmpty {
             for id in inReplyTo { try Self.checkMessageID(id, field: "In-Reply-To") }
             head += HeaderEncoding.fold(name: "In-Reply-To", tokens: inReplyTo.map { "<\($0)>" })
@@ -209,7 +214,9 @@ public struct MailMessage: Sendable {
 
     /// Text as UTF-8 quoted-printable: safe over any relay, readable when it is ASCII.
     static func writeTextPart(_ text: String, subtype: String, into out: inout [UInt8]) {
-        out.append(contentsOf: "Content-Type: text/\(subtype); charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n".utf8)
+        out.append(contentsOf: "Content-Type: text/".utf8)
+        out.append(contentsOf: subtype.utf8)
+        out.append(contentsOf: "; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n".utf8)
         QuotedPrintable.encode(text, into: &out)
     }
 
@@ -266,13 +273,24 @@ public struct MailMessage: Sendable {
     static func writeMultipart<Failure: Error>(_ subtype: String, boundary: String, parameters: String = "", parts: Int,
                                                into out: inout [UInt8],
                                                _ writePart: (Int, inout [UInt8]) throws(Failure) -> Void) throws(Failure) {
-        out.append(contentsOf: "Content-Type: multipart/\(subtype);\r\n boundary=\"\(boundary)\"\(parameters)\r\n\r\n".utf8)
+        // In pieces, not interpolated: no string is made for a line (every message of a mass email has these).
+        out.append(contentsOf: "Content-Type: multipart/".utf8)
+        out.append(contentsOf: subtype.utf8)
+        out.append(contentsOf: ";\r\n boundary=\"".utf8)
+        out.append(contentsOf: boundary.utf8)
+        out.append(contentsOf: "\"".utf8)
+        out.append(contentsOf: parameters.utf8)
+        out.append(contentsOf: "\r\n\r\n".utf8)
         for index in 0..<parts {
-            out.append(contentsOf: "--\(boundary)\r\n".utf8)
+            out.append(contentsOf: "--".utf8)
+            out.append(contentsOf: boundary.utf8)
+            out.append(contentsOf: "\r\n".utf8)
             try writePart(index, &out)
             if out.last != 10 { out += [13, 10] }
         }
-        out.append(contentsOf: "--\(boundary)--\r\n".utf8)
+        out.append(contentsOf: "--".utf8)
+        out.append(contentsOf: boundary.utf8)
+        out.append(contentsOf: "--\r\n".utf8)
     }
 
     // MARK: - Checks and formats
@@ -342,6 +360,9 @@ public struct MailMessage: Sendable {
         }
     }
 
+    private static let weekdayNames = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+    private static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
     /// RFC 5322 §3.3 date-time in UTC, e.g. `Fri, 27 Nov 2026 03:43:05 +0000`.
     static func formatDate(_ date: Date) -> String {
         let seconds = Int64(date.timeIntervalSince1970.rounded(.down))
@@ -359,9 +380,7 @@ public struct MailMessage: Sendable {
         let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
         let weekday = Int(((days % 7) + 11) % 7)  // 1970-01-01 was a Thursday
-        let names = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        return "\(names[weekday]), \(day) \(months[Int(month) - 1]) \(year) "
+        return "\(weekdayNames[weekday]), \(day) \(monthNames[Int(month) - 1]) \(year) "
             + "\(String(time / 3600).leftPadded(2)):\(String(time / 60 % 60).leftPadded(2)):\(String(time % 60).leftPadded(2)) +0000"
     }
 }
@@ -373,7 +392,19 @@ struct BoundaryMaker {
     private var count = 0
 
     init(seed: String?) {
-        stem = seed ?? String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        stem = seed ?? String(Self.nextStem(), radix: 36)
+    }
+
+    // A stem need not be secret, only unlike the last (the "=_" keeps parts from colliding):
+    // SplitMix64 over a counter from a random start, rather than the system's generator, a
+    // system call, for every message of a mass email.
+    private static let stems = Atomic<UInt64>(UInt64.random(in: 0...UInt64.max))
+
+    private static func nextStem() -> UInt64 {
+        var z = stems.wrappingAdd(0x9E37_79B9_7F4A_7C15, ordering: .relaxed).newValue
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 
     mutating func next() -> String {
