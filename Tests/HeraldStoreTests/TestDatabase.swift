@@ -22,8 +22,9 @@ enum TestDatabase {
     }
 
     /// A fresh, migrated database of `kind`, removed afterwards.
-    static func withStore<T>(_ kind: DatabaseKind, _ body: (Store) async throws -> T) async throws -> T {
-        let (location, cleanup) = try await fresh(kind)
+    /// - Parameter options: what `CREATE DATABASE` is also told, on PostgreSQL (a collation).
+    static func withStore<T>(_ kind: DatabaseKind, options: String = "", _ body: (Store) async throws -> T) async throws -> T {
+        let (location, cleanup) = try await fresh(kind, options: options)
         let store = try await Store.open(location, logger: logger)
         do {
             let result = try await body(store)
@@ -38,7 +39,7 @@ enum TestDatabase {
     }
 
     /// A new empty database's location and a function that deletes it.
-    static func fresh(_ kind: DatabaseKind) async throws -> (DatabaseLocation, () async throws -> Void) {
+    static func fresh(_ kind: DatabaseKind, options: String = "") async throws -> (DatabaseLocation, () async throws -> Void) {
         switch kind {
         case .sqlite:
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("herald-test-\(UUID().uuidString)")
@@ -51,7 +52,7 @@ enum TestDatabase {
             }
             let name = "herald_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
             let admin = try PostgresStorage(url: base, maxConnections: 1, logger: logger)
-            try await admin.read { db in try await db.raw("CREATE DATABASE \(ident: String(name))").run() }
+            try await admin.read { db in try await db.raw("CREATE DATABASE \(ident: String(name)) \(unsafeRaw: options)").run() }
             await admin.close()
             var components = URLComponents(string: base)!
             components.path = "/" + name

@@ -25,8 +25,12 @@ public struct SuppressionStore: Sendable {
         let secret = try await settings.engagementSecret()
         return try await database.read { db in
             // Hashing every address costs more than the lookup: only when someone was erased.
+            // The range is of what starts "hmac" in any collation (a PostgreSQL database's may
+            // order ';' before ':', or pass over punctuation), so the index finds it; the prefix
+            // itself is then compared as bytes.
             let erased = try await db.raw("""
-                SELECT 1 AS found FROM suppressions WHERE address >= 'hmac:' AND address < 'hmac;' LIMIT 1
+                SELECT 1 AS found FROM suppressions
+                WHERE address >= 'hmac' AND address < 'hmad' AND substr(address, 1, 5) = 'hmac:' LIMIT 1
                 """).first() != nil
             let keys = erased ? ErasedAddressKeys(secret: secret) : nil
             var out = Set<String>()
