@@ -71,7 +71,7 @@ public struct TemplateMessageMaker: MessageMaker {
         let owners = try await owners(of: records)
         let module = prepared.module
         let sender = prepared.sender
-        let nameFields = Self.nameFields.compactMap { module.field($0)?.apiName }
+        let nameFields = Self.nameFields(of: module)
         let domain = Self.domain(of: sender)
         let now = Date()
         let verp = try await returnPaths?.current()
@@ -94,15 +94,14 @@ public struct TemplateMessageMaker: MessageMaker {
                 let variant = variantOf[claimed.address] ?? 0
                 let original = prepared.originals[prepared.originals.indices.contains(variant) ? variant : 0]
                 rendered.subject = Self.replySubject(original.renderSubject(values))
-                inReplyTo = [HeraldMessageID.make(massEmail: massEmail.id, step: 0, address: claimed.address, domain: domain, signer: links.signer)]
+                inReplyTo = [messageID(massEmail: massEmail.id, step: 0, address: claimed.address, domain: domain)]
             }
             let name = Self.recipientName(record, fields: nameFields)
             let unsubscribe = links.listUnsubscribe(message: claimed.id, mailDomain: verp?.domain, oneClick: extra[LinkTracking.unsubscribeName])
             do throws(MailError) {
                 return .success(try composer.compose(
                     rendered, from: sender, to: claimed.address, recipientName: name.isEmpty ? nil : name,
-                    messageID: HeraldMessageID.make(massEmail: massEmail.id, step: claimed.step, address: claimed.address, domain: domain,
-                                                    signer: links.signer),
+                    messageID: messageID(massEmail: massEmail.id, step: claimed.step, address: claimed.address, domain: domain),
                     date: now, inReplyTo: inReplyTo,
                     listUnsubscribe: MailMessage.ListUnsubscribe(urls: unsubscribe, oneClick: true),
                     returnPath: verp?.bounceAddress(for: claimed.id), signers: signers))
@@ -126,13 +125,13 @@ public struct TemplateMessageMaker: MessageMaker {
             ?? MergeValues(sender: sender, extra: extra)
         let address = record.flatMap { r in module.emailField.flatMap { r[$0.apiName]?.text } }.flatMap { $0.isEmpty ? nil : $0 }
             ?? "recipient@example.org"
-        let name = record.map { Self.recipientName($0, fields: Self.nameFields.compactMap { module.field($0)?.apiName }) } ?? ""
+        let name = record.map { Self.recipientName($0, fields: Self.nameFields(of: module)) } ?? ""
         let verp = try await returnPaths?.current()
         let unsubscribe = links.listUnsubscribe(message: 0, mailDomain: verp?.domain, oneClick: extra[LinkTracking.unsubscribeName])
         do throws(MailError) {
             return try composer.compose(
                 compiled.render(values), from: sender, to: address, recipientName: name.isEmpty ? nil : name,
-                messageID: messageID(massEmail: 0, step: 0, address: address, sender: sender), date: Date(),
+                messageID: messageID(massEmail: 0, step: 0, address: address, domain: Self.domain(of: sender)), date: Date(),
                 listUnsubscribe: MailMessage.ListUnsubscribe(urls: unsubscribe, oneClick: true),
                 returnPath: verp?.bounceAddress(for: 0), signers: await domains?.signers(for: sender.email) ?? [])
         } catch {
@@ -140,9 +139,9 @@ public struct TemplateMessageMaker: MessageMaker {
         }
     }
 
-    /// The message's ``HeraldMessageID``, at the sender's domain.
-    func messageID(massEmail: Int64, step: Int, address: String, sender: Sender) -> String {
-        HeraldMessageID.make(massEmail: massEmail, step: step, address: address, domain: Self.domain(of: sender), signer: links.signer)
+    /// The message's ``HeraldMessageID``, at the sender's domain (``domain(of:)``).
+    func messageID(massEmail: Int64, step: Int, address: String, domain: String) -> String {
+        HeraldMessageID.make(massEmail: massEmail, step: step, address: address, domain: domain, signer: links.signer)
     }
 
     /// The domain of the sender's address, which its messages' ids end with.
@@ -152,6 +151,11 @@ public struct TemplateMessageMaker: MessageMaker {
 
     /// The fields of the recipient's name in the To header.
     static let nameFields = ["first_name", "last_name"]
+
+    /// The API names of those of ``nameFields`` that `module` has.
+    static func nameFields(of module: Module) -> [String] {
+        nameFields.compactMap { module.field($0)?.apiName }
+    }
 
     /// The recipient's name for the To header: the name fields' values that are not empty,
     /// a space between.

@@ -20,13 +20,10 @@ public struct HeraldMessageID: Sendable, Hashable {
         let head = "herald.\(massEmail).\(step)."
         return withCode(massEmail: massEmail, step: step, address: address, signer: signer) { code in
             String(unsafeUninitializedCapacity: head.utf8.count + code.count + 1 + domain.utf8.count) { out in
-                var at = 0
-                for byte in head.utf8 { out[at] = byte; at += 1 }
-                for byte in code { out[at] = byte; at += 1 }
-                out[at] = UInt8(ascii: "@")
-                at += 1
-                for byte in domain.utf8 { out[at] = byte; at += 1 }
-                return at
+                var at = out.put(head.utf8, at: 0)
+                at = out.put(code, at: at)
+                at = out.put("@".utf8, at: at)
+                return out.put(domain.utf8, at: at)
             }
         }
     }
@@ -65,12 +62,8 @@ public struct HeraldMessageID: Sendable, Hashable {
         let lowered = address.utf8.allSatisfy { $0 < 0x80 } ? address : address.lowercased()
         let length = head.utf8.count + lowered.utf8.count
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(length, 16)) { input in
-            var at = 0
-            for byte in head.utf8 { input[at] = byte; at += 1 }
-            for byte in lowered.utf8 {
-                input[at] = (0x41...0x5A).contains(byte) ? byte | 0x20 : byte
-                at += 1
-            }
+            let afterHead = input.put(head.utf8, at: 0)
+            let at = input.put(lowered.utf8.lazy.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, at: afterHead)
             let mac = signer.code(for: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: input[..<at])))
             // The input is spent: its first 16 bytes take the digits.
             mac.withUnsafeBytes { mac in

@@ -98,23 +98,14 @@ public struct MessageTokenSigner: Sendable {
             let signed = UnsafeRawBufferPointer(rebasing: bytes[..<count])
             let length = prefix.utf8.count + path.utf8.count + Base32.encodedCount(count) + suffix.utf8.count
             return String(unsafeUninitializedCapacity: length) { out in
-                var at = Self.put(prefix, into: out, at: 0)
-                at = Self.put(path, into: out, at: at)
+                var at = out.put(prefix.utf8, at: 0)
+                at = out.put(path.utf8, at: at)
                 at = Base32.encode(signed, into: out, at: at)
-                return Self.put(suffix, into: out, at: at)
+                return out.put(suffix.utf8, at: at)
             }
         }
     }
 
-    /// Copies `text`'s UTF-8 into `out` from `start` and returns where it ended.
-    private static func put(_ text: String, into out: UnsafeMutableBufferPointer<UInt8>, at start: Int) -> Int {
-        var at = start
-        for byte in text.utf8 {
-            out[at] = byte
-            at += 1
-        }
-        return at
-    }
 
     /// The token `text` stands for, or nil when it is malformed, altered or signed under
     /// another secret. Case does not matter.
@@ -223,5 +214,18 @@ enum Base32 {
         // Leftover bits must be the zero padding of the last character, or the text was altered.
         guard bits < 5, buffer & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
         return count
+    }
+}
+
+extension UnsafeMutableBufferPointer<UInt8> {
+    /// Copies `bytes` in from `start` (there must be room) and returns where they ended: how a
+    /// token, a URL or a Message-ID is written into the one string made for it.
+    func put(_ bytes: some Sequence<UInt8>, at start: Int) -> Int {
+        var at = start
+        for byte in bytes {
+            self[at] = byte
+            at += 1
+        }
+        return at
     }
 }
