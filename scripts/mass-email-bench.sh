@@ -24,9 +24,11 @@ command -v smtp-sink >/dev/null && command -v smtp-source >/dev/null \
 if [ -n "${HERALD_BIN:-}" ]; then
   bin=$HERALD_BIN
 else
-  echo "== building herald (release)"
-  swift build -c release --product herald 2>&1 | grep -E "error|Build complete" || true
-  bin="$(swift build -c release --show-bin-path)/herald"
+  # The Swift runtime and Foundation linked in, as Herald is shipped: calls into them are
+  # direct, not through the PLT (4-9 % less CPU a send, measured; see the README).
+  echo "== building herald (release, --static-swift-stdlib)"
+  swift build -c release --static-swift-stdlib --product herald 2>&1 | grep -E "error|Build complete" || true
+  bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/herald"
 fi
 [ -x "$bin" ] || { echo "herald did not build"; exit 1; }
 
