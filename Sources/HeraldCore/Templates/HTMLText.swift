@@ -347,16 +347,15 @@ public enum HTMLText {
                 lineStart = lineEnd + 1
             }
             guard !long.isEmpty else { return nil }
-            let all = Array(bytes)
             var out: [UInt8] = []
-            out.reserveCapacity(all.count + all.count / 16)
+            out.reserveCapacity(bytes.count + bytes.count / 16)
             var copied = 0
             for line in long {
-                out.append(contentsOf: all[copied..<line.lowerBound])
-                wrap(all[line], into: &out)
+                out.append(contentsOf: bytes[copied..<line.lowerBound])
+                wrap(bytes[line], into: &out)
                 copied = line.upperBound
             }
-            out.append(contentsOf: all[copied...])
+            out.append(contentsOf: bytes[copied...])
             return String(decoding: out, as: UTF8.self)
         }
         return wrapped ?? text
@@ -365,8 +364,9 @@ public enum HTMLText {
     /// Wraps a line at spaces; a merge tag or a long URL is one word and never split. A list
     /// item's continuation lines are indented under its text.
     static func wrap(_ line: String) -> String {
+        var line = line
         var out: [UInt8] = []
-        wrap(Array(line.utf8)[...], into: &out)
+        line.withUTF8 { wrap($0[...], into: &out) }
         return String(decoding: out, as: UTF8.self)
     }
 
@@ -377,7 +377,7 @@ public enum HTMLText {
         return n
     }
 
-    private static func wrap(_ line: ArraySlice<UInt8>, into out: inout [UInt8]) {
+    private static func wrap(_ line: Slice<UnsafeBufferPointer<UInt8>>, into out: inout [UInt8]) {
         let space: UInt8 = 0x20, open: UInt8 = 0x7B, close: UInt8 = 0x7D
         guard width(line) > lineLength else { out.append(contentsOf: line); return }
         var bodyStart = line.startIndex
@@ -387,7 +387,7 @@ public enum HTMLText {
         var continuation = Array(lead)
         if body.starts(with: [0x2D, space]) { continuation += [space, space] }  // "- "
         // Words: split at spaces outside merge tags.
-        var words: [ArraySlice<UInt8>] = []
+        var words: [Slice<UnsafeBufferPointer<UInt8>>] = []
         var wordStart = body.startIndex
         var depth = 0
         var i = body.startIndex
