@@ -99,3 +99,20 @@ import Testing
         #expect(Base32.decode("MZXW6YTBOI").map { String(decoding: $0, as: UTF8.self) } == "foobar")
     }
 }
+
+/// The token code's two directions over whole values, for checking them against RFC 4648's
+/// examples; the code itself writes into and reads from a token's own buffer.
+extension Base32 {
+    static func encode(_ bytes: [UInt8]) -> String {
+        bytes.withUnsafeBytes { bytes in
+            String(unsafeUninitializedCapacity: encodedCount(bytes.count)) { encode(bytes, into: $0, at: 0) }
+        }
+    }
+
+    static func decode(_ text: String) -> [UInt8]? {
+        let utf8 = Substring(text).utf8
+        var out = [UInt8](repeating: 0, count: utf8.count * 5 / 8)
+        guard let count = out.withUnsafeMutableBufferPointer({ decode(utf8, into: $0) }) else { return nil }
+        return Array(out.prefix(count))
+    }
+}

@@ -152,12 +152,6 @@ public struct MessageTokenSigner: Sendable {
 enum Base32 {
     private static let alphabet: [UInt8] = Array("abcdefghijklmnopqrstuvwxyz234567".utf8)
 
-    static func encode(_ bytes: [UInt8]) -> String {
-        bytes.withUnsafeBytes { bytes in
-            String(unsafeUninitializedCapacity: encodedCount(bytes.count)) { encode(bytes, into: $0, at: 0) }
-        }
-    }
-
     /// The length of `count` bytes' encoding.
     static func encodedCount(_ count: Int) -> Int { (count * 8 + 4) / 5 }
 
@@ -181,13 +175,6 @@ enum Base32 {
             at += 1
         }
         return at
-    }
-
-    static func decode(_ text: some StringProtocol) -> [UInt8]? {
-        let utf8 = Substring(text).utf8
-        var out = [UInt8](repeating: 0, count: utf8.count * 5 / 8)
-        guard let count = out.withUnsafeMutableBufferPointer({ decode(utf8, into: $0) }) else { return nil }
-        return Array(out.prefix(count))
     }
 
     /// Decodes `utf8` into `out` (room for `utf8.count * 5 / 8` bytes) and returns how many it wrote.
