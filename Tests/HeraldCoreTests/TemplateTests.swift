@@ -113,7 +113,7 @@ import Testing
         let module = BuiltinModules.deals
         let t = try CompiledTemplate(subject: "{{deal_name}}: {{amount}}", html: "{{closing_date}}", text: nil, module: module)
         let record = Record(id: 3, values: ["deal_name": .text("Big"), "amount": .currency(123456), "closing_date": .date(LocalDate(iso: "2026-12-01")!)])
-        let mail = t.render(MergeValues(record: record, module: module))
+        let mail = t.render(MergeValues(record: record))
         #expect(mail.subject == "Big: 1234.56")
         #expect(mail.html == "2026-12-01" && mail.text == "2026-12-01")
     }

@@ -27,7 +27,6 @@ import Testing
 
     @Test func loginFormsAndCSRF() async throws {
         try await WebFixture.with { f, client in
-            let formType: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
             let wrong = try await postLogin(client, [("email", f.admin.email), ("password", "nope")])
             #expect(wrong.status == .unauthorized && wrong.text.contains("Wrong email or password"))
             let login = try await postLogin(client, [("email", f.admin.email.uppercased()), ("password", f.adminPassword), ("next", "//evil.example")])

@@ -39,7 +39,7 @@
 ///     subject: "Hello {{first_name | \"there\"}}",
 ///     html: "<p>Hi {{first_name}}{{#city}} in {{city}}{{/city}}</p>",
 ///     text: nil, module: contacts)
-/// let mail = compiled.render(MergeValues(record: record, module: contacts, sender: sender))
+/// let mail = compiled.render(MergeValues(record: record, sender: sender))
 /// ```
 ///
 /// Without a text body, the text is made from the HTML once, here, with

@@ -2,7 +2,7 @@
 /// the sender, and values the sending engine adds (`unsubscribe_url`, …).
 ///
 /// ```swift
-/// let values = MergeValues(record: record, module: contacts,
+/// let values = MergeValues(record: record,
 ///                          owner: .init(name: "Ada Admin", email: "ada@example.com"), sender: sender)
 /// let mail = compiled.render(values)
 /// ```
@@ -32,11 +32,15 @@ public struct MergeValues: Sendable, Hashable {
     }
 
     /// The values of `record`, each field as the text a user types (``FieldValue/text``).
-    public init(record: Record, module: Module, owner: Person? = nil, sender: Sender? = nil, extra: [String: String] = [:]) {
+    public init(record: Record, owner: Person? = nil, sender: Sender? = nil, extra: [String: String] = [:]) {
+        // Over the record's own values (a mass email's batch reads only the fields its
+        // templates use), not the module's every field: one lookup a value, not a field.
+        // A template names only the module's fields, checked when it compiles.
         var fields: [String: String] = [:]
         fields.reserveCapacity(record.values.count)
-        for field in module.fields {
-            if let value = record.values[field.apiName]?.text, !value.isEmpty { fields[field.apiName] = value }
+        for (name, value) in record.values {
+            let text = value.text
+            if !text.isEmpty { fields[name] = text }
         }
         self.init(fields: fields, owner: owner, sender: sender, extra: extra)
     }

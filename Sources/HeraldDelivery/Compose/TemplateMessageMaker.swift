@@ -87,7 +87,7 @@ public struct TemplateMessageMaker: MessageMaker {
             let (template, firstLink) = claimed.variant.flatMap { prepared.variants.indices.contains($0) ? prepared.variants[$0] : nil }
                 ?? (prepared.template, 0)
             let extra = links.mergeValues(message: claimed.id, links: template.trackedLinks.count, firstLink: firstLink)
-            let values = MergeValues(record: record, module: module, owner: ownerID.flatMap { owners[$0] }, sender: sender, extra: extra)
+            let values = MergeValues(record: record, owner: ownerID.flatMap { owners[$0] }, sender: sender, extra: extra)
             var rendered = template.render(values)
             var inReplyTo: [String] = []
             if !prepared.originals.isEmpty {
@@ -121,7 +121,7 @@ public struct TemplateMessageMaker: MessageMaker {
         let compiled = try CompiledTemplate(subject: subject, html: html, text: text, module: module,
                                             extraNames: MailTemplate.engineNames, tracking: true)
         let extra = links.mergeValues(message: 0, links: compiled.trackedLinks.count)
-        let values = record.map { MergeValues(record: $0, module: module, owner: owner, sender: sender, extra: extra) }
+        let values = record.map { MergeValues(record: $0, owner: owner, sender: sender, extra: extra) }
             ?? MergeValues(sender: sender, extra: extra)
         let address = record.flatMap { r in module.emailField.flatMap { r[$0.apiName]?.text } }.flatMap { $0.isEmpty ? nil : $0 }
             ?? "recipient@example.org"

@@ -51,7 +51,7 @@ public struct MailTesting: Sendable {
         }
         var owner: User?
         if let ownerID = record.ownerID { owner = try await store.users.find(ownerID) }
-        return MergeValues(record: record, module: module, owner: owner.map { .init(name: $0.name, email: $0.email) },
+        return MergeValues(record: record, owner: owner.map { .init(name: $0.name, email: $0.email) },
                            sender: sender, extra: extra)
     }
 
