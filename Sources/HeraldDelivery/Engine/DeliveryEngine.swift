@@ -75,6 +75,11 @@ public actor DeliveryEngine: Service {
     private let doorbell = Doorbell()
     private var exited = false
     private var givenBack = 0
+    /// The last of the status changes that actions asked for (finish, pause), each run after
+    /// the one before: as tasks of their own, a finish asked after a pause could reach the
+    /// database first under load and mark sent a mass email the machine had just paused for
+    /// its refusals, losing the reason.
+    private var statusChanges: Task<Void, Never>?
     private let writer: OutcomeWriter
 
     /// - Parameter reactor: hears of each hard bounce at send time (the "bounced" trigger actions).
@@ -167,6 +172,15 @@ public actor DeliveryEngine: Service {
 
     // MARK: - Performing the machine's actions
 
+    /// Runs `change` after every status change asked before it (see ``statusChanges``).
+    private func inOrder(_ change: @escaping @Sendable () async -> Void) {
+        let previous = statusChanges
+        statusChanges = Task {
+            await previous?.value
+            await change()
+        }
+    }
+
     private func perform(_ actions: [DeliveryStateMachine.Action]) {
         for action in actions {
             switch action {
@@ -185,19 +199,19 @@ public actor DeliveryEngine: Service {
                     logger.debug("the delivery journal still cannot be written", metadata: ["error": "\(error)"])
                 }
             case .finishIfDone(let unit):
-                Task { [self] in
+                inOrder { [self] in
                     do { try await finishIfDone(unit, now: now()) } catch {
                         logger.error("could not mark a finished mass email sent; trying again later", metadata: ["error": "\(error)"])
                     }
                 }
             case .pause(let unit, let reason):
-                Task { [self] in
+                inOrder { [self] in
                     do { try await store.massEmails.pause(unit, reason: reason, now: now()) } catch {
                         logger.error("could not pause a mass email", metadata: ["mass_email": "\(unit.massEmailID)", "error": "\(error)"])
                     }
                 }
             case .pauseAll(let reason):
-                Task { [self] in
+                inOrder { [self] in
                     do {
                         for unit in try await store.massEmails.sendable() {
                             try await store.massEmails.pause(unit.key, reason: reason, now: now())
