@@ -106,7 +106,6 @@ public struct MessageTokenSigner: Sendable {
         }
     }
 
-
     /// The token `text` stands for, or nil when it is malformed, altered or signed under
     /// another secret. Case does not matter.
     public func verify(_ text: String) -> MessageToken? {
@@ -201,18 +200,5 @@ enum Base32 {
         // Leftover bits must be the zero padding of the last character, or the text was altered.
         guard bits < 5, buffer & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
         return count
-    }
-}
-
-extension UnsafeMutableBufferPointer<UInt8> {
-    /// Copies `bytes` in from `start` (there must be room) and returns where they ended: how a
-    /// token, a URL or a Message-ID is written into the one string made for it.
-    func put(_ bytes: some Sequence<UInt8>, at start: Int) -> Int {
-        var at = start
-        for byte in bytes {
-            self[at] = byte
-            at += 1
-        }
-        return at
     }
 }
