@@ -94,20 +94,20 @@ public final class PostgresStorage: HeraldDatabase {
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await client.withConnection { connection in
-            try await body(connection.sql(queryLogLevel: .trace))
+            try await body(PostgresSQLDatabase(connection))
         }
     }
 
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await client.withConnection { connection in
-            try await connection.sql(queryLogLevel: .trace).inTransaction(begin: "BEGIN", body)
+            try await PostgresSQLDatabase(connection).inTransaction(begin: "BEGIN", body)
         }
     }
 
     public func bulkTransaction<T: Sendable>(_ body: @Sendable (any SQLDatabase, any RowInserter) async throws -> T) async throws -> T {
         let logger = self.logger
         return try await client.withConnection { connection in
-            try await connection.sql(queryLogLevel: .trace).inTransaction(begin: "BEGIN") { db in
+            try await PostgresSQLDatabase(connection).inTransaction(begin: "BEGIN") { db in
                 try await body(db, PostgresRowInserter(connection: connection, logger: logger))
             }
         }

@@ -134,17 +134,16 @@ extension FieldValue {
     }
 
     /// Reads a field's value from a row; nil when the column is NULL.
-    static func decode(_ field: Field, from row: any SQLRow) throws -> FieldValue? {
-        let column = field.column
-        if try row.decodeNil(column: column) { return nil }
+    static func decode(_ field: Field, from row: CellRow, at column: Int) throws -> FieldValue? {
+        if try row.isNull(column) { return nil }
         switch field.type {
-        case .text, .longText, .email, .phone, .picklist, .timeZone: return .text(try row.decode(column: column, as: String.self))
-        case .number: return .number(try row.decode(column: column, as: Double.self))
-        case .currency: return .currency(try row.decode(column: column, as: Int64.self))
-        case .boolean: return .bool(try row.decode(column: column, as: Bool.self))
-        case .date: return LocalDate(iso: try row.decode(column: column, as: String.self)).map(FieldValue.date)
-        case .datetime: return .datetime(try row.decode(column: column, as: Int64.self))
-        case .lookup, .user: return .reference(try row.decode(column: column, as: Int64.self))
+        case .text, .longText, .email, .phone, .picklist, .timeZone: return .text(try row.decode(column))
+        case .number: return .number(try row.decode(column))
+        case .currency: return .currency(try row.decode(column))
+        case .boolean: return .bool(try row.decode(column))
+        case .date: return LocalDate(iso: try row.decode(column)).map(FieldValue.date)
+        case .datetime: return .datetime(try row.decode(column))
+        case .lookup, .user: return .reference(try row.decode(column))
         }
     }
 }

@@ -36,8 +36,10 @@ extension MassEmailStore {
                                    after: Int64 = 0, limit: Int = 1000) async throws -> FollowUpSelection {
         precondition(step >= 1, "step 0 is the mass email itself")
         let sql = FollowUpSQL(kind: database.kind, step: step, module: module, criteria: CriteriaSQL(kind: database.kind, now: now, zone: zone))
+        // The columns are read by place (see CellRow): 0 id, 1 record_id, 2 address, 3 bounced,
+        // 4 unsubscribed, 5 opt_out, 6 suppressed, 7 excluded.
         let rows = try await database.read { db in
-            try await db.raw("""
+            try await db.rows("""
                 SELECT m.id, m.record_id, m.address,
                     CASE WHEN \(sql.anyMessage("e.status = 'bounced'")) THEN 1 ELSE 0 END AS bounced,
                     CASE WHEN \(sql.anyMessage("e.unsubscribed_at IS NOT NULL")) THEN 1 ELSE 0 END AS unsubscribed,
@@ -48,27 +50,29 @@ extension MassEmailStore {
                 FROM mail_messages m
                 WHERE m.mass_email_id = \(bind: massEmailID) AND m.step = 0 AND m.status IN ('sent', 'bounced') AND m.id > \(bind: after)
                 ORDER BY m.id LIMIT \(literal: limit)
-                """).all()
+                """) { row -> (id: Int64, excludedFor: FollowUpExclusionReason?, recipient: FollowUpRecipient) in
+                let id: Int64 = try row.decode(0)
+                // The first reason that applies, in the order the columns list them.
+                let reason = try FollowUpExclusionReason.inColumnOrder.enumerated().first { try row.flag(3 + $0.offset) }?.element
+                return (id, reason, FollowUpRecipient(messageID: id, recordID: try row.decode(1), address: try row.decode(2)))
+            }
         }
         var selection = FollowUpSelection()
         for row in rows {
-            let id = try row.decode(column: "id", as: Int64.self)
-            selection.cursor = id
-            var reason: FollowUpExclusionReason?
-            if try row.decode(column: "bounced", as: Int.self) != 0 { reason = .bounced }
-            else if try row.decode(column: "unsubscribed", as: Int.self) != 0 { reason = .unsubscribed }
-            else if try RecordStore.flag(row, "opt_out") { reason = .optedOut }
-            else if try row.decode(column: "suppressed", as: Int.self) != 0 { reason = .suppressed }
-            else if try row.decode(column: "excluded", as: Int.self) != 0 { reason = .criteria }
-            if let reason {
+            selection.cursor = row.id
+            if let reason = row.excludedFor {
                 selection.excluded[reason, default: 0] += 1
             } else {
-                selection.recipients.append(FollowUpRecipient(messageID: id, recordID: try row.decode(column: "record_id", as: Int64.self),
-                                                              address: try row.decode(column: "address", as: String.self)))
+                selection.recipients.append(row.recipient)
             }
         }
         return selection
     }
+}
+
+extension FollowUpExclusionReason {
+    /// The reasons as the selection's columns give them, from column 3 on.
+    fileprivate static let inColumnOrder: [FollowUpExclusionReason] = [.bounced, .unsubscribed, .optedOut, .suppressed, .criteria]
 }
 
 /// The SQL conditions of a follow-up's selection, on a step 0 message `m`.

@@ -70,19 +70,16 @@ public struct MessageStore: Sendable {
         guard limit > 0 else { return [] }
         let lock: SQLQueryString = database.kind == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
         return try await database.transaction { db in
-            try await db.raw("""
+            try await db.rows("""
                 UPDATE mail_messages SET status = 'sending', prior_status = status, claimed_by = \(bind: node), attempts = attempts + 1
                 WHERE \(SendingUnit.sendingCondition(massEmail: massEmail, step: step))
                   AND id IN (SELECT id FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND step = \(bind: step)
                              AND status IN \(Self.waiting) AND next_attempt_at <= \(bind: now)
                              ORDER BY next_attempt_at LIMIT \(literal: limit) \(lock))
                 RETURNING id, record_id, address, attempts, variant
-                """).all().map { row in
-                ClaimedMessage(id: try row.decode(column: "id", as: Int64.self), massEmailID: massEmail, step: step,
-                               recordID: try row.decode(column: "record_id", as: Int64.self),
-                               address: try row.decode(column: "address", as: String.self),
-                               attempt: try row.decode(column: "attempts", as: Int.self),
-                               variant: try row.decode(column: "variant", as: Int?.self))
+                """) { row in
+                ClaimedMessage(id: try row.decode(0), massEmailID: massEmail, step: step, recordID: try row.decode(1),
+                               address: try row.decode(2), attempt: try row.decode(3), variant: try row.decode(4))
             }
         }
     }

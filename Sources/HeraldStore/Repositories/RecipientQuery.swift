@@ -20,15 +20,6 @@ public struct RecipientRow: Sendable, Hashable {
 }
 
 extension RecordStore {
-    /// A boolean column, stored as BOOLEAN on PostgreSQL and as an integer on SQLite. Anything
-    /// unreadable counts as set: better to skip a person than to mail one who opted out.
-    static func flag(_ row: any SQLRow, _ column: String) throws -> Bool {
-        if try row.decodeNil(column: column) { return false }
-        if let value = try? row.decode(column: column, as: Bool.self) { return value }
-        if let value = try? row.decode(column: column, as: Int.self) { return value != 0 }
-        return true
-    }
-
     /// The next `limit` selected records after id `after`, with their address (their own, or
     /// that of the record a lookup names: a deal's contact), in id order (keyset pagination).
     public func recipients(in module: Module, source: RecipientAddressSource, selection: RecipientSelection,
@@ -46,17 +37,14 @@ extension RecordStore {
         let filter = try await selectionSQL(selection, table: table)
         let (zone, country) = Self.zoneSQL(zoneFields, table: table)
         return try await database.read { db in
-            try await db.raw("""
+            try await db.rows("""
                 SELECT \(ident: table).id AS id, \(email) AS email, \(optOut) AS opt_out, \(zone) AS tz, \(country) AS country
                 FROM \(ident: table)
                 WHERE \(ident: table).id > \(bind: after) AND \(RecordStore.scopeSQL(scope)) AND \(filter)
                 ORDER BY \(ident: table).id LIMIT \(literal: limit)
-                """).all().map { row in
-                RecipientRow(recordID: try row.decode(column: "id", as: Int64.self),
-                             email: try row.decode(column: "email", as: String?.self),
-                             optedOut: try Self.flag(row, "opt_out"),
-                             timeZone: try row.decode(column: "tz", as: String?.self),
-                             country: try row.decode(column: "country", as: String?.self))
+                """) { row in
+                RecipientRow(recordID: try row.decode(0), email: try row.decode(1), optedOut: try row.flag(2),
+                             timeZone: try row.decode(3), country: try row.decode(4))
             }
         }
     }

@@ -109,10 +109,9 @@ public struct RecordStore: Sendable {
     }
 
     static func fetch(_ module: Module, id: Int64, scope: AccessScope, db: any SQLDatabase) async throws -> Record? {
-        let row = try await db.raw("""
+        try await db.rows("""
             SELECT \(columns(module)) FROM \(ident: module.table) WHERE id = \(bind: id) AND \(scopeSQL(scope))
-            """).first()
-        return try row.map { try record(from: $0, module: module) }
+            """) { try record(from: $0, module: module) }.first
     }
 
     /// A page of records matching the query, with the total count.
@@ -128,13 +127,13 @@ public struct RecordStore: Sendable {
         let limit = max(0, min(query.limit, 1000))
         let offset = max(0, query.offset)
         return try await database.read { db in
-            let rows = try await db.raw("""
+            let records = try await db.rows("""
                 SELECT \(RecordStore.columns(module)) FROM \(ident: module.table) WHERE \(filter)
                 ORDER BY \(order) LIMIT \(literal: limit) OFFSET \(literal: offset)
-                """).all()
+                """) { try RecordStore.record(from: $0, module: module) }
             let total = try await db.raw("SELECT COUNT(*) AS n FROM \(ident: module.table) WHERE \(filter)").first()!
                 .decode(column: "n", as: Int.self)
-            return RecordPage(records: try rows.map { try RecordStore.record(from: $0, module: module) }, total: total)
+            return RecordPage(records: records, total: total)
         }
     }
 
@@ -162,11 +161,12 @@ public struct RecordStore: Sendable {
     public func forEach(in module: Module, criteria: ResolvedCriteria, scope: AccessScope,
                         _ body: @escaping @Sendable (Record) -> Void) async throws {
         let filter = try await whereClause(module, criteria: criteria, search: nil, scope: scope)
+        let names = RecordStore.columnNames(module)
         try await database.read { db in
             try await db.execute(sql: SQLQueryString("""
                 SELECT \(RecordStore.columns(module)) FROM \(ident: module.table) WHERE \(filter) ORDER BY id
                 """)) { row in
-                if let record = try? RecordStore.record(from: row, module: module) { body(record) }
+                if let record = try? RecordStore.record(from: CellRow(row, columns: names), module: module) { body(record) }
             }
         }
     }
@@ -176,10 +176,10 @@ public struct RecordStore: Sendable {
     public func chunk(in module: Module, criteria: ResolvedCriteria, scope: AccessScope, after: Int64, limit: Int) async throws -> [Record] {
         let filter = try await whereClause(module, criteria: criteria, search: nil, scope: scope)
         return try await database.read { db in
-            try await db.raw("""
+            try await db.rows("""
                 SELECT \(RecordStore.columns(module)) FROM \(ident: module.table) WHERE id > \(bind: after) AND \(filter)
                 ORDER BY id LIMIT \(literal: limit)
-                """).all().map { try RecordStore.record(from: $0, module: module) }
+                """) { try RecordStore.record(from: $0, module: module) }
         }
     }
 
@@ -206,26 +206,25 @@ public struct RecordStore: Sendable {
         guard !ids.isEmpty else { return [] }
         var out: [Record] = []
         for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
-            let rows = try await database.read { db in
+            out += try await database.read { db in
                 if database.kind == .postgres {
                     // One index lookup a wanted id, whatever the planner believes: OFFSET 0 keeps
                     // the subquery apart, so it runs once an id by the primary key. With `id =
                     // ANY(…)` a table without statistics yet (just imported) was read whole for
                     // each batch of a mass email.
-                    return try await db.raw("""
+                    return try await db.rows("""
                         SELECT r.* FROM (SELECT DISTINCT unnest(\(bind: chunk)::bigint[]) AS id) AS w
                         CROSS JOIN LATERAL (SELECT \(RecordStore.columns(module)) FROM \(ident: module.table)
                                             WHERE id = w.id AND \(RecordStore.scopeSQL(scope)) OFFSET 0) AS r
                         ORDER BY r.id
-                        """).all()
+                        """) { try RecordStore.record(from: $0, module: module) }
                 }
-                return try await db.raw("""
+                return try await db.rows("""
                     SELECT \(RecordStore.columns(module)) FROM \(ident: module.table)
                     WHERE id IN (SELECT value FROM json_each(\(bind: JSONRows.integers(chunk)))) AND \(RecordStore.scopeSQL(scope))
                     ORDER BY id
-                    """).all()
+                    """) { try RecordStore.record(from: $0, module: module) }
             }
-            out += try rows.map { try RecordStore.record(from: $0, module: module) }
         }
         return out
     }
@@ -246,16 +245,23 @@ public struct RecordStore: Sendable {
         }
     }
 
+    /// A record's columns as queries select them: its id, then its fields' in the module's order
+    /// (what ``record(from:module:)`` reads, by place).
     static func columns(_ module: Module) -> SQLQueryString {
         (["id"] + module.fields.map { SQLQueryString("\(ident: $0.column)") }).joined(separator: ", ")
     }
 
-    static func record(from row: any SQLRow, module: Module) throws -> Record {
+    /// The names of ``columns(_:)``.
+    static func columnNames(_ module: Module) -> [String] {
+        ["id"] + module.fields.map(\.column)
+    }
+
+    static func record(from row: CellRow, module: Module) throws -> Record {
         var values: [String: FieldValue] = [:]
-        for field in module.fields {
-            if let value = try FieldValue.decode(field, from: row) { values[field.apiName] = value }
+        for (i, field) in module.fields.enumerated() {
+            if let value = try FieldValue.decode(field, from: row, at: i + 1) { values[field.apiName] = value }
         }
-        return Record(id: try row.decode(column: "id", as: Int64.self), values: values)
+        return Record(id: try row.decode(0), values: values)
     }
 
     /// Refuses lookups to records that do not exist and user fields naming no user.
