@@ -40,6 +40,12 @@ import Testing
             }
             #expect(byPlace.map(\.flag) == [false, false, true])
             #expect(byPlace[1].tNull && !byPlace[2].tNull)
+            // NULL read as a value that cannot be absent, or text read as a number, is an error.
+            for query: SQLQueryString in ["SELECT t FROM cell_test WHERE k = 3", "SELECT t FROM cell_test WHERE k = 2"] {
+                await #expect(throws: (any Error).self) {
+                    _ = try await store.database.read { db in try await db.rows(query) { row -> Int64 in try row.decode(0) } }
+                }
+            }
         }
     }
 

@@ -1,19 +1,20 @@
-import Logging
-import PostgresKit
 import PostgresNIO
 import SQLKit
+import SQLiteNIO
 
 /// One row of a query, read cell by cell in the order the query selects its columns.
 ///
-/// SQLKit reads a cell by its column's name through `Decodable`. On PostgreSQL that costs a
-/// lookup table a row and, a cell, a coding path spelt as a string (PostgresKit's
-/// `PostgresDataTranslation`): in a send a fifteenth of the process went there, reading each
-/// batch's claimed messages and records. Rows of ``SQLDatabase/rows(_:_:)`` on PostgreSQL come
-/// from PostgresNIO itself and each cell is read by its type's own `PostgresDecodable`; on
-/// SQLite they are SQLKit's rows, read by the names of the columns at those places.
+/// SQLKit reads a cell by its column's name through `Decodable`: a lookup by name a cell, and
+/// on PostgreSQL a lookup table a row and a coding path spelt as a string a cell (PostgresKit's
+/// `PostgresDataTranslation`), which in a send was a fifteenth of the process, reading each
+/// batch's claimed messages and records. Rows of ``SQLDatabase/rows(_:_:)`` come from the
+/// driver itself (PostgresNIO, SQLiteNIO) and each cell is read by its type's own conversion.
 public struct CellRow {
     fileprivate enum Cells {
         case postgres(PostgresRandomAccessRow)
+        case sqlite([SQLiteColumn])
+        /// A row of SQLKit's from another connection, or streamed, with the names of its
+        /// columns in the query's order.
         case sql(any SQLRow, columns: [String])
     }
 
@@ -24,24 +25,41 @@ public struct CellRow {
         cells = .sql(row, columns: columns)
     }
 
-    fileprivate init(_ row: PostgresRow) {
+    init(_ row: PostgresRow) {
         cells = .postgres(row.makeRandomAccess())
+    }
+
+    init(_ row: SQLiteRow) {
+        cells = .sqlite(row.columns)
     }
 
     /// Whether the cell at `column` (0 for the first the query selects) is NULL.
     public func isNull(_ column: Int) throws -> Bool {
         switch cells {
         case .postgres(let row): row[column].bytes == nil
+        case .sqlite(let row): row[column].data == .null
         case .sql(let row, let columns): try row.decodeNil(column: columns[column])
         }
     }
 
-    /// The cell at `column` (0 for the first the query selects) as a `T`.
-    public func decode<T: PostgresDecodable & Decodable>(_ column: Int, as type: T.Type = T.self) throws -> T {
+    /// The cell at `column` (0 for the first the query selects) as a `T`; NULL is an error.
+    public func decode<T: CellValue>(_ column: Int, as type: T.Type = T.self) throws -> T {
         switch cells {
-        case .postgres(let row): try row[column].decode(T.self, context: .default)
-        case .sql(let row, let columns): try row.decode(column: columns[column], as: T.self)
+        case .postgres(let row):
+            return try row[column].decode(T.self, context: .default)
+        case .sqlite(let row):
+            guard let value = T(sqliteData: row[column].data) else { throw Unreadable(column: column, type: T.self, data: row[column].data) }
+            return value
+        case .sql(let row, let columns):
+            return try row.decode(column: columns[column], as: T.self)
         }
+    }
+
+    /// The cell at `column` as a `T`, nil when it is NULL.
+    public func decode<T: CellValue>(_ column: Int, as type: T.Type = T.self) throws -> T? {
+        if try isNull(column) { return nil }
+        let value: T = try decode(column, as: T.self)
+        return value
     }
 
     /// The cell at `column` as a yes or no: a boolean column is BOOLEAN on PostgreSQL and an
@@ -53,81 +71,41 @@ public struct CellRow {
         if let value = try? decode(column, as: Int64.self) { return value != 0 }
         return true
     }
+
+    /// A cell that is not of the type asked for.
+    struct Unreadable: Error, CustomStringConvertible {
+        let column: Int
+        let type: Any.Type
+        let data: SQLiteData
+        var description: String { "cannot read column \(column) (\(data)) as \(type)" }
+    }
 }
 
+/// A type a cell is read as, on both databases.
+public protocol CellValue: PostgresDecodable, SQLiteDataConvertible, Decodable {}
+extension Int: CellValue {}
+extension Int64: CellValue {}
+extension Double: CellValue {}
+extension Bool: CellValue {}
+extension String: CellValue {}
+
 extension SQLDatabase {
-    /// The rows of `query`, each made into a `T` by `make`. On a connection of
-    /// ``PostgresStorage`` the query runs through PostgresNIO directly (see ``CellRow``).
+    /// The rows of `query`, each made into a `T` by `make`. On a connection of one of Herald's
+    /// storages the query runs through the driver directly (see ``CellRow``).
     public func rows<T>(_ query: SQLQueryString, _ make: (CellRow) throws -> T) async throws -> [T] {
-        if let postgres = self as? PostgresSQLDatabase {
+        switch self {
+        case let postgres as PostgresSQLDatabase:
             var out: [T] = []
             for try await row in try await postgres.query(query) { out.append(try make(CellRow(row))) }
             return out
+        case let sqlite as SQLiteSQLDatabase:
+            return try await sqlite.query(query).map { try make(CellRow($0)) }
+        default:
+            let rows = try await raw(query).all()
+            guard let first = rows.first else { return [] }
+            // Every row of one statement has the same columns: their names are taken once.
+            let columns = first.allColumns
+            return try rows.map { try make(CellRow($0, columns: columns)) }
         }
-        let rows = try await raw(query).all()
-        guard let first = rows.first else { return [] }
-        // Every row of one statement has the same columns: their names are taken once.
-        let columns = first.allColumns
-        return try rows.map { try make(CellRow($0, columns: columns)) }
     }
 }
-
-/// A connection of ``PostgresStorage`` as an `SQLDatabase`: PostgresKit's for everything,
-/// and its PostgresNIO connection for ``SQLDatabase/rows(_:_:)``.
-struct PostgresSQLDatabase: SQLDatabase {
-    let connection: PostgresConnection
-    let base: any SQLDatabase
-
-    init(_ connection: PostgresConnection) {
-        self.connection = connection
-        base = connection.sql(queryLogLevel: .trace)
-    }
-
-    var logger: Logger { base.logger }
-    var eventLoop: any EventLoop { base.eventLoop }
-    var version: (any SQLDatabaseReportedVersion)? { base.version }
-    var dialect: any SQLDialect { base.dialect }
-    var queryLogLevel: Logger.Level? { base.queryLogLevel }
-
-    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) -> EventLoopFuture<Void> {
-        base.execute(sql: query, onRow)
-    }
-
-    func execute(sql query: any SQLExpression, _ onRow: @escaping @Sendable (any SQLRow) -> Void) async throws {
-        try await base.execute(sql: query, onRow)
-    }
-
-    func withSession<R>(_ closure: @escaping @Sendable (any SQLDatabase) async throws -> R) async throws -> R {
-        try await closure(self)
-    }
-
-    /// Runs `query` on the connection, its values bound as PostgresKit binds them (NULL, or the
-    /// value's own `PostgresEncodable`); a value of another type is a programming error here,
-    /// reported as such.
-    func query(_ query: SQLQueryString) async throws -> PostgresRowSequence {
-        let (sql, binds) = serialize(query)
-        var bindings = PostgresBindings(capacity: binds.count)
-        for bind in binds {
-            if let optional = bind as? any OptionalBind, optional.isNone {
-                bindings.appendNull()
-            } else if let value = bind as? any PostgresThrowingDynamicTypeEncodable {
-                try bindings.append(value, context: .default)
-            } else {
-                throw UnboundValue(type: "\(type(of: bind))")
-            }
-        }
-        logger.trace("Executing query", metadata: ["sql": .string(sql)])
-        return try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
-    }
-
-    /// A value that ``query(_:)`` cannot bind: a query of ``SQLDatabase/rows(_:_:)`` binds only
-    /// numbers, text, and arrays of them.
-    struct UnboundValue: Error, CustomStringConvertible {
-        let type: String
-        var description: String { "cannot bind a value of type \(type) to a PostgreSQL query" }
-    }
-}
-
-/// An optional value bound to a query: NULL when it holds none.
-private protocol OptionalBind { var isNone: Bool { get } }
-extension Optional: OptionalBind { var isNone: Bool { self == nil } }

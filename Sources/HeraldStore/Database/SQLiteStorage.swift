@@ -48,14 +48,14 @@ public final class SQLiteStorage: HeraldDatabase {
     }
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await readers.with { try await body($0.sql(queryLogLevel: .trace)) }
+        try await readers.with { try await body(SQLiteSQLDatabase($0)) }
     }
 
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await writer.with { connection in
             // IMMEDIATE takes the write lock at once, so another process's writer makes us
             // wait (busy_timeout) here rather than fail in the middle of the transaction.
-            try await connection.sql(queryLogLevel: .trace).inTransaction(begin: "BEGIN IMMEDIATE", body)
+            try await SQLiteSQLDatabase(connection).inTransaction(begin: "BEGIN IMMEDIATE", body)
         }
     }
 
