@@ -144,7 +144,11 @@ struct EngineHarness {
             if try await condition() { return }
             try await Task.sleep(for: .milliseconds(20))
         }
-        Issue.record("timed out waiting until \(what) (\(inbox.count) messages received)")
+        // Where every mass email stands says whether it ended elsewhere (sent instead of paused)
+        // or never got there.
+        let standing = ((try? await store.massEmails.all()) ?? [])
+            .map { "\($0.name) #\($0.id): \($0.status.rawValue)\($0.statusReason.map { " (\($0))" } ?? "")" }
+        Issue.record("timed out waiting until \(what) (\(inbox.count) messages received; \(standing.joined(separator: ", ")))")
         throw CancellationError()
     }
 

@@ -19,12 +19,15 @@ import Testing
                 try await db.raw("INSERT INTO cell_test VALUES (3, NULL, NULL, NULL, NULL)").run()
             }
             typealias Row = (k: Int64, i: Int?, t: String?, r: Double?, b: Bool?, flag: Bool, tNull: Bool)
-            let byPlace: [Row] = try await store.database.read { db in
+            @Sendable func read(_ db: any SQLDatabase) async throws -> [Row] {
                 try await db.rows("SELECT k, i, t, r, b FROM cell_test ORDER BY k") { row in
                     (try row.decode(0), try row.decode(1), try row.decode(2), try row.decode(3), try row.decode(4),
                      try row.flag(4), try row.isNull(2))
                 }
             }
+            // Through the driver, and through SQLKit's rows (what another SQLDatabase gets).
+            let byPlace = try await store.database.read { db in try await read(db) }
+            let bySQLKit = try await store.database.read { db in try await read(try #require(db as? any DriverSQLDatabase).base) }
             let byName: [Row] = try await store.database.read { db in
                 try await db.raw("SELECT k, i, t, r, b FROM cell_test ORDER BY k").all().map { row in
                     (try row.decode(column: "k", as: Int64.self), try row.decode(column: "i", as: Int?.self),
@@ -34,7 +37,8 @@ import Testing
                 }
             }
             #expect(byPlace.count == 3)
-            for (a, b) in zip(byPlace, byName) {
+            #expect(byName.count == 3 && bySQLKit.count == 3)
+            for (a, b) in Array(zip(byPlace, byName)) + Array(zip(bySQLKit, byName)) {
                 #expect(a.k == b.k && a.i == b.i && a.t == b.t && a.r == b.r && a.b == b.b && a.flag == b.flag && a.tNull == b.tNull,
                         "\(a) against \(b)")
             }
