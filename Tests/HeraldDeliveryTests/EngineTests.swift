@@ -211,6 +211,38 @@ struct EngineHarness {
         }
     }
 
+    /// A resolution that meets an error is tried again a few seconds later, not when the
+    /// process's 60 s lease on it ends.
+    @Test(arguments: TestDatabase.kinds)
+    func aResolutionThatFailsIsTriedAgainWithinSeconds(kind: DatabaseKind) async throws {
+        try await EngineHarness.with(kind) { h in
+            let ids = [try await h.contact("r1@example.org"), try await h.contact("r2@example.org")]
+            let draft = MassEmailDraft(name: "Retried", recipients: .records(ids), templateID: h.template.id, senderID: h.sender.id, schedule: .now)
+            let m = try await h.store.massEmails.create(draft, in: h.contacts, owner: h.admin.id,
+                                                        now: Date(timeIntervalSince1970: TimeInterval(h.clock.now())))
+            // The records' table out of the way: the recipients' query fails, as on a passing
+            // database error, and then works again.
+            let table = h.contacts.table
+            try await h.store.database.transaction { db in try await db.raw("ALTER TABLE \(ident: table) RENAME TO away").run() }
+            try await h.delivery.scheduler.tick()
+            await h.delivery.scheduler.settle()
+            try await h.store.database.transaction { db in try await db.raw("ALTER TABLE away RENAME TO \(ident: table)").run() }
+            #expect(try await h.store.massEmails.find(m.id).resolvedAt == nil)
+
+            h.clock.advance(by: MassEmailScheduler.retryAfterFailure - 1)
+            try await h.delivery.scheduler.tick()
+            await h.delivery.scheduler.settle()
+            #expect(try await h.store.massEmails.find(m.id).resolvedAt == nil, "tried again before the retry delay")
+
+            h.clock.advance(by: 2)
+            try await h.delivery.scheduler.tick()
+            await h.delivery.scheduler.settle()
+            #expect(try await h.store.massEmails.find(m.id).resolvedAt != nil, "not tried again after the retry delay")
+            await h.delivery.engine.wake()
+            try await h.eventually("both messages arrive") { h.inbox.count == 2 }
+        }
+    }
+
     @Test(arguments: TestDatabase.kinds)
     func nothingReachesSMTPAfterStopReturns(kind: DatabaseKind) async throws {
         try await EngineHarness.with(kind, serverDelay: .milliseconds(5)) { h in

@@ -157,9 +157,24 @@ public actor MassEmailScheduler: Service {
             } catch {
                 self.logger.error("resolving recipients failed; will try again",
                                   metadata: ["mass_email": "\(key.massEmailID)", "step": "\(key.step)", "error": "\(error)"])
+                await self.retrySoon(key)
             }
             self.resolved(key)
         }
+    }
+
+    /// How soon a resolution that failed is tried again, by this process or another.
+    static let retryAfterFailure: Int64 = 5
+
+    /// Cuts this process's resolution lease to ``retryAfterFailure``: kept at its 60 s, it
+    /// held a mass email whose resolution met a passing error (a busy database, a lost
+    /// connection) for a minute before anyone tried again.
+    private func retrySoon(_ key: MassEmailStep) async {
+        let t = now()
+        let retry = Self.retryAfterFailure
+        _ = try? await key.step == 0
+            ? store.massEmails.claimResolution(key.massEmailID, node: node, now: t, leaseSeconds: retry)
+            : store.followUpRuns.claimResolution(key.massEmailID, step: key.step, node: node, now: t, leaseSeconds: retry)
     }
 
     /// Waits for every resolution started by ``tick()`` (tests).
