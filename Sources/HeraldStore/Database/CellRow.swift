@@ -9,7 +9,7 @@ import SQLiteNIO
 /// `PostgresDataTranslation`), which in a send was about 7 % of the process, reading each
 /// batch's claimed messages and records. Rows of ``SQLDatabase/rows(_:_:)`` come from the
 /// driver itself (PostgresNIO, SQLiteNIO) and each cell is read by its type's own conversion.
-public struct CellRow {
+struct CellRow {
     fileprivate enum Cells {
         case postgres(PostgresRandomAccessRow)
         case sqlite([SQLiteColumn])
@@ -34,7 +34,7 @@ public struct CellRow {
     }
 
     /// Whether the cell at `column` (0 for the first the query selects) is NULL.
-    public func isNull(_ column: Int) throws -> Bool {
+    func isNull(_ column: Int) throws -> Bool {
         switch cells {
         case .postgres(let row): row[column].bytes == nil
         case .sqlite(let row): row[column].data == .null
@@ -43,7 +43,7 @@ public struct CellRow {
     }
 
     /// The cell at `column` (0 for the first the query selects) as a `T`; NULL is an error.
-    public func decode<T: CellValue>(_ column: Int, as type: T.Type = T.self) throws -> T {
+    func decode<T: CellValue>(_ column: Int, as type: T.Type = T.self) throws -> T {
         switch cells {
         case .postgres(let row):
             return try row[column].decode(T.self, context: .default)
@@ -56,7 +56,7 @@ public struct CellRow {
     }
 
     /// The cell at `column` as a `T`, nil when it is NULL.
-    public func decode<T: CellValue>(_ column: Int, as type: T.Type = T.self) throws -> T? {
+    func decode<T: CellValue>(_ column: Int, as type: T.Type = T.self) throws -> T? {
         if try isNull(column) { return nil }
         let value: T = try decode(column, as: T.self)
         return value
@@ -65,7 +65,7 @@ public struct CellRow {
     /// The cell at `column` as a yes or no: a boolean column is BOOLEAN on PostgreSQL and an
     /// integer on SQLite; NULL is no. Anything unreadable counts as yes: better to skip a person
     /// than to mail one who opted out.
-    public func flag(_ column: Int) throws -> Bool {
+    func flag(_ column: Int) throws -> Bool {
         if try isNull(column) { return false }
         if let value = try? decode(column, as: Bool.self) { return value }
         if let value = try? decode(column, as: Int64.self) { return value != 0 }
@@ -82,7 +82,7 @@ public struct CellRow {
 }
 
 /// A type a cell is read as, on both databases.
-public protocol CellValue: PostgresDecodable, SQLiteDataConvertible, Decodable {}
+protocol CellValue: PostgresDecodable, SQLiteDataConvertible, Decodable {}
 extension Int: CellValue {}
 extension Int64: CellValue {}
 extension Double: CellValue {}
@@ -92,7 +92,7 @@ extension String: CellValue {}
 extension SQLDatabase {
     /// The rows of `query`, each made into a `T` by `make`. On a connection of one of Herald's
     /// storages the query runs through the driver directly (see ``CellRow``).
-    public func rows<T>(_ query: SQLQueryString, _ make: (CellRow) throws -> T) async throws -> [T] {
+    func rows<T>(_ query: SQLQueryString, _ make: (CellRow) throws -> T) async throws -> [T] {
         switch self {
         case let postgres as PostgresSQLDatabase:
             var out: [T] = []
