@@ -295,8 +295,12 @@ public struct MailMessage: Sendable {
 
     // MARK: - Checks and formats
 
+    /// Each address is checked once, here; the plain and the general way then write it.
     private func addressField(_ name: String, _ addresses: [MailAddress]) throws(MailError) -> String {
-        if addresses.count == 1, let line = try Self.plainAddressField(name, addresses[0]) { return line }
+        if addresses.count == 1 {
+            let checked = try addresses[0].validated(field: name)
+            return Self.plainAddressField(name, checked) ?? HeaderEncoding.fold(name: name, tokens: checked.headerTokens())
+        }
         var tokens: [String] = []
         var separators: [String] = []
         for (index, address) in addresses.enumerated() {
@@ -312,8 +316,9 @@ public struct MailMessage: Sendable {
     /// absent) when it fits on one line: what ``HeaderEncoding/fold(name:tokens:separators:)``
     /// of its ``MailAddress/headerTokens()`` gives, written at once. Nil for any other, which
     /// takes the general way. Every message of a mass email has a From and a To.
-    static func plainAddressField(_ field: String, _ address: MailAddress) throws(MailError) -> String? {
-        let checked = try address.validated(field: field)
+    ///
+    /// - Parameter checked: an address that ``MailAddress/validated(field:)`` returned.
+    static func plainAddressField(_ field: String, _ checked: MailAddress) -> String? {
         let name = checked.name ?? ""
         let nameBytes = name.utf8
         if !nameBytes.isEmpty {
