@@ -248,10 +248,10 @@ public struct RecordStore: Sendable {
     /// A record's columns as queries select them: its id, then its fields' in the module's order
     /// (what ``record(from:module:)`` reads, by place).
     static func columns(_ module: Module) -> SQLQueryString {
-        (["id"] + module.fields.map { SQLQueryString("\(ident: $0.column)") }).joined(separator: ", ")
+        columnNames(module).map { SQLQueryString("\(ident: $0)") }.joined(separator: ", ")
     }
 
-    /// The names of ``columns(_:)``.
+    /// The names of ``columns(_:)``, in their order.
     static func columnNames(_ module: Module) -> [String] {
         ["id"] + module.fields.map(\.column)
     }

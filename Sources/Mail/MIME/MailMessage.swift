@@ -295,16 +295,21 @@ public struct MailMessage: Sendable {
 
     // MARK: - Checks and formats
 
-    /// Each address is checked once, here; the plain and the general way then write it.
+    /// Each address is checked once, here; the plain or the general way then writes them.
     private func addressField(_ name: String, _ addresses: [MailAddress]) throws(MailError) -> String {
         if addresses.count == 1 {
             let checked = try addresses[0].validated(field: name)
-            return Self.plainAddressField(name, checked) ?? HeaderEncoding.fold(name: name, tokens: checked.headerTokens())
+            return Self.plainAddressField(name, checked) ?? Self.foldedAddressField(name, [checked])
         }
+        return Self.foldedAddressField(name, try addresses.map { address throws(MailError) in try address.validated(field: name) })
+    }
+
+    /// The general way: every checked address's tokens folded, a comma between addresses.
+    private static func foldedAddressField(_ name: String, _ checked: [MailAddress]) -> String {
         var tokens: [String] = []
         var separators: [String] = []
-        for (index, address) in addresses.enumerated() {
-            let parts = try address.validated(field: name).headerTokens()
+        for (index, address) in checked.enumerated() {
+            let parts = address.headerTokens()
             if index > 0 { separators.append(",") }
             separators += Array(repeating: "", count: parts.count - 1)
             tokens += parts
