@@ -132,11 +132,15 @@ public struct DomainStore: Sendable {
     }
 
     /// The keys of every domain, by domain, newest first (RSA before Ed25519 made with it).
+    /// The keys in use come first, then those replaced, the last replaced first: by their
+    /// creation time alone, a rotation in the second the keys were made listed old and new
+    /// keys interleaved.
     private static func keys(db: any SQLDatabase) async throws -> [Int64: [DomainKey]] {
         var out: [Int64: [DomainKey]] = [:]
         for row in try await db.raw("""
             SELECT id, domain_id, selector, algorithm, public_record, created_at, replaced_at, retires_at, verified_at
-            FROM domain_keys ORDER BY created_at DESC, CASE algorithm WHEN 'rsa-sha256' THEN 0 ELSE 1 END, id DESC
+            FROM domain_keys
+            ORDER BY (replaced_at IS NULL) DESC, replaced_at DESC, created_at DESC, CASE algorithm WHEN 'rsa-sha256' THEN 0 ELSE 1 END, id DESC
             """).all() {
             guard let algorithm = DomainKey.Algorithm(rawValue: try row.decode(column: "algorithm", as: String.self)) else { continue }
             out[try row.decode(column: "domain_id", as: Int64.self), default: []].append(DomainKey(
