@@ -130,4 +130,34 @@ import Testing
             #expect(after == "five")
         }
     }
+
+    /// A run of bulk transactions, a large import's, keeps SQLite's WAL small although most
+    /// of them commit without checkpointing it (a reading connection checkpoints beside the
+    /// next one, and every eighth starts the WAL again); and the writer checkpoints as before
+    /// after them.
+    @Test func bulkTransactionsKeepTheSQLiteWALSmall() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("herald-wal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("wal.sqlite").path
+        let storage = try await SQLiteStorage(path: path, logger: TestDatabase.logger)
+        try await storage.transaction { db in try await db.raw("CREATE TABLE bulk_test (n BIGINT, t TEXT)").run() }
+        let text = String(repeating: "x", count: 500)
+        let transactions = 40, rowsEach = 2_000
+        var largest = 0
+        for t in 0..<transactions {
+            let rows: [[SQLCell]] = (0..<rowsEach).map { [.integer(Int64(t * rowsEach + $0)), .text(text)] }
+            try await storage.bulkTransaction { _, inserter in try await inserter.insert(into: "bulk_test", columns: ["n", "t"], rows: rows) }
+            largest = max(largest, try FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int ?? 0)
+        }
+        // About 1 MB a transaction, 40 MB in all went through the WAL; unchecked, it would hold all of it.
+        #expect(largest > 4_000_000 && largest < 14_000_000, "the WAL grew to \(largest) bytes")
+        let setting = try await storage.transaction { db in
+            try await db.raw("PRAGMA wal_autocheckpoint").first()!.decode(column: "wal_autocheckpoint", as: Int.self)
+        }
+        #expect(setting == 1000, "the writer checkpoints as SQLite does by default")
+        let count = try await storage.read { db in try await db.raw("SELECT count(*) AS c FROM bulk_test").first()!.decode(column: "c", as: Int.self) }
+        #expect(count == transactions * rowsEach)
+        await storage.close()
+    }
 }
