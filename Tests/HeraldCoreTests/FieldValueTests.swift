@@ -33,6 +33,15 @@ import Testing
         }
     }
 
+    /// The form addresses are compared in: trimmed and lower-cased, whether or not the
+    /// address was lower-case ASCII already (kept as it is) or had capitals or other letters.
+    @Test func normalizedAddresses() {
+        let cases = ["ann@example.com": "ann@example.com", "  Ann@Example.COM\t": "ann@example.com",
+                     "ZOË@Example.org": "zoë@example.org", "zoë@example.org": "zoë@example.org", " x@y.z ": "x@y.z",
+                     "A": "a", "": "", "@[]^_`{}": "@[]^_`{}"]
+        for (given, expected) in cases { #expect(EmailAddress.normalized(given) == expected, "\(given)") }
+    }
+
     @Test func numbersAndCurrency() throws {
         #expect(try parse(.json(.number(2.5)), .number).get() == .number(2.5))
         #expect(try parse(.text("1e3"), .number).get() == .number(1000))

@@ -47,7 +47,11 @@ public enum EmailAddress {
 
     /// The form Herald compares addresses in: trimmed and lowercased.
     public static func normalized(_ text: String) -> String {
-        text.trimmedWhitespace.lowercased()
+        let trimmed = text.trimmedWhitespace
+        // Most addresses are lower-case ASCII already; told so by their bytes, they are kept,
+        // not copied (a CSV import normalizes every row's).
+        if trimmed.utf8.allSatisfy({ $0 < 0x80 && !($0 >= 0x41 && $0 <= 0x5A) }) { return trimmed }
+        return trimmed.lowercased()
     }
 
     private static func isLetterDigitHyphen(_ b: UInt8) -> Bool { isLetterDigit(b) || b == UInt8(ascii: "-") }

@@ -35,6 +35,14 @@ public struct RecordChanges: Sendable, Hashable {
     public var values: [String: FieldValue?]
     public init(_ values: [String: FieldValue?] = [:]) { self.values = values }
 
+    /// Changes that set each of `fields` to the value in the same place of `values` (nil: clear it).
+    public init(fields: [Field], values: [FieldValue?]) {
+        var changes: [String: FieldValue?] = [:]
+        changes.reserveCapacity(fields.count)
+        for (field, value) in zip(fields, values) { changes[field.apiName] = .some(value) }
+        self.values = changes
+    }
+
     /// Checks raw inputs against `module`: unknown and system fields, types, required fields.
     ///
     /// On create every required field must have a value; on update only the fields sent are
@@ -56,31 +64,32 @@ public struct RecordChanges: Sendable, Hashable {
             }
             known.append((field, input))
         }
-        return validate(known, module: module, creating: creating, problems: problems, named: { inputs[$0] != nil })
+        return values(of: known, module: module, creating: creating, problems: problems, named: { inputs[$0] != nil })
+            .map { RecordChanges(fields: known.map(\.0), values: $0) }
     }
 
     /// ``validate(_:module:creating:)`` for inputs already matched to fields that users may set
-    /// (a CSV import's columns, worked out once from its header): no lookup by name a value.
-    public static func validate(_ inputs: [(Field, FieldInput)], module: Module, creating: Bool) -> Result<RecordChanges, HeraldError> {
-        validate(inputs, module: module, creating: creating, problems: ProblemList(),
-                 named: { name in inputs.contains { $0.0.apiName == name } })
+    /// (a CSV import's columns, worked out once from its header): the values in the inputs'
+    /// order, nil where one is empty, without a lookup by name or a dictionary a row.
+    public static func validatedValues(_ inputs: [(Field, FieldInput)], module: Module, creating: Bool) -> Result<[FieldValue?], HeraldError> {
+        values(of: inputs, module: module, creating: creating, problems: ProblemList(),
+               named: { name in inputs.contains { $0.0.apiName == name } })
     }
 
-    private static func validate(
-        _ inputs: [(Field, FieldInput)], module: Module, creating: Bool, problems: ProblemList, named: (String) -> Bool
-    ) -> Result<RecordChanges, HeraldError> {
+    private static func values(
+        of inputs: [(Field, FieldInput)], module: Module, creating: Bool, problems: ProblemList, named: (String) -> Bool
+    ) -> Result<[FieldValue?], HeraldError> {
         var problems = problems
-        var values: [String: FieldValue?] = [:]
+        var values: [FieldValue?] = []
         values.reserveCapacity(inputs.count)
         for (field, input) in inputs {
             switch FieldValueParser.parse(input, for: field) {
             case .success(let value):
-                if value == nil, field.isRequired {
-                    problems.add(field.apiName, "is required")
-                } else {
-                    values[field.apiName] = .some(value)
-                }
-            case .failure(let problem): problems.add(problem)
+                if value == nil, field.isRequired { problems.add(field.apiName, "is required") }
+                values.append(value)
+            case .failure(let problem):
+                problems.add(problem)
+                values.append(nil)
             }
         }
         if creating {
@@ -90,6 +99,6 @@ public struct RecordChanges: Sendable, Hashable {
             }
         }
         if !problems.isEmpty { return .failure(.invalid(problems.problems)) }
-        return .success(RecordChanges(values))
+        return .success(values)
     }
 }

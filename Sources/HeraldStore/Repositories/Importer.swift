@@ -180,14 +180,23 @@ struct ImportJob: Sendable {
         }
     }
 
-    /// `changes` as a new record's cells: `blank` with the row's values in place. A row that
-    /// leaves the owner empty keeps the importer as owner.
-    func cells(of changes: RecordChanges, blank: [SQLCell]) -> [SQLCell] {
+    /// A row's values as a new record's cells: `blank` with each value in its column's place
+    /// (`slots`, one for each value: see ``slots(of:)``). A row that leaves the owner empty
+    /// keeps the importer as owner.
+    func cells(of values: [FieldValue?], at slots: [Int], blank: [SQLCell]) -> [SQLCell] {
         var cells = blank
-        for (name, value) in changes.values {
-            if let value, let i = positions[name] { cells[i] = value.sqlCell }
+        for (slot, value) in zip(slots, values) {
+            if let value { cells[slot] = value.sqlCell }
         }
         return cells
+    }
+
+    /// Where in a new record's cells (see ``sources``) the value of each of `plan`'s fields goes.
+    func slots(of plan: [(Int, Field)]) -> [Int] {
+        plan.map { column in
+            guard let slot = positions[column.1.apiName] else { preconditionFailure("a field of the plan is a column of the table") }
+            return slot
+        }
     }
 
     /// Reads rows and hands checked ones to `sink` in batches.
@@ -206,6 +215,9 @@ struct ImportJob: Sendable {
         var batch: [ReadyRow] = []
         var seen = CompactStringSet()
         var checksFile = false
+        // Worked out once from the header: where each value goes, and which is the address.
+        var slots: [Int] = []
+        var emailSlot: Int?
         func take(_ rows: [CSVParser.Row], report: inout ImportReport) async throws {
             let blank = options.dryRun ? [] : blankCells(now: WallClock.epochSeconds())
             for row in rows {
@@ -214,6 +226,8 @@ struct ImportJob: Sendable {
                     plan = made
                     headerCount = row.fields.count
                     checksFile = options.duplicates != .allow && !made.contains { $0.1.type == .lookup || $0.1.type == .user }
+                    slots = self.slots(of: made)
+                    emailSlot = module.emailField.flatMap { email in made.firstIndex { $0.1.apiName == email.apiName } }
                     continue
                 }
                 report.rowsRead += 1
@@ -228,13 +242,13 @@ struct ImportJob: Sendable {
                     report.fail(line: row.line, field: "", reason: "has \(row.fields.count) columns; the header has \(headerCount)")
                     continue
                 }
-                switch RecordChanges.validate(p.map { i, f in (f, FieldInput.text(row.fields[i])) }, module: module, creating: true) {
+                switch RecordChanges.validatedValues(p.map { i, f in (f, FieldInput.text(row.fields[i])) }, module: module, creating: true) {
                 case .failure(let error):
                     report.failed += 1
                     for problem in error.problems { report.fail(line: row.line, field: problem.field, reason: problem.reason) }
-                case .success(let changes):
+                case .success(let values):
                     var email: String? = nil
-                    if let emailField = module.emailField, case .text(let e)?? = changes.values[emailField.apiName] {
+                    if let emailSlot, case .text(let e)? = values[emailSlot] {
                         email = EmailAddress.normalized(e)
                     }
                     if checksFile, let email, !seen.insert(email) {
@@ -242,11 +256,11 @@ struct ImportJob: Sendable {
                         report.fail(line: row.line, field: "email", reason: Self.fileDuplicate)
                         continue
                     }
-                    let cells = options.dryRun ? [] : cells(of: changes, blank: blank)
-                    let refers = changes.values.values.contains { if case .reference?? = $0 { true } else { false } }
+                    let cells = options.dryRun ? [] : cells(of: values, at: slots, blank: blank)
+                    let refers = values.contains { if case .reference? = $0 { true } else { false } }
                     // The writer reads a row's values only to check what it names or to update a
-                    // record with them; other rows are freed of them here, not by the writer.
-                    let kept = refers || options.duplicates == .update ? changes : RecordChanges()
+                    // record with them; only then are they made into changes by field.
+                    let kept = refers || options.duplicates == .update ? RecordChanges(fields: p.map(\.1), values: values) : RecordChanges()
                     batch.append(ReadyRow(line: row.line, changes: kept, email: email, cells: cells, refers: refers,
                                           checkedInFile: checksFile))
                     if batch.count >= options.batchSize {
