@@ -48,17 +48,29 @@ struct CellRow {
         case .postgres(let row):
             return try row[column].decode(T.self, context: .default)
         case .sqlite(let row):
-            guard let value = T(sqliteData: row[column].data) else { throw Unreadable(column: column, type: T.self, data: row[column].data) }
-            return value
+            return try Self.value(row[column].data, column: column)
         case .sql(let row, let columns):
             return try row.decode(column: columns[column], as: T.self)
         }
     }
 
-    /// The cell at `column` as a `T`, nil when it is NULL.
+    /// The cell at `column` as a `T`, nil when it is NULL. The cell is found once, not once to
+    /// ask whether it is NULL and again to read it: records are read this way, a cell a field.
     func decode<T: CellValue>(_ column: Int, as type: T.Type = T.self) throws -> T? {
-        if try isNull(column) { return nil }
-        let value: T = try decode(column, as: T.self)
+        switch cells {
+        case .postgres(let row):
+            let cell = row[column]
+            return cell.bytes == nil ? nil : try cell.decode(T.self, context: .default)
+        case .sqlite(let row):
+            let data = row[column].data
+            return data == .null ? nil : try Self.value(data, column: column)
+        case .sql(let row, let columns):
+            return try row.decode(column: columns[column], as: T?.self)
+        }
+    }
+
+    private static func value<T: CellValue>(_ data: SQLiteData, column: Int) throws -> T {
+        guard let value = T(sqliteData: data) else { throw Unreadable(column: column, type: T.self, data: data) }
         return value
     }
 

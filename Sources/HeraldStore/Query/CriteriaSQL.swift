@@ -135,15 +135,16 @@ extension FieldValue {
 
     /// Reads a field's value from a row; nil when the column is NULL.
     static func decode(_ field: Field, from row: CellRow, at column: Int) throws -> FieldValue? {
-        if try row.isNull(column) { return nil }
+        // NULL is nil here, in the same reading of the cell as its value.
+        func cell<T: CellValue>(_ type: T.Type) throws -> T? { try row.decode(column) }
         switch field.type {
-        case .text, .longText, .email, .phone, .picklist, .timeZone: return .text(try row.decode(column))
-        case .number: return .number(try row.decode(column))
-        case .currency: return .currency(try row.decode(column))
-        case .boolean: return .bool(try row.decode(column))
-        case .date: return LocalDate(iso: try row.decode(column)).map(FieldValue.date)
-        case .datetime: return .datetime(try row.decode(column))
-        case .lookup, .user: return .reference(try row.decode(column))
+        case .text, .longText, .email, .phone, .picklist, .timeZone: return try cell(String.self).map(FieldValue.text)
+        case .number: return try cell(Double.self).map(FieldValue.number)
+        case .currency: return try cell(Int64.self).map(FieldValue.currency)
+        case .boolean: return try cell(Bool.self).map(FieldValue.bool)
+        case .date: return try cell(String.self).flatMap(LocalDate.init(iso:)).map(FieldValue.date)
+        case .datetime: return try cell(Int64.self).map(FieldValue.datetime)
+        case .lookup, .user: return try cell(Int64.self).map(FieldValue.reference)
         }
     }
 }
