@@ -215,7 +215,8 @@ struct ImportJob: Sendable {
         var batch: [ReadyRow] = []
         var seen = CompactStringSet()
         var checksFile = false
-        // Worked out once from the header: where each value goes, and which is the address.
+        // Worked out once from the header: the fields, where each value goes, and which is the address.
+        var fields: [Field] = []
         var slots: [Int] = []
         var emailSlot: Int?
         func take(_ rows: [CSVParser.Row], report: inout ImportReport) async throws {
@@ -226,6 +227,7 @@ struct ImportJob: Sendable {
                     plan = made
                     headerCount = row.fields.count
                     checksFile = options.duplicates != .allow && !made.contains { $0.1.type == .lookup || $0.1.type == .user }
+                    fields = made.map(\.1)
                     slots = self.slots(of: made)
                     emailSlot = module.emailField.flatMap { email in made.firstIndex { $0.1.apiName == email.apiName } }
                     continue
@@ -260,7 +262,7 @@ struct ImportJob: Sendable {
                     let refers = values.contains { if case .reference? = $0 { true } else { false } }
                     // The writer reads a row's values only to check what it names or to update a
                     // record with them; only then are they made into changes by field.
-                    let kept = refers || options.duplicates == .update ? RecordChanges(fields: p.map(\.1), values: values) : RecordChanges()
+                    let kept = refers || options.duplicates == .update ? RecordChanges(fields: fields, values: values) : RecordChanges()
                     batch.append(ReadyRow(line: row.line, changes: kept, email: email, cells: cells, refers: refers,
                                           checkedInFile: checksFile))
                     if batch.count >= options.batchSize {
