@@ -203,6 +203,29 @@ import Testing
         }
     }
 
+    /// Messages held by a node that has no row (it claimed as a takeover deleted it) go back
+    /// only when the orphans are asked for; a dead node's go back at every takeover.
+    @Test(arguments: TestDatabase.kinds)
+    func orphanedClaimsGoBackWhenAskedFor(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let m = try await Self.sendingWithMessages(store, name: "Orphans", count: 5)
+            try await store.nodes.register("live", now: 100)
+            try await store.nodes.register("dying", now: 100)
+            #expect(try await store.messages.claim(massEmail: m.id, node: "ghost", limit: 2, now: 100).count == 2)
+            #expect(try await store.messages.claim(massEmail: m.id, node: "dying", limit: 2, now: 100).count == 2)
+            #expect(try await store.messages.claim(massEmail: m.id, node: "live", limit: 1, now: 100).count == 1)
+            #expect(try await store.nodes.beat("live", now: 110))
+            let dead = try await store.nodes.takeOver(now: 110, by: "live", orphans: false)
+            #expect(dead.nodes == ["dying"] && dead.messages == 2)
+            #expect(try await store.messages.page(massEmail: m.id, status: .sending).count == 3)
+            #expect(try await store.nodes.takeOver(now: 111, by: "live", orphans: false).messages == 0)
+            let orphans = try await store.nodes.takeOver(now: 112, by: "live", orphans: true)
+            #expect(orphans.nodes.isEmpty && orphans.messages == 2)
+            let sending = try await store.messages.page(massEmail: m.id, status: .sending)
+            #expect(sending.count == 1)
+        }
+    }
+
     /// A message given back unsent, by a restart, a takeover or an outcome that returns it to
     /// the queue (a rest, the relay out), keeps the status it had when claimed: an uncertain
     /// one stays counted apart until a server accepts it, a deferred one stays deferred.

@@ -435,7 +435,11 @@ public actor DeliveryEngine: Service {
 
     // MARK: - Heartbeats
 
+    /// Seconds between looks for messages held by a node that has no row (``NodeStore/takeOver(now:by:orphans:)``).
+    static let orphanSweepInterval: Int64 = 60
+
     private func heartbeats() async {
+        var lastOrphanSweep: Int64?
         while !exited && !Task.isCancelled {
             try? await Task.sleep(for: configuration.heartbeatInterval)
             guard !exited else { return }
@@ -443,7 +447,10 @@ public actor DeliveryEngine: Service {
             do {
                 let alive = try await store.nodes.beat(configuration.node, now: t)
                 perform(machine.heartbeat(alive ? .recorded : .declaredDead, now: t))
-                let taken = try await store.nodes.takeOver(now: t, by: configuration.node)
+                // Messages of a node without a row are rare (see NodeStore.takeOver) and costly to look for.
+                let orphans = lastOrphanSweep.map { t - $0 >= Self.orphanSweepInterval } ?? true
+                let taken = try await store.nodes.takeOver(now: t, by: configuration.node, orphans: orphans)
+                if orphans { lastOrphanSweep = t }
                 if taken.messages > 0 || !taken.nodes.isEmpty {
                     logger.notice("took over the messages of processes that stopped", metadata: [
                         "processes": "\(taken.nodes.joined(separator: ", "))", "messages": "\(taken.messages)"])
