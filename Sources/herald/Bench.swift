@@ -191,12 +191,17 @@ struct Bench: AsyncParsableCommand {
         _ = try shell(psql, [benchURL, "-v", "ON_ERROR_STOP=1", "-c",
                              "CREATE TABLE reference (first_name TEXT, last_name TEXT, email TEXT, mailing_country TEXT, lead_source TEXT)",
                              "-c", "CREATE UNIQUE INDEX reference_email ON reference (lower(email))"])
-        let start = ContinuousClock.now
-        let copied = try shell(psql, [benchURL, "-v", "ON_ERROR_STOP=1", "-c", "\\copy reference FROM '\(csv)' WITH (FORMAT csv, HEADER true)"])
-        let reference = (ContinuousClock.now - start).seconds
-        guard copied.trimmingCharacters(in: .whitespacesAndNewlines) == "COPY \(total)" else {
-            throw CLIError("psql copied \(copied), not \(total) rows")
+        /// Seconds psql's `\copy` of the file into `target` took; every row must arrive.
+        func timedCopy(into target: String) throws -> Double {
+            let start = ContinuousClock.now
+            let copied = try shell(psql, [benchURL, "-v", "ON_ERROR_STOP=1", "-c", "\\copy \(target) FROM '\(csv)' WITH (FORMAT csv, HEADER true)"])
+            let seconds = (ContinuousClock.now - start).seconds
+            guard copied.trimmingCharacters(in: .whitespacesAndNewlines) == "COPY \(total)" else {
+                throw CLIError("psql copied \(copied) into \(target), not \(total) rows")
+            }
+            return seconds
         }
+        let reference = try timedCopy(into: "reference")
 
         // Herald's table as it is (its columns, identity, and every index the list views use),
         // the values the importer adds (owner, creation and change times) as column defaults.
@@ -206,14 +211,7 @@ struct Bench: AsyncParsableCommand {
                                        "-c", "ALTER TABLE same_table ALTER f_owner SET DEFAULT \(ownerID), ALTER f_created_at SET DEFAULT \(now), "
                                            + "ALTER f_modified_at SET DEFAULT \(now)",
                                        "-c", "SELECT count(*) FROM pg_indexes WHERE tablename = 'same_table'"])
-        let sameStart = ContinuousClock.now
-        let sameCopied = try shell(psql, [benchURL, "-v", "ON_ERROR_STOP=1", "-c",
-                                          "\\copy same_table (f_first_name, f_last_name, f_email, f_mailing_country, f_lead_source) "
-                                              + "FROM '\(csv)' WITH (FORMAT csv, HEADER true)"])
-        let sameTable = (ContinuousClock.now - sameStart).seconds
-        guard sameCopied.trimmingCharacters(in: .whitespacesAndNewlines) == "COPY \(total)" else {
-            throw CLIError("psql copied \(sameCopied) into Herald's table, not \(total) rows")
-        }
+        let sameTable = try timedCopy(into: "same_table (f_first_name, f_last_name, f_email, f_mailing_country, f_lead_source)")
         let indexCount = indexes.split(separator: "\n").last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? 0
         return PostgresFigures(herald: seconds, reference: reference, sameTable: sameTable, tableIndexes: indexCount)
     }
