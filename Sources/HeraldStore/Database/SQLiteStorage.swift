@@ -30,8 +30,10 @@ public final class SQLiteStorage: HeraldDatabase {
             // cache_size: 2 MB a connection (five of them; SQLite's default), so memory stays flat
             // however large the database grows; the OS page cache holds the rest. 8 MB a
             // connection sent no faster and took 15-20 MB more at 300k messages.
+            // journal_size_limit: see ``walSizeLimit``.
             for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=10000", "PRAGMA foreign_keys=ON",
-                           "PRAGMA synchronous=NORMAL", "PRAGMA cache_size=-2000", "PRAGMA temp_store=MEMORY"] {
+                           "PRAGMA synchronous=NORMAL", "PRAGMA cache_size=-2000", "PRAGMA temp_store=MEMORY",
+                           "PRAGMA journal_size_limit=\(Self.walSizeLimit)"] {
                 try await connection.sql().raw(SQLQueryString(pragma)).run()
             }
             return connection
@@ -47,6 +49,14 @@ public final class SQLiteStorage: HeraldDatabase {
             throw HeraldError.invalid(field: "database", "cannot open SQLite database at \(path): \(error)")
         }
     }
+
+    /// The size the WAL file is cut back to each time SQLite starts it again. Without it the
+    /// file keeps the largest size it ever had until the last connection closes: after one
+    /// large transaction, or many written while a long read kept every checkpoint from
+    /// finishing (an export beside a send), that space stayed taken while Herald ran. Above
+    /// what a million-row import's WAL reaches between restarts (about 20 MB), so an import
+    /// does not cut the file and grow it again and again.
+    static let walSizeLimit = 32 << 20
 
     public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await readers.with { try await body(SQLiteSQLDatabase($0)) }
