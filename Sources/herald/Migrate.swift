@@ -9,9 +9,14 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let logger = try db.logger("herald.migrate")
         let database = try await db.location().open(logger: logger)
-        defer { Task { await database.close() } }
-        let applied = try await Migrator(database: database, logger: logger).migrate()
-        print(applied.isEmpty ? "The schema is up to date." : "Applied migrations \(applied.map(String.init).joined(separator: ", ")).")
+        let applied: [Int]
+        do {
+            applied = try await Migrator(database: database, logger: logger).migrate()
+        } catch {
+            await database.close()
+            throw error
+        }
         await database.close()
+        print(applied.isEmpty ? "The schema is up to date." : "Applied migrations \(applied.map(String.init).joined(separator: ", ")).")
     }
 }

@@ -352,6 +352,7 @@ struct EngineHarness {
                                                         now: Date(timeIntervalSince1970: TimeInterval(h.clock.now())))
             _ = try await h.store.massEmails.startDue(now: h.clock.now())
             try await RecipientResolver(store: h.store, logger: Logger(label: "test")).resolve(m.id, node: state.node, now: h.clock.now)
+            try await h.store.nodes.register(state.node, now: h.clock.now())
             let claimed = try await h.store.messages.claim(massEmail: m.id, node: state.node, limit: 10, now: h.clock.now())
             #expect(claimed.count == 10)
             let journal = try DeliveryJournal(directory: state.journal)

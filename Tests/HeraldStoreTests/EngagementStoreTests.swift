@@ -16,6 +16,7 @@ import Testing
         _ = try await f.store.massEmails.startDue(now: WallClock.epochSeconds() + 1)
         _ = try await f.store.massEmails.enqueue(m.id, step: 0, recipients: zip(ids, addresses).map { ($0, $1) },
                                                  cursor: ids.max() ?? 0, skipped: [:], now: 0)
+        try await f.store.nodes.register("n", now: 1)
         let claimed = try await f.store.messages.claim(massEmail: m.id, node: "n", limit: 100, now: 1)
         try await f.store.messages.record(claimed.map {
             MessageOutcome(id: $0.id, attempt: 1, status: .sent, attempts: 1, code: 250, sentAt: 1_000)
@@ -181,6 +182,7 @@ import Testing
             let inserted = try await store.massEmails.enqueue(m.id, step: 0, recipients: zip(ids, addresses).map { ($0, $1) },
                                                               cursor: ids.max() ?? 0, skipped: [:], now: 0)
             #expect(inserted == 4)
+            try await store.nodes.register("n", now: 1)
             let claimed = try await store.messages.claim(massEmail: m.id, node: "n", limit: 10, now: 1).sorted { $0.id < $1.id }
             #expect(claimed.map(\.address) == addresses)
             let texts: [String?] = ["say \"no\" \\ twice\r\n\ttab \u{01}\u{1F}", "Zustellung abgelehnt – 受信拒否 🚫", nil, "[not json] {\"a\": 1}"]

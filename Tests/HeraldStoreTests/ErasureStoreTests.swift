@@ -120,6 +120,7 @@ import Testing
             #expect(try await store.massEmails.find(s.sending.id).recipients == .records([s.bob]))
 
             // Ann's queued message of the mass email in progress is not sent; Bob's is.
+            try await store.nodes.register("n", now: 1)
             let claimed = try await store.messages.claim(massEmail: s.sending.id, node: "n", limit: 10, now: 1)
             #expect(claimed.map(\.address) == ["bob@example.org"])
 
@@ -136,6 +137,7 @@ import Testing
     func aMessageBeingSentHoldsTheErasureUpAndOnlyPeopleAreErased(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in
             let s = try await Self.scene(store)
+            try await store.nodes.register("n", now: 1)
             _ = try await store.messages.claim(massEmail: s.sending.id, node: "n", limit: 10, now: 1)
             let error = await #expect(throws: HeraldError.self) { try await store.erasure.erase(in: s.f.contacts, id: s.ann) }
             #expect(error?.kind == .conflict)

@@ -27,6 +27,7 @@ import Testing
         _ = try await store.massEmails.startDue(now: WallClock.epochSeconds() + 1)
         _ = try await store.massEmails.enqueue(m.id, step: 0, recipients: [(record.id, "ann@example.com")], cursor: record.id,
                                                skipped: [:], now: 0)
+        try await store.nodes.register("t", now: 1)
         let claimed = try #require(try await store.messages.claim(massEmail: m.id, node: "t", limit: 1, now: 1).first)
         try await store.messages.record([MessageOutcome(id: claimed.id, attempt: 1, status: .sent, attempts: 1, code: 250,
                                                         sentAt: WallClock.epochSeconds() - 3600)], node: "t")

@@ -447,7 +447,7 @@ public actor DeliveryEngine: Service {
             do {
                 let alive = try await store.nodes.beat(configuration.node, now: t)
                 perform(machine.heartbeat(alive ? .recorded : .declaredDead, now: t))
-                // Messages of a node without a row are rare (see NodeStore.takeOver) and costly to look for.
+                // Messages of a node without a row are left only by older versions (see NodeStore.takeOver), and costly to look for.
                 let orphans = lastOrphanSweep.map { t - $0 >= Self.orphanSweepInterval } ?? true
                 let taken = try await store.nodes.takeOver(now: t, by: configuration.node, orphans: orphans)
                 if orphans { lastOrphanSweep = t }

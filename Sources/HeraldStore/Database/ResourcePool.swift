@@ -44,7 +44,9 @@ actor ResourcePool<Resource: Sendable> {
     /// `patience`: then the ones that are back are closed and the rest left as they are.
     /// Those already waiting when it begins are still served; those left waiting when the
     /// patience runs out get an error.
+    /// A second drain returns nothing at once (the first has them all, or will).
     func drain(patience: Duration = .seconds(10)) async -> [Resource] {
+        guard !closed else { return [] }
         closed = true
         if free.count == total { return takeAll() }
         Task { [weak self] in

@@ -66,13 +66,23 @@ public struct MessageStore: Sendable {
     /// for its k-th follow-up's) for `node`: they are its until it writes their outcomes or
     /// gives them back, or until its heartbeat lapses and another process takes them over
     /// (``NodeStore/takeOver(now:by:orphans:)``).
+    ///
+    /// Only a node that has its row claims: one the others declared dead (its row deleted, its
+    /// messages given back) claims nothing until its next heartbeat registers it again, so no
+    /// message is ever held by a node that no takeover would look for. On PostgreSQL the claim
+    /// holds the row (KEY SHARE, which heartbeats do not wait for) until it commits, so a
+    /// takeover's DELETE waits for it and then finds its messages by name; a claim after the
+    /// DELETE finds no row. SQLite's writers take turns.
     public func claim(massEmail: Int64, step: Int = 0, node: String, limit: Int, now: Int64) async throws -> [ClaimedMessage] {
         guard limit > 0 else { return [] }
-        let lock: SQLQueryString = database.kind == .postgres ? "FOR UPDATE SKIP LOCKED" : ""
+        let postgres = database.kind == .postgres
+        let lock: SQLQueryString = postgres ? "FOR UPDATE SKIP LOCKED" : ""
+        let holdNode: SQLQueryString = postgres ? "FOR KEY SHARE" : ""
         return try await database.transaction { db in
             try await db.rows("""
                 UPDATE mail_messages SET status = 'sending', prior_status = status, claimed_by = \(bind: node), attempts = attempts + 1
                 WHERE \(SendingUnit.sendingCondition(massEmail: massEmail, step: step))
+                  AND EXISTS (SELECT 1 FROM delivery_nodes WHERE node = \(bind: node) \(holdNode))
                   AND id IN (SELECT id FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND step = \(bind: step)
                              AND status IN \(Self.waiting) AND next_attempt_at <= \(bind: now)
                              ORDER BY next_attempt_at LIMIT \(literal: limit) \(lock))

@@ -65,7 +65,8 @@ public struct NodeStore: Sendable {
     /// to the queue, their attempt not counted (those whose outcome they had not yet
     /// written may have been delivered: the window the engine states), their recipient
     /// resolutions are freed, their rows deleted. With `orphans`, messages held by a node that
-    /// has no row at all (one that claimed just as an earlier takeover deleted it) go back too.
+    /// has no row at all go back too: a claim needs its node's row (``MessageStore/claim(massEmail:step:node:limit:now:)``),
+    /// so only a database written by an older Herald, or by hand, has any.
     /// Returns the dead and the messages taken back.
     ///
     /// The orphans are looked for only when asked (the engine asks once a minute): that looks
