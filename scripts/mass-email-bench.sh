@@ -3,7 +3,7 @@
 # fields and a text part, sent over pooled pipelined SMTP, outcomes written back) into
 # Postfix's smtp-sink, against Postfix's smtp-source into the same sink in the same run:
 # same message size, same number of connections. Prints both rates, the ratio, and
-# Herald's peak RSS. Not a test: nothing fails on a slow machine.
+# Herald's peak RSS and, apart, its anonymous memory. Not a test: nothing fails on a slow machine.
 # Then the same DKIM-signed, into the same sink. Then the same over TLS, into a private Postfix relay (scripts/postfix-relay.sh, lean: it
 # queues each message and throws it away): Herald's mass email over STARTTLS + AUTH and in
 # clear, against smtp-source (which speaks neither) into the same relay, on SQLite files,
