@@ -77,6 +77,17 @@ import Testing
         #expect(!refused.suppress)
     }
 
+    /// A server's reply text is stored and journaled without control characters: a NUL in it
+    /// made PostgreSQL refuse every write of its outcome's group.
+    @Test func aReplysControlCharactersAreNotStored() {
+        let o = Outcome.of(result(.transientFailure, 451, "4.3.0", "try\u{0}later\u{1B}[0m"), for: message, now: 100, policy: policy)
+        #expect(o.outcome.text == "try later [0m")
+        #expect(Outcome.storable("plain text, Zoë 🚀") == "plain text, Zoë 🚀")
+        let line = DeliveryJournal.encode(MessageOutcome(id: 1, attempt: 1, status: .deferred, attempts: 1, text: "a\u{0}b"))
+        let decoded = DeliveryJournal.decode(Substring(String(decoding: line.dropLast(), as: UTF8.self)))
+        #expect(decoded?.text == "a b")
+    }
+
     @Test func temporaryFailuresBackOffExponentiallyThenFail() {
         let o = Outcome.of(result(.transientFailure, 452, "4.2.2", "mailbox full"), for: message, now: 100, policy: policy)
         #expect(o.outcome.status == .deferred)

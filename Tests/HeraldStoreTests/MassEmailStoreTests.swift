@@ -267,6 +267,30 @@ import Testing
         }
     }
 
+    /// A journal replayed after a kill can hold a message's give-back and then its delivery
+    /// under the same attempt number (a give-back does not count its attempt): the last
+    /// outcome of each message counts, whatever the database would join first.
+    @Test(arguments: TestDatabase.kinds)
+    func ofTwoOutcomesOfOneMessageTheLastCounts(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let m = try await Self.sendingWithMessages(store, name: "Replay", count: 3)
+            try await store.nodes.register("a", now: 100)
+            let claimed = try await store.messages.claim(massEmail: m.id, node: "a", limit: 3, now: 100).sorted { $0.id < $1.id }
+            let back = claimed.map {
+                MessageOutcome(id: $0.id, attempt: $0.attempt, status: .queued, attempts: $0.attempt - 1, nextAttemptAt: 100, text: "the relay is out")
+            }
+            let sent = claimed.map { MessageOutcome(id: $0.id, attempt: $0.attempt, status: .sent, attempts: $0.attempt, code: 250, sentAt: 101) }
+            // As journaled: the give-backs, then the deliveries of the first and the last.
+            try await store.messages.record(back + [sent[0], sent[2]], node: "a", alsoRequeued: true)
+            #expect(try await store.messages.page(massEmail: m.id).map(\.status) == [.sent, .queued, .sent])
+            // The other order: the give-back came last.
+            let again = try await store.messages.claim(massEmail: m.id, node: "a", limit: 3, now: 100)
+            #expect(again.map(\.id) == [claimed[1].id])
+            try await store.messages.record([sent[1], back[1]], node: "a")
+            #expect(try await store.messages.page(massEmail: m.id).map(\.status) == [.sent, .queued, .sent])
+        }
+    }
+
     /// A message given back unsent, by a restart, a takeover or an outcome that returns it to
     /// the queue (a rest, the relay out), keeps the status it had when claimed: an uncertain
     /// one stays counted apart until a server accepts it, a deferred one stays deferred.

@@ -177,7 +177,7 @@ public final class DeliveryJournal: Sendable {
         guard f.count == 10, f[9] == "end", let id = Int64(f[0]), let attempt = Int(f[1]),
               let status = MessageStatus(rawValue: String(f[2])), let attempts = Int(f[3]) else { return nil }
         return MessageOutcome(id: id, attempt: attempt, status: status, attempts: attempts, nextAttemptAt: Int64(f[4]),
-                              code: Int(f[5]), enhancedCode: f[6].isEmpty ? nil : String(f[6]), text: f[8].isEmpty ? nil : String(f[8]),
+                              code: Int(f[5]), enhancedCode: f[6].isEmpty ? nil : String(f[6]), text: f[8].isEmpty ? nil : Outcome.storable(String(f[8])),
                               sentAt: Int64(f[7]))
     }
 }

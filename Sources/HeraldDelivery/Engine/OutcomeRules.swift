@@ -72,6 +72,14 @@ public struct Outcome: Sendable, Hashable {
     /// Whether a server replied about this message (any reply: it is reachable).
     public var serverAnswered: Bool { outcome.code != nil }
 
+    /// A server's reply text as it can be stored and shown: control characters (a NUL, which
+    /// PostgreSQL refuses in text, made every write of that outcome's group fail, and its
+    /// journal line stopped the engine's start) become spaces.
+    static func storable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return text }
+        return String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
+    }
+
     /// Classifies the result of one claimed message's attempt at time `now`.
     public static func of(_ result: Result<DeliveryResult, MailError>, for message: ClaimedMessage, now: Int64,
                           policy: RetryPolicy, throttleDelay: Int64? = nil) -> Outcome {
@@ -80,7 +88,7 @@ public struct Outcome: Sendable, Hashable {
                   text: String?, sentAt: Int64? = nil, signal: Signal? = nil, suppress: Bool = false,
                   bounce: BouncePolicy.Verdict? = nil) -> Outcome {
             Outcome(outcome: MessageOutcome(id: message.id, attempt: attempt, status: status, attempts: counted ? attempt : attempt - 1,
-                                            nextAttemptAt: next, code: code, enhancedCode: enhanced, text: text, sentAt: sentAt,
+                                            nextAttemptAt: next, code: code, enhancedCode: enhanced, text: text.map(storable), sentAt: sentAt,
                                             bounceKind: bounce?.kind ?? .hard, bounceReason: bounce?.reason.rawValue),
                     signal: signal, suppress: suppress)
         }

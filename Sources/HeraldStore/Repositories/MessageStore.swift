@@ -101,8 +101,14 @@ public struct MessageStore: Sendable {
     /// `alsoRequeued` (replaying a journal after a restart): an outcome also applies to a
     /// message that the others gave back to the queue after this node's heartbeat lapsed and
     /// that nobody has claimed since, so that what was delivered is not sent again.
+    ///
+    /// Of several outcomes of one message, the last counts: a journal replayed after a kill can
+    /// hold a give-back (the relay out, a rest) and then the same message's delivery under the
+    /// same attempt number (a give-back does not count its attempt), and an `UPDATE … FROM`
+    /// with two rows for one message applies either of them.
     public func record(_ outcomes: [MessageOutcome], node: String, alsoRequeued: Bool = false) async throws {
         guard !outcomes.isEmpty else { return }
+        let outcomes = Self.lastOfEach(outcomes)
         try await database.transaction { db in
             if database.kind == .postgres {
                 // As in insertQueued, arrays; they cannot hold NULL here, so an absent value travels as a value no real
@@ -180,6 +186,14 @@ public struct MessageStore: Sendable {
     /// rows json_each has, would walk the node's claims and the outcomes for each. SQLite is kept
     /// from that index by `+` before the column; PostgreSQL by a CASE, through which it cannot
     /// prove the index's `WHERE`.
+    /// The last outcome of each message, in the order those last ones came.
+    static func lastOfEach(_ outcomes: [MessageOutcome]) -> [MessageOutcome] {
+        var last: [Int64: Int] = [:]
+        for (i, o) in outcomes.enumerated() { last[o.id] = i }
+        guard last.count < outcomes.count else { return outcomes }
+        return outcomes.indices.filter { last[outcomes[$0].id] == $0 }.map { outcomes[$0] }
+    }
+
     private static func held(attempt: String, node: String, alsoRequeued: Bool, kind: DatabaseKind) -> SQLQueryString {
         let held: SQLQueryString = """
             (mail_messages.status = 'sending' AND mail_messages.attempts = \(unsafeRaw: attempt)
