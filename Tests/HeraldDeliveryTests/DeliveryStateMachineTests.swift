@@ -21,6 +21,16 @@ import Testing
 
     static let candidates = [Machine.Candidate(unit: a, senderID: 10), Machine.Candidate(unit: b, senderID: 20)]
 
+    /// A machine that has claimed one batch of each of the two units at 1000.
+    static func withABatchOfEachUnitOut() -> Machine {
+        var m = machine()
+        _ = m.nextClaim(among: candidates, now: 1000)
+        _ = m.claimed(a, count: 100, now: 1000)
+        _ = m.nextClaim(among: candidates, now: 1000)
+        _ = m.claimed(b, count: 100, now: 1000)
+        return m
+    }
+
     static func outcome(_ status: MessageStatus, code: Int? = 250, signal: Outcome.Signal? = nil, id: Int64 = 1) -> Outcome {
         Outcome(outcome: MessageOutcome(id: id, attempt: 1, status: status, attempts: 1, code: code), signal: signal, suppress: false)
     }
@@ -211,14 +221,53 @@ import Testing
         #expect(m.nextClaim(among: Self.candidates, now: 1010) != nil)
     }
 
+    /// The fence holds without rounds of claims (a database call that hangs holds them up):
+    /// the timer's tick stops the feeds once, and a heartbeat lifts it.
+    @Test func theFenceFallsOnATickWithoutARound() {
+        var m = Self.machine()
+        _ = m.heartbeat(.recorded, now: 1000)
+        #expect(m.tick(now: 1003).isEmpty)
+        #expect(Self.withoutLogs(m.tick(now: 1004)) == [.stopFeeding, .report(.outOfTouch(since: 1004))])
+        #expect(m.tick(now: 1005).isEmpty)
+        #expect(m.nextClaim(among: Self.candidates, now: 1005) == nil)
+        #expect(Self.withoutLogs(m.heartbeat(.recorded, now: 1006)) == [.report(nil)])
+        #expect(m.nextClaim(among: Self.candidates, now: 1006) != nil)
+    }
+
+    /// Declared dead with batches still out: nothing is claimed until they have ended, since
+    /// their late outcomes carry the attempt numbers that new claims would give the same
+    /// messages (the takeover gave them back uncounted).
+    @Test func declaredDeadWithBatchesOutClaimsOnlyOnceTheyEnded() {
+        var m = Self.withABatchOfEachUnitOut()
+        #expect(Self.withoutLogs(m.heartbeat(.declaredDead, now: 1010)) == [.stopFeeding])
+        #expect(m.nextClaim(among: Self.candidates, now: 1010) == nil)
+        _ = m.batchEnded(Self.a, now: 1011)
+        #expect(m.nextClaim(among: Self.candidates, now: 1011) == nil)
+        _ = m.batchEnded(Self.b, now: 1012)
+        #expect(m.nextClaim(among: Self.candidates, now: 1012) != nil)
+    }
+
+    /// Others are taken over only by a process whose own heartbeats have reached the database
+    /// for `takeOverAfter` (5 s) without a break: after an outage of the database, the first
+    /// process back does not declare dead those that were cut off alike.
+    @Test func takesOthersOverOnlyAfterItsOwnHeartbeatsHeld() {
+        var m = Self.machine()
+        #expect(!m.mayTakeOver(now: 1000))
+        let table: [(beat: Machine.Heartbeat, now: Int64, mayTakeOver: Bool)] = [
+            (.recorded, 1001, false), (.recorded, 1005, false), (.recorded, 1006, true),
+            (.failed, 1007, false), (.recorded, 1010, false), (.recorded, 1014, false), (.recorded, 1015, true),
+            (.declaredDead, 1016, false), (.recorded, 1020, false), (.recorded, 1021, true),
+        ]
+        for row in table {
+            _ = m.heartbeat(row.beat, now: row.now)
+            #expect(m.mayTakeOver(now: row.now) == row.mayTakeOver, "after \(row.beat) at \(row.now)")
+        }
+    }
+
     // MARK: Shutdown
 
     @Test func sigtermStopsFeedingWaitsForTheWireThenExits() {
-        var m = Self.machine()
-        _ = m.nextClaim(among: Self.candidates, now: 1000)
-        _ = m.claimed(Self.a, count: 100, now: 1000)
-        _ = m.nextClaim(among: Self.candidates, now: 1000)
-        _ = m.claimed(Self.b, count: 100, now: 1000)
+        var m = Self.withABatchOfEachUnitOut()
         #expect(Self.withoutLogs(m.shutdownRequested(now: 1001)) == [.stopFeeding])
         #expect(m.isStopping)
         #expect(m.shutdownRequested(now: 1002).isEmpty)

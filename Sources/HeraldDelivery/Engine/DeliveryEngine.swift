@@ -45,7 +45,13 @@ public struct EngineConfiguration: Sendable {
 ///   again are then, besides the one per open connection, those it delivered in its last
 ///   flush interval (the outcomes its journal had and the database did not). A process
 ///   whose heartbeats stop reaching the database stops handing messages to SMTP before the
-///   others may take them (``DeliveryStateMachine/Configuration/fenceAfter``).
+///   others may take them (``DeliveryStateMachine/Configuration/fenceAfter``); and it takes
+///   no one over until its own heartbeats have reached the database for
+///   ``DeliveryStateMachine/Configuration/takeOverAfter`` (after an outage of the database
+///   every heartbeat is stale, and the first process back must not declare the others dead
+///   while their outcomes are still on the way). Declared dead, a process claims nothing
+///   until its batches of before have ended: a late outcome of theirs would otherwise meet a
+///   new claim of the same message under the same attempt number.
 /// - **Nothing goes out unnoted**: when the journal cannot be written, no further message is
 ///   handed to SMTP until it can.
 ///
@@ -106,6 +112,7 @@ public actor DeliveryEngine: Service {
         let writer = self.writer
         let writing = Task { await writer.run { written in await self.written(written) } }
         let beating = Task { await self.heartbeats() }
+        let fencing = Task { await self.fencing() }
         await withGracefulShutdownHandler {
             await self.loop()
         } onGracefulShutdown: {
@@ -116,7 +123,9 @@ public actor DeliveryEngine: Service {
         await writer.stop()
         await writing.value
         beating.cancel()
+        fencing.cancel()
         await beating.value
+        await fencing.value
         let totals = writer.totals
         logger.notice("delivery stopped", metadata: Logger.Metadata.counts(totals)
             .merging(["given_back": "\(givenBack)", "node": "\(configuration.node)"]) { $1 })
@@ -447,6 +456,7 @@ public actor DeliveryEngine: Service {
             do {
                 let alive = try await store.nodes.beat(configuration.node, now: t)
                 perform(machine.heartbeat(alive ? .recorded : .declaredDead, now: t))
+                guard machine.mayTakeOver(now: t) else { continue }
                 // Messages of a node without a row are left only by older versions (see NodeStore.takeOver), and costly to look for.
                 let orphans = lastOrphanSweep.map { t - $0 >= Self.orphanSweepInterval } ?? true
                 let taken = try await store.nodes.takeOver(now: t, by: configuration.node, orphans: orphans)
@@ -460,6 +470,16 @@ public actor DeliveryEngine: Service {
                 perform(machine.heartbeat(.failed, now: t))
                 logger.warning("a heartbeat could not be written", metadata: ["error": "\(error)"])
             }
+        }
+    }
+
+    /// The fence's timer (``DeliveryStateMachine/tick(now:)``): it makes no database call, so
+    /// one that hangs elsewhere does not hold it up.
+    private func fencing() async {
+        while !exited && !Task.isCancelled {
+            try? await Task.sleep(for: configuration.heartbeatInterval)
+            guard !exited else { return }
+            perform(machine.tick(now: now()))
         }
     }
 

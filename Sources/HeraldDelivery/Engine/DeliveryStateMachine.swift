@@ -32,6 +32,12 @@ public struct DeliveryStateMachine: Sendable {
         public var shutdownGrace: Int64 = 10
         /// How often a journal that could not be written is tried again.
         public var journalRetry: Int64 = 5
+        /// How long this process's heartbeats must have reached the database without a break
+        /// before it may declare others dead (``NodeStore/staleAfter``): after an outage of the
+        /// database every heartbeat is stale, and a process back first would otherwise take
+        /// over the others — alive, and holding outcomes not yet written — before their next
+        /// beat could reach it.
+        public var takeOverAfter: Int64 = NodeStore.staleAfter
 
         public init() {}
     }
@@ -111,6 +117,12 @@ public struct DeliveryStateMachine: Sendable {
     private var journalBroken: (since: Int64, reason: String, nextProbe: Int64)?
     private var lastBeat: Int64
     private var outOfTouchSince: Int64?
+    /// Since when every heartbeat reached the database (nil: the last one failed).
+    private var inTouchSince: Int64?
+    /// Declared dead by the others, with batches of before still out: their late outcomes
+    /// carry the attempt numbers that claims made now would give the same messages again
+    /// (the takeover gave them back uncounted), so nothing is claimed until they have ended.
+    private var rejoining = false
     private var phase = Phase.running
     /// Batches in flight, by unit.
     private var batches: [MassEmailStep: Int] = [:]
@@ -173,11 +185,7 @@ public struct DeliveryStateMachine: Sendable {
             journalBroken = broken
             actions.append(.probeJournal)
         }
-        if outOfTouchSince == nil, now - lastBeat > configuration.fenceAfter {
-            outOfTouchSince = now
-            actions.append(.log(.warning, "no heartbeat reached the database for \(now - lastBeat) s; handing nothing more to SMTP until one does, since another process may take these messages over"))
-            actions.append(.stopFeeding)
-        }
+        actions += fence(now: now)
         if case .waiting(let since, _, _, let reason, _) = relay, now - since >= configuration.retry.outagePauseAfter {
             relay = .up
             let hours = (now - since) / 3600
@@ -186,13 +194,36 @@ public struct DeliveryStateMachine: Sendable {
         return actions + reportIfChanged()
     }
 
+    /// A second passed: the fence is checked on a timer of its own, since a database call
+    /// that hangs holds up the claims' rounds and the heartbeats alike, while batches already
+    /// out go on handing messages to SMTP.
+    public mutating func tick(now: Int64) -> [Action] {
+        let actions = fence(now: now)
+        return actions.isEmpty ? [] : actions + reportIfChanged()
+    }
+
+    /// No heartbeat reached the database for ``Configuration/fenceAfter``: nothing more goes
+    /// to SMTP until one does, since another process may take these messages over.
+    private mutating func fence(now: Int64) -> [Action] {
+        guard outOfTouchSince == nil, now - lastBeat > configuration.fenceAfter else { return [] }
+        outOfTouchSince = now
+        return [.log(.warning, "no heartbeat reached the database for \(now - lastBeat) s; handing nothing more to SMTP until one does, since another process may take these messages over"),
+                .stopFeeding]
+    }
+
     /// Whether ``nextClaim(among:now:)`` could return a claim now: when it cannot, the engine
     /// need not ask the database what is sending.
     public func mayClaim(now: Int64) -> Bool {
-        guard phase == .running, journalBroken == nil, outOfTouchSince == nil,
+        guard phase == .running, journalBroken == nil, outOfTouchSince == nil, !rejoining,
               batchesInFlight < configuration.parallelBatches else { return false }
         if case .waiting(_, _, let nextTry, _, let probing) = relay { return !probing && now >= nextTry && batches.isEmpty }
         return true
+    }
+
+    /// Whether this process may now declare others dead and take their messages over: only
+    /// once its own heartbeats have reached the database for ``Configuration/takeOverAfter``.
+    public func mayTakeOver(now: Int64) -> Bool {
+        inTouchSince.map { now - $0 >= configuration.takeOverAfter } ?? false
     }
 
     /// The next claim to make now, among the sending units (oldest first), or nil.
@@ -238,6 +269,7 @@ public struct DeliveryStateMachine: Sendable {
     public mutating func batchEnded(_ unit: MassEmailStep, now: Int64) -> [Action] {
         let left = max(0, batches[unit, default: 0] - 1)
         batches[unit] = left == 0 ? nil : left
+        if batches.isEmpty { rejoining = false }
         var actions: [Action] = []
         if phase != .running, left == 0 {
             // No claim follows, so the last batch of a unit finishes it here.
@@ -318,14 +350,18 @@ public struct DeliveryStateMachine: Sendable {
         switch beat {
         case .recorded:
             lastBeat = now
+            if inTouchSince == nil { inTouchSince = now }
             guard let since = outOfTouchSince else { return [] }
             outOfTouchSince = nil
             return [.log(.notice, "heartbeats reach the database again after \(now - since) s; sending resumes")] + reportIfChanged()
         case .failed:
+            inTouchSince = nil
             return []
         case .declaredDead:
             lastBeat = now
+            inTouchSince = now
             outOfTouchSince = nil
+            rejoining = !batches.isEmpty
             return [.log(.error, "the other processes declared this one dead and took its messages over; dropping what it held"),
                     .stopFeeding] + reportIfChanged()
         }
