@@ -142,6 +142,38 @@ import Testing
         await server.stop()
     }
 
+    /// The end of a shutdown's grace: a server that never answers the final "." holds a
+    /// connection in its transaction; abandoning the pool closes it at once, and the message
+    /// comes back uncertain, not after the reply timeout. (One message: the scripted server
+    /// would answer the commands pipelined after the "." and so answer out of turn.)
+    @Test func abandoningThePoolClosesAConnectionInATransaction() async throws {
+        var script = ScriptedServer.Script()
+        let dataEnded = NIOLockedValueBox(false)
+        script.endOfData = { _ in
+            dataEnded.withLockedValue { $0 = true }
+            return .silence
+        }
+        let server = try await ScriptedServer(script)
+        let transport = SMTPTransport(configuration: server.configuration(timeouts: .seconds(120)),
+                                      poolConfiguration: .init(maximumConnections: 1))
+        let messages = (0..<1).map { OutgoingMessage(envelope: try! Envelope(returnPath: "b@example.com", recipients: ["r\($0)@example.org"]), message: Self.message) }
+        let sending = Task { await transport.send(messages) }
+        // Bounded: the first message's data is out within a few seconds on any machine.
+        for _ in 0..<200 where !dataEnded.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(dataEnded.withLockedValue { $0 }, "the first message's data never arrived")
+        let clock = ContinuousClock()
+        let start = clock.now
+        await transport.abandon()
+        let results = await sending.value
+        // Not a speed check: the bound only catches waiting for the 120 s reply timeout.
+        #expect(clock.now - start < .seconds(60))
+        #expect(results.count == 1)
+        #expect((try? results[0].get())?.deliveryUncertain == true, "\(results[0])")
+        #expect((try? results[0].get())?.allAccepted == false)
+        #expect(await transport.pool.openConnections == 0)
+        await server.stop()
+    }
+
     @Test func bytesInjectedAfterSTARTTLSAreDiscarded() async throws {
         // CVE-2011-0411: a reply smuggled in after "220" must not be read as the answer to
         // the EHLO that follows the handshake. We drop it, so the failure is the handshake

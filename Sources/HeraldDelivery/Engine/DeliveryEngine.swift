@@ -198,7 +198,7 @@ public actor DeliveryEngine: Service {
             case .stopFeeding:
                 batches.cancelAll()
             case .abandonInFlight:
-                Task { await transports.reload() }
+                Task { await transports.abandon() }
             case .probeJournal:
                 do {
                     try journal.probe()

@@ -76,6 +76,14 @@ public actor TransportSource: Service {
         await old.shutdown()
     }
 
+    /// Closes the current transport's connections now, those in a transaction too (the grace
+    /// after SIGTERM is over), and forgets it.
+    public func abandon() async {
+        guard let old = current?.transport else { return }
+        current = nil
+        await old.abandon()
+    }
+
     public func run() async throws {
         let stream = started
         let continuation = startedContinuation

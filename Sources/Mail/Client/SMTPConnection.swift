@@ -124,6 +124,11 @@ public final class SMTPConnection: Sendable {
         return (try? await promise.futureResult.get()) ?? 0
     }
 
+    /// Closes the connection at once, without QUIT, whatever it is in the middle of.
+    public func abort() {
+        channel.close(promise: nil)
+    }
+
     /// Says QUIT, waits for the answer (at most 5 seconds: RFC 5321 §4.1.1.10 lets the
     /// client close once QUIT is sent, so a slow server does not hold a shutdown), and closes.
     public func close() async {

@@ -48,6 +48,8 @@ public actor SMTPConnectionPool: Service {
     private var openCount = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
     private var isShutDown = false
+    /// The connections lent out now, for ``abandon()``.
+    private var leased: [ObjectIdentifier: SMTPConnection] = [:]
 
     public init(
         configuration: SMTPClientConfiguration,
@@ -86,6 +88,16 @@ public actor SMTPConnectionPool: Service {
         }
     }
 
+    /// Closes every connection now, those lent out in the middle of a transaction too (no
+    /// QUIT): their messages come back as the loss of a connection makes them, uncertain
+    /// after the final ".", not sent before it. For when a shutdown's grace is over.
+    public func abandon() async {
+        let lent = Array(leased.values)
+        leased.removeAll()
+        for connection in lent { connection.abort() }
+        await shutdown()
+    }
+
     /// The number of open connections, leased or idle.
     public var openConnections: Int { openCount }
 
@@ -104,6 +116,7 @@ public actor SMTPConnectionPool: Service {
             guard !isShutDown else { throw MailError(.shutDown, "the SMTP connection pool is shut down") }
             while let entry = idle.popLast() {
                 if entry.connection.isOpen {
+                    leased[ObjectIdentifier(entry.connection)] = entry.connection
                     return Lease(connection: entry.connection, messages: entry.messages, reused: true)
                 }
                 // The server closed it while idle (timeout, 421): forget it.
@@ -111,20 +124,29 @@ public actor SMTPConnectionPool: Service {
             }
             if openCount < poolConfiguration.maximumConnections {
                 openCount += 1
+                let connection: SMTPConnection
                 do {
-                    let connection = try await SMTPConnection.connect(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
-                    return Lease(connection: connection, messages: 0, reused: false)
+                    connection = try await SMTPConnection.connect(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
                 } catch {
                     openCount -= 1
                     wakeOneWaiter()
                     throw error
                 }
+                // Shut down (or abandoned) while connecting: the connection is closed, not lent.
+                guard !isShutDown else {
+                    openCount -= 1
+                    await connection.close()
+                    throw MailError(.shutDown, "the SMTP connection pool is shut down")
+                }
+                leased[ObjectIdentifier(connection)] = connection
+                return Lease(connection: connection, messages: 0, reused: false)
             }
             await withCheckedContinuation { waiters.append($0) }
         }
     }
 
     func release(_ lease: Lease) async {
+        leased[ObjectIdentifier(lease.connection)] = nil
         if !isShutDown, lease.connection.isOpen, lease.messages < poolConfiguration.maximumMessagesPerConnection {
             idle.append(Idle(connection: lease.connection, messages: lease.messages, since: .now))
             wakeOneWaiter()

@@ -27,6 +27,8 @@ public struct SMTPTransport: Transport, Service {
 
     public func shutdown() async { await pool.shutdown() }
 
+    public func abandon() async { await pool.abandon() }
+
     public func send(_ envelope: Envelope, message: [UInt8]) async throws(MailError) -> DeliveryResult {
         try await send(envelope, body: MessageBody(message: message))
     }

@@ -25,8 +25,14 @@ public protocol Transport: Sendable {
         onResult: (@Sendable (Int64, Result<DeliveryResult, MailError>) -> Void)?
     ) async -> [Result<DeliveryResult, MailError>]
 
-    /// Closes whatever the transport holds open.
+    /// Closes whatever the transport holds open; a connection in the middle of a transaction
+    /// finishes it first.
     func shutdown() async
+
+    /// Closes everything now, connections in the middle of a transaction too (the grace after
+    /// SIGTERM is over): a message whose final "." went out comes back uncertain, the rest
+    /// as not sent.
+    func abandon() async
 }
 
 extension Transport {
@@ -59,4 +65,7 @@ extension Transport {
     }
 
     public func shutdown() async {}
+
+    /// A transport that holds no connection has nothing more to abandon than to shut down.
+    public func abandon() async { await shutdown() }
 }
