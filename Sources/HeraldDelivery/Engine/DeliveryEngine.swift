@@ -137,6 +137,9 @@ public actor DeliveryEngine: Service {
     }
 
     private func shutdownRequested() async {
+        // A claim already on its way to the database starts its batch after the feeds were
+        // stopped; halted, the registry cancels that batch at once and its messages go back.
+        batches.halt()
         perform(machine.shutdownRequested(now: now()))
         await wake()
     }
@@ -202,7 +205,8 @@ public actor DeliveryEngine: Service {
             case .probeJournal:
                 do {
                     try journal.probe()
-                    batches.resume()
+                    // Stopping, the registry stays halted (see shutdownRequested).
+                    if !machine.isStopping { batches.resume() }
                     perform(machine.journalWorks(now: now()))
                 } catch {
                     logger.debug("the delivery journal still cannot be written", metadata: ["error": "\(error)"])
@@ -567,7 +571,7 @@ final class BatchRegistry: Sendable {
         cancel { _ in true }
     }
 
-    /// The journal cannot be written: cancels every batch, and every one added until ``resume()``.
+    /// The journal cannot be written, or the process is stopping: cancels every batch, and every one added until ``resume()``.
     func halt() {
         state.withLock { $0.halted = true }
         cancelAll()
