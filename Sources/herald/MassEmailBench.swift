@@ -179,8 +179,8 @@ struct MassEmailBench: AsyncParsableCommand {
 
 /// This process's anonymous resident memory (heap, stacks: what it holds), from Linux's
 /// /proc/self/status. A static build's executable is over 200 MB, and the pages of it that
-/// the kernel keeps mapped (code, tables, ICU's data) count in the RSS too: 35-40 MB of a send's
-/// 51-58 MB peak, more or less from one run to the next as the page cache holds the file.
+/// the kernel keeps mapped (code, tables, ICU's data) count in the RSS too: 35-41 MB of a send's
+/// 50-58 MB peak, more or less from one run to the next as the page cache holds the file.
 enum ResidentMemory {
     /// The largest anonymous RSS seen, in kB, sampling every 20 ms until cancelled; nil
     /// without /proc.

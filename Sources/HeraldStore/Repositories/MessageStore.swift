@@ -175,6 +175,14 @@ public struct MessageStore: Sendable {
     /// The statuses of a message that waits to be claimed (what a claim saves in `prior_status`).
     static let waiting: SQLQueryString = "('queued', 'deferred', 'uncertain')"
 
+    /// The last outcome of each message, in the order those last ones came.
+    static func lastOfEach(_ outcomes: [MessageOutcome]) -> [MessageOutcome] {
+        var last: [Int64: Int] = [:]
+        for (i, o) in outcomes.enumerated() { last[o.id] = i }
+        guard last.count < outcomes.count else { return outcomes }
+        return outcomes.indices.filter { last[outcomes[$0].id] == $0 }.map { outcomes[$0] }
+    }
+
     /// The condition that `node` still holds a message for the attempt in column `attempt`
     /// (or, `alsoRequeued`, that the message was given back from that attempt and not claimed since).
     ///
@@ -186,14 +194,6 @@ public struct MessageStore: Sendable {
     /// rows json_each has, would walk the node's claims and the outcomes for each. SQLite is kept
     /// from that index by `+` before the column; PostgreSQL by a CASE, through which it cannot
     /// prove the index's `WHERE`.
-    /// The last outcome of each message, in the order those last ones came.
-    static func lastOfEach(_ outcomes: [MessageOutcome]) -> [MessageOutcome] {
-        var last: [Int64: Int] = [:]
-        for (i, o) in outcomes.enumerated() { last[o.id] = i }
-        guard last.count < outcomes.count else { return outcomes }
-        return outcomes.indices.filter { last[outcomes[$0].id] == $0 }.map { outcomes[$0] }
-    }
-
     private static func held(attempt: String, node: String, alsoRequeued: Bool, kind: DatabaseKind) -> SQLQueryString {
         let held: SQLQueryString = """
             (mail_messages.status = 'sending' AND mail_messages.attempts = \(unsafeRaw: attempt)
