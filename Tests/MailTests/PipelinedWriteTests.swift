@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -69,6 +70,43 @@ import Testing
         try connection.serverSays("250 2.0.0 Ok: queued as A2")
         #expect(try second.wait().allAccepted)
         #expect(try connection.written().isEmpty)
+    }
+
+    /// The result of the first message cancels the batch (as a journal that cannot be
+    /// written does) while the second's DATA is already asked for: its 354 arrives in the
+    /// same read, and instead of its data the connection closes; it comes back not sent.
+    @Test func aMessageStartedBehindTheDataIsWithdrawnWhenTheBatchIsCancelled() throws {
+        let connection = try Connection()
+        let feed = MessageFeed(["ann", "bob", "cat"].enumerated().map { index, name in
+            OutgoingMessage(id: Int64(index), envelope: try! Envelope(returnPath: "news@sender.test", recipients: ["\(name)@example.org"]),
+                            message: Array("Subject: \(name)\r\n\r\nhello\r\n".utf8))
+        })
+        let results = NIOLockedValueBox<[Int: DeliveryResult]>([:])
+        let taken = connection.channel.eventLoop.makePromise(of: Int.self)
+        let takenCount = NIOLockedValueBox<Int?>(nil)
+        taken.futureResult.whenSuccess { count in takenCount.withLockedValue { $0 = count } }
+        connection.channel.writeAndFlush(SMTPClientRequest.sendFeed(feed, limit: 10, onResult: { index, result in
+            results.withLockedValue { $0[index] = result }
+            feed.cancel()
+        }, taken), promise: nil)
+        #expect(try connection.written() == ["MAIL FROM:<news@sender.test>\r\nRCPT TO:<ann@example.org>\r\nDATA\r\n"])
+        try connection.serverSays("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data")
+        #expect(try connection.written() == [
+            "Subject: ann\r\n\r\nhello\r\n",
+            ".\r\nMAIL FROM:<news@sender.test>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n",
+        ])
+        try connection.serverSays("250 2.0.0 Ok: queued as A1\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data")
+        // Bob's data never leaves, and no QUIT either: the server would take it for data.
+        #expect(try connection.written().isEmpty)
+        #expect(!connection.channel.isActive)
+        // The feed is done with two taken (an embedded channel runs everything at once).
+        #expect(takenCount.withLockedValue { $0 } == 2)
+        let reported = results.withLockedValue { $0 }
+        #expect(reported.keys.sorted() == [0, 1])
+        #expect(reported[0]?.allAccepted == true)
+        let bob = try #require(reported[1])
+        #expect(SMTPTransport.withdrawal(bob)?.code == .notSent)
+        #expect(!bob.deliveryUncertain)
     }
 
     /// Without PIPELINING nothing rides behind the ".", which is still written before the

@@ -35,6 +35,16 @@ private func envelope(_ recipients: String...) -> Envelope {
 
 private let body = MessageBody(message: Array("Subject: x\r\n\r\nhello\r\n".utf8))
 
+/// A machine whose message to a@x.test has its data on the wire, its final reply due.
+private func dataOnTheWire() -> Machine {
+    var m = machine()
+    _ = m.sendMessage(envelope("a@x.test"), body: body)
+    _ = m.received(reply(250))
+    _ = m.received(reply(250))
+    #expect(m.received(reply(354)) == .send([.messageBody(body.bytes)]))
+    return m
+}
+
 @Suite struct StateMachineSetupTests {
     @Test func greetingRefused() {
         var m = Machine(configuration: .init(security: .none))
@@ -387,11 +397,7 @@ private let body = MessageBody(message: Array("Subject: x\r\n\r\nhello\r\n".utf8
     }
 
     @Test func closedWithAMessageBehindTheData() {
-        var m = machine()
-        _ = m.sendMessage(envelope("a@x.test"), body: body)
-        _ = m.received(reply(250))
-        _ = m.received(reply(250))
-        _ = m.received(reply(354))
+        var m = dataOnTheWire()
         _ = m.sendMessage(envelope("b@x.test", "c@x.test"), body: body)
         guard case .close(let reason) = m.received(reply(421, "4.3.2 going down")) else { Issue.record(); return }
         #expect(reason.interruptedMessages.count == 2)
@@ -402,6 +408,65 @@ private let body = MessageBody(message: Array("Subject: x\r\n\r\nhello\r\n".utf8
         #expect(!behind.deliveryUncertain)
         #expect(SMTPTransport.failedBeforeData(behind))
         #expect(m.isClosed)
+    }
+
+    /// The batch is cancelled while the next message's DATA is already asked for, behind the
+    /// data of the one before: that one finishes, the next one's data never goes out.
+    @Test func aWithdrawnMessageBehindTheDataEndsTheConnectionAtThe354() {
+        var m = dataOnTheWire()
+        _ = m.sendMessage(envelope("b@x.test"), body: body)
+        m.withdraw()
+        guard case .messageFinished(let first, _) = m.received(reply(250, "first queued")) else { Issue.record(); return }
+        #expect(first.allAccepted)
+        #expect(m.received(reply(250)) == .wait)
+        #expect(m.received(reply(250)) == .wait)
+        guard case .close(let reason) = m.received(reply(354)) else { Issue.record(); return }
+        // QUIT now would be taken as the message's data.
+        #expect(!reason.sendQuit)
+        #expect(reason.error?.code == .notSent)
+        let withdrawn = try! #require(reason.interruptedMessages.first)
+        #expect(reason.interruptedMessages.count == 1)
+        #expect(withdrawn.recipients.map(\.status) == [.transientFailure])
+        #expect(withdrawn.recipients[0].error?.code == .notSent)
+        #expect(!withdrawn.deliveryUncertain)
+        #expect(m.isClosed)
+    }
+
+    /// Withdrawn while DATA is not yet sent (no PIPELINING): no DATA, no further RCPT, and
+    /// RSET ends the transaction the server opened; the connection stays usable.
+    @Test func aWithdrawnMessageBeforeItsDataEndsWithReset() {
+        var m = machine(ehlo: ehloPlain)
+        _ = m.sendMessage(envelope("a@x.test", "b@x.test"), body: body)
+        m.withdraw()
+        guard case .messageFinished(let result, let commands) = m.received(reply(250)) else { Issue.record(); return }
+        #expect(commands == [.rset])
+        #expect(result.recipients.map(\.status) == [.transientFailure, .transientFailure])
+        #expect(result.recipients.allSatisfy { $0.error?.code == .notSent && $0.reply == nil })
+        #expect(!result.deliveryUncertain)
+        #expect(m.received(reply(250, "reset")) == .wait)
+        #expect(m.isIdle)
+    }
+
+    /// What the server already refused keeps its answer; a DATA refused needs no close.
+    @Test func aWithdrawnMessageTheServerRefusedKeepsItsAnswers() {
+        var m = machine()
+        _ = m.sendMessage(envelope("a@x.test"), body: body)
+        m.withdraw()
+        _ = m.received(reply(250))
+        _ = m.received(reply(550, "5.1.1 no such user"))
+        guard case .messageFinished(let result, let commands) = m.received(reply(554, "no valid recipients")) else { Issue.record(); return }
+        #expect(commands == [.rset])
+        #expect(result.recipients[0].status == .permanentFailure)
+        #expect(result.recipients[0].code == 550)
+    }
+
+    /// A message whose data has started is past withdrawing: its reply still counts.
+    @Test func aMessageWhoseDataStartedIsNotWithdrawn() {
+        var m = dataOnTheWire()
+        m.withdraw()
+        guard case .messageFinished(let result, _) = m.received(reply(250, "queued")) else { Issue.record(); return }
+        #expect(result.allAccepted)
+        #expect(m.isIdle)
     }
 
     @Test func manyMessagesOnOneConnection() {

@@ -53,7 +53,9 @@ public struct EngineConfiguration: Sendable {
 ///   until its batches of before have ended: a late outcome of theirs would otherwise meet a
 ///   new claim of the same message under the same attempt number.
 /// - **Nothing goes out unnoted**: when the journal cannot be written, no further message is
-///   handed to SMTP until it can.
+///   handed to SMTP until it can, and a message started behind another's data (pipelined)
+///   is withdrawn before its own data goes out. What is still delivered is only data
+///   already on its way when the write failed; its outcome reaches the database from memory.
 ///
 /// ## Stop
 /// ``stop(_:)`` marks the mass email stopped (claims check it), cancels this process's

@@ -29,6 +29,11 @@ final class MessageFeed: Sendable {
         cursor.withLock { $0.cancelled || $0.next >= messages.count }
     }
 
+    /// Whether ``cancel()`` was called: the caller wants no further data sent.
+    var isCancelled: Bool {
+        cursor.withLock { $0.cancelled }
+    }
+
     /// Hands out nothing more.
     func cancel() {
         cursor.withLock { $0.cancelled = true }

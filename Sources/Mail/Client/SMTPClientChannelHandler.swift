@@ -134,6 +134,9 @@ final class SMTPClientChannelHandler: ChannelDuplexHandler {
         do {
             while !startingTLS, let reply = try parser.next() {
                 logger.trace("S: \(reply)")
+                // Asked before every reply: the cancel may come from this very loop (a result
+                // just reported stopped the batch) and the 354 of the next message be next.
+                if let feed, feed.feed.isCancelled { stateMachine.withdraw() }
                 perform(stateMachine.received(reply), context: context)
             }
         } catch {

@@ -86,6 +86,8 @@ public struct SMTPClientStateMachine: Sendable {
         var mailAccepted = false
         var unsent: [Step]
         var inFlight: [Step]
+        /// The caller wants its data not sent (``SMTPClientStateMachine/withdraw()``).
+        var withdrawn = false
 
         var acceptedRecipientCount: Int {
             // Counted without making the array of them: this is asked for every message.
@@ -262,6 +264,28 @@ public struct SMTPClientStateMachine: Sendable {
             state = .transaction(transaction)
         }
         return commands.isEmpty ? .wait : .send(commands)
+    }
+
+    /// The caller wants no further message data to go out (its batch was cancelled): every
+    /// message whose data has not started is withdrawn, nothing about it delivered. A
+    /// message whose DATA is not yet sent ends with RSET; one whose DATA is already asked
+    /// for (pipelined behind the data of the one before) ends the connection at the 354,
+    /// since only the final "." commits a message and a connection lost before it aborts
+    /// the transaction (RFC 5321 §4.1.1.4, §3.8). A message whose data has started
+    /// finishes as usual.
+    public mutating func withdraw() {
+        guard case .transaction(var current) = state else { return }
+        if Self.withdraw(&current) { state = .transaction(current) }
+        if var next = pipelined, Self.withdraw(&next) { pipelined = next }
+    }
+
+    /// Whether the transaction was withdrawn now.
+    private static func withdraw(_ transaction: inout Transaction) -> Bool {
+        guard !transaction.withdrawn, !transaction.inFlight.contains(.body), !transaction.inFlight.contains(.emptyBody) else { return false }
+        transaction.withdrawn = true
+        // Ask for nothing more; what is in flight is answered and absorbed.
+        transaction.unsent.removeAll()
+        return true
     }
 
     /// Say QUIT and close once the server answers.
@@ -519,6 +543,11 @@ public struct SMTPClientStateMachine: Sendable {
                 transaction.unsent.removeAll()
             }
         case .data:
+            if reply.code == 354 && transaction.withdrawn {
+                // The server waits for data that must not go out: QUIT would be read as
+                // data, so the connection is dropped and the server discards the transaction.
+                return close(Self.withdrawal, sendQuit: false, transaction: transaction)
+            }
             if reply.code == 354 {
                 if transaction.acceptedRecipientCount == 0 || !transaction.mailAccepted {
                     // RFC 2920 §3.1: DATA was pipelined and accepted though no recipient was;
@@ -550,12 +579,15 @@ public struct SMTPClientStateMachine: Sendable {
         return commands.isEmpty ? .wait : .send(commands)
     }
 
+    /// Why a withdrawn message was not sent: ``MailError/Code/notSent``, free to send again.
+    static let withdrawal = MailError(.notSent, "withdrawn before its data was sent")
+
     private mutating func finish(_ transaction: Transaction, needsReset: Bool) -> Action {
         let result = DeliveryResult(recipients: transaction.results.enumerated().map { index, result in
             result ?? RecipientResult(
                 recipient: transaction.envelope.recipients[index],
                 status: .transientFailure,
-                error: MailError(.protocolViolation, "the exchange ended without a reply for this recipient")
+                error: transaction.withdrawn ? Self.withdrawal : MailError(.protocolViolation, "the exchange ended without a reply for this recipient")
             )
         })
         if let next = pipelined {

@@ -104,6 +104,11 @@ public struct SMTPTransport: Transport, Service {
             let connectionLost = !connection.isOpen
             await pool.release(lease)
             for (index, result) in heldBack.all {
+                if let withdrawn = Self.withdrawal(result) {
+                    // The caller cancelled while its data was yet to go: as if never taken.
+                    results.record(index, .failure(withdrawn))
+                    continue
+                }
                 // Not delivered (the connection went before the data): once more on a fresh
                 // connection, unless the caller cancelled, who wants nothing more sent.
                 guard connectionLost, !Task.isCancelled else {
@@ -127,6 +132,12 @@ public struct SMTPTransport: Transport, Service {
         private let results = Mutex<[(Int, DeliveryResult)]>([])
         func append(_ result: (Int, DeliveryResult)) { results.withLock { $0.append(result) } }
         var all: [(Int, DeliveryResult)] { results.withLock { $0 } }
+    }
+
+    /// The error of a message withdrawn before its data (``SMTPClientStateMachine/withdraw()``),
+    /// or nil. Recipients the server refused before the withdrawal keep their answer.
+    static func withdrawal(_ result: DeliveryResult) -> MailError? {
+        result.recipients.allSatisfy { $0.reply == nil && $0.error?.code == .notSent } ? result.recipients.first?.error : nil
     }
 
     static func failedBeforeData(_ result: DeliveryResult) -> Bool {

@@ -19,7 +19,9 @@ public protocol Transport: Sendable {
     /// `onResult` is called with each message's ``OutgoingMessage/id`` and result the moment
     /// it is known, before the batch ends, so that a caller can record it at once; each
     /// message is reported exactly once. When the calling task is cancelled, no further
-    /// message is handed to a connection; those come back as ``MailError/Code/notSent``.
+    /// message is handed to a connection, and one already started whose data has not gone
+    /// out is withdrawn; those come back as ``MailError/Code/notSent``. Only a message whose
+    /// data was on its way when the cancel came is still delivered.
     func send(
         _ messages: [OutgoingMessage],
         onResult: (@Sendable (Int64, Result<DeliveryResult, MailError>) -> Void)?

@@ -33,6 +33,7 @@ final class ScriptedServer: Sendable {
     private let received = NIOLockedValueBox<[String]>([])
     private let connectionCount = NIOLockedValueBox(0)
     private let mostCommandsInOneRead = NIOLockedValueBox(0)
+    private let endedData = NIOLockedValueBox(0)
 
     /// The largest number of commands that arrived in one read: > 1 shows pipelining.
     var maximumCommandsPerRead: Int { mostCommandsInOneRead.withLockedValue { $0 } }
@@ -40,17 +41,20 @@ final class ScriptedServer: Sendable {
     /// Every command line received, over all connections.
     var commands: [String] { received.withLockedValue { $0 } }
     var connections: Int { connectionCount.withLockedValue { $0 } }
+    /// Messages whose data ended with "." (what a real server would have delivered).
+    var dataEnds: Int { endedData.withLockedValue { $0 } }
 
     init(_ script: Script) async throws {
         let received = self.received
         let connectionCount = self.connectionCount
         let most = self.mostCommandsInOneRead
+        let endedData = self.endedData
         channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 connectionCount.withLockedValue { $0 += 1 }
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(Handler(script: script, log: received, most: most))
+                    try channel.pipeline.syncOperations.addHandler(Handler(script: script, log: received, most: most, endedData: endedData))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
@@ -72,15 +76,17 @@ final class ScriptedServer: Sendable {
         let script: Script
         let log: NIOLockedValueBox<[String]>
         let most: NIOLockedValueBox<Int>
+        let endedData: NIOLockedValueBox<Int>
         var buffer = ByteBuffer()
         var inData = false
         var dataBytes: [UInt8] = []
         var messages = 0
 
-        init(script: Script, log: NIOLockedValueBox<[String]>, most: NIOLockedValueBox<Int>) {
+        init(script: Script, log: NIOLockedValueBox<[String]>, most: NIOLockedValueBox<Int>, endedData: NIOLockedValueBox<Int>) {
             self.script = script
             self.log = log
             self.most = most
+            self.endedData = endedData
         }
 
         func channelActive(context: ChannelHandlerContext) {
@@ -101,6 +107,7 @@ final class ScriptedServer: Sendable {
                     if line == [46] {
                         inData = false
                         messages += 1
+                        endedData.withLockedValue { $0 += 1 }
                         let response = script.endOfData(dataBytes)
                         dataBytes = []
                         respond(response, context: context)
