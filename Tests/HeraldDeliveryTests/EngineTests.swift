@@ -55,6 +55,7 @@ struct EngineHarness {
         _ kind: DatabaseKind, clock: TestClock = TestClock(1_800_000_000), retry: RetryPolicy = RetryPolicy(), processes: Int = 1,
         state: StateDirectory? = nil, serverDelay: Duration? = nil, bounceDomain: String? = nil,
         acceptRecipient: @escaping SMTPServer.RecipientCheck = { _ in nil },
+        configure: (inout EngineConfiguration) -> Void = { _ in },
         beforeStart: (EngineHarness) async throws -> Void = { _ in },
         _ body: (EngineHarness) async throws -> Void
     ) async throws {
@@ -76,6 +77,7 @@ struct EngineHarness {
             configuration.idlePoll = .milliseconds(20)
             configuration.policy.batchSize = 50
             configuration.policy.retry = retry
+            configure(&configuration)
             let links = EngagementLinks(secret: try await store.settings.engagementSecret(), publicURL: PublicURL("http://herald.test"))
             let returnPaths = ReturnPathSource(override: bounceDomain, settings: store.settings, signer: links.signer)
             let delivery = try Delivery(store: store, transports: transports,
@@ -240,6 +242,34 @@ struct EngineHarness {
             #expect(try await h.store.massEmails.find(m.id).resolvedAt != nil, "not tried again after the retry delay")
             await h.delivery.engine.wake()
             try await h.eventually("both messages arrive") { h.inbox.count == 2 }
+        }
+    }
+
+    /// The database refuses the outcomes' writes for longer than the writer tries (here its
+    /// table is out of the way): the groups are set aside and written once it takes them
+    /// again, so the mass email ends `sent` without a restart and nobody gets it twice.
+    @Test(arguments: TestDatabase.kinds)
+    func outcomesTheDatabaseRefusedForAWhileAreWrittenOnceItTakesThem(kind: DatabaseKind) async throws {
+        try await EngineHarness.with(kind, serverDelay: .milliseconds(5), configure: {
+            $0.outcomeWriteTries = 2
+            $0.outcomeRetryInterval = .milliseconds(300)
+        }) { h in
+            var ids: [Int64] = []
+            for i in 1...150 { ids.append(try await h.contact("later\(i)@example.org")) }
+            let m = try await h.sendNow(ids)
+            try await h.eventually("some messages arrived") { h.inbox.count >= 10 }
+            try await h.store.database.transaction { db in try await db.raw("ALTER TABLE mail_messages RENAME TO away").run() }
+            let atOutage = h.inbox.count
+            try await h.eventually("messages answered while their outcomes cannot be written") { h.inbox.count > atOutage + 5 }
+            try await Task.sleep(for: .seconds(1))  // well past the writer's two tries (50 ms apart)
+            try await h.store.database.transaction { db in try await db.raw("ALTER TABLE away RENAME TO mail_messages").run() }
+            try await h.eventually("the mass email is sent") { try await h.status(m.id) == .sent }
+            let deliveries = h.inbox.deliveries
+            #expect(deliveries.count == 150)
+            #expect(Set(deliveries.map(\.to)).count == 150)
+            let figures = try #require(try await h.store.massEmails.figures([m.id])[m.id])
+            #expect(figures[.sent] == 150)
+            #expect(figures[.sending] == 0)
         }
     }
 

@@ -19,6 +19,12 @@ public struct EngineConfiguration: Sendable {
     public var flushInterval: Duration = .milliseconds(25)
     /// Outcomes written at once, at most, before the interval is over.
     public var flushSize = 256
+    /// Tries of one group's write (backing off from 50 ms to 5 s: about 16 s for 10) before
+    /// the group is set aside; set aside, it is tried again every ``outcomeRetryInterval``
+    /// while the process runs, so that a database down for longer than the tries does not
+    /// leave its messages `sending` until a restart.
+    public var outcomeWriteTries = 10
+    public var outcomeRetryInterval: Duration = .seconds(30)
     /// How often this process tells the others it is alive, and looks for those that are not.
     public var heartbeatInterval: Duration = .seconds(1)
     /// How often an idle engine looks for work that another process queued.
@@ -105,7 +111,8 @@ public actor DeliveryEngine: Service {
         self.machine = DeliveryStateMachine(configuration: configuration.policy, now: now())
         let batches = self.batches
         self.writer = OutcomeWriter(store: store, journal: journal, node: configuration.node, interval: configuration.flushInterval,
-                                    size: configuration.flushSize, logger: logger,
+                                    size: configuration.flushSize, tries: configuration.outcomeWriteTries,
+                                    retryInterval: configuration.outcomeRetryInterval, logger: logger,
                                     onJournalFailure: { _ in batches.halt() })
     }
 

@@ -39,6 +39,9 @@ final class OutcomeWriter: Sendable {
 
     private struct State {
         var waiting: [Entry] = []
+        /// Groups whose write failed every try, and when to try them again.
+        var setAside: [[Entry]] = []
+        var setAsideDue: ContinuousClock.Instant?
         var journalError: String?
         var stopped = false
         /// Outcomes written since start, by status, for the log at shutdown.
@@ -50,6 +53,8 @@ final class OutcomeWriter: Sendable {
     let node: String
     let interval: Duration
     let size: Int
+    let tries: Int
+    let retryInterval: Duration
     let logger: Logger
     private let state = Mutex(State())
     private let doorbell = Doorbell()
@@ -57,13 +62,15 @@ final class OutcomeWriter: Sendable {
     /// before another message goes out unnoted.
     let onJournalFailure: @Sendable (String) -> Void
 
-    init(store: Store, journal: DeliveryJournal, node: String, interval: Duration, size: Int, logger: Logger,
-         onJournalFailure: @escaping @Sendable (String) -> Void) {
+    init(store: Store, journal: DeliveryJournal, node: String, interval: Duration, size: Int, tries: Int, retryInterval: Duration,
+         logger: Logger, onJournalFailure: @escaping @Sendable (String) -> Void) {
         self.store = store
         self.journal = journal
         self.node = node
         self.interval = interval
         self.size = size
+        self.tries = tries
+        self.retryInterval = retryInterval
         self.logger = logger
         self.onJournalFailure = onJournalFailure
     }
@@ -91,14 +98,24 @@ final class OutcomeWriter: Sendable {
     /// Outcomes not yet written.
     var backlog: Int { state.withLock { $0.waiting.count } }
 
-    /// Writes groups until ``stop()``, then what is left. `written` hears of each group.
+    /// Writes groups until ``stop()``, then what is left (a group set aside gets one more
+    /// try). `written` hears of each group.
     func run(written: @escaping @Sendable (Written) async -> Void) async {
         while true {
             await nextGroupDue()
-            let (entries, stopped) = state.withLock { state in
+            let (entries, again, stopped) = state.withLock { state in
                 defer { state.waiting.removeAll(keepingCapacity: true) }
-                return (state.waiting, state.stopped)
+                var again: [[Entry]] = []
+                if let due = state.setAsideDue, state.stopped || ContinuousClock.now >= due {
+                    again = state.setAside
+                    state.setAside = []
+                    state.setAsideDue = nil
+                }
+                return (state.waiting, again, state.stopped)
             }
+            // Each set-aside group alone: one the database refuses for good must not take
+            // the outcomes of now down with it.
+            for group in again { await write(group, then: written) }
             if !entries.isEmpty { await write(entries, then: written) }
             if stopped, backlog == 0 { return }
         }
@@ -131,8 +148,14 @@ final class OutcomeWriter: Sendable {
             try await persistently("writing outcomes") { try await store.messages.record(entries.map(\.outcome.outcome), node: node) }
         } catch {
             // They stay `sending`, this node's: never given back, so never sent twice while
-            // this process lives, and the journal's replay writes them at the next start.
-            logger.error("outcomes could not be written; the journal keeps them for the next start",
+            // this process lives. The journal keeps them (its segments are deleted only once
+            // written), so a restart writes them too.
+            let retry = retryInterval
+            state.withLock { state in
+                state.setAside.append(entries)
+                state.setAsideDue = state.setAsideDue ?? .now + retry
+            }
+            logger.error("outcomes could not be written; kept, and tried again in \(retry) (the journal keeps them too)",
                          metadata: ["outcomes": "\(entries.count)", "error": "\(error)"])
             return
         }
@@ -145,14 +168,14 @@ final class OutcomeWriter: Sendable {
 
     /// Runs a write again after a failure that may pass (a deadlock PostgreSQL broke, a
     /// dropped connection): the write is idempotent, guarded by node and attempt. Given up
-    /// after about 16 s.
+    /// after ``tries`` (10: about 16 s).
     func persistently(_ what: String, _ write: () async throws -> Void) async throws {
         var delay = Duration.milliseconds(50)
         for attempt in 1... {
             do {
                 return try await write()
             } catch {
-                guard attempt < 10 else { throw error }
+                guard attempt < tries else { throw error }
                 logger.warning("a database write failed; trying again", metadata: ["write": "\(what)", "attempt": "\(attempt)", "error": "\(error)"])
                 try? await Task.sleep(for: delay)
                 delay = min(delay * 2, .seconds(5))
