@@ -148,7 +148,7 @@ struct MassEmailBench: AsyncParsableCommand {
                 let elapsed = ContinuousClock.now - start
                 let sample = try await store.messages.page(massEmail: massEmail.id, limit: 1)
                 let claimed = ClaimedMessage(id: sample[0].id, massEmailID: massEmail.id, step: 0, recordID: sample[0].recordID,
-                                             address: sample[0].address, attempt: 1)
+                                             address: sample[0].address, attempt: 1, claim: 1)
                 let made = try await maker.make([claimed], of: try await store.massEmails.find(massEmail.id))
                 await group.triggerGracefulShutdown()
                 return (elapsed, (try? made[0].get().message.count) ?? 0)

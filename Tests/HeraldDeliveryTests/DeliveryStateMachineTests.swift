@@ -32,7 +32,7 @@ import Testing
     }
 
     static func outcome(_ status: MessageStatus, code: Int? = 250, signal: Outcome.Signal? = nil, id: Int64 = 1) -> Outcome {
-        Outcome(outcome: MessageOutcome(id: id, attempt: 1, status: status, attempts: 1, code: code), signal: signal, suppress: false)
+        Outcome(outcome: MessageOutcome(id: id, claim: 1, status: status, attempts: 1, code: code), signal: signal, suppress: false)
     }
 
     static func logs(_ actions: [Machine.Action]) -> [String] {
@@ -232,19 +232,6 @@ import Testing
         #expect(m.nextClaim(among: Self.candidates, now: 1005) == nil)
         #expect(Self.withoutLogs(m.heartbeat(.recorded, now: 1006)) == [.report(nil)])
         #expect(m.nextClaim(among: Self.candidates, now: 1006) != nil)
-    }
-
-    /// Declared dead with batches still out: nothing is claimed until they have ended, since
-    /// their late outcomes carry the attempt numbers that new claims would give the same
-    /// messages (the takeover gave them back uncounted).
-    @Test func declaredDeadWithBatchesOutClaimsOnlyOnceTheyEnded() {
-        var m = Self.withABatchOfEachUnitOut()
-        #expect(Self.withoutLogs(m.heartbeat(.declaredDead, now: 1010)) == [.stopFeeding])
-        #expect(m.nextClaim(among: Self.candidates, now: 1010) == nil)
-        _ = m.batchEnded(Self.a, now: 1011)
-        #expect(m.nextClaim(among: Self.candidates, now: 1011) == nil)
-        _ = m.batchEnded(Self.b, now: 1012)
-        #expect(m.nextClaim(among: Self.candidates, now: 1012) != nil)
     }
 
     /// Others are taken over only by a process whose own heartbeats have reached the database

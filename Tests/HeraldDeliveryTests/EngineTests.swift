@@ -387,7 +387,7 @@ struct EngineHarness {
             #expect(claimed.count == 10)
             let journal = try DeliveryJournal(directory: state.journal)
             for message in claimed.prefix(4) {
-                try journal.append(MessageOutcome(id: message.id, attempt: message.attempt, status: .sent, attempts: 1, code: 250,
+                try journal.append(MessageOutcome(id: message.id, claim: message.claim, status: .sent, attempts: 1, code: 250,
                                               text: "ok", sentAt: h.clock.now()))
             }
             answered.withLock { $0 = claimed.prefix(4).map(\.address) }

@@ -6,7 +6,7 @@ import Mail
 import Testing
 
 @Suite struct OutcomeRulesTests {
-    let message = ClaimedMessage(id: 7, massEmailID: 1, step: 0, recordID: 3, address: "a@x.org", attempt: 2)
+    let message = ClaimedMessage(id: 7, massEmailID: 1, step: 0, recordID: 3, address: "a@x.org", attempt: 2, claim: 3)
     let policy = RetryPolicy()
 
     static func reply(_ code: Int, _ enhanced: String?, _ text: String) -> SMTPReply {
@@ -83,7 +83,7 @@ import Testing
         let o = Outcome.of(result(.transientFailure, 451, "4.3.0", "try\u{0}later\u{1B}[0m"), for: message, now: 100, policy: policy)
         #expect(o.outcome.text == "try later [0m")
         #expect(Outcome.storable("plain text, Zoë 🚀") == "plain text, Zoë 🚀")
-        let line = DeliveryJournal.encode(MessageOutcome(id: 1, attempt: 1, status: .deferred, attempts: 1, text: "a\u{0}b"))
+        let line = DeliveryJournal.encode(MessageOutcome(id: 1, claim: 1, status: .deferred, attempts: 1, text: "a\u{0}b"))
         let decoded = DeliveryJournal.decode(Substring(String(decoding: line.dropLast(), as: UTF8.self)))
         #expect(decoded?.text == "a b")
     }
@@ -140,8 +140,8 @@ import Testing
         let dir = directory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let journal = try DeliveryJournal(directory: dir)
-        let a = MessageOutcome(id: 1, attempt: 1, status: .sent, attempts: 1, code: 250, enhancedCode: "2.0.0", text: "ok\tqueued as X", sentAt: 5)
-        let b = MessageOutcome(id: 2, attempt: 3, status: .deferred, attempts: 3, nextAttemptAt: 99, code: 451, text: "later")
+        let a = MessageOutcome(id: 1, claim: 1, status: .sent, attempts: 1, code: 250, enhancedCode: "2.0.0", text: "ok\tqueued as X", sentAt: 5)
+        let b = MessageOutcome(id: 2, claim: 3, status: .deferred, attempts: 3, nextAttemptAt: 99, code: 451, text: "later")
         try journal.append(a)
         try journal.append(b)
         // A kill in the middle of a write leaves part of a line.
@@ -161,7 +161,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: dir) }
         let journal = try DeliveryJournal(directory: dir, segmentLines: 2)
         var segments: [Int] = []
-        for id in 1...5 { segments.append(try journal.append(MessageOutcome(id: Int64(id), attempt: 1, status: .sent, attempts: 1, sentAt: 1))) }
+        for id in 1...5 { segments.append(try journal.append(MessageOutcome(id: Int64(id), claim: 1, status: .sent, attempts: 1, sentAt: 1))) }
         #expect(segments == [1, 1, 2, 2, 3])
         journal.committed([1, 1, 2])
         let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
@@ -179,19 +179,19 @@ import Testing
             try? FileManager.default.removeItem(at: aside)
         }
         let journal = try DeliveryJournal(directory: dir, segmentLines: 1)
-        #expect(try journal.append(MessageOutcome(id: 1, attempt: 1, status: .sent, attempts: 1, sentAt: 1)) == 1)
+        #expect(try journal.append(MessageOutcome(id: 1, claim: 1, status: .sent, attempts: 1, sentAt: 1)) == 1)
         try journal.probe()
         // The folder replaced by a file: nothing can be written there, not even by root.
         try FileManager.default.moveItem(at: dir, to: aside)
         FileManager.default.createFile(atPath: dir.path, contents: Data("x".utf8))
         #expect(throws: DeliveryJournal.WriteError.self) {
-            try journal.append(MessageOutcome(id: 2, attempt: 1, status: .sent, attempts: 1, sentAt: 1))
+            try journal.append(MessageOutcome(id: 2, claim: 1, status: .sent, attempts: 1, sentAt: 1))
         }
         #expect(throws: DeliveryJournal.WriteError.self) { try journal.probe() }
         try FileManager.default.removeItem(at: dir)
         try FileManager.default.moveItem(at: aside, to: dir)
         try journal.probe()
-        #expect(try journal.append(MessageOutcome(id: 3, attempt: 1, status: .sent, attempts: 1, sentAt: 1)) == 3)
+        #expect(try journal.append(MessageOutcome(id: 3, claim: 1, status: .sent, attempts: 1, sentAt: 1)) == 3)
         #expect(try journal.replay().map(\.id) == [1, 3])
     }
 }

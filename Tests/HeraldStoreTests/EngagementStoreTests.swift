@@ -19,7 +19,7 @@ import Testing
         try await f.store.nodes.register("n", now: 1)
         let claimed = try await f.store.messages.claim(massEmail: m.id, node: "n", limit: 100, now: 1)
         try await f.store.messages.record(claimed.map {
-            MessageOutcome(id: $0.id, attempt: 1, status: .sent, attempts: 1, code: 250, sentAt: 1_000)
+            MessageOutcome(id: $0.id, claim: 1, status: .sent, attempts: 1, code: 250, sentAt: 1_000)
         }, node: "n")
         return (m, claimed.sorted { $0.id < $1.id })
     }
@@ -187,7 +187,7 @@ import Testing
             #expect(claimed.map(\.address) == addresses)
             let texts: [String?] = ["say \"no\" \\ twice\r\n\ttab \u{01}\u{1F}", "Zustellung abgelehnt – 受信拒否 🚫", nil, "[not json] {\"a\": 1}"]
             try await store.messages.record(zip(claimed, texts).enumerated().map { i, pair in
-                MessageOutcome(id: pair.0.id, attempt: 1, status: i == 2 ? .deferred : .bounced, attempts: 1,
+                MessageOutcome(id: pair.0.id, claim: 1, status: i == 2 ? .deferred : .bounced, attempts: 1,
                                nextAttemptAt: i == 2 ? 9_999 : nil, code: i == 2 ? nil : 550, enhancedCode: i == 2 ? nil : "5.7.1",
                                text: pair.1, sentAt: nil)
             }, node: "n")

@@ -29,7 +29,7 @@ import Testing
                                                skipped: [:], now: 0)
         try await store.nodes.register("t", now: 1)
         let claimed = try #require(try await store.messages.claim(massEmail: m.id, node: "t", limit: 1, now: 1).first)
-        try await store.messages.record([MessageOutcome(id: claimed.id, attempt: 1, status: .sent, attempts: 1, code: 250,
+        try await store.messages.record([MessageOutcome(id: claimed.id, claim: 1, status: .sent, attempts: 1, code: 250,
                                                         sentAt: WallClock.epochSeconds() - 3600)], node: "t")
         try await store.engagement.saveLinks(["https://example.com/a?x=1&y=2", "https://example.com/b"], massEmail: m.id, step: 0)
         return (m.id, claimed.id, record.id)

@@ -55,9 +55,10 @@ public struct EngineConfiguration: Sendable {
 ///   no one over until its own heartbeats have reached the database for
 ///   ``DeliveryStateMachine/Configuration/takeOverAfter`` (after an outage of the database
 ///   every heartbeat is stale, and the first process back must not declare the others dead
-///   while their outcomes are still on the way). Declared dead, a process claims nothing
-///   until its batches of before have ended: a late outcome of theirs would otherwise meet a
-///   new claim of the same message under the same attempt number.
+///   while their outcomes are still on the way). An outcome names the claim it is for
+///   (``ClaimedMessage/claim``, counted up by every claim), so a late one — of a batch that
+///   was out when its process was declared dead, or of a group written again — lands on no
+///   later claim of the same message.
 /// - **Nothing goes out unnoted**: when the journal cannot be written, no further message is
 ///   handed to SMTP until it can, and a message started behind another's data (pipelined)
 ///   is withdrawn before its own data goes out. What is still delivered is only data
@@ -374,7 +375,7 @@ public actor DeliveryEngine: Service {
                 byID[message.id] = message
             case .failure(let error):
                 noteAll([message]) { _ in
-                    Outcome(outcome: MessageOutcome(id: message.id, attempt: message.attempt, status: .failed, attempts: message.attempt,
+                    Outcome(outcome: MessageOutcome(id: message.id, claim: message.claim, status: .failed, attempts: message.attempt,
                                                     text: error.message), signal: .refused, suppress: false)
                 }
             }

@@ -149,7 +149,9 @@ public final class DeliveryJournal: Sendable {
             .sorted { $0.lastPathComponent < $1.lastPathComponent }
     }
 
-    // id, attempt, status, attempts, next attempt, code, enhanced code, sent at, text; tab-separated.
+    // id, claim, status, attempts, next attempt, code, enhanced code, sent at, text; tab-separated.
+    // (A journal of before claim numbers has the attempt number in the second field, which
+    // migration 20 made the claim number of every message claimed then.)
     // Built byte by byte: one line a message, written while the SMTP connection waits.
     static func encode(_ o: MessageOutcome) -> [UInt8] {
         var line: [UInt8] = []
@@ -159,7 +161,7 @@ public final class DeliveryJournal: Sendable {
             line.append(9)
         }
         field(String(o.id))
-        field(String(o.attempt))
+        field(String(o.claim))
         field(o.status.rawValue)
         field(String(o.attempts))
         field(o.nextAttemptAt.map(String.init) ?? "")
@@ -174,9 +176,9 @@ public final class DeliveryJournal: Sendable {
 
     static func decode(_ line: Substring) -> MessageOutcome? {
         let f = line.split(separator: "\t", omittingEmptySubsequences: false)
-        guard f.count == 10, f[9] == "end", let id = Int64(f[0]), let attempt = Int(f[1]),
+        guard f.count == 10, f[9] == "end", let id = Int64(f[0]), let claim = Int(f[1]),
               let status = MessageStatus(rawValue: String(f[2])), let attempts = Int(f[3]) else { return nil }
-        return MessageOutcome(id: id, attempt: attempt, status: status, attempts: attempts, nextAttemptAt: Int64(f[4]),
+        return MessageOutcome(id: id, claim: claim, status: status, attempts: attempts, nextAttemptAt: Int64(f[4]),
                               code: Int(f[5]), enhancedCode: f[6].isEmpty ? nil : String(f[6]), text: f[8].isEmpty ? nil : Outcome.storable(String(f[8])),
                               sentAt: Int64(f[7]))
     }

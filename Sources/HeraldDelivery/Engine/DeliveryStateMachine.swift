@@ -119,10 +119,6 @@ public struct DeliveryStateMachine: Sendable {
     private var outOfTouchSince: Int64?
     /// Since when every heartbeat reached the database (nil: the last one failed).
     private var inTouchSince: Int64?
-    /// Declared dead by the others, with batches of before still out: their late outcomes
-    /// carry the attempt numbers that claims made now would give the same messages again
-    /// (the takeover gave them back uncounted), so nothing is claimed until they have ended.
-    private var rejoining = false
     private var phase = Phase.running
     /// Batches in flight, by unit.
     private var batches: [MassEmailStep: Int] = [:]
@@ -214,7 +210,7 @@ public struct DeliveryStateMachine: Sendable {
     /// Whether ``nextClaim(among:now:)`` could return a claim now: when it cannot, the engine
     /// need not ask the database what is sending.
     public func mayClaim(now: Int64) -> Bool {
-        guard phase == .running, journalBroken == nil, outOfTouchSince == nil, !rejoining,
+        guard phase == .running, journalBroken == nil, outOfTouchSince == nil,
               batchesInFlight < configuration.parallelBatches else { return false }
         if case .waiting(_, _, let nextTry, _, let probing) = relay { return !probing && now >= nextTry && batches.isEmpty }
         return true
@@ -269,7 +265,6 @@ public struct DeliveryStateMachine: Sendable {
     public mutating func batchEnded(_ unit: MassEmailStep, now: Int64) -> [Action] {
         let left = max(0, batches[unit, default: 0] - 1)
         batches[unit] = left == 0 ? nil : left
-        if batches.isEmpty { rejoining = false }
         var actions: [Action] = []
         if phase != .running, left == 0 {
             // No claim follows, so the last batch of a unit finishes it here.
@@ -361,7 +356,6 @@ public struct DeliveryStateMachine: Sendable {
             lastBeat = now
             inTouchSince = now
             outOfTouchSince = nil
-            rejoining = !batches.isEmpty
             return [.log(.error, "the other processes declared this one dead and took its messages over; dropping what it held"),
                     .stopFeeding] + reportIfChanged()
         }

@@ -87,7 +87,7 @@ public struct Outcome: Sendable, Hashable {
         func make(_ status: MessageStatus, counted: Bool, next: Int64? = nil, code: Int? = nil, enhanced: String? = nil,
                   text: String?, sentAt: Int64? = nil, signal: Signal? = nil, suppress: Bool = false,
                   bounce: BouncePolicy.Verdict? = nil) -> Outcome {
-            Outcome(outcome: MessageOutcome(id: message.id, attempt: attempt, status: status, attempts: counted ? attempt : attempt - 1,
+            Outcome(outcome: MessageOutcome(id: message.id, claim: message.claim, status: status, attempts: counted ? attempt : attempt - 1,
                                             nextAttemptAt: next, code: code, enhancedCode: enhanced, text: text.map(storable), sentAt: sentAt,
                                             bounceKind: bounce?.kind ?? .hard, bounceReason: bounce?.reason.rawValue),
                     signal: signal, suppress: suppress)

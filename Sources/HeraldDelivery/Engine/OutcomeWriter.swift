@@ -167,7 +167,7 @@ final class OutcomeWriter: Sendable {
     }
 
     /// Runs a write again after a failure that may pass (a deadlock PostgreSQL broke, a
-    /// dropped connection): the write is idempotent, guarded by node and attempt. Given up
+    /// dropped connection): the write is idempotent, guarded by node and claim. Given up
     /// after ``tries`` (10: about 16 s).
     func persistently(_ what: String, _ write: () async throws -> Void) async throws {
         var delay = Duration.milliseconds(50)

@@ -297,5 +297,15 @@ enum Migrations {
             // out), so that an uncertain message stays counted apart until a server accepts it.
             try await db.raw("ALTER TABLE mail_messages ADD COLUMN prior_status TEXT").run()
         },
+        Migration(version: 20, name: "claim numbers") { db, _ in
+            // Every claim counts one up, given back or not (attempts does not count a give-back),
+            // and an outcome is written only for the claim it names: a late outcome of a claim
+            // that was given back uncounted can no longer land on the message's next claim.
+            // Claims made before matched outcomes by attempts, so the count starts there; a
+            // journal of the old version replayed for a message already given back by a
+            // takeover (the one case the old attempt - 1 rule covered) is then not applied.
+            try await db.raw("ALTER TABLE mail_messages ADD COLUMN claims INTEGER NOT NULL DEFAULT 0").run()
+            try await db.raw("UPDATE mail_messages SET claims = attempts WHERE attempts > 0").run()
+        },
     ]
 }

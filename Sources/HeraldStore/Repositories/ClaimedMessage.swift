@@ -10,12 +10,15 @@ public struct ClaimedMessage: Sendable, Hashable {
     public var step: Int
     public var recordID: Int64
     public var address: String
-    /// This attempt's number (1 for the first).
+    /// This attempt's number (1 for the first); a claim given back unsent does not count.
     public var attempt: Int
+    /// This claim's number: every claim of the message counts one up, given back or not, so
+    /// an outcome carrying it belongs to this claim and to no later one.
+    public var claim: Int
     /// Its A/B test variant (0 for A), if its mass email has a test.
     public var variant: Int?
 
-    public init(id: Int64, massEmailID: Int64, step: Int, recordID: Int64, address: String, attempt: Int, variant: Int? = nil) {
+    public init(id: Int64, massEmailID: Int64, step: Int, recordID: Int64, address: String, attempt: Int, claim: Int, variant: Int? = nil) {
         self.variant = variant
         self.id = id
         self.massEmailID = massEmailID
@@ -23,5 +26,6 @@ public struct ClaimedMessage: Sendable, Hashable {
         self.recordID = recordID
         self.address = address
         self.attempt = attempt
+        self.claim = claim
     }
 }

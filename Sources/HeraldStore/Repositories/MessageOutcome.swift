@@ -6,9 +6,10 @@ import SQLKit
 /// What became of a claimed message, to be written back.
 public struct MessageOutcome: Sendable, Hashable {
     public var id: Int64
-    /// The attempt this outcome is for: a late or replayed outcome of an earlier attempt
-    /// changes nothing.
-    public var attempt: Int
+    /// The claim this outcome is for (``ClaimedMessage/claim``): a late or replayed outcome of
+    /// an earlier claim changes nothing, even when that claim was given back uncounted and
+    /// the message claimed again under the same attempt number.
+    public var claim: Int
     public var status: MessageStatus
     /// The attempts counted from now on (one less when the attempt did not count: a message
     /// given back unsent, a throttled one).
@@ -24,11 +25,11 @@ public struct MessageOutcome: Sendable, Hashable {
     public var bounceKind: Bounce.Kind
     public var bounceReason: String?
 
-    public init(id: Int64, attempt: Int, status: MessageStatus, attempts: Int, nextAttemptAt: Int64? = nil,
+    public init(id: Int64, claim: Int, status: MessageStatus, attempts: Int, nextAttemptAt: Int64? = nil,
                 code: Int? = nil, enhancedCode: String? = nil, text: String? = nil, sentAt: Int64? = nil,
                 bounceKind: Bounce.Kind = .hard, bounceReason: String? = nil) {
         self.id = id
-        self.attempt = attempt
+        self.claim = claim
         self.status = status
         self.attempts = attempts
         self.nextAttemptAt = nextAttemptAt

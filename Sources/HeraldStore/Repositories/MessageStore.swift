@@ -80,32 +80,32 @@ public struct MessageStore: Sendable {
         let holdNode: SQLQueryString = postgres ? "FOR KEY SHARE" : ""
         return try await database.transaction { db in
             try await db.rows("""
-                UPDATE mail_messages SET status = 'sending', prior_status = status, claimed_by = \(bind: node), attempts = attempts + 1
+                UPDATE mail_messages SET status = 'sending', prior_status = status, claimed_by = \(bind: node), attempts = attempts + 1,
+                    claims = claims + 1
                 WHERE \(SendingUnit.sendingCondition(massEmail: massEmail, step: step))
                   AND EXISTS (SELECT 1 FROM delivery_nodes WHERE node = \(bind: node) \(holdNode))
                   AND id IN (SELECT id FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND step = \(bind: step)
                              AND status IN \(Self.waiting) AND next_attempt_at <= \(bind: now)
                              ORDER BY next_attempt_at LIMIT \(literal: limit) \(lock))
-                RETURNING id, record_id, address, attempts, variant
+                RETURNING id, record_id, address, attempts, claims, variant
                 """) { row in
                 ClaimedMessage(id: try row.decode(0), massEmailID: massEmail, step: step, recordID: try row.decode(1),
-                               address: try row.decode(2), attempt: try row.decode(3), variant: try row.decode(4))
+                               address: try row.decode(2), attempt: try row.decode(3), claim: try row.decode(4), variant: try row.decode(5))
             }
         }
     }
 
     /// Writes outcomes back, a few hundred rows a statement, in one transaction. Each row
-    /// changes only if `node` still holds the message for that attempt: a late outcome (of
-    /// a process the others declared dead, or an earlier attempt's) changes nothing.
+    /// changes only if `node` still holds the message for that claim: a late outcome (of a
+    /// process the others declared dead, or of an earlier claim) changes nothing.
     ///
     /// `alsoRequeued` (replaying a journal after a restart): an outcome also applies to a
     /// message that the others gave back to the queue after this node's heartbeat lapsed and
     /// that nobody has claimed since, so that what was delivered is not sent again.
     ///
-    /// Of several outcomes of one message, the last counts: a journal replayed after a kill can
-    /// hold a give-back (the relay out, a rest) and then the same message's delivery under the
-    /// same attempt number (a give-back does not count its attempt), and an `UPDATE … FROM`
-    /// with two rows for one message applies either of them.
+    /// Of several outcomes of one message, the last counts: an `UPDATE … FROM` with two rows
+    /// for one message applies either of them (a journal replayed after a kill holds every
+    /// outcome it noted; those of earlier claims already match no row).
     public func record(_ outcomes: [MessageOutcome], node: String, alsoRequeued: Bool = false) async throws {
         guard !outcomes.isEmpty else { return }
         let outcomes = Self.lastOfEach(outcomes)
@@ -122,16 +122,16 @@ public struct MessageStore: Sendable {
                                 \(bind: outcomes.map { Int64($0.attempts) })::bigint[], \(bind: outcomes.map { $0.nextAttemptAt ?? -1 })::bigint[],
                                 \(bind: outcomes.map { Int64($0.code ?? 0) })::bigint[], \(bind: outcomes.map { $0.enhancedCode ?? "" })::text[],
                                 \(bind: outcomes.map { $0.text.map { String($0.prefix(500)) } ?? "" })::text[],
-                                \(bind: outcomes.map { $0.sentAt ?? 0 })::bigint[], \(bind: outcomes.map { Int64($0.attempt) })::bigint[])
-                         AS v(id, status, attempts, next_attempt_at, code, enhanced_code, text, sent_at, attempt)
-                    WHERE mail_messages.id = v.id AND \(Self.held(attempt: "v.attempt", node: node, alsoRequeued: alsoRequeued, kind: database.kind))
+                                \(bind: outcomes.map { $0.sentAt ?? 0 })::bigint[], \(bind: outcomes.map { Int64($0.claim) })::bigint[])
+                         AS v(id, status, attempts, next_attempt_at, code, enhanced_code, text, sent_at, claim)
+                    WHERE mail_messages.id = v.id AND \(Self.held(claim: "v.claim", node: node, alsoRequeued: alsoRequeued, kind: database.kind))
                     """).run()
             } else {
                 var rows = JSONRows(capacity: outcomes.count)
                 for o in outcomes {
                     rows.row()
                     rows.add(o.id); rows.add(o.status.rawValue); rows.add(o.attempts); rows.add(o.nextAttemptAt); rows.add(o.code)
-                    rows.add(o.enhancedCode); rows.add(o.text.map { String($0.prefix(500)) }); rows.add(o.sentAt); rows.add(o.attempt)
+                    rows.add(o.enhancedCode); rows.add(o.text.map { String($0.prefix(500)) }); rows.add(o.sentAt); rows.add(o.claim)
                 }
                 try await db.raw("""
                     UPDATE mail_messages SET status = \(Self.outcomeStatus("v.status")), attempts = v.attempts,
@@ -140,9 +140,9 @@ public struct MessageStore: Sendable {
                         claimed_by = NULL
                     FROM (SELECT value ->> 0 AS id, value ->> 1 AS status, value ->> 2 AS attempts, value ->> 3 AS next_attempt_at,
                                  value ->> 4 AS code, value ->> 5 AS enhanced_code, value ->> 6 AS text, value ->> 7 AS sent_at,
-                                 value ->> 8 AS attempt
+                                 value ->> 8 AS claim
                           FROM json_each(\(bind: rows.json))) AS v
-                    WHERE mail_messages.id = v.id AND \(Self.held(attempt: "v.attempt", node: node, alsoRequeued: alsoRequeued, kind: database.kind))
+                    WHERE mail_messages.id = v.id AND \(Self.held(claim: "v.claim", node: node, alsoRequeued: alsoRequeued, kind: database.kind))
                     """).run()
             }
             // A refusal at send time is a bounce like any other: listed with the mass email's
@@ -154,7 +154,7 @@ public struct MessageStore: Sendable {
                     SELECT id, mass_email_id, address, \(bind: o.bounceKind.rawValue), \(bind: o.enhancedCode), 'failed',
                            \(bind: [o.code.map(String.init), o.text].compactMap { $0 }.joined(separator: " ").prefix(1000).description),
                            \(bind: o.bounceReason), 'smtp',
-                           \(bind: "smtp:\(o.id):\(o.attempt)"), \(bind: now)
+                           \(bind: "smtp:\(o.id):\(o.claim)"), \(bind: now)
                     FROM mail_messages WHERE id = \(bind: o.id) AND status = 'bounced' AND attempts = \(bind: o.attempts)
                     ON CONFLICT (fingerprint) DO NOTHING
                     """).run()
@@ -183,8 +183,8 @@ public struct MessageStore: Sendable {
         return outcomes.indices.filter { last[outcomes[$0].id] == $0 }.map { outcomes[$0] }
     }
 
-    /// The condition that `node` still holds a message for the attempt in column `attempt`
-    /// (or, `alsoRequeued`, that the message was given back from that attempt and not claimed since).
+    /// The condition that `node` still holds a message for the claim in column `claim` (or,
+    /// `alsoRequeued`, that the message was given back from that claim and not claimed since).
     ///
     /// Written so that the database finds each row by its id (the outcome's), never through the
     /// index of claims: that index keeps an entry for every claim until it is vacuumed, and a
@@ -194,14 +194,14 @@ public struct MessageStore: Sendable {
     /// rows json_each has, would walk the node's claims and the outcomes for each. SQLite is kept
     /// from that index by `+` before the column; PostgreSQL by a CASE, through which it cannot
     /// prove the index's `WHERE`.
-    private static func held(attempt: String, node: String, alsoRequeued: Bool, kind: DatabaseKind) -> SQLQueryString {
+    private static func held(claim: String, node: String, alsoRequeued: Bool, kind: DatabaseKind) -> SQLQueryString {
         let held: SQLQueryString = """
-            (mail_messages.status = 'sending' AND mail_messages.attempts = \(unsafeRaw: attempt)
+            (mail_messages.status = 'sending' AND mail_messages.claims = \(unsafeRaw: claim)
              AND \(unsafeRaw: kind == .sqlite ? "+" : "")mail_messages.claimed_by = \(bind: node))
             """
         let condition: SQLQueryString = alsoRequeued ? """
             (\(held) OR (mail_messages.status IN \(waiting) AND mail_messages.claimed_by IS NULL
-                         AND mail_messages.attempts = \(unsafeRaw: attempt) - 1))
+                         AND mail_messages.claims = \(unsafeRaw: claim)))
             """ : held
         guard kind == .postgres else { return condition }
         return "(CASE WHEN \(condition) THEN true ELSE false END)"
