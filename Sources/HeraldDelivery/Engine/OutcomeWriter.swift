@@ -113,10 +113,11 @@ final class OutcomeWriter: Sendable {
                 }
                 return (state.waiting, again, state.stopped)
             }
-            // Each set-aside group alone: one the database refuses for good must not take
-            // the outcomes of now down with it.
-            for group in again { await write(group, then: written) }
-            if !entries.isEmpty { await write(entries, then: written) }
+            // Each set-aside group alone and once (the interval is their backoff): one the
+            // database refuses for good must not take the outcomes of now down with it, nor
+            // hold them (or a shutdown) up for a round of tries.
+            for group in again { await write(group, tries: 1, then: written) }
+            if !entries.isEmpty { await write(entries, tries: tries, then: written) }
             if stopped, backlog == 0 { return }
         }
     }
@@ -143,16 +144,25 @@ final class OutcomeWriter: Sendable {
         if !due { await doorbell.wait(upTo: interval) }
     }
 
-    private func write(_ entries: [Entry], then written: @Sendable (Written) async -> Void) async {
+    private func write(_ entries: [Entry], tries: Int, then written: @Sendable (Written) async -> Void) async {
         do {
-            try await persistently("writing outcomes") { try await store.messages.record(entries.map(\.outcome.outcome), node: node) }
+            try await persistently("writing outcomes", tries: tries) {
+                try await store.messages.record(entries.map(\.outcome.outcome), node: node)
+            }
         } catch {
             // They stay `sending`, this node's: never given back, so never sent twice while
             // this process lives. The journal keeps them (its segments are deleted only once
             // written), so a restart writes them too.
             let retry = retryInterval
+            // Written late, they say nothing of the relay now: their signals (an outage, a
+            // throttle) are dropped, their after-effects (bounces, finishing) kept.
+            let late = entries.map { entry in
+                var entry = entry
+                entry.outcome.signal = nil
+                return entry
+            }
             state.withLock { state in
-                state.setAside.append(entries)
+                state.setAside.append(late)
                 state.setAsideDue = state.setAsideDue ?? .now + retry
             }
             logger.error("outcomes could not be written; kept, and tried again in \(retry) (the journal keeps them too)",
@@ -168,8 +178,8 @@ final class OutcomeWriter: Sendable {
 
     /// Runs a write again after a failure that may pass (a deadlock PostgreSQL broke, a
     /// dropped connection): the write is idempotent, guarded by node and claim. Given up
-    /// after ``tries`` (10: about 16 s).
-    func persistently(_ what: String, _ write: () async throws -> Void) async throws {
+    /// after `tries` (10: about 16 s).
+    func persistently(_ what: String, tries: Int, _ write: () async throws -> Void) async throws {
         var delay = Duration.milliseconds(50)
         for attempt in 1... {
             do {
