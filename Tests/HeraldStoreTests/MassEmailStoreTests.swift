@@ -1,6 +1,6 @@
 import Foundation
 import HeraldCore
-import HeraldStore
+@testable import HeraldStore
 import Testing
 
 @Suite struct MassEmailStoreTests {
@@ -299,6 +299,69 @@ import Testing
                 MessageOutcome(id: now.id, claim: now.claim, status: .queued, attempts: now.attempt - 1, nextAttemptAt: 102, text: "a rest"),
             ], node: "a")
             #expect(try await store.messages.page(massEmail: m.id).map(\.status) == [.sent, .queued, .sent])
+        }
+    }
+
+    /// Of one message's outcomes in one write, the last of its latest claim: a late outcome of
+    /// the claim before, coming after the new claim's, does not push it out.
+    @Test func ofAMessagesOutcomesTheLastOfItsLatestClaimCounts() {
+        let outcomes = [
+            MessageOutcome(id: 1, claim: 2, status: .sent, attempts: 1),
+            MessageOutcome(id: 2, claim: 1, status: .queued, attempts: 0),
+            MessageOutcome(id: 1, claim: 1, status: .queued, attempts: 0),
+            MessageOutcome(id: 2, claim: 1, status: .sent, attempts: 1),
+            MessageOutcome(id: 3, claim: 4, status: .deferred, attempts: 2),
+        ]
+        #expect(MessageStore.lastOfEach(outcomes).map { [$0.id, Int64($0.claim)] } == [[1, 2], [2, 1], [3, 4]])
+        #expect(MessageStore.lastOfEach(outcomes).map(\.status) == [.sent, .sent, .deferred])
+    }
+
+    /// A bounce at send time is listed once: a late bounced outcome of the claim before (given
+    /// back uncounted, so under the same attempt number) adds no second row.
+    @Test(arguments: TestDatabase.kinds)
+    func aLateBounceOfTheClaimBeforeIsNotListedAgain(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let m = try await Self.sendingWithMessages(store, name: "Bounced once", count: 1)
+            try await store.nodes.register("a", now: 100)
+            let first = try #require(try await store.messages.claim(massEmail: m.id, node: "a", limit: 1, now: 100).first)
+            try await store.messages.record([MessageOutcome(id: first.id, claim: first.claim, status: .queued, attempts: first.attempt - 1,
+                                                            nextAttemptAt: 100)], node: "a")
+            let second = try #require(try await store.messages.claim(massEmail: m.id, node: "a", limit: 1, now: 100).first)
+            #expect(second.attempt == first.attempt)
+            func bounced(_ c: ClaimedMessage) -> MessageOutcome {
+                MessageOutcome(id: c.id, claim: c.claim, status: .bounced, attempts: c.attempt, code: 550, enhancedCode: "5.1.1",
+                               text: "no such user")
+            }
+            try await store.messages.record([bounced(second)], node: "a")
+            try await store.messages.record([bounced(first)], node: "a")
+            #expect(try await store.bounces.list(massEmail: m.id).count == 1)
+        }
+    }
+
+    /// Migration 20 starts each message's claim number where a journal written before it still
+    /// matches: a held message's at its attempt, one given back (by a takeover, unclaimed
+    /// since) at the attempt it was given back from, so that replaying that journal after the
+    /// upgrade writes what was delivered.
+    @Test(arguments: TestDatabase.kinds)
+    func claimNumbersStartWhereAJournalOfBeforeMatches(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let m = try await Self.sendingWithMessages(store, name: "Upgraded", count: 3)
+            try await store.nodes.register("a", now: 100)
+            try await store.nodes.register("b", now: 100)
+            let held = try await store.messages.claim(massEmail: m.id, node: "a", limit: 3, now: 100).sorted { $0.id < $1.id }
+            // The first delivered and written; the other two held by "a" when it died, and the
+            // third given back by a takeover.
+            try await store.messages.record([MessageOutcome(id: held[0].id, claim: held[0].claim, status: .sent, attempts: 1, sentAt: 101)],
+                                            node: "a")
+            try await store.database.transaction { db in
+                try await db.raw("UPDATE mail_messages SET status = 'queued', attempts = 0, claimed_by = NULL WHERE id = \(bind: held[2].id)").run()
+                try await db.raw("ALTER TABLE mail_messages DROP COLUMN claims").run()
+                try await #require(Migrations.all.first { $0.version == 20 }).apply(db, kind)
+            }
+            // The journal of before: attempt numbers, 1 for each.
+            let journal = held.map { MessageOutcome(id: $0.id, claim: 1, status: .sent, attempts: 1, code: 250, sentAt: 102) }
+            try await store.messages.record(journal, node: "a", alsoRequeued: true)
+            #expect(try await store.messages.page(massEmail: m.id).map(\.status) == [.sent, .sent, .sent])
         }
     }
 

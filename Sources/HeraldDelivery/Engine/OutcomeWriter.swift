@@ -154,15 +154,8 @@ final class OutcomeWriter: Sendable {
             // this process lives. The journal keeps them (its segments are deleted only once
             // written), so a restart writes them too.
             let retry = retryInterval
-            // Written late, they say nothing of the relay now: their signals (an outage, a
-            // throttle) are dropped, their after-effects (bounces, finishing) kept.
-            let late = entries.map { entry in
-                var entry = entry
-                entry.outcome.signal = nil
-                return entry
-            }
             state.withLock { state in
-                state.setAside.append(late)
+                state.setAside.append(entries)
                 state.setAsideDue = state.setAsideDue ?? .now + retry
             }
             logger.error("outcomes could not be written; kept, and tried again in \(retry) (the journal keeps them too)",

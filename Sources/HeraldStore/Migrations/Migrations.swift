@@ -301,11 +301,14 @@ enum Migrations {
             // Every claim counts one up, given back or not (attempts does not count a give-back),
             // and an outcome is written only for the claim it names: a late outcome of a claim
             // that was given back uncounted can no longer land on the message's next claim.
-            // Claims made before matched outcomes by attempts, so the count starts there; a
-            // journal of the old version replayed for a message already given back by a
-            // takeover (the one case the old attempt - 1 rule covered) is then not applied.
+            // Claims made before matched outcomes by attempts, so the count starts where a journal
+            // of the old version still matches: a held message's attempt, and for one waiting
+            // unclaimed the attempt it was given back from (the old rule's attempts + 1).
             try await db.raw("ALTER TABLE mail_messages ADD COLUMN claims INTEGER NOT NULL DEFAULT 0").run()
-            try await db.raw("UPDATE mail_messages SET claims = attempts WHERE attempts > 0").run()
+            try await db.raw("""
+                UPDATE mail_messages SET claims = CASE WHEN status IN \(MessageStore.waiting) AND claimed_by IS NULL
+                                                       THEN attempts + 1 ELSE attempts END
+                """).run()
         },
     ]
 }

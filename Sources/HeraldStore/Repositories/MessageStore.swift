@@ -7,7 +7,7 @@ import SQLKit
 ///
 /// Claims are batched and leased: on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so that
 /// several processes claim disjoint batches of one mass email; on SQLite the single writer
-/// does the same. Outcomes are written back in batches, each guarded by the attempt number.
+/// does the same. Outcomes are written back in batches, each guarded by the claim number.
 public struct MessageStore: Sendable {
     let database: any HeraldDatabase
 
@@ -103,9 +103,10 @@ public struct MessageStore: Sendable {
     /// message that the others gave back to the queue after this node's heartbeat lapsed and
     /// that nobody has claimed since, so that what was delivered is not sent again.
     ///
-    /// Of several outcomes of one message, the last counts: an `UPDATE … FROM` with two rows
-    /// for one message applies either of them (a journal replayed after a kill holds every
-    /// outcome it noted; those of earlier claims already match no row).
+    /// Of several outcomes of one message, the last of its latest claim counts: an `UPDATE … FROM`
+    /// with two rows for one message applies either of them, and a late outcome of the claim
+    /// before may come after the new claim's (a batch still out when its process was declared
+    /// dead) and would otherwise push it out, matching no row itself.
     public func record(_ outcomes: [MessageOutcome], node: String, alsoRequeued: Bool = false) async throws {
         guard !outcomes.isEmpty else { return }
         let outcomes = Self.lastOfEach(outcomes)
@@ -155,7 +156,7 @@ public struct MessageStore: Sendable {
                            \(bind: [o.code.map(String.init), o.text].compactMap { $0 }.joined(separator: " ").prefix(1000).description),
                            \(bind: o.bounceReason), 'smtp',
                            \(bind: "smtp:\(o.id):\(o.claim)"), \(bind: now)
-                    FROM mail_messages WHERE id = \(bind: o.id) AND status = 'bounced' AND attempts = \(bind: o.attempts)
+                    FROM mail_messages WHERE id = \(bind: o.id) AND status = 'bounced' AND claims = \(bind: o.claim)
                     ON CONFLICT (fingerprint) DO NOTHING
                     """).run()
             }
@@ -175,10 +176,10 @@ public struct MessageStore: Sendable {
     /// The statuses of a message that waits to be claimed (what a claim saves in `prior_status`).
     static let waiting: SQLQueryString = "('queued', 'deferred', 'uncertain')"
 
-    /// The last outcome of each message, in the order those last ones came.
+    /// Of each message, the last outcome of its latest claim, in the order those came.
     static func lastOfEach(_ outcomes: [MessageOutcome]) -> [MessageOutcome] {
         var last: [Int64: Int] = [:]
-        for (i, o) in outcomes.enumerated() { last[o.id] = i }
+        for (i, o) in outcomes.enumerated() where last[o.id].map({ outcomes[$0].claim <= o.claim }) ?? true { last[o.id] = i }
         guard last.count < outcomes.count else { return outcomes }
         return outcomes.indices.filter { last[outcomes[$0].id] == $0 }.map { outcomes[$0] }
     }
