@@ -37,6 +37,8 @@ import Testing
 
     final class Count: Sendable {
         let value = Mutex(0)
+        /// Of each write, whether it was of a set-aside group.
+        let late = Mutex<[Bool]>([])
     }
 
     struct Setup {
@@ -100,7 +102,12 @@ import Testing
             let setup = Setup(store: store, claimed: claimed, unit: MassEmailStep(massEmailID: m.id, step: 0), journal: journal,
                               writer: writer, lines: lines, written: Count())
             let count = setup.written
-            let running = Task { await writer.run { written in count.value.withLock { $0 += written.entries.count } } }
+            let running = Task {
+                await writer.run { written in
+                    count.value.withLock { $0 += written.entries.count }
+                    count.late.withLock { $0.append(written.late) }
+                }
+            }
             do {
                 try await body(setup)
             } catch {
@@ -136,6 +143,10 @@ import Testing
             try await Self.eventually("the set-aside group is written") { s.written.value.withLock { $0 } == 3 }
             #expect(try await s.statuses() == [.sent, .sent, .sent])
             #expect(s.lines.count(Self.retried) == 1)
+            // Written late, and said so: the engine does not take it for news of the relay.
+            #expect(s.written.late.withLock { $0 } == [true])
+            s.addAll()  // outcomes of no claim any more: written (matching nothing), not late
+            try await Self.eventually("a fresh group is written") { s.written.late.withLock { $0 } == [true, false] }
         }
     }
 

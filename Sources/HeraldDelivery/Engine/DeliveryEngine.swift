@@ -450,9 +450,14 @@ public actor DeliveryEngine: Service {
         } catch {
             logger.error("after-effects of outcomes failed", metadata: ["error": "\(error)"])
         }
-        var byUnit: [MassEmailStep: (sender: Int64, outcomes: [Outcome])] = [:]
-        for entry in entries { byUnit[entry.unit, default: (entry.sender, [])].outcomes.append(entry.outcome) }
-        for (unit, group) in byUnit { perform(machine.received(group.outcomes, of: unit, sender: group.sender, now: t)) }
+        // A group written late (set aside while the database refused it) is old news for the
+        // machine: an outage or an answer of then says nothing of the relay now, and its
+        // refusals and throttles were of another moment. Its after-effects above still count.
+        if !written.late {
+            var byUnit: [MassEmailStep: (sender: Int64, outcomes: [Outcome])] = [:]
+            for entry in entries { byUnit[entry.unit, default: (entry.sender, [])].outcomes.append(entry.outcome) }
+            for (unit, group) in byUnit { perform(machine.received(group.outcomes, of: unit, sender: group.sender, now: t)) }
+        }
         await wake()
     }
 

@@ -35,6 +35,8 @@ final class OutcomeWriter: Sendable {
     /// What one write did, for the engine's state machine.
     struct Written: Sendable {
         var entries: [Entry]
+        /// A group set aside and written late: what it says of the relay and of refusals is old.
+        var late = false
     }
 
     private struct State {
@@ -116,8 +118,8 @@ final class OutcomeWriter: Sendable {
             // Each set-aside group alone and once (the interval is their backoff): one the
             // database refuses for good must not take the outcomes of now down with it, nor
             // hold them (or a shutdown) up for a round of tries.
-            for group in again { await write(group, tries: 1, then: written) }
-            if !entries.isEmpty { await write(entries, tries: tries, then: written) }
+            for group in again { await write(group, tries: 1, late: true, then: written) }
+            if !entries.isEmpty { await write(entries, tries: tries, late: false, then: written) }
             if stopped, backlog == 0 { return }
         }
     }
@@ -144,7 +146,7 @@ final class OutcomeWriter: Sendable {
         if !due { await doorbell.wait(upTo: interval) }
     }
 
-    private func write(_ entries: [Entry], tries: Int, then written: @Sendable (Written) async -> Void) async {
+    private func write(_ entries: [Entry], tries: Int, late: Bool, then written: @Sendable (Written) async -> Void) async {
         do {
             try await persistently("writing outcomes", tries: tries) {
                 try await store.messages.record(entries.map(\.outcome.outcome), node: node)
@@ -166,7 +168,7 @@ final class OutcomeWriter: Sendable {
         state.withLock { state in
             for entry in entries { state.totals[entry.outcome.outcome.status, default: 0] += 1 }
         }
-        await written(Written(entries: entries))
+        await written(Written(entries: entries, late: late))
     }
 
     /// Runs a write again after a failure that may pass (a deadlock PostgreSQL broke, a
