@@ -303,10 +303,11 @@ enum Migrations {
             // that was given back uncounted can no longer land on the message's next claim.
             // Claims made before matched outcomes by attempts, so the count starts where a journal
             // of the old version still matches: a held message's attempt, and for one waiting
-            // unclaimed the attempt it was given back from (the old rule's attempts + 1).
+            // unclaimed the attempt it was given back from (the old rule's attempts + 1). The
+            // waiting statuses are written out: a migration must not follow later code.
             try await db.raw("ALTER TABLE mail_messages ADD COLUMN claims INTEGER NOT NULL DEFAULT 0").run()
             try await db.raw("""
-                UPDATE mail_messages SET claims = CASE WHEN status IN \(MessageStore.waiting) AND claimed_by IS NULL
+                UPDATE mail_messages SET claims = CASE WHEN status IN ('queued', 'deferred', 'uncertain') AND claimed_by IS NULL
                                                        THEN attempts + 1 ELSE attempts END
                 """).run()
         },
