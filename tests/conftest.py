@@ -26,11 +26,12 @@ if os.environ.get("HERALD_TEST_SPAMD"):
 
 
 class Herald:
-    def __init__(self, url, email, password, workdir):
+    def __init__(self, url, email, password, workdir, log_path=None):
         self.url = url.rstrip("/")
         self.email = email
         self.password = password
         self.workdir = workdir
+        self.log_path = log_path
 
 
 @pytest.fixture(scope="session")
@@ -40,9 +41,21 @@ def herald():
         server = Server(["--demo", "--database", os.path.join(workdir, "h.sqlite")], workdir)
     except RuntimeError as error:
         pytest.fail(str(error))
-    yield Herald(server.url, server.email, server.password, workdir)
+    yield Herald(server.url, server.email, server.password, workdir, server.log_path)
     server.stop()
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test reports the end of the shared server's log beside its error:
+    what Herald did (a resolution retried, a slow query) is the other half of a timeout."""
+    outcome = yield
+    report = outcome.get_result()
+    server = item.funcargs.get("herald") if hasattr(item, "funcargs") else None
+    if report.failed and isinstance(server, Herald) and server.log_path and os.path.exists(server.log_path):
+        with open(server.log_path, errors="replace") as handle:
+            report.sections.append(("herald serve log (last 60 lines)", "".join(handle.readlines()[-60:])))
 
 
 def make_driver(width=1280, height=900, javascript=True):
