@@ -81,11 +81,13 @@ def test_an_ab_test_shows_its_variants_side_by_side_and_sends_the_winner_to_the_
     page = admin.current_url.split("#")[0]
 
     # The test share goes out, half A, half B; the rest wait for the winner.
+    # A page that is sending reloads itself every 3 s: what is read of one load is read in the
+    # wait that loaded it, retried when its elements go stale under the reload.
     def drawn():
         admin.get(page)
-        return "recipients wait for it" in admin.find_element(By.ID, "ab-state").text
-    wait(admin).until(lambda _: drawn())
-    held = int(re.search(r"(\d+) recipients wait for it", admin.find_element(By.ID, "ab-state").text).group(1))
+        found = re.search(r"(\d+) recipients wait for it", admin.find_element(By.ID, "ab-state").text)
+        return found and int(found.group(1))
+    held = wait(admin).until(lambda _: drawn())
     assert held > 0
 
     def test_share_sent():
@@ -103,20 +105,22 @@ def test_an_ab_test_shows_its_variants_side_by_side_and_sends_the_winner_to_the_
         link = re.search(r'href="([^"]+/t/c/[a-z2-7]+)"', html).group(1)
         assert click(link) == (302, "https://example.com/spring")
 
-    def clicks_shown():
+    # B goes to the rest, picked by hand before the wait is over: its button is pressed on the
+    # load that showed the clicks (the last step, so a retry means it was not pressed).
+    def clicks_shown_then_pick():
         admin.get(page)
         rows = variant_rows(admin)
-        return [rows[letter].find_elements(By.CSS_SELECTOR, "td.num")[2].text for letter in "AB"] == ["0", "3"]
-    wait(admin).until(lambda _: clicks_shown())
-    rows = variant_rows(admin)
-    assert SUBJECTS["B"] in rows["B"].text and "A/B letter" in rows["B"].text
-    assert "★ Winner" not in admin.find_element(By.ID, "ab-test").text
+        if [rows[letter].find_elements(By.CSS_SELECTOR, "td.num")[2].text for letter in "AB"] != ["0", "3"]:
+            return None
+        row_b, panel = rows["B"].text, admin.find_element(By.ID, "ab-test").text
+        rows["B"].find_element(By.CSS_SELECTOR, "button").click()
+        return row_b, panel
+    row_b, panel = wait(admin).until(lambda _: clicks_shown_then_pick())
+    assert SUBJECTS["B"] in row_b and "A/B letter" in row_b
+    assert "★ Winner" not in panel
 
-    # B goes to the rest, picked by hand before the wait is over.
-    # The old page still has an #ab-state until the answer replaces it, and a page that is
-    # sending reloads itself every 3 s: read the state and the rows from one load, retried
-    # while the elements go stale under a navigation.
-    rows["B"].find_element(By.CSS_SELECTOR, "button").click()
+    # The old page still has an #ab-state until the answer replaces it: read the state and
+    # the rows from one load.
 
     def decided():
         state = admin.find_element(By.ID, "ab-state").text

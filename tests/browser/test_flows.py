@@ -293,8 +293,9 @@ def test_edit_a_picklist_field_and_delete_a_view(admin, herald):
     admin.find_element(By.CSS_SELECTOR, "#view-form button[type=submit]").click()
     wait(admin).until(EC.url_contains("/m/deals?view="))
     admin.find_element(By.LINK_TEXT, "Edit view").click()
-    admin.execute_script("window.confirm = () => true;")
-    wait(admin).until(EC.presence_of_element_located((By.XPATH, "//button[contains(., 'Delete view')]"))).click()
+    delete = wait(admin).until(EC.presence_of_element_located((By.XPATH, "//button[contains(., 'Delete view')]")))
+    admin.execute_script("window.confirm = () => true;")  # on the view's form, not the page before it
+    delete.click()
     wait(admin).until(EC.url_matches(r"/m/deals$"))
     options = [o.text for o in Select(admin.find_element(By.ID, "view-select")).options]
     assert "Eastern deals" not in options

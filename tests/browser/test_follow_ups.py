@@ -104,12 +104,16 @@ def test_two_follow_ups_with_rules_are_scheduled_and_shown_in_words(admin, heral
     admin.find_element(By.CSS_SELECTOR, "input[name=send][value=later]").click()
     admin.find_element(By.ID, "save-mass-email").click()
     wait(admin).until(EC.presence_of_element_located((By.CSS_SELECTOR, "h1 .status")))
-    assert admin.find_element(By.CSS_SELECTOR, "h1 .status").text == "scheduled"
 
     # The mass email's page lists them with their status; so does the summary, under it.
-    table = admin.find_element(By.ID, "follow-up-table").text
+    # A scheduled mass email's page reloads itself every 3 s: read it whole in one wait,
+    # retried when its elements go stale under the reload.
+    status, table, statuses = wait(admin).until(lambda _: (
+        admin.find_element(By.CSS_SELECTOR, "h1 .status").text, admin.find_element(By.ID, "follow-up-table").text,
+        [s.text for s in admin.find_elements(By.CSS_SELECTOR, "#follow-up-table .status")]))
+    assert status == "scheduled"
     assert first in table and second in table
-    assert [s.text for s in admin.find_elements(By.CSS_SELECTOR, "#follow-up-table .status")] == ["pending", "pending"]
+    assert statuses == ["pending", "pending"]
     page = admin.current_url.split("?")[0]
     admin.get(herald.url + "/mass-emails?tab=scheduled")
     mass_email = page.rsplit("/", 1)[1]

@@ -47,8 +47,10 @@ def test_tick_contacts_create_a_template_inline_schedule_and_stop(admin, herald)
     # Tomorrow 09:00 in the form's default zone (the user's own) is in the future.
     admin.find_element(By.ID, "save-mass-email").click()
 
-    wait(admin).until(EC.presence_of_element_located((By.CSS_SELECTOR, "h1 .status")))
-    assert admin.find_element(By.CSS_SELECTOR, "h1 .status").text == "scheduled"
+    # The page of a scheduled mass email reloads itself every 3 s: its status is read in the
+    # wait, retried if the element goes stale under a reload.
+    status = wait(admin).until(lambda _: admin.find_element(By.CSS_SELECTOR, "h1 .status").text)
+    assert status == "scheduled"
     page = admin.current_url
 
     admin.get(herald.url + "/mass-emails?tab=scheduled")
