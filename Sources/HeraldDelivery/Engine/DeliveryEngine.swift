@@ -280,36 +280,37 @@ public actor DeliveryEngine: Service {
         for unit in units {
             byKey[unit.key] = unit
             let sender = unit.massEmail.senderID
-            if allowances[sender] == nil { allowances[sender] = try await senderAllowance(sender, now: t) }
+            if allowances[sender] == nil { allowances[sender] = try await senderAllowance(unit, now: t) }
             candidates.append(DeliveryStateMachine.Candidate(unit: unit.key, senderID: sender, senderAllowance: allowances[sender] ?? nil))
         }
+        let quota = try await store.settings.dailyQuota()
         while let action = machine.nextClaim(among: candidates, now: t) {
             guard case .claim(let key, let limit) = action, let unit = byKey[key] else { break }
-            let (claimed, quotaDay) = try await claim(unit, limit: limit, now: t)
+            let (claimed, quotaDay) = try await claim(unit, limit: limit, quota: quota, now: t)
             perform(machine.claimed(key, count: claimed.count, now: t))
             if !claimed.isEmpty { start(claimed, of: unit, quotaDay: quotaDay) }
         }
     }
 
-    /// How many more messages a sender's rates allow now; nil when it has none.
-    private func senderAllowance(_ senderID: Int64, now t: Int64) async throws -> Int? {
-        let sender = try await store.senders.find(senderID)
+    /// How many more messages the rates of a unit's sender allow now; nil when it has none.
+    private func senderAllowance(_ unit: SendingUnit, now t: Int64) async throws -> Int? {
+        let senderID = unit.massEmail.senderID
         var allowance: Int?
-        if let perMinute = sender.ratePerMinute {
+        if let perMinute = unit.senderRatePerMinute {
             allowance = max(0, perMinute - (try await store.messages.sentCount(sender: senderID, since: t - 60)))
         }
-        if let perHour = sender.ratePerHour {
+        if let perHour = unit.senderRatePerHour {
             allowance = min(allowance ?? .max, max(0, perHour - (try await store.messages.sentCount(sender: senderID, since: t - 3600))))
         }
         return allowance
     }
 
-    /// Claims up to `limit` messages within the organisation's daily quota (reserved here;
+    /// Claims up to `limit` messages within the organisation's daily `quota` (reserved here;
     /// what the claim did not use is given back at once).
-    private func claim(_ unit: SendingUnit, limit: Int, now t: Int64) async throws -> ([ClaimedMessage], quotaDay: String?) {
+    private func claim(_ unit: SendingUnit, limit: Int, quota: Int?, now t: Int64) async throws -> ([ClaimedMessage], quotaDay: String?) {
         var count = limit
         var quotaDay: String?
-        if let quota = try await store.settings.dailyQuota() {
+        if let quota {
             let day = try await store.settings.today(at: Date(timeIntervalSince1970: TimeInterval(t)))
             // What the quota holds back stays queued and goes out the next day.
             count = try await store.quota.reserve(count, day: day, limit: quota)

@@ -19,6 +19,12 @@ public protocol HeraldDatabase: Sendable {
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
+    /// Runs `body`, which writes with one statement, atomic by itself: on PostgreSQL without
+    /// BEGIN and COMMIT, two round trips fewer (a send makes two such writes a batch); on
+    /// SQLite as ``transaction(_:)``, whose BEGIN IMMEDIATE takes the write lock before the
+    /// statement reads (a lone statement could meet another process's commit between its read
+    /// and its write, and fail without waiting).
+    func statement<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     /// Runs `body` in a transaction, as `transaction` does, with a ``RowInserter`` that writes
     /// many rows of one table in that same transaction.
     func bulkTransaction<T: Sendable>(_ body: @Sendable (any SQLDatabase, any RowInserter) async throws -> T) async throws -> T

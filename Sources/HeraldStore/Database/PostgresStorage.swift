@@ -104,6 +104,10 @@ public final class PostgresStorage: HeraldDatabase {
         }
     }
 
+    public func statement<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await read(body)
+    }
+
     public func bulkTransaction<T: Sendable>(_ body: @Sendable (any SQLDatabase, any RowInserter) async throws -> T) async throws -> T {
         let logger = self.logger
         return try await client.withConnection { connection in

@@ -70,6 +70,10 @@ public final class SQLiteStorage: HeraldDatabase {
         }
     }
 
+    public func statement<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await transaction(body)
+    }
+
     /// A transaction of many rows (a CSV import's). Most commit without checkpointing the
     /// WAL, and a reading connection checkpoints it beside the next transaction; every
     /// ``checkpointingCommit``-th first finishes the checkpoint on the writer, so that it

@@ -39,10 +39,15 @@ public struct MassEmailFigures: Sendable, Hashable {
 public struct SendingUnit: Sendable, Hashable {
     public var massEmail: MassEmail
     public var step: Int
+    /// The rates of the mass email's sender when the unit was read (nil: no such limit).
+    public var senderRatePerMinute: Int?
+    public var senderRatePerHour: Int?
 
-    public init(massEmail: MassEmail, step: Int) {
+    public init(massEmail: MassEmail, step: Int, senderRatePerMinute: Int? = nil, senderRatePerHour: Int? = nil) {
         self.massEmail = massEmail
         self.step = step
+        self.senderRatePerMinute = senderRatePerMinute
+        self.senderRatePerHour = senderRatePerHour
     }
 
     public var key: MassEmailStep { MassEmailStep(massEmailID: massEmail.id, step: step) }
@@ -352,19 +357,26 @@ public struct MassEmailStore: Sendable {
     }
 
     /// What workers claim from: the sending mass emails, oldest first, then the sending
-    /// follow-ups. Their messages can be claimed while their recipients are still being chosen.
+    /// follow-ups, each with its sender's rates. Their messages can be claimed while their
+    /// recipients are still being chosen. One statement: the engine asks before its claims,
+    /// about once a batch.
     public func sendable() async throws -> [SendingUnit] {
         try await database.read { db in
-            var units = try await db.raw("""
-                SELECT \(Self.columns) FROM mass_emails m JOIN modules mo ON mo.id = m.module_id
-                WHERE m.status = 'sending' ORDER BY m.started_at, m.id
-                """).all().map { SendingUnit(massEmail: try Self.massEmail(from: $0), step: 0) }
-            units += try await db.raw("""
-                SELECT \(Self.columns), r.step AS follow_up_step FROM follow_up_runs r
-                JOIN mass_emails m ON m.id = r.mass_email_id JOIN modules mo ON mo.id = m.module_id
-                WHERE r.status = 'sending' AND m.status = 'sent' ORDER BY r.started_at, m.id, r.step
-                """).all().map { SendingUnit(massEmail: try Self.massEmail(from: $0), step: try $0.decode(column: "follow_up_step", as: Int.self)) }
-            return units
+            try await db.raw("""
+                SELECT u.*, s.rate_per_minute AS sender_rate_per_minute, s.rate_per_hour AS sender_rate_per_hour FROM (
+                    SELECT \(Self.columns), 0 AS follow_up_step, 0 AS part, m.started_at AS unit_started_at
+                    FROM mass_emails m JOIN modules mo ON mo.id = m.module_id WHERE m.status = 'sending'
+                    UNION ALL
+                    SELECT \(Self.columns), r.step, 1, r.started_at
+                    FROM follow_up_runs r JOIN mass_emails m ON m.id = r.mass_email_id JOIN modules mo ON mo.id = m.module_id
+                    WHERE r.status = 'sending' AND m.status = 'sent') AS u
+                LEFT JOIN senders s ON s.id = u.sender_id
+                ORDER BY u.part, u.unit_started_at, u.id, u.follow_up_step
+                """).all().map { row in
+                SendingUnit(massEmail: try Self.massEmail(from: row), step: try row.decode(column: "follow_up_step", as: Int.self),
+                            senderRatePerMinute: try row.decode(column: "sender_rate_per_minute", as: Int?.self),
+                            senderRatePerHour: try row.decode(column: "sender_rate_per_hour", as: Int?.self))
+            }
         }
     }
 

@@ -72,13 +72,13 @@ public struct MessageStore: Sendable {
     /// message is ever held by a node that no takeover would look for. On PostgreSQL the claim
     /// holds the row (KEY SHARE, which heartbeats do not wait for) until it commits, so a
     /// takeover's DELETE waits for it and then finds its messages by name; a claim after the
-    /// DELETE finds no row. SQLite's writers take turns.
+    /// DELETE finds no row (one statement, its own transaction). SQLite's writers take turns.
     public func claim(massEmail: Int64, step: Int = 0, node: String, limit: Int, now: Int64) async throws -> [ClaimedMessage] {
         guard limit > 0 else { return [] }
         let postgres = database.kind == .postgres
         let lock: SQLQueryString = postgres ? "FOR UPDATE SKIP LOCKED" : ""
         let holdNode: SQLQueryString = postgres ? "FOR KEY SHARE" : ""
-        return try await database.transaction { db in
+        return try await database.statement { db in
             try await db.rows("""
                 UPDATE mail_messages SET status = 'sending', prior_status = status, claimed_by = \(bind: node), attempts = attempts + 1,
                     claims = claims + 1
@@ -107,10 +107,14 @@ public struct MessageStore: Sendable {
     /// with two rows for one message applies either of them, and a late outcome of the claim
     /// before may come after the new claim's (a batch still out when its process was declared
     /// dead) and would otherwise push it out, matching no row itself.
+    ///
+    /// Without a bounce among them the write is one statement, its own transaction; a bounce's
+    /// row is written in the same transaction as its message's status.
     public func record(_ outcomes: [MessageOutcome], node: String, alsoRequeued: Bool = false) async throws {
         guard !outcomes.isEmpty else { return }
         let outcomes = Self.lastOfEach(outcomes)
-        try await database.transaction { db in
+        let database = self.database
+        let write: @Sendable (any SQLDatabase) async throws -> Void = { db in
             if database.kind == .postgres {
                 // As in insertQueued, arrays; they cannot hold NULL here, so an absent value travels as a value no real
                 // one has (0, -1 or the empty text) and NULLIF turns it back.
@@ -160,6 +164,11 @@ public struct MessageStore: Sendable {
                     ON CONFLICT (fingerprint) DO NOTHING
                     """).run()
             }
+        }
+        if outcomes.contains(where: { $0.status == .bounced }) {
+            try await database.transaction(write)
+        } else {
+            try await database.statement(write)
         }
     }
 
