@@ -283,7 +283,11 @@ public actor DeliveryEngine: Service {
             if allowances[sender] == nil { allowances[sender] = try await senderAllowance(unit, now: t) }
             candidates.append(DeliveryStateMachine.Candidate(unit: unit.key, senderID: sender, senderAllowance: allowances[sender] ?? nil))
         }
-        let quota = try await store.settings.dailyQuota()
+        // Read once a round of claims, not once a claim (a change counts from the next round).
+        var quota: (limit: Int, day: String)?
+        if let limit = try await store.settings.dailyQuota() {
+            quota = (limit, try await store.settings.today(at: Date(timeIntervalSince1970: TimeInterval(t))))
+        }
         while let action = machine.nextClaim(among: candidates, now: t) {
             guard case .claim(let key, let limit) = action, let unit = byKey[key] else { break }
             let (claimed, quotaDay) = try await claim(unit, limit: limit, quota: quota, now: t)
@@ -305,16 +309,15 @@ public actor DeliveryEngine: Service {
         return allowance
     }
 
-    /// Claims up to `limit` messages within the organisation's daily `quota` (reserved here;
-    /// what the claim did not use is given back at once).
-    private func claim(_ unit: SendingUnit, limit: Int, quota: Int?, now t: Int64) async throws -> ([ClaimedMessage], quotaDay: String?) {
+    /// Claims up to `limit` messages within the organisation's daily `quota` for its day
+    /// (reserved here; what the claim did not use is given back at once).
+    private func claim(_ unit: SendingUnit, limit: Int, quota: (limit: Int, day: String)?, now t: Int64) async throws -> ([ClaimedMessage], quotaDay: String?) {
         var count = limit
         var quotaDay: String?
         if let quota {
-            let day = try await store.settings.today(at: Date(timeIntervalSince1970: TimeInterval(t)))
             // What the quota holds back stays queued and goes out the next day.
-            count = try await store.quota.reserve(count, day: day, limit: quota)
-            quotaDay = day
+            count = try await store.quota.reserve(count, day: quota.day, limit: quota.limit)
+            quotaDay = quota.day
         }
         guard count > 0 else { return ([], quotaDay) }
         let claimed = try await store.messages.claim(massEmail: unit.massEmail.id, step: unit.step, node: configuration.node,

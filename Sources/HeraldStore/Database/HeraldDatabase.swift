@@ -9,7 +9,8 @@ public enum DatabaseKind: String, Sendable {
     case postgres
 }
 
-/// Access to Herald's database: reads on a pooled connection, writes in a transaction.
+/// Access to Herald's database: reads on a pooled connection, writes in a transaction or,
+/// one statement that may be tried again, as that statement alone.
 ///
 /// SQLite allows one writer at a time; its storage serialises writers so that
 /// transactions never fail with `SQLITE_BUSY`. PostgreSQL takes them as they come.
@@ -20,7 +21,7 @@ public protocol HeraldDatabase: Sendable {
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T
     /// Runs `body`, which writes with one statement, atomic by itself: on PostgreSQL without
-    /// BEGIN and COMMIT, two round trips fewer (a send makes two such writes a batch); on
+    /// BEGIN and COMMIT, two round trips fewer (a send's outcome groups); on
     /// SQLite as ``transaction(_:)``, whose BEGIN IMMEDIATE takes the write lock before the
     /// statement reads (a lone statement could meet another process's commit between its read
     /// and its write, and fail without waiting).

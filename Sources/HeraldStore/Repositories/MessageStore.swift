@@ -72,13 +72,18 @@ public struct MessageStore: Sendable {
     /// message is ever held by a node that no takeover would look for. On PostgreSQL the claim
     /// holds the row (KEY SHARE, which heartbeats do not wait for) until it commits, so a
     /// takeover's DELETE waits for it and then finds its messages by name; a claim after the
-    /// DELETE finds no row (one statement, its own transaction). SQLite's writers take turns.
+    /// DELETE finds no row. SQLite's writers take turns.
+    ///
+    /// In a transaction, though one statement: committed on its own, a claim whose rows did not
+    /// reach the engine (a connection lost while they came, a cancelled task) would leave its
+    /// messages `sending` under a live node that no takeover looks at, until a restart; with
+    /// COMMIT after the rows have come, only a COMMIT whose answer is lost leaves that.
     public func claim(massEmail: Int64, step: Int = 0, node: String, limit: Int, now: Int64) async throws -> [ClaimedMessage] {
         guard limit > 0 else { return [] }
         let postgres = database.kind == .postgres
         let lock: SQLQueryString = postgres ? "FOR UPDATE SKIP LOCKED" : ""
         let holdNode: SQLQueryString = postgres ? "FOR KEY SHARE" : ""
-        return try await database.statement { db in
+        return try await database.transaction { db in
             try await db.rows("""
                 UPDATE mail_messages SET status = 'sending', prior_status = status, claimed_by = \(bind: node), attempts = attempts + 1,
                     claims = claims + 1
@@ -108,8 +113,9 @@ public struct MessageStore: Sendable {
     /// before may come after the new claim's (a batch still out when its process was declared
     /// dead) and would otherwise push it out, matching no row itself.
     ///
-    /// Without a bounce among them the write is one statement, its own transaction; a bounce's
-    /// row is written in the same transaction as its message's status.
+    /// Without a bounce among them the write is one statement, its own transaction (a write
+    /// whose answer is lost is tried again and changes nothing the second time); a bounce's row
+    /// is written in the same transaction as its message's status.
     public func record(_ outcomes: [MessageOutcome], node: String, alsoRequeued: Bool = false) async throws {
         guard !outcomes.isEmpty else { return }
         let outcomes = Self.lastOfEach(outcomes)
