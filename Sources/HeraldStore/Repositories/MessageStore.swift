@@ -28,15 +28,18 @@ public struct MessageStore: Sendable {
         let status = held ? "held" : "queued"
         let keys: [Int64] = held ? recipients.map { ABTest.key(massEmail: massEmailID, address: $0.address) } : []
         // planned_at only where each recipient has a time of their own.
+        // How many were new is counted where the rows are (not a row of ids a message sent back).
         if kind == .postgres {
             return try await db.raw("""
+                WITH inserted AS (
                 INSERT INTO mail_messages (mass_email_id, step, record_id, address, status, attempts, next_attempt_at, planned_at, ab_key)
                 SELECT \(bind: massEmailID), \(bind: step), u.record_id, u.address, \(bind: status), 0, u.send_at,
                        \(sendAt == nil ? "NULL" : "u.send_at" as SQLQueryString), \(held ? "u.ab_key" : "NULL" as SQLQueryString)
                 FROM unnest(\(bind: recipients.map(\.recordID))::bigint[], \(bind: recipients.map(\.address))::text[],
                             \(bind: times)::bigint[], \(bind: held ? keys : times)::bigint[]) AS u(record_id, address, send_at, ab_key)
-                ON CONFLICT (mass_email_id, step, address) DO NOTHING RETURNING id
-                """).all().count
+                ON CONFLICT (mass_email_id, step, address) DO NOTHING RETURNING 1)
+                SELECT COUNT(*) AS n FROM inserted
+                """).first()!.decode(column: "n", as: Int.self)
         }
         var rows = JSONRows(capacity: recipients.count)
         for (i, recipient) in recipients.enumerated() {
@@ -44,13 +47,15 @@ public struct MessageStore: Sendable {
             rows.add(recipient.recordID); rows.add(recipient.address); rows.add(times[i])
             rows.add(sendAt == nil ? nil : times[i]); rows.add(held ? keys[i] : nil as Int64?)
         }
-        // "WHERE true": SQLite's grammar needs it between a SELECT and ON CONFLICT.
-        return try await db.raw("""
+        // "WHERE true": SQLite's grammar needs it between a SELECT and ON CONFLICT. changes()
+        // counts the rows this connection's last statement inserted, in the caller's transaction.
+        try await db.raw("""
             INSERT INTO mail_messages (mass_email_id, step, record_id, address, status, attempts, next_attempt_at, planned_at, ab_key)
             SELECT \(bind: massEmailID), \(bind: step), value ->> 0, value ->> 1, \(bind: status), 0, value ->> 2, value ->> 3, value ->> 4
             FROM json_each(\(bind: rows.json)) WHERE true
-            ON CONFLICT (mass_email_id, step, address) DO NOTHING RETURNING id
-            """).all().count
+            ON CONFLICT (mass_email_id, step, address) DO NOTHING
+            """).run()
+        return try await db.raw("SELECT changes() AS n").first()!.decode(column: "n", as: Int.self)
     }
 
     /// The SQL condition that a message of step `step` of mass email `massEmail` is still
