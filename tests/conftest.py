@@ -48,14 +48,18 @@ def herald():
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """A failed browser test reports the end of the shared server's log beside its error:
-    what Herald did (a resolution retried, a slow query) is the other half of a timeout."""
+    """A failed browser test reports the end of its servers' logs beside its error (the shared
+    one, or a fixture's own): what Herald did (a resolution retried, a slow query) is the
+    other half of a timeout."""
     outcome = yield
     report = outcome.get_result()
-    server = item.funcargs.get("herald") if hasattr(item, "funcargs") else None
-    if report.failed and isinstance(server, Herald) and server.log_path and os.path.exists(server.log_path):
-        with open(server.log_path, errors="replace") as handle:
-            report.sections.append(("herald serve log (last 60 lines)", "".join(handle.readlines()[-60:])))
+    if not report.failed or not hasattr(item, "funcargs"):
+        return
+    for name, value in item.funcargs.items():
+        for server in value if isinstance(value, tuple) else (value,):
+            if isinstance(server, Herald) and server.log_path and os.path.exists(server.log_path):
+                with open(server.log_path, errors="replace") as handle:
+                    report.sections.append((f"herald serve log of {name} (last 60 lines)", "".join(handle.readlines()[-60:])))
 
 
 def make_driver(width=1280, height=900, javascript=True):

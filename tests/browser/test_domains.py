@@ -21,7 +21,7 @@ def dns_herald():
     dns_server.serve([])
     server = Server(["--database", os.path.join(workdir, "h.sqlite"), "--dns-server", f"127.0.0.1:{dns_server.port}",
                      "--bounce-domain", "bounce.example.com"], workdir)
-    yield Herald(server.url, server.email, server.password, workdir), dns_server
+    yield Herald(server.url, server.email, server.password, workdir, server.log_path), dns_server
     server.stop()
     dns_server.stop()
     shutil.rmtree(workdir, ignore_errors=True)

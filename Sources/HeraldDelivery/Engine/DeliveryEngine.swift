@@ -467,11 +467,12 @@ public actor DeliveryEngine: Service {
 
     // MARK: - Heartbeats
 
-    /// Seconds between looks for messages held by a node that has no row (``NodeStore/takeOver(now:by:orphans:)``).
-    static let orphanSweepInterval: Int64 = 60
+    /// Time between looks for messages held by a node that has no row (``NodeStore/takeOver(now:by:orphans:)``).
+    static let orphanSweepInterval: Duration = .seconds(60)
 
     private func heartbeats() async {
-        var lastOrphanSweep: Int64?
+        // On the monotonic clock: a wall clock set back would otherwise hold the sweep off for as long.
+        var lastOrphanSweep: ContinuousClock.Instant?
         while !exited && !Task.isCancelled {
             try? await Task.sleep(for: configuration.heartbeatInterval)
             guard !exited else { return }
@@ -481,9 +482,10 @@ public actor DeliveryEngine: Service {
                 perform(machine.heartbeat(alive ? .recorded : .declaredDead, now: t))
                 guard machine.mayTakeOver(now: t) else { continue }
                 // Messages of a node without a row are left only by older versions (see NodeStore.takeOver), and costly to look for.
-                let orphans = lastOrphanSweep.map { t - $0 >= Self.orphanSweepInterval } ?? true
+                let sweptAt = ContinuousClock.now
+                let orphans = lastOrphanSweep.map { sweptAt - $0 >= Self.orphanSweepInterval } ?? true
                 let taken = try await store.nodes.takeOver(now: t, by: configuration.node, orphans: orphans)
-                if orphans { lastOrphanSweep = t }
+                if orphans { lastOrphanSweep = sweptAt }
                 if taken.messages > 0 || !taken.nodes.isEmpty {
                     logger.notice("took over the messages of processes that stopped", metadata: [
                         "processes": "\(taken.nodes.joined(separator: ", "))", "messages": "\(taken.messages)"])
