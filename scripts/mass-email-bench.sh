@@ -25,7 +25,7 @@ if [ -n "${HERALD_BIN:-}" ]; then
   bin=$HERALD_BIN
 else
   # The Swift runtime and Foundation linked in, as Herald is shipped: calls into them are
-  # direct, not through the PLT (4-9 % less CPU a send, measured; see the README).
+  # direct, not through the PLT (4-9 % less CPU a send, measured; see docs/performance-log.md).
   echo "== building herald (release, --static-swift-stdlib)"
   swift build -c release --static-swift-stdlib --product herald 2>&1 | grep -E "error|Build complete" || true
   bin="$(swift build -c release --static-swift-stdlib --show-bin-path)/herald"
