@@ -116,7 +116,7 @@ import Testing
             #expect(draft.status == .created)
             let refused = try await client.api(.delete, "/api/v1/templates/\(other)", token: f.adminToken)
             #expect(refused.status == .conflict)
-            #expect(refused.text.contains("a follow-up of the mass email 'Draft' uses this template"))
+            #expect(refused.text.contains("a follow-up of the draft mass email 'Draft' uses this template"))
         }
     }
 

@@ -28,14 +28,16 @@ enum SharedItems {
     }
 
     /// A mass email (of `statuses`, or any) that uses template `id`, itself or in one of its
-    /// follow-ups; one that uses it itself is named first.
+    /// follow-ups; one that uses it itself is named first, and of those one not done yet (the
+    /// one a person has to wait for or change), then the latest.
     static func massEmail(usingTemplate id: Int64, statuses: [String]? = nil, db: any SQLDatabase) async throws
         -> (name: String, status: String, inFollowUp: Bool)? {
         let only: SQLQueryString = statuses.map { "AND status IN (\(binds: $0))" } ?? ""
-        if let row = try await db.raw("SELECT name, status FROM mass_emails WHERE template_id = \(bind: id) \(only) LIMIT 1").first() {
+        let order: SQLQueryString = "ORDER BY CASE WHEN status IN ('draft', 'scheduled', 'sending', 'paused') THEN 0 ELSE 1 END, id DESC"
+        if let row = try await db.raw("SELECT name, status FROM mass_emails WHERE template_id = \(bind: id) \(only) \(order) LIMIT 1").first() {
             return (try row.decode(column: "name", as: String.self), try row.decode(column: "status", as: String.self), false)
         }
-        for row in try await db.raw("SELECT name, status, follow_ups FROM mass_emails WHERE follow_ups <> '[]' \(only)").all() {
+        for row in try await db.raw("SELECT name, status, follow_ups FROM mass_emails WHERE follow_ups <> '[]' \(only) \(order)").all() {
             let followUps: [FollowUp] = try MassEmailStore.decodeList(row, column: "follow_ups")
             if followUps.contains(where: { $0.templateID == id }) {
                 return (try row.decode(column: "name", as: String.self), try row.decode(column: "status", as: String.self), true)

@@ -81,8 +81,8 @@ public struct TemplateStore: Sendable {
         try await database.transaction { db in
             try await SharedItems.checkMayChange("templates", id: id, what: "template", scope: scope, db: db)
             if let used = try await SharedItems.massEmail(usingTemplate: id, db: db) {
-                throw HeraldError.conflict(used.inFollowUp ? "a follow-up of the mass email '\(used.name)' uses this template; it cannot be deleted"
-                                                           : "the mass email '\(used.name)' uses this template; it cannot be deleted",
+                throw HeraldError.conflict(used.inFollowUp ? "a follow-up of the \(used.status) mass email '\(used.name)' uses this template; it cannot be deleted"
+                                                           : "the \(used.status) mass email '\(used.name)' uses this template; it cannot be deleted",
                                            problems: [Problem(field: "id", reason: used.inFollowUp ? "in use by a follow-up" : "in use by a mass email")])
             }
             let deleted = try await db.raw("DELETE FROM templates WHERE id = \(bind: id) RETURNING id").first()

@@ -57,8 +57,7 @@ struct AccountPages {
                                                          password: form["password"] ?? "", timeZone: values["time_zone"]!)
                 return try await page(flash: "Created the user \(user.name) (\(user.email)).", context: context)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
-                let problems = error.problems.isEmpty ? [Problem(field: "", reason: error.message)] : error.problems
-                return try await page(userForm: values, userProblems: problems, context: context)
+                return try await page(userForm: values, userProblems: error.pageProblems, context: context)
             }
         }
     }

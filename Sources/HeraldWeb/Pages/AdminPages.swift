@@ -41,7 +41,7 @@ struct AdminPages {
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
                 let values = NewModuleForm(singularLabel: singular, pluralLabel: plural, apiName: apiName,
                                            hasPeople: form.all("has_people").last == "true", fieldLabels: labels, fieldTypes: types)
-                return try await modulesPage(form: values, problems: AdminPages.problems(error), context: context)
+                return try await modulesPage(form: values, problems: error.pageProblems, context: context)
             }
         }
         admin.get("modules/:module") { _, context in
@@ -56,7 +56,7 @@ struct AdminPages {
                                                    pluralLabel: form["plural_label"] ?? "")
                 return Response.redirect(to: "/admin/modules/\(module.apiName)", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
-                return try await modulePage(module, renameProblems: AdminPages.problems(error),
+                return try await modulePage(module, renameProblems: error.pageProblems,
                                             renameForm: ["singular_label": form["singular_label"] ?? "", "plural_label": form["plural_label"] ?? ""],
                                             context: context)
             }
@@ -89,7 +89,7 @@ struct AdminPages {
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
                 let values = FieldForm(label: label, apiName: apiName, type: typeName, lookupModule: lookup,
                                        picklistValues: form["picklist_values"] ?? "", required: form.all("required").last == "true")
-                return try await modulePage(module, fieldForm: values, fieldProblems: AdminPages.problems(error), context: context)
+                return try await modulePage(module, fieldForm: values, fieldProblems: error.pageProblems, context: context)
             }
         }
         admin.get("modules/:module/fields/:field") { _, context in
@@ -110,7 +110,7 @@ struct AdminPages {
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
                 let values = FieldChange(label: form["label"] ?? "", required: form.all("required").last == "true",
                                          picklistValues: form["picklist_values"] ?? "")
-                return try await fieldPage(module, field, form: values, problems: AdminPages.problems(error), context: context)
+                return try await fieldPage(module, field, form: values, problems: error.pageProblems, context: context)
             }
         }
         admin.post("modules/:module/fields/:field/delete") { _, context in
@@ -129,10 +129,6 @@ struct AdminPages {
     static func field(_ name: String, in module: Module) throws -> Field {
         guard let field = module.field(name) else { throw HeraldError.notFound("no field '\(name)' in module \(module.pluralLabel)") }
         return field
-    }
-
-    static func problems(_ error: HeraldError) -> [Problem] {
-        error.problems.isEmpty ? [Problem(field: "", reason: error.message)] : error.problems
     }
 
     /// One picklist value per line; blank lines are ignored.

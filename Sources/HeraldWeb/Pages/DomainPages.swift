@@ -25,7 +25,7 @@ struct DomainPages {
                 let domain = try await domains.add(form["domain"] ?? "", ed25519: form["ed25519"] == "1")
                 return Response.redirect(to: "/admin/domains/\(domain.id)", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
-                return try await listPage(form: ["domain": form["domain"] ?? ""], problems: AdminPages.problems(error),
+                return try await listPage(form: ["domain": form["domain"] ?? ""], problems: error.pageProblems,
                                           status: error.kind == .conflict ? .conflict : .unprocessableContent, context: context)
             }
         }
@@ -46,7 +46,7 @@ struct DomainPages {
                 try await settings.saveDeliverability(changes, earlier: read.problems, by: try context.user())
                 return Response.redirect(to: "/admin/domains", type: .found)
             } catch let error as HeraldError where error.kind == .invalid {
-                return try await listPage(problems: AdminPages.problems(error), status: .unprocessableContent, context: context)
+                return try await listPage(problems: error.pageProblems, status: .unprocessableContent, context: context)
             }
         }
         admin.get("domains/:id") { _, context in

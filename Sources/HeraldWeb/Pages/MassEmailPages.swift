@@ -61,7 +61,7 @@ struct MassEmailPages {
                                               text: nil), by: try context.user())
                         values["template_id"] = String(template.id)
                     } catch let error as HeraldError {
-                        throw HeraldError(error.kind, error.message, problems: ViewPages.problems(error).map {
+                        throw HeraldError(error.kind, error.message, problems: error.pageProblems.map {
                             Problem(field: "new_template" + ($0.field.isEmpty ? "" : ".\($0.field)"), reason: $0.reason)
                         })
                     }
@@ -73,7 +73,7 @@ struct MassEmailPages {
                 return Response.redirect(to: "/mass-emails/\(created.id)", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict || error.kind == .notFound {
                 return try await self.form(module: module, existing: nil, values: values, recordIDs: recordIDs,
-                                           problems: ViewPages.problems(error), context: context)
+                                           problems: error.pageProblems, context: context)
             }
         }
         app.get("/mass-emails/:id") { request, context in
@@ -109,7 +109,7 @@ struct MassEmailPages {
                 return Response.redirect(to: "/mass-emails/\(m.id)", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict || error.kind == .notFound {
                 return try await self.form(module: module, existing: m, values: form.dictionary, recordIDs: MassEmailPages.recordIDs(form),
-                                           problems: ViewPages.problems(error), context: context)
+                                           problems: error.pageProblems, context: context)
             }
         }
         app.post("/mass-emails/:id/stop") { _, context in

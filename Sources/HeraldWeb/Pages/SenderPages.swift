@@ -21,7 +21,7 @@ struct SenderPages {
                 _ = try await delivery.senders.create(try SenderPages.input(form), by: try context.user())
                 return Response.redirect(to: "/admin/senders", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
-                return try await page(editing: nil, form: SenderPages.values(form), problems: AdminPages.problems(error), context: context)
+                return try await page(editing: nil, form: SenderPages.values(form), problems: error.pageProblems, context: context)
             }
         }
         admin.get("senders/:id") { _, context in
@@ -38,7 +38,7 @@ struct SenderPages {
                 _ = try await delivery.senders.update(sender.id, try SenderPages.input(form), by: try context.user())
                 return Response.redirect(to: "/admin/senders", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
-                return try await page(editing: sender, form: SenderPages.values(form), problems: AdminPages.problems(error), context: context)
+                return try await page(editing: sender, form: SenderPages.values(form), problems: error.pageProblems, context: context)
             }
         }
         admin.post("senders/:id/delete") { _, context in

@@ -21,7 +21,7 @@ struct SuppressionPages {
                 let added = try await delivery.suppressions.add(form["address"] ?? "", reason: form["reason"], by: try context.user())
                 return try await page(request: request, context: context, flash: "\(added.address) is suppressed.")
             } catch let error as HeraldError where error.kind == .invalid {
-                return try await page(request: request, context: context, problems: ViewPages.problems(error), form: form.dictionary)
+                return try await page(request: request, context: context, problems: error.pageProblems, form: form.dictionary)
             }
         }
         admin.post("import") { request, context in
@@ -35,7 +35,7 @@ struct SuppressionPages {
                 let report = try await delivery.suppressions.importList(SuppressionImport(text: text), reason: form["reason"] ?? "", by: try context.user())
                 return try await page(request: request, context: context, report: report)
             } catch let error as HeraldError where error.kind == .invalid {
-                return try await page(request: request, context: context, problems: ViewPages.problems(error), form: form.dictionary)
+                return try await page(request: request, context: context, problems: error.pageProblems, form: form.dictionary)
             }
         }
         admin.post("remove") { request, context in

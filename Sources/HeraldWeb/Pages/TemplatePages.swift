@@ -129,7 +129,7 @@ struct TemplatePages {
     }
 
     private func failed(_ error: HeraldError) -> Outcome {
-        Outcome(problems: error.problems.isEmpty ? [Problem(field: "", reason: error.message)] : error.problems,
+        Outcome(problems: error.pageProblems,
                 status: error.kind == .conflict ? .conflict : .unprocessableContent)
     }
 

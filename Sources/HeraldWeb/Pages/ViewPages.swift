@@ -34,7 +34,7 @@ struct ViewPages {
                 let view = try await store.views.create(in: module, name: name, criteria: criteria, by: try context.user().id)
                 return Response.redirect(to: "/m/\(module.apiName)?view=\(view.id)", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
-                return try await self.form(module: module, view: nil, name: name, criteriaText: text, problems: ViewPages.problems(error),
+                return try await self.form(module: module, view: nil, name: name, criteriaText: text, problems: error.pageProblems,
                                            context: context)
             }
         }
@@ -48,7 +48,7 @@ struct ViewPages {
                 _ = try await store.views.update(view.id, in: module, name: name, criteria: criteria, scope: try context.user().scope)
                 return Response.redirect(to: "/m/\(module.apiName)?view=\(view.id)", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
-                return try await self.form(module: module, view: view, name: name, criteriaText: text, problems: ViewPages.problems(error),
+                return try await self.form(module: module, view: view, name: name, criteriaText: text, problems: error.pageProblems,
                                            context: context)
             }
         }
@@ -70,10 +70,6 @@ struct ViewPages {
             throw HeraldError.invalid(field: "criteria", "is not valid JSON")
         }
         return try Criteria.parse(json).get()
-    }
-
-    static func problems(_ error: HeraldError) -> [Problem] {
-        error.problems.isEmpty ? [Problem(field: "", reason: error.message)] : error.problems
     }
 
     static func pretty(_ json: JSONValue) -> String {
