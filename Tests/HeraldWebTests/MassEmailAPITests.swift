@@ -1,7 +1,9 @@
 import Foundation
 import HeraldCore
+import HeraldDelivery
 import HeraldStore
 import Hummingbird
+import Logging
 import HummingbirdTesting
 import Testing
 
@@ -25,6 +27,32 @@ import Testing
                                                           json: ["email": "news@example.com", "name": "News"])))
         }
         return (record, template, sender)
+    }
+
+    /// Stop ends a send for good: its page calls what still waited "not sent (stopped)", in
+    /// the figures and in each recipient's row, not "queued" as if it would still go.
+    @Test func aStoppedMassEmailsPageSaysWhatWasNotSent() async throws {
+        try await WebFixture.with { f, client in
+            let b = try await basics(f, client, token: f.adminToken)
+            let contacts = try await f.store.modules.named("contacts")
+            let massEmail = try await f.store.massEmails.create(
+                MassEmailDraft(name: "Cut short", recipients: .records([b.record]), templateID: b.template, senderID: b.sender, schedule: .now),
+                in: contacts, owner: f.admin.id)
+            _ = try await f.store.massEmails.startDue(now: WallClock.epochSeconds() + 1)
+            try await RecipientResolver(store: f.store, logger: Logger(label: "test")).resolve(massEmail.id, node: "t", now: { WallClock.epochSeconds() })
+            let admin = try await AccountManagementTests().logIn(client, f.admin.email, f.adminPassword)
+            func page() async throws -> String {
+                try await client.execute(uri: "/mass-emails/\(massEmail.id)", method: .get, headers: [.cookie: admin.cookie]).text
+            }
+            let sending = try await page()
+            #expect(sending.contains(">queued</span>") && !sending.contains("not sent (stopped)"), "before Stop it waits")
+            #expect(try await client.api(.post, "/api/v1/mass-emails/\(massEmail.id)/stop", token: f.adminToken).status == .ok)
+            let stopped = try await page()
+            #expect(stopped.contains(">not sent (stopped)</span>"), "the recipient's row")
+            #expect(!stopped.contains(">queued</span>") && !stopped.contains("queued</"), "nothing says queued")
+            let figures = try #require(stopped.firstMatch(of: /<ul class="figures" id="figures">(.*?)<\/ul>/.dotMatchesNewlines())?.1)
+            #expect(figures.contains("not sent (stopped)") && !figures.contains("queued") && !figures.contains("deferred"), "\(figures)")
+        }
     }
 
     @Test func createSaysWhatIsWrongFieldByField() async throws {

@@ -21,6 +21,10 @@ public enum MessageStatus: String, Sendable, CaseIterable, Codable {
 
     /// Not yet decided: a mass email with such messages is still sending.
     public var isPending: Bool { self == .queued || self == .sending || self == .deferred || self == .uncertain || self == .held }
+
+    /// What a Stop leaves unsent for good: every pending status but `uncertain`, whose data may
+    /// have been delivered and which stays counted apart.
+    public static let unsentWhenStopped: Set<MessageStatus> = [.queued, .sending, .deferred, .held]
 }
 
 /// Where the addresses of a module's records come from: its own email field, or (for deals)

@@ -155,11 +155,18 @@ extension MassEmailPages {
             let progress: Int
             let counts: [Figure]
 
-            init(_ f: MassEmailFigures) {
+            /// `stopped`: Stop ended the sending, so what still waited will never go; it is counted
+            /// as such rather than as queued or deferred.
+            init(_ f: MassEmailFigures, stopped: Bool = false) {
                 progress = f.recipients == 0 ? 0 : Int((Double(f.processed) / Double(f.recipients) * 100).rounded(.down))
-                var counts = [Figure(count: f.recipients, label: "recipients")]
-                counts += [(MessageStatus.sent, "sent"), (.queued, "queued"), (.sending, "sending"), (.deferred, "deferred")]
-                    .map { Figure(count: f[$0.0], label: $0.1) }
+                var counts = [Figure(count: f.recipients, label: "recipients"), Figure(count: f[.sent], label: "sent")]
+                if stopped {
+                    counts.append(Figure(count: MessageStatus.unsentWhenStopped.reduce(0) { $0 + f[$1] }, label: Detail.notSentLabel,
+                                         title: "Stop ended the sending before these went to a server; they will not be sent"))
+                } else {
+                    counts += [(MessageStatus.queued, "queued"), (.sending, "sending"), (.deferred, "deferred")]
+                        .map { Figure(count: f[$0.0], label: $0.1) }
+                }
                 if f[.uncertain] > 0 {
                     counts.append(Figure(count: f[.uncertain], label: "uncertain", title: "The data went out and the connection was lost "
                                          + "before the server's reply: tried again until a server accepts it"))
@@ -193,8 +200,12 @@ extension MassEmailPages {
         }
         struct Action: PageModel { let summary: String, runs: Int }
         struct Skipped: PageModel { let label: String, count: Int }
+        /// What a message that Stop left unsent is called on the page.
+        static let notSentLabel = "not sent (stopped)"
+
         struct Message: PageModel {
-            let address: String, status: String, step: String, recordLink: String
+            /// `status` is the message's (its style); `label` what the page says.
+            let address: String, status: String, label: String, step: String, recordLink: String
             let attempts: Int
             let reply: String, when: String, opened: String, clicked: String
             let machines: String?

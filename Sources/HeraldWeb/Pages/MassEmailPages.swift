@@ -464,6 +464,8 @@ struct MassEmailPages {
         let sending = m.status == .sending || followUps.contains { $0.status == .sending }
         let waiting = sending ? try await DeliveryWait.load(store)?.text(local.readable) : nil
         let (planned, expected) = try await delivery.scheduler.plannedSends(m)
+        // Steps that Stop ended: what of theirs still waits will never go, and is called so.
+        let stoppedSteps = Set((m.status == .stopped ? [0] : []) + followUps.filter { $0.status == .stopped }.map(\.step))
         let model = Detail(
             id: m.id, name: m.name, status: m.status.rawValue, reason: m.statusReason,
             module: modules.first { $0.apiName == m.module }?.pluralLabel ?? m.module,
@@ -484,7 +486,7 @@ struct MassEmailPages {
             abTest: try await abTestView(m, held: f[.held], local: local),
             started: m.startedAt.map(local.readable), finished: m.finishedAt.map(local.readable),
             resolving: m.status == .sending && m.resolvedAt == nil, waiting: waiting,
-            figures: Detail.Progress(f),
+            figures: Detail.Progress(f, stopped: m.status == .stopped),
             engagement: Detail.Engagement(f, complaintThreshold: complaintThreshold),
             refusals: BouncePages.refusals(f), refused: f.refused,
             chart: chart.isEmpty ? nil : chart.svg(in: local), chartRows: chart.rows(in: local),
@@ -495,8 +497,10 @@ struct MassEmailPages {
             followUps: followUps.map { $0.row(massEmailID: m.id, local: local) }, hasFollowUps: !followUps.isEmpty,
             skipped: skipped, hasSkipped: !skipped.isEmpty,
             rows: rows.map { r in
-                Detail.Message(
-                    address: r.address, status: r.status.rawValue, step: r.step == 0 ? "Mass email" : "Follow-up \(r.step)",
+                let notSent = stoppedSteps.contains(r.step) && MessageStatus.unsentWhenStopped.contains(r.status)
+                return Detail.Message(
+                    address: r.address, status: notSent ? "stopped" : r.status.rawValue, label: notSent ? Detail.notSentLabel : r.status.rawValue,
+                    step: r.step == 0 ? "Mass email" : "Follow-up \(r.step)",
                     recordLink: "/m/\(m.module)/\(r.recordID)", attempts: r.attempts,
                     reply: [r.code.map(String.init), r.enhancedCode, r.text].compactMap { $0 }.joined(separator: " "),
                     when: (r.sentAt ?? (r.status == .deferred || r.status == .uncertain ? r.nextAttemptAt : nil)).map(local.readable) ?? "",
