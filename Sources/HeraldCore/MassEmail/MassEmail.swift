@@ -161,14 +161,21 @@ public struct MassEmailDraft: Sendable, Hashable {
     /// Selected records are kept in the mass email itself; beyond this, use a view or a list.
     public static let maxSelectedRecords = 10_000
 
+    /// What is wrong with `name` as a mass email's name, or nil: checked with the input's other
+    /// fields (so that a form lists it with them) and again here.
+    public static func nameProblem(_ name: String) -> String? {
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty { return "is required" }
+        if trimmed.count > maxNameLength { return "must be at most \(maxNameLength) characters" }
+        return nil
+    }
+
     /// When it starts, or the problems: an empty name, no records, an unknown time zone, a
     /// time that does not exist or is in the past (for each recipient's own zone: past in
     /// every zone).
     public func validate(now: Date) throws -> Timing {
         var problems = ProblemList()
-        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmed.isEmpty { problems.add("name", "is required") }
-        if trimmed.count > Self.maxNameLength { problems.add("name", "must be at most \(Self.maxNameLength) characters") }
+        if let problem = Self.nameProblem(name) { problems.add("name", problem) }
         if case .records(let ids) = recipients {
             if ids.isEmpty { problems.add("recipients.record_ids", "select at least one record") }
             if ids.count > Self.maxSelectedRecords {

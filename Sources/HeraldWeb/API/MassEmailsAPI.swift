@@ -162,6 +162,8 @@ enum MassEmailInput {
                       scope: AccessScope) async throws -> (Module, MassEmailDraft) {
         var reader = try JSONObjectReader(body)
         let name = reader.string("name", required: true, maxLength: MassEmailDraft.maxNameLength)
+        // A blank name is said with the other fields' problems, not after them.
+        if let name, name.count <= MassEmailDraft.maxNameLength, let problem = MassEmailDraft.nameProblem(name) { reader.add("name", problem) }
         let moduleName = fixed ?? reader.string("module", required: true)
         if fixed != nil { _ = reader.raw("module") }
         let templateID = reader.int("template_id", required: true)
