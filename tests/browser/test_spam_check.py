@@ -40,8 +40,10 @@ def write_template(driver, herald, name, subject, html):
     return driver.current_url.split("/")[-1].split("?")[0]
 
 
-def check_in_editor(driver):
+def check_in_editor(driver, test_address=""):
     Select(driver.find_element(By.ID, "t-record-choice")).select_by_index(1)
+    if test_address:
+        driver.find_element(By.ID, "t-to").send_keys(test_address)
     driver.find_element(By.ID, "spam-button").click()
     return wait(driver).until(EC.presence_of_element_located((By.ID, "spam-score")))
 
@@ -49,7 +51,8 @@ def check_in_editor(driver):
 def test_the_editor_and_the_mass_email_form_score_a_template(admin, herald):
     ensure_sender(admin, herald)
     letter = write_template(admin, herald, "Spam check letter", CLEAN_SUBJECT, CLEAN_HTML)
-    score = float(check_in_editor(admin).text)
+    # A test address half typed in the same form does not hold the check up (it reads no address).
+    score = float(check_in_editor(admin, test_address="ann@").text)
     assert score < 5.0
     assert admin.find_element(By.ID, "spam-ok").is_displayed()
     assert not admin.find_elements(By.ID, "spam-warning")
