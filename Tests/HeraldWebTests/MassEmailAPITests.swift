@@ -52,6 +52,14 @@ import Testing
             #expect(!stopped.contains(">queued</span>") && !stopped.contains("queued</"), "nothing says queued")
             let figures = try #require(stopped.firstMatch(of: /<ul class="figures" id="figures">(.*?)<\/ul>/.dotMatchesNewlines())?.1)
             #expect(figures.contains("not sent (stopped)") && !figures.contains("queued") && !figures.contains("deferred"), "\(figures)")
+            // Done, it is no longer edited: the edit page leads to its page, and a late save says why in words.
+            let edit = try await client.execute(uri: "/mass-emails/\(massEmail.id)/edit", method: .get, headers: [.cookie: admin.cookie])
+            #expect(edit.status == .found && edit.headers[.location] == "/mass-emails/\(massEmail.id)")
+            let late = try await AccountManagementTests().post(client, "/mass-emails/\(massEmail.id)", admin, [
+                ("name", "Cut short again"), ("template_id", String(b.template)), ("sender_id", String(b.sender)),
+                ("recipients", "records"), ("record_ids", String(b.record)), ("send", "draft"),
+            ])
+            #expect(late.text.contains("is stopped and cannot be") && !late.text.contains("<strong>status</strong>"), "\(late.status)")
         }
     }
 

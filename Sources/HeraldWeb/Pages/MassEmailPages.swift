@@ -81,6 +81,8 @@ struct MassEmailPages {
         }
         app.get("/mass-emails/:id/edit") { _, context in
             let m = try await fetch(context)
+            // Only a draft or a scheduled one is edited; the others' page has no Edit.
+            guard m.status.isEditable else { return Response.redirect(to: "/mass-emails/\(m.id)", type: .found) }
             let module = try await store.modules.named(m.module)
             let zone = TimeZone(identifier: try context.user().timeZone) ?? .gmt
             return try await form(module: module, existing: m, values: MassEmailPages.values(of: m, zone: zone), recordIDs: MassEmailPages.ids(m),
