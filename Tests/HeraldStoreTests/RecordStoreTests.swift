@@ -79,6 +79,15 @@ import Testing
             try await store.records.delete(in: contacts, id: ids[0], scope: .all)
             #expect(try await store.lists.find(list.id, in: contacts).memberCount == 1)
             await #expect(throws: HeraldError.self) { _ = try await store.lists.create(in: contacts, name: "vips", by: nil) }
+            // A user is told of the members they own: those are whom their mass email to it reaches.
+            let user = try await store.users.create(email: "u@example.com", name: "U", role: .user, passwordHash: "x", timeZone: "Europe/Berlin")
+            let theirs = try await store.records.create(in: contacts, RecordChanges(["last_name": .text("Theirs")]), owner: user.id)
+            #expect(try await store.lists.add([theirs.id], to: list.id, in: contacts).memberCount == 2)
+            #expect(try await store.lists.find(list.id, in: contacts, scope: user.scope).memberCount == 1)
+            #expect(try await store.lists.find(list.id, in: contacts).memberCount == 2)
+            #expect(try await store.lists.all(in: contacts, scope: user.scope).map(\.memberCount) == [1])
+            let stranger = try await store.users.create(email: "s@example.com", name: "S", role: .user, passwordHash: "x", timeZone: "UTC")
+            #expect(try await store.lists.all(in: contacts, scope: stranger.scope).map(\.memberCount) == [0])
         }
     }
 

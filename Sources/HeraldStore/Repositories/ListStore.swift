@@ -17,19 +17,21 @@ public struct StaticList: Sendable, Hashable {
 public struct ListStore: Sendable {
     let database: any HeraldDatabase
 
-    public func all(in module: Module) async throws -> [StaticList] {
+    /// The module's lists, each with the count of its members that `scope` may see.
+    public func all(in module: Module, scope: AccessScope = .all) async throws -> [StaticList] {
         try await database.read { db in
             try await db.raw("""
-                SELECT l.id, l.name, l.created_at, l.created_by, (SELECT COUNT(*) FROM static_list_members m WHERE m.list_id = l.id) AS n
+                SELECT l.id, l.name, l.created_at, l.created_by, \(Self.memberCount(module, scope: scope)) AS n
                 FROM static_lists l WHERE l.module_id = \(bind: module.id) ORDER BY l.name
                 """).all().map { try ListStore.list(from: $0, module: module.apiName) }
         }
     }
 
-    public func find(_ id: Int64, in module: Module) async throws -> StaticList {
+    /// A list, with the count of its members that `scope` may see.
+    public func find(_ id: Int64, in module: Module, scope: AccessScope = .all) async throws -> StaticList {
         let row = try await database.read { db in
             try await db.raw("""
-                SELECT l.id, l.name, l.created_at, l.created_by, (SELECT COUNT(*) FROM static_list_members m WHERE m.list_id = l.id) AS n
+                SELECT l.id, l.name, l.created_at, l.created_by, \(Self.memberCount(module, scope: scope)) AS n
                 FROM static_lists l WHERE l.id = \(bind: id) AND l.module_id = \(bind: module.id)
                 """).first()
         }
@@ -57,7 +59,7 @@ public struct ListStore: Sendable {
             try await Self.insert(members, into: id, in: module, scope: scope, db: db)
             return id
         }
-        return try await find(id, in: module)
+        return try await find(id, in: module, scope: scope)
     }
 
     /// Adds records to a list; ids that name no record of the module within `scope` (the
@@ -70,7 +72,7 @@ public struct ListStore: Sendable {
             try await MassEmailStore.refuseIfUsed(recipients: "list", id: listID, what: "list", change: "changed", db: db)
             try await Self.insert(recordIDs, into: listID, in: module, scope: scope, db: db)
         }
-        return try await find(listID, in: module)
+        return try await find(listID, in: module, scope: scope)
     }
 
     private static func insert(_ recordIDs: [Int64], into listID: Int64, in module: Module, scope: AccessScope, db: any SQLDatabase) async throws {
@@ -103,7 +105,7 @@ public struct ListStore: Sendable {
                 try await db.raw("DELETE FROM static_list_members WHERE list_id = \(bind: listID) AND record_id = \(bind: id)").run()
             }
         }
-        return try await find(listID, in: module)
+        return try await find(listID, in: module, scope: scope)
     }
 
     /// The ids of the list's members, in id order.
@@ -121,6 +123,20 @@ public struct ListStore: Sendable {
             try await db.raw("DELETE FROM static_list_members WHERE list_id = \(bind: id)").run()
             let deleted = try await db.raw("DELETE FROM static_lists WHERE id = \(bind: id) AND module_id = \(bind: module.id) RETURNING id").first()
             if deleted == nil { throw HeraldError.notFound("no list \(id) in module \(module.pluralLabel)") }
+        }
+    }
+
+    /// A list's member count as a column: a list is shared, its members are not (a user's mass
+    /// email to it goes to the members they own), so a user is told of theirs only.
+    static func memberCount(_ module: Module, scope: AccessScope) -> SQLQueryString {
+        switch scope {
+        case .all:
+            "(SELECT COUNT(*) FROM static_list_members m WHERE m.list_id = l.id)"
+        case .ownedBy:
+            """
+            (SELECT COUNT(*) FROM static_list_members m JOIN \(ident: module.table) r ON r.id = m.record_id
+             WHERE m.list_id = l.id AND \(RecordStore.scopeSQL(scope)))
+            """
         }
     }
 

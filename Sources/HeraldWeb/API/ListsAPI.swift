@@ -9,7 +9,7 @@ struct ListsAPI {
     func register(on api: RouterGroup<AppRequestContext>) {
         api.get("modules/:module/lists") { _, context in
             let module = try await store.modules.named(context.parameters.require("module"))
-            return JSONResponse.make(JSONValue.object(["lists": .array(try await store.lists.all(in: module).map(Present.list))]))
+            return JSONResponse.make(JSONValue.object(["lists": .array(try await store.lists.all(in: module, scope: try context.user().scope).map(Present.list))]))
         }
         api.post("modules/:module/lists") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))
@@ -23,7 +23,8 @@ struct ListsAPI {
         }
         api.get("modules/:module/lists/:id") { _, context in
             let module = try await store.modules.named(context.parameters.require("module"))
-            return JSONResponse.make(Present.list(try await store.lists.find(try context.parameters.require("id", as: Int64.self), in: module)))
+            return JSONResponse.make(Present.list(try await store.lists.find(try context.parameters.require("id", as: Int64.self), in: module,
+                                                                  scope: try context.user().scope)))
         }
         api.delete("modules/:module/lists/:id") { _, context in
             let module = try await store.modules.named(context.parameters.require("module"))

@@ -226,7 +226,7 @@ struct MassEmailPages {
         let modules = try await store.modules.all()
         let sendable = modules.filter { RecipientAddressSource.of($0, among: modules) != nil }
         let views = try await store.views.all(in: module)
-        let lists = try await store.lists.all(in: module)
+        let lists = try await store.lists.all(in: module, scope: user.scope)
         let templates = try await store.templates.all(in: module)
         let senders = try await store.senders.all()
         let selected = values["recipients"] ?? ""

@@ -143,7 +143,7 @@ struct RecordPages {
         let listing = try RecordListing(query: query, module: module)
         let result = try await listing.run(module: module, store: store, user: user)
         let views = try await store.views.all(in: module)
-        let lists = try await store.lists.all(in: module)
+        let lists = try await store.lists.all(in: module, scope: user.scope)
         let users = try await store.users.all()
         let local = LocalTime(zoneNamed: user.timeZone)
         let requested = (query["columns"].map { $0.split(separator: ",").map(String.init) } ?? [])

@@ -60,7 +60,7 @@ struct RecordListing: Sendable {
         let query = RecordQuery(criteria: criteria, search: search, sort: sort, descending: descending,
                                 limit: perPage, offset: (page - 1) * perPage)
         if let listID {
-            let l = try await store.lists.find(listID, in: module)
+            let l = try await store.lists.find(listID, in: module, scope: user.scope)
             list = l
             let ids = try await store.lists.memberIDs(listID)
             let all = try await store.records.find(in: module, ids: ids, scope: user.scope)
