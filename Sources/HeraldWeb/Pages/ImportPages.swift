@@ -103,10 +103,7 @@ struct ImportPages {
         let importable = ImportPages.importable(module, user: try context.user())
         let columns = header.enumerated().map { i, raw in
             let column = raw.trimmingCharacters(in: .whitespaces)
-            let guess = chosen.map { $0[column] ?? "" } ?? (importable.first {
-                $0.apiName == column.lowercased() || $0.label.caseInsensitiveCompare(column) == .orderedSame
-                    || $0.apiName == APIName.from(label: column)
-            }?.apiName ?? "")
+            let guess = chosen.map { $0[column] ?? "" } ?? (ColumnGuess.field(for: column, among: importable)?.apiName ?? "")
             let choices = [SelectOption(value: "", label: "— ignore —", selected: guess.isEmpty)]
                 + importable.map { SelectOption(value: $0.apiName, label: $0.label, selected: $0.apiName == guess) }
             return Mapping.Column(index: i, name: column, sample: i < sample.count ? sample[i] : "", choices: choices)
