@@ -41,6 +41,9 @@ import Testing
             options.mapping = ["Last Name": "last_name", "Email": "email", "Title": "title"]
             let skip = try await store.importer.run(into: contacts, options: options, input: ImporterTests.chunks(again))
             #expect(skip.skipped == 1 && skip.created == 1)
+            let leeID = all[0].id
+            #expect(skip.errors.map { "\($0.line) \($0.field): \($0.reason)" } == ["2 email: contact \(leeID) has this address; skipped"],
+                    "a skipped row is listed with its line")
             options.duplicates = .update
             let update = try await store.importer.run(into: contacts, options: options, input: ImporterTests.chunks(again))
             #expect(update.updated == 2 && update.created == 0)

@@ -19,7 +19,7 @@ public struct ImportReport: Sendable, Codable {
     public var dryRun = false
     /// Whether the rows counted as created or updated are stored.
     public var committed = false
-    /// The first errors (at most ``maxErrors``), in file order.
+    /// The first rows that failed or were skipped, each with why (at most ``maxErrors``), in file order.
     public var errors: [RowError] = []
     public static let maxErrors = 1000
 

@@ -427,7 +427,12 @@ struct ImportJob: Sendable {
                     continue
                 }
                 if let id = existing[email] {
-                    if options.duplicates == .skip { report.skipped += 1; continue }
+                    if options.duplicates == .skip {
+                        // Listed with its line like the file's own duplicates, so the skipped count has its rows.
+                        report.skipped += 1
+                        report.fail(line: batch[i].line, field: "email", reason: "\(module.singularLabel.lowercased()) \(id) has this address; skipped")
+                        continue
+                    }
                     if !options.dryRun {
                         var values = batch[i].changes.values
                         values[BuiltinFields.modifiedAt] = .some(.datetime(WallClock.epochSeconds()))
