@@ -49,6 +49,7 @@ import Testing
             #expect(try await client.api(.post, "/api/v1/mass-emails/\(massEmail.id)/stop", token: f.adminToken).status == .ok)
             let stopped = try await page()
             #expect(stopped.contains(">not sent (stopped)</span>"), "the recipient's row")
+            #expect(!stopped.contains("id=\"refusals\""), "no receiver refused anything: no section for it")
             #expect(!stopped.contains(">queued</span>") && !stopped.contains("queued</"), "nothing says queued")
             let figures = try #require(stopped.firstMatch(of: /<ul class="figures" id="figures">(.*?)<\/ul>/.dotMatchesNewlines())?.1)
             #expect(figures.contains("not sent (stopped)") && !figures.contains("queued") && !figures.contains("deferred"), "\(figures)")

@@ -228,7 +228,8 @@ extension MassEmailPages {
         let figures: Progress
         let engagement: Engagement
         let refusals: [BouncePages.Refusal]
-        let refused: Int
+        /// nil when none: Mustache opens a section for 0 too.
+        let refused: Int?
         let chart: String?
         let chartRows: [EngagementChart.Row]
         let actions: [Action]

@@ -490,7 +490,7 @@ struct MassEmailPages {
             resolving: m.status == .sending && m.resolvedAt == nil, waiting: waiting,
             figures: Detail.Progress(f, stopped: m.status == .stopped),
             engagement: Detail.Engagement(f, complaintThreshold: complaintThreshold),
-            refusals: BouncePages.refusals(f), refused: f.refused,
+            refusals: BouncePages.refusals(f), refused: MassEmailPages.ifAny(f.refused),
             chart: chart.isEmpty ? nil : chart.svg(in: local), chartRows: chart.rows(in: local),
             actions: m.triggerActions.enumerated().map { i, action in
                 Detail.Action(summary: action.summary(in: module, userName: { names[$0] ?? "user \($0)" }), runs: runs[i] ?? 0)

@@ -188,7 +188,8 @@ struct RecordPages {
             currentList: result.list.map { List.Named(id: $0.id, name: $0.name) },
             search: listing.search ?? "", sort: listing.sort, order: listing.descending ? "desc" : "asc",
             columnsParam: requested.isEmpty ? nil : requested.joined(separator: ","),
-            total: result.page.total, page: listing.page, pages: totalPages,
+            total: result.page.total, totalLabel: result.page.total == 1 ? module.singularLabel : module.pluralLabel,
+            page: listing.page, pages: totalPages,
             prev: listing.page > 1 ? link(page: listing.page - 1) : nil,
             next: listing.page < totalPages ? link(page: listing.page + 1) : nil,
             exportLink: "/m/\(module.apiName)/export.csv" + (listing.viewID.map { "?view=\($0)" } ?? ""),
@@ -360,7 +361,8 @@ struct RecordPages {
         let sort: String?
         let order: String
         let columnsParam: String?
-        let total: Int, page: Int, pages: Int
+        /// "Contact" after 1, "Contacts" after any other count.
+        let total: Int, totalLabel: String, page: Int, pages: Int
         let prev: String?, next: String?
         let exportLink: String
         let empty: Bool
