@@ -155,7 +155,8 @@ def test_phone_width_has_no_horizontal_overflow(driver_factory, herald):
     phone.get(herald.url + "/m/contacts/views/new")
     wait(phone).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#criteria-builder .group")))
     assert page_overflow(phone) <= 0
-    for path in ("/m/contacts/new", "/admin/modules", "/admin/modules/contacts", "/m/contacts/import", "/account"):
+    for path in ("/m/contacts/new", "/admin/modules", "/admin/modules/contacts", "/m/contacts/import", "/account",
+                 "/mass-emails", "/mass-emails/new?module=contacts", "/m/contacts/templates/new", "/admin/senders", "/suppressions"):
         phone.get(herald.url + path)
         assert page_overflow(phone) <= 0, path
 
