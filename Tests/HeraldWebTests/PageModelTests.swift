@@ -134,4 +134,15 @@ import Testing
         }
         #expect(LocalTime(zoneNamed: "Not/A_Zone").zone == .gmt)
     }
+
+    /// The mass email form lists a problem under the name the form gives its field.
+    @Test(arguments: [
+        ("name", "Name"), ("template_id", "Template"), ("sender_id", "Sender"), ("recipients.record_ids", "Recipients"),
+        ("schedule.at", "When"), ("schedule.time_zone", "When"), ("new_template.subject", "New template: subject"),
+        ("follow_ups[1].delay", "Follow-up 2: delay"), ("trigger_actions[0].field_value", "Follow-up action 1: field value"),
+        ("ab_test.test_percent", "A/B test: test percent"), ("something_else", "something_else"), ("follow_ups[x]", "follow_ups[x]"),
+    ])
+    func aMassEmailFormProblemIsNamedAsOnTheForm(field: String, label: String) {
+        #expect(MassEmailPages.formLabel(field) == label)
+    }
 }

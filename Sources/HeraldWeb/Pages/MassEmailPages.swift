@@ -283,7 +283,7 @@ struct MassEmailPages {
             date: values["date"] ?? tomorrow, time: values["time"] ?? "09:00",
             zones: MassEmailPages.zoneNames(including: zoneName).map { Form.Zone(name: $0, selected: $0 == zoneName) },
             hasErrors: !problems.isEmpty,
-            problems: problems.map { Form.Problem(field: $0.field.isEmpty ? nil : $0.field, reason: $0.reason) },
+            problems: problems.map { Form.Problem(field: $0.field.isEmpty ? nil : MassEmailPages.formLabel($0.field), reason: $0.reason) },
             nameError: errors["name"], recipientsError: errors["recipients"], templateError: errors["template_id"],
             senderError: errors["sender_id"], scheduleError: errors["schedule"],
             ab: ABTestForm.view(values, templates: templates), abError: abError.isEmpty ? nil : abError,
@@ -518,6 +518,24 @@ struct MassEmailPages {
         let refresh = m.status == .sending || m.status == .scheduled || followUps.contains { $0.status == .sending } ? 3 : nil
         return HTMLResponse(html: pages.render("mass_email", title: m.name, context: context, page: model, modules: modules,
                                                current: "mass-emails", refresh: refresh)).response
+    }
+
+    /// What the form calls a field that the input reports by its API path: "template_id" is
+    /// "Template", "follow_ups[1].delay" "Follow-up 2: delay"; a path it does not know stays as it is.
+    static func formLabel(_ field: String) -> String {
+        let parts = field.split(separator: ".", maxSplits: 1).map(String.init)
+        let head = parts[0], rest = parts.count > 1 ? parts[1] : nil
+        func indexed(_ prefix: String, _ label: String) -> String? {
+            guard head.hasPrefix(prefix + "["), head.hasSuffix("]"), let i = Int(head.dropFirst(prefix.count + 1).dropLast()) else { return nil }
+            return "\(label) \(i + 1)" + (rest.map { ": " + $0.replacingOccurrences(of: "_", with: " ") } ?? "")
+        }
+        if let label = indexed("follow_ups", "Follow-up") ?? indexed("trigger_actions", "Follow-up action") { return label }
+        let names = ["name": "Name", "recipients": "Recipients", "template_id": "Template", "sender_id": "Sender",
+                     "schedule": "When", "new_template": "New template", "ab_test": "A/B test", "module": "Module"]
+        guard let name = names[head] else { return field }
+        // The schedule's and the recipients' parts are one control each on the form.
+        if head == "schedule" || head == "recipients" { return name }
+        return name + (rest.map { ": " + $0.replacingOccurrences(of: "_", with: " ") } ?? "")
     }
 
     /// The count, or nothing when it is 0: Mustache shows a section for any number, 0 included.
