@@ -158,6 +158,17 @@ import Testing
                 after = page.last!.address
             }
             #expect(seen.count == 1_201 && seen == seen.sorted())
+
+            // A user is shown the addresses of the records they own, in any module with an email field.
+            let user = try await store.users.create(email: "u@example.com", name: "U", role: .user, passwordHash: "x", timeZone: "UTC")
+            let modules = try await store.modules.all()
+            _ = try await store.records.create(in: try await store.modules.named("contacts"),
+                                               RecordChanges(["last_name": .text("P"), "email": .text("P7@Example.org")]), owner: user.id)
+            _ = try await store.records.create(in: try await store.modules.named("leads"),
+                                               RecordChanges(["last_name": .text("Q"), "email": .text("p8@example.org")]), owner: user.id)
+            #expect(try await store.suppressions.page(scope: user.scope, modules: modules).map(\.address) == ["p7@example.org", "p8@example.org"])
+            #expect(try await store.suppressions.count(search: "p7", scope: user.scope, modules: modules) == 1)
+            #expect(try await store.suppressions.count(scope: .all, modules: modules) == 1_201)
         }
     }
 }

@@ -17,7 +17,7 @@ import Testing
         #expect(SuppressionImport(text: "a,\"b\n").problems.count == 1, "an unclosed quote is reported, not a crash")
     }
 
-    @Test func theListIsSearchedPagedAndImportedByAdmins() async throws {
+    @Test func theListIsSearchedPagedAndImportedByAdminsAndAUserSeesTheirOwnPeople() async throws {
         try await WebFixture.with { f, client in
             let list = (1...150).map { "user\($0)@example.org" }.joined(separator: "\n") + "\nbroken\nUSER1@example.org\n"
             let refused = try await client.api(.post, "/api/v1/suppressions/import", token: f.userToken, raw: list, contentType: "text/plain")
@@ -33,27 +33,36 @@ import Testing
             #expect(again.json?.objectValue?["added"] == .number(1))
             #expect(again.json?.objectValue?["already_suppressed"] == .number(1))
 
-            let first = try #require(try await client.api(.get, "/api/v1/suppressions?limit=100", token: f.userToken).json?.objectValue)
+            let first = try #require(try await client.api(.get, "/api/v1/suppressions?limit=100", token: f.adminToken).json?.objectValue)
             #expect(first["total"] == .number(151))
             #expect(first["suppressions"]?.arrayValue?.count == 100)
             let after = try #require(first["next_after"]?.stringValue)
-            let second = try #require(try await client.api(.get, "/api/v1/suppressions?limit=100&after=\(after)", token: f.userToken).json?.objectValue)
+            let second = try #require(try await client.api(.get, "/api/v1/suppressions?limit=100&after=\(after)", token: f.adminToken).json?.objectValue)
             #expect(second["suppressions"]?.arrayValue?.count == 51)
             #expect(second["next_after"] == .null)
-            let found = try #require(try await client.api(.get, "/api/v1/suppressions?q=user12", token: f.userToken).json?.objectValue)
+            let found = try #require(try await client.api(.get, "/api/v1/suppressions?q=user12", token: f.adminToken).json?.objectValue)
             #expect(found["total"] == .number(11), "user12 and user120–129")
             #expect(found["suppressions"]?.arrayValue?.first?.objectValue?["reason"] == .string("old list"))
-            #expect(try await client.api(.get, "/api/v1/suppressions?q=%25", token: f.userToken).json?.objectValue?["total"] == .number(0),
+            #expect(try await client.api(.get, "/api/v1/suppressions?q=%25", token: f.adminToken).json?.objectValue?["total"] == .number(0),
                     "a % is searched for, not a wildcard")
             #expect(try await client.api(.get, "/api/v1/suppressions?limit=0", token: f.userToken).problemFields == ["limit"])
 
-            // The page: everyone reads it; only admins see the forms.
-            let userPage = try await client.execute(uri: "/suppressions?q=new", method: .get, headers: [.authorization: "Bearer \(f.userToken)"])
+            // A user sees the addresses of the records they own, in any case, and no one else's.
+            let mine = try await client.api(.post, "/api/v1/modules/contacts/records", token: f.userToken,
+                                            json: ["last_name": "Seven", "email": "User7@Example.org"])
+            #expect(mine.status == .created)
+            let theirs = try #require(try await client.api(.get, "/api/v1/suppressions", token: f.userToken).json?.objectValue)
+            #expect(theirs["total"] == .number(1))
+            #expect(theirs["suppressions"]?.arrayValue?.compactMap { $0.objectValue?["address"]?.stringValue } == ["user7@example.org"])
+            #expect(try await client.api(.get, "/api/v1/suppressions?q=user12", token: f.userToken).json?.objectValue?["total"] == .number(0))
+
+            // The page: the same for each; only admins see the forms.
+            let userPage = try await client.execute(uri: "/suppressions", method: .get, headers: [.authorization: "Bearer \(f.userToken)"])
             #expect(userPage.status == .ok)
-            #expect(userPage.text.contains("new@example.org"))
+            #expect(userPage.text.contains("user7@example.org") && !userPage.text.contains("new@example.org") && !userPage.text.contains("user12@"))
             #expect(!userPage.text.contains("suppression-import"))
-            let adminPage = try await client.execute(uri: "/suppressions", method: .get, headers: [.authorization: "Bearer \(f.adminToken)"])
-            #expect(adminPage.text.contains("suppression-import"))
+            let adminPage = try await client.execute(uri: "/suppressions?q=new", method: .get, headers: [.authorization: "Bearer \(f.adminToken)"])
+            #expect(adminPage.text.contains("suppression-import") && adminPage.text.contains("new@example.org"))
         }
     }
 }

@@ -100,11 +100,14 @@ public struct SuppressionStore: Sendable {
 
     /// Suppressed addresses in address order after `after`, those containing `search` only
     /// when it is given.
-    public func page(search: String? = nil, after: String = "", limit: Int = 100) async throws -> [Suppression] {
+    /// `scope` and `modules`: see ``visible(to:modules:)``.
+    public func page(search: String? = nil, after: String = "", limit: Int = 100, scope: AccessScope = .all,
+                     modules: [Module] = []) async throws -> [Suppression] {
         let filter = Self.filter(search, kind: database.kind)
         return try await database.read { db in
             try await db.raw("""
-                SELECT address, reason, detail, created_at FROM suppressions WHERE address > \(bind: after) AND \(filter)
+                SELECT address, reason, detail, created_at FROM suppressions
+                WHERE address > \(bind: after) AND \(filter) AND \(Self.visible(to: scope, modules: modules))
                 ORDER BY address LIMIT \(literal: limit)
                 """).all().map {
                 Suppression(address: try $0.decode(column: "address", as: String.self), reason: try $0.decode(column: "reason", as: String.self),
@@ -113,12 +116,31 @@ public struct SuppressionStore: Sendable {
         }
     }
 
-    /// How many addresses are suppressed (containing `search`, when given).
-    public func count(search: String? = nil) async throws -> Int {
+    /// How many addresses are suppressed (containing `search`, when given; of those `scope` may
+    /// see, ``visible(to:modules:)``).
+    public func count(search: String? = nil, scope: AccessScope = .all, modules: [Module] = []) async throws -> Int {
         let filter = Self.filter(search, kind: database.kind)
         return try await database.read { db in
-            try await db.raw("SELECT COUNT(*) AS n FROM suppressions WHERE \(filter)").first()?.decode(column: "n", as: Int.self) ?? 0
+            try await db.raw("SELECT COUNT(*) AS n FROM suppressions WHERE \(filter) AND \(Self.visible(to: scope, modules: modules))")
+                .first()?.decode(column: "n", as: Int.self) ?? 0
         }
+    }
+
+    /// The condition that a suppressed address is one `scope` may see: every one for an admin;
+    /// for a user, the addresses of records they own in `modules` (those with an email field of
+    /// their own), so that the list tells nobody of the people in others' records. Each probe
+    /// reads the module's index of lower-cased addresses.
+    static func visible(to scope: AccessScope, modules: [Module]) -> SQLQueryString {
+        guard case .ownedBy = scope else { return "1=1" }
+        let probes: [SQLQueryString] = modules.compactMap { module in
+            guard let email = module.emailField else { return nil }
+            return """
+                EXISTS (SELECT 1 FROM \(ident: module.table) r WHERE lower(r.\(ident: email.column)) = suppressions.address
+                        AND \(RecordStore.scopeSQL(scope)))
+                """
+        }
+        guard !probes.isEmpty else { return "1=0" }
+        return "(" + probes.joined(separator: " OR ") + ")"
     }
 
     static func filter(_ search: String?, kind: DatabaseKind) -> SQLQueryString {

@@ -4,14 +4,14 @@ import HeraldCore
 import HeraldDelivery
 import HeraldStore
 
-/// `/api/v1/suppressions`: the addresses Herald never sends to. Everyone can read it;
-/// admins add, import and remove.
+/// `/api/v1/suppressions`: the addresses Herald never sends to. Admins read all of it, a user
+/// the addresses of the records they own; admins add, import and remove.
 struct SuppressionsAPI {
     let store: Store
     let delivery: Delivery
 
     func register(on api: RouterGroup<AppRequestContext>) {
-        api.get("suppressions") { request, _ in
+        api.get("suppressions") { request, context in
             let query = request.uri.queryParameters
             var problems = ProblemList()
             let limit = query["limit"].map { Int(String($0)) } ?? 100
@@ -20,8 +20,9 @@ struct SuppressionsAPI {
             let search = query["q"].map(String.init).flatMap { $0.trimmedWhitespace.isEmpty ? nil : $0.trimmedWhitespace }
             try problems.check()
             let after = query["after"].map(String.init) ?? ""
-            let rows = try await store.suppressions.page(search: search, after: after, limit: limit!)
-            let total = try await store.suppressions.count(search: search)
+            let scope = try context.user().scope, modules = try await store.modules.all()
+            let rows = try await store.suppressions.page(search: search, after: after, limit: limit!, scope: scope, modules: modules)
+            let total = try await store.suppressions.count(search: search, scope: scope, modules: modules)
             return JSONResponse.make(JSONValue.object([
                 "suppressions": .array(rows.map(Present.suppression)), "total": .number(Double(total)),
                 "next_after": rows.count == limit ? .string(rows.last!.address) : .null,

@@ -4,7 +4,8 @@ import HeraldCore
 import HeraldDelivery
 import HeraldStore
 
-/// The suppression list: everyone can search it; admins add, import and remove addresses.
+/// The suppression list: admins see and search all of it, a user the addresses of the records
+/// they own; admins add, import and remove addresses.
 struct SuppressionPages {
     let store: Store
     let delivery: Delivery
@@ -52,7 +53,8 @@ struct SuppressionPages {
         let query = request.uri.queryParameters
         let search = query["q"].map(String.init).flatMap { $0.trimmedWhitespace.isEmpty ? nil : String($0.trimmedWhitespace.prefix(320)) }
         let after = query["after"].map(String.init) ?? ""
-        let rows = try await store.suppressions.page(search: search, after: after, limit: 100)
+        let modules = try await store.modules.all()
+        let rows = try await store.suppressions.page(search: search, after: after, limit: 100, scope: user.scope, modules: modules)
         let local = LocalTime(zoneNamed: user.timeZone)
         var next: String?
         if rows.count == 100, let last = rows.last {
@@ -61,7 +63,7 @@ struct SuppressionPages {
         }
         let model = Page(
             rows: rows.map { Page.Row(address: $0.address, reason: $0.reason, detail: $0.detail, when: local.readable($0.createdAt)) },
-            total: try await store.suppressions.count(search: search), q: search, isAdmin: user.isAdmin,
+            total: try await store.suppressions.count(search: search, scope: user.scope, modules: modules), q: search, isAdmin: user.isAdmin,
             errors: AdminPages.errorMap(problems), form: form, hasErrors: !problems.isEmpty, zone: user.timeZone, next: next,
             report: report.map { report in
                 Page.Report(added: report.added, already: report.alreadySuppressed, repeated: report.repeated,
@@ -69,7 +71,7 @@ struct SuppressionPages {
                             moreProblems: report.problems.count > 100 ? report.problems.count - 100 : nil)
             })
         let html = pages.render("suppressions", title: "Suppression list", context: context, page: model,
-                                modules: try await store.modules.all(), current: "mass-emails", flash: flash)
+                                modules: modules, current: "mass-emails", flash: flash)
         return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response
     }
 
