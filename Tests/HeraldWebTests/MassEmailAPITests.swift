@@ -174,8 +174,10 @@ import Testing
             let bad = try await client.api(.post, "/api/v1/suppressions", token: f.adminToken, json: ["address": "not an address"])
             #expect(bad.problemFields == ["address"])
             #expect(try await client.api(.post, "/api/v1/suppressions", token: f.adminToken, json: ["address": " X@Example.com "]).status == .created)
-            let list = try await client.api(.get, "/api/v1/suppressions", token: f.userToken)
+            let list = try await client.api(.get, "/api/v1/suppressions", token: f.adminToken)
             #expect(list.json?.objectValue?["suppressions"]?.arrayValue?.first?.objectValue?["address"]?.stringValue == "x@example.com")
+            // Not the user's: no record of theirs has that address.
+            #expect(try await client.api(.get, "/api/v1/suppressions", token: f.userToken).json?.objectValue?["total"] == .number(0))
             #expect(try await client.api(.put, "/api/v1/settings/quota", token: f.userToken, json: ["daily_quota": 10]).status == .forbidden)
             let quota = try await client.api(.put, "/api/v1/settings/quota", token: f.adminToken, json: ["daily_quota": 5000])
             #expect(quota.json?.objectValue?["daily_quota"] == .number(5000))
