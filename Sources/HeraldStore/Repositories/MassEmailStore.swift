@@ -226,13 +226,16 @@ public struct MassEmailStore: Sendable {
         }
     }
 
+    /// The statuses of a mass email that is not done: a person may still send, wait for or change it.
+    static let notDone: SQLQueryString = "('draft', 'scheduled', 'sending', 'paused')"
+
     /// Refuses (409) to delete or change a view or list (`recipients` is `view` or `list`)
     /// that a mass email still has to resolve its recipients from: deleted, the mass email
     /// would go out to nobody; changed, to others than the ones it was saved for.
     static func refuseIfUsed(recipients kind: String, id: Int64, what: String, change: String = "deleted", db: any SQLDatabase) async throws {
         guard let used = try await db.raw("""
             SELECT name, status FROM mass_emails WHERE recipients_kind = \(bind: kind) AND recipients_ref = \(bind: id)
-              AND resolved_at IS NULL AND status IN ('draft', 'scheduled', 'sending', 'paused') LIMIT 1
+              AND resolved_at IS NULL AND status IN \(Self.notDone) LIMIT 1
             """).first() else { return }
         let name = try used.decode(column: "name", as: String.self)
         let status = try used.decode(column: "status", as: String.self)

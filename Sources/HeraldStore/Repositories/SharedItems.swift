@@ -33,7 +33,7 @@ enum SharedItems {
     static func massEmail(usingTemplate id: Int64, statuses: [String]? = nil, db: any SQLDatabase) async throws
         -> (name: String, status: String, inFollowUp: Bool)? {
         let only: SQLQueryString = statuses.map { "AND status IN (\(binds: $0))" } ?? ""
-        let order: SQLQueryString = "ORDER BY CASE WHEN status IN ('draft', 'scheduled', 'sending', 'paused') THEN 0 ELSE 1 END, id DESC"
+        let order: SQLQueryString = "ORDER BY CASE WHEN status IN \(MassEmailStore.notDone) THEN 0 ELSE 1 END, id DESC"
         if let row = try await db.raw("SELECT name, status FROM mass_emails WHERE template_id = \(bind: id) \(only) \(order) LIMIT 1").first() {
             return (try row.decode(column: "name", as: String.self), try row.decode(column: "status", as: String.self), false)
         }
