@@ -45,7 +45,7 @@ struct SenderPages {
             do {
                 try await delivery.senders.delete(try context.parameters.require("id", as: Int64.self), by: try context.user())
             } catch let error as HeraldError where error.kind == .conflict {
-                return try await page(editing: nil, form: [:], problems: [Problem(field: "", reason: error.message)], context: context)
+                return try await page(editing: nil, form: [:], problems: error.pageProblems, context: context)
             }
             return Response.redirect(to: "/admin/senders", type: .found)
         }
