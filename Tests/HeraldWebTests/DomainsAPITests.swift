@@ -15,6 +15,8 @@ import Testing
     final class DNSServer: Sendable {
         let process: ChildProcess
         let port: Int
+        /// dnsmasq's own words (why it could not bind, say), quoted when it does not answer.
+        let logPath: String
 
         init?(port: Int, _ records: [String]) throws {
             let path = ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq"].first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -23,25 +25,54 @@ import Testing
                 return nil
             }
             self.port = port
+            logPath = FileManager.default.temporaryDirectory.appendingPathComponent("herald-dnsmasq-\(UUID().uuidString).log").path
             process = try ChildProcess([path, "--no-daemon", "--port=\(port)", "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv",
-                                        "--no-hosts", "--user=root", "--local=/example.com/"] + records, output: .discard, error: .discard)
+                                        "--no-hosts", "--user=root", "--local=/example.com/"] + records, output: .file(logPath), error: .file(logPath))
         }
 
-        /// Waits until the server answers `name`'s TXT records (10 s at most): a loaded
-        /// machine may take longer to start dnsmasq than a fixed pause allowed, and the
-        /// check then failed on a server not listening yet.
+        /// A port for the server that the check is told before dnsmasq starts: below Linux's
+        /// ephemeral range (32768–60999), where no other test's connection or port-0 server
+        /// can take it in between (a random port inside that range once did, and dnsmasq
+        /// exited on a busy CI run), and free for UDP and TCP now.
+        static func port() -> Int {
+            for _ in 0..<100 {
+                let port = Int.random(in: 20_000...32_000)
+                if [SOCK_DGRAM, SOCK_STREAM].allSatisfy({ canBind(port, type: Int32($0.rawValue)) }) { return port }
+            }
+            return Int.random(in: 20_000...32_000)
+        }
+
+        private static func canBind(_ port: Int, type: Int32) -> Bool {
+            let fd = socket(AF_INET, type, 0)
+            guard fd >= 0 else { return false }
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            return withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            } == 0
+        }
+
+        /// Waits until the server answers `name`'s TXT records (30 s at most, as long as
+        /// dnsmasq runs): a loaded machine may take long to start it, and the check then
+        /// failed on a server not listening yet.
         func answering(_ name: String) async throws {
             let resolver = try DNSResolver(server: "127.0.0.1:\(port)")
-            for _ in 0..<200 {
+            let deadline = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < deadline && process.isRunning {
                 if let answer = try? await resolver.txt(name), !answer.records.isEmpty { return }
                 try await Task.sleep(for: .milliseconds(50))
             }
-            Issue.record("dnsmasq did not answer for \(name) within 10 s")
+            let said = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            Issue.record("dnsmasq on port \(port) did not answer for \(name) (\(process.isRunning ? "30 s" : "it exited")): \(said)")
         }
 
         func stop() {
             process.send(SIGKILL)
             process.wait()
+            try? FileManager.default.removeItem(atPath: logPath)
         }
     }
 
@@ -49,7 +80,7 @@ import Testing
 
     @Test func addCheckRotateAndDelete() async throws {
         // The DNS server starts once the keys are made, on the port the check was told.
-        let port = Int.random(in: 40_000...60_000)
+        let port = DNSServer.port()
         try await WebFixture.with(dnsServer: "127.0.0.1:\(port)") { f, client in
             let created = try await client.api(.post, "/api/v1/domains", token: f.adminToken, json: ["domain": "Example.com", "ed25519": true])
             #expect(created.status == .created)
