@@ -11,10 +11,10 @@ import Testing
 
     @Test(arguments: [
         // (sent, clicks by variant) → winner, and words the note has
-        ([100, 100], [3, 12], 1, "variant B had the most clicks per message (12.0 %)"),
+        ([100, 100], [3, 12], 1, "variant B had the most clicks per message (12.0%)"),
         ([100, 100], [12, 3], 0, "variant A had the most clicks"),
-        ([100, 50], [10, 6], 1, "(12.0 %)"),  // a rate, not a count
-        ([100, 100], [8, 8], 0, "variants A and B tied at 8.0 %"),
+        ([100, 50], [10, 6], 1, "(12.0%)"),  // a rate, not a count
+        ([100, 100], [8, 8], 0, "variants A and B tied at 8.0%"),
         ([100, 100, 100], [2, 9, 9], 1, "variants B and C tied"),
         ([100, 100], [1, 8], 0, "too few clicks to tell the variants apart (9, fewer than 10)"),
         ([0, 0], [0, 0], 0, "too few clicks"),

@@ -255,7 +255,7 @@ import Testing
             #expect(figures.complained == 4)
             let paused = try await h.store.massEmails.find(m.id)
             #expect(paused.status == .paused)
-            #expect(paused.statusReason?.contains("spam complaints: 4 of 1000 delivered (0.4 %), over the threshold of 0.3 %") == true,
+            #expect(paused.statusReason?.contains("spam complaints: 4 of 1000 delivered (0.4%), over the threshold of 0.3%") == true,
                     "\(paused.statusReason ?? "")")
         }
     }

@@ -87,7 +87,7 @@ import Testing
             #expect(page.text.contains("Last chance"))
             #expect(!page.text.contains("to the rest</button>"))  // a draft: nothing to pick yet
             let list = try await client.execute(uri: "/mass-emails?tab=drafts", method: .get, headers: [.cookie: s.cookie])
-            #expect(list.text.contains("A/B by opens: A 0.0 % · B 0.0 %"))
+            #expect(list.text.contains("A/B by opens: A 0.0% · B 0.0%"))
 
             let wrong = try await form.post(client, "/mass-emails", s, form.massEmail(b) + [("ab_on", "on"), ("ab_percent", "99"),
                                                                                             ("ab_measure", "clicks"), ("ab_wait_amount", "3"), ("ab_wait_unit", "hours")])

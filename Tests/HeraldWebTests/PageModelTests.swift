@@ -75,11 +75,11 @@ import Testing
         library.register(template, named: "figures-test")
         let page = Outer(id: 42, counts: [
             Figure(count: 2, label: "sent"),
-            Figure(count: 3, label: "complained", note: "1.5 %", id: "complaints", title: "under \"0.3 %\"", over: true),
+            Figure(count: 3, label: "complained", note: "1.5%", id: "complaints", title: "under \"0.3%\"", over: true),
         ])
         // The first has no id of its own: the mass email's id around it is not its id.
         #expect(library.render(page, withTemplate: "figures-test")
-                == #"<li><strong>2</strong> sent</li><li id="complaints" class="over" title="under &quot;0.3 %&quot;"><strong>3</strong> complained <span class="muted">1.5 %</span></li>"#)
+                == #"<li><strong>2</strong> sent</li><li id="complaints" class="over" title="under &quot;0.3%&quot;"><strong>3</strong> complained <span class="muted">1.5%</span></li>"#)
     }
 
     /// The reference: what the pages wrote with a `DateFormatter` a value.

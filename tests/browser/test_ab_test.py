@@ -143,4 +143,4 @@ def test_an_ab_test_shows_its_variants_side_by_side_and_sends_the_winner_to_the_
     admin.get(herald.url + "/mass-emails?tab=sent")
     row = admin.find_element(By.XPATH, "//table[contains(@class,'mass-emails')]//tr[.//a[text()='Browser A/B test']]")
     line = row.find_element(By.CSS_SELECTOR, ".ab-line").text
-    assert line.startswith("A/B by clicks: A 0.0 % · B ") and line.endswith("★")
+    assert line.startswith("A/B by clicks: A 0.0% · B ") and line.endswith("★")

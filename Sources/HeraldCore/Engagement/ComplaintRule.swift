@@ -19,9 +19,9 @@ public enum ComplaintRule {
         delivered == 0 ? nil : Double(complaints) * 100 / Double(delivered)
     }
 
-    /// `0.3 %`, `0.05 %`, `1.2 %`: two significant figures under one percent.
+    /// `0.3%`, `0.05%`, `1.2%` (no space, as every rate on the pages): two significant figures under one percent.
     public static func format(_ percent: Double) -> String {
         let text = percent >= 1 || percent == 0 ? String(format: "%.1f", percent) : String(format: "%.2g", percent)
-        return text + " %"
+        return text + "%"
     }
 }

@@ -30,9 +30,9 @@ public struct ABVariantResult: Sendable, Hashable {
         sent == 0 ? 0 : Double(events(measure)) / Double(sent)
     }
 
-    /// The rate in percent with one decimal, as pages and notes show it: "12.0 %".
+    /// The rate in percent with one decimal, as pages and notes show it: "12.0%".
     public func percent(_ measure: ABTest.Measure) -> String {
-        String(format: "%.1f %%", rate(measure) * 100)
+        String(format: "%.1f%%", rate(measure) * 100)
     }
 }
 

@@ -55,7 +55,7 @@ struct DomainsAPI {
             var body = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))
             var changes = MailSettings.DeliverabilityChanges()
             changes.onlyAuthenticatedDomains = body.bool("only_authenticated_domains")
-            changes.complaintThreshold = try Self.number(&body, "complaint_threshold", "must be a percentage (0.3 for 0.3 %)")
+            changes.complaintThreshold = try Self.number(&body, "complaint_threshold", "must be a percentage (0.3 for 0.3%)")
             changes.spamThreshold = try Self.number(&body, "spam_threshold", "must be a SpamAssassin score (5.0 is its own)")
             changes.refuseOverSpamThreshold = body.bool("refuse_over_spam_threshold")
             try body.finish()

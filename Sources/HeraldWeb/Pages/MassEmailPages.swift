@@ -166,7 +166,7 @@ struct MassEmailPages {
         let users = Dictionary(try await store.users.all().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
         let modules = try await store.modules.all()
         let local = LocalTime(zoneNamed: user.timeZone)
-        // Each A/B test's variants side by side: "A/B by clicks: A 2.0 % · B 6.0 % ★".
+        // Each A/B test's variants side by side: "A/B by clicks: A 2.0% · B 6.0% ★".
         var abLines: [Int64: String] = [:]
         for m in massEmails {
             guard let test = m.abTest else { continue }
@@ -434,7 +434,7 @@ struct MassEmailPages {
         } else if let at = m.abDecideAt {
             "The winner is chosen \(local.readable(at)) by people's \(test.measure.label) per message; \(held) recipients wait for it."
         } else {
-            "\(test.testPercent) % of the recipients, split evenly, get the variants when sending starts; the winner, by people's "
+            "\(test.testPercent)% of the recipients, split evenly, get the variants when sending starts; the winner, by people's "
                 + "\(test.measure.label), goes to the rest \(test.wait.text) later."
         }
         return Detail.ABTestPanel(variants: variants, state: state, measure: test.measure.label, id: m.id, canPick: canPick)
