@@ -126,9 +126,17 @@ import Testing
             let cookie = try await login(f, client)
             let page = try await client.execute(uri: "/mass-emails/\(id)", method: .get, headers: [.cookie: cookie])
             let csrf = try #require(page.text.firstMatch(of: /name="_csrf" value="([^"]+)"/)?.1)
-            let stop = try await client.execute(uri: "/mass-emails/\(id)/stop", method: .post,
-                                                headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
-                                                body: SessionTests().form([("_csrf", String(csrf))]))
+            func post(_ uri: String, _ fields: [(String, String)] = []) async throws -> TestResponse {
+                try await client.execute(uri: uri, method: .post, headers: [.cookie: cookie, .contentType: "application/x-www-form-urlencoded"],
+                                         body: SessionTests().form([("_csrf", String(csrf))] + fields))
+            }
+            // Stopped on the summary, a follow-up leads back to the tab that lists its mass email.
+            let summary = try await client.execute(uri: "/mass-emails?tab=sent", method: .get, headers: [.cookie: cookie])
+            #expect(summary.text.contains(#"<input type="hidden" name="from" value="summary">"#))
+            let fromSummary = try await post("/mass-emails/\(id)/follow-ups/2/stop", [("from", "summary")])
+            #expect(fromSummary.headers[.location] == "/mass-emails?tab=sent")
+            // Stopped on its own page, the mass email stays there, as after Pause.
+            let stop = try await post("/mass-emails/\(id)/stop")
             #expect(stop.status == .found)
             #expect(stop.headers[.location] == "/mass-emails/\(id)")
             #expect(status(try await client.api(.get, "/api/v1/mass-emails/\(id)", token: f.adminToken)) == ["stopped", "stopped"])

@@ -20,6 +20,14 @@ struct MassEmailPages {
         ("stopped", "Stopped", [.stopped]), ("drafts", "Drafts", [.draft]), ("paused", "Paused", [.paused]), ("failed", "Failed", [.failed]),
     ]
 
+    /// Where a Stop leads: back to the summary when it was pressed there, to the tab that now
+    /// lists the mass email (a sent one stays sent when its follow-ups stop); else to the mass
+    /// email's own page, as Pause and Resume do.
+    static func afterStop(_ m: MassEmail, fromSummary: Bool, followUp: Bool = false) -> String {
+        guard fromSummary else { return "/mass-emails/\(m.id)" + (followUp ? "#follow-ups" : "") }
+        return "/mass-emails?tab=" + (tabs.first { $0.statuses.contains(m.status) }?.key ?? "sent")
+    }
+
     func register(on app: RouterGroup<AppRequestContext>) {
         app.get("/mass-emails") { request, context in
             try await summary(tab: request.uri.queryParameters["tab"].map(String.init), context: context)
@@ -114,10 +122,10 @@ struct MassEmailPages {
                                            problems: error.pageProblems, context: context)
             }
         }
-        app.post("/mass-emails/:id/stop") { _, context in
+        app.post("/mass-emails/:id/stop") { request, context in
+            let form = try await FormData.read(request, context: context)
             let m = try await delivery.massEmails.stop(try MassEmailsAPI.id(context), by: try context.user())
-            // A sent mass email stays sent when its follow-ups are stopped.
-            return Response.redirect(to: m.status == .sent ? "/mass-emails/\(m.id)" : "/mass-emails?tab=stopped", type: .found)
+            return Response.redirect(to: MassEmailPages.afterStop(m, fromSummary: form["from"] == "summary"), type: .found)
         }
         app.post("/mass-emails/:id/ab-winner") { request, context in
             let id = try MassEmailsAPI.id(context)
@@ -125,10 +133,11 @@ struct MassEmailPages {
             let m = try await delivery.massEmails.pickWinner(id, variant: try ABTestInput.variant(form["variant"]), by: try context.user())
             return Response.redirect(to: "/mass-emails/\(m.id)#ab-test", type: .found)
         }
-        app.post("/mass-emails/:id/follow-ups/:step/stop") { _, context in
+        app.post("/mass-emails/:id/follow-ups/:step/stop") { request, context in
+            let form = try await FormData.read(request, context: context)
             let m = try await delivery.massEmails.stopFollowUp(try MassEmailsAPI.id(context), step: MassEmailsAPI.step(context),
                                                               by: try context.user())
-            return Response.redirect(to: "/mass-emails/\(m.id)#follow-ups", type: .found)
+            return Response.redirect(to: MassEmailPages.afterStop(m, fromSummary: form["from"] == "summary", followUp: true), type: .found)
         }
         app.post("/mass-emails/:id/follow-ups/:step/resume") { _, context in
             let m = try await delivery.massEmails.resumeFollowUp(try MassEmailsAPI.id(context), step: MassEmailsAPI.step(context),
