@@ -29,6 +29,42 @@ import Testing
         return (record, template, sender)
     }
 
+    /// Before it starts, a mass email says how many records its recipients select now, in its
+    /// owner's scope (it showed 0 recipients until sending began); once resolved, its figures say.
+    @Test func beforeItStartsAMassEmailSaysHowManyRecordsItsRecipientsSelect() async throws {
+        try await WebFixture.with { f, client in
+            let b = try await basics(f, client, token: f.adminToken)
+            let contacts = try await f.store.modules.named("contacts")
+            let noAddress = try await f.store.records.create(in: contacts, RecordChanges(["last_name": .text("Nobody")]), owner: f.admin.id).id
+            let users = try await f.store.records.create(in: contacts, RecordChanges(["last_name": .text("Mine"), "email": .text("mine@example.com")]),
+                                                         owner: f.user.id).id
+            let view = try await f.store.views.create(in: contacts, name: "Everyone", criteria: .everything, by: f.admin.id)
+            let later = MassEmailDraft.Schedule.at(date: LocalDate(year: 2099, month: 1, day: 1)!, hour: 9, minute: 0, timeZone: "UTC")
+            let everyone = try await f.store.massEmails.create(
+                MassEmailDraft(name: "To everyone", recipients: .view(view.id), templateID: b.template, senderID: b.sender, schedule: later),
+                in: contacts, owner: f.admin.id)
+            // A user's mass email reaches only the user's records, and so counts only them.
+            let usersOwn = try await f.store.massEmails.create(
+                MassEmailDraft(name: "Mine", recipients: .records([b.record, noAddress, users]), templateID: b.template, senderID: b.sender, schedule: later),
+                in: contacts, owner: f.user.id)
+            func selected(_ id: Int64, _ token: String) async throws -> JSONValue? {
+                try await client.api(.get, "/api/v1/mass-emails/\(id)", token: token).json?.objectValue?["selected_records"]
+            }
+            #expect(try await selected(everyone.id, f.adminToken) == .number(3), "a record without an address is selected too; left out when it starts")
+            #expect(try await selected(usersOwn.id, f.userToken) == .number(1))
+            let admin = try await AccountManagementTests().logIn(client, f.admin.email, f.adminPassword)
+            func page(_ id: Int64) async throws -> String {
+                try await client.execute(uri: "/mass-emails/\(id)", method: .get, headers: [.cookie: admin.cookie]).text
+            }
+            #expect(try await page(everyone.id).contains("3 Contacts selected now; duplicates, missing or invalid addresses"))
+            #expect(try await page(usersOwn.id).contains("1 Contact selected now;"))
+            _ = try await f.store.massEmails.startDue(now: 4_102_444_800)  // 2100
+            try await RecipientResolver(store: f.store, logger: Logger(label: "test")).resolve(everyone.id, node: "t", now: { WallClock.epochSeconds() })
+            #expect(try await selected(everyone.id, f.adminToken) == .null, "resolved: its figures count the messages")
+            #expect(!(try await page(everyone.id).contains("selected now")))
+        }
+    }
+
     /// Stop ends a send for good: its page calls what still waited "not sent (stopped)", in
     /// the figures and in each recipient's row, not "queued" as if it would still go.
     @Test func aStoppedMassEmailsPageSaysWhatWasNotSent() async throws {

@@ -112,6 +112,16 @@ public struct RecipientResolver: Sendable {
         }
     }
 
+    /// For a mass email whose recipients are not resolved yet: how many records they select
+    /// now, in its owner's scope (before duplicates, missing or invalid addresses, opt-outs and
+    /// suppressions are taken out). nil once resolved, or when its view no longer works.
+    public func selectedRecords(_ massEmail: MassEmail) async throws -> Int? {
+        guard massEmail.resolvedAt == nil else { return nil }
+        let module = try await store.modules.named(massEmail.module)
+        guard case .success(let selection) = try await selection(of: massEmail, in: module) else { return nil }
+        return try await store.records.selectedCount(in: module, selection: selection, scope: try await scope(of: massEmail))
+    }
+
     /// For a mass email sent in each recipient's time zone whose recipients are not resolved
     /// yet: how many of the selected records are due at each time, earliest first (before
     /// duplicates, opt-outs and suppressions are taken out). Empty for any other.

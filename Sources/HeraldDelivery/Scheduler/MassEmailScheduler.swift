@@ -128,6 +128,12 @@ public actor MassEmailScheduler: Service {
         return (try await store.messages.plannedSends(massEmail: massEmail.id), false)
     }
 
+    /// For a mass email not started yet: how many records its recipients select now (see
+    /// ``RecipientResolver/selectedRecords(_:)``); nil once its recipients are resolved.
+    public nonisolated func selectedRecords(_ massEmail: MassEmail) async throws -> Int? {
+        try await resolver.selectedRecords(massEmail)
+    }
+
     /// A person picks the A/B test's winner before the wait is over: it goes to the rest now.
     /// Refused (409) once a winner is chosen, or when the mass email is not sending or
     /// paused; 422 for a variant the test does not have.

@@ -49,6 +49,18 @@ extension RecordStore {
         }
     }
 
+    /// How many records `selection` picks in `scope` now: what a mass email that has not
+    /// started will go to, before duplicates, missing or invalid addresses, opt-outs and
+    /// suppressions are taken out.
+    public func selectedCount(in module: Module, selection: RecipientSelection, scope: AccessScope) async throws -> Int {
+        let table = module.table
+        let filter = try await selectionSQL(selection, table: table)
+        return try await database.read { db in
+            try await db.raw("SELECT COUNT(*) AS n FROM \(ident: table) WHERE \(RecordStore.scopeSQL(scope)) AND \(filter)")
+                .first()?.decode(column: "n", as: Int.self) ?? 0
+        }
+    }
+
     /// How many selected records have each pair of time-zone and country values: what a mass
     /// email sent in each recipient's time zone will send when, before its recipients are
     /// resolved (duplicates, opt-outs and suppressions are not taken out yet).

@@ -123,6 +123,7 @@ struct MassEmailsAPI {
         return Present.massEmail(massEmail, figures: figures, followUps: followUps[massEmail.id] ?? [], waiting: try await DeliveryWait.load(store),
                                  warnings: try await senderWarnings([massEmail])[massEmail.senderID].map { [$0] } ?? [],
                                  plannedSends: try await delivery.scheduler.plannedSends(massEmail).sends,
+                                 selectedRecords: try await delivery.scheduler.selectedRecords(massEmail),
                                  abResults: massEmail.abTest == nil ? nil
                                     : try await store.abTests.results(massEmail.id, variants: massEmail.abTest!.variants.count))
     }

@@ -215,7 +215,10 @@ extension MassEmailPages {
         let id: Int64
         let name: String, status: String
         let reason: String?
-        let module: String, recipientsText: String, template: String
+        let module: String, recipientsText: String
+        /// Before its recipients are resolved: how many records they select now.
+        let selectedNow: String?
+        let template: String
         let templateID: Int64
         let sender: String
         let scheduled: String?, localDelivery: String?

@@ -475,12 +475,18 @@ struct MassEmailPages {
         let sending = m.status == .sending || followUps.contains { $0.status == .sending }
         let waiting = sending ? try await DeliveryWait.load(store)?.text(local.readable) : nil
         let (planned, expected) = try await delivery.scheduler.plannedSends(m)
+        let selected = try await delivery.scheduler.selectedRecords(m)
+        let selectedLabel = selected == 1 ? module.singularLabel : module.pluralLabel
         // Steps that Stop ended: what of theirs still waits will never go, and is called so.
         let stoppedSteps = Set((m.status == .stopped ? [0] : []) + followUps.filter { $0.status == .stopped }.map(\.step))
         let model = Detail(
             id: m.id, name: m.name, status: m.status.rawValue, reason: m.statusReason,
             module: modules.first { $0.apiName == m.module }?.pluralLabel ?? m.module,
             recipientsText: recipientsText,
+            selectedNow: selected.map {
+                "\($0.formatted()) \(selectedLabel) selected now; duplicates, missing or invalid addresses, opt-outs and suppressed addresses "
+                    + "are left out when sending starts"
+            },
             template: template?.name ?? "(deleted template)", templateID: m.templateID,
             sender: sender.map { "\($0.name) <\($0.email)>" } ?? "(deleted sender)",
             scheduled: m.localDelivery == nil

@@ -140,8 +140,11 @@ extension Present {
     /// `waiting` is shown only while the mass email or one of its follow-ups is sending.
     /// `warnings`: what stands between it and the inbox (an unsigned or unverified sender).
     /// `plannedSends`: for one sent in each recipient's time zone, how many go when (null in lists).
+    /// `selectedRecords`: before its recipients are resolved, how many records they select now
+    /// (null once resolved, and in lists).
     static func massEmail(_ m: MassEmail, figures f: MassEmailFigures, followUps: [FollowUpReport] = [], waiting: DeliveryWait? = nil,
-                          warnings: [String] = [], plannedSends: [PlannedSend]? = nil, abResults: [ABVariantResult]? = nil) -> JSONValue {
+                          warnings: [String] = [], plannedSends: [PlannedSend]? = nil, selectedRecords: Int? = nil,
+                          abResults: [ABVariantResult]? = nil) -> JSONValue {
         func time(_ t: Int64?) -> JSONValue { t.map { .string(ISODateTime.format(epochSeconds: $0)) } ?? .null }
         let recipients: JSONValue = switch m.recipients {
         case .view(let id): .object(["view_id": .number(Double(id))])
@@ -161,6 +164,7 @@ extension Present {
                 .array(sends.map { .object(["at": .string(ISODateTime.format(epochSeconds: $0.at)), "messages": .number(Double($0.messages)),
                                             "waiting": .number(Double($0.waiting))]) })
             } ?? .null,
+            "selected_records": selectedRecords.map { .number(Double($0)) } ?? .null,
             "started_at": time(m.startedAt), "finished_at": time(m.finishedAt), "resolved_at": time(m.resolvedAt),
             "created_at": time(m.createdAt), "modified_at": time(m.modifiedAt),
             "skipped": .object(Dictionary(uniqueKeysWithValues: SkipReason.allCases.map { ($0.rawValue, JSONValue.number(Double(m.skipped[$0] ?? 0))) })),
