@@ -450,6 +450,37 @@ struct EngineHarness {
         }
     }
 
+    /// "All Contacts": every record its owner may see, each address once; a user's own only.
+    @Test(arguments: TestDatabase.kinds)
+    func aMassEmailToAllGoesToEveryRecordItsOwnerMaySee(kind: DatabaseKind) async throws {
+        try await EngineHarness.with(kind) { h in
+            try await h.contact("a@example.org")
+            try await h.contact("b@example.org")
+            try await h.contact("A@example.org")  // the same address: one message
+            try await h.contact(nil)
+            let user = try await h.store.users.create(email: "user@example.com", name: "User", role: .user, passwordHash: "x", timeZone: "UTC")
+            try await h.store.records.create(in: h.contacts, RecordChanges(["last_name": .text("Own"), "email": .text("own@example.org"),
+                                                                           "owner": .reference(user.id)]), owner: user.id)
+            func send(_ name: String, by owner: Int64) async throws -> MassEmail {
+                let m = try await h.store.massEmails.create(
+                    MassEmailDraft(name: name, recipients: .all, templateID: h.template.id, senderID: h.sender.id, schedule: .now),
+                    in: h.contacts, owner: owner, now: Date(timeIntervalSince1970: TimeInterval(h.clock.now())))
+                #expect(try await h.store.massEmails.find(m.id).recipients == .all)
+                try await h.delivery.scheduler.tick()
+                await h.delivery.scheduler.settle()
+                await h.delivery.engine.wake()
+                try await h.eventually("\(name) is sent") { try await h.status(m.id) == .sent }
+                return try await h.store.massEmails.find(m.id)
+            }
+            let everyone = try await send("Everyone", by: h.admin.id)
+            #expect(Set(h.inbox.deliveries.map(\.to)) == ["a@example.org", "b@example.org", "own@example.org"])
+            #expect(h.inbox.count == 3)
+            #expect(everyone.skipped == [.noEmail: 1, .duplicate: 1])
+            _ = try await send("Mine", by: user.id)
+            #expect(h.inbox.deliveries.dropFirst(3).map(\.to) == ["own@example.org"])
+        }
+    }
+
     @Test func aMassEmailOnDealsGoesToEachDealsContact() async throws {
         try await EngineHarness.with(.sqlite) { h in
             let contact = try await h.contact("buyer@example.org", first: "Bea")

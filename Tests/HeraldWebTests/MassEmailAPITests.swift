@@ -29,6 +29,43 @@ import Testing
         return (record, template, sender)
     }
 
+    /// "All Contacts" as recipients, in the API (`{"all": true}`) and on the form, where a user
+    /// who sees only their own records reads "All my Contacts".
+    @Test func allRecordsAsRecipientsInTheAPIAndOnTheForm() async throws {
+        try await WebFixture.with { f, client in
+            let b = try await basics(f, client, token: f.userToken)
+            func create(_ recipients: JSONValue, token: String) async throws -> TestResponse {
+                try await client.api(.post, "/api/v1/mass-emails", token: token, json: [
+                    "name": "To all", "module": "contacts", "template_id": .number(Double(b.template)), "sender_id": .number(Double(b.sender)),
+                    "recipients": recipients, "schedule": ["send": "draft"],
+                ])
+            }
+            let created = try await create(["all": true], token: f.userToken)
+            #expect(created.status == .created)
+            #expect(created.json?.objectValue?["recipients"] == ["all": true])
+            #expect(created.json?.objectValue?["selected_records"] == .number(1), "the user's own contact")
+            let no = try await create(["all": false], token: f.userToken)
+            #expect(no.status == .unprocessableContent && no.problemFields == ["recipients.all"])
+            let two = try await create(["all": true, "list_id": 1], token: f.userToken)
+            #expect(two.status == .unprocessableContent && two.problemFields == ["recipients"])
+
+            let user = try await AccountManagementTests().logIn(client, f.user.email, "user-password-1")
+            let userForm = try await client.execute(uri: "/mass-emails/new?module=contacts", method: .get, headers: [.cookie: user.cookie]).text
+            #expect(userForm.contains(#"<option value="all" >All my Contacts</option>"#))
+            let admin = try await AccountManagementTests().logIn(client, f.admin.email, f.adminPassword)
+            let saved = try await AccountManagementTests().post(client, "/mass-emails", admin, [
+                ("module", "contacts"), ("name", "Everyone"), ("recipients", "all"), ("template_id", String(b.template)),
+                ("sender_id", String(b.sender)), ("send", "draft"),
+            ])
+            #expect(saved.status == .found)
+            let location = try #require(saved.headers[.location])
+            let page = try await client.execute(uri: location, method: .get, headers: [.cookie: admin.cookie]).text
+            #expect(page.contains("<dt>Recipients</dt><dd>All Contacts<br>"))
+            let edit = try await client.execute(uri: location + "/edit", method: .get, headers: [.cookie: admin.cookie]).text
+            #expect(edit.contains(#"<option value="all" selected>All Contacts</option>"#))
+        }
+    }
+
     /// Before it starts, a mass email says how many records its recipients select now, in its
     /// owner's scope (it showed 0 recipients until sending began); once resolved, its figures say.
     @Test func beforeItStartsAMassEmailSaysHowManyRecordsItsRecipientsSelect() async throws {

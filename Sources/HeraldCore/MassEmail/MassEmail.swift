@@ -17,6 +17,8 @@ public struct MassEmail: Sendable, Hashable {
         case view(Int64)
         case list(Int64)
         case records([Int64])
+        /// Every record of the module that its owner may see ("All Contacts").
+        case all
     }
 
     public var id: Int64

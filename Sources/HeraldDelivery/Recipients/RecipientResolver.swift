@@ -109,6 +109,7 @@ public struct RecipientResolver: Sendable {
             }
         case .list(let listID): return .success(.list(listID))
         case .records(let ids): return .success(.records(ids.sorted()))
+        case .all: return .success(.all)
         }
     }
 

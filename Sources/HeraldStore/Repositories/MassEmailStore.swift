@@ -511,6 +511,8 @@ public struct MassEmailStore: Sendable {
                     .decode(column: "n", as: Int.self)
             }
             if found < unique.count { problems.add("recipients.record_ids", "\(unique.count - found) of the selected records do not exist in \(module.pluralLabel)") }
+        case .all:
+            break
         }
         if !draft.triggerActions.isEmpty {
             let users = Set(try await db.raw("SELECT id FROM users").all().map { try $0.decode(column: "id", as: Int64.self) })
@@ -563,6 +565,7 @@ public struct MassEmailStore: Sendable {
             case .view(let id): (kind, ref, ids) = ("view", id, nil)
             case .list(let id): (kind, ref, ids) = ("list", id, nil)
             case .records(let records): (kind, ref, ids) = ("records", nil, records.map(String.init).joined(separator: ","))
+            case .all: (kind, ref, ids) = ("all", nil, nil)
             }
         }
     }
@@ -607,6 +610,7 @@ public struct MassEmailStore: Sendable {
         let recipients: MassEmail.Recipients = switch kind {
         case "view": .view(ref ?? 0)
         case "list": .list(ref ?? 0)
+        case "all": .all
         default: .records((try row.decode(column: "record_ids", as: String?.self) ?? "").split(separator: ",").compactMap { Int64($0) })
         }
         return MassEmail(

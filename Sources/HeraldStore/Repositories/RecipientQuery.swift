@@ -7,6 +7,8 @@ public enum RecipientSelection: Sendable {
     case criteria(ResolvedCriteria)
     case list(Int64)
     case records([Int64])
+    /// Every record of the module (in the scope asked with).
+    case all
 }
 
 /// A record as the recipient resolver sees it: its address, if any, and its opt-out flag;
@@ -100,6 +102,8 @@ extension RecordStore {
             "\(ident: table).id IN (SELECT record_id FROM static_list_members WHERE list_id = \(bind: list))"
         case .records(let ids):
             ids.isEmpty ? "1=0" : "\(ident: table).id IN (\(binds: ids))"
+        case .all:
+            "1=1"
         }
     }
 }

@@ -175,18 +175,23 @@ enum MassEmailInput {
             let view = r.int("view_id")
             let list = r.int("list_id")
             let ids = r.ids("record_ids", maxCount: MassEmailDraft.maxSelectedRecords)
-            switch (view, list, ids) {
-            case (let v?, nil, nil): recipients = .view(v)
-            case (nil, let l?, nil): recipients = .list(l)
-            case (nil, nil, let i?): recipients = .records(i)
-            case (nil, nil, nil) where r.allProblems.contains(where: { ["recipients.view_id", "recipients.list_id", "recipients.record_ids"].contains($0.field) }):
+            let all = r.bool("all")
+            if all == false { r.add("all", "must be true when given (or give view_id, list_id or record_ids instead)") }
+            switch (view, list, ids, all == true) {
+            case (let v?, nil, nil, false): recipients = .view(v)
+            case (nil, let l?, nil, false): recipients = .list(l)
+            case (nil, nil, let i?, false): recipients = .records(i)
+            case (nil, nil, nil, true): recipients = .all
+            case (nil, nil, nil, false) where r.allProblems.contains(where: {
+                ["recipients.view_id", "recipients.list_id", "recipients.record_ids", "recipients.all"].contains($0.field)
+            }):
                 break  // the one given was of the wrong type, which is said already
-            default: reader.add("recipients", "give exactly one of view_id, list_id or record_ids")
+            default: reader.add("recipients", "give exactly one of view_id, list_id, record_ids or all")
             }
             reader.absorb(r)
         }
         if recipients == nil, !reader.allProblems.contains(where: { $0.field.hasPrefix("recipients") }) {
-            reader.add("recipients", "is required: {\"view_id\": …}, {\"list_id\": …} or {\"record_ids\": […]}")
+            reader.add("recipients", "is required: {\"view_id\": …}, {\"list_id\": …}, {\"record_ids\": […]} or {\"all\": true}")
         }
         var schedule: MassEmailDraft.Schedule = .draft
         if var s = reader.nested("schedule") {

@@ -99,7 +99,6 @@ extension MassEmailPages {
         let modules: [ModuleOption]
         let name: String
         let recipientOptions: [SelectOption]
-        let noRecipients: Bool
         let recordIDs: String
         let templates: [Choice]
         let noTemplates: Bool

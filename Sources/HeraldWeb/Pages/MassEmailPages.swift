@@ -246,6 +246,8 @@ struct MassEmailPages {
         }
         recipientOptions += views.map { SelectOption(value: "view:\($0.id)", label: "View: \($0.name)", selected: selected == "view:\($0.id)") }
         recipientOptions += lists.map { SelectOption(value: "list:\($0.id)", label: "List: \($0.name) (\($0.memberCount))", selected: selected == "list:\($0.id)") }
+        // Last, so that a form whose choice was left alone never goes to everyone.
+        recipientOptions.append(SelectOption(value: "all", label: MassEmailPages.allLabel(module, scope: user.scope), selected: selected == "all"))
         let send = values["send"] ?? "now"
         let zoneName = values["time_zone"].flatMap { $0.isEmpty ? nil : $0 } ?? user.timeZone
         let zone = TimeZone(identifier: zoneName) ?? .gmt
@@ -272,7 +274,7 @@ struct MassEmailPages {
             canChangeModule: existing == nil && recordIDs.isEmpty && sendable.count > 1,
             modules: existing == nil ? sendable.map { Form.ModuleOption(apiName: $0.apiName, label: $0.pluralLabel, selected: $0.apiName == module.apiName) } : [],
             name: values["name"] ?? "",
-            recipientOptions: recipientOptions, noRecipients: recipientOptions.isEmpty,
+            recipientOptions: recipientOptions,
             recordIDs: recordIDs.map(String.init).joined(separator: ","),
             templates: templates.map { Form.Choice(id: $0.id, name: $0.name, selected: values["template_id"] == String($0.id)) },
             noTemplates: templates.isEmpty,
@@ -324,6 +326,8 @@ struct MassEmailPages {
             object["recipients"] = .object(["view_id": .number(Double(id))])
         } else if choice.hasPrefix("list:"), let id = Int64(choice.dropFirst(5)) {
             object["recipients"] = .object(["list_id": .number(Double(id))])
+        } else if choice == "all" {
+            object["recipients"] = .object(["all": .bool(true)])
         }
         var schedule: [String: JSONValue] = ["send": .string(form["send"] ?? "now")]
         if form["send"] == "later" {
@@ -381,6 +385,12 @@ struct MassEmailPages {
         return names
     }
 
+    /// The recipients choice of every record: "All Contacts", or, for a user who sees only
+    /// their own, "All my Contacts".
+    static func allLabel(_ module: Module, scope: AccessScope) -> String {
+        scope == .all ? "All \(module.pluralLabel)" : "All my \(module.pluralLabel)"
+    }
+
     static func recordIDs(_ text: String?) -> [Int64] {
         (text ?? "").split(separator: ",").compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
     }
@@ -400,6 +410,7 @@ struct MassEmailPages {
         case .view(let id): values["recipients"] = "view:\(id)"
         case .list(let id): values["recipients"] = "list:\(id)"
         case .records: values["recipients"] = "records"
+        case .all: values["recipients"] = "all"
         }
         if let local = m.localDelivery, m.status == .scheduled {
             values["send"] = "local_time"
@@ -466,6 +477,7 @@ struct MassEmailPages {
         case .view(let id): (try? await store.views.find(id, in: try await store.modules.named(m.module))).map { "View: \($0.name)" } ?? "View \(id)"
         case .list(let id): (try? await store.lists.find(id, in: try await store.modules.named(m.module))).map { "List: \($0.name)" } ?? "List \(id)"
         case .records(let ids): "\(ids.count) selected records"
+        case .all: MassEmailPages.allLabel(try await store.modules.named(m.module), scope: try await store.users.find(m.ownerID)?.scope ?? .ownedBy(m.ownerID))
         }
         let chart = EngagementChart(hourly: try await store.engagement.hourly(massEmail: m.id))
         let names = Dictionary(try await store.users.all().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })

@@ -150,6 +150,7 @@ extension Present {
         case .view(let id): .object(["view_id": .number(Double(id))])
         case .list(let id): .object(["list_id": .number(Double(id))])
         case .records(let ids): .object(["record_ids": .array(ids.map { .number(Double($0)) })])
+        case .all: .object(["all": .bool(true)])
         }
         return .object([
             "id": .number(Double(m.id)), "name": .string(m.name), "module": .string(m.module),
