@@ -113,6 +113,25 @@ import Testing
         }
     }
 
+    /// Only an admin's action gives a record to another owner: one a user's mass email holds
+    /// (saved before the rule, or by an admin since demoted) is skipped when it runs.
+    @Test(arguments: TestDatabase.kinds)
+    func anOwnerChangeRunsOnlyForAnAdminsMassEmail(kind: DatabaseKind) async throws {
+        try await Self.with(kind) { f in
+            let ann = try await contact(f, "ann@example.com")
+            let give = [TriggerAction(event: .opened, effect: .updateField(field: "owner", value: .number(Double(f.admin.id))))]
+            let users = try await f.store.massEmails.create(
+                MassEmailDraft(name: "Olga's", recipients: .records([ann]), templateID: f.templateID, senderID: f.senderID,
+                               schedule: .draft, triggerActions: give),
+                in: f.contacts, owner: f.owner.id)
+            try await f.runner.react(to: [event(.opened, users, record: ann, at: 1_800_000_000)])
+            #expect(try await f.store.records.find(in: f.contacts, id: ann, scope: .all)?.ownerID == f.owner.id)
+            let admins = try await massEmail(f, give, to: [ann])
+            try await f.runner.react(to: [event(.opened, admins, record: ann, at: 1_800_000_000)])
+            #expect(try await f.store.records.find(in: f.contacts, id: ann, scope: .all)?.ownerID == f.admin.id)
+        }
+    }
+
     @Test(arguments: TestDatabase.kinds)
     func machineEventsFireOnlyWhenTheMassEmailIncludesThem(kind: DatabaseKind) async throws {
         try await Self.with(kind) { f in

@@ -142,6 +142,36 @@ import Testing
             #expect(meaning.status == .unprocessableContent)
             #expect(Set(meaning.problemFields) == ["trigger_actions[0].action", "trigger_actions[1].value", "trigger_actions[2].field",
                                                   "trigger_actions[3].owner"])
+            // An owner field's value must be a user.
+            body["trigger_actions"] = [["event": "opened", "action": "update_field", "field": "owner", "value": 999]]
+            let nobody = try await client.api(.put, "/api/v1/mass-emails/\(massID)", token: f.adminToken, json: .object(body))
+            #expect(nobody.status == .unprocessableContent && nobody.problemFields == ["trigger_actions[0].value"] && nobody.text.contains("no user 999"))
+        }
+    }
+
+    /// A user's action may not give records to someone else (only admins may, as on the record
+    /// form); keeping them, or an admin's action, may.
+    @Test func onlyAnAdminsActionGivesARecordToAnotherOwner() async throws {
+        try await WebFixture.with { f, client in
+            let b = try await MassEmailAPITests().basics(f, client, token: f.userToken)
+            func save(_ owner: Int64, token: String) async throws -> TestResponse {
+                try await client.api(.post, "/api/v1/mass-emails", token: token, json: [
+                    "name": "Give away", "module": "contacts", "template_id": .number(Double(b.template)),
+                    "sender_id": .number(Double(b.sender)), "recipients": ["record_ids": [.number(Double(b.record))]],
+                    "trigger_actions": [["event": "opened", "action": "update_field", "field": "owner", "value": .number(Double(owner))]],
+                ])
+            }
+            let refused = try await save(f.admin.id, token: f.userToken)
+            #expect(refused.status == .unprocessableContent && refused.problemFields == ["trigger_actions[0].value"])
+            #expect(refused.text.contains("only admins may give a record to another owner"))
+            #expect(try await save(f.user.id, token: f.userToken).status == .created)
+            let admins = try await save(f.user.id, token: f.adminToken)
+            #expect(admins.status == .created)
+            let massID = try #require(id(admins))
+            // Its page names the user, not the id.
+            let admin = try await AccountManagementTests().logIn(client, f.admin.email, f.adminPassword)
+            let page = try await client.execute(uri: "/mass-emails/\(massID)", method: .get, headers: [.cookie: admin.cookie]).text
+            #expect(page.contains("When opened: set Owner to “Plain User”"))
         }
     }
 }

@@ -98,6 +98,8 @@ public struct TriggerAction: Sendable, Hashable, Codable {
                 switch FieldValueParser.parse(.json(value), for: field) {
                 case .success(nil) where field.isRequired:
                     problems.add("\(path).value", "\(field.label) is required and cannot be cleared")
+                case .success(.reference(let id)?) where field.type == .user && !userIDs.contains(id):
+                    problems.add("\(path).value", "no user \(id)")
                 case .success:
                     break
                 case .failure(let problem):
@@ -132,13 +134,20 @@ public struct TriggerAction: Sendable, Hashable, Codable {
         let what: String
         switch effect {
         case .updateField(let name, let value):
-            let label = module.field(name)?.label ?? name
-            let text: String = switch value {
-            case .null: ""
-            case .string(let s): s
-            case .bool(let b): b ? "true" : "false"
-            case .number(let d): FieldValue.format(number: d)
-            default: "\(value)"
+            let field = module.field(name)
+            let label = field?.label ?? name
+            // A user field's value is an id (from the form, as text): the user's name says more.
+            let text: String
+            if let field, field.type == .user, case .success(.reference(let id)?) = FieldValueParser.parse(.json(value), for: field) {
+                text = userName(id)
+            } else {
+                text = switch value {
+                case .null: ""
+                case .string(let s): s
+                case .bool(let b): b ? "true" : "false"
+                case .number(let d): FieldValue.format(number: d)
+                default: "\(value)"
+                }
             }
             what = text.isEmpty ? "clear \(label)" : "set \(label) to “\(text)”"
         case .addTask(let subject, let due, let status, let priority, let assignee):

@@ -89,7 +89,17 @@ public struct TriggerActionRunner: EngagementReactor {
                 throw HeraldError.invalid(field: name, "no field '\(name)' that can be changed in \(module.pluralLabel)")
             }
             switch FieldValueParser.parse(.json(value), for: field) {
-            case .success(let parsed): return .update(RecordChanges([name: parsed]))
+            case .success(let parsed):
+                let changes = RecordChanges([name: parsed])
+                // Checked when saved too; again here, as the mass email's owner may no longer be
+                // an admin (or the action was saved before the rule).
+                if name == BuiltinFields.owner {
+                    guard let owner = try await store.users.find(massEmail.ownerID) else {
+                        throw HeraldError.forbidden("the mass email's owner no longer exists")
+                    }
+                    try RecordActions.checkOwner(changes, user: owner)
+                }
+                return .update(changes)
             case .failure(let problem): throw HeraldError.invalid([problem])
             }
         case .addTask(let subject, let due, let status, let priority, let assignee):
