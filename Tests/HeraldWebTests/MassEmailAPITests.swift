@@ -29,6 +29,30 @@ import Testing
         return (record, template, sender)
     }
 
+    /// A user's selection of records they may not see is refused, in the words used for ids
+    /// that do not exist (it was saved, and sent to the visible ones only, silently).
+    @Test func aUsersSelectionOfOthersRecordsIsRefused() async throws {
+        try await WebFixture.with { f, client in
+            let b = try await basics(f, client, token: f.userToken)
+            let contacts = try await f.store.modules.named("contacts")
+            let admins = try await f.store.records.create(in: contacts, RecordChanges(["last_name": .text("Admin's"), "email": .text("a@example.com")]),
+                                                          owner: f.admin.id).id
+            func save(_ ids: [Int64], token: String) async throws -> TestResponse {
+                try await client.api(.post, "/api/v1/mass-emails", token: token, json: [
+                    "name": "Picked", "module": "contacts", "template_id": .number(Double(b.template)), "sender_id": .number(Double(b.sender)),
+                    "recipients": ["record_ids": .array(ids.map { .number(Double($0)) })], "schedule": ["send": "draft"],
+                ])
+            }
+            let refused = try await save([b.record, admins], token: f.userToken)
+            #expect(refused.status == .unprocessableContent && refused.problemFields == ["recipients.record_ids"])
+            #expect(refused.text.contains("1 of the selected records do not exist in Contacts"))
+            let missing = try await save([b.record, 999_999], token: f.userToken)
+            #expect(missing.text.contains("1 of the selected records do not exist in Contacts"), "the same words: nothing is learnt")
+            #expect(try await save([b.record], token: f.userToken).status == .created)
+            #expect(try await save([b.record, admins], token: f.adminToken).status == .created)
+        }
+    }
+
     /// "All Contacts" as recipients, in the API (`{"all": true}`) and on the form, where a user
     /// who sees only their own records reads "All my Contacts".
     @Test func allRecordsAsRecipientsInTheAPIAndOnTheForm() async throws {

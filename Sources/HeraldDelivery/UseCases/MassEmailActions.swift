@@ -31,7 +31,7 @@ public struct MassEmailActions: Sendable {
 
     /// Saves a new mass email owned by `user`; one scheduled (now or later) wakes the scheduler.
     public func create(_ draft: MassEmailDraft, in module: Module, by user: User) async throws -> MassEmail {
-        try Self.checkOwnerChanges(draft.triggerActions, in: module, by: user)
+        try await check(draft, in: module, by: user)
         let created = try await store.massEmails.create(draft, in: module, owner: user.id)
         if created.status == .scheduled { await scheduler.wake() }
         return created
@@ -40,17 +40,26 @@ public struct MassEmailActions: Sendable {
     /// Replaces a draft's or a scheduled mass email's settings (the store refuses others).
     public func update(_ id: Int64, with draft: MassEmailDraft, in module: Module, by user: User) async throws -> MassEmail {
         let existing = try await find(id, for: user)
-        try Self.checkOwnerChanges(draft.triggerActions, in: module, by: user)
+        try await check(draft, in: module, by: user)
         let updated = try await store.massEmails.update(existing.id, draft, in: module)
         if updated.status == .scheduled { await scheduler.wake() }
         return updated
     }
 
-    /// A field update that gives the record to another owner is for admins, as on the record
-    /// form: a user's action could otherwise hand their records to anyone (422 on its value).
-    static func checkOwnerChanges(_ actions: [TriggerAction], in module: Module, by user: User) throws {
+    /// What only the person saving decides (422): selected records must be ones they may see
+    /// (others' were left out silently when it sent, and are named as the store names records
+    /// that do not exist, so that nothing is learnt); a field update that gives the record to
+    /// another owner is for admins, as on the record form.
+    func check(_ draft: MassEmailDraft, in module: Module, by user: User) async throws {
         var problems = ProblemList()
-        for (i, action) in actions.enumerated() {
+        if case .records(let ids) = draft.recipients, user.scope != .all {
+            let unique = Array(Set(ids))
+            let visible = try await store.records.find(in: module, ids: unique, scope: user.scope).count
+            if visible < unique.count {
+                problems.add("recipients.record_ids", "\(unique.count - visible) of the selected records do not exist in \(module.pluralLabel)")
+            }
+        }
+        for (i, action) in draft.triggerActions.enumerated() {
             guard case .updateField(let name, let value) = action.effect, let field = module.field(name),
                   case .success(let parsed) = FieldValueParser.parse(.json(value), for: field) else { continue }
             do {
