@@ -85,6 +85,12 @@ import Testing
             let location = try #require(saved.headers[.location])
             let page = try await client.execute(uri: location, method: .get, headers: [.cookie: admin.cookie]).text
             #expect(page.contains("<dt>Recipients</dt><dd>All Contacts<br>"))
+            // Every link on its page leads somewhere (the template's went to a missing page).
+            for match in page.matches(of: /href="(\/[^"#]*)/) where !match.1.hasPrefix("/static") && match.1 != "/logout" {
+                let target = String(match.1).replacingOccurrences(of: "&amp;", with: "&")
+                let status = try await client.execute(uri: target, method: .get, headers: [.cookie: admin.cookie]).status
+                #expect(status == .ok || status == .found, "\(target): \(status)")
+            }
             let edit = try await client.execute(uri: location + "/edit", method: .get, headers: [.cookie: admin.cookie]).text
             #expect(edit.contains(#"<option value="all" selected>All Contacts</option>"#))
         }

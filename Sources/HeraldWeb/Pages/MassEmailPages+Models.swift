@@ -218,7 +218,8 @@ extension MassEmailPages {
         /// Before its recipients are resolved: how many records they select now.
         let selectedNow: String?
         let template: String
-        let templateID: Int64
+        /// The template's editor; nil once it is deleted.
+        let templateLink: String?
         let sender: String
         let scheduled: String?, localDelivery: String?
         let plannedSends: [PlannedSend]

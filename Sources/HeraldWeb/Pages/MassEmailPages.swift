@@ -499,7 +499,7 @@ struct MassEmailPages {
                 "\($0.formatted()) \(selectedLabel) selected now; duplicates, missing or invalid addresses, opt-outs and suppressed addresses "
                     + "are left out when sending starts"
             },
-            template: template?.name ?? "(deleted template)", templateID: m.templateID,
+            template: template?.name ?? "(deleted template)", templateLink: template.map { "/m/\(m.module)/templates/\($0.id)" },
             sender: sender.map { "\($0.name) <\($0.email)>" } ?? "(deleted sender)",
             scheduled: m.localDelivery == nil
                 ? m.scheduledAt.map { LocalTime(zone: TimeZone(identifier: m.timeZone) ?? local.zone).readable($0) + " (\(m.timeZone))" } : nil,
