@@ -29,6 +29,58 @@ import Testing
         return (record, template, sender)
     }
 
+    /// Follows every link of `page` to Herald's own pages: each answers (200 or a redirect).
+    static func expectLinksWork(in page: String, _ client: some TestClientProtocol, cookie: String,
+                                sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        for match in page.matches(of: /href="(\/[^"#]*)/) where !match.1.hasPrefix("/static") && match.1 != "/logout" {
+            let target = String(match.1).replacingOccurrences(of: "&amp;", with: "&")
+            let status = try await client.execute(uri: target, method: .get, headers: [.cookie: cookie]).status
+            #expect(status == .ok || status == .found, "\(target): \(status)", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// The form: its links lead somewhere (the template editor's went to a missing page); what
+    /// was typed under "Create a template here" comes back with a postback (it was wiped); a
+    /// module whose records have no address is not offered mass email.
+    @Test func theFormKeepsAnInlineTemplateAndOffersOnlyModulesWithAddresses() async throws {
+        try await WebFixture.with { f, client in
+            let b = try await basics(f, client, token: f.adminToken)
+            let admin = try await AccountManagementTests().logIn(client, f.admin.email, f.adminPassword)
+            let form = try await client.execute(uri: "/mass-emails/new?module=contacts", method: .get, headers: [.cookie: admin.cookie]).text
+            #expect(form.contains(#"href="/m/contacts/templates/new""#))
+            try await Self.expectLinksWork(in: form, client, cookie: admin.cookie)
+
+            let postback = try await AccountManagementTests().post(client, "/mass-emails", admin, [
+                ("module", "contacts"), ("name", "Inline"), ("recipients", "records"), ("record_ids", String(b.record)),
+                ("sender_id", String(b.sender)), ("send", "draft"), ("template_id", ""),
+                ("new_template_name", "Typed here"), ("new_template_subject", "Hi <there>"), ("new_template_html", "<p>Hello</p>"),
+                ("add_action", "1"),
+            ])
+            #expect(postback.status == .ok)
+            #expect(postback.text.contains(#"name="new_template_name" maxlength="200" value="Typed here""#))
+            #expect(postback.text.contains(#"name="new_template_subject" value="Hi &lt;there&gt;""#))
+            #expect(postback.text.contains(#"rows="6">&lt;p&gt;Hello&lt;/p&gt;</textarea>"#))
+            #expect(postback.text.contains(#"<details class="inline-template" id="new-template" open>"#))
+            // Saved with the rest, it is chosen and not offered again should the form come back.
+            let refused = try await AccountManagementTests().post(client, "/mass-emails", admin, [
+                ("module", "contacts"), ("name", ""), ("recipients", "records"), ("record_ids", String(b.record)),
+                ("sender_id", String(b.sender)), ("send", "draft"), ("template_id", ""),
+                ("new_template_name", "Typed here"), ("new_template_subject", "Hi"), ("new_template_html", "<p>Hello</p>"),
+            ])
+            #expect(refused.status == .unprocessableContent)
+            #expect(refused.text.contains(#"name="new_template_name" maxlength="200" value="""#))
+            #expect(refused.text.contains(">Typed here</option>") && refused.text.contains("selected>Typed here</option>"))
+
+            let projects = try await f.store.modules.create(apiName: nil, singularLabel: "Project", pluralLabel: "Projects", hasPeople: false, fields: [])
+            let contactsList = try await client.execute(uri: "/m/contacts", method: .get, headers: [.cookie: admin.cookie]).text
+            #expect(contactsList.contains(#"id="mass-email-selected""#))
+            let projectsList = try await client.execute(uri: "/m/\(projects.apiName)", method: .get, headers: [.cookie: admin.cookie]).text
+            #expect(!projectsList.contains(#"id="mass-email-selected""#))
+            let typed = try await client.execute(uri: "/mass-emails/new?module=\(projects.apiName)", method: .get, headers: [.cookie: admin.cookie])
+            #expect(typed.status == .unprocessableContent && typed.text.contains("Projects have no email field, nor a lookup to a module that has one"))
+        }
+    }
+
     /// A user's selection of records they may not see is refused, in the words used for ids
     /// that do not exist (it was saved, and sent to the visible ones only, silently).
     @Test func aUsersSelectionOfOthersRecordsIsRefused() async throws {
@@ -86,11 +138,7 @@ import Testing
             let page = try await client.execute(uri: location, method: .get, headers: [.cookie: admin.cookie]).text
             #expect(page.contains("<dt>Recipients</dt><dd>All Contacts<br>"))
             // Every link on its page leads somewhere (the template's went to a missing page).
-            for match in page.matches(of: /href="(\/[^"#]*)/) where !match.1.hasPrefix("/static") && match.1 != "/logout" {
-                let target = String(match.1).replacingOccurrences(of: "&amp;", with: "&")
-                let status = try await client.execute(uri: target, method: .get, headers: [.cookie: admin.cookie]).status
-                #expect(status == .ok || status == .found, "\(target): \(status)")
-            }
+            try await Self.expectLinksWork(in: page, client, cookie: admin.cookie)
             let edit = try await client.execute(uri: location + "/edit", method: .get, headers: [.cookie: admin.cookie]).text
             #expect(edit.contains(#"<option value="all" selected>All Contacts</option>"#))
         }

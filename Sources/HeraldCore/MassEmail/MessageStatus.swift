@@ -44,4 +44,9 @@ public enum RecipientAddressSource: Sendable, Hashable {
         }
         return nil
     }
+
+    /// Why `module`'s records cannot be mailed (a mass email's failure, a refused form).
+    public static func unreachable(_ module: Module) -> String {
+        "\(module.pluralLabel) have no email field, nor a lookup to a module that has one"
+    }
 }

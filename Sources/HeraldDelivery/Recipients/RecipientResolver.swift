@@ -28,7 +28,7 @@ public struct RecipientResolver: Sendable {
         let modules = try await store.modules.all()
         let module = try await store.modules.named(massEmail.module)
         guard let source = RecipientAddressSource.of(module, among: modules) else {
-            _ = try await store.massEmails.fail(id, reason: "\(module.pluralLabel) have no email field, nor a lookup to a module that has one")
+            _ = try await store.massEmails.fail(id, reason: RecipientAddressSource.unreachable(module))
             return
         }
         let scope = try await self.scope(of: massEmail)

@@ -226,7 +226,7 @@ enum MassEmailInput {
         let module = try await store.modules.named(moduleName!)
         let modules = try await store.modules.all()
         if RecipientAddressSource.of(module, among: modules) == nil {
-            throw HeraldError.invalid(field: "module", "\(module.pluralLabel) have no email field, nor a lookup to a module with one")
+            throw HeraldError.invalid(field: "module", RecipientAddressSource.unreachable(module))
         }
         if schedule != .draft, let sender = try? await store.senders.find(senderID!) {
             try await delivery.domains.requireAuthenticated(sender)

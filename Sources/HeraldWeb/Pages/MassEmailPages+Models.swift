@@ -116,6 +116,18 @@ extension MassEmailPages {
         let ab: ABTestForm.Section
         let abError: String?
         let newTemplateLink: String
+        /// What was typed under "Create a template here", kept when the form comes back.
+        struct NewTemplate: PageModel {
+            let name: String, subject: String, html: String
+            /// Open when something was typed in it, or it has problems.
+            let open: Bool
+
+            init(name: String, subject: String, html: String, hasProblems: Bool) {
+                (self.name, self.subject, self.html) = (name, subject, html)
+                open = hasProblems || !(name + subject + html).trimmedWhitespace.isEmpty
+            }
+        }
+        let newTemplate: NewTemplate
         let triggerRows: [TriggerActionForm.Row]
         let hasTriggerRows: Bool, canAddAction: Bool
         let actionSummary: [String]

@@ -68,6 +68,8 @@ struct MassEmailPages {
                             in: module, .init(name: name, subject: form["new_template_subject"] ?? "", html: form["new_template_html"] ?? "",
                                               text: nil), by: try context.user())
                         values["template_id"] = String(template.id)
+                        // Saved and chosen: should the form come back, it is not offered again.
+                        for key in ["new_template_name", "new_template_subject", "new_template_html"] { values[key] = nil }
                     } catch let error as HeraldError {
                         throw HeraldError(error.kind, error.message, problems: error.pageProblems.map {
                             Problem(field: "new_template" + ($0.field.isEmpty ? "" : ".\($0.field)"), reason: $0.reason)
@@ -234,6 +236,10 @@ struct MassEmailPages {
         let user = try context.user()
         let modules = try await store.modules.all()
         let sendable = modules.filter { RecipientAddressSource.of($0, among: modules) != nil }
+        // Reached only by a typed address: the list page offers "Mass email" only where it can go.
+        guard sendable.contains(where: { $0.apiName == module.apiName }) else {
+            throw HeraldError.invalid(field: "module", RecipientAddressSource.unreachable(module))
+        }
         let views = try await store.views.all(in: module)
         let lists = try await store.lists.all(in: module, scope: user.scope)
         let templates = try await store.templates.all(in: module)
@@ -298,7 +304,9 @@ struct MassEmailPages {
             nameError: errors["name"], recipientsError: errors["recipients"], templateError: errors["template_id"],
             senderError: errors["sender_id"], scheduleError: errors["schedule"],
             ab: ABTestForm.view(values, templates: templates), abError: abError.isEmpty ? nil : abError,
-            newTemplateLink: "/templates/new?module=\(module.apiName)",
+            newTemplateLink: "/m/\(module.apiName)/templates/new",
+            newTemplate: Form.NewTemplate(name: values["new_template_name"] ?? "", subject: values["new_template_subject"] ?? "",
+                                          html: values["new_template_html"] ?? "", hasProblems: errors["new_template"] != nil),
             triggerRows: TriggerActionForm.view(rows, module: module, users: users.map { ($0.id, $0.name) }),
             hasTriggerRows: !rows.isEmpty, canAddAction: rows.count < TriggerAction.maxCount,
             actionSummary: Self.summaries(rows, module: module, users: users, zone: zone),

@@ -145,6 +145,7 @@ struct RecordPages {
         let views = try await store.views.all(in: module)
         let lists = try await store.lists.all(in: module, scope: user.scope)
         let users = try await store.users.all()
+        let modules = try await store.modules.all()
         let local = LocalTime(zoneNamed: user.timeZone)
         let requested = (query["columns"].map { $0.split(separator: ",").map(String.init) } ?? [])
             .filter { module.field($0) != nil }
@@ -193,8 +194,8 @@ struct RecordPages {
             prev: listing.page > 1 ? link(page: listing.page - 1) : nil,
             next: listing.page < totalPages ? link(page: listing.page + 1) : nil,
             exportLink: "/m/\(module.apiName)/export.csv" + (listing.viewID.map { "?view=\($0)" } ?? ""),
+            canMail: RecipientAddressSource.of(module, among: modules) != nil,
             empty: result.page.records.isEmpty)
-        let modules = try await store.modules.all()
         return HTMLResponse(html: pages.render("records", title: module.pluralLabel, context: context, page: model,
                                                modules: modules, current: module.apiName)).response
     }
@@ -365,6 +366,8 @@ struct RecordPages {
         let total: Int, totalLabel: String, page: Int, pages: Int
         let prev: String?, next: String?
         let exportLink: String
+        /// Whether its records have an address (their own, or a lookup's): "Mass email" shows.
+        let canMail: Bool
         let empty: Bool
     }
 
