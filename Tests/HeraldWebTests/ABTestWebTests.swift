@@ -1,5 +1,8 @@
 import Foundation
 import HeraldCore
+import Logging
+import HeraldStore
+import HeraldDelivery
 @testable import HeraldWeb
 import Hummingbird
 import HummingbirdTesting
@@ -58,6 +61,33 @@ import Testing
             #expect(wrong.problemFields == ["variant"])
             let third = try await client.api(.post, "/api/v1/mass-emails/\(id)/ab-winner", token: f.adminToken, json: ["variant": "C"])
             #expect(third.problemFields == ["variant"])
+        }
+    }
+
+    /// Stopped before its winner was chosen, it no longer promises one to those who waited.
+    @Test func aStoppedTestSaysItsRestWillNotGetIt() async throws {
+        try await WebFixture.with { f, client in
+            let b = try await basics.basics(f, client, token: f.adminToken)
+            let contacts = try await f.store.modules.named("contacts")
+            var ids = [b.record]
+            for i in 1..<10 {
+                ids.append(try await f.store.records.create(in: contacts, RecordChanges(["last_name": .text("P\(i)"), "email": .text("p\(i)@example.com")]),
+                                                            owner: f.admin.id).id)
+            }
+            var json = body(b, abTest: ["variants": [["subject": "One"], ["subject": "Two"]], "test_percent": 20, "measure": "opens",
+                                        "wait": ["amount": 4, "unit": "hours"]], send: "now").objectValue!
+            json["recipients"] = ["record_ids": .array(ids.map { .number(Double($0)) })]
+            let id = try #require(basics.id(try await client.api(.post, "/api/v1/mass-emails", token: f.adminToken, json: .object(json))))
+            _ = try await f.store.massEmails.startDue(now: WallClock.epochSeconds() + 1)
+            try await RecipientResolver(store: f.store, logger: Logger(label: "test")).resolve(id, node: "t", now: { WallClock.epochSeconds() })
+            let admin = try await AccountManagementTests().logIn(client, f.admin.email, f.adminPassword)
+            let before = try await client.execute(uri: "/mass-emails/\(id)", method: .get, headers: [.cookie: admin.cookie]).text
+            #expect(before.contains("recipients wait for it"))
+            #expect(try await client.api(.post, "/api/v1/mass-emails/\(id)/stop", token: f.adminToken).status == .ok)
+            let after = try await client.execute(uri: "/mass-emails/\(id)", method: .get, headers: [.cookie: admin.cookie]).text
+            #expect(after.contains("It was stopped before a winner was chosen: the 8 recipients waiting for it will not get it."))
+            #expect(!after.contains("wait for it") && !after.contains("The winner is chosen"))
+            #expect(after.contains(#"<span class="muted" id="progress-text">stopped at 0%</span>"#))
         }
     }
 

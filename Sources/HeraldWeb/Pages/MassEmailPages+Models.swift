@@ -164,12 +164,15 @@ extension MassEmailPages {
         /// How far sending is: the share decided, and the messages by status.
         struct Progress: PageModel {
             let progress: Int
+            /// "40% done", or "stopped at 40%".
+            let progressText: String
             let counts: [Figure]
 
             /// `stopped`: Stop ended the sending, so what still waited will never go; it is counted
             /// as such rather than as queued or deferred.
             init(_ f: MassEmailFigures, stopped: Bool = false) {
                 progress = f.recipients == 0 ? 0 : Int((Double(f.processed) / Double(f.recipients) * 100).rounded(.down))
+                progressText = stopped ? "stopped at \(progress)%" : "\(progress)% done"
                 var counts = [Figure(count: f.recipients, label: "recipients"), Figure(count: f[.sent], label: "sent")]
                 if stopped {
                     counts.append(Figure(count: MessageStatus.unsentWhenStopped.reduce(0) { $0 + f[$1] }, label: Detail.notSentLabel,

@@ -459,6 +459,9 @@ struct MassEmailPages {
         }
         let state: String = if let d = m.abDecision {
             "Variant \(ABTest.letter(d.winner)) won \(local.readable(d.at)): \(d.note)."
+        } else if m.status == .stopped || m.status == .failed {
+            "It \(m.status == .stopped ? "was stopped" : "failed") before a winner was chosen"
+                + (held > 0 ? ": the \(held.formatted()) recipient\(held == 1 ? "" : "s") waiting for it will not get it." : ".")
         } else if let at = m.abDecideAt {
             "The winner is chosen \(local.readable(at)) by people's \(test.measure.label) per message; \(held) recipients wait for it."
         } else {
