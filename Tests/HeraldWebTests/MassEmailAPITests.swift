@@ -81,6 +81,30 @@ import Testing
         }
     }
 
+    /// A recipient who clicked without loading the pixel counts as opened "by its click", not
+    /// "×0" opens.
+    @Test func aClickWithoutThePixelReadsAsOpenedByItsClick() async throws {
+        try await WebFixture.with { f, client in
+            let b = try await basics(f, client, token: f.adminToken)
+            let contacts = try await f.store.modules.named("contacts")
+            let m = try await f.store.massEmails.create(
+                MassEmailDraft(name: "Clicked", recipients: .records([b.record]), templateID: b.template, senderID: b.sender, schedule: .now),
+                in: contacts, owner: f.admin.id)
+            _ = try await f.store.massEmails.startDue(now: WallClock.epochSeconds() + 1)
+            try await RecipientResolver(store: f.store, logger: Logger(label: "test")).resolve(m.id, node: "t", now: { WallClock.epochSeconds() })
+            try await f.store.database.transaction { db in
+                try await db.raw("""
+                    UPDATE mail_messages SET status = 'sent', sent_at = 1800000000, opened_at = 1800000100, opens = 0,
+                    clicked_at = 1800000100, clicks = 1 WHERE mass_email_id = \(bind: m.id)
+                    """).run()
+            }
+            let admin = try await AccountManagementTests().logIn(client, f.admin.email, f.adminPassword)
+            let page = try await client.execute(uri: "/mass-emails/\(m.id)", method: .get, headers: [.cookie: admin.cookie]).text
+            #expect(page.contains("(by its click)") && !page.contains("×0"))
+            #expect(page.contains("×1"))
+        }
+    }
+
     /// A user's selection of records they may not see is refused, in the words used for ids
     /// that do not exist (it was saved, and sent to the visible ones only, silently).
     @Test func aUsersSelectionOfOthersRecordsIsRefused() async throws {

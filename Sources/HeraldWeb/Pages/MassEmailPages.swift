@@ -544,7 +544,8 @@ struct MassEmailPages {
                     recordLink: "/m/\(m.module)/\(r.recordID)", attempts: r.attempts,
                     reply: [r.code.map(String.init), r.enhancedCode, r.text].compactMap { $0 }.joined(separator: " "),
                     when: (r.sentAt ?? (r.status == .deferred || r.status == .uncertain ? r.nextAttemptAt : nil)).map(local.readable) ?? "",
-                    opened: r.openedAt.map { "\(local.readable($0)) ×\(r.opens)" } ?? "",
+                    // A click counts as an open when the pixel was not loaded (images off).
+                    opened: r.openedAt.map { "\(local.readable($0)) " + (r.opens > 0 ? "×\(r.opens)" : "(by its click)") } ?? "",
                     clicked: r.clickedAt.map { "\(local.readable($0)) ×\(r.clicks)" } ?? "",
                     machines: r.machineOpens + r.machineClicks > 0 ? "\(r.machineOpens) opens, \(r.machineClicks) clicks by machines" : nil,
                     unsubscribed: r.unsubscribedAt.map(local.readable) ?? "")
