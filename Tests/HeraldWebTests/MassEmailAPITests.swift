@@ -102,6 +102,7 @@ import Testing
             let page = try await client.execute(uri: "/mass-emails/\(m.id)", method: .get, headers: [.cookie: admin.cookie]).text
             #expect(page.contains("(by its click)") && !page.contains("×0"))
             #expect(page.contains("×1"))
+            #expect(page.contains("<li><strong>1</strong> recipient</li>"), "one recipient, not \"1 recipients\"")
         }
     }
 

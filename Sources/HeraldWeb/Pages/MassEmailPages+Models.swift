@@ -173,7 +173,7 @@ extension MassEmailPages {
             init(_ f: MassEmailFigures, stopped: Bool = false) {
                 progress = f.recipients == 0 ? 0 : Int((Double(f.processed) / Double(f.recipients) * 100).rounded(.down))
                 progressText = stopped ? "stopped at \(progress)%" : "\(progress)% done"
-                var counts = [Figure(count: f.recipients, label: "recipients"), Figure(count: f[.sent], label: "sent")]
+                var counts = [Figure(count: f.recipients, label: f.recipients == 1 ? "recipient" : "recipients"), Figure(count: f[.sent], label: "sent")]
                 if stopped {
                     counts.append(Figure(count: MessageStatus.unsentWhenStopped.reduce(0) { $0 + f[$1] }, label: Detail.notSentLabel,
                                          title: "Stop ended the sending before these went to a server; they will not be sent"))

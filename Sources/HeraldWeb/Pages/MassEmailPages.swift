@@ -463,7 +463,7 @@ struct MassEmailPages {
             "It \(m.status == .stopped ? "was stopped" : "failed") before a winner was chosen"
                 + (held > 0 ? ": the \(held.formatted()) recipient\(held == 1 ? "" : "s") waiting for it will not get it." : ".")
         } else if let at = m.abDecideAt {
-            "The winner is chosen \(local.readable(at)) by people's \(test.measure.label) per message; \(held) recipients wait for it."
+            "The winner is chosen \(local.readable(at)) by people's \(test.measure.label) per message; \(held.formatted()) recipient\(held == 1 ? "" : "s") wait\(held == 1 ? "s" : "") for it."
         } else {
             "\(test.testPercent)% of the recipients, split evenly, get the variants when sending starts; the winner, by people's "
                 + "\(test.measure.label), goes to the rest \(test.wait.text) later."
