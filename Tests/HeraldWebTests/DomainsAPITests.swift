@@ -157,6 +157,19 @@ import Testing
         }
     }
 
+    /// The page's form says why a domain added twice is refused, at its field (it said only
+    /// "Not saved.").
+    @Test func theFormSaysADomainIsAddedAlready() async throws {
+        try await WebFixture.with { f, client in
+            let admin = try await AccountManagementTests().logIn(client, f.admin.email, f.adminPassword)
+            let first = try await AccountManagementTests().post(client, "/admin/domains", admin, [("domain", "example.com")])
+            #expect(first.status == .found)
+            let again = try await AccountManagementTests().post(client, "/admin/domains", admin, [("domain", "EXAMPLE.com")])
+            #expect(again.status == .conflict)
+            #expect(again.text.contains(#"<p class="field-error" id="e-domain">example.com is a sending domain already</p>"#))
+        }
+    }
+
     @Test func deliverabilitySettings() async throws {
         try await WebFixture.with { f, client in
             let path = "/api/v1/settings/deliverability"

@@ -25,7 +25,9 @@ struct DomainPages {
                 let domain = try await domains.add(form["domain"] ?? "", ed25519: form["ed25519"] == "1")
                 return Response.redirect(to: "/admin/domains/\(domain.id)", type: .found)
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
-                return try await listPage(form: ["domain": form["domain"] ?? ""], problems: error.pageProblems,
+                // The form has one field: a problem of the whole (the domain is added already) is its.
+                return try await listPage(form: ["domain": form["domain"] ?? ""],
+                                          problems: error.pageProblems.map { $0.field.isEmpty ? Problem(field: "domain", reason: $0.reason) : $0 },
                                           status: error.kind == .conflict ? .conflict : .unprocessableContent, context: context)
             }
         }
