@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import HeraldStore
+@testable import HeraldWeb
 import Hummingbird
 import HummingbirdTesting
 import NIOFoundationCompat
@@ -180,8 +181,13 @@ import Testing
 
     @Test func pagesRenderAndShowErrorsBesideTheField() async throws {
         try await WebFixture.with { f, client in
+            let contacts = try await f.store.modules.named("contacts")
+            _ = try await f.store.templates.create(in: contacts, name: "Dated", subject: "S", html: "<p>x</p>", text: nil, by: f.user.id)
             let list = try await client.api(.get, "/m/contacts/templates", token: f.userToken)
             #expect(list.status == .ok && list.text.contains("New template"))
+            // Its time as every page shows one, in the reader's zone, not ISO 8601.
+            #expect(list.text.contains(LocalTime(zoneNamed: f.user.timeZone).readable(WallClock.epochSeconds()).prefix(11)))
+            #expect(list.text.firstMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d/) == nil)
             let editor = try await client.api(.get, "/m/contacts/templates/new", token: f.userToken)
             #expect(editor.status == .ok && editor.text.contains("data-tag=\"{{owner.email}}\"") && editor.text.contains("{{sender.reply_to}}"))
             let saved = try await client.api(.post, "/m/contacts/templates", token: f.userToken,

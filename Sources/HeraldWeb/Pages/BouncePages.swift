@@ -16,8 +16,9 @@ struct BouncePages {
             let massEmail = try await MassEmailsAPI(store: store, delivery: delivery).fetch(context)
             let before = request.uri.queryParameters["before"].flatMap { Int64($0) } ?? .max
             let bounces = try await store.bounces.list(massEmail: massEmail.id, before: before, limit: 100)
+            let local = LocalTime(zoneNamed: try context.user().timeZone)
             let html = pages.render("mass_email_bounces", title: "Bounces of \(massEmail.name)", context: context, page: List(
-                id: massEmail.id, name: massEmail.name, bounces: bounces.map(Row.init), hasBounces: !bounces.isEmpty,
+                id: massEmail.id, name: massEmail.name, bounces: bounces.map { Row($0, local: local) }, hasBounces: !bounces.isEmpty,
                 next: bounces.count == 100 ? bounces.last.map { "/mass-emails/\(massEmail.id)/bounces?before=\($0.id)" } : nil),
                 modules: try await store.modules.all())
             return HTMLResponse(html: html).response
@@ -31,7 +32,7 @@ struct BouncePages {
             let (bounce, raw) = found
             let massEmail = try await store.massEmails.find(massEmailID)
             guard user.role == .admin || massEmail.ownerID == user.id else { throw HeraldError.notFound("no bounce \(id)") }
-            let model = Shown(row: Row(bounce), massEmailID: massEmail.id, massEmail: massEmail.name, raw: raw ?? "(not kept)")
+            let model = Shown(row: Row(bounce, local: LocalTime(zoneNamed: user.timeZone)), massEmailID: massEmail.id, massEmail: massEmail.name, raw: raw ?? "(not kept)")
             let html = pages.render("bounce", title: "Bounce \(id)", context: context, page: model, modules: try await store.modules.all())
             return HTMLResponse(html: html).response
         }
@@ -47,14 +48,15 @@ struct BouncePages {
         let suppresses: Bool
         let status: String, action: String, diagnostic: String, source: String, receivedAt: String
 
-        init(_ bounce: Bounce) {
+        /// `local`: the reader's zone, in which its time is shown, as on every other page.
+        init(_ bounce: Bounce, local: LocalTime) {
             let reason = BouncePages.reason(bounce.reason)
             (id, address, kind) = (bounce.id, bounce.address, bounce.kind.rawValue)
             kindLabel = bounce.kind == .refused ? "refused by the receiver" : bounce.kind.rawValue
             (self.reason, reasonLabel, likelyFix) = (bounce.reason ?? "", reason?.label, reason?.likelyFix)
             suppresses = BouncePages.suppresses(bounce)
             (status, action, diagnostic) = (bounce.status ?? "", bounce.action ?? "", bounce.diagnostic ?? "")
-            (source, receivedAt) = (bounce.source, ISODateTime.format(epochSeconds: bounce.receivedAt))
+            (source, receivedAt) = (bounce.source, local.readable(bounce.receivedAt))
         }
     }
 

@@ -163,12 +163,13 @@ struct TemplatePages {
     func list(_ module: Module, context: AppRequestContext) async throws -> Response {
         let modules = try await store.modules.all()
         let templates = try await templates.list(in: module)
+        let local = LocalTime(zoneNamed: try context.user().timeZone)
         let model = List(
             module: ModuleLabels(module),
             modules: modules.map { List.Tab(apiName: $0.apiName, label: $0.pluralLabel, current: $0.apiName == module.apiName) },
             templates: templates.map {
                 List.Row(id: $0.id, name: $0.name, subject: $0.subject, hasText: $0.hasOwnText,
-                         modified: ISODateTime.format(epochSeconds: $0.modifiedAt))
+                         modified: local.readable($0.modifiedAt))
             },
             empty: templates.isEmpty)
         let html = pages.render("templates", title: "Templates of \(module.pluralLabel)", context: context, page: model,
