@@ -66,6 +66,12 @@ import Testing
             #expect(page.text.contains("id=\"follow-up-1\""))
             #expect(page.text.contains("1 day after the previous follow-up"))
             #expect(page.text.contains("/mass-emails/\(id)/follow-ups/2/stop"))
+            func row(_ html: String, _ step: Int) -> String {
+                html.firstMatch(of: try! Regex(#"<tr id="follow-up-\#(step)".*?</tr>"#).dotMatchesNewlines()).map { String(html[$0.range]) } ?? ""
+            }
+            // Not fired, it has no figures yet ("0 of 0" read as if it had gone to nobody).
+            #expect(row(page.text, 1).contains(#"<span class="muted">due</span>"#) && row(page.text, 1).contains("Not fired yet"))
+            #expect(!row(page.text, 1).contains("of 0"))
 
             // Stopping the first stops the second, which counts from it.
             let stopped = try await client.api(.post, "/api/v1/mass-emails/\(id)/follow-ups/1/stop", token: f.adminToken)
@@ -81,6 +87,9 @@ import Testing
             #expect(try await client.api(.post, "/api/v1/mass-emails/\(id)/stop", token: f.adminToken).status == .conflict)
             let after = try await client.execute(uri: "/mass-emails/\(id)", method: .get, headers: [.cookie: cookie])
             #expect(!after.text.contains("/follow-ups/1/stop"))
+            // Stopped, it reads so, not "finished" as if it had run.
+            #expect(row(after.text, 1).contains(#"<span class="muted">stopped</span>"#) && row(after.text, 1).contains("Not sent"))
+            #expect(!row(after.text, 1).contains("finished"))
             #expect(!after.text.contains("Stop follow-ups"))
         }
     }

@@ -61,7 +61,8 @@ struct FollowUpReport {
     func row(massEmailID: Int64, local: LocalTime) -> Row {
         Row(massEmailID: massEmailID, step: step, summary: summary, status: status.rawValue, reason: run?.statusReason,
             time: time.map(local.readable) ?? "—",
-            timeLabel: run?.finishedAt != nil ? "finished" : run?.startedAt != nil ? "fired" : run?.dueAt != nil ? "due" : "",
+            timeLabel: run == nil ? "" : status == .stopped ? "stopped" : run?.finishedAt != nil ? "finished" : run?.startedAt != nil ? "fired" : "due",
+            fired: run?.startedAt != nil,
             excluded: run?.excludedCount ?? 0, excludedAny: (run?.excludedCount ?? 0) > 0, excludedText: excludedText,
             stoppable: stoppable, resumable: status == .paused, figures: MassEmailPages.FigureColumns(figures))
     }
@@ -73,6 +74,8 @@ struct FollowUpReport {
         /// Its own, or null: never its mass email's.
         let reason: String?
         let time: String, timeLabel: String
+        /// Whether it fired: before, it has no figures to show ("—", not "0 of 0").
+        let fired: Bool
         let excluded: Int
         let excludedAny: Bool
         let excludedText: String
