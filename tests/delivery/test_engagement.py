@@ -126,6 +126,7 @@ def test_opens_clicks_and_unsubscribes_come_back_from_the_captured_messages(work
         with urllib.request.urlopen(request, timeout=30) as response:
             page = response.read().decode()
         assert "<svg" in page and "opens and clicks per hour" in page
+        assert "one person who opened twice counts twice here" in page  # hits, beside figures of people
         assert re.search(r"<strong>2</strong> opened", page)
         assert re.search(r"<strong>1</strong> unsubscribed", page)
     finally:

@@ -46,7 +46,7 @@ struct EngagementChart {
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
         var svg = """
             <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \(Int(width)) \(Int(height))" class="chart" role="img" \
-            aria-labelledby="chart-title"><title id="chart-title">People's opens and clicks per \(bucketSeconds == 3600 ? "hour" : "day")</title>
+            aria-labelledby="chart-title"><title id="chart-title">People's opens and clicks per \(bucketSeconds == 3600 ? "hour" : "day"), each time</title>
             <line x1="\(f(left))" y1="\(f(top + plotH))" x2="\(f(width - right))" y2="\(f(top + plotH))" class="axis"/>
             <line x1="\(f(left))" y1="\(f(top))" x2="\(f(left))" y2="\(f(top + plotH))" class="axis"/>
             <text x="\(f(left - 4))" y="\(f(top + 4))" text-anchor="end" class="label">\(peak)</text>
