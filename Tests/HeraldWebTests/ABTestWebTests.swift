@@ -83,6 +83,7 @@ import Testing
             let admin = try await AccountManagementTests().logIn(client, f.admin.email, f.adminPassword)
             let before = try await client.execute(uri: "/mass-emails/\(id)", method: .get, headers: [.cookie: admin.cookie]).text
             #expect(before.contains("recipients wait for it"))
+            #expect(before.contains("Mass email, variant A") && before.contains("Mass email, variant B"), "each row says which it got")
             #expect(try await client.api(.post, "/api/v1/mass-emails/\(id)/stop", token: f.adminToken).status == .ok)
             let after = try await client.execute(uri: "/mass-emails/\(id)", method: .get, headers: [.cookie: admin.cookie]).text
             #expect(after.contains("It was stopped before a winner was chosen: the 8 recipients waiting for it will not get it."))

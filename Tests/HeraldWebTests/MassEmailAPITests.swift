@@ -2,6 +2,7 @@ import Foundation
 import HeraldCore
 import HeraldDelivery
 import HeraldStore
+@testable import HeraldWeb
 import Hummingbird
 import Logging
 import HummingbirdTesting
@@ -103,6 +104,27 @@ import Testing
             #expect(page.contains("(by its click)") && !page.contains("×0"))
             #expect(page.contains("×1"))
             #expect(page.contains("<li><strong>1</strong> recipient</li>"), "one recipient, not \"1 recipients\"")
+
+            // A reply and a complaint show in the recipient's row (and the messages of the API).
+            try await f.store.database.transaction { db in
+                let message = try await db.raw("SELECT id FROM mail_messages WHERE mass_email_id = \(bind: m.id)").first()!.decode(column: "id", as: Int64.self)
+                try await db.raw("""
+                    INSERT INTO replies (message_id, mass_email_id, record_id, headers, text, fingerprint, received_at)
+                    VALUES (\(bind: message), \(bind: m.id), \(bind: b.record), '', 'Thanks', 'r1', 1800000200)
+                    """).run()
+                try await db.raw("""
+                    INSERT INTO bounces (message_id, mass_email_id, address, kind, source, fingerprint, received_at)
+                    VALUES (\(bind: message), \(bind: m.id), 'ann@example.com', 'complaint', 'arf', 'c1', 1800000300)
+                    """).run()
+            }
+            let local = LocalTime(zoneNamed: f.admin.timeZone)
+            let engaged = try await client.execute(uri: "/mass-emails/\(m.id)", method: .get, headers: [.cookie: admin.cookie]).text
+            #expect(engaged.contains(#"<a href="/m/contacts/\#(b.record)#replies">\#(local.readable(1_800_000_200))</a></td><td>\#(local.readable(1_800_000_300))</td></tr>"#))
+            let messages = try await client.api(.get, "/api/v1/mass-emails/\(m.id)/messages", token: f.adminToken)
+            let message = messages.json?.objectValue?["messages"]?.arrayValue?.first?.objectValue
+            #expect(message?["replied_at"] == .string(ISODateTime.format(epochSeconds: 1_800_000_200)))
+            #expect(message?["complained_at"] == .string(ISODateTime.format(epochSeconds: 1_800_000_300)))
+            #expect(message?["variant"] == .null)
         }
     }
 

@@ -24,4 +24,9 @@ public struct MessageRow: Sendable, Hashable {
     public var clicks = 0
     public var machineClicks = 0
     public var unsubscribedAt: Int64? = nil
+    /// When the recipient's first reply and spam complaint about it came, if any.
+    public var repliedAt: Int64? = nil
+    public var complainedAt: Int64? = nil
+    /// The A/B test's variant it carried (0 for A), if it was one.
+    public var variant: Int? = nil
 }

@@ -245,9 +245,9 @@ public struct MessageStore: Sendable {
         let stepFilter: SQLQueryString = step.map { "step = \(bind: $0)" } ?? "1=1"
         let statusFilter: SQLQueryString = status.map { "status = \(bind: $0.rawValue)" } ?? "1=1"
         return try await database.read { db in
-            try await db.raw("""
+            var rows = try await db.raw("""
                 SELECT id, step, record_id, address, status, attempts, next_attempt_at, smtp_code, smtp_status, smtp_text, sent_at,
-                    opened_at, opens, machine_opens, clicked_at, clicks, machine_clicks, unsubscribed_at
+                    opened_at, opens, machine_opens, clicked_at, clicks, machine_clicks, unsubscribed_at, variant
                 FROM mail_messages WHERE mass_email_id = \(bind: massEmail) AND id > \(bind: after) AND \(stepFilter) AND \(statusFilter)
                 ORDER BY id LIMIT \(literal: limit)
                 """).all().map { row in
@@ -267,8 +267,29 @@ public struct MessageStore: Sendable {
                            clickedAt: try row.decode(column: "clicked_at", as: Int64?.self),
                            clicks: try row.decode(column: "clicks", as: Int.self),
                            machineClicks: try row.decode(column: "machine_clicks", as: Int.self),
-                           unsubscribedAt: try row.decode(column: "unsubscribed_at", as: Int64?.self))
+                           unsubscribedAt: try row.decode(column: "unsubscribed_at", as: Int64?.self),
+                           variant: try row.decode(column: "variant", as: Int?.self))
             }
+            guard !rows.isEmpty else { return rows }
+            // Replies and complaints of this page's messages, one query each (by their indexes).
+            let ids = rows.map(\.id)
+            var replied: [Int64: Int64] = [:], complained: [Int64: Int64] = [:]
+            for row in try await db.raw("""
+                SELECT message_id, MIN(received_at) AS at FROM replies WHERE message_id IN (\(binds: ids)) GROUP BY message_id
+                """).all() {
+                replied[try row.decode(column: "message_id", as: Int64.self)] = try row.decode(column: "at", as: Int64.self)
+            }
+            for row in try await db.raw("""
+                SELECT message_id, MIN(received_at) AS at FROM bounces
+                WHERE mass_email_id = \(bind: massEmail) AND kind = 'complaint' AND message_id IN (\(binds: ids)) GROUP BY message_id
+                """).all() {
+                complained[try row.decode(column: "message_id", as: Int64.self)] = try row.decode(column: "at", as: Int64.self)
+            }
+            for i in rows.indices {
+                rows[i].repliedAt = replied[rows[i].id]
+                rows[i].complainedAt = complained[rows[i].id]
+            }
+            return rows
         }
     }
 

@@ -224,6 +224,8 @@ extension MassEmailPages {
             let reply: String, when: String, opened: String, clicked: String
             let machines: String?
             let unsubscribed: String
+            /// When the first reply came (read on the record's page), and a spam complaint.
+            let replied: String?, complained: String?
         }
 
         let id: Int64

@@ -540,7 +540,7 @@ struct MassEmailPages {
                 let notSent = stoppedSteps.contains(r.step) && MessageStatus.unsentWhenStopped.contains(r.status)
                 return Detail.Message(
                     address: r.address, status: notSent ? "stopped" : r.status.rawValue, label: notSent ? Detail.notSentLabel : r.status.rawValue,
-                    step: r.step == 0 ? "Mass email" : "Follow-up \(r.step)",
+                    step: (r.step == 0 ? "Mass email" : "Follow-up \(r.step)") + (r.variant.map { ", variant \(ABTest.letter($0))" } ?? ""),
                     recordLink: "/m/\(m.module)/\(r.recordID)", attempts: r.attempts,
                     reply: [r.code.map(String.init), r.enhancedCode, r.text].compactMap { $0 }.joined(separator: " "),
                     when: (r.sentAt ?? (r.status == .deferred || r.status == .uncertain ? r.nextAttemptAt : nil)).map(local.readable) ?? "",
@@ -548,7 +548,8 @@ struct MassEmailPages {
                     opened: r.openedAt.map { "\(local.readable($0)) " + (r.opens > 0 ? "×\(r.opens)" : "(by its click)") } ?? "",
                     clicked: r.clickedAt.map { "\(local.readable($0)) ×\(r.clicks)" } ?? "",
                     machines: r.machineOpens + r.machineClicks > 0 ? "\(r.machineOpens) opens, \(r.machineClicks) clicks by machines" : nil,
-                    unsubscribed: r.unsubscribedAt.map(local.readable) ?? "")
+                    unsubscribed: r.unsubscribedAt.map(local.readable) ?? "",
+                    replied: r.repliedAt.map(local.readable), complained: r.complainedAt.map(local.readable))
             },
             next: rows.count == 100 ? "/mass-emails/\(m.id)?after=\(rows.last!.id)" : nil,
             editable: m.status.isEditable, pausable: m.status == .sending, resumable: m.status == .paused, deletable: m.status == .draft,

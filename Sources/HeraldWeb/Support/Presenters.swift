@@ -230,6 +230,8 @@ extension Present {
             "sent_at": time(r.sentAt), "opened_at": time(r.openedAt), "opens": .number(Double(r.opens)),
             "machine_opens": .number(Double(r.machineOpens)), "clicked_at": time(r.clickedAt), "clicks": .number(Double(r.clicks)),
             "machine_clicks": .number(Double(r.machineClicks)), "unsubscribed_at": time(r.unsubscribedAt),
+            "replied_at": time(r.repliedAt), "complained_at": time(r.complainedAt),
+            "variant": r.variant.map { .string(ABTest.letter($0)) } ?? .null,
         ])
     }
 
