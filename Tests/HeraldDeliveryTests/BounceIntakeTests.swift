@@ -203,6 +203,14 @@ func dsn(to returnPath: String, recipient: String, status: String, action: Strin
             try await inbound.receive(data: forged, from: "x@example.net", to: ["replies@" + Self.domain])
             #expect(try await h.store.replies.list(massEmail: m.id).count == 2)
             #expect(try await h.store.massEmails.figures([m.id])[m.id]?.replied == 1, "two replies, one recipient")
+            // A reply in HTML alone is kept as the text it reads, not its markup.
+            let html = Array("""
+                From: dora@example.org\r\nIn-Reply-To: \(sentID)\r\nMessage-ID: <reply.3@example.org>\r\nContent-Type: text/html; charset=utf-8\r\n\r\n\
+                <div dir="ltr"><p>Call <b>me</b> &amp; soon</p><style>p{}</style></div>\r\n
+                """.utf8)
+            try await inbound.receive(data: html, from: "dora@example.org", to: ["replies@" + Self.domain])
+            let texts = try await h.store.replies.list(module: h.contacts.id, record: recordID).map(\.text)
+            #expect(texts.contains { $0.trimmingCharacters(in: .whitespacesAndNewlines) == "Call me & soon" }, "\(texts)")
         }
     }
 

@@ -300,10 +300,11 @@ public struct InboundMail: Sendable {
         }
     }
 
-    /// The text a person wrote: the first text/plain part, else the first HTML part as is.
+    /// The text a person wrote: the first text/plain part, else the first HTML part as text
+    /// (its markup shown as such read as code on the record's page).
     static func replyText(_ message: MIMEPart) -> String {
         let parts = message.allParts.filter { $0.parts.isEmpty }
         if let plain = parts.first(where: { $0.contentType == "text/plain" }) { return plain.text }
-        return parts.first(where: { $0.contentType == "text/html" })?.text ?? ""
+        return parts.first(where: { $0.contentType == "text/html" }).map { HTMLText.plainText(fromHTML: $0.text, wrapping: false) } ?? ""
     }
 }
