@@ -64,6 +64,16 @@ import Testing
             let form = try await client.execute(uri: "/m/contacts/new", method: .get, headers: [.cookie: admin.cookie]).text
             #expect(form.contains("name=\"email\"") && !form.contains("step=\"\""))
             #expect(form.contains("step=\"0.01\"") || !form.contains("type=\"number\""))
+            // The Owner choice: an admin's is every user; a user's only themselves (picking another
+            // led to a bare 403 with the typed record lost).
+            func owners(_ page: String) -> [String] {
+                guard let select = page.firstMatch(of: /<select[^>]*name="owner"[^>]*>(.*?)<\/select>/.dotMatchesNewlines()) else { return [] }
+                return select.1.matches(of: /<option value="(\d+)"/).map { String($0.1) }
+            }
+            #expect(Set(owners(form)) == [String(f.admin.id), String(f.user.id)])
+            let user = try await accounts.logIn(client, f.user.email, "user-password-1")
+            let usersForm = try await client.execute(uri: "/m/contacts/new", method: .get, headers: [.cookie: user.cookie]).text
+            #expect(owners(usersForm) == [String(f.user.id)])
         }
     }
 

@@ -221,8 +221,11 @@ struct RecordPages {
             case .picklist: options = blank + field.picklistValues.map { SelectOption(value: $0, label: $0, selected: $0 == value) }
             case .timeZone: options = blank + TimeZoneNames.all.map { SelectOption(value: $0, label: $0, selected: $0 == value) }
             case .user:
+                // Only admins give records to others (RecordActions.checkOwner): a user picks from themselves.
+                let choices = field.apiName == BuiltinFields.owner && !user.isAdmin
+                    ? users.filter { $0.id == user.id || String($0.id) == value } : users
                 options = (field.isRequired ? [] : blank)
-                    + users.map { SelectOption(value: String($0.id), label: $0.name, selected: String($0.id) == value) }
+                    + choices.map { SelectOption(value: String($0.id), label: $0.name, selected: String($0.id) == value) }
             case .lookup:
                 options = blank + (lookups[field.apiName] ?? []).map {
                     SelectOption(value: String($0.id), label: $0.values["__title"]?.text ?? "#\($0.id)", selected: String($0.id) == value)
