@@ -12,7 +12,9 @@ import Testing
             let actions = h.delivery.massEmails
             let owner = try await h.store.users.create(email: "olga@example.com", name: "Olga", role: .user, passwordHash: "x", timeZone: "UTC")
             let other = try await h.store.users.create(email: "otto@example.com", name: "Otto", role: .user, passwordHash: "x", timeZone: "UTC")
-            let later = MassEmailDraft(name: "Later", recipients: .records([try await h.contact("a@example.org")]), templateID: h.template.id,
+            let olgas = try await h.store.records.create(in: h.contacts, RecordChanges(["last_name": .text("A"), "email": .text("a@example.org"),
+                                                                                        "owner": .reference(owner.id)]), owner: owner.id).id
+            let later = MassEmailDraft(name: "Later", recipients: .records([olgas]), templateID: h.template.id,
                                        senderID: h.sender.id, schedule: .at(date: LocalDate(year: 2027, month: 6, day: 1)!, hour: 9, minute: 0, timeZone: "UTC"))
             let m = try await actions.create(later, in: h.contacts, by: owner)
             #expect(m.ownerID == owner.id && m.status == .scheduled)

@@ -121,9 +121,10 @@ import Testing
             let text = refused.text
             #expect(text.contains("Follow-up 2, delay: must be from 1 to 366 days"))
             #expect(text.contains("Follow-up 1, rule 2, op: &#39;greater_than&#39; does not apply to text field &#39;first_name&#39;"))
-            // Each under its own follow-up.
+            // Each under its own follow-up (and in the list at the top, in the same words).
             let second = try #require(text.range(of: "id=\"follow-up-2\""))
-            #expect(text.range(of: "Follow-up 2, delay")!.lowerBound > second.lowerBound)
+            #expect(text.range(of: "<strong>Follow-up 2, delay</strong>: must be from 1 to 366 days") != nil)
+            #expect(text.range(of: "Follow-up 2, delay", options: .backwards)!.lowerBound > second.lowerBound)
             #expect(text.range(of: "Follow-up 1, rule 2")!.lowerBound < second.lowerBound)
             #expect(text.contains("name=\"fu1_amount\" value=\"400\""))
             #expect(text.contains("name=\"fu1_r0_value\" value=\"DE\""))

@@ -139,10 +139,22 @@ import Testing
     @Test(arguments: [
         ("name", "Name"), ("template_id", "Template"), ("sender_id", "Sender"), ("recipients.record_ids", "Recipients"),
         ("schedule.at", "When"), ("schedule.time_zone", "When"), ("new_template.subject", "New template: subject"),
-        ("follow_ups[1].delay", "Follow-up 2: delay"), ("trigger_actions[0].field_value", "Follow-up action 1: field value"),
+        ("follow_ups[1].delay", "Follow-up 2, delay"), ("follow_ups[2].exclude.rules[0].value", "Follow-up 3, rule 1, value"),
+        ("follow_ups[0].template_id", "Follow-up 1, template"), ("trigger_actions[0].field_value", "Follow-up action 1, field value"),
         ("ab_test.test_percent", "A/B test: test percent"), ("something_else", "something_else"), ("follow_ups[x]", "follow_ups[x]"),
     ])
     func aMassEmailFormProblemIsNamedAsOnTheForm(field: String, label: String) {
         #expect(MassEmailPages.formLabel(field) == label)
+    }
+
+    /// Where the API's words would puzzle a person at the form (ISO 8601 for a picker, JSON
+    /// keys for a select), the form says it in its own; other problems are left as they are.
+    @Test func aMassEmailFormSaysInItsOwnWordsWhatTheAPISaysInJSON() {
+        let call = MassEmailPages.inFormWords(Problem(field: "trigger_actions[1].start_at", reason: "'' is not a date and time (ISO 8601 with a zone)"))
+        #expect(call.field == "trigger_actions[1].start_at" && call.reason == "choose the date and time of the call, or a time after the event")
+        let who = MassEmailPages.inFormWords(Problem(field: "recipients", reason: "is required: {\"view_id\": …}"))
+        #expect(who.reason == "choose who receives it")
+        let name = Problem(field: "name", reason: "is required")
+        #expect(MassEmailPages.inFormWords(name) == name)
     }
 }

@@ -230,9 +230,10 @@ struct MassEmailPages {
         }
     }
 
-    func form(module: Module, existing: MassEmail?, values: [String: String], recordIDs: [Int64], problems: [Problem],
+    func form(module: Module, existing: MassEmail?, values: [String: String], recordIDs: [Int64], problems apiProblems: [Problem],
               actionRows: [[String: String]]? = nil, spam: Result<SpamCheck.Outcome, HeraldError>? = nil,
               context: AppRequestContext) async throws -> Response {
+        let problems = apiProblems.map(MassEmailPages.inFormWords)
         let user = try context.user()
         let modules = try await store.modules.all()
         let sendable = modules.filter { RecipientAddressSource.of($0, among: modules) != nil }
@@ -561,21 +562,33 @@ struct MassEmailPages {
     }
 
     /// What the form calls a field that the input reports by its API path: "template_id" is
-    /// "Template", "follow_ups[1].delay" "Follow-up 2: delay"; a path it does not know stays as it is.
+    /// "Template", "follow_ups[2].exclude.rules[0].value" "Follow-up 3, rule 1, value" (as its
+    /// section names it); a path it does not know stays as it is.
     static func formLabel(_ field: String) -> String {
         let parts = field.split(separator: ".", maxSplits: 1).map(String.init)
         let head = parts[0], rest = parts.count > 1 ? parts[1] : nil
-        func indexed(_ prefix: String, _ label: String) -> String? {
-            guard head.hasPrefix(prefix + "["), head.hasSuffix("]"), let i = Int(head.dropFirst(prefix.count + 1).dropLast()) else { return nil }
-            return "\(label) \(i + 1)" + (rest.map { ": " + $0.replacingOccurrences(of: "_", with: " ") } ?? "")
+        if let (_, label) = RowProblem.name(field, under: "follow_ups", noun: "Follow-up", words: FollowUpForm.words)
+            ?? RowProblem.name(field, under: "trigger_actions", noun: "Follow-up action", words: { $0.replacingOccurrences(of: "_", with: " ") }) {
+            return label
         }
-        if let label = indexed("follow_ups", "Follow-up") ?? indexed("trigger_actions", "Follow-up action") { return label }
         let names = ["name": "Name", "recipients": "Recipients", "template_id": "Template", "sender_id": "Sender",
                      "schedule": "When", "new_template": "New template", "ab_test": "A/B test", "module": "Module"]
         guard let name = names[head] else { return field }
         // The schedule's and the recipients' parts are one control each on the form.
         if head == "schedule" || head == "recipients" { return name }
         return name + (rest.map { ": " + $0.replacingOccurrences(of: "_", with: " ") } ?? "")
+    }
+
+    /// A problem in the form's words where the API's would puzzle: the form has a picker, not
+    /// ISO 8601 text, for a call's time; a recipients select rather than JSON keys.
+    static func inFormWords(_ problem: Problem) -> Problem {
+        var p = problem
+        if p.field.hasPrefix("trigger_actions["), p.field.hasSuffix(".start_at") {
+            p.reason = "choose the date and time of the call, or a time after the event"
+        } else if p.field == "recipients", p.reason.hasPrefix("is required") {
+            p.reason = "choose who receives it"
+        }
+        return p
     }
 
     /// The count, or nothing when it is 0: Mustache shows a section for any number, 0 included.

@@ -12,12 +12,21 @@ struct RowProblem: Equatable {
     static func under(_ key: String, noun: String, in problems: [Problem],
                       words: (Substring) -> String = { String($0) }) -> [RowProblem] {
         problems.filter { $0.field == key || $0.field.hasPrefix(key + "[") }.map { problem in
-            let path = problem.field.dropFirst(key.count)
-            guard path.hasPrefix("["), let close = path.firstIndex(of: "]"), let i = Int(path[path.index(after: path.startIndex)..<close]) else {
-                return RowProblem(row: nil, text: problem.reason)
-            }
-            let rest = path[path.index(after: close)...].drop { $0 == "." }
-            return RowProblem(row: i, text: "\(noun) \(i + 1)\(rest.isEmpty ? "" : ", \(words(rest))"): \(problem.reason)")
+            guard let (i, label) = name(problem.field, under: key, noun: noun, words: words) else { return RowProblem(row: nil, text: problem.reason) }
+            return RowProblem(row: i, text: "\(label): \(problem.reason)")
         }
+    }
+
+    /// The row of `field` under `key` and its name on the form ("Follow-up 3, rule 1, value"),
+    /// nil when `field` names no row.
+    static func name(_ field: String, under key: String, noun: String,
+                     words: (Substring) -> String = { String($0) }) -> (row: Int, label: String)? {
+        guard field.hasPrefix(key) else { return nil }
+        let path = field.dropFirst(key.count)
+        guard path.hasPrefix("["), let close = path.firstIndex(of: "]"), let i = Int(path[path.index(after: path.startIndex)..<close]) else {
+            return nil
+        }
+        let rest = path[path.index(after: close)...].drop { $0 == "." }
+        return (i, "\(noun) \(i + 1)\(rest.isEmpty ? "" : ", \(words(rest))")")
     }
 }
