@@ -30,6 +30,16 @@ import Testing
         return (record, template, sender)
     }
 
+    /// An admin's mass email to `b`'s record, started and its recipients resolved (nothing sent).
+    func resolved(_ f: WebFixture, _ b: (record: Int64, template: Int64, sender: Int64), name: String) async throws -> MassEmail {
+        let m = try await f.store.massEmails.create(
+            MassEmailDraft(name: name, recipients: .records([b.record]), templateID: b.template, senderID: b.sender, schedule: .now),
+            in: try await f.store.modules.named("contacts"), owner: f.admin.id)
+        _ = try await f.store.massEmails.startDue(now: WallClock.epochSeconds() + 1)
+        try await RecipientResolver(store: f.store, logger: Logger(label: "test")).resolve(m.id, node: "t", now: { WallClock.epochSeconds() })
+        return m
+    }
+
     /// Follows every link of `page` to Herald's own pages: each answers (200 or a redirect).
     static func expectLinksWork(in page: String, _ client: some TestClientProtocol, cookie: String,
                                 sourceLocation: SourceLocation = #_sourceLocation) async throws {
@@ -87,12 +97,7 @@ import Testing
     @Test func aClickWithoutThePixelReadsAsOpenedByItsClick() async throws {
         try await WebFixture.with { f, client in
             let b = try await basics(f, client, token: f.adminToken)
-            let contacts = try await f.store.modules.named("contacts")
-            let m = try await f.store.massEmails.create(
-                MassEmailDraft(name: "Clicked", recipients: .records([b.record]), templateID: b.template, senderID: b.sender, schedule: .now),
-                in: contacts, owner: f.admin.id)
-            _ = try await f.store.massEmails.startDue(now: WallClock.epochSeconds() + 1)
-            try await RecipientResolver(store: f.store, logger: Logger(label: "test")).resolve(m.id, node: "t", now: { WallClock.epochSeconds() })
+            let m = try await resolved(f, b, name: "Clicked")
             try await f.store.database.transaction { db in
                 try await db.raw("""
                     UPDATE mail_messages SET status = 'sent', sent_at = 1800000000, opened_at = 1800000100, opens = 0,
@@ -232,12 +237,7 @@ import Testing
     @Test func aStoppedMassEmailsPageSaysWhatWasNotSent() async throws {
         try await WebFixture.with { f, client in
             let b = try await basics(f, client, token: f.adminToken)
-            let contacts = try await f.store.modules.named("contacts")
-            let massEmail = try await f.store.massEmails.create(
-                MassEmailDraft(name: "Cut short", recipients: .records([b.record]), templateID: b.template, senderID: b.sender, schedule: .now),
-                in: contacts, owner: f.admin.id)
-            _ = try await f.store.massEmails.startDue(now: WallClock.epochSeconds() + 1)
-            try await RecipientResolver(store: f.store, logger: Logger(label: "test")).resolve(massEmail.id, node: "t", now: { WallClock.epochSeconds() })
+            let massEmail = try await resolved(f, b, name: "Cut short")
             let admin = try await AccountManagementTests().logIn(client, f.admin.email, f.adminPassword)
             func page() async throws -> String {
                 try await client.execute(uri: "/mass-emails/\(massEmail.id)", method: .get, headers: [.cookie: admin.cookie]).text
