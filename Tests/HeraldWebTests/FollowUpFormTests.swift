@@ -84,6 +84,8 @@ import Testing
             #expect(added.text.contains("value=\"Typed\""))
             #expect(added.text.contains("Follow-up 1") && added.text.contains("name=\"fu0_row\""))
             #expect(!added.text.contains("name=\"fu1_row\""))
+            // Not complete yet, it is in the summary with what it lacks (it was left out, unsaid).
+            #expect(added.text.contains("<li>Follow-up 1: not complete: template: "), "\(added.text.firstMatch(of: /id="follow-up-summary".*?<\/ul>/.dotMatchesNewlines()).map { String($0.0) } ?? "")")
 
             // The second follow-up's plus adds a rule to it alone.
             let plus = try await post(client, "/mass-emails", s, massEmail(b) + twoFollowUps(template: b.template) + [("add_rule", "1")])
@@ -101,6 +103,15 @@ import Testing
             let ruleRemoved = try await post(client, "/mass-emails", s, massEmail(b) + twoFollowUps(template: b.template) + [("remove_rule", "0.0")])
             let name = try await templateName(f, b.template)
             #expect(ruleRemoved.text.contains("Follow-up 1: 3 days after sending, template “\(name)”, not to those who replied"))
+
+            // So do the follow-up actions: one not complete yet says what it lacks.
+            let actions = try await post(client, "/mass-emails", s, massEmail(b) + [
+                ("ta0_event", "opened"), ("ta0_action", "add_task"), ("ta0_subject", ""), ("ta0_due_kind", "days"), ("ta0_due_days", "2"),
+                ("ta1_event", "clicked"), ("ta1_action", "schedule_call"), ("ta1_call_subject", "Ring"), ("ta1_start_kind", "at"), ("ta1_start_at", ""),
+                ("refresh_actions", "1"),
+            ])
+            #expect(actions.text.contains("<li>Action 1: not complete: subject: "))
+            #expect(actions.text.contains("<li>Action 2: not complete: start at: choose the date and time of the call, or a time after the event</li>"))
         }
     }
 

@@ -178,13 +178,18 @@ enum FollowUpForm {
         }
     }
 
-    /// Each follow-up that reads as one in words, "Follow-up 1: 3 days after sending, …"; one
-    /// not complete yet is left out.
+    /// Each follow-up in words, "Follow-up 1: 3 days after sending, …"; one not complete yet
+    /// says what it lacks first ("Follow-up 2: not complete: template: is required"), rather
+    /// than vanishing from the summary.
     static func summaries(_ rows: [Row], module: Module, templates: [MailTemplate]) -> [String] {
         let names = Dictionary(templates.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
-        return zip(rows.indices, json(rows).arrayValue!).compactMap { i, item in
-            guard var r = try? JSONObjectReader(item), let followUp = FollowUpInput.parse(one: &r), r.allProblems.isEmpty,
-                  let name = names[followUp.templateID] else { return nil }
+        return zip(rows.indices, json(rows).arrayValue!).map { i, item in
+            guard var r = try? JSONObjectReader(item) else { return "Follow-up \(i + 1): not complete" }
+            let followUp = FollowUpInput.parse(one: &r)
+            if let problem = r.allProblems.first {
+                return "Follow-up \(i + 1): not complete: \(words(Substring(problem.field))): \(problem.reason)"
+            }
+            guard let followUp, let name = names[followUp.templateID] else { return "Follow-up \(i + 1): not complete: choose a template" }
             return "Follow-up \(i + 1): \(followUp.summary(in: module, templateName: name))"
         }
     }

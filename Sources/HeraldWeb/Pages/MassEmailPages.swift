@@ -375,11 +375,20 @@ struct MassEmailPages {
         values.filter { !($0.key.hasPrefix("ta") && $0.key.dropFirst(2).first?.isNumber == true) }.merging(TriggerActionForm.flatten(rows)) { _, new in new }
     }
 
-    /// Each complete action row in words; rows that do not read as an action yet are left out.
+    /// Each action row in words; one not complete yet says what it lacks first ("Action 2: not
+    /// complete: subject: is required"), rather than vanishing from the summary.
     static func summaries(_ rows: [[String: String]], module: Module, users: [User], zone: TimeZone) -> [String] {
         let names = Dictionary(users.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
-        return TriggerActionForm.json(rows, zone: zone).arrayValue!.compactMap { item in
-            guard var r = try? JSONObjectReader(item), let action = TriggerActionInput.parse(one: &r), r.allProblems.isEmpty else { return nil }
+        return TriggerActionForm.json(rows, zone: zone).arrayValue!.enumerated().map { i, item in
+            guard var r = try? JSONObjectReader(item) else { return "Action \(i + 1): not complete" }
+            let action = TriggerActionInput.parse(one: &r)
+            // Its shape first, then its meaning (a blank subject, a field that is not there).
+            let meaning = action.map { TriggerAction.problems([$0], module: module, userIDs: Set(names.keys)) } ?? []
+            if let first = r.allProblems.first ?? meaning.first.map({ Problem(field: String($0.field.drop { $0 != "." }.dropFirst()), reason: $0.reason) }) {
+                let reason = inFormWords(Problem(field: "trigger_actions[\(i)].\(first.field)", reason: first.reason)).reason
+                return "Action \(i + 1): not complete: \(first.field.replacingOccurrences(of: "_", with: " ")): \(reason)"
+            }
+            guard let action else { return "Action \(i + 1): not complete" }
             return action.summary(in: module, userName: { names[$0] ?? "user \($0)" })
         }
     }
