@@ -167,6 +167,12 @@ import Testing
             let again = try await AccountManagementTests().post(client, "/admin/domains", admin, [("domain", "EXAMPLE.com")])
             #expect(again.status == .conflict)
             #expect(again.text.contains(#"<p class="field-error" id="e-domain">example.com is a sending domain already</p>"#))
+            // Removed, the page says so.
+            let id = try #require(first.headers[.location]?.split(separator: "/").last.flatMap { Int64($0) })
+            let removed = try await AccountManagementTests().post(client, "/admin/domains/\(id)/delete", admin, [])
+            #expect(removed.headers[.location] == "/admin/domains?removed=1")
+            let list = try await client.execute(uri: "/admin/domains?removed=1", method: .get, headers: [.cookie: admin.cookie]).text
+            #expect(list.contains("The domain was removed; its senders&#39; mail is no longer signed with its keys."))
         }
     }
 

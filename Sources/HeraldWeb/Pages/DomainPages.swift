@@ -16,8 +16,11 @@ struct DomainPages {
     func register(on app: RouterGroup<AppRequestContext>) {
         let admin = app.group("admin").add(middleware: RequireAdminMiddleware())
         let domains = delivery.domains
-        admin.get("domains") { _, context in
-            try await listPage(context: context)
+        admin.get("domains") { request, context in
+            // A fixed text: the query says only that a removal happened, never what to show.
+            try await listPage(flash: request.uri.queryParameters["removed"] == "1"
+                                   ? "The domain was removed; its senders' mail is no longer signed with its keys." : nil,
+                               context: context)
         }
         admin.post("domains") { request, context in
             let form = try await FormData.read(request, context: context)
@@ -80,11 +83,11 @@ struct DomainPages {
         }
         admin.post("domains/:id/delete") { _, context in
             try await domains.delete(try context.parameters.require("id", as: Int64.self))
-            return Response.redirect(to: "/admin/domains", type: .found)
+            return Response.redirect(to: "/admin/domains?removed=1", type: .found)
         }
     }
 
-    func listPage(form: [String: String] = [:], problems: [Problem] = [], status: HTTPResponse.Status = .ok,
+    func listPage(form: [String: String] = [:], problems: [Problem] = [], status: HTTPResponse.Status = .ok, flash: String? = nil,
                   context: AppRequestContext) async throws -> Response {
         let now = WallClock.epochSeconds()
         let senders = try await store.senders.all()
@@ -108,7 +111,7 @@ struct DomainPages {
             onlyAuthenticated: deliverability.onlyAuthenticatedDomains,
             complaintThreshold: Self.percent(deliverability.complaintThreshold))
         let html = pages.render("admin_domains", title: "Sending domains", context: context, page: model,
-                                modules: try await store.modules.all())
+                                modules: try await store.modules.all(), flash: flash)
         return HTMLResponse(html: html, status: status).response
     }
 
