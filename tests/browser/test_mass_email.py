@@ -36,6 +36,8 @@ def test_tick_contacts_create_a_template_inline_schedule_and_stop(admin, herald)
     wait(admin).until(EC.presence_of_element_located((By.ID, "mass-email-form")))
     recipients = Select(admin.find_element(By.ID, "me-recipients"))
     assert recipients.first_selected_option.text == "The 3 selected Contacts"
+    # Everyone is a choice too, last, so that a choice left alone never mails everyone.
+    assert recipients.options[-1].text == "All Contacts"
     admin.find_element(By.ID, "me-name").send_keys("Browser launch")
     details = admin.find_element(By.ID, "new-template")
     if details.get_attribute("open") is None:
@@ -51,6 +53,9 @@ def test_tick_contacts_create_a_template_inline_schedule_and_stop(admin, herald)
     # wait, retried if the element goes stale under a reload.
     status = wait(admin).until(lambda _: admin.find_element(By.CSS_SELECTOR, "h1 .status").text)
     assert status == "scheduled"
+    # Before it starts, how many records its recipients select now.
+    selected = wait(admin).until(lambda _: admin.find_element(By.ID, "selected-now").text)
+    assert selected.startswith("3 Contacts selected now;")
     page = admin.current_url
 
     admin.get(herald.url + "/mass-emails?tab=scheduled")
