@@ -110,6 +110,13 @@ import Testing
             let viewEdit = try await client.api(.put, "/api/v1/modules/contacts/views/\(view.id)", token: f.userToken,
                                                 json: ["name": "Mine now", "criteria": ["all": []]])
             #expect(viewEdit.status == .forbidden && viewEdit.text.contains("only the user who made this view or an admin"))
+            // Refused as such even when what was sent is wrong too (it answered with the problems first).
+            let badEdit = try await client.api(.put, "/api/v1/modules/contacts/views/\(view.id)", token: f.userToken,
+                                               json: ["name": "", "criteria": ["all": [["field": "nope"]]]])
+            #expect(badEdit.status == .forbidden)
+            let user = try await AccountManagementTests().logIn(client, f.user.email, "user-password-1")
+            let badPage = try await AccountManagementTests().post(client, "/m/contacts/views/\(view.id)", user, [("name", ""), ("criteria", "{")])
+            #expect(badPage.status == .forbidden)
             #expect(try await client.api(.delete, "/api/v1/modules/contacts/views/\(view.id)", token: f.userToken).status == .forbidden)
             #expect(try await client.api(.post, "/api/v1/modules/contacts/lists/\(list.id)/members", token: f.userToken,
                                          json: ["record_ids": [.number(Double(own))]]).status == .forbidden)

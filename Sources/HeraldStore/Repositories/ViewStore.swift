@@ -57,11 +57,12 @@ public struct ViewStore: Sendable {
 
     /// Changes a view; `scope` is the editor's (see ``SharedItems``).
     public func update(_ id: Int64, in module: Module, name: String, criteria: Criteria, scope: AccessScope = .all) async throws -> View {
-        let name = try ViewStore.check(name: name, criteria: criteria, module: module)
-        let json = try ViewStore.encode(criteria)
         let now = WallClock.epochSeconds()
         try await database.transaction { db in
+            // Who may change it first: someone who may not learns nothing from its problems.
             try await SharedItems.checkMayChange("views", id: id, what: "view", scope: scope, db: db)
+            let name = try ViewStore.check(name: name, criteria: criteria, module: module)
+            let json = try ViewStore.encode(criteria)
             try await MassEmailStore.refuseIfUsed(recipients: "view", id: id, what: "view", change: "changed", db: db)
             let clash = try await db.raw("""
                 SELECT id FROM views WHERE module_id = \(bind: module.id) AND lower(name) = lower(\(bind: name)) AND id <> \(bind: id)

@@ -35,14 +35,24 @@ struct ViewsAPI {
         }
         api.put("modules/:module/views/:id") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))
+            let existing = try await store.views.find(try context.parameters.require("id", as: Int64.self), in: module)
+            try ViewsAPI.requireMayChange(existing, by: try context.user())
             let (name, criteria) = try await ViewsAPI.read(request, context: context)
-            let view = try await store.views.update(try context.parameters.require("id", as: Int64.self), in: module, name: name, criteria: criteria, scope: try context.user().scope)
+            let view = try await store.views.update(existing.id, in: module, name: name, criteria: criteria, scope: try context.user().scope)
             return JSONResponse.make(Present.view(view))
         }
         api.delete("modules/:module/views/:id") { _, context in
             let module = try await store.modules.named(context.parameters.require("module"))
             try await store.views.delete(try context.parameters.require("id", as: Int64.self), in: module, scope: try context.user().scope)
             return Response(status: .noContent)
+        }
+    }
+
+    /// Who may change `view` is answered before what was sent is read: its problems would
+    /// otherwise come first, as if it could be saved once mended (the store checks again).
+    static func requireMayChange(_ view: View, by user: User) throws {
+        guard user.mayChange(madeBy: view.createdBy) else {
+            throw HeraldError.forbidden("only the user who made this view or an admin may change it")
         }
     }
 

@@ -41,6 +41,7 @@ struct ViewPages {
         app.post("/m/:module/views/:id") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))
             let view = try await store.views.find(try context.parameters.require("id", as: Int64.self), in: module)
+            try ViewsAPI.requireMayChange(view, by: try context.user())
             let form = try await FormData.read(request, context: context)
             let name = form["name"] ?? "", text = form["criteria"] ?? ""
             do {
