@@ -481,6 +481,49 @@ struct EngineHarness {
         }
     }
 
+    /// A record's mail history: what each mass email sent it, found by its address (a deal's
+    /// through its contact), only of mass emails the reader may see; suppressed addresses too.
+    @Test(arguments: TestDatabase.kinds)
+    func aRecordsMailHistoryListsWhatItWasSent(kind: DatabaseKind) async throws {
+        try await EngineHarness.with(kind) { h in
+            let ann = try await h.contact("Ann@Example.org")
+            let bob = try await h.contact("bob@example.org")
+            let first = try await h.sendNow([ann, bob], name: "First")
+            try await h.eventually("the first is sent") { try await h.status(first.id) == .sent }
+            let second = try await h.sendNow([ann], name: "Second")
+            try await h.eventually("the second is sent") { try await h.status(second.id) == .sent }
+            let record = try #require(try await h.store.records.find(in: h.contacts, id: ann, scope: .all))
+            let history = try await h.delivery.records.mailHistory(of: record, in: h.contacts, for: h.admin)
+            #expect(history.messages.map(\.massEmailName) == ["Second", "First"])
+            #expect(history.messages.allSatisfy { $0.status == .sent && $0.sentAt != nil && $0.step == 0 })
+            #expect(history.suppressed.isEmpty)
+            // A user sees only their own mass emails' messages.
+            let user = try await h.store.users.create(email: "u@example.com", name: "U", role: .user, passwordHash: "x", timeZone: "UTC")
+            #expect(try await h.delivery.records.mailHistory(of: record, in: h.contacts, for: user).messages.isEmpty)
+            try await h.store.suppressions.add("ann@example.org", reason: "complaint")
+            #expect(try await h.delivery.records.mailHistory(of: record, in: h.contacts, for: h.admin).suppressed.map(\.reason) == ["complaint"])
+
+            // A deal's messages went to its contact's address.
+            let deals = try await h.store.modules.named("deals")
+            let deal = try await h.store.records.create(in: deals, RecordChanges([
+                "deal_name": .text("Big deal"), "stage": .text("Qualification"), "contact": .reference(bob), "owner": .reference(h.admin.id),
+            ]), owner: h.admin.id)
+            let template = try await h.store.templates.create(in: deals, name: "Deal news", subject: "About {{deal_name}}",
+                                                              html: "<p>News</p>", text: nil, by: h.admin.id)
+            let onDeals = try await h.store.massEmails.create(
+                MassEmailDraft(name: "Deals", recipients: .records([deal.id]), templateID: template.id, senderID: h.sender.id, schedule: .now),
+                in: deals, owner: h.admin.id, now: Date(timeIntervalSince1970: TimeInterval(h.clock.now())))
+            try await h.delivery.scheduler.tick()
+            await h.delivery.scheduler.settle()
+            await h.delivery.engine.wake()
+            try await h.eventually("the deal's mass email is sent") { try await h.status(onDeals.id) == .sent }
+            #expect(try await h.delivery.records.mailHistory(of: deal, in: deals, for: h.admin).messages.map(\.massEmailName) == ["Deals"])
+            // Bob's own page lists his contact mass email, not the deal's (another record got it).
+            let bobs = try #require(try await h.store.records.find(in: h.contacts, id: bob, scope: .all))
+            #expect(try await h.delivery.records.mailHistory(of: bobs, in: h.contacts, for: h.admin).messages.map(\.massEmailName) == ["First"])
+        }
+    }
+
     @Test func aMassEmailOnDealsGoesToEachDealsContact() async throws {
         try await EngineHarness.with(.sqlite) { h in
             let contact = try await h.contact("buyer@example.org", first: "Bea")

@@ -133,6 +133,33 @@ import Testing
         }
     }
 
+    /// A record's page and the API say what mass email did with it: each message it was sent,
+    /// and its address on the suppression list (nothing said so before).
+    @Test func aRecordsPageShowsItsMassEmailsAndItsSuppression() async throws {
+        try await WebFixture.with { f, client in
+            let b = try await basics(f, client, token: f.adminToken)
+            let m = try await resolved(f, b, name: "Spring news")
+            try await f.store.database.transaction { db in
+                try await db.raw("UPDATE mail_messages SET status = 'sent', sent_at = 1800000000, opened_at = 1800000600, opens = 1 WHERE mass_email_id = \(bind: m.id)").run()
+            }
+            try await f.store.suppressions.add("ann@example.com", reason: "complaint", now: 1_800_000_900)
+            let local = LocalTime(zoneNamed: f.admin.timeZone)
+            let admin = try await AccountManagementTests().logIn(client, f.admin.email, f.adminPassword)
+            let page = try await client.execute(uri: "/m/contacts/\(b.record)", method: .get, headers: [.cookie: admin.cookie]).text
+            #expect(page.contains(#"<td><a href="/mass-emails/\#(m.id)">Spring news</a></td><td>Mass email</td>"#))
+            #expect(page.contains("<td>\(local.readable(1_800_000_000))</td><td>\(local.readable(1_800_000_600))</td>"))
+            #expect(page.contains("ann@example.com is on the suppression list (complaint, since \(local.readable(1_800_000_900))): mass email skips it"))
+            let api = try await client.api(.get, "/api/v1/modules/contacts/records/\(b.record)/mail", token: f.adminToken)
+            let body = try #require(api.json?.objectValue)
+            #expect(body["messages"]?.arrayValue?.first?.objectValue?["mass_email"] == "Spring news")
+            #expect(body["messages"]?.arrayValue?.first?.objectValue?["opened_at"] == .string(ISODateTime.format(epochSeconds: 1_800_000_600)))
+            #expect(body["suppressed"]?.arrayValue?.first?.objectValue?["reason"] == "complaint")
+            // The user who owns the record sees no admin's mass email in it.
+            let own = try await client.api(.get, "/api/v1/modules/contacts/records/\(b.record)/mail", token: f.userToken)
+            #expect(own.status == .notFound, "an admin's record is not the user's")
+        }
+    }
+
     /// A user's selection of records they may not see is refused, in the words used for ids
     /// that do not exist (it was saved, and sent to the visible ones only, silently).
     @Test func aUsersSelectionOfOthersRecordsIsRefused() async throws {

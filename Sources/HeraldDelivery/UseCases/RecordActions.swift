@@ -22,6 +22,29 @@ public struct RecordActions: Sendable {
         return record
     }
 
+    /// What mass email did with a record: the messages it was sent (of the mass emails `user`
+    /// may see), and its addresses on the suppression list. Its addresses are its own email
+    /// fields', or, for a module mailed through a lookup (deals), the looked-up record's.
+    public func mailHistory(of record: Record, in module: Module, for user: User) async throws -> (messages: [RecordMessage], suppressed: [Suppression]) {
+        var addresses = Set<String>()
+        switch RecipientAddressSource.of(module, among: try await store.modules.all()) {
+        case .own?:
+            for field in module.fields where field.type == .email {
+                if let text = record[field.apiName]?.text, !text.isEmpty { addresses.insert(EmailAddress.normalized(text)) }
+            }
+        case .lookup(let field, let target, let email, _)?:
+            if case .reference(let id)? = record[field.apiName], let looked = try await store.records.find(in: target, id: id, scope: .all),
+               let text = looked[email.apiName]?.text, !text.isEmpty {
+                addresses.insert(EmailAddress.normalized(text))
+            }
+        case nil:
+            return ([], [])
+        }
+        let sorted = addresses.sorted()
+        return (try await store.messages.history(of: record.id, module: module, addresses: sorted, owner: user.isAdmin ? nil : user.id),
+                try await store.suppressions.entries(sorted))
+    }
+
     public func create(in module: Module, _ changes: RecordChanges, by user: User) async throws -> Record {
         try Self.checkOwner(changes, user: user)
         return try await store.records.create(in: module, changes, owner: user.id, scope: user.scope)

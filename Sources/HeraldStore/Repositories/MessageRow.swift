@@ -3,6 +3,20 @@ import Foundation
 import HeraldCore
 import SQLKit
 
+/// One message a record was sent, as its page lists it (``MessageStore/history(of:module:addresses:owner:limit:)``).
+public struct RecordMessage: Sendable, Hashable {
+    public var id: Int64
+    public var massEmailID: Int64
+    public var massEmailName: String
+    /// 0 for the mass email, N for its follow-up N.
+    public var step: Int
+    public var status: MessageStatus
+    public var sentAt: Int64?
+    public var openedAt: Int64?
+    public var clickedAt: Int64?
+    public var unsubscribedAt: Int64?
+}
+
 /// One row of a mass email's per-recipient table.
 public struct MessageRow: Sendable, Hashable {
     public var id: Int64

@@ -240,6 +240,50 @@ public struct MessageStore: Sendable {
         }
     }
 
+    /// A record's mail history: the messages that mass emails of `module` (those `owner` made,
+    /// or every one when nil) sent the record at `addresses`, newest first, with each mass
+    /// email's name.
+    ///
+    /// Found through the (mass email, step, address) key, one probe a mass email and step,
+    /// so that no index on the record is kept up by every send; a message sent before the
+    /// record's address changed is not found by its new one.
+    public func history(of recordID: Int64, module: Module, addresses: [String], owner: Int64?, limit: Int = 50) async throws -> [RecordMessage] {
+        guard !addresses.isEmpty else { return [] }
+        return try await database.read { db in
+            let ownerFilter: SQLQueryString = owner.map { "owner_id = \(bind: $0)" } ?? "1=1"
+            var names: [Int64: String] = [:]
+            for row in try await db.raw("""
+                SELECT id, name FROM mass_emails WHERE module_id = \(bind: module.id) AND \(ownerFilter) AND started_at IS NOT NULL
+                ORDER BY id DESC LIMIT 1000
+                """).all() {
+                names[try row.decode(column: "id", as: Int64.self)] = try row.decode(column: "name", as: String.self)
+            }
+            guard !names.isEmpty else { return [] }
+            let steps = Array(0...FollowUp.maxCount)
+            var out: [RecordMessage] = []
+            let ids = names.keys.sorted(by: >)
+            for start in stride(from: 0, to: ids.count, by: 200) {
+                let chunk = Array(ids[start..<min(start + 200, ids.count)])
+                for row in try await db.raw("""
+                    SELECT id, mass_email_id, step, status, sent_at, opened_at, clicked_at, unsubscribed_at FROM mail_messages
+                    WHERE mass_email_id IN (\(binds: chunk)) AND step IN (\(binds: steps)) AND address IN (\(binds: addresses))
+                      AND record_id = \(bind: recordID)
+                    """).all() {
+                    let massEmail = try row.decode(column: "mass_email_id", as: Int64.self)
+                    out.append(RecordMessage(
+                        id: try row.decode(column: "id", as: Int64.self), massEmailID: massEmail, massEmailName: names[massEmail] ?? "",
+                        step: try row.decode(column: "step", as: Int.self),
+                        status: MessageStatus(rawValue: try row.decode(column: "status", as: String.self)) ?? .failed,
+                        sentAt: try row.decode(column: "sent_at", as: Int64?.self), openedAt: try row.decode(column: "opened_at", as: Int64?.self),
+                        clickedAt: try row.decode(column: "clicked_at", as: Int64?.self),
+                        unsubscribedAt: try row.decode(column: "unsubscribed_at", as: Int64?.self)))
+                }
+                if out.count >= limit { break }
+            }
+            return Array(out.sorted { $0.id > $1.id }.prefix(limit))
+        }
+    }
+
     /// Messages of a mass email in id order, after `after`, optionally only with one status.
     public func page(massEmail: Int64, step: Int? = nil, status: MessageStatus? = nil, after: Int64 = 0, limit: Int = 100) async throws -> [MessageRow] {
         let stepFilter: SQLQueryString = step.map { "step = \(bind: $0)" } ?? "1=1"

@@ -48,6 +48,19 @@ public struct SuppressionStore: Sendable {
         }
     }
 
+    /// The entries of `addresses` that are on the list in plain text, with why and since when
+    /// (a record's page says so).
+    public func entries(_ addresses: [String]) async throws -> [Suppression] {
+        guard !addresses.isEmpty else { return [] }
+        return try await database.read { db in
+            try await db.raw("SELECT address, reason, detail, created_at FROM suppressions WHERE address IN (\(binds: addresses)) ORDER BY address")
+                .all().map { row in
+                    Suppression(address: try row.decode(column: "address", as: String.self), reason: try row.decode(column: "reason", as: String.self),
+                                detail: try row.decode(column: "detail", as: String?.self), createdAt: try row.decode(column: "created_at", as: Int64.self))
+                }
+        }
+    }
+
     /// How the suppression list holds an erased person's address (``ErasedAddressKeys``).
     public static func erasedKey(_ address: String, secret: String) -> String {
         ErasedAddressKeys(secret: secret).key(for: address)

@@ -58,6 +58,23 @@ struct BouncesAPI {
             let replies = try await store.replies.list(module: module.id, record: id)
             return JSONResponse.make(JSONValue.object(["replies": .array(replies.map(Self.json))]))
         }
+        api.get("modules/:module/records/:id/mail") { _, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let user = try context.user()
+            let record = try await delivery.records.find(try context.parameters.require("id", as: Int64.self), in: module, for: user)
+            let (messages, suppressed) = try await delivery.records.mailHistory(of: record, in: module, for: user)
+            func time(_ t: Int64?) -> JSONValue { t.map { .string(ISODateTime.format(epochSeconds: $0)) } ?? .null }
+            return JSONResponse.make(JSONValue.object([
+                "messages": .array(messages.map { m in
+                    .object(["id": .number(Double(m.id)), "mass_email_id": .number(Double(m.massEmailID)), "mass_email": .string(m.massEmailName),
+                             "step": .number(Double(m.step)), "status": .string(m.status.rawValue), "sent_at": time(m.sentAt),
+                             "opened_at": time(m.openedAt), "clicked_at": time(m.clickedAt), "unsubscribed_at": time(m.unsubscribedAt)])
+                }),
+                "suppressed": .array(suppressed.map { s in
+                    .object(["address": .string(s.address), "reason": .string(s.reason), "created_at": time(s.createdAt)])
+                }),
+            ]))
+        }
         api.get("mass-emails/:id/replies") { _, context in
             let massEmail = try await visibleMassEmail(context)
             let replies = try await store.replies.list(massEmail: massEmail.id)

@@ -112,6 +112,16 @@ struct RecordPages {
             Detail.Reply(from: r.fromAddress ?? "(unknown sender)", subject: r.subject ?? "(no subject)", text: r.text,
                          when: local.readable(r.receivedAt), massEmailLink: "/mass-emails/\(r.massEmailID)")
         }
+        let (messages, suppressions) = try await delivery.records.mailHistory(of: record, in: module, for: user)
+        let mail = messages.map { m in
+            Detail.Mail(massEmail: m.massEmailName, link: "/mass-emails/\(m.massEmailID)", message: m.step == 0 ? "Mass email" : "Follow-up \(m.step)",
+                        status: m.status.rawValue, sent: m.sentAt.map(local.readable) ?? "",
+                        opened: m.openedAt.map(local.readable) ?? "", clicked: m.clickedAt.map(local.readable) ?? "",
+                        unsubscribed: m.unsubscribedAt.map(local.readable) ?? "")
+        }
+        let suppressed = suppressions.map { s in
+            "\(s.address) is on the suppression list (\(s.reason), since \(local.readable(s.createdAt))): mass email skips it"
+        }
         func errors(_ prefix: String) -> [String] {
             problems.filter { $0.field.hasPrefix(prefix + ".") }.map { "\($0.field.dropFirst(prefix.count + 1)): \($0.reason)" }
         }
@@ -122,6 +132,7 @@ struct RecordPages {
             users: users.filter(\.isActive).map { Detail.UserOption(id: $0.id, name: $0.name, selected: $0.id == user.id) },
             priorities: CRMTask.Priority.allCases.map { SelectOption(value: $0.rawValue, label: $0.label, selected: $0 == .normal) },
             hasTasks: !tasks.isEmpty, hasCalls: !calls.isEmpty, replies: replies, hasReplies: !replies.isEmpty,
+            mail: mail, hasMail: !mail.isEmpty, suppressed: suppressed,
             taskErrors: errors("task"), callErrors: errors("call"),
             // Erasing (GDPR art. 17) is for admins, and for people: records with an address of their own.
             canErase: user.isAdmin && module.emailField != nil,
@@ -307,6 +318,11 @@ struct RecordPages {
         struct Row: PageModel { let label: String, value: String, link: String?, mailto: String? }
         struct Reply: PageModel { let from: String, subject: String, text: String, when: String, massEmailLink: String }
         struct UserOption: PageModel { let id: Int64, name: String, selected: Bool }
+        /// A message mass email sent the record: its status and what the recipient did.
+        struct Mail: PageModel {
+            let massEmail: String, link: String, message: String, status: String, sent: String
+            let opened: String, clicked: String, unsubscribed: String
+        }
 
         let module: ModuleLabels
         let id: Int64
@@ -319,6 +335,10 @@ struct RecordPages {
         let hasTasks: Bool, hasCalls: Bool
         let replies: [Reply]
         let hasReplies: Bool
+        let mail: [Mail]
+        let hasMail: Bool
+        /// Its addresses on the suppression list, each with why and since when.
+        let suppressed: [String]
         let taskErrors: [String], callErrors: [String]
         let canErase: Bool, hasTaskErrors: Bool, hasCallErrors: Bool
         let zone: String
