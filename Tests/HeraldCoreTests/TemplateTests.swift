@@ -187,6 +187,30 @@ import Testing
         #expect(bytes > 0)
     }
 
+    /// A deal's template reaches its contact's fields through the lookup (its mail goes to the
+    /// contact): `{{contact.first_name}}`, checked against the contacts' fields.
+    @Test func aLookupsRecordsFieldsAreMergeFields() throws {
+        let deals = BuiltinModules.deals
+        let lookups = CompiledTemplate.lookups(of: deals, among: BuiltinModules.all)
+        #expect(lookups.mapValues(\.apiName) == ["contact": "contacts"])
+        let compiled = try CompiledTemplate(subject: "About {{deal_name}}", html: "<p>Hi {{contact.first_name | \"there\"}}{{#contact.email_opt_out}}!{{/contact.email_opt_out}}</p>",
+                                            text: nil, module: deals, lookups: lookups)
+        #expect(compiled.fieldNames == ["deal_name", "contact"])
+        #expect(compiled.lookupFields == ["contact": ["first_name", "email_opt_out"]])
+        let values = MergeValues(fields: ["deal_name": "Big deal", "contact.first_name": "Bea <B>", "contact.email_opt_out": "false"])
+        #expect(compiled.render(values).html == "<p>Hi Bea &lt;B&gt;</p>")
+        #expect(compiled.render(MergeValues(fields: ["deal_name": "Big deal"])).html == "<p>Hi there</p>")
+        do {
+            _ = try CompiledTemplate(subject: "{{contact.nope}}", html: "<p>x</p>", text: nil, module: deals, lookups: lookups)
+            Issue.record("an unknown field of the lookup's module compiled")
+        } catch let error as HeraldError {
+            #expect(error.problems.map(\.description) == ["subject: line 1, column 1: unknown merge field 'contact.nope': Contacts has no field 'nope'"])
+        }
+        // Without the lookups given, it is no merge field.
+        #expect(throws: HeraldError.self) { try CompiledTemplate(subject: "{{contact.first_name}}", html: "<p>x</p>", text: nil, module: deals) }
+        #expect(CompiledTemplate.mergeFieldNames(of: deals, lookups: lookups).contains("contact.last_name"))
+    }
+
     @Test func savedTemplateWithBlankTextIsMadeFromHTML() throws {
         let saved = MailTemplate(id: 1, module: "contacts", name: "n", subject: "s", html: "<p>a</p>", text: "  ", createdBy: nil,
                                  createdAt: 0, modifiedAt: 0)

@@ -508,8 +508,8 @@ struct EngineHarness {
             let deal = try await h.store.records.create(in: deals, RecordChanges([
                 "deal_name": .text("Big deal"), "stage": .text("Qualification"), "contact": .reference(bob), "owner": .reference(h.admin.id),
             ]), owner: h.admin.id)
-            let template = try await h.store.templates.create(in: deals, name: "Deal news", subject: "About {{deal_name}}",
-                                                              html: "<p>News</p>", text: nil, by: h.admin.id)
+            let template = try await h.store.templates.create(in: deals, name: "Deal news", subject: "About {{deal_name}}, {{contact.first_name}}",
+                                                              html: "<p>News for {{contact.last_name}}</p>", text: nil, by: h.admin.id)
             let onDeals = try await h.store.massEmails.create(
                 MassEmailDraft(name: "Deals", recipients: .records([deal.id]), templateID: template.id, senderID: h.sender.id, schedule: .now),
                 in: deals, owner: h.admin.id, now: Date(timeIntervalSince1970: TimeInterval(h.clock.now())))
@@ -518,6 +518,8 @@ struct EngineHarness {
             await h.delivery.engine.wake()
             try await h.eventually("the deal's mass email is sent") { try await h.status(onDeals.id) == .sent }
             #expect(try await h.delivery.records.mailHistory(of: deal, in: deals, for: h.admin).messages.map(\.massEmailName) == ["Deals"])
+            // Its template greets the deal's contact by name, through the lookup.
+            #expect(h.inbox.deliveries.last?.subject == "About Big deal, Ann")
             // Bob's own page lists his contact mass email, not the deal's (another record got it).
             let bobs = try #require(try await h.store.records.find(in: h.contacts, id: bob, scope: .all))
             #expect(try await h.delivery.records.mailHistory(of: bobs, in: h.contacts, for: h.admin).messages.map(\.massEmailName) == ["First"])

@@ -93,8 +93,23 @@ import Testing
             await #expect(throws: HeraldError.self) { try await store.modules.deleteField("email", from: "contacts") }
             let view = try await store.views.all(in: contacts)[0]
             try await store.views.delete(view.id, in: contacts)
+            // A deal's template that reads it through its contact holds it too.
+            let deals = try await store.modules.named("deals")
+            let template = try await store.templates.create(in: deals, name: "Tiered", subject: "For {{contact.tier}} members",
+                                                            html: "<p>x</p>", text: nil, by: nil)
+            do {
+                try await store.modules.deleteField("tier", from: "contacts")
+                Issue.record("expected a conflict")
+            } catch let error as HeraldError {
+                #expect(error.kind == .conflict && error.message.contains("template 'Tiered' of Deals"), "\(error.message)")
+            }
+            try await store.templates.delete(template.id)
             try await store.modules.deleteField("tier", from: "contacts")
             #expect(try await store.modules.named("contacts").field("tier") == nil)
+            // A deal's template is checked against its contact's fields when saved.
+            await #expect(throws: HeraldError.self) {
+                _ = try await store.templates.create(in: deals, name: "Gone", subject: "{{contact.tier}}", html: "<p>x</p>", text: nil, by: nil)
+            }
         }
     }
 

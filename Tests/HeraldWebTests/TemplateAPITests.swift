@@ -179,6 +179,30 @@ import Testing
         }
     }
 
+    /// A deal's template greets its contact (`{{contact.first_name}}`): offered by the editor's
+    /// picker, checked when saved, and filled in the preview.
+    @Test func aDealsTemplateReadsItsContactsFields() async throws {
+        try await WebFixture.with { f, client in
+            let contact = try #require(id(try await client.api(.post, "/api/v1/modules/contacts/records", token: f.userToken,
+                                                              json: ["first_name": "Bea", "last_name": "Buyer", "email": "bea@example.com"])))
+            let deal = try #require(id(try await client.api(.post, "/api/v1/modules/deals/records", token: f.userToken,
+                                                           json: ["deal_name": "Big deal", "stage": "Qualification", "contact": .number(Double(contact))])))
+            let created = try await client.api(.post, "/api/v1/modules/deals/templates", token: f.userToken, json: [
+                "name": "Deal news", "subject": "{{deal_name}} for {{contact.first_name | \"you\"}}", "html": "<p>Dear {{contact.last_name}}</p>",
+            ])
+            #expect(created.status == .created)
+            let preview = try await client.api(.post, "/api/v1/templates/\(try #require(id(created)))/preview", token: f.userToken,
+                                               json: ["record_id": .number(Double(deal))])
+            #expect(string(preview, "subject") == "Big deal for Bea")
+            #expect(string(preview, "html") == "<p>Dear Buyer</p>")
+            let wrong = try await client.api(.post, "/api/v1/modules/deals/templates", token: f.userToken,
+                                             json: ["name": "Wrong", "subject": "{{contact.nope}}", "html": "<p>x</p>"])
+            #expect(wrong.status == .unprocessableContent && wrong.text.contains("Contacts has no field 'nope'"))
+            let editor = try await client.api(.get, "/m/deals/templates/new", token: f.userToken)
+            #expect(editor.text.contains("data-tag=\"{{contact.first_name}}\""))
+        }
+    }
+
     @Test func pagesRenderAndShowErrorsBesideTheField() async throws {
         try await WebFixture.with { f, client in
             let contacts = try await f.store.modules.named("contacts")

@@ -12,6 +12,7 @@
 /// |-----|---------|
 /// | `{{first_name}}` | the record's field, by its API name |
 /// | `{{owner.name}}`, `{{owner.email}}` | the record owner's name and email |
+/// | `{{contact.first_name}}` | a field of the record a lookup names (a deal's contact), given `lookups` |
 /// | `{{sender.name}}`, `{{sender.email}}`, `{{sender.reply_to}}` | the chosen sender's |
 /// | `{{first_name \| "there"}}` | the field, or the text in quotes when the field is empty |
 /// | `{{#city}}in {{city}}{{/city}}` | the text between the tags only when `city` has a value (a boolean field: when it is true) |
@@ -56,6 +57,9 @@ public struct CompiledTemplate: Sendable {
     public let fieldNames: Set<String>
     /// Whether `owner.name` or `owner.email` appears, so the owner must be looked up.
     public let usesOwner: Bool
+    /// Per lookup field used as `lookup.field`, the fields of the record it names that the
+    /// template reads (the lookup itself is among ``fieldNames``): what a sender loads.
+    public let lookupFields: [String: Set<String>]
     /// The extra names (from `extraNames`) that the template uses.
     public let usedExtraNames: Set<String>
     /// With tracking, the tracked links' addresses by index (see ``LinkTracking``).
@@ -77,11 +81,14 @@ public struct CompiledTemplate: Sendable {
     ///     expected in ``MergeValues/extra``.
     /// - Throws: ``HeraldError`` `.invalid` with one ``Problem`` per mistake; its field is the
     ///   part and its reason starts with "line L, column C:".
-    public init(subject: String, html: String, text: String?, module: Module, extraNames: Set<String> = [],
-                tracking: Bool = false) throws {
+    ///   - lookups: the modules the template may reach through lookup fields, by the lookup's
+    ///     API name (``lookups(of:among:)``); their records' values come in ``MergeValues/fields``
+    ///     as `lookup.field`.
+    public init(subject: String, html: String, text: String?, module: Module, lookups: [String: Module] = [:],
+                extraNames: Set<String> = [], tracking: Bool = false) throws {
         let tracked = tracking ? LinkTracking(html: html) : nil
         func finishText(_ text: String) -> String { tracking ? LinkTracking.text(text) : text }
-        var builder = Builder(module: module, extraNames: extraNames.union(tracked?.names ?? []))
+        var builder = Builder(module: module, lookups: lookups, extraNames: extraNames.union(tracked?.names ?? []))
         var problems = ProblemList()
         let subjectText = builder.compile(subject, part: .subject, problems: &problems)
         let htmlText = builder.compile(tracked?.html ?? html, part: .html, problems: &problems)
@@ -110,6 +117,7 @@ public struct CompiledTemplate: Sendable {
         self.wrapsText = text.map { $0.trimmedWhitespace.isEmpty } ?? true
         self.fieldNames = builder.fieldNames
         self.usesOwner = builder.usesOwner
+        self.lookupFields = builder.lookupFields
         self.usedExtraNames = builder.usedExtraNames
         self.trackedLinks = tracked?.links ?? []
     }
@@ -142,9 +150,21 @@ public struct CompiledTemplate: Sendable {
     }
 
     /// Every name a template of `module` may use, for pickers and documentation: the
-    /// module's fields, then the owner's and the sender's.
-    public static func mergeFieldNames(of module: Module) -> [String] {
-        module.fields.map(\.apiName) + Source.ownerNames.keys.sorted() + Source.senderNames.keys.sorted()
+    /// module's fields, those of the records its lookups name, then the owner's and the sender's.
+    public static func mergeFieldNames(of module: Module, lookups: [String: Module] = [:]) -> [String] {
+        module.fields.map(\.apiName)
+            + lookups.keys.sorted().flatMap { lookup in lookups[lookup]!.fields.map { "\(lookup).\($0.apiName)" } }
+            + Source.ownerNames.keys.sorted() + Source.senderNames.keys.sorted()
+    }
+
+    /// The modules `module`'s lookup fields name, by the lookup's API name (a deal's
+    /// `contact`): a template may use their records' fields as `contact.first_name`.
+    public static func lookups(of module: Module, among modules: [Module]) -> [String: Module] {
+        var out: [String: Module] = [:]
+        for field in module.fields where field.type == .lookup {
+            if let target = modules.first(where: { $0.apiName == field.lookupModule }) { out[field.apiName] = target }
+        }
+        return out
     }
 }
 
@@ -194,16 +214,25 @@ private struct Slot: Hashable, Sendable {
 /// Checks each part's tags against the module and rewrites them to slot names.
 private struct Builder {
     let module: Module
+    let lookups: [String: Module]
     let extraNames: Set<String>
     var slots: [Slot] = []
     var slotIndex: [Slot: Int] = [:]
     var fieldNames: Set<String> = []
+    var lookupFields: [String: Set<String>] = [:]
     var usesOwner = false
     var usedExtraNames: Set<String> = []
 
-    init(module: Module, extraNames: Set<String>) {
+    init(module: Module, lookups: [String: Module], extraNames: Set<String>) {
         self.module = module
+        self.lookups = lookups
         self.extraNames = extraNames
+    }
+
+    /// `name` split at its first dot, when what comes before is one of the lookups.
+    private func lookupPath(_ name: String) -> (lookup: String, target: Module, field: String)? {
+        guard let dot = name.firstIndex(of: "."), let target = lookups[String(name[..<dot])] else { return nil }
+        return (String(name[..<dot]), target, String(name[name.index(after: dot)...]))
     }
 
     /// The part rewritten for Mustache, or nil when it has problems (added to `problems`).
@@ -264,6 +293,9 @@ private struct Builder {
         if extraNames.contains(name) { return .extra(name) }
         if let s = Source.ownerNames[name] ?? Source.senderNames[name] { return s }
         if let field = module.field(name) { return .field(field.apiName, isBoolean: field.type == .boolean) }
+        if let path = lookupPath(name), let field = path.target.field(path.field) {
+            return .field("\(path.lookup).\(field.apiName)", isBoolean: field.type == .boolean)
+        }
         return nil
     }
 
@@ -272,12 +304,21 @@ private struct Builder {
         if name.hasPrefix("sender.") {
             return "unknown merge field '\(name)'; the sender has sender.name, sender.email and sender.reply_to"
         }
+        if let path = lookupPath(name) {
+            return "unknown merge field '\(name)': \(path.target.pluralLabel) has no field '\(path.field)'"
+        }
         return "unknown merge field '\(name)': \(module.pluralLabel) has no field with that API name"
     }
 
     private mutating func use(_ source: Source) {
         switch source {
-        case .field(let name, _): fieldNames.insert(name)
+        case .field(let name, _):
+            if let path = lookupPath(name) {
+                fieldNames.insert(path.lookup)
+                lookupFields[path.lookup, default: []].insert(path.field)
+            } else {
+                fieldNames.insert(name)
+            }
         case .ownerName, .ownerEmail:
             usesOwner = true
             fieldNames.insert(BuiltinFields.owner)

@@ -38,8 +38,9 @@ public struct MailTemplate: Sendable, Hashable {
 
 extension CompiledTemplate {
     /// Compiles a saved template for `module`.
-    public init(_ template: MailTemplate, module: Module, extraNames: Set<String> = [], tracking: Bool = false) throws {
+    public init(_ template: MailTemplate, module: Module, lookups: [String: Module] = [:], extraNames: Set<String> = [],
+                tracking: Bool = false) throws {
         try self.init(subject: template.subject, html: template.html, text: template.hasOwnText ? template.text : nil,
-                      module: module, extraNames: extraNames, tracking: tracking)
+                      module: module, lookups: lookups, extraNames: extraNames, tracking: tracking)
     }
 }

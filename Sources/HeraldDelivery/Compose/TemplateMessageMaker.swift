@@ -21,6 +21,10 @@ public struct TemplateMessageMaker: MessageMaker {
         /// For a follow-up sent as a reply: the mass email's own template, whose subject
         /// (after "Re: ") the reply's is; with an A/B test, each variant's, by variant.
         var originals: [CompiledTemplate]
+        /// The fields of lookups' records its templates read (a deal's `contact.first_name`),
+        /// and every module, to read them by.
+        var lookupFields: [String: Set<String>]
+        var modules: [Module]
     }
 
     /// What is made once and shared by the batches; the rendering itself runs outside it, so
@@ -66,7 +70,10 @@ public struct TemplateMessageMaker: MessageMaker {
         let step = batch.first?.step ?? 0
         precondition(batch.allSatisfy { $0.step == step }, "a batch is one step's messages")
         let prepared = try await prepare(massEmail, step: step)
-        let records = try await store.records.find(in: prepared.module, ids: Array(Set(batch.map(\.recordID))), scope: .all)
+        var records = try await store.records.find(in: prepared.module, ids: Array(Set(batch.map(\.recordID))), scope: .all)
+        if !prepared.lookupFields.isEmpty {
+            records = try await store.records.withLookups(records, uses: prepared.lookupFields, module: prepared.module, among: prepared.modules)
+        }
         let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let owners = try await owners(of: records)
         let module = prepared.module
@@ -118,10 +125,13 @@ public struct TemplateMessageMaker: MessageMaker {
     /// - Parameter text: the template's own text part; nil makes it from the HTML.
     public func sample(subject: String, html: String, text: String?, module: Module, record: Record?, owner: MergeValues.Person?,
                        sender: Sender) async throws -> OutgoingMessage {
+        let modules = try await store.modules.all()
         let compiled = try CompiledTemplate(subject: subject, html: html, text: text, module: module,
+                                            lookups: CompiledTemplate.lookups(of: module, among: modules),
                                             extraNames: MailTemplate.engineNames, tracking: true)
         let extra = links.mergeValues(message: 0, links: compiled.trackedLinks.count)
-        let values = record.map { MergeValues(record: $0, owner: owner, sender: sender, extra: extra) }
+        let looked = try await store.records.withLookups(record.map { [$0] } ?? [], uses: compiled.lookupFields, module: module, among: modules).first
+        let values = looked.map { MergeValues(record: $0, owner: owner, sender: sender, extra: extra) }
             ?? MergeValues(sender: sender, extra: extra)
         let address = record.flatMap { r in module.emailField.flatMap { r[$0.apiName]?.text } }.flatMap { $0.isEmpty ? nil : $0 }
             ?? "recipient@example.org"
@@ -177,11 +187,13 @@ public struct TemplateMessageMaker: MessageMaker {
     private func prepare(_ massEmail: MassEmail, step: Int) async throws -> Prepared {
         try await cache.prepared(MassEmailStep(massEmailID: massEmail.id, step: step)) {
             let module = try await store.modules.named(massEmail.module)
+            let modules = try await store.modules.all()
+            let lookups = CompiledTemplate.lookups(of: module, among: modules)
             guard step <= massEmail.followUps.count else {
                 throw HeraldError.notFound("mass email \(massEmail.id) has no follow-up \(step)")
             }
             let followUp = step > 0 ? massEmail.followUps[step - 1] : nil
-            let compiled = try await compile(followUp?.templateID ?? massEmail.templateID, module: module, tracking: true)
+            let compiled = try await compile(followUp?.templateID ?? massEmail.templateID, module: module, lookups: lookups, tracking: true)
             // Stored before the first message goes out, so that every click has somewhere to go;
             // an A/B test's messages all have a variant, whose links are stored below instead.
             let testing = step == 0 && massEmail.abTest != nil
@@ -190,7 +202,7 @@ public struct TemplateMessageMaker: MessageMaker {
             if step == 0, let test = massEmail.abTest {
                 var firstLink = 0
                 for variant in test.variants {
-                    let template = try await compile(variant, of: massEmail, module: module, tracking: true)
+                    let template = try await compile(variant, of: massEmail, module: module, lookups: lookups, tracking: true)
                     try await store.engagement.saveLinks(template.trackedLinks, massEmail: massEmail.id, step: 0, firstLink: firstLink)
                     variants.append((template, firstLink))
                     firstLink += template.trackedLinks.count
@@ -199,32 +211,38 @@ public struct TemplateMessageMaker: MessageMaker {
             var originals: [CompiledTemplate] = []
             if followUp?.threaded == true {
                 if let test = massEmail.abTest {
-                    for variant in test.variants { originals.append(try await compile(variant, of: massEmail, module: module, tracking: false)) }
+                    for variant in test.variants { originals.append(try await compile(variant, of: massEmail, module: module, lookups: lookups, tracking: false)) }
                 } else {
-                    originals = [try await compile(massEmail.templateID, module: module, tracking: false)]
+                    originals = [try await compile(massEmail.templateID, module: module, lookups: lookups, tracking: false)]
                 }
             }
             var needed = compiled.fieldNames
-            for template in variants.map(\.template) + originals { needed.formUnion(template.fieldNames) }
+            var lookupFields = compiled.lookupFields
+            for template in variants.map(\.template) + originals {
+                needed.formUnion(template.fieldNames)
+                lookupFields.merge(template.lookupFields) { $0.union($1) }
+            }
             needed.formUnion([BuiltinFields.owner] + Self.nameFields)
             var narrowed = module
             narrowed.fields = module.fields.filter { needed.contains($0.apiName) }
             return Prepared(module: narrowed, template: compiled, variants: variants, sender: try await store.senders.find(massEmail.senderID),
-                            originals: originals)
+                            originals: originals, lookupFields: lookupFields, modules: modules)
         }
     }
 
     /// An A/B test's variant: its template (or the mass email's) with its subject (or the template's).
-    private func compile(_ variant: ABTest.Variant, of massEmail: MassEmail, module: Module, tracking: Bool) async throws -> CompiledTemplate {
-        try await compile(variant.templateID ?? massEmail.templateID, subject: variant.subject, module: module, tracking: tracking)
+    private func compile(_ variant: ABTest.Variant, of massEmail: MassEmail, module: Module, lookups: [String: Module],
+                         tracking: Bool) async throws -> CompiledTemplate {
+        try await compile(variant.templateID ?? massEmail.templateID, subject: variant.subject, module: module, lookups: lookups, tracking: tracking)
     }
 
     /// Compiles a saved template, with `subject` instead of its own (an A/B test's variant).
-    private func compile(_ templateID: Int64, subject: String? = nil, module: Module, tracking: Bool) async throws -> CompiledTemplate {
+    private func compile(_ templateID: Int64, subject: String? = nil, module: Module, lookups: [String: Module],
+                         tracking: Bool) async throws -> CompiledTemplate {
         var template = try await store.templates.find(templateID)
         if let subject { template.subject = subject }
         do {
-            return try CompiledTemplate(template, module: module, extraNames: MailTemplate.engineNames, tracking: tracking)
+            return try CompiledTemplate(template, module: module, lookups: lookups, extraNames: MailTemplate.engineNames, tracking: tracking)
         } catch let error as HeraldError {
             throw HeraldError.invalid(field: "template_id", "the template '\(template.name)' no longer compiles: \(error.problems.map(\.description).joined(separator: "; "))")
         }

@@ -20,9 +20,11 @@ public struct MailTesting: Sendable {
     public func preview(subject: String, html: String, text: String?, module: Module, recordID: Int64?, senderID: Int64?,
                  user: User) async throws -> RenderedMail {
         let compiled = try CompiledTemplate(subject: subject, html: html, text: text, module: module,
+                                            lookups: CompiledTemplate.lookups(of: module, among: try await store.modules.all()),
                                             extraNames: MailTemplate.engineNames)
         let sender = try await self.sender(senderID, required: false)
-        return compiled.render(try await values(module: module, recordID: recordID, sender: sender, user: user))
+        return compiled.render(try await values(module: module, recordID: recordID, sender: sender, user: user,
+                                                lookups: compiled.lookupFields))
     }
 
     /// The sender with `id`; without an id, the first sender (or, when `required`, a 422).
@@ -41,14 +43,17 @@ public struct MailTesting: Sendable {
         return first
     }
 
-    /// What a template renders with for record `recordID`, as `user` may see it.
-    public func values(module: Module, recordID: Int64?, sender: Sender?, user: User) async throws -> MergeValues {
+    /// What a template renders with for record `recordID`, as `user` may see it, with the
+    /// values of its lookups' records that `lookups` names (``CompiledTemplate/lookupFields``).
+    public func values(module: Module, recordID: Int64?, sender: Sender?, user: User,
+                       lookups: [String: Set<String>] = [:]) async throws -> MergeValues {
         // The engine's own names show as placeholders: their values exist only when sending.
         let extra = Dictionary(uniqueKeysWithValues: MailTemplate.engineNames.map { ($0, "[\($0)]") })
         guard let recordID else { return MergeValues(sender: sender, extra: extra) }
-        guard let record = try await store.records.find(in: module, id: recordID, scope: user.scope) else {
+        guard let found = try await store.records.find(in: module, id: recordID, scope: user.scope) else {
             throw HeraldError.invalid(field: "record_id", "no record \(recordID) in \(module.pluralLabel)")
         }
+        let record = try await store.records.withLookups([found], uses: lookups, module: module, among: try await store.modules.all()).first ?? found
         var owner: User?
         if let ownerID = record.ownerID { owner = try await store.users.find(ownerID) }
         return MergeValues(record: record, owner: owner.map { .init(name: $0.name, email: $0.email) },

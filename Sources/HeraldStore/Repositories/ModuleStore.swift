@@ -201,7 +201,7 @@ public struct ModuleStore: Sendable {
             let module = try ModuleStore.find(moduleName, in: modules)
             let field = try ModuleStore.find(field: fieldName, in: module)
             if field.isBuiltin { throw HeraldError.conflict("'\(field.label)' is a built-in field and cannot be deleted") }
-            let users = try await FieldUsage.users(of: field, in: module, db: db)
+            let users = try await FieldUsage.users(of: field, in: module, among: modules, db: db)
             if !users.isEmpty {
                 throw HeraldError.conflict(
                     "field '\(field.apiName)' is used by \(users.joined(separator: ", ")); change those first",
@@ -260,7 +260,9 @@ public struct ModuleStore: Sendable {
 
 /// What refers to a field, so that deleting it can be refused with names.
 enum FieldUsage {
-    static func users(of field: Field, in module: Module, db: any SQLDatabase) async throws -> [String] {
+    /// - Parameter modules: every module, for the templates that read `field` through a
+    ///   lookup to `module` (a deal's `{{contact.first_name}}`).
+    static func users(of field: Field, in module: Module, among modules: [Module], db: any SQLDatabase) async throws -> [String] {
         let views = try await db.raw("SELECT name, criteria FROM views WHERE module_id = \(bind: module.id) ORDER BY name").all()
         var users: [String] = []
         for row in views {
@@ -269,13 +271,23 @@ enum FieldUsage {
                 users.append("view '\(try row.decode(column: "name", as: String.self))'")
             }
         }
-        let templates = try await db.raw("SELECT name, subject, html, text FROM templates WHERE module_id = \(bind: module.id) ORDER BY name").all()
-        for row in templates {
-            let compiled = try? CompiledTemplate(
-                subject: try row.decode(column: "subject", as: String.self), html: try row.decode(column: "html", as: String.self),
-                text: try row.decode(column: "text", as: String?.self), module: module, extraNames: MailTemplate.engineNames)
-            if compiled?.fieldNames.contains(field.apiName) == true {
-                users.append("template '\(try row.decode(column: "name", as: String.self))'")
+        // The module's own templates, and those of modules with a lookup to it.
+        for owner in modules {
+            let lookups = CompiledTemplate.lookups(of: owner, among: modules)
+            let through = lookups.filter { $0.value.apiName == module.apiName }.keys
+            guard owner.apiName == module.apiName || !through.isEmpty else { continue }
+            let templates = try await db.raw("SELECT name, subject, html, text FROM templates WHERE module_id = \(bind: owner.id) ORDER BY name").all()
+            for row in templates {
+                guard let compiled = try? CompiledTemplate(
+                    subject: try row.decode(column: "subject", as: String.self), html: try row.decode(column: "html", as: String.self),
+                    text: try row.decode(column: "text", as: String?.self), module: owner, lookups: lookups, extraNames: MailTemplate.engineNames)
+                else { continue }
+                let uses = (owner.apiName == module.apiName && compiled.fieldNames.contains(field.apiName))
+                    || through.contains { compiled.lookupFields[$0]?.contains(field.apiName) == true }
+                if uses {
+                    users.append("template '\(try row.decode(column: "name", as: String.self))'"
+                                 + (owner.apiName == module.apiName ? "" : " of \(owner.pluralLabel)"))
+                }
             }
         }
         return users

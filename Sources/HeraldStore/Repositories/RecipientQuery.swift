@@ -51,6 +51,28 @@ extension RecordStore {
         }
     }
 
+    /// `records` with the values their lookups' records hold that a template reads (`uses`,
+    /// ``CompiledTemplate/lookupFields``), under `lookup.field` (a deal's `contact.first_name`):
+    /// one read a lookup for all of them.
+    public func withLookups(_ records: [Record], uses: [String: Set<String>], module: Module, among modules: [Module]) async throws -> [Record] {
+        guard !uses.isEmpty, !records.isEmpty else { return records }
+        var out = records
+        for (lookup, wanted) in uses {
+            guard let field = module.field(lookup), let target = modules.first(where: { $0.apiName == field.lookupModule }) else { continue }
+            let ids = Set(records.compactMap { record -> Int64? in
+                if case .reference(let id)? = record[lookup] { id } else { nil }
+            })
+            var narrowed = target
+            narrowed.fields = target.fields.filter { wanted.contains($0.apiName) }
+            let found = Dictionary(try await find(in: narrowed, ids: Array(ids), scope: .all).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            for i in out.indices {
+                guard case .reference(let id)? = out[i][lookup], let looked = found[id] else { continue }
+                for name in wanted { if let value = looked.values[name] { out[i].values["\(lookup).\(name)"] = value } }
+            }
+        }
+        return out
+    }
+
     /// How many records `selection` picks in `scope` now: what a mass email that has not
     /// started will go to, before duplicates, missing or invalid addresses, opt-outs and
     /// suppressions are taken out.

@@ -42,7 +42,8 @@ public struct TemplateStore: Sendable {
     /// Saves a new template after compiling it against `module`.
     public func create(in module: Module, name: String, subject: String, html: String, text: String?,
                        by user: Int64?) async throws -> MailTemplate {
-        let (name, text) = try TemplateStore.check(name: name, subject: subject, html: html, text: text, module: module)
+        let (name, text) = try TemplateStore.check(name: name, subject: subject, html: html, text: text, module: module,
+                                                   lookups: CompiledTemplate.lookups(of: module, among: try await modules.all()))
         let now = WallClock.epochSeconds()
         let id = try await database.transaction { db in
             try await TemplateStore.refuseClash(name, in: module, except: nil, db: db)
@@ -61,7 +62,8 @@ public struct TemplateStore: Sendable {
     /// (see ``SharedItems``).
     public func update(_ id: Int64, name: String, subject: String, html: String, text: String?, scope: AccessScope = .all) async throws -> MailTemplate {
         let module = try await modules.named(try await find(id).module)
-        let (name, text) = try TemplateStore.check(name: name, subject: subject, html: html, text: text, module: module)
+        let (name, text) = try TemplateStore.check(name: name, subject: subject, html: html, text: text, module: module,
+                                                   lookups: CompiledTemplate.lookups(of: module, among: try await modules.all()))
         let now = WallClock.epochSeconds()
         try await database.transaction { db in
             try await SharedItems.checkMayChange("templates", id: id, what: "template", scope: scope, db: db)
@@ -92,7 +94,7 @@ public struct TemplateStore: Sendable {
 
     /// The trimmed name and the text part (nil when blank), or every problem at once.
     static func check(name: String, subject: String, html: String, text: String?,
-                      module: Module) throws -> (String, String?) {
+                      module: Module, lookups: [String: Module] = [:]) throws -> (String, String?) {
         var problems = ProblemList()
         let trimmed = name.trimmedWhitespace
         if trimmed.isEmpty { problems.add("name", "is required") }
@@ -105,7 +107,7 @@ public struct TemplateStore: Sendable {
         if let text, text.utf8.count > maxBodyLength { problems.add("text", "must be at most \(maxBodyLength) bytes") }
         if problems.isEmpty {
             do {
-                _ = try CompiledTemplate(subject: subject, html: html, text: text, module: module,
+                _ = try CompiledTemplate(subject: subject, html: html, text: text, module: module, lookups: lookups,
                                          extraNames: MailTemplate.engineNames)
             } catch let error as HeraldError {
                 problems.add(contentsOf: error.problems)

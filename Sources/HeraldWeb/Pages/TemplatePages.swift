@@ -193,7 +193,7 @@ struct TemplatePages {
             errors: errors.filter { known.contains($0.key) }.mapValues(Editor.Errors.init),
             otherErrors: outcome.problems.filter { !known.contains($0.field) }.map(\.description),
             hasOtherErrors: outcome.problems.contains { !known.contains($0.field) },
-            hasErrors: !outcome.problems.isEmpty, saved: template != nil, picker: TemplatePages.picker(module),
+            hasErrors: !outcome.problems.isEmpty, saved: template != nil, picker: TemplatePages.picker(module, among: try await store.modules.all()),
             records: try await mail.sampleRecords(in: module, user: user).map {
                 Editor.Sample(id: $0.id, title: $0.title, selected: $0.id == chosenRecord)
             },
@@ -210,12 +210,17 @@ struct TemplatePages {
         return HTMLResponse(html: html, status: outcome.status).response
     }
 
-    /// The merge fields offered by the picker, in groups.
-    static func picker(_ module: Module) -> [Editor.PickerGroup] {
+    /// The merge fields offered by the picker, in groups: the module's, those of each record a
+    /// lookup names (a deal's contact: `contact.first_name`), the owner's, the sender's.
+    static func picker(_ module: Module, among modules: [Module]) -> [Editor.PickerGroup] {
         typealias Item = Editor.PickerGroup.Item
         func item(_ name: String, _ label: String) -> Item { Item(tag: "{{\(name)}}", label: label) }
-        return [
-            Editor.PickerGroup(group: module.pluralLabel, items: module.fields.map { item($0.apiName, $0.label) }),
+        let lookups = CompiledTemplate.lookups(of: module, among: modules)
+        return [Editor.PickerGroup(group: module.pluralLabel, items: module.fields.map { item($0.apiName, $0.label) })]
+            + lookups.keys.sorted().map { lookup in
+                let label = module.field(lookup)?.label ?? lookup
+                return Editor.PickerGroup(group: label, items: lookups[lookup]!.fields.map { item("\(lookup).\($0.apiName)", "\(label): \($0.label)") })
+            } + [
             Editor.PickerGroup(group: "Owner", items: [item("owner.name", "Owner name"), item("owner.email", "Owner email")]),
             Editor.PickerGroup(group: "Sender", items: [item("sender.name", "Sender name"), item("sender.email", "Sender email"),
                                                         item("sender.reply_to", "Sender reply-to")]),
