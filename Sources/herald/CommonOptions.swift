@@ -7,9 +7,15 @@ import Logging
 /// Options every command that opens the database shares.
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
-        "Where the data lives: a path or sqlite:///path for SQLite, or postgres://user:pass@host:port/db. Env: HERALD_DATABASE.",
+        "Where the data lives: a path or sqlite:///path for SQLite, or postgres://user:pass@host:port/db. Env: HERALD_DATABASE. (default: herald.sqlite)",
         valueName: "url"))
-    var database: String = ProcessInfo.processInfo.environment["HERALD_DATABASE"] ?? "herald.sqlite"
+    var database: String?
+
+    /// `--database`, HERALD_DATABASE, or herald.sqlite. Read here, not as the option's default:
+    /// `--help` prints a default, and the environment's URL may hold a password.
+    var databaseURL: String {
+        database ?? ProcessInfo.processInfo.environment["HERALD_DATABASE"].flatMap { $0.isEmpty ? nil : $0 } ?? "herald.sqlite"
+    }
 
     @Option(name: .long, help: ArgumentHelp(
         """
@@ -33,7 +39,7 @@ struct DatabaseOptions: ParsableArguments {
     }
 
     func location() throws -> DatabaseLocation {
-        do { return try DatabaseLocation(parsing: database) } catch let error as HeraldError {
+        do { return try DatabaseLocation(parsing: databaseURL) } catch let error as HeraldError {
             throw ValidationError("--database: \(error.message)")
         }
     }

@@ -41,7 +41,13 @@ struct Serve: AsyncParsableCommand {
         When set, /metrics answers only requests with "Authorization: Bearer <token>" (for Prometheus's \
         bearer_token). Env: HERALD_METRICS_TOKEN.
         """)
-    var metricsToken: String? = ProcessInfo.processInfo.environment["HERALD_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+    var metricsToken: String?
+
+    /// `--metrics-token` or HERALD_METRICS_TOKEN: read here, not as the option's default, which
+    /// `--help` would print.
+    var resolvedMetricsToken: String? {
+        metricsToken ?? ProcessInfo.processInfo.environment["HERALD_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+    }
 
     @Option(name: .long, help: """
         Where mail goes: smtp://user:pass@host:port (STARTTLS), smtps://… (implicit TLS) or file:///folder. \
@@ -235,7 +241,7 @@ struct Serve: AsyncParsableCommand {
             // Served over HTTPS (as the public URL says), the session cookie never travels in clear.
             configuration: WebConfiguration(host: host, port: port,
                                             secureCookies: secureCookies || self.publicURL?.lowercased().hasPrefix("https://") == true,
-                                            bcryptCost: bcryptCost, metricsToken: metricsToken),
+                                            bcryptCost: bcryptCost, metricsToken: resolvedMetricsToken),
             store: store, delivery: delivery, metrics: registry, logger: logger,
             onServerRunning: { port in
                 if guessesURL { publicURL.set("http://\(host):\(port)") }
