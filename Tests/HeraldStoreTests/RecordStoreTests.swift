@@ -74,7 +74,9 @@ import Testing
             }
             let list = try await store.lists.create(in: contacts, name: "VIPs", by: admin.id)
             _ = try await store.lists.add([ids[0], ids[2], ids[0]], to: list.id, in: contacts)
-            #expect(try await store.lists.memberIDs(list.id) == [ids[0], ids[2]])
+            #expect(try await store.records.list(in: contacts, RecordQuery(within: .list(list.id)), scope: .all).records.map(\.id) == [ids[0], ids[2]])
+            // Searched within the list, as the list page does.
+            #expect(try await store.records.list(in: contacts, RecordQuery(search: "C", within: .list(list.id)), scope: .all).records.map(\.id) == [ids[2]])
             await #expect(throws: HeraldError.self) { _ = try await store.lists.add([424242], to: list.id, in: contacts) }
             try await store.records.delete(in: contacts, id: ids[0], scope: .all)
             #expect(try await store.lists.find(list.id, in: contacts).memberCount == 1)

@@ -120,6 +120,35 @@ import Testing
         }
     }
 
+    /// The list page's Export CSV exports what it lists (its list and its search, not every
+    /// record), and "Export selected" the ticked records; the API takes the same.
+    @Test func exportTakesTheListTheSearchAndTheSelection() async throws {
+        try await WebFixture.with { f, client in
+            let contacts = try await f.store.modules.named("contacts")
+            var ids: [Int64] = []
+            for name in ["Fischer", "Fisher", "Adams", "Fischer-Lee"] {
+                ids.append(try await f.store.records.create(in: contacts, RecordChanges(["last_name": .text(name), "email": .text("\(name.lowercased())@example.com")]),
+                                                            owner: f.admin.id).id)
+            }
+            let list = try await f.store.lists.create(in: contacts, name: "Partners", by: f.admin.id, members: [ids[0], ids[2], ids[3]])
+            func names(_ csv: String) -> [String] {
+                csv.split(whereSeparator: \.isNewline).dropFirst().map { String($0) }.compactMap { line in ["Fischer-Lee", "Fischer", "Fisher", "Adams"].first { line.contains(",\($0),") } }
+            }
+            let admin = try await AccountManagementTests().logIn(client, f.admin.email, f.adminPassword)
+            let page = try await client.execute(uri: "/m/contacts?list=\(list.id)&q=Fischer", method: .get, headers: [.cookie: admin.cookie]).text
+            #expect(page.contains(#"href="/m/contacts/export.csv?list=\#(list.id)&amp;q=Fischer" id="export-listed""#))
+            let listed = try await client.execute(uri: "/m/contacts/export.csv?list=\(list.id)&q=Fischer", method: .get, headers: [.cookie: admin.cookie])
+            #expect(names(listed.text) == ["Fischer", "Fischer-Lee"])
+            #expect(page.contains("selected · 2 Contacts"), "the page lists the same: the search within the list")
+            let api = try await client.api(.get, "/api/v1/modules/contacts/export?list=\(list.id)", token: f.adminToken)
+            #expect(names(api.text) == ["Fischer", "Adams", "Fischer-Lee"])
+            let selected = try await AccountManagementTests().post(client, "/m/contacts/export-selected.csv", admin, [("ids", String(ids[1])), ("ids", String(ids[2]))])
+            #expect(selected.headers[.contentType]?.hasPrefix("text/csv") == true && names(selected.text) == ["Fisher", "Adams"])
+            // A user's export of a list (lists are shared) holds only the user's own records.
+            #expect(names(try await client.api(.get, "/api/v1/modules/contacts/export?list=\(list.id)", token: f.userToken).text).isEmpty)
+        }
+    }
+
     @Test func tokensAndUsers() async throws {
         try await WebFixture.with { f, client in
             // Tokens come from a logged-in session (AccountManagementTests: never from a token).

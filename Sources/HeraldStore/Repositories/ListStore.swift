@@ -108,14 +108,6 @@ public struct ListStore: Sendable {
         return try await find(listID, in: module, scope: scope)
     }
 
-    /// The ids of the list's members, in id order.
-    public func memberIDs(_ listID: Int64) async throws -> [Int64] {
-        try await database.read { db in
-            try await db.raw("SELECT record_id FROM static_list_members WHERE list_id = \(bind: listID) ORDER BY record_id").all()
-                .map { try $0.decode(column: "record_id", as: Int64.self) }
-        }
-    }
-
     public func delete(_ id: Int64, in module: Module, scope: AccessScope = .all) async throws {
         try await database.transaction { db in
             try await SharedItems.checkMayChange("static_lists", id: id, what: "list", scope: scope, db: db)

@@ -116,7 +116,7 @@ extension RecordStore {
     }
 
     /// The SQL condition that a record of `table` is among `selection`.
-    private func selectionSQL(_ selection: RecipientSelection, table: String) async throws -> SQLQueryString {
+    func selectionSQL(_ selection: RecipientSelection, table: String) async throws -> SQLQueryString {
         switch selection {
         case .criteria(let criteria):
             CriteriaSQL(kind: database.kind, now: Date(), zone: try await settings.timeZone()).compile(criteria)

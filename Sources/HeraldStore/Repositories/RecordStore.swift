@@ -12,11 +12,14 @@ public struct RecordQuery: Sendable {
     public var descending = false
     public var limit = 50
     public var offset = 0
+    /// Only a static list's records (or these ids), when given.
+    public var within: RecipientSelection?
 
-    public init(criteria: ResolvedCriteria = .all([]), search: String? = nil, sort: String? = nil,
+    public init(criteria: ResolvedCriteria = .all([]), search: String? = nil, within: RecipientSelection? = nil, sort: String? = nil,
                 descending: Bool = false, limit: Int = 50, offset: Int = 0) {
         self.criteria = criteria
         self.search = search
+        self.within = within
         self.sort = sort
         self.descending = descending
         self.limit = limit
@@ -116,7 +119,10 @@ public struct RecordStore: Sendable {
 
     /// A page of records matching the query, with the total count.
     public func list(in module: Module, _ query: RecordQuery, scope: AccessScope) async throws -> RecordPage {
-        let filter = try await whereClause(module, criteria: query.criteria, search: query.search, scope: scope)
+        let matching = try await whereClause(module, criteria: query.criteria, search: query.search, scope: scope)
+        let filter: SQLQueryString = if let within = query.within {
+            "\(matching) AND \(try await selectionSQL(within, table: module.table))"
+        } else { matching }
         let direction = query.descending ? "DESC" : "ASC"
         let order: SQLQueryString = if let sort = query.sort, let field = module.field(sort) {
             // Empty values last in both directions, the same on SQLite and PostgreSQL.
@@ -173,8 +179,13 @@ public struct RecordStore: Sendable {
 
     /// The next `limit` matching records after id `after`, in id order: walking a module in
     /// chunks like this (keyset pagination) streams it in constant memory.
-    public func chunk(in module: Module, criteria: ResolvedCriteria, scope: AccessScope, after: Int64, limit: Int) async throws -> [Record] {
-        let filter = try await whereClause(module, criteria: criteria, search: nil, scope: scope)
+    /// - Parameters:
+    ///   - search: the list page's search, when given.
+    ///   - within: only the records of a static list or of these ids, when given.
+    public func chunk(in module: Module, criteria: ResolvedCriteria, search: String? = nil, within: RecipientSelection? = nil,
+                      scope: AccessScope, after: Int64, limit: Int) async throws -> [Record] {
+        let matching = try await whereClause(module, criteria: criteria, search: search, scope: scope)
+        let filter: SQLQueryString = if let within { "\(matching) AND \(try await selectionSQL(within, table: module.table))" } else { matching }
         return try await database.read { db in
             try await db.rows("""
                 SELECT \(RecordStore.columns(module)) FROM \(ident: module.table) WHERE id > \(bind: after) AND \(filter)
@@ -185,12 +196,12 @@ public struct RecordStore: Sendable {
 
     /// Writes matching records as CSV (a header of API names, then one line a record), a chunk
     /// at a time, so that any number of records is exported in constant memory.
-    public func exportCSV(in module: Module, criteria: ResolvedCriteria, scope: AccessScope,
-                          _ write: (String) async throws -> Void) async throws {
+    public func exportCSV(in module: Module, criteria: ResolvedCriteria, search: String? = nil, within: RecipientSelection? = nil,
+                          scope: AccessScope, _ write: (String) async throws -> Void) async throws {
         try await write(CSVWriter.line(["id"] + module.fields.map(\.apiName)))
         var last: Int64 = 0
         while true {
-            let records = try await chunk(in: module, criteria: criteria, scope: scope, after: last, limit: 1000)
+            let records = try await chunk(in: module, criteria: criteria, search: search, within: within, scope: scope, after: last, limit: 1000)
             guard let tail = records.last else { return }
             var text = ""
             for record in records {

@@ -26,7 +26,7 @@ struct ImportExportAPI {
         }
         api.get("modules/:module/export") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))
-            return try await CSVTransfer.export(module: module, view: request.uri.queryParameters["view"], user: try context.user(), store: store)
+            return try await CSVTransfer.export(module: module, query: { request.uri.queryParameters[Substring($0)] }, user: try context.user(), store: store)
         }
     }
 }

@@ -31,9 +31,15 @@ struct RecordPages {
         }
         app.get("/m/:module/export.csv") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))
-            // The list page's link carries an empty `view` when no view is chosen.
-            let view = request.uri.queryParameters["view"].flatMap { $0.isEmpty ? nil : $0 }
-            return try await CSVTransfer.export(module: module, view: view, user: try context.user(), store: store)
+            return try await CSVTransfer.export(module: module, query: { request.uri.queryParameters[Substring($0)] }, user: try context.user(), store: store)
+        }
+        // "Export selected" in the list page's More menu: the ticked records only.
+        app.post("/m/:module/export-selected.csv") { request, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let ids = try await FormData.read(request, context: context).all("ids").compactMap { Int64($0) }
+            guard !ids.isEmpty else { throw HeraldError.invalid(field: "ids", "select at least one record") }
+            return CSVTransfer.export(module: module, criteria: .all([]), within: .records(ids), scope: try context.user().scope,
+                                      store: store, filename: module.apiName + "-selected")
         }
         app.post("/m/:module/selection") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))
@@ -204,7 +210,10 @@ struct RecordPages {
             page: listing.page, pages: totalPages,
             prev: listing.page > 1 ? link(page: listing.page - 1) : nil,
             next: listing.page < totalPages ? link(page: listing.page + 1) : nil,
-            exportLink: "/m/\(module.apiName)/export.csv" + (listing.viewID.map { "?view=\($0)" } ?? ""),
+            // What the page lists: its view or list, and its search.
+            exportLink: "/m/\(module.apiName)/export.csv?" + [listing.viewID.map { "view=\($0)" }, listing.listID.map { "list=\($0)" },
+                                                                 listing.search.map { "q=\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }]
+                .compactMap { $0 }.joined(separator: "&"),
             canMail: RecipientAddressSource.of(module, among: modules) != nil,
             empty: result.page.records.isEmpty)
         return HTMLResponse(html: pages.render("records", title: module.pluralLabel, context: context, page: model,

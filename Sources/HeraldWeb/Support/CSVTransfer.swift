@@ -7,9 +7,10 @@ import Hummingbird
 enum CSVTransfer {
     /// A response that streams the module's records (those of `criteria`) as CSV, a chunk of
     /// records at a time, so that exporting a million records holds only one chunk in memory.
-    static func export(module: Module, criteria: ResolvedCriteria, scope: AccessScope, store: Store, filename: String) -> Response {
+    static func export(module: Module, criteria: ResolvedCriteria, search: String? = nil, within: RecipientSelection? = nil,
+                       scope: AccessScope, store: Store, filename: String) -> Response {
         let body = ResponseBody { writer in
-            try await store.records.exportCSV(in: module, criteria: criteria, scope: scope) { text in
+            try await store.records.exportCSV(in: module, criteria: criteria, search: search, within: within, scope: scope) { text in
                 try await writer.write(ByteBuffer(string: text))
             }
             try await writer.finish(nil)
@@ -21,14 +22,26 @@ enum CSVTransfer {
         ], body: body)
     }
 
-    /// The CSV export of a module, or of one of its views when `view` names one by id.
-    static func export(module: Module, view: Substring?, user: User, store: Store) async throws -> Response {
-        var criteria = ResolvedCriteria.all([])
-        if let view {
-            guard let id = Int64(view) else { throw HeraldError.invalid(field: "view", "must be a view id") }
-            criteria = try await store.views.find(id, in: module).criteria.resolve(in: module).get()
+    /// The CSV export of what a list page shows: a module's records, or those of one of its
+    /// views (`view`) or static lists (`list`), by id, narrowed by its search (`q`), when given.
+    static func export(module: Module, query: (String) -> Substring?, user: User, store: Store) async throws -> Response {
+        func id(_ key: String, _ what: String) throws -> Int64? {
+            guard let text = query(key).flatMap({ $0.isEmpty ? nil : $0 }) else { return nil }
+            guard let id = Int64(text), id > 0 else { throw HeraldError.invalid(field: key, "must be a \(what) id") }
+            return id
         }
-        return export(module: module, criteria: criteria, scope: user.scope, store: store, filename: module.apiName)
+        var criteria = ResolvedCriteria.all([])
+        if let view = try id("view", "view") {
+            criteria = try await store.views.find(view, in: module).criteria.resolve(in: module).get()
+        }
+        var within: RecipientSelection?
+        if let list = try id("list", "static list") {
+            _ = try await store.lists.find(list, in: module, scope: user.scope)
+            within = .list(list)
+        }
+        let search = query("q").flatMap { $0.isEmpty ? nil : String($0) }
+        if let search, search.count > 200 { throw HeraldError.invalid(field: "q", "must be at most 200 characters") }
+        return export(module: module, criteria: criteria, search: search, within: within, scope: user.scope, store: store, filename: module.apiName)
     }
 
     /// Import options from query parameters (API) or form fields (pages).

@@ -57,16 +57,11 @@ struct RecordListing: Sendable {
             criteria = try v.criteria.resolve(in: module).get()
             view = v
         }
-        let query = RecordQuery(criteria: criteria, search: search, sort: sort, descending: descending,
+        if let listID { list = try await store.lists.find(listID, in: module, scope: user.scope) }
+        // A list's members are searched and sorted as any records are (the search was ignored
+        // in a list, which was read whole for each page).
+        let query = RecordQuery(criteria: criteria, search: search, within: listID.map { .list($0) }, sort: sort, descending: descending,
                                 limit: perPage, offset: (page - 1) * perPage)
-        if let listID {
-            let l = try await store.lists.find(listID, in: module, scope: user.scope)
-            list = l
-            let ids = try await store.lists.memberIDs(listID)
-            let all = try await store.records.find(in: module, ids: ids, scope: user.scope)
-            let slice = all.dropFirst(query.offset).prefix(query.limit)
-            return (RecordPage(records: Array(slice), total: all.count), nil, list)
-        }
         return (try await store.records.list(in: module, query, scope: user.scope), view, list)
     }
 }
