@@ -15,6 +15,10 @@ import Testing
         #expect(lines.addresses == ["x@example.com", "y@example.com"])
         #expect(lines.problems.map(\.description) == ["line 4: 'nonsense' is not a valid email address"])
         #expect(SuppressionImport(text: "a,\"b\n").problems.count == 1, "an unclosed quote is reported, not a crash")
+        // Pasted without a header, every address on a line counts (the second of "a, b" was dropped).
+        let pasted = SuppressionImport(text: "x4@example.com,x5@example.com\nAda,ada@example.org\nx6@example.com, bad@\nx7@example.com; x8@example.com\n")
+        #expect(pasted.addresses == ["x4@example.com", "x5@example.com", "ada@example.org", "x6@example.com", "x7@example.com", "x8@example.com"])
+        #expect(pasted.problems.map(\.description) == ["line 3: 'bad@' is not a valid email address"])
     }
 
     @Test func theListIsSearchedPagedAndImportedByAdminsAndAUserSeesTheirOwnPeople() async throws {

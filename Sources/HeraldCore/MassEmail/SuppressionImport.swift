@@ -21,31 +21,42 @@ public struct SuppressionImport: Sendable, Hashable {
             problems.append(Problem(field: "line \(error.line)", reason: error.reason))
             return
         }
-        var column = 0
+        // With a header, the column named email or address (else the first); without one,
+        // every cell with an "@", split at semicolons and spaces too (a pasted "a@x.org, b@y.org"
+        // line holds two addresses, and the second was dropped unsaid).
+        var column: Int?
         var body = rows[...]
         if let header = rows.first, !header.fields.contains(where: { $0.contains("@") }) {
-            // A header: take the column named email or address, else the first.
             let names = header.fields.map { $0.trimmedWhitespace.lowercased() }
             column = names.firstIndex { ["email", "e-mail", "email address", "address"].contains($0) } ?? 0
             body = rows.dropFirst()
         }
         var seen = Set<String>()
-        for row in body {
-            let raw = row.fields.indices.contains(column) ? row.fields[column].trimmedWhitespace : ""
-            if raw.isEmpty && row.fields.allSatisfy({ $0.trimmedWhitespace.isEmpty }) { continue }
-            guard EmailAddress.isValid(raw) else {
-                problems.append(Problem(field: "line \(row.line)", reason: raw.isEmpty ? "no address" : "'\(raw)' is not a valid email address"))
+        rows: for row in body {
+            let cells = row.fields.map(\.trimmedWhitespace)
+            if cells.allSatisfy(\.isEmpty) { continue }
+            let candidates = if let column { [cells.indices.contains(column) ? cells[column] : ""] } else {
+                cells.flatMap { $0.split(whereSeparator: { $0 == ";" || $0.isWhitespace }).map(String.init) }.filter { $0.contains("@") }
+            }
+            if candidates.allSatisfy(\.isEmpty) {
+                problems.append(Problem(field: "line \(row.line)", reason: cells.first { !$0.isEmpty }.map { "'\($0)' is not a valid email address" } ?? "no address"))
                 continue
             }
-            let address = EmailAddress.normalized(raw)
-            if seen.insert(address).inserted {
-                guard addresses.count < Self.limit else {
-                    problems.append(Problem(field: "line \(row.line)", reason: "more than \(Self.limit) addresses; import the rest separately"))
-                    break
+            for raw in candidates {
+                guard EmailAddress.isValid(raw) else {
+                    problems.append(Problem(field: "line \(row.line)", reason: raw.isEmpty ? "no address" : "'\(raw)' is not a valid email address"))
+                    continue
                 }
-                addresses.append(address)
-            } else {
-                repeated += 1
+                let address = EmailAddress.normalized(raw)
+                if seen.insert(address).inserted {
+                    guard addresses.count < Self.limit else {
+                        problems.append(Problem(field: "line \(row.line)", reason: "more than \(Self.limit) addresses; import the rest separately"))
+                        break rows
+                    }
+                    addresses.append(address)
+                } else {
+                    repeated += 1
+                }
             }
         }
     }
