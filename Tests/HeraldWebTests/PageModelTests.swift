@@ -147,6 +147,15 @@ import Testing
         #expect(MassEmailPages.formLabel(field) == label)
     }
 
+    /// `any_x` opens the part around a list's items only when it has some (`x.0` never did).
+    @Test func anyOfAListSaysWhetherItHasItems() {
+        struct Model: PageModel { let errors: [String]; let none: [String] }
+        let model = Model(errors: ["a"], none: [])
+        #expect(model.child(named: "any_errors") as? Bool == true)
+        #expect(model.child(named: "any_none") as? Bool == false)
+        #expect(model.child(named: "any_missing") == nil)
+    }
+
     /// Where the API's words would puzzle a person at the form (ISO 8601 for a picker, JSON
     /// keys for a select), the form says it in its own; other problems are left as they are.
     @Test func aMassEmailFormSaysInItsOwnWordsWhatTheAPISaysInJSON() {

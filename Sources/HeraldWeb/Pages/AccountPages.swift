@@ -89,7 +89,10 @@ struct AccountPages {
         let model = Page(
             me: Page.Me(name: user.name, email: user.email, timeZone: user.timeZone, role: user.role.rawValue),
             tokens: tokens, hasTokens: !tokens.isEmpty, tokenError: tokenProblems.map(\.description).first,
-            passwordErrors: passwordProblems.map(\.description),
+            // Named as the form's labels name the fields.
+            passwordErrors: passwordProblems.map { p in
+                (["current_password": "Current password", "new_password": "New password"][p.field] ?? p.field) + ": " + p.reason
+            },
             newToken: newToken.map { Page.NewToken(name: $0.name, secret: $0.secret) }, admin: admin)
         let failed = !tokenProblems.isEmpty || !passwordProblems.isEmpty || !userProblems.isEmpty
         let html = pages.render("account", title: "Account", context: context, page: model,

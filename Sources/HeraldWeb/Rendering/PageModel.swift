@@ -26,9 +26,14 @@ extension PageModel {
     func child(named key: String) -> Any? { reflectedChild(named: key) }
 
     /// The property `key` names, nil if there is none, `NSNull` if it is an empty optional.
+    /// `any_x` is whether the list `x` has anything in it, for the part around a list's items
+    /// (Mustache cannot ask `x.0` of a Swift array: such a section never opened).
     func reflectedChild(named key: String) -> Any? {
         for child in Mirror(reflecting: self).children where child.label.map({ PageModelKey.names(key, $0) }) == true {
             return PageModelKey.unwrapped(child.value) ?? NSNull()
+        }
+        if key.hasPrefix("any_"), let list = reflectedChild(named: String(key.dropFirst(4))) as? any Collection {
+            return !list.isEmpty
         }
         return nil
     }
