@@ -60,8 +60,13 @@ struct DatabaseOptions: ParsableArguments {
     }
 
     /// Opens the store, migrating it, with errors a user can act on.
-    func openStore(logger: Logger, stateDir: String? = nil) async throws -> Store {
+    /// - Parameter mustExist: refuse a SQLite file that is not there, rather than make one: a
+    ///   mistyped path for a command that reads (`user list`, `export`) made a new, empty database.
+    func openStore(logger: Logger, stateDir: String? = nil, mustExist: Bool = false) async throws -> Store {
         let location = try location()
+        if mustExist, case .sqlite(let path) = location, !FileManager.default.fileExists(atPath: path) {
+            throw CLIError("no database at \(path) (--database, or HERALD_DATABASE); `herald serve` or `herald migrate` makes a new one")
+        }
         let keyring = try keyring(stateDir: stateDir)
         do {
             return try await Store.open(location, logger: logger, keyring: keyring)

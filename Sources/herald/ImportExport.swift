@@ -71,7 +71,7 @@ struct Export: AsyncParsableCommand {
     @Option(help: "Write to this file instead of standard output.") var output: String?
 
     func run() async throws {
-        let store = try await db.openStore(logger: try db.logger("herald.export"))
+        let store = try await db.openStore(logger: try db.logger("herald.export"), mustExist: true)
         defer { Task { await store.close() } }
         do {
             let module = try await store.modules.named(module)

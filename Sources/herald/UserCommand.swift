@@ -14,8 +14,9 @@ struct UserCommand: AsyncParsableCommand {
         subcommands: [Create.self, List.self, Token.self, SetRole.self, Deactivate.self, Activate.self, Password.self, HandOver.self])
 
     /// Opens the store, runs `body`, closes the store, and turns Herald's errors into CLI messages.
-    static func withStore(_ db: DatabaseOptions, _ body: (Store) async throws -> Void) async throws {
-        let store = try await db.openStore(logger: try db.logger("herald.user"))
+    /// - Parameter mustExist: false only for `user create`, which may start a new database.
+    static func withStore(_ db: DatabaseOptions, mustExist: Bool = true, _ body: (Store) async throws -> Void) async throws {
+        let store = try await db.openStore(logger: try db.logger("herald.user"), mustExist: mustExist)
         do {
             try await body(store)
             await store.close()
@@ -59,7 +60,7 @@ struct UserCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let role = User.Role(rawValue: role) else { throw ValidationError("--role: '\(role)' is not admin or user") }
-            try await UserCommand.withStore(db) { store in
+            try await UserCommand.withStore(db, mustExist: false) { store in
                 let (password, made) = UserCommand.password()
                 let user = try await Accounts(store: store).createUser(email: email, name: name, role: role, password: password, timeZone: timeZone)
                 print("Created \(user.role.rawValue) \(user.email) (id \(user.id)).")

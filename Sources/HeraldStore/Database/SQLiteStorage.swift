@@ -31,21 +31,34 @@ public final class SQLiteStorage: HeraldDatabase {
             // however large the database grows; the OS page cache holds the rest. 8 MB a
             // connection sent no faster and took 15-20 MB more at 300k messages.
             // journal_size_limit: see ``walSizeLimit``.
-            for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=10000", "PRAGMA foreign_keys=ON",
-                           "PRAGMA synchronous=NORMAL", "PRAGMA cache_size=-2000", "PRAGMA temp_store=MEMORY",
-                           "PRAGMA journal_size_limit=\(Self.walSizeLimit)"] {
-                try await connection.sql().raw(SQLQueryString(pragma)).run()
+            do {
+                for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=10000", "PRAGMA foreign_keys=ON",
+                               "PRAGMA synchronous=NORMAL", "PRAGMA cache_size=-2000", "PRAGMA temp_store=MEMORY",
+                               "PRAGMA journal_size_limit=\(Self.walSizeLimit)"] {
+                    try await connection.sql().raw(SQLQueryString(pragma)).run()
+                }
+            } catch {
+                // A file that is no database fails here: closed, or SQLiteNIO traps as it goes.
+                try? await connection.close()
+                throw error
             }
             return connection
         }
+        var opened: [SQLiteConnection] = []
         do {
             let w = try await open()
+            opened.append(w)
             writerHandle = try SQLiteHandle(of: w, path: path)
             var rs: [SQLiteConnection] = []
-            for _ in 0..<readerCount { rs.append(try await open()) }
+            for _ in 0..<readerCount {
+                let r = try await open()
+                opened.append(r)
+                rs.append(r)
+            }
             self.writer = ResourcePool([w])
             self.readers = ResourcePool(rs)
         } catch {
+            for connection in opened { try? await connection.close() }
             throw HeraldError.invalid(field: "database", "cannot open SQLite database at \(path): \(error)")
         }
     }
