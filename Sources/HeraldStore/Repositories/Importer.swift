@@ -232,6 +232,12 @@ struct ImportJob: Sendable {
                     emailSlot = module.emailField.flatMap { email in made.firstIndex { $0.1.apiName == email.apiName } }
                     continue
                 }
+                // A row of empty cells (",,,", as spreadsheets end their exports) is a blank line,
+                // not a record missing its required fields; asked cheaply, since most rows are not.
+                if row.fields.first.map({ $0.utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 } }) == true,
+                   row.fields.allSatisfy({ $0.utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 } }) {
+                    continue
+                }
                 report.rowsRead += 1
                 if options.atomic, !options.dryRun, report.rowsRead > options.atomicRowLimit {
                     throw HeraldError.invalid(field: "atomic", """
