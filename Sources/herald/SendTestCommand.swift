@@ -38,6 +38,12 @@ struct SendTest: AsyncParsableCommand {
         """, valueName: "url"))
     var database: String?
 
+    @Option(help: ArgumentHelp("""
+        The file of the keys that seal the DKIM keys in that database (as `herald serve --secret-key-file`). \
+        Default: HERALD_SECRET_KEY_FILE, else secret.key in the state folder.
+        """, valueName: "path"))
+    var secretKeyFile: String?
+
     @Option(help: "A recipient address; repeat for several.")
     var to: [String]
 
@@ -62,7 +68,7 @@ struct SendTest: AsyncParsableCommand {
         }
         var message = MailMessage(from: sender, to: to.map { MailAddress($0) }, subject: subject)
         message.textBody = "This is a test message sent by `herald send-test` through \(url) at \(Date()).\n"
-        let signers = await Self.signers(for: sender.address, database: database)
+        let signers = await Self.signers(for: sender.address, database: database, secretKeyFile: secretKeyFile)
         let bytes: [UInt8]
         let envelope: Envelope
         do {
@@ -112,7 +118,7 @@ struct SendTest: AsyncParsableCommand {
 
     /// The DKIM signers of the sending domain that covers `address`, from the database given
     /// (or HERALD_DATABASE, or ./herald.sqlite when it exists); none without a database.
-    static func signers(for address: String, database: String?) async -> [DKIMSigner] {
+    static func signers(for address: String, database: String?, secretKeyFile: String?) async -> [DKIMSigner] {
         let environment = ProcessInfo.processInfo.environment["HERALD_DATABASE"].flatMap { $0.isEmpty ? nil : $0 }
         guard let text = database ?? environment ?? (FileManager.default.fileExists(atPath: "herald.sqlite") ? "herald.sqlite" : nil) else {
             return []
@@ -121,7 +127,8 @@ struct SendTest: AsyncParsableCommand {
         logger.logLevel = .error
         do {
             let store = try await Store.open(try DatabaseLocation(parsing: text), logger: logger,
-                                             keyring: try DatabaseOptions.keyring(file: ProcessInfo.processInfo.environment["HERALD_SECRET_KEY_FILE"]))
+                                             keyring: try DatabaseOptions.keyring(file: secretKeyFile ?? ProcessInfo.processInfo.environment["HERALD_SECRET_KEY_FILE"]
+                                                 .flatMap { $0.isEmpty ? nil : $0 }))
             let keys = try await store.domains.signingKeys()
             await store.close()
             let byDomain = SendingDomains.signers(of: keys, logger: logger)

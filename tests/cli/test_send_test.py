@@ -172,3 +172,18 @@ def test_opportunistic_tls_encrypts_without_checking_the_certificate(tls_server)
     assert result.returncode == 0, result.stderr
     [message] = captured_messages(captured)
     assert message["tls"]
+
+
+def test_the_databases_secret_key_file_is_an_option(tmp_path):
+    """The DKIM keys of a database whose secrets are sealed with a key file of its own are read
+    with --secret-key-file (only HERALD_SECRET_KEY_FILE worked, while the error named the option)."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("HERALD_")}
+    migrated = subprocess.run([HERALD, "migrate", "--database", "db.sqlite", "--secret-key-file", "own.key"],
+                              capture_output=True, text=True, timeout=120, cwd=tmp_path, env=environment)
+    assert migrated.returncode == 0, migrated.stderr
+    (tmp_path / "out").mkdir()
+    sent = subprocess.run([HERALD, "send-test", "--transport", f"file://{tmp_path}/out", "--from", "sender@example.com",
+                           "--to", "rcpt@example.org", "--database", "db.sqlite", "--secret-key-file", "own.key"],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path, env=environment)
+    assert sent.returncode == 0, sent.stderr
+    assert "accepted" in sent.stdout and len(list((tmp_path / "out").iterdir())) == 1
