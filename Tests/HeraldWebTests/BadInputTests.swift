@@ -102,10 +102,16 @@ import Testing
             #expect(viewGone.status == .conflict && viewGone.text.contains("scheduled mass email 'Later' sends to this view"))
             // The view's page says which mass email holds it, not the API's "id: in use by a mass email".
             let admin = try await AccountManagementTests().logIn(client, f.admin.email, f.adminPassword)
+            // A new name alone changes no one's recipients: saved.
             let renamed = try await AccountManagementTests().post(client, "/m/contacts/views/\(view.id)", admin, [("name", "Renamed"), ("criteria", "")])
-            #expect(renamed.status == .unprocessableContent)
-            #expect(renamed.text.contains("scheduled mass email &#39;Later&#39; sends to this view") && !renamed.text.contains("in use by a mass email"),
-                    "\(renamed.text.firstMatch(of: /<ul class="problems">.*?<\/ul>/).map { String($0.0) } ?? renamed.text)")
+            #expect(renamed.status == .found)
+            #expect(try await f.store.views.find(view.id, in: contacts).name == "Renamed")
+            let narrowed = try await AccountManagementTests().post(client, "/m/contacts/views/\(view.id)", admin, [
+                ("name", "Renamed"), ("criteria", #"{"all": [{"field": "last_name", "op": "equals", "value": "Lee"}]}"#),
+            ])
+            #expect(narrowed.status == .unprocessableContent)
+            #expect(narrowed.text.contains("scheduled mass email &#39;Later&#39; sends to this view") && !narrowed.text.contains("in use by a mass email"),
+                    "\(narrowed.text.firstMatch(of: /<ul class="problems">.*?<\/ul>/).map { String($0.0) } ?? narrowed.text)")
             let listGone = try await client.api(.delete, "/api/v1/modules/contacts/lists/\(list.id)", token: f.adminToken)
             #expect(listGone.status == .conflict)
             // Once those mass emails are gone, they may go.

@@ -63,7 +63,11 @@ public struct ViewStore: Sendable {
             try await SharedItems.checkMayChange("views", id: id, what: "view", scope: scope, db: db)
             let name = try ViewStore.check(name: name, criteria: criteria, module: module)
             let json = try ViewStore.encode(criteria)
-            try await MassEmailStore.refuseIfUsed(recipients: "view", id: id, what: "view", change: "changed", db: db)
+            // A new name alone changes no one's recipients: only new conditions wait for the mass email.
+            let current = try await db.raw("SELECT criteria FROM views WHERE id = \(bind: id)").first()?.decode(column: "criteria", as: String.self)
+            if current != json {
+                try await MassEmailStore.refuseIfUsed(recipients: "view", id: id, what: "view", change: "changed", db: db)
+            }
             let clash = try await db.raw("""
                 SELECT id FROM views WHERE module_id = \(bind: module.id) AND lower(name) = lower(\(bind: name)) AND id <> \(bind: id)
                 """).first()
