@@ -61,6 +61,9 @@ import Testing
             let one = try await client.execute(uri: "/m/contacts?q=p1%40example.com", method: .get, headers: [.cookie: admin.cookie]).text
             #expect(one.contains("selected · 1 Contact</span>"), "one is a Contact")
             #expect(!list.contains("name=\"sort\" value=\"\"") && !list.contains("name=\"columns\" value=\"\""))
+            // An error page says each problem once (its message was the problems joined, then listed).
+            let tooMany = try await client.execute(uri: "/m/contacts?per_page=999", method: .get, headers: [.cookie: admin.cookie])
+            #expect(tooMany.status == .unprocessableContent && tooMany.text.components(separatedBy: "must be at most 200").count == 2)
             let form = try await client.execute(uri: "/m/contacts/new", method: .get, headers: [.cookie: admin.cookie]).text
             #expect(form.contains("name=\"email\"") && !form.contains("step=\"\""))
             #expect(form.contains("step=\"0.01\"") || !form.contains("type=\"number\""))

@@ -49,7 +49,9 @@ struct ErrorMiddleware: RouterMiddleware {
                                      status: status)
         }
         let html = pages.render("error", title: "Error", context: context, page: ErrorPage(
-            status: status.code, reason: status.reasonPhrase, message: error.message,
+            // An invalid input's message is its problems joined: listed below, said once.
+            status: status.code, reason: status.reasonPhrase,
+            message: error.kind == .invalid && !error.problems.isEmpty ? nil : error.message,
             problems: error.problems.map { ErrorPage.Problem(field: $0.field, reason: $0.reason) }))
         return HTMLResponse(html: html, status: status).response
     }
@@ -58,7 +60,9 @@ struct ErrorMiddleware: RouterMiddleware {
     struct ErrorPage: PageModel {
         struct Problem: PageModel { let field: String, reason: String }
         let status: Int
-        let reason: String, message: String
+        let reason: String
+        /// Missing when the problems below say it all.
+        let message: String?
         let problems: [Problem]
     }
 
