@@ -159,12 +159,14 @@ import Testing
             #expect(failed.text.contains("127.0.0.1") && !failed.text.contains("s3cret-pw"))
             let page = try await client.api(.get, "/admin/mail", token: f.adminToken)
             #expect(page.status == .ok && page.text.contains("***") && !page.text.contains("s3cret-pw"))
+            #expect(!page.text.contains("id=\"outbox-note\""), "a relay is configured: no word of the outbox")
 
             // Back to the outbox: the test lands there.
             #expect(try await client.api(.put, "/api/v1/settings/transport", token: f.adminToken, json: ["url": ""]).status == .ok)
             let sent = try await client.api(.post, "/api/v1/settings/transport/test", token: f.adminToken,
                                             json: ["from": "b@example.com", "to": "a@example.com"])
             #expect(sent.status == .ok && sent.json?.objectValue?["accepted"] == .bool(true))
+            #expect(try await client.api(.get, "/admin/mail", token: f.adminToken).text.contains("id=\"outbox-note\""))
             #expect(try FileManager.default.contentsOfDirectory(atPath: f.outbox).filter { $0.hasSuffix(".eml") }.count == 1)
         }
     }

@@ -92,8 +92,11 @@ struct MailSettingsPages {
         let quota = try await settings.quota(for: user)
         let senders = try await store.senders.all()
         let chosen = form["sender_id"].flatMap { Int64($0) }
+        let transport = try await settings.transport(for: user)
         let model = Page(
-            current: Present.transport(try await settings.transport(for: user)), outbox: delivery.transports.outbox,
+            current: Present.transport(transport), outbox: delivery.transports.outbox,
+            // Said only while it is so: it read beside a configured relay too.
+            writesOutbox: transport.origin == .outbox,
             urlError: urlError, quotaError: quotaError,
             dailyQuota: quota.limit.map(String.init) ?? "", usedToday: quota.usedToday, orgZone: quota.timeZone.identifier,
             senders: senders.map { Page.SenderOption(id: $0.id, label: "\($0.name) <\($0.email)>", selected: $0.id == chosen) },
@@ -114,6 +117,7 @@ struct MailSettingsPages {
 
         let current: JSONValue
         let outbox: String
+        let writesOutbox: Bool
         let urlError: String?, quotaError: String?
         let dailyQuota: String
         let usedToday: Int
