@@ -57,6 +57,7 @@ import Testing
             let list = try await client.execute(uri: "/m/contacts?per_page=2", method: .get, headers: [.cookie: admin.cookie]).text
             #expect(!list.contains("href=\"\"") && !list.contains("rel=\"prev\""), "no Previous on the first page")
             #expect(list.contains("rel=\"next\""))
+            #expect(list.contains(#"name="list_name" placeholder="New list name" aria-label="New list name" maxlength="100""#))
             #expect(list.contains("selected · 3 Contacts</span>"))
             let one = try await client.execute(uri: "/m/contacts?q=p1%40example.com", method: .get, headers: [.cookie: admin.cookie]).text
             #expect(one.contains("selected · 1 Contact</span>"), "one is a Contact")

@@ -214,7 +214,7 @@ struct RecordPages {
             exportLink: "/m/\(module.apiName)/export.csv?" + [listing.viewID.map { "view=\($0)" }, listing.listID.map { "list=\($0)" },
                                                                  listing.search.map { "q=\($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }]
                 .compactMap { $0 }.joined(separator: "&"),
-            canMail: RecipientAddressSource.of(module, among: modules) != nil,
+            canMail: RecipientAddressSource.of(module, among: modules) != nil, listNameMax: ViewStore.maxNameLength,
             empty: result.page.records.isEmpty)
         return HTMLResponse(html: pages.render("records", title: module.pluralLabel, context: context, page: model,
                                                modules: modules, current: module.apiName)).response
@@ -400,6 +400,8 @@ struct RecordPages {
         let exportLink: String
         /// Whether its records have an address (their own, or a lookup's): "Mass email" shows.
         let canMail: Bool
+        /// The longest list name the store takes, so that the browser stops there.
+        let listNameMax: Int
         let empty: Bool
     }
 
