@@ -96,8 +96,7 @@ struct SendTest: AsyncParsableCommand {
         } catch {
             await made.shutdown()
             // The server's own words (say "535 5.7.8 Authentication credentials invalid") help most.
-            let said = error.reply.map { " (the server said: \($0))" } ?? ""
-            Self.fail("could not send through \(url): \(error.message)\(said)" + (error.hint.map { "\n" + $0 } ?? ""))
+            Self.fail("could not send through \(url): \(error.messageWithReply)" + (error.hint.map { "\n" + $0 } ?? ""))
         }
         await made.shutdown()
         var failed = false

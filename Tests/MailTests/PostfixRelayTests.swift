@@ -177,6 +177,8 @@ struct WithPostfixRelay: SuiteTrait, TestScoping {
             #expect(error.message == "the server rejected the credentials for \(relay.user)")
             #expect(error.reply?.code == 535)
             #expect(!error.description.contains("not-the-password"))
+            // What the pages and send-test say: the server's own words too.
+            #expect(error.messageWithReply.hasPrefix("the server rejected the credentials for \(relay.user) (the server said: 535"))
         }
     }
 

@@ -111,7 +111,7 @@ public struct MailTesting: Sendable {
             result = try await transport.send(message.envelope, message: message.message)
         } catch let error as MailError {
             let secrets = await secrets()
-            throw HeraldError.upstream(MailTesting.scrub("could not send through \(url): \(error.message)"
+            throw HeraldError.upstream(MailTesting.scrub("could not send through \(url): \(error.messageWithReply)"
                                                          + (error.hint.map { ". " + $0 } ?? ""), secrets: secrets))
         }
         let secrets = await secrets()

@@ -75,6 +75,12 @@ public struct MailError: Error, Sendable, Hashable, CustomStringConvertible {
         self.hint = hint ?? Self.usualHint(for: code)
     }
 
+    /// The message and the server's own words, for a person ("the server rejected the
+    /// credentials for ann (the server said: 535 5.7.8 Authentication credentials invalid)").
+    public var messageWithReply: String {
+        message + (reply.map { " (the server said: \($0))" } ?? "")
+    }
+
     public var description: String {
         var text = "\(code): \(message)"
         if let reply { text += " (server said: \(reply))" }
