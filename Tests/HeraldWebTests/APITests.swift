@@ -144,8 +144,22 @@ import Testing
             #expect(names(api.text) == ["Fischer", "Adams", "Fischer-Lee"])
             let selected = try await AccountManagementTests().post(client, "/m/contacts/export-selected.csv", admin, [("ids", String(ids[1])), ("ids", String(ids[2]))])
             #expect(selected.headers[.contentType]?.hasPrefix("text/csv") == true && names(selected.text) == ["Fisher", "Adams"])
+            // Its members are taken off it, and it is deleted, from its page (only the API could).
+            let removed = try await AccountManagementTests().post(client, "/m/contacts/selection", admin, [
+                ("ids", String(ids[0])), ("action", "remove_from_list"), ("current_list", String(list.id)),
+            ])
+            #expect(removed.headers[.location] == "/m/contacts?list=\(list.id)")
+            #expect(try await f.store.lists.find(list.id, in: contacts).memberCount == 2)
+            let listPage = try await client.execute(uri: "/m/contacts?list=\(list.id)", method: .get, headers: [.cookie: admin.cookie]).text
+            #expect(listPage.contains(#"id="remove-from-list""#) && listPage.contains(#"id="delete-list""#))
+            let userPage = try await client.execute(uri: "/m/contacts?list=\(list.id)",
+                                                    method: .get, headers: [.cookie: try await AccountManagementTests().logIn(client, f.user.email, "user-password-1").cookie]).text
+            #expect(!userPage.contains(#"id="remove-from-list""#) && !userPage.contains(#"id="delete-list""#), "another's list: not for a user to change")
             // A user's export of a list (lists are shared) holds only the user's own records.
             #expect(names(try await client.api(.get, "/api/v1/modules/contacts/export?list=\(list.id)", token: f.userToken).text).isEmpty)
+            let deleted = try await AccountManagementTests().post(client, "/m/contacts/lists/\(list.id)/delete", admin, [])
+            #expect(deleted.headers[.location] == "/m/contacts")
+            #expect(try await f.store.lists.all(in: contacts).isEmpty)
         }
     }
 

@@ -41,6 +41,11 @@ struct RecordPages {
             return CSVTransfer.export(module: module, criteria: .all([]), within: .records(ids), scope: try context.user().scope,
                                       store: store, filename: module.apiName + "-selected")
         }
+        app.post("/m/:module/lists/:id/delete") { _, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            try await store.lists.delete(try context.parameters.require("id", as: Int64.self), in: module, scope: try context.user().scope)
+            return Response.redirect(to: "/m/\(module.apiName)", type: .found)
+        }
         app.post("/m/:module/selection") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))
             let form = try await FormData.read(request, context: context)
@@ -55,6 +60,10 @@ struct RecordPages {
                 let user = try context.user()
                 let list = try await store.lists.create(in: module, name: form["list_name"] ?? "", by: user.id, members: ids, scope: user.scope)
                 return Response.redirect(to: "/m/\(module.apiName)?list=\(list.id)", type: .found)
+            case "remove_from_list"?:
+                guard let listID = form["current_list"].flatMap({ Int64($0) }) else { throw HeraldError.invalid(field: "current_list", "choose a list") }
+                _ = try await store.lists.remove(ids, from: listID, in: module, scope: try context.user().scope)
+                return Response.redirect(to: "/m/\(module.apiName)?list=\(listID)", type: .found)
             case "delete"?:
                 try await delivery.records.delete(ids, in: module, by: try context.user())
                 return Response.redirect(to: "/m/\(module.apiName)", type: .found)
@@ -203,7 +212,7 @@ struct RecordPages {
             currentView: result.view.map {
                 List.CurrentView(id: $0.id, name: $0.name, summary: $0.criteria.summary(in: module), mayChange: user.mayChange(madeBy: $0.createdBy))
             },
-            currentList: result.list.map { List.Named(id: $0.id, name: $0.name) },
+            currentList: result.list.map { List.CurrentList(id: $0.id, name: $0.name, mayChange: user.mayChange(madeBy: $0.createdBy)) },
             search: listing.search ?? "", sort: listing.sort, order: listing.descending ? "desc" : "asc",
             columnsParam: requested.isEmpty ? nil : requested.joined(separator: ","),
             total: result.page.total, totalLabel: result.page.total == 1 ? module.singularLabel : module.pluralLabel,
@@ -371,6 +380,8 @@ struct RecordPages {
             let count: Int?
         }
         struct Named: PageModel { let id: Int64, name: String }
+        /// The list shown, and whether its members may be taken off it and it deleted here.
+        struct CurrentList: PageModel { let id: Int64, name: String, mayChange: Bool }
         struct CurrentView: PageModel {
             let id: Int64
             let name: String, summary: String
@@ -387,7 +398,7 @@ struct RecordPages {
         let changeableLists: [Named]
         let hasChangeableLists: Bool
         let currentView: CurrentView?
-        let currentList: Named?
+        let currentList: CurrentList?
         let search: String
         /// Missing rather than empty when not sorted, not chosen or not there, so that their
         /// sections are left out: Mustache opens a section for an empty string.
