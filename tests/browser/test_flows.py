@@ -45,6 +45,22 @@ def test_view_drop_down_filters_contacts(admin, herald):
     assert set(countries) == {"Germany"}
 
 
+def test_the_view_drop_down_by_keyboard_goes_on_enter_not_on_each_arrow(admin, herald):
+    """Arrow keys walk the choices without reloading the page (each reloaded it, focus back at
+    the top); Enter applies the one reached."""
+    from selenium.webdriver.common.keys import Keys
+    admin.get(herald.url + "/m/contacts")
+    select = admin.find_element(By.ID, "view-select")
+    select.send_keys(Keys.ARROW_DOWN)
+    select.send_keys(Keys.ARROW_DOWN)
+    assert "view=" not in admin.current_url
+    assert admin.switch_to.active_element == select, "focus stays on the select"
+    chosen = Select(select).first_selected_option.text
+    select.send_keys(Keys.ENTER)
+    wait(admin).until(EC.url_contains("view="))
+    assert Select(admin.find_element(By.ID, "view-select")).first_selected_option.text == chosen
+
+
 def test_bad_email_is_shown_on_the_form(admin, herald):
     admin.get(herald.url + "/m/contacts/new")
     admin.find_element(By.ID, "f-last_name").send_keys("Mustermann")

@@ -17,14 +17,29 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
   document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
-    select.addEventListener("change", () => {
+    const initial = select.value;
+    const submit = () => {
       // Choosing a view clears the static list and the other way round.
       const other = select.name === "view" ? "list" : "view";
       const otherSelect = select.form.querySelector(`select[name=${other}]`);
       if (otherSelect && select.value) otherSelect.value = "";
       select.form.querySelectorAll("input[name=page]").forEach((i) => i.remove());
       select.form.submit();
+    };
+    // A choice by mouse goes at once. By keyboard each arrow key changes the value, and
+    // going at each one reloaded the page under the reader's fingers: it goes on Enter, or
+    // when focus leaves the select on another choice.
+    let byKeyboard = false;
+    select.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        submit();
+      } else if (event.key !== "Tab" && event.key !== "Shift") {
+        byKeyboard = true;
+      }
     });
+    select.addEventListener("change", () => { if (!byKeyboard) submit(); });
+    select.addEventListener("blur", () => { if (byKeyboard && select.value !== initial) submit(); });
   });
   const selectAll = document.querySelector("[data-select-all]");
   const counter = document.querySelector("[data-selected-count]");
