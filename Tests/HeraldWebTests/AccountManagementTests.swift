@@ -107,6 +107,26 @@ import Testing
         }
     }
 
+    /// A user changes their own name and time zone, on the account page and through the API
+    /// (only an admin could, on the user's page); not their role.
+    @Test func aUserChangesTheirOwnNameAndTimeZone() async throws {
+        try await WebFixture.with { f, client in
+            let me = try await logIn(client, f.user.email, "user-password-1")
+            let saved = try await post(client, "/account/profile", me, [("name", "Paula Plain"), ("time_zone", "America/New_York")])
+            #expect(saved.status == .found && saved.headers[.location] == "/account?saved=1")
+            let user = try #require(try await f.store.users.find(f.user.id))
+            #expect(user.name == "Paula Plain" && user.timeZone == "America/New_York")
+            let page = try await client.execute(uri: "/account?saved=1", method: .get, headers: [.cookie: me.cookie]).text
+            #expect(page.contains(#"<option value="America/New_York" selected>"#) && page.contains(#"value="Paula Plain""#))
+            let bad = try await post(client, "/account/profile", me, [("name", " "), ("time_zone", "Mars/Base")])
+            #expect(bad.status == .unprocessableContent && bad.text.contains("is not a time zone name"))
+            let api = try await client.api(.patch, "/api/v1/me", token: f.userToken, json: ["time_zone": "Europe/Paris"])
+            #expect(api.status == .ok && api.json?.objectValue?["time_zone"] == "Europe/Paris")
+            let role = try await client.api(.patch, "/api/v1/me", token: f.userToken, json: ["role": "admin"])
+            #expect(role.status == .unprocessableContent && role.problemFields == ["role"], "an unknown field here: a role is an admin's")
+        }
+    }
+
     @Test func aNewPasswordEndsOtherSessionsAndRevokesTokens() async throws {
         try await WebFixture.with { f, client in
             let laptop = try await logIn(client, f.user.email, "user-password-1")

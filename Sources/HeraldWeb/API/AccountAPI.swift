@@ -9,6 +9,14 @@ struct AccountAPI {
 
     func register(on api: RouterGroup<AppRequestContext>) {
         api.get("me") { _, context in JSONResponse.make(Present.user(try context.user())) }
+        // One's own name and time zone (role and activity are an admin's, AccountPolicy).
+        api.patch("me") { request, context in
+            var body = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))
+            let change = UserChange(name: body.string("name", maxLength: 100), timeZone: body.string("time_zone", maxLength: 100))
+            try body.finish()
+            let user = try context.user()
+            return JSONResponse.make(Present.user(try await store.users.change(user.id, change, by: user)))
+        }
         api.get("tokens") { _, context in
             JSONResponse.make(JSONValue.object(["tokens": .array(try await store.tokens.all(for: try context.user().id).map(Present.token))]))
         }

@@ -10,7 +10,19 @@ struct AccountPages {
     let pages: PageRenderer
 
     func register(on app: RouterGroup<AppRequestContext>) {
-        app.get("/account") { _, context in try await page(context: context) }
+        app.get("/account") { request, context in
+            try await page(flash: request.uri.queryParameters["saved"] == "1" ? "Saved." : nil, context: context)
+        }
+        app.post("/account/profile") { request, context in
+            let user = try context.user()
+            let form = try await FormData.read(request, context: context)
+            do {
+                _ = try await store.users.change(user.id, UserChange(name: form["name"], timeZone: form["time_zone"]), by: user)
+                return Response.redirect(to: "/account?saved=1", type: .found)
+            } catch let error as HeraldError where error.kind == .invalid {
+                return try await page(profileForm: form.dictionary, profileProblems: error.problems, context: context)
+            }
+        }
         app.post("/account/password") { request, context in
             let user = try context.user()
             let form = try await FormData.read(request, context: context)
@@ -64,6 +76,7 @@ struct AccountPages {
 
     func page(flash: String? = nil, newToken: (name: String, secret: String)? = nil, tokenProblems: [Problem] = [],
               passwordProblems: [Problem] = [], userForm: [String: String] = [:], userProblems: [Problem] = [],
+              profileForm: [String: String] = [:], profileProblems: [Problem] = [],
               context: AppRequestContext) async throws -> Response {
         let user = try context.user()
         let local = LocalTime(zoneNamed: user.timeZone)
@@ -87,14 +100,18 @@ struct AccountPages {
                 hasErrors: !userProblems.isEmpty)
         }
         let model = Page(
-            me: Page.Me(name: user.name, email: user.email, timeZone: user.timeZone, role: user.role.rawValue),
+            me: Page.Me(name: profileForm["name"] ?? user.name, email: user.email, role: user.role.rawValue,
+                        zones: MassEmailPages.zoneNames(including: user.timeZone).map {
+                            SelectOption(value: $0, label: $0, selected: $0 == (profileForm["time_zone"] ?? user.timeZone))
+                        },
+                        errors: AdminPages.errorMap(profileProblems)),
             tokens: tokens, hasTokens: !tokens.isEmpty, tokenError: tokenProblems.map(\.description).first,
             // Named as the form's labels name the fields.
             passwordErrors: passwordProblems.map { p in
                 (["current_password": "Current password", "new_password": "New password"][p.field] ?? p.field) + ": " + p.reason
             },
             newToken: newToken.map { Page.NewToken(name: $0.name, secret: $0.secret) }, admin: admin)
-        let failed = !tokenProblems.isEmpty || !passwordProblems.isEmpty || !userProblems.isEmpty
+        let failed = !tokenProblems.isEmpty || !passwordProblems.isEmpty || !userProblems.isEmpty || !profileProblems.isEmpty
         let html = pages.render("account", title: "Account", context: context, page: model,
                                 modules: try await store.modules.all(), flash: flash)
         return HTMLResponse(html: html, status: failed ? .unprocessableContent : .ok).response
@@ -102,7 +119,11 @@ struct AccountPages {
 
     /// The account page's model (`account.mustache`).
     struct Page: PageModel {
-        struct Me: PageModel { let name: String, email: String, timeZone: String, role: String }
+        struct Me: PageModel {
+            let name: String, email: String, role: String
+            let zones: [SelectOption]
+            let errors: [String: String]
+        }
         struct Token: PageModel {
             let id: Int64
             let name: String, prefix: String, created: String, lastUsed: String, expires: String
