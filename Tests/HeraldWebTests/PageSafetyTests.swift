@@ -62,6 +62,10 @@ import Testing
             let one = try await client.execute(uri: "/m/contacts?q=p1%40example.com", method: .get, headers: [.cookie: admin.cookie]).text
             #expect(one.contains("selected · 1 Contact</span>"), "one is a Contact")
             #expect(!list.contains("name=\"sort\" value=\"\"") && !list.contains("name=\"columns\" value=\"\""))
+            // A path id that is no number is said in plain words, not the framework's.
+            let notAnID = try await client.execute(uri: "/m/contacts/abc", method: .get, headers: [.cookie: admin.cookie])
+            #expect(notAnID.status == .badRequest && notAnID.text.contains("&#39;abc&#39; in the address is not an id (a whole number from 1)"))
+            #expect(!notAnID.text.contains("Int64"))
             // An error page says each problem once (its message was the problems joined, then listed).
             let tooMany = try await client.execute(uri: "/m/contacts?per_page=999", method: .get, headers: [.cookie: admin.cookie])
             #expect(tooMany.status == .unprocessableContent && tooMany.text.components(separatedBy: "must be at most 200").count == 2)

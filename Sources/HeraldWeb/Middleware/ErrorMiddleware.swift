@@ -28,12 +28,21 @@ struct ErrorMiddleware: RouterMiddleware {
             default: error.status.code < 500 ? .malformed : .invalid
             }
             if error.status.code >= 500 { throw error }
-            var herald = HeraldError(kind, error.body ?? error.status.reasonPhrase)
+            var herald = HeraldError(kind, ErrorMiddleware.inPlainWords(error.body) ?? error.body ?? error.status.reasonPhrase)
             if error.status == .contentTooLarge, error.body == nil {
                 herald.message = "the request body is larger than \(ErrorMiddleware.size(context.maxUploadSize)), the most this call reads"
             }
             return respond(herald, request: request, context: context, status: error.status)
         }
+    }
+
+    /// Hummingbird's words for a path id that is no number ("Parameter 'abc' can not be
+    /// converted to the expected type (Int64)") as a person would say them; nil for others.
+    static func inPlainWords(_ message: String?) -> String? {
+        guard let message, message.hasPrefix("Parameter '"), message.contains("can not be converted"),
+              let value = message.dropFirst("Parameter '".count).split(separator: "'", maxSplits: 1, omittingEmptySubsequences: false).first
+        else { return nil }
+        return "'\(value.prefix(100))' in the address is not an id (a whole number from 1)"
     }
 
     func respond(_ error: HeraldError, request: Request, context: Context, status: HTTPResponse.Status? = nil) -> Response {
