@@ -179,6 +179,30 @@ struct Serve: AsyncParsableCommand {
         do throws(MailError) { _ = try SpamAssassinClient(address: spamd) } catch { throw ValidationError("--spamd: \(error.message)") }
     }
 
+    /// Whether this process can listen on `host`:`port` now: binds a socket there and closes
+    /// it (port 0 binds any free one). The server binds again a moment later.
+    static func checkListenable(host: String, port: Int) throws {
+        var hints = addrinfo()
+        hints.ai_flags = AI_PASSIVE
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var found: UnsafeMutablePointer<addrinfo>?
+        let resolved = getaddrinfo(host, String(port), &hints, &found)
+        guard resolved == 0, let first = found else {
+            throw CLIError("--host: cannot listen on \(host): \(String(cString: gai_strerror(resolved))) (an address of this machine, e.g. 127.0.0.1 or 0.0.0.0)")
+        }
+        defer { freeaddrinfo(found) }
+        let fd = socket(first.pointee.ai_family, first.pointee.ai_socktype, first.pointee.ai_protocol)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var yes: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        if bind(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) != 0 {
+            let reason = String(cString: strerror(errno))
+            throw CLIError("cannot listen on \(host):\(port): \(reason)"
+                           + (errno == EADDRINUSE ? "; another program (another herald serve?) uses the port: stop it, or choose --port" : ""))
+        }
+    }
+
     func run() async throws {
         let logger = try db.logger("herald")
         LoggingSystem.bootstrap { label in
@@ -189,6 +213,9 @@ struct Serve: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
+        // Before anything is made (the first admin's one-time password among it), so that a
+        // port in use or a host not on this machine fails first, in words.
+        try Serve.checkListenable(host: host, port: port)
         let store = try await db.openStore(logger: logger, stateDir: stateDir)
         let accounts = Accounts(store: store, bcryptCost: bcryptCost)
         if let (admin, password) = try await accounts.bootstrapAdmin() {
