@@ -119,10 +119,7 @@ public struct RecordStore: Sendable {
 
     /// A page of records matching the query, with the total count.
     public func list(in module: Module, _ query: RecordQuery, scope: AccessScope) async throws -> RecordPage {
-        let matching = try await whereClause(module, criteria: query.criteria, search: query.search, scope: scope)
-        let filter: SQLQueryString = if let within = query.within {
-            "\(matching) AND \(try await selectionSQL(within, table: module.table))"
-        } else { matching }
+        let filter = try await whereClause(module, criteria: query.criteria, search: query.search, within: query.within, scope: scope)
         let direction = query.descending ? "DESC" : "ASC"
         let order: SQLQueryString = if let sort = query.sort, let field = module.field(sort) {
             // Empty values last in both directions, the same on SQLite and PostgreSQL.
@@ -184,8 +181,7 @@ public struct RecordStore: Sendable {
     ///   - within: only the records of a static list or of these ids, when given.
     public func chunk(in module: Module, criteria: ResolvedCriteria, search: String? = nil, within: RecipientSelection? = nil,
                       scope: AccessScope, after: Int64, limit: Int) async throws -> [Record] {
-        let matching = try await whereClause(module, criteria: criteria, search: search, scope: scope)
-        let filter: SQLQueryString = if let within { "\(matching) AND \(try await selectionSQL(within, table: module.table))" } else { matching }
+        let filter = try await whereClause(module, criteria: criteria, search: search, within: within, scope: scope)
         return try await database.read { db in
             try await db.rows("""
                 SELECT \(RecordStore.columns(module)) FROM \(ident: module.table) WHERE id > \(bind: after) AND \(filter)
@@ -240,12 +236,15 @@ public struct RecordStore: Sendable {
         return out
     }
 
-    func whereClause(_ module: Module, criteria: ResolvedCriteria, search: String?, scope: AccessScope) async throws -> SQLQueryString {
+    /// - Parameter within: only a static list's records (or these ids), when given.
+    func whereClause(_ module: Module, criteria: ResolvedCriteria, search: String?, within: RecipientSelection? = nil,
+                     scope: AccessScope) async throws -> SQLQueryString {
         let compiler = CriteriaSQL(kind: database.kind, now: Date(), zone: try await settings.timeZone())
         var clause = RecordStore.scopeSQL(scope) + " AND " + compiler.compile(criteria)
         if let search, !search.trimmingCharacters(in: .whitespaces).isEmpty {
             clause = clause + " AND " + compiler.search(search.trimmingCharacters(in: .whitespaces), in: module)
         }
+        if let within { clause = clause + " AND " + (try await selectionSQL(within, table: module.table)) }
         return clause
     }
 
