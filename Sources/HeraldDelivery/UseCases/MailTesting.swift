@@ -53,7 +53,8 @@ public struct MailTesting: Sendable {
         guard let found = try await store.records.find(in: module, id: recordID, scope: user.scope) else {
             throw HeraldError.invalid(field: "record_id", "no record \(recordID) in \(module.pluralLabel)")
         }
-        let record = try await store.records.withLookups([found], uses: lookups, module: module, among: try await store.modules.all()).first ?? found
+        let record = lookups.isEmpty ? found
+            : try await store.records.withLookups([found], uses: lookups, module: module, among: try await store.modules.all()).first ?? found
         var owner: User?
         if let ownerID = record.ownerID { owner = try await store.users.find(ownerID) }
         return MergeValues(record: record, owner: owner.map { .init(name: $0.name, email: $0.email) },

@@ -233,11 +233,8 @@ struct ImportJob: Sendable {
                     continue
                 }
                 // A row of empty cells (",,,", as spreadsheets end their exports) is a blank line,
-                // not a record missing its required fields; asked cheaply, since most rows are not.
-                if row.fields.first.map({ $0.utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 } }) == true,
-                   row.fields.allSatisfy({ $0.utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 } }) {
-                    continue
-                }
+                // not a record missing its required fields; most rows stop at their first cell.
+                if row.fields.allSatisfy({ $0.utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 } }) { continue }
                 report.rowsRead += 1
                 if options.atomic, !options.dryRun, report.rowsRead > options.atomicRowLimit {
                     throw HeraldError.invalid(field: "atomic", """
