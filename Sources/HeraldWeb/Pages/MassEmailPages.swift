@@ -403,6 +403,11 @@ struct MassEmailPages {
         return names
     }
 
+    /// Which message of a mass email a step is: "Mass email" (0), "Follow-up 2".
+    static func stepLabel(_ step: Int) -> String {
+        step == 0 ? "Mass email" : "Follow-up \(step)"
+    }
+
     /// The recipients choice of every record: "All Contacts", or, for a user who sees only
     /// their own, "All my Contacts".
     static func allLabel(_ module: Module, scope: AccessScope) -> String {
@@ -550,7 +555,7 @@ struct MassEmailPages {
                 let notSent = stoppedSteps.contains(r.step) && MessageStatus.unsentWhenStopped.contains(r.status)
                 return Detail.Message(
                     address: r.address, status: notSent ? "stopped" : r.status.rawValue, label: notSent ? Detail.notSentLabel : r.status.rawValue,
-                    step: (r.step == 0 ? "Mass email" : "Follow-up \(r.step)") + (r.variant.map { ", variant \(ABTest.letter($0))" } ?? ""),
+                    step: MassEmailPages.stepLabel(r.step) + (r.variant.map { ", variant \(ABTest.letter($0))" } ?? ""),
                     recordLink: "/m/\(m.module)/\(r.recordID)", attempts: r.attempts,
                     reply: [r.code.map(String.init), r.enhancedCode, r.text].compactMap { $0 }.joined(separator: " "),
                     when: (r.sentAt ?? (r.status == .deferred || r.status == .uncertain ? r.nextAttemptAt : nil)).map(local.readable) ?? "",

@@ -129,7 +129,7 @@ struct RecordPages {
         }
         let (messages, suppressions) = try await delivery.records.mailHistory(of: record, in: module, for: user)
         let mail = messages.map { m in
-            Detail.Mail(massEmail: m.massEmailName, link: "/mass-emails/\(m.massEmailID)", message: m.step == 0 ? "Mass email" : "Follow-up \(m.step)",
+            Detail.Mail(massEmail: m.massEmailName, link: "/mass-emails/\(m.massEmailID)", message: MassEmailPages.stepLabel(m.step),
                         status: m.status.rawValue, sent: m.sentAt.map(local.readable) ?? "",
                         opened: m.openedAt.map(local.readable) ?? "", clicked: m.clickedAt.map(local.readable) ?? "",
                         unsubscribed: m.unsubscribedAt.map(local.readable) ?? "")
