@@ -14,7 +14,7 @@ struct DatabaseOptions: ParsableArguments {
     /// `--database`, HERALD_DATABASE, or herald.sqlite. Read here, not as the option's default:
     /// `--help` prints a default, and the environment's URL may hold a password.
     var databaseURL: String {
-        database ?? ProcessInfo.processInfo.environment["HERALD_DATABASE"].flatMap { $0.isEmpty ? nil : $0 } ?? "herald.sqlite"
+        database ?? Environment.value("HERALD_DATABASE") ?? "herald.sqlite"
     }
 
     @Option(name: .long, help: ArgumentHelp(
@@ -24,7 +24,7 @@ struct DatabaseOptions: ParsableArguments {
         the same. Default: secret.key in the state folder. Env: HERALD_SECRET_KEY_FILE, or the key \
         itself in HERALD_SECRET_KEY.
         """, valueName: "path"))
-    var secretKeyFile: String? = ProcessInfo.processInfo.environment["HERALD_SECRET_KEY_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+    var secretKeyFile: String? = Environment.value("HERALD_SECRET_KEY_FILE")
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error. Env: HERALD_LOG_LEVEL.")
     var logLevel: String = ProcessInfo.processInfo.environment["HERALD_LOG_LEVEL"] ?? "info"
@@ -51,7 +51,7 @@ struct DatabaseOptions: ParsableArguments {
     }
 
     static func keyring(file: String?, stateDir: String? = nil) throws -> SecretKeyring {
-        let folder = stateDir ?? ProcessInfo.processInfo.environment["HERALD_STATE_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "herald-state"
+        let folder = stateDir ?? Environment.value("HERALD_STATE_DIR") ?? "herald-state"
         do {
             return try SecretKeyring.load(file: file ?? folder + "/secret.key")
         } catch let error as HeraldError {
@@ -75,6 +75,14 @@ struct DatabaseOptions: ParsableArguments {
         } catch {
             throw CLIError("cannot open the database \(location): \(error)")
         }
+    }
+}
+
+/// The CLI's settings from the environment.
+enum Environment {
+    /// The variable `name`'s value; nil when it is unset or empty (an empty one means "not given").
+    static func value(_ name: String) -> String? {
+        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 

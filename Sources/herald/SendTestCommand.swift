@@ -118,7 +118,7 @@ struct SendTest: AsyncParsableCommand {
     /// The DKIM signers of the sending domain that covers `address`, from the database given
     /// (or HERALD_DATABASE, or ./herald.sqlite when it exists); none without a database.
     static func signers(for address: String, database: String?, secretKeyFile: String?) async -> [DKIMSigner] {
-        let environment = ProcessInfo.processInfo.environment["HERALD_DATABASE"].flatMap { $0.isEmpty ? nil : $0 }
+        let environment = Environment.value("HERALD_DATABASE")
         guard let text = database ?? environment ?? (FileManager.default.fileExists(atPath: "herald.sqlite") ? "herald.sqlite" : nil) else {
             return []
         }
@@ -126,8 +126,7 @@ struct SendTest: AsyncParsableCommand {
         logger.logLevel = .error
         do {
             let store = try await Store.open(try DatabaseLocation(parsing: text), logger: logger,
-                                             keyring: try DatabaseOptions.keyring(file: secretKeyFile ?? ProcessInfo.processInfo.environment["HERALD_SECRET_KEY_FILE"]
-                                                 .flatMap { $0.isEmpty ? nil : $0 }))
+                                             keyring: try DatabaseOptions.keyring(file: secretKeyFile ?? Environment.value("HERALD_SECRET_KEY_FILE")))
             let keys = try await store.domains.signingKeys()
             await store.close()
             let byDomain = SendingDomains.signers(of: keys, logger: logger)

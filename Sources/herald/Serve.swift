@@ -46,7 +46,7 @@ struct Serve: AsyncParsableCommand {
     /// `--metrics-token` or HERALD_METRICS_TOKEN: read here, not as the option's default, which
     /// `--help` would print.
     var resolvedMetricsToken: String? {
-        metricsToken ?? ProcessInfo.processInfo.environment["HERALD_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        metricsToken ?? Environment.value("HERALD_METRICS_TOKEN")
     }
 
     @Option(name: .long, help: """
@@ -56,7 +56,7 @@ struct Serve: AsyncParsableCommand {
     var transport: String?
 
     /// `--transport`, else `HERALD_TRANSPORT`.
-    var transportURL: String? { transport ?? ProcessInfo.processInfo.environment["HERALD_TRANSPORT"].flatMap { $0.isEmpty ? nil : $0 } }
+    var transportURL: String? { transport ?? Environment.value("HERALD_TRANSPORT") }
 
     @Option(name: .long, help: "The .eml outbox folder used when no transport is configured. Env: HERALD_OUTBOX.")
     var outbox: String = ProcessInfo.processInfo.environment["HERALD_OUTBOX"] ?? "outbox"
@@ -75,7 +75,7 @@ struct Serve: AsyncParsableCommand {
         redirects and unsubscribe links in every message point here (default: http://HOST:PORT). \
         Env: HERALD_PUBLIC_URL.
         """)
-    var publicURL: String? = ProcessInfo.processInfo.environment["HERALD_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    var publicURL: String? = Environment.value("HERALD_PUBLIC_URL")
 
     @Option(name: .long, help: """
         Opens and clicks this many seconds or fewer after delivery count as a machine's (a mail \
@@ -91,7 +91,7 @@ struct Serve: AsyncParsableCommand {
     var bounceDomain: String?
 
     /// `--bounce-domain`, else `HERALD_BOUNCE_DOMAIN`.
-    var bounceDomainName: String? { bounceDomain ?? ProcessInfo.processInfo.environment["HERALD_BOUNCE_DOMAIN"].flatMap { $0.isEmpty ? nil : $0 } }
+    var bounceDomainName: String? { bounceDomain ?? Environment.value("HERALD_BOUNCE_DOMAIN") }
 
     @Option(name: .long, help: """
         host:port of an SMTP listener for bounces and replies to the bounce domain (for example \
@@ -101,7 +101,7 @@ struct Serve: AsyncParsableCommand {
 
     /// `--inbound-smtp`, else `HERALD_INBOUND_SMTP`, as host and port.
     var inboundAddress: (host: String, port: Int)? {
-        guard let text = inboundSmtp ?? ProcessInfo.processInfo.environment["HERALD_INBOUND_SMTP"].flatMap({ $0.isEmpty ? nil : $0 }),
+        guard let text = inboundSmtp ?? Environment.value("HERALD_INBOUND_SMTP"),
               let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port),
               colon != text.startIndex else { return nil }
         return (String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
@@ -138,13 +138,13 @@ struct Serve: AsyncParsableCommand {
         The DNS server that "Check DNS" of sending domains asks, as address:port (IPv4), instead of \
         the system's resolver (/etc/resolv.conf). Env: HERALD_DNS_SERVER.
         """)
-    var dnsServer: String? = ProcessInfo.processInfo.environment["HERALD_DNS_SERVER"].flatMap { $0.isEmpty ? nil : $0 }
+    var dnsServer: String? = Environment.value("HERALD_DNS_SERVER")
 
     @Option(name: .long, help: """
         SpamAssassin's spamd, as host:port, for "Check for spam" and the threshold that may refuse \
         mass email (default 127.0.0.1:783, where Debian's spamd listens). Env: HERALD_SPAMD.
         """)
-    var spamd: String = ProcessInfo.processInfo.environment["HERALD_SPAMD"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1:783"
+    var spamd: String = Environment.value("HERALD_SPAMD") ?? "127.0.0.1:783"
 
     @Option(name: .long, help: ArgumentHelp("bcrypt cost for password hashes (4–16).", visibility: .hidden))
     var bcryptCost: UInt8 = 12
