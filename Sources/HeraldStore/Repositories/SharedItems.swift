@@ -1,6 +1,14 @@
 import HeraldCore
 import SQLKit
 
+extension HeraldError {
+    /// The refusal of a change to a shared item (a view, list or template) by someone who is
+    /// neither its maker nor an admin: said the same wherever it is checked.
+    public static func mayNotChange(_ what: String) -> HeraldError {
+        .forbidden("only the user who made this \(what) or an admin may change it")
+    }
+}
+
 /// Views, static lists and templates are shared: everyone may use them to send, only their
 /// creator or an admin changes or deletes them, and none changes while a mass email still
 /// depends on it. A view or list is read when a mass email chooses its recipients, so it is
@@ -14,7 +22,7 @@ enum SharedItems {
         guard case .ownedBy(let user) = scope,
               let row = try await db.raw("SELECT created_by FROM \(ident: table) WHERE id = \(bind: id)").first() else { return }
         if try row.decode(column: "created_by", as: Int64?.self) != user {
-            throw HeraldError.forbidden("only the user who made this \(what) or an admin may change it")
+            throw HeraldError.mayNotChange(what)
         }
     }
 

@@ -52,7 +52,7 @@ struct ViewsAPI {
     /// otherwise come first, as if it could be saved once mended (the store checks again).
     static func requireMayChange(_ view: View, by user: User) throws {
         guard user.mayChange(madeBy: view.createdBy) else {
-            throw HeraldError.forbidden("only the user who made this view or an admin may change it")
+            throw HeraldError.mayNotChange("view")
         }
     }
 
