@@ -89,7 +89,7 @@ import Testing
 
         // Meanwhile a client that behaves (our own, from 127.0.0.1) sends six messages on
         // three connections at once; the handlers run two at a time.
-        let transport = SMTPTransport(configuration: SMTPClientConfiguration(host: "127.0.0.1", port: port, security: .none, timeouts: .all(.seconds(10))),
+        let transport = SMTPTransport(configuration: SMTPClientConfiguration(host: "127.0.0.1", port: port, security: .none, timeouts: .all(.seconds(30))),
                                       poolConfiguration: SMTPPoolConfiguration(maximumConnections: 3))
         let batch = (0..<6).map { OutgoingMessage(envelope: try! Envelope(returnPath: "", recipients: ["bounce+\($0)@example.com"]),
                                                   message: Array("Subject: \($0)\r\n\r\nhello\r\n".utf8)) }

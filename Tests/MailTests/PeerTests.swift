@@ -60,7 +60,7 @@ import Testing
         guard let peer = try await Self.startAiosmtpd(reject: ["nobody@example.org"]) else { return }
         defer { peer.process.stop() }
         let url = "smtp://user:s3cret@localhost:\(peer.port)?tls=required"
-        let transport = try TransportURL(url).makeTransport(trust: .certificatesPEM([peer.certPEM!]), timeouts: .all(.seconds(10)))
+        let transport = try TransportURL(url).makeTransport(trust: .certificatesPEM([peer.certPEM!]), timeouts: .all(.seconds(30)))
         let message = try Self.sampleMessage()
         let envelope = try Envelope(returnPath: "bounce+abc@example.com", recipients: ["ann@example.org", "nobody@example.org"])
         let result = try await transport.send(envelope, message: message)
@@ -180,7 +180,7 @@ import Testing
         defer { sink.stop() }
         try await sink.waitUntilReady(marker: nil, port: port)
         let transport = SMTPTransport(
-            configuration: SMTPClientConfiguration(host: "127.0.0.1", port: port, security: .none, timeouts: .all(.seconds(10))),
+            configuration: SMTPClientConfiguration(host: "127.0.0.1", port: port, security: .none, timeouts: .all(.seconds(30))),
             poolConfiguration: SMTPPoolConfiguration(maximumConnections: 4)
         )
         let message = try Self.sampleMessage()
