@@ -197,6 +197,40 @@ import Testing
         }
     }
 
+    /// A spreadsheet of owners names them by address; an empty Owner cell keeps the importer;
+    /// a name twice in the header is in the way only of a column that is imported.
+    @Test(arguments: TestDatabase.kinds)
+    func ownersByAddressAndTwiceNamedColumnsLeftOut(kind: DatabaseKind) async throws {
+        try await TestDatabase.withStore(kind) { store in
+            let contacts = try await store.modules.named("contacts")
+            let admin = try await store.testAdmin()
+            let ann = try await store.users.create(email: "Ann@Example.com", name: "Ann", role: .user, passwordHash: "x", timeZone: "UTC")
+            let csv = "Last Name,Email,Owner,Notes,Notes\nA,a@example.com, ann@example.COM ,x,y\nB,b@example.com,,x,y\n"
+                + "C,c@example.com,\(ann.id),x,y\nD,d@example.com,nobody@example.com,x,y\n"
+            var options = ImportOptions(owner: admin.id)
+            options.atomic = false
+            options.mapping = ["Last Name": "last_name", "Email": "email", "Owner": "owner"]
+            let report = try await store.importer.run(into: contacts, options: options, input: ImporterTests.chunks(csv))
+            #expect(report.created == 3 && report.failed == 1, "\(report.errors)")
+            #expect(report.errors.map(\.line) == [5] && report.errors.first?.field == "owner")
+            #expect(report.errors.first?.reason == "no user has the address 'nobody@example.com'")
+            let rows = try await store.records.list(in: contacts, RecordQuery(sort: "email"), scope: .all).records
+            #expect(rows.map { $0["owner"] } == [.reference(ann.id), .reference(admin.id), .reference(ann.id)])
+            // An update whose Owner cell is empty keeps the record's owner.
+            options.duplicates = .update
+            let update = "Last Name,Email,Owner\nA2,a@example.com,\n"
+            #expect(try await store.importer.run(into: contacts, options: options, input: ImporterTests.chunks(update)).updated == 1)
+            let a = try await store.records.list(in: contacts, RecordQuery(search: "a@example.com"), scope: .all).records
+            #expect(a.map { $0["last_name"] } == [.text("A2")] && a.map { $0["owner"] } == [.reference(ann.id)])
+            // Imported, the twice-named column is still ambiguous.
+            options.mapping["Notes"] = "last_name"
+            options.mapping["Last Name"] = nil
+            await #expect(throws: HeraldError.self) {
+                _ = try await store.importer.run(into: contacts, options: options, input: ImporterTests.chunks(csv))
+            }
+        }
+    }
+
     @Test(arguments: TestDatabase.kinds)
     func anAllOrNothingImportIsBoundedInRows(kind: DatabaseKind) async throws {
         try await TestDatabase.withStore(kind) { store in

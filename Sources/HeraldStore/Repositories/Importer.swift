@@ -14,7 +14,12 @@ public struct Importer: Sendable {
     /// Imports `input` into `module`. A header that cannot be used fails the whole import
     /// (nothing is read further); row problems are reported by line and field.
     public func run(into module: Module, options: ImportOptions, input: ByteChunks) async throws -> ImportReport {
-        let job = ImportJob(module: module, options: options)
+        let users = try await database.read { db in
+            try await db.raw("SELECT id, email FROM users").all().reduce(into: [String: Int64]()) { users, row in
+                users[EmailAddress.normalized(try row.decode(column: "email", as: String.self))] = try row.decode(column: "id", as: Int64.self)
+            }
+        }
+        let job = ImportJob(module: module, options: options, users: users)
         if options.dryRun {
             return try await database.read { db in try await job.run(input: input, db: db, rows: nil) }
         }
@@ -80,9 +85,14 @@ struct ImportJob: Sendable {
 
     enum CellSource: Sendable { case now, owner, value(String) }
 
-    init(module: Module, options: ImportOptions) {
+    /// Each user's id by their normalised address, for user columns (the owner) that name
+    /// users by address (see ``userCell(_:field:unknown:)``).
+    let users: [String: Int64]
+
+    init(module: Module, options: ImportOptions, users: [String: Int64] = [:]) {
         self.module = module
         self.options = options
+        self.users = users
         sources = module.fields.map {
             switch $0.apiName {
             case BuiltinFields.createdAt, BuiltinFields.modifiedAt: .now
@@ -104,9 +114,15 @@ struct ImportJob: Sendable {
     /// Column index → field, worked out from the header.
     func plan(header: [String]) throws -> [(Int, Field)] {
         var problems = ProblemList()
+        // A name twice is ambiguous only for a column that is imported: a mapping that leaves
+        // both out (a spreadsheet's two "Notes") reads the file as it is.
         var seenHeaders = Set<String>()
-        for h in header where !seenHeaders.insert(h.trimmingCharacters(in: .whitespaces).lowercased()).inserted {
-            problems.add("header", "column '\(h)' appears twice")
+        let mappedColumns = Set(options.mapping.keys.map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+        for h in header {
+            let name = h.trimmingCharacters(in: .whitespaces).lowercased()
+            if !seenHeaders.insert(name).inserted, options.mapping.isEmpty || mappedColumns.contains(name) {
+                problems.add("header", "column '\(h)' appears twice; rename one of them to import it")
+            }
         }
         var plan: [(Int, Field)] = []
         if options.mapping.isEmpty {
@@ -199,6 +215,20 @@ struct ImportJob: Sendable {
         }
     }
 
+    /// Whether a cell holds nothing but spaces and tabs.
+    static func isBlank(_ cell: String) -> Bool { cell.utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 } }
+
+    /// A user column's cell as the parser takes it: a user's email address (as a spreadsheet
+    /// of owners has them, and as people know each other) becomes that user's id. An address
+    /// no user has stays as it is, which the parser refuses; `unknown` says why in its place.
+    func userCell(_ cell: String, field: Field, unknown: inout [String: String]) -> String {
+        guard cell.contains("@") else { return cell }
+        let address = cell.trimmingCharacters(in: .whitespaces)
+        if let id = users[EmailAddress.normalized(address)] { return String(id) }
+        unknown[field.apiName] = "no user has the address '\(address)'"
+        return cell
+    }
+
     /// Reads rows and hands checked ones to `sink` in batches.
     ///
     /// A row whose address an earlier row of the file has is skipped here, as it is read, when
@@ -219,6 +249,7 @@ struct ImportJob: Sendable {
         var fields: [Field] = []
         var slots: [Int] = []
         var emailSlot: Int?
+        var ownerPlace: Int?
         func take(_ rows: [CSVParser.Row], report: inout ImportReport) async throws {
             let blank = options.dryRun ? [] : blankCells(now: WallClock.epochSeconds())
             for row in rows {
@@ -230,11 +261,12 @@ struct ImportJob: Sendable {
                     fields = made.map(\.1)
                     slots = self.slots(of: made)
                     emailSlot = module.emailField.flatMap { email in made.firstIndex { $0.1.apiName == email.apiName } }
+                    ownerPlace = made.firstIndex { $0.1.apiName == BuiltinFields.owner }
                     continue
                 }
                 // A row of empty cells (",,,", as spreadsheets end their exports) is a blank line,
                 // not a record missing its required fields; most rows stop at their first cell.
-                if row.fields.allSatisfy({ $0.utf8.allSatisfy { $0 == 0x20 || $0 == 0x09 } }) { continue }
+                if row.fields.allSatisfy(Self.isBlank) { continue }
                 report.rowsRead += 1
                 if options.atomic, !options.dryRun, report.rowsRead > options.atomicRowLimit {
                     throw HeraldError.invalid(field: "atomic", """
@@ -247,10 +279,26 @@ struct ImportJob: Sendable {
                     report.fail(line: row.line, field: "", reason: "has \(row.fields.count) columns; the header has \(headerCount)")
                     continue
                 }
-                switch RecordChanges.validatedValues(p.map { i, f in (f, FieldInput.text(row.fields[i])) }, module: module, creating: true) {
+                var unknownUsers: [String: String] = [:]
+                var inputs = p.map { i, f in
+                    (f, FieldInput.text(f.type == .user ? userCell(row.fields[i], field: f, unknown: &unknownUsers) : row.fields[i]))
+                }
+                // An empty Owner cell is no owner given: a new record is the importer's, an
+                // updated one keeps its owner. Left out of the check (where the required
+                // owner would be missing) and of the changes, it is nil in its place.
+                let ownerLeft = ownerPlace.flatMap { place in Self.isBlank(row.fields[p[place].0]) ? place : nil }
+                if let ownerLeft { inputs.remove(at: ownerLeft) }
+                switch RecordChanges.validatedValues(inputs, module: module, creating: true).map({ values in
+                    guard let ownerLeft else { return values }
+                    var all = values
+                    all.insert(nil, at: ownerLeft)
+                    return all
+                }) {
                 case .failure(let error):
                     report.failed += 1
-                    for problem in error.problems { report.fail(line: row.line, field: problem.field, reason: problem.reason) }
+                    for problem in error.problems {
+                        report.fail(line: row.line, field: problem.field, reason: unknownUsers[problem.field] ?? problem.reason)
+                    }
                 case .success(let values):
                     var email: String? = nil
                     if let emailSlot, case .text(let e)? = values[emailSlot] {
@@ -265,7 +313,8 @@ struct ImportJob: Sendable {
                     let refers = values.contains { if case .reference? = $0 { true } else { false } }
                     // The writer reads a row's values only to check what it names or to update a
                     // record with them; only then are they made into changes by field.
-                    let kept = refers || options.duplicates == .update ? RecordChanges(fields: fields, values: values) : RecordChanges()
+                    var kept = refers || options.duplicates == .update ? RecordChanges(fields: fields, values: values) : RecordChanges()
+                    if ownerLeft != nil { kept.values[BuiltinFields.owner] = nil }
                     batch.append(ReadyRow(line: row.line, changes: kept, email: email, cells: cells, refers: refers,
                                           checkedInFile: checksFile))
                     if batch.count >= options.batchSize {
