@@ -42,13 +42,30 @@ struct ImportPages {
         app.get("/m/:module/import/:upload") { _, context in
             let module = try await store.modules.named(context.parameters.require("module"))
             let id = try context.parameters.require("upload")
-            let path = try uploads.path(id, user: try context.user().id)
+            let user = try context.user()
+            // Back from the report: the file is imported (or importing), not to be mapped again.
+            if uploads.runs.state(id, user: user.id) != nil { return reportRedirect(module, id: id) }
+            let path = try uploads.path(id, user: user.id)
             return try await mappingPage(module, id: id, path: path, chosen: nil, options: nil, report: nil, problems: [], context: context)
+        }
+        app.get("/m/:module/import/:upload/report") { _, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let id = try context.parameters.require("upload")
+            switch uploads.runs.state(id, user: try context.user().id) {
+            case .done(let report, _)?:
+                return try await reportPage(module, report: report, context: context)
+            case .running?:
+                return try await reportPage(module, report: nil, context: context)
+            case nil:
+                throw HeraldError.notFound("no report of this import is kept (reports are kept for a day, until Herald restarts); the imported records are in \(module.pluralLabel)")
+            }
         }
         app.post("/m/:module/import/:upload") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))
             let user = try context.user()
             let id = try context.parameters.require("upload")
+            // A second click on Import, or a form posted again after the import: its report.
+            if uploads.runs.state(id, user: user.id) != nil { return reportRedirect(module, id: id) }
             let path = try uploads.path(id, user: user.id)
             let form = try await FormData.read(request, context: context)
             if form["action"] == "cancel" {
@@ -67,6 +84,10 @@ struct ImportPages {
             }
             let dryRun = form["action"] != "import"
             let formOptions = ["duplicates": form["duplicates"] ?? "skip", "atomic": form["atomic"] ?? "true"]
+            // One import a file: a click that comes while it runs waits on its report.
+            if !dryRun, uploads.runs.begin(id, user: user.id) != nil { return reportRedirect(module, id: id) }
+            var committed: ImportReport? = nil
+            defer { if !dryRun { uploads.runs.finish(id, user: user.id, report: committed) } }
             do {
                 guard !chosen.isEmpty else { throw HeraldError.invalid(field: "mapping", "map at least one column to a field") }
                 var options = try CSVTransfer.options({ formOptions[$0] }, user: user)
@@ -74,8 +95,10 @@ struct ImportPages {
                 options.dryRun = dryRun
                 let report = try await delivery.imports.run(into: module, options, input: ImportUploads.chunks(path), by: user)
                 if !dryRun && report.committed {
+                    committed = report
                     uploads.remove(path)
-                    return try await reportPage(module, report: report, context: context)
+                    // To the report's own address, so that a reload shows it and imports nothing.
+                    return reportRedirect(module, id: id)
                 }
                 // A dry run, or an all-or-nothing import that a bad row rolled back: the file
                 // stays so that the user can change the mapping and try again.
@@ -113,16 +136,22 @@ struct ImportPages {
             module: ModuleLabels(module), id: id, columns: columns,
             dupSkip: duplicates == "skip", dupUpdate: duplicates == "update", dupAllow: duplicates == "allow",
             atomic: (options?["atomic"] ?? "true") != "false",
+            ownerImportable: importable.contains { $0.apiName == BuiltinFields.owner },
             problems: problems.map(\.description), hasProblems: !problems.isEmpty, report: report.map(Figures.init))
         let html = pages.render("import_mapping", title: "Import \(module.pluralLabel)", context: context, page: model,
                                 modules: try await store.modules.all(), current: module.apiName)
         return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response
     }
 
-    func reportPage(_ module: Module, report: ImportReport, context: AppRequestContext) async throws -> Response {
-        let html = pages.render("import_report", title: "Import report", context: context,
-                                page: Done(module: ModuleLabels(module), report: Figures(report)),
-                                modules: try await store.modules.all(), current: module.apiName)
+    func reportRedirect(_ module: Module, id: String) -> Response {
+        Response.redirect(to: "/m/\(module.apiName)/import/\(id)/report", type: .normal)
+    }
+
+    /// An import's report; without one, the import still runs and the page reloads itself.
+    func reportPage(_ module: Module, report: ImportReport?, context: AppRequestContext) async throws -> Response {
+        let html = pages.render("import_report", title: report == nil ? "Importing" : "Import report", context: context,
+                                page: Done(module: ModuleLabels(module), report: report.map(Figures.init)),
+                                modules: try await store.modules.all(), current: module.apiName, refresh: report == nil ? 2 : nil)
         return HTMLResponse(html: html).response
     }
 
@@ -171,6 +200,8 @@ struct ImportPages {
         let id: String
         let columns: [Column]
         let dupSkip: Bool, dupUpdate: Bool, dupAllow: Bool, atomic: Bool
+        /// Whether the user may import the owner (admins), so the page says what its cells take.
+        let ownerImportable: Bool
         let problems: [String]
         let hasProblems: Bool
         let report: Figures?
@@ -179,6 +210,7 @@ struct ImportPages {
     /// A finished import (`import_report.mustache`).
     struct Done: PageModel {
         let module: ModuleLabels
-        let report: Figures
+        /// Nil while the import runs.
+        let report: Figures?
     }
 }

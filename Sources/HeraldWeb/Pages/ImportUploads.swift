@@ -3,10 +3,13 @@ import Hummingbird
 import HeraldCore
 import HeraldStore
 import NIOPosix
+import Synchronization
 
 /// Uploaded CSV files waiting between the import steps.
 struct ImportUploads: Sendable {
     let folder: String
+    /// The page's imports by upload, running and done (see ``ImportRuns``).
+    let runs = ImportRuns()
 
     /// Uploads older than this are removed when the next one arrives.
     static let maxAge: TimeInterval = 24 * 3600
@@ -173,6 +176,56 @@ private final class ReadOnlyFile: @unchecked Sendable {
                 return nil
             }
             return [UInt8](data)
+        }
+    }
+}
+
+/// The imports the page started, by user and upload: at most one runs for a file, and its
+/// report is kept for a day after the file is deleted. A second click on Import, a reload of
+/// the report or the back button then shows the import that ran, instead of running the file
+/// twice (with duplicates allowed, every row again) or saying that the file is gone. Held in
+/// memory: after a restart the records are there and only the report is forgotten.
+final class ImportRuns: Sendable {
+    enum State: Sendable {
+        case running
+        case done(ImportReport, at: Date)
+    }
+
+    private let states = Mutex<[String: State]>([:])
+    /// Reports kept at most, the oldest dropped first.
+    static let kept = 200
+
+    static func key(_ id: String, user: Int64) -> String { "\(user)-\(id)" }
+
+    func state(_ id: String, user: Int64) -> State? {
+        states.withLock { $0[Self.key(id, user: user)] }
+    }
+
+    /// Marks the upload's import as running and returns nil, or returns the state of the
+    /// import that already ran or runs for it (and marks nothing).
+    func begin(_ id: String, user: Int64) -> State? {
+        states.withLock { states in
+            let key = Self.key(id, user: user)
+            if let state = states[key] { return state }
+            states[key] = .running
+            return nil
+        }
+    }
+
+    /// Ends the upload's run: with a report when its rows are committed; without, the upload
+    /// may be imported again (a dry run, a rolled-back or failed import).
+    func finish(_ id: String, user: Int64, report: ImportReport?) {
+        states.withLock { states in
+            let key = Self.key(id, user: user)
+            guard let report else { states[key] = nil; return }
+            let now = Date()
+            states[key] = .done(report, at: now)
+            let cutoff = now.addingTimeInterval(-ImportUploads.maxAge)
+            states = states.filter { if case .done(_, let at) = $0.value { at > cutoff } else { true } }
+            let done = states.compactMap { entry -> (String, Date)? in
+                if case .done(_, let at) = entry.value { (entry.key, at) } else { nil }
+            }
+            for (old, _) in done.sorted(by: { $0.1 > $1.1 }).dropFirst(Self.kept) { states[old] = nil }
         }
     }
 }
