@@ -1,6 +1,7 @@
 import Foundation
 import HeraldCore
 import HeraldStore
+@testable import HeraldWeb
 import Hummingbird
 import HummingbirdTesting
 import Testing
@@ -67,6 +68,23 @@ import Testing
             #expect(!userPage.text.contains("suppression-import"))
             let adminPage = try await client.execute(uri: "/suppressions?q=new", method: .get, headers: [.authorization: "Bearer \(f.adminToken)"])
             #expect(adminPage.text.contains("suppression-import") && adminPage.text.contains("new@example.org"))
+        }
+    }
+
+    /// The page's forms answer with a redirect to the list, which says what was done once:
+    /// a reload shows the list, and posts nothing again.
+    @Test func addingAndRemovingOnThePageRedirectsToTheList() async throws {
+        try await WebFixture.with { f, client in
+            let accounts = AccountManagementTests()
+            let admin = try await accounts.logIn(client, f.admin.email, f.adminPassword, page: "/suppressions")
+            let added = try await accounts.post(client, "/suppressions/add", admin, [("address", "gone@example.org"), ("reason", "asked")])
+            #expect(added.status == .seeOther && added.headers[.location] == "/suppressions")
+            #expect(try await accounts.followed(client, added, cookie: admin.cookie).text.contains("gone@example.org is suppressed."))
+            let removed = try await accounts.post(client, "/suppressions/remove", admin, [("address", "gone@example.org")])
+            let page = try await accounts.followed(client, removed, cookie: admin.cookie).text
+            #expect(page.contains("gone@example.org may be sent to again."))
+            let bad = try await accounts.post(client, "/suppressions/add", admin, [("address", "not an address")])
+            #expect(bad.status == .unprocessableContent, "a refused form stays, with what was typed")
         }
     }
 }

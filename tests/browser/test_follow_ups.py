@@ -28,7 +28,7 @@ def ensure_template(driver, herald, name, subject="Did you see our news?", html=
     box.clear()
     box.send_keys(html)
     driver.find_element(By.ID, "save-template").click()
-    wait(driver).until(EC.url_matches(r"/m/contacts/templates/\d+\?saved=1$"))
+    wait(driver).until(EC.url_matches(r"/m/contacts/templates/\d+$"))
 
 
 def follow_up(driver, i):

@@ -9,6 +9,9 @@ public struct WebSession: Codable, Sendable {
     public var csrf: String
     /// The user's session epoch when the session began; a session of an older epoch is over.
     public var epoch: Int64?
+    /// What a form that worked says on the page it redirected to, once (see
+    /// ``AppRequestContext/redirect(to:flash:)``). Never a secret: sessions are stored.
+    public var flash: String?
 
     public init(for user: User) {
         self.userID = user.id
@@ -50,4 +53,22 @@ public struct AppRequestContext: AuthRequestContext, SessionRequestContext, Requ
 
     /// The session's CSRF token, for forms.
     public var csrf: String { sessions.session?.csrf ?? "" }
+
+    /// A 303 to `path`, whose page says `flash` once: the outcome of a form that worked is
+    /// shown at a GET's address, so a reload shows the page again instead of posting the
+    /// form again, and the message is not in the address to be shown again by a bookmark.
+    func redirect(to path: String, flash: String) -> Response {
+        sessions.withLockedSession { $0?.flash = flash }
+        return Response.redirect(to: path, type: .normal)
+    }
+
+    /// The message a redirect left for the page now drawn, taken from the session so that it
+    /// is said once.
+    func takeFlash() -> String? {
+        sessions.withLockedSession { data in
+            guard let flash = data?.flash else { return nil }
+            data?.flash = nil
+            return flash
+        }
+    }
 }

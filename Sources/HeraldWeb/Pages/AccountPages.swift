@@ -10,15 +10,15 @@ struct AccountPages {
     let pages: PageRenderer
 
     func register(on app: RouterGroup<AppRequestContext>) {
-        app.get("/account") { request, context in
-            try await page(flash: request.uri.queryParameters["saved"] == "1" ? "Saved." : nil, context: context)
+        app.get("/account") { _, context in
+            try await page(context: context)
         }
         app.post("/account/profile") { request, context in
             let user = try context.user()
             let form = try await FormData.read(request, context: context)
             do {
                 _ = try await store.users.change(user.id, UserChange(name: form["name"], timeZone: form["time_zone"]), by: user)
-                return Response.redirect(to: "/account?saved=1", type: .found)
+                return context.redirect(to: "/account", flash: "Saved.")
             } catch let error as HeraldError where error.kind == .invalid {
                 return try await page(profileForm: form.dictionary, profileProblems: error.problems, context: context)
             }
@@ -34,8 +34,7 @@ struct AccountPages {
                 let updated = try await accounts.setPassword(of: user.id, to: form["new_password"] ?? "", field: "new_password", by: user)
                 // The change ended every session, this one too; carry on in a fresh one.
                 context.sessions.createSession(WebSession(for: updated))
-                return try await page(flash: "Your password was changed. Your other sessions were logged out and your API tokens revoked.",
-                                      context: context)
+                return context.redirect(to: "/account", flash: "Your password was changed. Your other sessions were logged out and your API tokens revoked.")
             } catch let error as HeraldError where error.kind == .invalid {
                 return try await page(passwordProblems: error.problems, context: context)
             }
@@ -67,14 +66,14 @@ struct AccountPages {
                 try problems.check()
                 let user = try await accounts.createUser(email: values["email"]!, name: values["name"]!, role: role,
                                                          password: form["password"] ?? "", timeZone: values["time_zone"]!)
-                return try await page(flash: "Created the user \(user.name) (\(user.email)).", context: context)
+                return context.redirect(to: "/account#users", flash: "Created the user \(user.name) (\(user.email)).")
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
                 return try await page(userForm: values, userProblems: error.pageProblems, context: context)
             }
         }
     }
 
-    func page(flash: String? = nil, newToken: (name: String, secret: String)? = nil, tokenProblems: [Problem] = [],
+    func page(newToken: (name: String, secret: String)? = nil, tokenProblems: [Problem] = [],
               passwordProblems: [Problem] = [], userForm: [String: String] = [:], userProblems: [Problem] = [],
               profileForm: [String: String] = [:], profileProblems: [Problem] = [],
               context: AppRequestContext) async throws -> Response {
@@ -113,7 +112,7 @@ struct AccountPages {
             newToken: newToken.map { Page.NewToken(name: $0.name, secret: $0.secret) }, admin: admin)
         let failed = !tokenProblems.isEmpty || !passwordProblems.isEmpty || !userProblems.isEmpty || !profileProblems.isEmpty
         let html = pages.render("account", title: "Account", context: context, page: model,
-                                modules: try await store.modules.all(), flash: flash)
+                                modules: try await store.modules.all())
         return HTMLResponse(html: html, status: failed ? .unprocessableContent : .ok).response
     }
 

@@ -16,11 +16,8 @@ struct DomainPages {
     func register(on app: RouterGroup<AppRequestContext>) {
         let admin = app.group("admin").add(middleware: RequireAdminMiddleware())
         let domains = delivery.domains
-        admin.get("domains") { request, context in
-            // A fixed text: the query says only that a removal happened, never what to show.
-            try await listPage(flash: request.uri.queryParameters["removed"] == "1"
-                                   ? "The domain was removed; its senders' mail is no longer signed with its keys." : nil,
-                               context: context)
+        admin.get("domains") { _, context in
+            try await listPage(context: context)
         }
         admin.post("domains") { request, context in
             let form = try await FormData.read(request, context: context)
@@ -83,11 +80,11 @@ struct DomainPages {
         }
         admin.post("domains/:id/delete") { _, context in
             try await domains.delete(try context.parameters.require("id", as: Int64.self))
-            return Response.redirect(to: "/admin/domains?removed=1", type: .found)
+            return context.redirect(to: "/admin/domains", flash: "The domain was removed; its senders' mail is no longer signed with its keys.")
         }
     }
 
-    func listPage(form: [String: String] = [:], problems: [Problem] = [], status: HTTPResponse.Status = .ok, flash: String? = nil,
+    func listPage(form: [String: String] = [:], problems: [Problem] = [], status: HTTPResponse.Status = .ok,
                   context: AppRequestContext) async throws -> Response {
         let now = WallClock.epochSeconds()
         let senders = try await store.senders.all()
@@ -111,7 +108,7 @@ struct DomainPages {
             onlyAuthenticated: deliverability.onlyAuthenticatedDomains,
             complaintThreshold: Self.percent(deliverability.complaintThreshold))
         let html = pages.render("admin_domains", title: "Sending domains", context: context, page: model,
-                                modules: try await store.modules.all(), flash: flash)
+                                modules: try await store.modules.all())
         return HTMLResponse(html: html, status: status).response
     }
 

@@ -15,15 +15,14 @@ struct MailSettingsPages {
     func register(on app: RouterGroup<AppRequestContext>) {
         let admin = app.group("admin").add(middleware: RequireAdminMiddleware())
         let settings = self.settings
-        admin.get("mail") { request, context in
-            try await page(message: request.uri.queryParameters["saved"] == "1" ? "Saved: mail now goes through the new transport." : nil,
-                           context: context)
+        admin.get("mail") { _, context in
+            try await page(context: context)
         }
         admin.post("mail") { request, context in
             let form = try await FormData.read(request, context: context)
             do {
                 try await settings.saveTransport(form["url"] ?? "", by: try context.user())
-                return Response.redirect(to: "/admin/mail?saved=1", type: .found)
+                return context.redirect(to: "/admin/mail", flash: "Saved: mail now goes through the new transport.")
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
                 return try await page(urlError: error.problems.first?.reason ?? error.message,
                                       status: error.kind == .conflict ? .conflict : .unprocessableContent, context: context)
@@ -86,7 +85,7 @@ struct MailSettingsPages {
         return n
     }
 
-    func page(message: String? = nil, urlError: String? = nil, quotaError: String? = nil, bounceError: String? = nil, testResult: JSONValue? = nil, testError: String? = nil,
+    func page(urlError: String? = nil, quotaError: String? = nil, bounceError: String? = nil, testResult: JSONValue? = nil, testError: String? = nil,
               form: FormData = FormData(""), status: HTTPResponse.Status = .ok, context: AppRequestContext) async throws -> Response {
         let user = try context.user()
         let quota = try await settings.quota(for: user)
@@ -106,7 +105,7 @@ struct MailSettingsPages {
             bounces: Present.bounceSettings(try await settings.bounces(for: user)), bounceError: bounceError,
             sesSubscribeURL: try await store.settings.value("webhooks.ses.subscribe_url"))
         let html = pages.render("admin_mail", title: "Mail delivery", context: context, page: model,
-                                modules: try await store.modules.all(), flash: message)
+                                modules: try await store.modules.all())
         return HTMLResponse(html: html, status: status).response
     }
 

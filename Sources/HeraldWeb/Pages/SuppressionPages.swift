@@ -20,7 +20,7 @@ struct SuppressionPages {
             let form = try await FormData.read(request, context: context)
             do {
                 let added = try await delivery.suppressions.add(form["address"] ?? "", reason: form["reason"], by: try context.user())
-                return try await page(request: request, context: context, flash: "\(added.address) is suppressed.")
+                return context.redirect(to: "/suppressions", flash: "\(added.address) is suppressed.")
             } catch let error as HeraldError where error.kind == .invalid {
                 return try await page(request: request, context: context, problems: error.pageProblems, form: form.dictionary)
             }
@@ -43,12 +43,12 @@ struct SuppressionPages {
             let form = try await FormData.read(request, context: context)
             let address = form["address"] ?? ""
             try await delivery.suppressions.remove(address, by: try context.user())
-            return try await page(request: request, context: context, flash: "\(address) may be sent to again.")
+            return context.redirect(to: "/suppressions", flash: "\(address) may be sent to again.")
         }
     }
 
     func page(request: Request, context: AppRequestContext, problems: [Problem] = [], form: [String: String] = [:],
-              report: SuppressionActions.ImportReport? = nil, flash: String? = nil) async throws -> Response {
+              report: SuppressionActions.ImportReport? = nil) async throws -> Response {
         let user = try context.user()
         let query = request.uri.queryParameters
         let search = query["q"].map(String.init).flatMap { $0.trimmedWhitespace.isEmpty ? nil : String($0.trimmedWhitespace.prefix(320)) }
@@ -71,7 +71,7 @@ struct SuppressionPages {
                             moreProblems: report.problems.count > 100 ? report.problems.count - 100 : nil)
             })
         let html = pages.render("suppressions", title: "Suppression list", context: context, page: model,
-                                modules: modules, current: "mass-emails", flash: flash)
+                                modules: modules, current: "mass-emails")
         return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response
     }
 

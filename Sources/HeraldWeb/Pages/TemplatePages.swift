@@ -41,19 +41,18 @@ struct TemplatePages {
             let form = FormData(pairs: [("html", "<p>Hello {{first_name | \"there\"}},</p>\n\n<p></p>")])
             return try await editor(module, template: nil, form: form, outcome: Outcome(), context: context)
         }
-        app.get("/m/:module/templates/:id") { request, context in
+        app.get("/m/:module/templates/:id") { _, context in
             let (module, template) = try await find(context)
             let form = FormData(pairs: [("name", template.name), ("subject", template.subject), ("html", template.html),
                                         ("text", template.text ?? "")])
-            return try await editor(module, template: template, form: form, outcome: Outcome(), context: context,
-                                    flash: request.uri.queryParameters["saved"] == "1" ? "Template saved." : nil)
+            return try await editor(module, template: template, form: form, outcome: Outcome(), context: context)
         }
         app.post("/m/:module/templates") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))
             let form = try await FormData.read(request, context: context)
             do {
                 let saved = try await templates.create(in: module, Self.content(form), by: try context.user())
-                return Response.redirect(to: "/m/\(module.apiName)/templates/\(saved.id)?saved=1", type: .found)
+                return context.redirect(to: "/m/\(module.apiName)/templates/\(saved.id)", flash: "Template saved.")
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
                 return try await editor(module, template: nil, form: form, outcome: failed(error), context: context)
             }
@@ -63,7 +62,7 @@ struct TemplatePages {
             let form = try await FormData.read(request, context: context)
             do {
                 _ = try await templates.update(template.id, Self.content(form), by: try context.user())
-                return Response.redirect(to: "/m/\(module.apiName)/templates/\(template.id)?saved=1", type: .found)
+                return context.redirect(to: "/m/\(module.apiName)/templates/\(template.id)", flash: "Template saved.")
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
                 return try await editor(module, template: template, form: form, outcome: failed(error), context: context)
             }
@@ -178,7 +177,7 @@ struct TemplatePages {
     }
 
     func editor(_ module: Module, template: MailTemplate?, form: FormData, outcome: Outcome,
-                context: AppRequestContext, flash: String? = nil) async throws -> Response {
+                context: AppRequestContext) async throws -> Response {
         let user = try context.user()
         let errors = Dictionary(grouping: outcome.problems, by: \.field).mapValues { $0.map(\.reason) }
         let known: Set<String> = ["name", "subject", "html", "text"]
@@ -206,7 +205,7 @@ struct TemplatePages {
             preview: outcome.preview.map(Present.rendered), testResult: outcome.testResult, testError: outcome.testError,
             spam: outcome.spam.map(SpamPanel.init), spamError: outcome.spamError)
         let html = pages.render("template_form", title: title, context: context, page: model,
-                                modules: try await store.modules.all(), current: module.apiName, flash: flash)
+                                modules: try await store.modules.all(), current: module.apiName)
         return HTMLResponse(html: html, status: outcome.status).response
     }
 

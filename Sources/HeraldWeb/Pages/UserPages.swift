@@ -27,8 +27,8 @@ struct UserPages {
             }
             do {
                 let user = try await store.users.change(id, change, by: try context.user())
-                return try await page(id, flash: user.isActive ? "Saved \(user.name)." : "Saved. \(user.name) is deactivated: logged out everywhere, API tokens revoked.",
-                                      context: context)
+                return context.redirect(to: "/account/users/\(id)",
+                                        flash: user.isActive ? "Saved \(user.name)." : "Saved. \(user.name) is deactivated: logged out everywhere, API tokens revoked.")
             } catch let error as HeraldError where error.kind == .invalid {
                 return try await page(id, problems: error.problems, context: context)
             }
@@ -39,8 +39,7 @@ struct UserPages {
             do {
                 let user = try await accounts.setPassword(of: id, to: form["password"] ?? "", by: try context.user())
                 if user.id == (try context.user()).id { context.sessions.createSession(WebSession(for: user)) }
-                return try await page(id, flash: "Set a new password for \(user.name); their sessions were logged out and API tokens revoked.",
-                                      context: context)
+                return context.redirect(to: "/account/users/\(id)", flash: "Set a new password for \(user.name); their sessions were logged out and API tokens revoked.")
             } catch let error as HeraldError where error.kind == .invalid {
                 return try await page(id, problems: error.problems, context: context)
             }
@@ -53,7 +52,7 @@ struct UserPages {
             }
             do {
                 let moved = try await store.users.handOver(from: id, to: to, by: try context.user())
-                return try await page(id, flash: "Handed over \(UserPages.describe(moved)).", context: context)
+                return context.redirect(to: "/account/users/\(id)", flash: "Handed over \(UserPages.describe(moved)).")
             } catch let error as HeraldError where error.kind == .invalid {
                 return try await page(id, problems: error.problems, context: context)
             }
@@ -70,7 +69,7 @@ struct UserPages {
         return parts.count == 1 ? last : parts.dropLast().joined(separator: ", ") + " and " + last
     }
 
-    func page(_ id: Int64, flash: String? = nil, problems: [Problem] = [], context: AppRequestContext) async throws -> Response {
+    func page(_ id: Int64, problems: [Problem] = [], context: AppRequestContext) async throws -> Response {
         guard let user = try await store.users.find(id) else { throw HeraldError.notFound("there is no user \(id)") }
         let me = try context.user()
         let holdings = try await store.users.holdings(of: id)
@@ -82,7 +81,7 @@ struct UserPages {
             holdings: UserPages.describe(holdings), hasHoldings: holdings.total > 0, others: others, hasOthers: !others.isEmpty,
             errors: AdminPages.errorMap(problems), hasErrors: !problems.isEmpty, problems: problems.map(\.description))
         let html = pages.render("user", title: "User \(user.name)", context: context, page: model,
-                                modules: try await store.modules.all(), flash: flash)
+                                modules: try await store.modules.all())
         return HTMLResponse(html: html, status: problems.isEmpty ? .ok : .unprocessableContent).response
     }
 

@@ -20,7 +20,7 @@ struct PageRenderer: Sendable {
                 modules: [Module] = [], current: String? = nil, flash: String? = nil, refresh: Int? = nil) -> String {
         let content = library.render(Scope(page: page, csrf: context.csrf), withTemplate: template) ?? "template \(template) is missing"
         let layout = Layout(
-            title: title, content: content, csrf: context.csrf, flash: flash, refresh: refresh,
+            title: title, content: content, csrf: context.csrf, flash: flash ?? context.takeFlash(), refresh: refresh,
             massEmailCurrent: current == "mass-emails", tasksCurrent: current == "tasks", callsCurrent: current == "calls",
             nav: modules.map { Layout.NavItem(apiName: $0.apiName, label: $0.pluralLabel, current: $0.apiName == current) },
             user: context.identity.map { Layout.UserMenu(name: $0.name, email: $0.email, isAdmin: $0.isAdmin) })
