@@ -316,3 +316,38 @@ def test_edit_a_picklist_field_and_delete_a_view(admin, herald):
     wait(admin).until(EC.url_matches(r"/m/deals$"))
     options = [o.text for o in Select(admin.find_element(By.ID, "view-select")).options]
     assert "Eastern deals" not in options
+
+
+UNNAMED_CONTROLS = """
+return Array.from(document.querySelectorAll('input, select, textarea'))
+  .filter(e => !['hidden', 'submit', 'button'].includes(e.type) && e.offsetParent !== null)
+  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby') && !e.title)
+  .map(e => e.outerHTML.slice(0, 120));
+"""
+
+
+def test_every_control_is_named_and_the_skip_link_leads_to_the_page(admin, herald):
+    for path in ("/m/contacts", "/m/contacts/new", "/m/contacts/views/new", "/m/contacts/import", "/account",
+                 "/mass-emails/new?module=contacts", "/m/contacts/templates/new", "/suppressions", "/admin/mail"):
+        admin.get(herald.url + path)
+        assert admin.execute_script(UNNAMED_CONTROLS) == [], path
+    # The first Tab reaches the skip link, which takes focus past the navigation.
+    admin.get(herald.url + "/m/contacts")
+    admin.find_element(By.TAG_NAME, "body").send_keys("\t")
+    skip = admin.switch_to.active_element
+    assert skip.text == "Skip to content"
+    skip.send_keys("\n")
+    assert admin.switch_to.active_element.get_attribute("id") == "main"
+
+
+def test_a_long_name_does_not_widen_the_table(admin, herald):
+    name = "Z" + "x" * 199
+    admin.get(herald.url + "/m/contacts/new")
+    admin.find_element(By.ID, "f-last_name").send_keys(name)
+    admin.find_element(By.CSS_SELECTOR, "form.form-grid button[type=submit]").click()
+    wait(admin).until(EC.presence_of_element_located((By.CSS_SELECTOR, "h1")))
+    admin.get(herald.url + "/m/contacts?columns=last_name,email&q=Zxxxxxxxxx")
+    wait(admin).until(EC.presence_of_element_located((By.XPATH, f"//td[contains(., '{name[:20]}')]")))
+    wrap = admin.find_element(By.CSS_SELECTOR, ".tablewrap")
+    assert admin.execute_script("return arguments[0].scrollWidth - arguments[0].clientWidth", wrap) <= 0, \
+        "two columns fit: the name is cut at 24rem, not as wide as its 200 characters"
