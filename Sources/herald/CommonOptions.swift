@@ -70,6 +70,9 @@ struct DatabaseOptions: ParsableArguments {
         let keyring = try keyring(stateDir: stateDir)
         do {
             return try await Store.open(location, logger: logger, keyring: keyring)
+        } catch let error as HeraldError where error.problems.first?.field == "secret-key-file" {
+            // Not the database's fault: the key file (by default in the state folder) cannot be made.
+            throw CLIError(error.problems.map { "--\($0.field): \($0.reason)" }.joined(separator: "\n"))
         } catch let error as HeraldError {
             throw CLIError("cannot open the database \(location): \(error.message)")
         } catch {

@@ -23,6 +23,8 @@ struct Import: AsyncParsableCommand {
     @Option(help: "Email of the user who owns the new records (default: the first admin).") var owner: String?
 
     func run() async throws {
+        // Checked before the database is opened (or made): a mistyped path is the whole mistake.
+        let handle = try Import.open(file)
         let store = try await db.openStore(logger: try db.logger("herald.import"))
         defer { Task { await store.close() } }
         do {
@@ -45,7 +47,6 @@ struct Import: AsyncParsableCommand {
             options.duplicates = d
             options.dryRun = dryRun
             options.atomic = !batches
-            guard let handle = FileHandle(forReadingAtPath: file) else { throw CLIError("cannot read \(file)") }
             let chunks = ByteChunks.reading(handle)
             let started = Date()
             let report = try await store.importer.run(into: module, options: options, input: chunks)
@@ -59,6 +60,19 @@ struct Import: AsyncParsableCommand {
         } catch let error as HeraldError {
             throw CLIError(error.cliText)
         }
+    }
+}
+
+extension Import {
+    /// The CSV file to read, or why it cannot be.
+    static func open(_ file: String) throws -> FileHandle {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isFolder) else { throw CLIError("--file: no file at \(file)") }
+        guard !isFolder.boolValue else { throw CLIError("--file: \(file) is a folder; give the CSV file in it") }
+        guard let handle = FileHandle(forReadingAtPath: file) else {
+            throw CLIError("--file: cannot read \(file): \(String(cString: strerror(errno)))")
+        }
+        return handle
     }
 }
 
@@ -86,7 +100,7 @@ struct Export: AsyncParsableCommand {
             let out: FileHandle
             if let output {
                 guard FileManager.default.createFile(atPath: output, contents: nil), let h = FileHandle(forWritingAtPath: output) else {
-                    throw CLIError("cannot write \(output)")
+                    throw CLIError("--output: cannot write \(output): \(String(cString: strerror(errno)))")
                 }
                 out = h
             } else {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HeraldCore
 import HeraldStore
 
 struct Migrate: AsyncParsableCommand {
@@ -8,10 +9,14 @@ struct Migrate: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try db.logger("herald.migrate")
-        let database = try await db.location().open(logger: logger)
+        let location = try db.location()
+        let database = try await location.open(logger: logger)
         let applied: [Int]
         do {
             applied = try await Migrator(database: database, logger: logger).migrate()
+        } catch let error as HeraldError {
+            await database.close()
+            throw CLIError("cannot migrate the database \(location): \(error.message)")
         } catch {
             await database.close()
             throw error

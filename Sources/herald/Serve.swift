@@ -203,6 +203,20 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
+    /// Whether this process can write files in `folder`, which it makes if need be.
+    static func checkWritable(folder: String) throws {
+        let probe = folder + "/.herald-write-check-\(getpid())"
+        var reason = FileError.makeFolder(folder)
+        if reason == nil {
+            do { try Data("x".utf8).write(to: URL(fileURLWithPath: probe)) } catch { reason = FileError.reason(error) }
+            try? FileManager.default.removeItem(atPath: probe)
+        }
+        if let reason {
+            throw CLIError("--outbox: cannot write in \(folder): \(reason); mail goes there until a transport is "
+                           + "configured: give --outbox a folder this process may write, or --transport")
+        }
+    }
+
     func run() async throws {
         let logger = try db.logger("herald")
         LoggingSystem.bootstrap { label in
@@ -216,6 +230,13 @@ struct Serve: AsyncParsableCommand {
         // Before anything is made (the first admin's one-time password among it), so that a
         // port in use or a host not on this machine fails first, in words.
         try Serve.checkListenable(host: host, port: port)
+        // Before the database too, which keeps its secret key in this folder by default.
+        let state: StateDirectory
+        do {
+            state = try StateDirectory(path: stateDir)
+        } catch let error as HeraldError {
+            throw CLIError(error.problems.map { "--\($0.field): \($0.reason)" }.first ?? error.cliText)
+        }
         let store = try await db.openStore(logger: logger, stateDir: stateDir)
         let accounts = Accounts(store: store, bcryptCost: bcryptCost)
         if let (admin, password) = try await accounts.bootstrapAdmin() {
@@ -232,15 +253,15 @@ struct Serve: AsyncParsableCommand {
                 say("Loaded the demo organisation: 300 leads, 300 contacts, 150 deals, 3 views and a static list.")
             }
         }
-        let state: StateDirectory
-        do {
-            state = try StateDirectory(path: stateDir)
-        } catch let error as HeraldError {
-            await store.close()
-            throw CLIError(error.cliText)
-        }
         let transports = TransportSource(override: transportURL, outbox: outbox, settings: store.settings,
                                          poolConfiguration: SMTPPoolConfiguration(maximumConnections: smtpConnections), logger: logger)
+        // Mail that goes to the outbox would fail message by message in a folder Herald cannot write.
+        if case .outbox? = try? await transports.configured().origin {
+            do { try Serve.checkWritable(folder: transports.outbox) } catch {
+                await store.close()
+                throw error
+            }
+        }
         let host = self.host
         let publicURL = PublicURL(self.publicURL ?? "http://\(host):\(port)")
         let links = EngagementLinks(secret: try await store.settings.engagementSecret(), publicURL: publicURL)

@@ -1,5 +1,6 @@
 import HeraldCore
 @testable import HeraldStore
+import SQLKit
 import Testing
 
 @Suite struct ModuleStoreTests {
@@ -25,6 +26,26 @@ import Testing
         let (a, b) = try await (first, second)
         #expect((a + b).sorted() == Migrations.all.map(\.version), "each migration applied once, by one of the two")
         #expect(try await Migrator(database: database, logger: TestDatabase.logger).migrate().isEmpty)
+        await database.close()
+        try await cleanup()
+    }
+
+    /// A database of another application (a mistyped path, the wrong name in a URL) is
+    /// refused before anything of Herald's is added to it; an empty one is Herald's.
+    @Test(arguments: TestDatabase.kinds)
+    func anotherApplicationsDatabaseIsRefused(kind: DatabaseKind) async throws {
+        let (location, cleanup) = try await TestDatabase.fresh(kind)
+        let database = try await location.open(logger: TestDatabase.logger)
+        try await database.transaction { db in try await db.raw("CREATE TABLE invoices (id BIGINT PRIMARY KEY)").run() }
+        do {
+            _ = try await Migrator(database: database, logger: TestDatabase.logger).migrate()
+            Issue.record("another application's database was migrated")
+        } catch let error as HeraldError {
+            #expect(error.kind == .conflict && error.message.contains("tables of another application (invoices)"))
+        }
+        let tables: SQLQueryString = kind == .sqlite ? "SELECT name FROM sqlite_master WHERE type = 'table'"
+            : "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()"
+        #expect(try await database.read { try await $0.raw(tables).all().map { try $0.decode(column: "name", as: String.self) } } == ["invoices"])
         await database.close()
         try await cleanup()
     }

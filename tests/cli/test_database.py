@@ -27,3 +27,26 @@ def test_a_file_that_is_no_database_is_a_message_not_a_crash(tmp_path):
     assert run.returncode == 1, run.stderr[-2000:]
     assert "file is not a database" in run.stderr
     assert "Program crashed" not in run.stderr and "Backtrace" not in run.stderr
+
+
+def test_another_applications_database_is_refused_and_left_as_it_was(tmp_path):
+    import sqlite3
+    path = tmp_path / "shop.sqlite"
+    with sqlite3.connect(path) as shop:
+        shop.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    for command in (["migrate"], ["user", "list"]):
+        run = herald(*command, "--database", "shop.sqlite", cwd=tmp_path)
+        assert run.returncode == 1, command
+        assert "tables of another application (invoices)" in run.stderr, run.stderr[-2000:]
+    with sqlite3.connect(path) as shop:
+        assert [r[0] for r in shop.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["invoices"]
+
+
+def test_an_import_file_that_is_a_folder_or_missing_is_named(tmp_path):
+    (tmp_path / "exports").mkdir()
+    folder = herald("import", "--database", "h.sqlite", "--module", "contacts", "--file", "exports", cwd=tmp_path)
+    assert folder.returncode == 1 and "--file: exports is a folder" in folder.stderr, folder.stderr
+    assert "NSCocoaErrorDomain" not in folder.stderr
+    missing = herald("import", "--database", "h.sqlite", "--module", "contacts", "--file", "people.csv", cwd=tmp_path)
+    assert missing.returncode == 1 and "--file: no file at people.csv" in missing.stderr
+    assert not (tmp_path / "h.sqlite").exists(), "nothing is made for a file that is not there"

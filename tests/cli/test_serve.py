@@ -32,3 +32,14 @@ def test_a_host_that_is_not_here_fails_in_words(tmp_path):
     assert run.returncode == 1
     assert "--host: cannot listen on no-such-host.invalid" in run.stderr and "SocketAddressError" not in run.stderr
     assert not (tmp_path / "herald.sqlite").exists()
+
+
+def test_a_state_folder_or_outbox_that_cannot_be_made_is_named(tmp_path):
+    (tmp_path / "plain-file").write_text("x")
+    state = serve("--port", "0", "--state-dir", "plain-file/state", cwd=tmp_path)
+    assert state.returncode == 1
+    assert "--state-dir: cannot make the folder" in state.stderr and "plain-file is a file, not a folder" in state.stderr, state.stderr[-2000:]
+    assert "NSCocoaErrorDomain" not in state.stderr and "cannot open the database" not in state.stderr
+    outbox = serve("--port", "0", "--outbox", "plain-file", cwd=tmp_path)
+    assert outbox.returncode == 1
+    assert "--outbox: cannot write in" in outbox.stderr and "--transport" in outbox.stderr, outbox.stderr[-2000:]

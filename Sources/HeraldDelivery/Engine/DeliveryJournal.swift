@@ -116,17 +116,8 @@ public final class DeliveryJournal: Sendable {
         do {
             try Data(repeating: 0x2E, count: 512).write(to: url)
         } catch {
-            throw WriteError(description: "cannot write to \(directory.path): \(Self.describe(error))")
+            throw WriteError(description: "cannot write to \(directory.path): \(FileError.reason(error))")
         }
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        let ns = error as NSError
-        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(underlying.code)))
-        }
-        if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
-        return ns.localizedDescription
     }
 
     /// Marks outcomes as in the database: a segment none of whose outcomes is pending, and

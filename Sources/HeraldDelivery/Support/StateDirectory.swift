@@ -15,14 +15,12 @@ public final class StateDirectory: Sendable {
 
     public init(path: String) throws {
         url = URL(fileURLWithPath: path).standardizedFileURL
-        do {
-            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        } catch {
-            throw HeraldError.invalid(field: "state-dir", "cannot create \(url.path): \(error.localizedDescription)")
+        if let reason = FileError.makeFolder(url.path) {
+            throw HeraldError.invalid(field: "state-dir", "cannot make the folder \(url.path): \(reason)")
         }
         let lockPath = url.appendingPathComponent("lock").path
         let fd = open(lockPath, O_CREAT | O_RDWR, 0o644)
-        guard fd >= 0 else { throw HeraldError.invalid(field: "state-dir", "cannot open \(lockPath) (errno \(errno))") }
+        guard fd >= 0 else { throw HeraldError.invalid(field: "state-dir", "cannot open \(lockPath): \(String(cString: strerror(errno)))") }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
             throw HeraldError.conflict("another herald process is using the state folder \(url.path); give each process its own --state-dir")

@@ -207,13 +207,15 @@ public final class SecretKeyring: Sendable {
     static func writeTemporary(_ keys: [Key], beside file: String) throws -> String {
         let folder = (file as NSString).deletingLastPathComponent
         if !folder.isEmpty {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            if let reason = FileError.makeFolder(folder, mode: 0o700) {
+                throw HeraldError.invalid(field: "secret-key-file", "cannot make the folder \(folder) for \(file): \(reason)")
+            }
         }
         let text = "# Herald's secret keys: the first seals, every one opens. Back it up apart from the database.\n"
             + keys.map { "\($0.id) \($0.bytes.base64EncodedString())" }.joined(separator: "\n") + "\n"
         let temporary = file + ".\(getpid()).\(Secrets.random(bytes: 6)).new"
         let descriptor = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard descriptor >= 0 else { throw HeraldError.invalid(field: "secret-key-file", "cannot write \(temporary)") }
+        guard descriptor >= 0 else { throw HeraldError.invalid(field: "secret-key-file", "cannot write \(temporary): \(String(cString: strerror(errno)))") }
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
         let synced = fsync(descriptor)

@@ -35,6 +35,7 @@ public struct Migrator: Sendable {
             if kind == .postgres {
                 try await db.raw("SELECT pg_advisory_xact_lock(\(literal: Migrator.advisoryLockKey))").run()
             }
+            try await Migrator.refuseAnotherApplications(db, kind: kind)
             try await db.raw("""
                 CREATE TABLE IF NOT EXISTS herald_migrations (
                     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)
@@ -54,6 +55,25 @@ public struct Migrator: Sendable {
             }
             return applied
         }
+    }
+}
+
+extension Migrator {
+    /// Refuses a database that holds tables but none of Herald's: another application's
+    /// (a mistyped path, the wrong database in a URL), which Herald's tables would be added
+    /// to, or fail on a table of the same name halfway.
+    static func refuseAnotherApplications(_ db: any SQLDatabase, kind: DatabaseKind) async throws {
+        let tables: SQLQueryString = switch kind {
+        case .sqlite: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        case .postgres: "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name"
+        }
+        let names = try await db.raw(tables).all().map { try $0.decode(column: "name", as: String.self) }
+        guard !names.isEmpty, !names.contains("herald_migrations") else { return }
+        let shown = names.prefix(5).joined(separator: ", ") + (names.count > 5 ? " and \(names.count - 5) more" : "")
+        throw HeraldError.conflict("""
+            the database holds tables of another application (\(shown)) and none of Herald's; \
+            Herald keeps its data in a database of its own: give a new file or an empty database
+            """)
     }
 }
 
