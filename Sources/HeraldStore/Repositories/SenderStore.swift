@@ -66,6 +66,20 @@ public struct SenderStore: Sendable {
         }
     }
 
+    /// Every problem of a sender's address, name and reply-to, none when they may be stored
+    /// (a clash with another sender is the store's to find): for a request or form whose
+    /// other fields are wrong too, so that all are said at once.
+    public static func problems(email: String, name: String, replyTo: String?) -> [Problem] {
+        do {
+            _ = try check(email: email, name: name, replyTo: replyTo)
+            return []
+        } catch let error as HeraldError {
+            return error.problems
+        } catch {
+            return []
+        }
+    }
+
     /// Trimmed values, the reply-to nil when blank, or every problem at once.
     static func check(email: String, name: String, replyTo: String?, rates: (Int?, Int?) = (nil, nil)) throws -> (String, String, String?) {
         var problems = ProblemList()

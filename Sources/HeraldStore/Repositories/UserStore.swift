@@ -38,9 +38,7 @@ public struct UserStore: Sendable {
         let email = email.trimmingCharacters(in: .whitespaces)
         let name = name.trimmingCharacters(in: .whitespaces)
         var problems = ProblemList()
-        if !EmailAddress.isValid(email) { problems.add("email", "'\(email)' is not a valid email address") }
-        if let r = ModuleRules.labelProblem(name) { problems.add("name", r) }
-        if TimeZone(identifier: timeZone) == nil { problems.add("time_zone", "'\(timeZone)' is not a time zone name like Europe/Berlin") }
+        problems.add(contentsOf: UserStore.problems(email: email, name: name, timeZone: timeZone))
         try problems.check()
         let now = WallClock.epochSeconds()
         return try await database.transaction { db in
@@ -54,6 +52,16 @@ public struct UserStore: Sendable {
                 """).first()
             return User(id: try row!.decode(column: "id", as: Int64.self), email: email, name: name, role: role, timeZone: timeZone, isActive: true)
         }
+    }
+
+    /// What is wrong with a new user's address, name and time zone (every problem, not the first).
+    public static func problems(email: String, name: String, timeZone: String) -> [Problem] {
+        var problems = ProblemList()
+        let email = email.trimmingCharacters(in: .whitespaces)
+        if !EmailAddress.isValid(email) { problems.add("email", "'\(email)' is not a valid email address") }
+        if let r = ModuleRules.labelProblem(name.trimmingCharacters(in: .whitespaces)) { problems.add("name", r) }
+        if TimeZone(identifier: timeZone) == nil { problems.add("time_zone", "'\(timeZone)' is not a time zone name like Europe/Berlin") }
+        return problems.problems
     }
 
     /// The user with this email (case-insensitive).

@@ -48,6 +48,11 @@ struct AccountAPI {
             let zone = body.string("time_zone") ?? "UTC"
             let role = User.Role(rawValue: roleName)
             if role == nil { body.add("role", "'\(roleName)' is not a role; use admin or user") }
+            if let email, let name, let password {
+                for problem in Accounts.newUserProblems(email: email, name: name, password: password, timeZone: zone) {
+                    body.add(problem.field, problem.reason)
+                }
+            }
             try body.finish()
             let user = try await accounts.createUser(email: email!, name: name!, role: role!, password: password!, timeZone: zone)
             return JSONResponse.make(Present.user(user), status: .created)

@@ -38,6 +38,9 @@ struct SendersAPI {
         let replyTo = body.string("reply_to", maxLength: 254)
         let perMinute = body.int("rate_per_minute", range: 1...10_000_000)
         let perHour = body.int("rate_per_hour", range: 1...100_000_000)
+        if let email, let name {
+            for problem in SenderStore.problems(email: email, name: name, replyTo: replyTo) { body.add(problem.field, problem.reason) }
+        }
         try body.finish()
         return SenderActions.Input(email: email!, name: name!, replyTo: replyTo, ratePerMinute: perMinute.map(Int.init),
                                    ratePerHour: perHour.map(Int.init))

@@ -60,11 +60,12 @@ struct AccountPages {
                           "time_zone": form["time_zone"] ?? "UTC"]
             do {
                 var problems = ProblemList()
-                if values["name"]!.trimmingCharacters(in: .whitespaces).isEmpty { problems.add("name", "is required") }
-                if TimeZone(identifier: values["time_zone"]!) == nil { problems.add("time_zone", "'\(values["time_zone"]!)' is not a time zone") }
-                guard let role = User.Role(rawValue: values["role"]!) else { throw HeraldError.invalid(field: "role", "choose admin or user") }
+                problems.add(contentsOf: Accounts.newUserProblems(email: values["email"]!, name: values["name"]!,
+                                                                  password: form["password"] ?? "", timeZone: values["time_zone"]!))
+                let role = User.Role(rawValue: values["role"]!)
+                if role == nil { problems.add("role", "choose admin or user") }
                 try problems.check()
-                let user = try await accounts.createUser(email: values["email"]!, name: values["name"]!, role: role,
+                let user = try await accounts.createUser(email: values["email"]!, name: values["name"]!, role: role!,
                                                          password: form["password"] ?? "", timeZone: values["time_zone"]!)
                 return context.redirect(to: "/account#users", flash: "Created the user \(user.name) (\(user.email)).")
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {

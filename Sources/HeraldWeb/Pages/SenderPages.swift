@@ -65,6 +65,9 @@ struct SenderPages {
             return n
         }
         let rates = (read("rate_per_minute"), read("rate_per_hour"))
+        if !problems.problems.isEmpty {
+            problems.add(contentsOf: SenderStore.problems(email: form["email"] ?? "", name: form["name"] ?? "", replyTo: form["reply_to"]))
+        }
         try problems.check()
         return SenderActions.Input(email: form["email"] ?? "", name: form["name"] ?? "", replyTo: form["reply_to"],
                                    ratePerMinute: rates.0, ratePerHour: rates.1)

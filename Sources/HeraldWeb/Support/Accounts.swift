@@ -44,8 +44,18 @@ public struct Accounts: Sendable {
 
     /// Creates a user after checking the password's length.
     public func createUser(email: String, name: String, role: User.Role, password: String, timeZone: String) async throws -> User {
-        if let reason = Accounts.passwordProblem(password) { throw HeraldError.invalid(field: "password", reason) }
+        var problems = ProblemList()
+        problems.add(contentsOf: Accounts.newUserProblems(email: email, name: name, password: password, timeZone: timeZone))
+        try problems.check()
         return try await store.users.create(email: email, name: name, role: role, passwordHash: try await hash(password), timeZone: timeZone)
+    }
+
+    /// Every problem of a new user's details at once (the address's being taken is the store's
+    /// to find), so that a form or a request is mended in one go.
+    static func newUserProblems(email: String, name: String, password: String, timeZone: String) -> [Problem] {
+        var problems = UserStore.problems(email: email, name: name, timeZone: timeZone)
+        if let reason = Accounts.passwordProblem(password) { problems.append(Problem(field: "password", reason: reason)) }
+        return problems
     }
 
     /// Sets a user's password, by themselves or an admin (nil: the operator). Every session of
