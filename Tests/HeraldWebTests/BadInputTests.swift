@@ -139,6 +139,15 @@ import Testing
             }
             let wrong = try await client.api(.post, "/api/v1/suppressions/import", token: f.adminToken, raw: "bob@\n", contentType: "text/csv")
             #expect(wrong.status == .ok && wrong.text.contains("not a valid email address"))
+            // A body that says it is something else is not read as rows; a file of no stated type is.
+            for (uri, type) in [("/api/v1/suppressions/import", "application/x-www-form-urlencoded"), ("/api/v1/modules/contacts/import", "application/json")] {
+                let other = try await client.api(.post, uri, token: f.adminToken, raw: "{\"email\": \"a@example.com\"}", contentType: type)
+                #expect(other.status == .unsupportedMediaType && other.text.contains("Content-Type: text/csv, not \(type)"), "\(uri)")
+            }
+            for type in ["text/plain; charset=utf-8", "application/octet-stream"] {
+                let csv = try await client.api(.post, "/api/v1/modules/contacts/import?dry_run=true&duplicates=allow", token: f.adminToken, raw: "Last Name\nLee\n", contentType: type)
+                #expect(csv.status == .ok, "\(type)")
+            }
         }
     }
 }

@@ -16,6 +16,7 @@ struct ImportExportAPI {
             let user = try context.user()
             let query = request.uri.queryParameters
             let options = try CSVTransfer.options({ query[Substring($0)].map(String.init) }, user: user)
+            try CSVBody.checkMediaType(of: request)
             // The body goes to disk first: read inside the import's transaction, a slow client
             // would hold the database's writer for as long as its upload takes.
             let path = try await uploads.spool(request.body, user: user.id, limit: ImportPages.maxUploadBytes)

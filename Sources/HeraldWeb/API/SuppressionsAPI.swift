@@ -40,6 +40,7 @@ struct SuppressionsAPI {
         // A CSV file with an email column, or one address a line; the reason in the query.
         admin.post("import") { request, context in
             let reason = request.uri.queryParameters["reason"].map(String.init) ?? ""
+            try CSVBody.checkMediaType(of: request)
             var request = request
             let body = try await request.collectBody(upTo: 16 * 1024 * 1024)
             guard body.readableBytes > 0 else {

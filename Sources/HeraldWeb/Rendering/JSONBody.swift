@@ -4,6 +4,21 @@ import HeraldCore
 import NIOCore
 import NIOFoundationCompat
 
+/// The media types a CSV body may come as: CSV's own, and what tools send for a file they do
+/// not know (plain text, bytes, Excel's); none at all is taken too.
+enum CSVBody {
+    static let mediaTypes: Set<String> = ["text/csv", "application/csv", "text/comma-separated-values", "text/plain",
+                                          "application/octet-stream", "application/vnd.ms-excel"]
+
+    /// 415 for a body that says it is something else (JSON, a form): its bytes would be read
+    /// as rows, and the answer would be about a header that was never meant as one.
+    static func checkMediaType(of request: Request) throws {
+        guard let mediaType = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased(),
+              !mediaType.isEmpty, !mediaTypes.contains(mediaType) else { return }
+        throw HeraldError(.unsupportedMediaType, "send the CSV file itself as the body, with Content-Type: text/csv, not \(mediaType.prefix(100))")
+    }
+}
+
 /// Reads JSON bodies with errors that say where the JSON is wrong.
 enum JSONBody {
     /// Reads a JSON body: `Content-Type: application/json` (or `…+json`), UTF-8, each key once
