@@ -111,6 +111,7 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
 
     let authenticated = app.group()
         .add(middleware: RequireUserMiddleware())
+        .add(middleware: AuditMiddleware(logger: logger))
         .add(middleware: CSRFMiddleware())
     let api = authenticated.group("api/v1")
     let uploads = ImportUploads(folder: configuration.uploadsFolder)
