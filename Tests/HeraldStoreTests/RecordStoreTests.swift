@@ -81,6 +81,12 @@ import Testing
             try await store.records.delete(in: contacts, id: ids[0], scope: .all)
             #expect(try await store.lists.find(list.id, in: contacts).memberCount == 1)
             await #expect(throws: HeraldError.self) { _ = try await store.lists.create(in: contacts, name: "vips", by: nil) }
+            // Renamed (to its own name in another case too); not to another list's.
+            #expect(try await store.lists.rename(list.id, in: contacts, to: " vips ").name == "vips")
+            let other = try await store.lists.create(in: contacts, name: "Other", by: admin.id)
+            await #expect(throws: HeraldError.self) { _ = try await store.lists.rename(other.id, in: contacts, to: "VIPS") }
+            #expect(try await store.lists.find(other.id, in: contacts).name == "Other")
+            try await store.lists.delete(other.id, in: contacts)
             // A user is told of the members they own: those are whom their mass email to it reaches.
             let user = try await store.users.create(email: "u@example.com", name: "U", role: .user, passwordHash: "x", timeZone: "Europe/Berlin")
             let theirs = try await store.records.create(in: contacts, RecordChanges(["last_name": .text("Theirs")]), owner: user.id)

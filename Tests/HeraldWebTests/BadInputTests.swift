@@ -114,6 +114,17 @@ import Testing
                     "\(narrowed.text.firstMatch(of: /<ul class="problems">.*?<\/ul>/).map { String($0.0) } ?? narrowed.text)")
             let listGone = try await client.api(.delete, "/api/v1/modules/contacts/lists/\(list.id)", token: f.adminToken)
             #expect(listGone.status == .conflict)
+            // A list a mass email sends to may be renamed: it is known by id. By its maker or an admin only.
+            let renamedList = try await client.api(.patch, "/api/v1/modules/contacts/lists/\(list.id)", token: f.adminToken, json: ["name": " Kept "])
+            #expect(renamedList.status == .ok && renamedList.json?.objectValue?["name"] == "Kept")
+            _ = try await client.api(.post, "/api/v1/modules/contacts/lists", token: f.adminToken, json: ["name": "Other"])
+            #expect(try await client.api(.patch, "/api/v1/modules/contacts/lists/\(list.id)", token: f.adminToken, json: ["name": "other"]).status == .conflict)
+            #expect(try await client.api(.patch, "/api/v1/modules/contacts/lists/\(list.id)", token: f.adminToken, json: ["name": " "]).problemFields == ["name"])
+            #expect(try await client.api(.patch, "/api/v1/modules/contacts/lists/\(list.id)", token: f.userToken, json: ["name": "Mine"]).status == .forbidden)
+            let onPage = try await AccountManagementTests().post(client, "/m/contacts/lists/\(list.id)/rename", admin, [("name", "Kept again")])
+            #expect(onPage.status == .seeOther && onPage.headers[.location] == "/m/contacts?list=\(list.id)")
+            let listPage = try await AccountManagementTests().followed(client, onPage, cookie: admin.cookie).text
+            #expect(listPage.contains("The list is now named Kept again.") && listPage.contains(#"id="rename-list""#))
             // Once those mass emails are gone, they may go.
             for draft in drafts {
                 _ = try await f.store.massEmails.stop(draft.id)

@@ -42,15 +42,10 @@ public struct ListStore: Sendable {
     /// Makes a list with `members` (records within `scope`), all or nothing: a bad id leaves
     /// no list behind.
     public func create(in module: Module, name: String, by user: Int64?, members: [Int64] = [], scope: AccessScope = .all) async throws -> StaticList {
-        let trimmed = name.trimmingCharacters(in: .whitespaces)
-        var problems = ProblemList()
-        if trimmed.isEmpty { problems.add("name", "is required") }
-        if trimmed.count > ViewStore.maxNameLength { problems.add("name", "must be at most \(ViewStore.maxNameLength) characters") }
-        try problems.check()
+        let trimmed = try Self.checkedName(name)
         let now = WallClock.epochSeconds()
         let id = try await database.transaction { db in
-            let clash = try await db.raw("SELECT id FROM static_lists WHERE module_id = \(bind: module.id) AND lower(name) = lower(\(bind: trimmed))").first()
-            if clash != nil { throw HeraldError.conflict("a list named '\(trimmed)' already exists in \(module.pluralLabel)", problems: [Problem(field: "name", reason: "already exists")]) }
+            try await Self.refuseClash(trimmed, in: module, except: nil, db: db)
             let row = try await db.raw("""
                 INSERT INTO static_lists (module_id, name, created_by, created_at)
                 VALUES (\(bind: module.id), \(bind: trimmed), \(bind: user), \(bind: now)) RETURNING id
@@ -60,6 +55,40 @@ public struct ListStore: Sendable {
             return id
         }
         return try await find(id, in: module, scope: scope)
+    }
+
+    /// Renames a list, as its maker or an admin. A mass email that sends to it is not in the
+    /// way: it knows the list by id.
+    public func rename(_ id: Int64, in module: Module, to name: String, scope: AccessScope = .all) async throws -> StaticList {
+        let trimmed = try Self.checkedName(name)
+        try await database.transaction { db in
+            let list = try await db.raw("SELECT id FROM static_lists WHERE id = \(bind: id) AND module_id = \(bind: module.id)").first()
+            if list == nil { throw HeraldError.notFound("no list \(id) in module \(module.pluralLabel)") }
+            try await SharedItems.checkMayChange("static_lists", id: id, what: "list", scope: scope, db: db)
+            try await Self.refuseClash(trimmed, in: module, except: id, db: db)
+            try await db.raw("UPDATE static_lists SET name = \(bind: trimmed) WHERE id = \(bind: id)").run()
+        }
+        return try await find(id, in: module, scope: scope)
+    }
+
+    /// A list's name, trimmed, or why it cannot be one.
+    static func checkedName(_ name: String) throws -> String {
+        let trimmed = name.trimmingCharacters(in: .whitespaces)
+        var problems = ProblemList()
+        if trimmed.isEmpty { problems.add("name", "is required") }
+        if trimmed.count > ViewStore.maxNameLength { problems.add("name", "must be at most \(ViewStore.maxNameLength) characters") }
+        try problems.check()
+        return trimmed
+    }
+
+    /// 409 when another list of the module has the name (in any case).
+    static func refuseClash(_ name: String, in module: Module, except id: Int64?, db: any SQLDatabase) async throws {
+        let clash = try await db.raw("""
+            SELECT id FROM static_lists WHERE module_id = \(bind: module.id) AND lower(name) = lower(\(bind: name)) AND id <> \(bind: id ?? 0)
+            """).first()
+        if clash != nil {
+            throw HeraldError.conflict("a list named '\(name)' already exists in \(module.pluralLabel)", problems: [Problem(field: "name", reason: "already exists")])
+        }
     }
 
     /// Adds records to a list; ids that name no record of the module within `scope` (the

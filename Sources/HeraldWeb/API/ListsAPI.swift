@@ -26,6 +26,14 @@ struct ListsAPI {
             return JSONResponse.make(Present.list(try await store.lists.find(try context.parameters.require("id", as: Int64.self), in: module,
                                                                   scope: try context.user().scope)))
         }
+        api.patch("modules/:module/lists/:id") { request, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let id = try context.parameters.require("id", as: Int64.self)
+            var body = try JSONObjectReader(try await JSONBody.decode(JSONValue.self, from: request, context: context))
+            let name = body.string("name", required: true, maxLength: ViewStore.maxNameLength)
+            try body.finish()
+            return JSONResponse.make(Present.list(try await store.lists.rename(id, in: module, to: name!, scope: try context.user().scope)))
+        }
         api.delete("modules/:module/lists/:id") { _, context in
             let module = try await store.modules.named(context.parameters.require("module"))
             try await store.lists.delete(try context.parameters.require("id", as: Int64.self), in: module, scope: try context.user().scope)

@@ -41,6 +41,13 @@ struct RecordPages {
             return CSVTransfer.export(module: module, criteria: .all([]), within: .records(ids), scope: try context.user().scope,
                                       store: store, filename: module.apiName + "-selected")
         }
+        app.post("/m/:module/lists/:id/rename") { request, context in
+            let module = try await store.modules.named(context.parameters.require("module"))
+            let form = try await FormData.read(request, context: context)
+            let list = try await store.lists.rename(try context.parameters.require("id", as: Int64.self), in: module, to: form["name"] ?? "",
+                                                    scope: try context.user().scope)
+            return context.redirect(to: "/m/\(module.apiName)?list=\(list.id)", flash: "The list is now named \(list.name).")
+        }
         app.post("/m/:module/lists/:id/delete") { _, context in
             let module = try await store.modules.named(context.parameters.require("module"))
             try await store.lists.delete(try context.parameters.require("id", as: Int64.self), in: module, scope: try context.user().scope)
