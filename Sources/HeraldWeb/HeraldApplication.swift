@@ -66,7 +66,8 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: MetricsMiddleware())
-    router.add(middleware: ErrorMiddleware(pages: pages))
+    let routes = RouteTable()
+    router.add(middleware: ErrorMiddleware(pages: pages, routes: routes))
 
     router.get("/healthz") { _, _ in
         try await store.database.read { db in try await db.raw("SELECT 1 AS ok").run() }
@@ -147,6 +148,7 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
     SuppressionPages(store: store, delivery: delivery, pages: pages).register(on: authenticated)
     ActivityPages(store: store, delivery: delivery, pages: pages).register(on: authenticated)
     BouncePages(store: store, delivery: delivery, pages: pages).register(on: authenticated)
+    routes.fill(from: router)
     return router
 }
 

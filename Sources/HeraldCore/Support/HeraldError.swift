@@ -39,6 +39,8 @@ public struct HeraldError: Error, Sendable, CustomStringConvertible {
         case unsupportedMediaType = "unsupported_media_type"
         /// The caller did this too often; `retryAfter` says when it may again (HTTP 429).
         case tooManyRequests = "too_many_requests"
+        /// The address exists, but not for this method (HTTP 405, with the methods it takes).
+        case methodNotAllowed = "method_not_allowed"
     }
 
     public var kind: Kind

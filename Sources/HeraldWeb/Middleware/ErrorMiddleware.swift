@@ -2,11 +2,14 @@ import Foundation
 import Hummingbird
 import HeraldCore
 import NIOCore
+import Synchronization
 
 /// Turns errors into answers a user can act on: JSON for the API and the webhooks, a page for the browser.
 struct ErrorMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let pages: PageRenderer
+    /// The routes, to answer a method an address does not take with 405 rather than 404.
+    let routes: RouteTable
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
@@ -19,6 +22,17 @@ struct ErrorMiddleware: RouterMiddleware {
             let limit = error.maxBytes ?? context.maxUploadSize
             return respond(HeraldError(.malformed, "the request body is larger than \(ErrorMiddleware.size(limit)), the most this call reads"),
                            request: request, context: context, status: .contentTooLarge)
+        } catch let error as HTTPError where error.status == .notFound && error.body == nil {
+            // No route: a path that another method has is answered as such, with those methods.
+            let allowed = routes.methods(at: request.uri.path)
+            guard !allowed.isEmpty, !allowed.contains(request.method) else {
+                return respond(HeraldError(.notFound, "there is nothing at \(request.uri.path.prefix(200))"), request: request, context: context)
+            }
+            let names = allowed.map(\.rawValue)
+            var response = respond(HeraldError(.methodNotAllowed, "\(request.uri.path.prefix(200)) takes \(names.joined(separator: ", ")), not \(request.method.rawValue)"),
+                                   request: request, context: context)
+            response.headers[.allow] = names.joined(separator: ", ")
+            return response
         } catch let error as HTTPError {
             let kind: HeraldError.Kind = switch error.status {
             case .notFound: .notFound
@@ -92,7 +106,36 @@ struct ErrorMiddleware: RouterMiddleware {
         case .upstream: .badGateway
         case .unsupportedMediaType: .unsupportedMediaType
         case .tooManyRequests: .tooManyRequests
+        case .methodNotAllowed: .methodNotAllowed
         }
+    }
+}
+
+/// Every route's path and method, to tell a path that takes another method (405, with
+/// `Allow`) from one no route has (404). Filled once the router has all its routes.
+final class RouteTable: Sendable {
+    private let routes = Mutex<[(path: RouterPath, method: HTTPRequest.Method)]>([])
+
+    func fill(from router: Router<AppRequestContext>) {
+        routes.withLock { $0 = router.routes.map { ($0.path, $0.method) } }
+    }
+
+    /// The methods routes take at `path`, sorted, HEAD with GET (Hummingbird answers it).
+    func methods(at path: String) -> [HTTPRequest.Method] {
+        let parts = path.split(separator: "/")
+        var methods = Set(routes.withLock { $0.filter { Self.matches($0.path, parts) }.map(\.method.rawValue) })
+        if methods.contains("GET") { methods.insert("HEAD") }
+        return methods.sorted().compactMap { HTTPRequest.Method($0) }
+    }
+
+    static func matches(_ route: RouterPath, _ parts: [Substring]) -> Bool {
+        var i = 0
+        for element in route.components {
+            if element.description == "**" { return true }
+            guard i < parts.count, element ~= parts[i] else { return false }
+            i += 1
+        }
+        return i == parts.count
     }
 }
 
