@@ -104,7 +104,7 @@ public func buildRouter(configuration: WebConfiguration, store: Store, delivery:
         storage: SessionPersistDriver(store: store.keyValues),
         configuration: .init(
             sessionCookieParameters: .init(name: "herald_session", path: "/", secure: configuration.secureCookies, sameSite: .lax),
-            keyPrefix: "session.", defaultSessionExpiration: .seconds(60 * 60 * 12)))
+            keyPrefix: "session.", defaultSessionExpiration: WebSession.idleLifetime))
     let app = router.group()
         .add(middleware: sessionMiddleware)
         .add(middleware: AuthenticationMiddleware(store: store))

@@ -142,3 +142,25 @@ import Testing
         }
     }
 }
+
+/// A session lasts 12 hours from its last use, not from the login.
+@Suite struct SessionRenewalTests {
+    @Test func aSessionInUseHasItsExpiryMovedOnAtMostHourly() async throws {
+        try await WebFixture.with { f, client in
+            let me = try await AccountManagementTests().logIn(client, f.user.email, "user-password-1")
+            let id = try #require(me.cookie.split(separator: "=", maxSplits: 1).last.map(String.init))
+            let key = SessionPersistDriver.storedKey("session." + id)  // the session middleware's key prefix
+            let fresh = try await client.execute(uri: "/m/contacts", method: .get, headers: [.cookie: me.cookie])
+            #expect(fresh.status == .ok && fresh.headers[values: .setCookie].isEmpty, "renewed at the login: no write for an hour")
+            // Renewed an hour and more ago, and about to end: the next use gives it 12 hours again.
+            let (stored, _) = try #require(try await f.store.keyValues.get(key))
+            let old = stored.replacing(/"renewedAt":\d+/, with: #""renewedAt":1"#)
+            #expect(old != stored)
+            _ = try await f.store.keyValues.put(key, value: old, expiresAt: WallClock.epochSeconds() + 60)
+            let used = try await client.execute(uri: "/m/contacts", method: .get, headers: [.cookie: me.cookie])
+            #expect(used.status == .ok && used.headers[values: .setCookie].contains { $0.hasPrefix("herald_session=") })
+            let expiresAt = try #require(try await f.store.keyValues.get(key)?.expiresAt)
+            #expect(expiresAt > WallClock.epochSeconds() + 11 * 3600)
+        }
+    }
+}

@@ -12,11 +12,26 @@ public struct WebSession: Codable, Sendable {
     /// What a form that worked says on the page it redirected to, once (see
     /// ``AppRequestContext/redirect(to:flash:)``). Never a secret: sessions are stored.
     public var flash: String?
+    /// When the session's expiry was last moved on (see ``renew(at:)``).
+    public var renewedAt: Int64?
+
+    /// How long a session lasts after its last use.
+    public static let idleLifetime: Duration = .seconds(12 * 3600)
+    /// How often a session in use has its expiry moved on: each time is a write.
+    public static let renewEvery: Int64 = 3600
 
     public init(for user: User) {
         self.userID = user.id
         self.csrf = Secrets.random(bytes: 24)
         self.epoch = user.sessionEpoch
+        self.renewedAt = WallClock.epochSeconds()
+    }
+
+    /// Whether a session used at `now` is due to have its expiry moved on: it lasts
+    /// ``idleLifetime`` from its last use, not from the login, so that a user at work is not
+    /// logged out in the middle of a form (which the login would lose).
+    public func isDueForRenewal(at now: Int64) -> Bool {
+        now - (renewedAt ?? 0) >= WebSession.renewEvery
     }
 }
 

@@ -22,6 +22,13 @@ struct AuthenticationMiddleware: RouterMiddleware {
             // A new password or a deactivation moves the user's epoch on and so ends this session.
             if let user = try await store.users.find(session.userID), user.isActive, (session.epoch ?? 0) == user.sessionEpoch {
                 context.identity = user
+                let now = WallClock.epochSeconds()
+                if session.isDueForRenewal(at: now) {
+                    context.sessions.withLockedSession { data in
+                        data?.renewedAt = now
+                        data?.expiresIn = WebSession.idleLifetime
+                    }
+                }
             } else {
                 context.sessions.clearSession()
             }
