@@ -345,7 +345,7 @@ def test_a_long_name_does_not_widen_the_table(admin, herald):
     admin.get(herald.url + "/m/contacts/new")
     admin.find_element(By.ID, "f-last_name").send_keys(name)
     admin.find_element(By.CSS_SELECTOR, "form.form-grid button[type=submit]").click()
-    wait(admin).until(EC.presence_of_element_located((By.CSS_SELECTOR, "h1")))
+    wait(admin).until(EC.url_matches(r"/m/contacts/\d+$"))
     admin.get(herald.url + "/m/contacts?columns=last_name,email&q=Zxxxxxxxxx")
     wait(admin).until(EC.presence_of_element_located((By.XPATH, f"//td[contains(., '{name[:20]}')]")))
     wrap = admin.find_element(By.CSS_SELECTOR, ".tablewrap")
