@@ -222,8 +222,12 @@ struct ImportJob: Sendable {
     /// of owners has them, and as people know each other) becomes that user's id. An address
     /// no user has stays as it is, which the parser refuses; `unknown` says why in its place.
     func userCell(_ cell: String, field: Field, unknown: inout [String: String]) -> String {
-        guard cell.contains("@") else { return cell }
         let address = cell.trimmingCharacters(in: .whitespaces)
+        guard address.contains("@") else {
+            // A name ("Ann Lee") names no one for sure: the parser's "not the id of a user" would hide that an address works.
+            if !address.isEmpty, Int64(address) == nil { unknown[field.apiName] = "'\(address)' is not a user's email address or id" }
+            return cell
+        }
         if let id = users[EmailAddress.normalized(address)] { return String(id) }
         unknown[field.apiName] = "no user has the address '\(address)'"
         return cell
