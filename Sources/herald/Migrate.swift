@@ -10,7 +10,12 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let logger = try db.logger("herald.migrate")
         let location = try db.location()
-        let database = try await location.open(logger: logger)
+        let database: any HeraldDatabase
+        do {
+            database = try await location.open(logger: logger)
+        } catch let error as HeraldError {
+            throw CLIError("cannot open the database \(location): \(error.message)")
+        }
         let applied: [Int]
         do {
             applied = try await Migrator(database: database, logger: logger).migrate()

@@ -238,6 +238,17 @@ struct Serve: AsyncParsableCommand {
             throw CLIError(error.problems.map { "--\($0.field): \($0.reason)" }.first ?? error.cliText)
         }
         let store = try await db.openStore(logger: logger, stateDir: stateDir)
+        let transports = TransportSource(override: transportURL, outbox: outbox, settings: store.settings,
+                                         poolConfiguration: SMTPPoolConfiguration(maximumConnections: smtpConnections), logger: logger)
+        // Mail that goes to the outbox would fail message by message in a folder Herald cannot write.
+        // Checked before the first admin is made: its one-time password, printed by a run that
+        // then fails, would be easy to miss.
+        if case .outbox? = try? await transports.configured().origin {
+            do { try Serve.checkWritable(folder: transports.outbox) } catch {
+                await store.close()
+                throw error
+            }
+        }
         let accounts = Accounts(store: store, bcryptCost: bcryptCost)
         if let (admin, password) = try await accounts.bootstrapAdmin() {
             say("""
@@ -251,15 +262,6 @@ struct Serve: AsyncParsableCommand {
             let owners = try await store.users.all().map(\.id)
             if try await DemoData.load(into: store, owners: owners) {
                 say("Loaded the demo organisation: 300 leads, 300 contacts, 150 deals, 3 views and a static list.")
-            }
-        }
-        let transports = TransportSource(override: transportURL, outbox: outbox, settings: store.settings,
-                                         poolConfiguration: SMTPPoolConfiguration(maximumConnections: smtpConnections), logger: logger)
-        // Mail that goes to the outbox would fail message by message in a folder Herald cannot write.
-        if case .outbox? = try? await transports.configured().origin {
-            do { try Serve.checkWritable(folder: transports.outbox) } catch {
-                await store.close()
-                throw error
             }
         }
         let host = self.host

@@ -65,6 +65,13 @@ import Testing
             #expect(savedPage.text.contains("Saved Plain Person"))
             let reloaded = try await client.execute(uri: "/account/users/\(uid)", method: .get, headers: [.cookie: admin.cookie])
             #expect(reloaded.status == .ok && !reloaded.text.contains("Saved Plain Person"), "said once, not at each reload")
+            // Every problem at once, with what was typed; a choice the form never offers changes nothing.
+            let wrong = try await post(client, "/account/users/\(uid)", admin, [("name", " "), ("time_zone", "Bad/Zone"), ("role", "god"), ("is_active", "maybe")])
+            #expect(wrong.status == .unprocessableContent)
+            #expect(wrong.text.components(separatedBy: #"<p class="field-error">"#).count - 1 == 4, "name, zone, role and activity")
+            #expect(wrong.text.contains("choose admin or user") && wrong.text.contains("choose active or deactivated")
+                    && wrong.text.contains("is not a time zone name") && wrong.text.contains(#"value="Bad/Zone""#))
+            #expect(try await f.store.users.find(uid)?.isActive == true)
             let badZone = try await post(client, "/account/users/\(uid)", admin, [("time_zone", "Mars/Base")])
             #expect(badZone.status == .unprocessableContent && badZone.text.contains("is not a time zone name"))
             let promoted = try await client.api(.patch, "/api/v1/users/\(uid)", token: f.adminToken, json: ["role": "admin"])

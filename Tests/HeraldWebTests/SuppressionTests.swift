@@ -79,7 +79,12 @@ import Testing
             let admin = try await accounts.logIn(client, f.admin.email, f.adminPassword, page: "/suppressions")
             let added = try await accounts.post(client, "/suppressions/add", admin, [("address", "gone@example.org"), ("reason", "asked")])
             #expect(added.status == .seeOther && added.headers[.location] == "/suppressions")
+            // An error page between does not show it (nor use it up unsaved, to show it twice).
+            let error = try await client.execute(uri: "/m/contacts/abc", method: .get, headers: [.cookie: admin.cookie])
+            #expect(error.status == .badRequest && !error.text.contains("is suppressed"))
             #expect(try await accounts.followed(client, added, cookie: admin.cookie).text.contains("gone@example.org is suppressed."))
+            let again = try await client.execute(uri: "/suppressions", method: .get, headers: [.cookie: admin.cookie])
+            #expect(!again.text.contains("gone@example.org is suppressed."))
             let removed = try await accounts.post(client, "/suppressions/remove", admin, [("address", "gone@example.org")])
             let page = try await accounts.followed(client, removed, cookie: admin.cookie).text
             #expect(page.contains("gone@example.org may be sent to again."))

@@ -34,12 +34,14 @@ def test_another_applications_database_is_refused_and_left_as_it_was(tmp_path):
     path = tmp_path / "shop.sqlite"
     with sqlite3.connect(path) as shop:
         shop.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    before = path.read_bytes()
     for command in (["migrate"], ["user", "list"]):
         run = herald(*command, "--database", "shop.sqlite", cwd=tmp_path)
         assert run.returncode == 1, command
         assert "tables of another application (invoices)" in run.stderr, run.stderr[-2000:]
     with sqlite3.connect(path) as shop:
         assert [r[0] for r in shop.execute("SELECT name FROM sqlite_master WHERE type = 'table'")] == ["invoices"]
+    assert path.read_bytes() == before, "not a byte changed (WAL mode is written into the file)"
 
 
 def test_an_import_file_that_is_a_folder_or_missing_is_named(tmp_path):

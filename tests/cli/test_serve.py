@@ -43,3 +43,4 @@ def test_a_state_folder_or_outbox_that_cannot_be_made_is_named(tmp_path):
     outbox = serve("--port", "0", "--outbox", "plain-file", cwd=tmp_path)
     assert outbox.returncode == 1
     assert "--outbox: cannot write in" in outbox.stderr and "--transport" in outbox.stderr, outbox.stderr[-2000:]
+    assert "password" not in outbox.stdout, "no first admin is made (its one-time password printed) by a run that fails"

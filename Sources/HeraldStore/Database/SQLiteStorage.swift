@@ -23,7 +23,7 @@ public final class SQLiteStorage: HeraldDatabase {
         self.logger = logger
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        func open() async throws -> SQLiteConnection {
+        func open(first: Bool = false) async throws -> SQLiteConnection {
             let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
             // busy_timeout covers other processes (the CLI beside a running server);
             // synchronous=NORMAL is safe with WAL: a crash loses no committed transaction's integrity.
@@ -32,6 +32,9 @@ public final class SQLiteStorage: HeraldDatabase {
             // connection sent no faster and took 15-20 MB more at 300k messages.
             // journal_size_limit: see ``walSizeLimit``.
             do {
+                // Before the first pragma: WAL mode is written into the file, which must stay as
+                // it was if it is another application's.
+                if first { try await Migrator.refuseAnotherApplications(connection.sql(), kind: .sqlite) }
                 for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA busy_timeout=10000", "PRAGMA foreign_keys=ON",
                                "PRAGMA synchronous=NORMAL", "PRAGMA cache_size=-2000", "PRAGMA temp_store=MEMORY",
                                "PRAGMA journal_size_limit=\(Self.walSizeLimit)"] {
@@ -46,7 +49,7 @@ public final class SQLiteStorage: HeraldDatabase {
         }
         var opened: [SQLiteConnection] = []
         do {
-            let w = try await open()
+            let w = try await open(first: true)
             opened.append(w)
             writerHandle = try SQLiteHandle(of: w, path: path)
             var rs: [SQLiteConnection] = []
@@ -59,6 +62,7 @@ public final class SQLiteStorage: HeraldDatabase {
             self.readers = ResourcePool(rs)
         } catch {
             for connection in opened { try? await connection.close() }
+            if let error = error as? HeraldError { throw error }
             throw HeraldError.invalid(field: "database", "cannot open SQLite database at \(path): \(error)")
         }
     }

@@ -75,7 +75,7 @@ struct ErrorMiddleware: RouterMiddleware {
             // An invalid input's message is its problems joined: listed below, said once.
             status: status.code, reason: status.reasonPhrase,
             message: error.kind == .invalid && !error.problems.isEmpty ? nil : error.message,
-            problems: error.problems.map { ErrorPage.Problem(field: $0.field, reason: $0.reason) }))
+            problems: error.problems.map { ErrorPage.Problem(field: $0.field, reason: $0.reason) }), takingFlash: false)
         return HTMLResponse(html: html, status: status).response
     }
 
@@ -120,12 +120,11 @@ final class RouteTable: Sendable {
         routes.withLock { $0 = router.routes.map { ($0.path, $0.method) } }
     }
 
-    /// The methods routes take at `path`, sorted, HEAD with GET (Hummingbird answers it).
+    /// The methods routes take at `path`, sorted. (No HEAD: the router answers it for no route,
+    /// and a HEAD of a click link must not count as a click.)
     func methods(at path: String) -> [HTTPRequest.Method] {
         let parts = path.split(separator: "/")
-        var methods = Set(routes.withLock { $0.filter { Self.matches($0.path, parts) }.map(\.method.rawValue) })
-        if methods.contains("GET") { methods.insert("HEAD") }
-        return methods.sorted().compactMap { HTTPRequest.Method($0) }
+        return Set(routes.withLock { $0.filter { Self.matches($0.path, parts) }.map(\.method.rawValue) }).sorted().compactMap { HTTPRequest.Method($0) }
     }
 
     static func matches(_ route: RouterPath, _ parts: [Substring]) -> Bool {

@@ -18,19 +18,28 @@ struct UserPages {
         admin.post(":id") { request, context in
             let id = try context.parameters.require("id", as: Int64.self)
             let form = try await FormData.read(request, context: context)
+            let typed = form.dictionary
             var change = UserChange(name: form["name"], timeZone: form["time_zone"], isActive: form["is_active"].map { $0 == "yes" })
+            // A choice the form never offers is refused, not taken for one it does ("maybe" deactivated);
+            // said with the other fields' problems.
+            var problems = ProblemList()
             if let role = form["role"] {
-                guard let parsed = User.Role(rawValue: role) else {
-                    return try await page(id, problems: [Problem(field: "role", reason: "choose admin or user")], context: context)
+                if let parsed = User.Role(rawValue: role) { change.role = parsed } else { problems.add("role", "choose admin or user") }
+            }
+            if let active = form["is_active"], active != "yes", active != "no" { problems.add("is_active", "choose active or deactivated") }
+            if !problems.problems.isEmpty {
+                if let user = try await store.users.find(id) {
+                    problems.add(contentsOf: UserStore.problems(email: user.email, name: form["name"] ?? user.name,
+                                                                timeZone: form["time_zone"] ?? user.timeZone))
                 }
-                change.role = parsed
+                return try await page(id, problems: problems.problems, typed: typed, context: context)
             }
             do {
                 let user = try await store.users.change(id, change, by: try context.user())
                 return context.redirect(to: "/account/users/\(id)",
                                         flash: user.isActive ? "Saved \(user.name)." : "Saved. \(user.name) is deactivated: logged out everywhere, API tokens revoked.")
             } catch let error as HeraldError where error.kind == .invalid {
-                return try await page(id, problems: error.problems, context: context)
+                return try await page(id, problems: error.problems, typed: typed, context: context)
             }
         }
         admin.post(":id/password") { request, context in
@@ -69,15 +78,17 @@ struct UserPages {
         return parts.count == 1 ? last : parts.dropLast().joined(separator: ", ") + " and " + last
     }
 
-    func page(_ id: Int64, problems: [Problem] = [], context: AppRequestContext) async throws -> Response {
+    /// The page; after a refused change, with what was `typed` in the fields.
+    func page(_ id: Int64, problems: [Problem] = [], typed: [String: String] = [:], context: AppRequestContext) async throws -> Response {
         guard let user = try await store.users.find(id) else { throw HeraldError.notFound("there is no user \(id)") }
         let me = try context.user()
         let holdings = try await store.users.holdings(of: id)
         let others = try await store.users.all().filter { $0.isActive && $0.id != id }
             .map { Page.Other(id: $0.id, label: "\($0.name) (\($0.email))") }
         let model = Page(
-            user: Page.Shown(id: user.id, name: user.name, email: user.email, timeZone: user.timeZone, active: user.isActive,
-                             isAdmin: user.isAdmin, isMe: user.id == me.id),
+            user: Page.Shown(id: user.id, name: typed["name"] ?? user.name, email: user.email, timeZone: typed["time_zone"] ?? user.timeZone,
+                             active: typed["is_active"].map { $0 != "no" } ?? user.isActive,
+                             isAdmin: typed["role"].map { $0 == "admin" } ?? user.isAdmin, isMe: user.id == me.id),
             holdings: UserPages.describe(holdings), hasHoldings: holdings.total > 0, others: others, hasOthers: !others.isEmpty,
             errors: AdminPages.errorMap(problems), hasErrors: !problems.isEmpty, problems: problems.map(\.description))
         let html = pages.render("user", title: "User \(user.name)", context: context, page: model,
