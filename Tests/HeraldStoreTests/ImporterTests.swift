@@ -216,6 +216,12 @@ import Testing
             #expect(report.errors.map(\.reason) == ["no user has the address 'nobody@example.com'", "'Ann' is not a user's email address or id"])
             let rows = try await store.records.list(in: contacts, RecordQuery(sort: "email"), scope: .all).records
             #expect(rows.map { $0["owner"] } == [.reference(ann.id), .reference(admin.id), .reference(ann.id)])
+            // A deactivated user is given no new records, by address or by id.
+            let bob = try await store.users.create(email: "bob@example.com", name: "Bob", role: .user, passwordHash: "x", timeZone: "UTC")
+            _ = try await store.users.change(bob.id, UserChange(isActive: false), by: admin)
+            let toBob = "Last Name,Email,Owner\nF,f@example.com,bob@example.com\nG,g@example.com,\(bob.id)\n"
+            let refused = try await store.importer.run(into: contacts, options: options, input: ImporterTests.chunks(toBob))
+            #expect(refused.created == 0 && refused.errors.map(\.reason) == [String](repeating: "user \(bob.id) is deactivated; choose an active user", count: 2))
             // An update whose Owner cell is empty keeps the record's owner.
             options.duplicates = .update
             let update = "Last Name,Email,Owner\nA2,a@example.com,\n"

@@ -95,6 +95,16 @@ import Testing
             #expect(try await store.lists.find(list.id, in: contacts).memberCount == 2)
             #expect(try await store.lists.all(in: contacts, scope: user.scope).map(\.memberCount) == [1])
             let stranger = try await store.users.create(email: "s@example.com", name: "S", role: .user, passwordHash: "x", timeZone: "UTC")
+            // A deactivated user gets no record; one they own already is still edited.
+            let leaver = try await store.users.create(email: "l@example.com", name: "L", role: .user, passwordHash: "x", timeZone: "UTC")
+            let kept = try await store.records.create(in: contacts, RecordChanges(["last_name": .text("Kept")]), owner: leaver.id)
+            _ = try await store.users.change(leaver.id, UserChange(isActive: false), by: try await store.testAdmin())
+            await #expect(throws: HeraldError.self) {
+                _ = try await store.records.create(in: contacts, RecordChanges(["last_name": .text("New")]), owner: leaver.id)
+            }
+            let edited = try await store.records.update(in: contacts, id: kept.id,
+                                                        RecordChanges(["last_name": .text("Edited"), "owner": .reference(leaver.id)]), scope: .all)
+            #expect(edited["last_name"] == .text("Edited"))
             #expect(try await store.lists.all(in: contacts, scope: stranger.scope).map(\.memberCount) == [0])
         }
     }

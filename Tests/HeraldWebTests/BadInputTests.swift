@@ -125,6 +125,9 @@ import Testing
             #expect(onPage.status == .seeOther && onPage.headers[.location] == "/m/contacts?list=\(list.id)")
             let listPage = try await AccountManagementTests().followed(client, onPage, cookie: admin.cookie).text
             #expect(listPage.contains("The list is now named Kept again.") && listPage.contains(#"id="rename-list""#))
+            // Refused on the page: the list's page again, with the name typed and why.
+            let clash = try await AccountManagementTests().post(client, "/m/contacts/lists/\(list.id)/rename", admin, [("name", "OTHER")])
+            #expect(clash.status == .conflict && clash.text.contains(#"value="OTHER""#) && clash.text.contains("a list named &#39;Other&#39; already exists"))
             // Once those mass emails are gone, they may go.
             for draft in drafts {
                 _ = try await f.store.massEmails.stop(draft.id)

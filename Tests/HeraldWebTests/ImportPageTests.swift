@@ -41,4 +41,24 @@ import Testing
             #expect(try await client.execute(uri: mapping + "/report", method: .get, headers: [.cookie: user.cookie]).status == .notFound)
         }
     }
+
+    /// A user's import page offers the fields they may fill (not the owner, which only admins
+    /// import); two columns of one name are mapped by the first only.
+    @Test func aUsersPageOffersWhatTheyMayImport() async throws {
+        try await WebFixture.with { f, client in
+            let user = try await accounts.logIn(client, f.user.email, "user-password-1", page: "/m/contacts/import")
+            let upload = try await client.execute(uri: "/m/contacts/import", method: .get, headers: [.cookie: user.cookie]).text
+            #expect(!upload.contains("<code>owner</code>"))
+            let boundary = "----HeraldTest"
+            var body = "--\(boundary)\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n\(user.csrf)\r\n"
+            body += "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+            body += "Last Name,Email,Email,Owner\nLee,a@example.com,b@example.com,\n\r\n--\(boundary)--\r\n"
+            let uploaded = try await client.execute(uri: "/m/contacts/import", method: .post,
+                                                    headers: [.cookie: user.cookie, .contentType: "multipart/form-data; boundary=\(boundary)"],
+                                                    body: ByteBuffer(string: body))
+            let page = try await client.execute(uri: try #require(uploaded.headers[.location]), method: .get, headers: [.cookie: user.cookie]).text
+            #expect(!page.contains(#"value="owner""#), "only admins import the owner")
+            #expect(page.components(separatedBy: #"<option value="email" selected>"#).count - 1 == 1, "the first Email column only")
+        }
+    }
 }

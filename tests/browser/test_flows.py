@@ -346,8 +346,10 @@ def test_a_long_name_does_not_widen_the_table(admin, herald):
     admin.find_element(By.ID, "f-last_name").send_keys(name)
     admin.find_element(By.CSS_SELECTOR, "form.form-grid button[type=submit]").click()
     wait(admin).until(EC.url_matches(r"/m/contacts/\d+$"))
+    assert page_overflow(admin) <= 0, "the record's page breaks the name rather than widening"
     admin.get(herald.url + "/m/contacts?columns=last_name,email&q=Zxxxxxxxxx")
-    wait(admin).until(EC.presence_of_element_located((By.XPATH, f"//td[contains(., '{name[:20]}')]")))
+    cell = wait(admin).until(EC.presence_of_element_located((By.XPATH, f"//td[contains(., '{name[:20]}')]")))
+    assert cell.get_attribute("title") == name, "the whole name on hover"
     wrap = admin.find_element(By.CSS_SELECTOR, ".tablewrap")
     assert admin.execute_script("return arguments[0].scrollWidth - arguments[0].clientWidth", wrap) <= 0, \
         "two columns fit: the name is cut at 24rem, not as wide as its 200 characters"

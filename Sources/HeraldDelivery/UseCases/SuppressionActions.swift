@@ -52,6 +52,7 @@ public struct SuppressionActions: Sendable {
     /// Lets Herald send to `address` again.
     public func remove(_ address: String, by user: User) async throws {
         try user.requireAdmin(toChange: "the suppression list")
+        guard !address.trimmedWhitespace.isEmpty else { throw HeraldError.invalid(field: "address", "is required") }
         try await store.suppressions.remove(address)
     }
 }

@@ -18,7 +18,7 @@ public struct Importer: Sendable {
             try await db.raw("SELECT id, email FROM users").all().reduce(into: [String: Int64]()) { users, row in
                 users[EmailAddress.normalized(try row.decode(column: "email", as: String.self))] = try row.decode(column: "id", as: Int64.self)
             }
-        }
+        }  // a deactivated user's address becomes their id, which the writer refuses as deactivated
         let job = ImportJob(module: module, options: options, users: users)
         if options.dryRun {
             return try await database.read { db in try await job.run(input: input, db: db, rows: nil) }
@@ -161,7 +161,7 @@ struct ImportJob: Sendable {
             problems.add("mapping", "required field '\(f.apiName)' is not mapped from any column")
         }
         if options.duplicates != .allow, module.emailField.map({ mapped.contains($0.apiName) }) != true {
-            problems.add("duplicates", "finding duplicates needs the email column mapped; choose 'allow' to import without")
+            problems.add("duplicates", "finding duplicates needs the email column mapped; to import without, choose to import them anyway (duplicates=allow)")
         }
         try problems.check()
         return plan.sorted { $0.0 < $1.0 }
@@ -526,16 +526,22 @@ struct ImportJob: Sendable {
             })
             guard !ids.isEmpty else { continue }
             let table = field.type == .user ? "users" : "rec_" + (field.lookupModule ?? module.apiName)
-            // A lookup may name only a record the importer may see (users are everyone's to name).
+            // A lookup may name only a record the importer may see (users are everyone's to
+            // name, but not deactivated ones: nobody would look after the records).
             let visible: SQLQueryString = field.type == .user ? "1 = 1" : RecordStore.scopeSQL(options.scope)
-            let found = Set(try await db.raw("SELECT id FROM \(ident: table) WHERE id IN (\(binds: Array(ids))) AND \(visible)").all()
-                .map { try $0.decode(column: "id", as: Int64.self) })
+            let status: SQLQueryString = field.type == .user ? "is_active" : "TRUE"
+            var found: [Int64: Bool] = [:]
+            for row in try await db.raw("SELECT id, \(status) AS usable FROM \(ident: table) WHERE id IN (\(binds: Array(ids))) AND \(visible)").all() {
+                found[try row.decode(column: "id", as: Int64.self)] = try row.decode(column: "usable", as: Bool.self)
+            }
             for row in rows {
-                if case .reference(let id)?? = row.changes.values[field.apiName], !found.contains(id) {
-                    broken.append(ImportReport.RowError(
-                        line: row.line, field: field.apiName,
-                        reason: field.type == .user ? "no user \(id)" : "no record \(id) in module '\(field.lookupModule ?? "")'"))
+                guard case .reference(let id)?? = row.changes.values[field.apiName], found[id] != true else { continue }
+                let reason = switch (field.type, found[id]) {
+                case (.user, false?): RecordStore.deactivated(id)
+                case (.user, _): "no user \(id)"
+                default: "no record \(id) in module '\(field.lookupModule ?? "")'"
                 }
+                broken.append(ImportReport.RowError(line: row.line, field: field.apiName, reason: reason))
             }
         }
         return broken

@@ -84,10 +84,12 @@ public struct ListStore: Sendable {
     /// 409 when another list of the module has the name (in any case).
     static func refuseClash(_ name: String, in module: Module, except id: Int64?, db: any SQLDatabase) async throws {
         let clash = try await db.raw("""
-            SELECT id FROM static_lists WHERE module_id = \(bind: module.id) AND lower(name) = lower(\(bind: name)) AND id <> \(bind: id ?? 0)
+            SELECT name FROM static_lists WHERE module_id = \(bind: module.id) AND lower(name) = lower(\(bind: name)) AND id <> \(bind: id ?? 0)
             """).first()
-        if clash != nil {
-            throw HeraldError.conflict("a list named '\(name)' already exists in \(module.pluralLabel)", problems: [Problem(field: "name", reason: "already exists")])
+        if let clash {
+            // The other list's name as it is spelled, which may differ in case from the one typed.
+            let existing = try clash.decode(column: "name", as: String.self)
+            throw HeraldError.conflict("a list named '\(existing)' already exists in \(module.pluralLabel)", problems: [Problem(field: "name", reason: "already exists")])
         }
     }
 

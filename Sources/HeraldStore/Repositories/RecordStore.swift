@@ -78,10 +78,10 @@ public struct RecordStore: Sendable {
     /// Applies checked values (modified time included) in the caller's transaction: a trigger
     /// action's field update is written with the record of its run.
     static func update(in module: Module, id: Int64, set: [String: FieldValue?], scope: AccessScope, db: any SQLDatabase) async throws -> Record {
-        guard try await RecordStore.fetch(module, id: id, scope: scope, db: db) != nil else {
+        guard let current = try await RecordStore.fetch(module, id: id, scope: scope, db: db) else {
             throw HeraldError.notFound("no \(module.singularLabel.lowercased()) \(id) in \(module.pluralLabel)")
         }
-        try await RecordStore.checkReferences(set, in: module, scope: scope, db: db)
+        try await RecordStore.checkReferences(set, in: module, scope: scope, db: db, current: current)
         let assignments = set.keys.sorted().map { name -> SQLQueryString in
             if let value = set[name]! { "\(ident: "f_" + name) = \(bind: value.sqlValue)" } else { "\(ident: "f_" + name) = NULL" }
         }.joined(separator: ", ")
@@ -275,16 +275,28 @@ public struct RecordStore: Sendable {
     }
 
     /// Refuses lookups to records that do not exist and user fields naming no user.
-    /// Users must exist; lookups must name a record within `scope` (one outside it is "no
-    /// record", as if it did not exist, so that nothing is learnt from the answer).
-    static func checkReferences(_ values: [String: FieldValue?], in module: Module, scope: AccessScope, db: any SQLDatabase) async throws {
+    /// Users must exist, and be active unless the field named them already (`current`, the
+    /// record as stored: a deactivated user's records are edited until they are handed over);
+    /// lookups must name a record within `scope` (one outside it is "no record", as if it did
+    /// not exist, so that nothing is learnt from the answer).
+    /// Why a deactivated user is refused where a user is chosen.
+    static func deactivated(_ id: Int64) -> String { "user \(id) is deactivated; choose an active user" }
+
+    static func checkReferences(_ values: [String: FieldValue?], in module: Module, scope: AccessScope, db: any SQLDatabase,
+                                current: Record? = nil) async throws {
         var problems = ProblemList()
         for field in module.fields {
             guard case .reference(let id)?? = values[field.apiName] else { continue }
             switch field.type {
             case .user:
-                let found = try await db.raw("SELECT id FROM users WHERE id = \(bind: id)").first()
-                if found == nil { problems.add(field.apiName, "no user \(id)") }
+                let found = try await db.raw("SELECT is_active FROM users WHERE id = \(bind: id)").first()
+                if let found {
+                    if try !found.decode(column: "is_active", as: Bool.self), current?[field.apiName] != .reference(id) {
+                        problems.add(field.apiName, RecordStore.deactivated(id))
+                    }
+                } else {
+                    problems.add(field.apiName, "no user \(id)")
+                }
             case .lookup:
                 guard let target = field.lookupModule else { continue }
                 let found = try await db.raw("SELECT id FROM \(ident: "rec_" + target) WHERE id = \(bind: id) AND \(scopeSQL(scope))").first()

@@ -69,9 +69,9 @@ public struct SenderStore: Sendable {
     /// Every problem of a sender's address, name and reply-to, none when they may be stored
     /// (a clash with another sender is the store's to find): for a request or form whose
     /// other fields are wrong too, so that all are said at once.
-    public static func problems(email: String, name: String, replyTo: String?) -> [Problem] {
+    public static func problems(email: String, name: String, replyTo: String?, rates: (Int?, Int?) = (nil, nil)) -> [Problem] {
         do {
-            _ = try check(email: email, name: name, replyTo: replyTo)
+            _ = try check(email: email, name: name, replyTo: replyTo, rates: rates)
             return []
         } catch let error as HeraldError {
             return error.problems

@@ -27,8 +27,10 @@ struct AccountPages {
             let user = try context.user()
             let form = try await FormData.read(request, context: context)
             guard try await accounts.login(email: user.email, password: form["current_password"] ?? "") != nil else {
-                return try await page(passwordProblems: [Problem(field: "current_password", reason: "is not your current password")],
-                                      context: context)
+                // With what is wrong with the new one, so that one try mends both.
+                let problems = [Problem(field: "current_password", reason: "is not your current password")]
+                    + (Accounts.passwordProblem(form["new_password"] ?? "").map { [Problem(field: "new_password", reason: $0)] } ?? [])
+                return try await page(passwordProblems: problems, context: context)
             }
             do {
                 let updated = try await accounts.setPassword(of: user.id, to: form["new_password"] ?? "", field: "new_password", by: user)

@@ -23,7 +23,8 @@ struct DomainPages {
             let form = try await FormData.read(request, context: context)
             do {
                 let domain = try await domains.add(form["domain"] ?? "", ed25519: form["ed25519"] == "1")
-                return Response.redirect(to: "/admin/domains/\(domain.id)", type: .found)
+                return context.redirect(to: "/admin/domains/\(domain.id)",
+                                        flash: "Added \(domain.name). Publish the records below in its DNS, then check them.")
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
                 // The form has one field: a problem of the whole (the domain is added already) is its.
                 return try await listPage(form: ["domain": form["domain"] ?? ""],

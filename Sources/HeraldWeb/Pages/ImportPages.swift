@@ -112,8 +112,11 @@ struct ImportPages {
     }
 
     func uploadPage(_ module: Module, error: String?, context: AppRequestContext) async throws -> Response {
+        // What the user may import; the owner, though required of a record, may be left out (the importer's).
         let model = Upload(module: ModuleLabels(module),
-                           fields: module.editableFields.map { Upload.Field(label: $0.label, apiName: $0.apiName, required: $0.isRequired) },
+                           fields: ImportPages.importable(module, user: try context.user()).map {
+                               Upload.Field(label: $0.label, apiName: $0.apiName, required: $0.isRequired && $0.apiName != BuiltinFields.owner)
+                           },
                            error: error)
         let html = pages.render("import_upload", title: "Import \(module.pluralLabel)", context: context, page: model,
                                 modules: try await store.modules.all(), current: module.apiName)
@@ -124,9 +127,12 @@ struct ImportPages {
                      report: ImportReport?, problems: [Problem], context: AppRequestContext) async throws -> Response {
         let (header, sample) = try await ImportUploads.preview(path)
         let importable = ImportPages.importable(module, user: try context.user())
+        var guessed = Set<String>()
         let columns = header.enumerated().map { i, raw in
             let column = raw.trimmingCharacters(in: .whitespaces)
-            let guess = chosen.map { $0[column] ?? "" } ?? (ColumnGuess.field(for: column, among: importable)?.apiName ?? "")
+            // A field is guessed for its first column only: two "Email" columns both mapped are refused.
+            var guess = chosen.map { $0[column] ?? "" } ?? (ColumnGuess.field(for: column, among: importable)?.apiName ?? "")
+            if chosen == nil, !guess.isEmpty, !guessed.insert(guess).inserted { guess = "" }
             let choices = [SelectOption(value: "", label: "— ignore —", selected: guess.isEmpty)]
                 + importable.map { SelectOption(value: $0.apiName, label: $0.label, selected: $0.apiName == guess) }
             return Mapping.Column(index: i, name: column, sample: i < sample.count ? sample[i] : "", choices: choices)

@@ -21,8 +21,11 @@ struct MailSettingsPages {
         admin.post("mail") { request, context in
             let form = try await FormData.read(request, context: context)
             do {
-                try await settings.saveTransport(form["url"] ?? "", by: try context.user())
-                return context.redirect(to: "/admin/mail", flash: "Saved: mail now goes through the new transport.")
+                let url = form["url"] ?? ""
+                try await settings.saveTransport(url, by: try context.user())
+                return context.redirect(to: "/admin/mail", flash: url.trimmedWhitespace.isEmpty
+                                        ? "Saved: with no transport set, mail goes to the .eml outbox."
+                                        : "Saved: mail now goes through the new transport.")
             } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
                 return try await page(urlError: error.problems.first?.reason ?? error.message,
                                       status: error.kind == .conflict ? .conflict : .unprocessableContent, context: context)

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HeraldCore
 import HeraldDelivery
 import HeraldStore
@@ -44,14 +45,21 @@ struct RecordPages {
         app.post("/m/:module/lists/:id/rename") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))
             let form = try await FormData.read(request, context: context)
-            let list = try await store.lists.rename(try context.parameters.require("id", as: Int64.self), in: module, to: form["name"] ?? "",
-                                                    scope: try context.user().scope)
+            let id = try context.parameters.require("id", as: Int64.self)
+            let list: StaticList
+            do {
+                list = try await store.lists.rename(id, in: module, to: form["name"] ?? "", scope: try context.user().scope)
+            } catch let error as HeraldError where error.kind == .invalid || error.kind == .conflict {
+                return try await self.list(request, context, listID: id, refusedRename: (form["name"] ?? "", error))
+            }
             return context.redirect(to: "/m/\(module.apiName)?list=\(list.id)", flash: "The list is now named \(list.name).")
         }
         app.post("/m/:module/lists/:id/delete") { _, context in
             let module = try await store.modules.named(context.parameters.require("module"))
-            try await store.lists.delete(try context.parameters.require("id", as: Int64.self), in: module, scope: try context.user().scope)
-            return Response.redirect(to: "/m/\(module.apiName)", type: .found)
+            let id = try context.parameters.require("id", as: Int64.self)
+            let list = try await store.lists.find(id, in: module)
+            try await store.lists.delete(id, in: module, scope: try context.user().scope)
+            return context.redirect(to: "/m/\(module.apiName)", flash: "The list \(list.name) is deleted; its records stay.")
         }
         app.post("/m/:module/selection") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))
@@ -61,19 +69,19 @@ struct RecordPages {
             switch form["action"] {
             case "add_to_list"?:
                 guard let listID = form["list"].flatMap({ Int64($0) }) else { throw HeraldError.invalid(field: "list", "choose a list") }
-                _ = try await store.lists.add(ids, to: listID, in: module, scope: try context.user().scope)
-                return Response.redirect(to: "/m/\(module.apiName)?list=\(listID)", type: .found)
+                let list = try await store.lists.add(ids, to: listID, in: module, scope: try context.user().scope)
+                return context.redirect(to: "/m/\(module.apiName)?list=\(listID)", flash: "\(module.counted(ids.count)) added to \(list.name).")
             case "new_list"?:
                 let user = try context.user()
                 let list = try await store.lists.create(in: module, name: form["list_name"] ?? "", by: user.id, members: ids, scope: user.scope)
-                return Response.redirect(to: "/m/\(module.apiName)?list=\(list.id)", type: .found)
+                return context.redirect(to: "/m/\(module.apiName)?list=\(list.id)", flash: "Made the list \(list.name) of \(module.counted(ids.count)).")
             case "remove_from_list"?:
                 guard let listID = form["current_list"].flatMap({ Int64($0) }) else { throw HeraldError.invalid(field: "current_list", "choose a list") }
-                _ = try await store.lists.remove(ids, from: listID, in: module, scope: try context.user().scope)
-                return Response.redirect(to: "/m/\(module.apiName)?list=\(listID)", type: .found)
+                let list = try await store.lists.remove(ids, from: listID, in: module, scope: try context.user().scope)
+                return context.redirect(to: "/m/\(module.apiName)?list=\(listID)", flash: "\(module.counted(ids.count)) taken off \(list.name).")
             case "delete"?:
                 try await delivery.records.delete(ids, in: module, by: try context.user())
-                return Response.redirect(to: "/m/\(module.apiName)", type: .found)
+                return context.redirect(to: "/m/\(module.apiName)", flash: "\(module.counted(ids.count)) deleted.")
             default:
                 throw HeraldError.invalid(field: "action", "choose what to do with the selected records")
             }
@@ -169,10 +177,13 @@ struct RecordPages {
     }
 
     /// The list view: a view or list chosen from the drop-down, search, sort, chosen columns, pages.
-    func list(_ request: Request, _ context: AppRequestContext) async throws -> Response {
+    /// The list page, as `request` asks; `listID` shows that static list instead (a refused
+    /// rename's page, with the name typed and why it was refused).
+    func list(_ request: Request, _ context: AppRequestContext, listID: Int64? = nil,
+              refusedRename: (typed: String, error: HeraldError)? = nil) async throws -> Response {
         let module = try await store.modules.named(context.parameters.require("module"))
         let user = try context.user()
-        let query = request.uri.queryParameters
+        let query = (listID.map { URI("/m/\(module.apiName)?list=\($0)") } ?? request.uri).queryParameters
         let listing = try RecordListing(query: query, module: module)
         let result = try await listing.run(module: module, store: store, user: user)
         let views = try await store.views.all(in: module)
@@ -196,6 +207,15 @@ struct RecordPages {
             return "/m/\(module.apiName)?" + items.map { "\($0)=\($1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
         }
 
+        var currentList: List.CurrentList? = nil
+        if let shown = result.list {
+            // A clash names the other list; a bad name says what is wrong with it.
+            let renameError: String? = refusedRename.map { refused in
+                refused.error.kind == .invalid ? refused.error.problems.first.map { "Name: " + $0.reason } ?? refused.error.message : refused.error.message
+            }
+            currentList = List.CurrentList(id: shown.id, name: shown.name, mayChange: user.mayChange(madeBy: shown.createdBy),
+                                           typedName: refusedRename?.typed ?? shown.name, renameError: renameError)
+        }
         let model = List(
             module: ModuleLabels(module),
             columns: columns.map { field in
@@ -219,7 +239,7 @@ struct RecordPages {
             currentView: result.view.map {
                 List.CurrentView(id: $0.id, name: $0.name, summary: $0.criteria.summary(in: module), mayChange: user.mayChange(madeBy: $0.createdBy))
             },
-            currentList: result.list.map { List.CurrentList(id: $0.id, name: $0.name, mayChange: user.mayChange(madeBy: $0.createdBy)) },
+            currentList: currentList,
             search: listing.search ?? "", sort: listing.sort, order: listing.descending ? "desc" : "asc",
             columnsParam: requested.isEmpty ? nil : requested.joined(separator: ","),
             total: result.page.total, totalLabel: result.page.total == 1 ? module.singularLabel : module.pluralLabel,
@@ -233,7 +253,8 @@ struct RecordPages {
             canMail: RecipientAddressSource.of(module, among: modules) != nil, listNameMax: ViewStore.maxNameLength,
             empty: result.page.records.isEmpty)
         return HTMLResponse(html: pages.render("records", title: module.pluralLabel, context: context, page: model,
-                                               modules: modules, current: module.apiName)).response
+                                               modules: modules, current: module.apiName),
+                            status: refusedRename.map { ErrorMiddleware.status(for: $0.error.kind) } ?? .ok).response
     }
 
     /// The create and edit form, with each field's error beside it.
@@ -388,7 +409,12 @@ struct RecordPages {
         }
         struct Named: PageModel { let id: Int64, name: String }
         /// The list shown, and whether its members may be taken off it and it deleted here.
-        struct CurrentList: PageModel { let id: Int64, name: String, mayChange: Bool }
+        struct CurrentList: PageModel {
+            let id: Int64, name: String, mayChange: Bool
+            /// In the rename box: the name, or what a refused rename typed.
+            let typedName: String
+            let renameError: String?
+        }
         struct CurrentView: PageModel {
             let id: Int64
             let name: String, summary: String
@@ -443,4 +469,9 @@ struct RecordPages {
         let hasErrors: Bool
         let generalErrors: [String]
     }
+}
+
+extension Module {
+    /// "1 Contact", "3 Contacts".
+    func counted(_ n: Int) -> String { "\(n) \(n == 1 ? singularLabel : pluralLabel)" }
 }

@@ -66,7 +66,8 @@ struct SenderPages {
         }
         let rates = (read("rate_per_minute"), read("rate_per_hour"))
         if !problems.problems.isEmpty {
-            problems.add(contentsOf: SenderStore.problems(email: form["email"] ?? "", name: form["name"] ?? "", replyTo: form["reply_to"]))
+            problems.add(contentsOf: SenderStore.problems(email: form["email"] ?? "", name: form["name"] ?? "", replyTo: form["reply_to"],
+                                                          rates: rates))
         }
         try problems.check()
         return SenderActions.Input(email: form["email"] ?? "", name: form["name"] ?? "", replyTo: form["reply_to"],

@@ -67,7 +67,13 @@ struct JSONObjectReader {
         case .number(let d)? where d.rounded() == d && d >= Double(range.lowerBound) && d <= Double(min(range.upperBound, 1 << 53)):
             return Int64(d)
         case let other?:
-            problems.add(name(key), "must be a whole number from \(range.lowerBound), not \(other.typeName == "a number" ? "\(other)" : other.typeName)")
+            let bounds = range.upperBound < 1 << 53 ? "from \(range.lowerBound) to \(range.upperBound)" : "from \(range.lowerBound)"
+            let given: String = if case .number(let d) = other {
+                d.rounded() == d && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+            } else {
+                other.typeName
+            }
+            problems.add(name(key), "must be a whole number \(bounds), not \(given)")
             return nil
         }
     }
