@@ -55,6 +55,9 @@ import Testing
             #expect(listed.json?.objectValue?["total"] == 1)
             let badSort = try await client.api(.get, "/api/v1/modules/contacts/records?sort=nope&order=sideways&per_page=1000", token: f.userToken)
             #expect(Set(badSort.problemFields) == ["sort", "order", "per_page"])
+            let byID = try await client.api(.get, "/api/v1/modules/contacts/records?sort=id&order=desc&per_page=3", token: f.adminToken)
+            let ids = byID.json?.objectValue?["records"]?.arrayValue?.compactMap { record -> Double? in if case .number(let n)? = record.objectValue?["id"] { n } else { nil } } ?? []
+            #expect(byID.status == .ok && !ids.isEmpty && ids == ids.sorted(by: >), "sort=id names the order without a sort: \(byID.text.prefix(300))")
             let otherUsersView = try await client.api(.get, "/api/v1/modules/contacts/records/\(id)", token: f.adminToken)
             #expect(otherUsersView.status == .ok, "admins see everything")
             #expect(try await client.api(.delete, "/api/v1/modules/contacts/records/\(id)", token: f.userToken).status == .noContent)
@@ -179,6 +182,8 @@ import Testing
             let weak = try await client.api(.post, "/api/v1/users", token: f.adminToken,
                                             json: ["email": "x@", "name": "X", "password": "short", "role": "boss", "time_zone": "Mars/Base"])
             #expect(Set(weak.problemFields) == ["role", "email", "password", "time_zone"])
+            let taken = try await client.api(.post, "/api/v1/users", token: f.adminToken, json: ["email": .string(f.user.email), "name": " ", "password": "x"])
+            #expect(Set(taken.problemFields) == ["email", "name", "password"], "the address taken, with the others")
             let sender = try await client.api(.post, "/api/v1/senders", token: f.adminToken,
                                               json: ["email": "x@", "name": "X", "rate_per_minute": 0])
             #expect(Set(sender.problemFields) == ["email", "rate_per_minute"])

@@ -49,7 +49,7 @@ struct AccountAPI {
             let role = User.Role(rawValue: roleName)
             if role == nil { body.add("role", "'\(roleName)' is not a role; use admin or user") }
             if let email, let name, let password {
-                for problem in Accounts.newUserProblems(email: email, name: name, password: password, timeZone: zone) {
+                for problem in try await accounts.newUserProblemsWithClash(email: email, name: name, password: password, timeZone: zone) {
                     body.add(problem.field, problem.reason)
                 }
             }

@@ -62,8 +62,8 @@ struct AccountPages {
                           "time_zone": form["time_zone"] ?? "UTC"]
             do {
                 var problems = ProblemList()
-                problems.add(contentsOf: Accounts.newUserProblems(email: values["email"]!, name: values["name"]!,
-                                                                  password: form["password"] ?? "", timeZone: values["time_zone"]!))
+                problems.add(contentsOf: try await accounts.newUserProblemsWithClash(email: values["email"]!, name: values["name"]!,
+                                                                                     password: form["password"] ?? "", timeZone: values["time_zone"]!))
                 let role = User.Role(rawValue: values["role"]!)
                 if role == nil { problems.add("role", "choose admin or user") }
                 try problems.check()

@@ -58,6 +58,18 @@ public struct Accounts: Sendable {
         return problems
     }
 
+    /// ``newUserProblems(email:name:password:timeZone:)``, and when there are any, the address's
+    /// being taken too, so that it is not said only once the others are mended. (Alone, the
+    /// clash is the store's to find: a 409.)
+    func newUserProblemsWithClash(email: String, name: String, password: String, timeZone: String) async throws -> [Problem] {
+        var problems = Accounts.newUserProblems(email: email, name: name, password: password, timeZone: timeZone)
+        if !problems.isEmpty, !problems.contains(where: { $0.field == "email" }),
+           try await store.users.find(email: email.trimmingCharacters(in: .whitespaces)) != nil {
+            problems.append(Problem(field: "email", reason: "already in use"))
+        }
+        return problems
+    }
+
     /// Sets a user's password, by themselves or an admin (nil: the operator). Every session of
     /// the user ends and every API token is revoked; the answer carries the new session epoch.
     public func setPassword(of userID: Int64, to password: String, field: String = "password", by actor: User?) async throws -> User {

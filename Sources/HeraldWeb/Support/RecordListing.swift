@@ -32,7 +32,8 @@ struct RecordListing: Sendable {
             search = String(q)
         }
         if let s = query["sort"], !s.isEmpty {
-            if module.field(String(s)) == nil { problems.add("sort", "no field '\(s)' in \(module.pluralLabel)") }
+            // "id" is the order records have without a sort, named (the store sorts by id for it).
+            if s != "id", module.field(String(s)) == nil { problems.add("sort", "no field '\(s)' in \(module.pluralLabel)") }
             sort = String(s)
         }
         switch query["order"] {
