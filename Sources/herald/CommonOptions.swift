@@ -55,7 +55,7 @@ struct DatabaseOptions: ParsableArguments {
         do {
             return try SecretKeyring.load(file: file ?? folder + "/secret.key")
         } catch let error as HeraldError {
-            throw CLIError("--secret-key-file: \(error.cliText)")
+            throw CLIError(error.optionText)
         }
     }
 
@@ -72,7 +72,7 @@ struct DatabaseOptions: ParsableArguments {
             return try await Store.open(location, logger: logger, keyring: keyring)
         } catch let error as HeraldError where error.problems.first?.field == "secret-key-file" {
             // Not the database's fault: the key file (by default in the state folder) cannot be made.
-            throw CLIError(error.problems.map { "--\($0.field): \($0.reason)" }.joined(separator: "\n"))
+            throw CLIError(error.optionText)
         } catch let error as HeraldError {
             throw CLIError("cannot open the database \(location): \(error.message)")
         } catch {
@@ -99,5 +99,11 @@ extension HeraldError {
     /// The error as CLI output: the message, then each problem on its own line.
     var cliText: String {
         ([message] + (problems.count > 1 ? problems.map { "  - \($0)" } : [])).joined(separator: "\n")
+    }
+
+    /// The error's problems as the options they are about say them ("--state-dir: …"), for
+    /// an error whose fields are named as the options are; ``cliText`` for one without problems.
+    var optionText: String {
+        problems.isEmpty ? cliText : problems.map { "--\($0.field): \($0.reason)" }.joined(separator: "\n")
     }
 }

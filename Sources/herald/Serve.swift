@@ -235,7 +235,7 @@ struct Serve: AsyncParsableCommand {
         do {
             state = try StateDirectory(path: stateDir)
         } catch let error as HeraldError {
-            throw CLIError(error.problems.map { "--\($0.field): \($0.reason)" }.first ?? error.cliText)
+            throw CLIError(error.optionText)
         }
         let store = try await db.openStore(logger: logger, stateDir: stateDir)
         let transports = TransportSource(override: transportURL, outbox: outbox, settings: store.settings,

@@ -89,7 +89,7 @@ struct ImportJob: Sendable {
     /// users by address (see ``userCell(_:field:unknown:)``).
     let users: [String: Int64]
 
-    init(module: Module, options: ImportOptions, users: [String: Int64] = [:]) {
+    init(module: Module, options: ImportOptions, users: [String: Int64]) {
         self.module = module
         self.options = options
         self.users = users

@@ -62,13 +62,19 @@ public struct ListStore: Sendable {
     public func rename(_ id: Int64, in module: Module, to name: String, scope: AccessScope = .all) async throws -> StaticList {
         let trimmed = try Self.checkedName(name)
         try await database.transaction { db in
-            let list = try await db.raw("SELECT id FROM static_lists WHERE id = \(bind: id) AND module_id = \(bind: module.id)").first()
-            if list == nil { throw HeraldError.notFound("no list \(id) in module \(module.pluralLabel)") }
+            try await Self.requireList(id, in: module, db: db)
             try await SharedItems.checkMayChange("static_lists", id: id, what: "list", scope: scope, db: db)
             try await Self.refuseClash(trimmed, in: module, except: id, db: db)
             try await db.raw("UPDATE static_lists SET name = \(bind: trimmed) WHERE id = \(bind: id)").run()
         }
         return try await find(id, in: module, scope: scope)
+    }
+
+    /// 404 unless `id` is a list of `module`.
+    static func requireList(_ id: Int64, in module: Module, db: any SQLDatabase) async throws {
+        if try await db.raw("SELECT id FROM static_lists WHERE id = \(bind: id) AND module_id = \(bind: module.id)").first() == nil {
+            throw HeraldError.notFound("no list \(id) in module \(module.pluralLabel)")
+        }
     }
 
     /// A list's name, trimmed, or why it cannot be one.
@@ -97,8 +103,7 @@ public struct ListStore: Sendable {
     /// caller's) are refused, all of them listed, and nothing is added.
     public func add(_ recordIDs: [Int64], to listID: Int64, in module: Module, scope: AccessScope = .all) async throws -> StaticList {
         try await database.transaction { db in
-            let list = try await db.raw("SELECT id FROM static_lists WHERE id = \(bind: listID) AND module_id = \(bind: module.id)").first()
-            if list == nil { throw HeraldError.notFound("no list \(listID) in module \(module.pluralLabel)") }
+            try await Self.requireList(listID, in: module, db: db)
             try await SharedItems.checkMayChange("static_lists", id: listID, what: "list", scope: scope, db: db)
             try await MassEmailStore.refuseIfUsed(recipients: "list", id: listID, what: "list", change: "changed", db: db)
             try await Self.insert(recordIDs, into: listID, in: module, scope: scope, db: db)
@@ -139,13 +144,16 @@ public struct ListStore: Sendable {
         return try await find(listID, in: module, scope: scope)
     }
 
-    public func delete(_ id: Int64, in module: Module, scope: AccessScope = .all) async throws {
+    /// Deletes a list (not its records); returns the name it had.
+    @discardableResult
+    public func delete(_ id: Int64, in module: Module, scope: AccessScope = .all) async throws -> String {
         try await database.transaction { db in
             try await SharedItems.checkMayChange("static_lists", id: id, what: "list", scope: scope, db: db)
             try await MassEmailStore.refuseIfUsed(recipients: "list", id: id, what: "list", db: db)
             try await db.raw("DELETE FROM static_list_members WHERE list_id = \(bind: id)").run()
-            let deleted = try await db.raw("DELETE FROM static_lists WHERE id = \(bind: id) AND module_id = \(bind: module.id) RETURNING id").first()
-            if deleted == nil { throw HeraldError.notFound("no list \(id) in module \(module.pluralLabel)") }
+            let deleted = try await db.raw("DELETE FROM static_lists WHERE id = \(bind: id) AND module_id = \(bind: module.id) RETURNING name").first()
+            guard let deleted else { throw HeraldError.notFound("no list \(id) in module \(module.pluralLabel)") }
+            return try deleted.decode(column: "name", as: String.self)
         }
     }
 

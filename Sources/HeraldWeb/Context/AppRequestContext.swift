@@ -12,7 +12,7 @@ public struct WebSession: Codable, Sendable {
     /// What a form that worked says on the page it redirected to, once (see
     /// ``AppRequestContext/redirect(to:flash:)``). Never a secret: sessions are stored.
     public var flash: String?
-    /// When the session's expiry was last moved on (see ``renew(at:)``).
+    /// When the session's expiry was last moved on (see ``isDueForRenewal(at:)``).
     public var renewedAt: Int64?
 
     /// How long a session lasts after its last use.

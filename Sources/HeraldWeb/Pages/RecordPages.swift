@@ -56,10 +56,8 @@ struct RecordPages {
         }
         app.post("/m/:module/lists/:id/delete") { _, context in
             let module = try await store.modules.named(context.parameters.require("module"))
-            let id = try context.parameters.require("id", as: Int64.self)
-            let list = try await store.lists.find(id, in: module)
-            try await store.lists.delete(id, in: module, scope: try context.user().scope)
-            return context.redirect(to: "/m/\(module.apiName)", flash: "The list \(list.name) is deleted; its records stay.")
+            let name = try await store.lists.delete(try context.parameters.require("id", as: Int64.self), in: module, scope: try context.user().scope)
+            return context.redirect(to: "/m/\(module.apiName)", flash: "The list \(name) is deleted; its records stay.")
         }
         app.post("/m/:module/selection") { request, context in
             let module = try await store.modules.named(context.parameters.require("module"))

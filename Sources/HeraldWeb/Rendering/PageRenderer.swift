@@ -16,15 +16,14 @@ struct PageRenderer: Sendable {
     }
 
     /// Renders `template` with `page`, its model, inside the layout. `modules` fills the navigation.
-    /// Without `flash`, the message a redirect left is shown and taken, unless `takingFlash` is
-    /// false (an error page: the session is not saved after a thrown error, so the message
-    /// would show there and again on the next page).
+    /// The message a redirect left (``AppRequestContext/redirect(to:flash:)``) is shown and
+    /// taken, unless `takingFlash` is false (an error page: the session is not saved after a
+    /// thrown error, so the message would show there and again on the next page).
     func render(_ template: String, title: String, context: AppRequestContext, page: some PageModel,
-                modules: [Module] = [], current: String? = nil, flash: String? = nil, refresh: Int? = nil,
-                takingFlash: Bool = true) -> String {
+                modules: [Module] = [], current: String? = nil, refresh: Int? = nil, takingFlash: Bool = true) -> String {
         let content = library.render(Scope(page: page, csrf: context.csrf), withTemplate: template) ?? "template \(template) is missing"
         let layout = Layout(
-            title: title, content: content, csrf: context.csrf, flash: flash ?? (takingFlash ? context.takeFlash() : nil), refresh: refresh,
+            title: title, content: content, csrf: context.csrf, flash: takingFlash ? context.takeFlash() : nil, refresh: refresh,
             massEmailCurrent: current == "mass-emails", tasksCurrent: current == "tasks", callsCurrent: current == "calls",
             nav: modules.map { Layout.NavItem(apiName: $0.apiName, label: $0.pluralLabel, current: $0.apiName == current) },
             user: context.identity.map { Layout.UserMenu(name: $0.name, email: $0.email, isAdmin: $0.isAdmin) })

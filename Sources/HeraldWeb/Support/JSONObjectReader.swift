@@ -68,11 +68,7 @@ struct JSONObjectReader {
             return Int64(d)
         case let other?:
             let bounds = range.upperBound < 1 << 53 ? "from \(range.lowerBound) to \(range.upperBound)" : "from \(range.lowerBound)"
-            let given: String = if case .number(let d) = other {
-                d.rounded() == d && abs(d) < 1e15 ? String(Int64(d)) : String(d)
-            } else {
-                other.typeName
-            }
+            let given: String = if case .number(let d) = other { FieldValue.format(number: d) } else { other.typeName }
             problems.add(name(key), "must be a whole number \(bounds), not \(given)")
             return nil
         }
